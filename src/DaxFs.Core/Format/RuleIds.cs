@@ -1,0 +1,151 @@
+namespace DaxFs.Core.Format;
+
+/// <summary>How the kernel treats an image that breaks a rule.</summary>
+public enum KernelVerdict
+{
+    /// <summary>The kernel refuses to mount it, even without <c>validate</c> (the two magics/versions).</summary>
+    AlwaysRejects,
+    /// <summary>Only a mount with the <c>validate</c> option refuses it; without it the kernel trusts the image.</summary>
+    RejectsWithValidate,
+    /// <summary>The kernel does not check this: it is one of DaxFs's own rules.</summary>
+    NotChecked,
+}
+
+/// <summary>How serious a finding is for DaxFs.</summary>
+public enum FindingSeverity
+{
+    /// <summary>Unsafe or wrong to mount or read: reads could crash a kernel or show wrong data.</summary>
+    Error,
+    /// <summary>Bookkeeping the kernel's <c>validate</c> insists on, or oddities that do not endanger a reader.</summary>
+    Warning,
+}
+
+/// <summary>One rule of the catalogue.</summary>
+public sealed record RuleInfo(string Id, FindingSeverity Severity, KernelVerdict Kernel, string Description);
+
+/// <summary>
+/// Stable rule ids shared by the reader's <see cref="DaxFsFormatException"/> and the validator's findings.
+/// Ids never change meaning once released; new rules get new ids.
+/// </summary>
+public static class RuleIds
+{
+    // Superblock and regions
+    public const string ImageTruncated = "IMG-TRUNCATED";
+    public const string SuperMagic = "SB-MAGIC";
+    public const string SuperVersion = "SB-VERSION";
+    public const string SuperBlockSize = "SB-BLOCKSIZE";
+    public const string SuperTotalSize = "SB-TOTALSIZE";
+    public const string SuperNoBase = "SB-NOBASE";
+    public const string BaseRegionBounds = "SB-BASE-BOUNDS";
+    public const string BranchTableBounds = "SB-BRANCHTABLE-BOUNDS";
+    public const string DeltaRegionBounds = "SB-DELTA-BOUNDS";
+    public const string PageCacheBounds = "SB-PCACHE-BOUNDS";
+    public const string PageCacheSlotCount = "SB-PCACHE-SLOTS";
+    public const string PageCacheTooSmall = "SB-PCACHE-SIZE";
+    public const string RegionOverlapsSuper = "SB-OVERLAP-SUPER";
+    public const string RegionsOverlap = "SB-OVERLAP";
+    public const string BranchTableEntries = "SB-BRANCHTABLE-ENTRIES";
+    public const string PageCacheHeader = "PC-HEADER";
+
+    // Base image
+    public const string BaseMagic = "BASE-MAGIC";
+    public const string BaseVersion = "BASE-VERSION";
+    public const string BaseTotalSize = "BASE-TOTALSIZE";
+    public const string BaseNoInodes = "BASE-NOINODES";
+    public const string InodeTableBounds = "BASE-INODETABLE-BOUNDS";
+    public const string RootInodeRange = "BASE-ROOT-RANGE";
+    public const string RootNotDirectory = "BASE-ROOT-NOTDIR";
+
+    // Inodes and data
+    public const string InodeType = "INODE-TYPE";
+    public const string InodeDataBounds = "INODE-DATA-BOUNDS";
+    public const string InodeNumber = "INODE-NUMBER";
+    public const string DirSize = "DIR-SIZE";
+    public const string DirTooManyEntries = "DIR-ENTRIES";
+    public const string DirentIno = "DIRENT-INO";
+    public const string DirentNameLength = "DIRENT-NAMELEN";
+    public const string DirentDuplicate = "DIRENT-DUPLICATE";
+    public const string DirentEmptyName = "DIRENT-EMPTYNAME";
+    public const string DirentBadName = "DIRENT-BADNAME";
+    public const string DirentMode = "DIRENT-MODE";
+    public const string DirentStride = "DIRENT-STRIDE";
+    public const string SymlinkTermination = "SYMLINK-NUL";
+    public const string NlinkMismatch = "NLINK-MISMATCH";
+    public const string NlinkNotFile = "NLINK-NOTFILE";
+    public const string NlinkZero = "NLINK-ZERO";
+    public const string TreeCycle = "TREE-CYCLE";
+    public const string TreeMultipleParents = "TREE-MULTIPARENT";
+    public const string TreeUnreachable = "TREE-UNREACHABLE";
+    public const string ExternalData = "BASE-EXTERNAL";
+
+    // Branches and delta logs
+    public const string BranchState = "BRANCH-STATE";
+    public const string BranchName = "BRANCH-NAME";
+    public const string BranchParent = "BRANCH-PARENT";
+    public const string BranchCycle = "BRANCH-CYCLE";
+    public const string BranchLogBounds = "BRANCH-LOG-BOUNDS";
+    public const string BranchDuplicate = "BRANCH-DUPLICATE";
+    public const string DeltaEntry = "DELTA-ENTRY";
+
+    private static readonly RuleInfo[] s_all =
+    {
+        new(ImageTruncated, FindingSeverity.Error, KernelVerdict.NotChecked, "The image is shorter than a structure it declares (reading past the end would crash the kernel)."),
+        new(SuperMagic, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Superblock magic is 0x64617835."),
+        new(SuperVersion, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Superblock version is 5."),
+        new(SuperBlockSize, FindingSeverity.Warning, KernelVerdict.NotChecked, "Superblock block_size is 4096."),
+        new(SuperTotalSize, FindingSeverity.Error, KernelVerdict.NotChecked, "total_size is no larger than the memory holding the image (a size= below it crashes the kernel)."),
+        new(SuperNoBase, FindingSeverity.Error, KernelVerdict.NotChecked, "The image has a base image (base_offset is not 0)."),
+        new(BaseRegionBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The base image region lies inside the image."),
+        new(BranchTableBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The branch table lies inside the image."),
+        new(DeltaRegionBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The delta region lies inside the image."),
+        new(PageCacheBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The page cache region lies inside the image."),
+        new(PageCacheSlotCount, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The page cache slot count is a power of two."),
+        new(PageCacheTooSmall, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The page cache region holds its header, slot records and data."),
+        new(RegionOverlapsSuper, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "No region overlaps the superblock."),
+        new(RegionsOverlap, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "No two regions overlap."),
+        new(BranchTableEntries, FindingSeverity.Error, KernelVerdict.NotChecked, "branch_table_entries is 0 (static) or at most 256 with a branch table."),
+        new(PageCacheHeader, FindingSeverity.Warning, KernelVerdict.NotChecked, "The page cache header has its magic, version and the superblock's slot count."),
+        new(BaseMagic, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Base image magic is 0x64646135."),
+        new(BaseVersion, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Base image version is 5."),
+        new(BaseTotalSize, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The base image's total_size is no larger than the superblock's base_size."),
+        new(BaseNoInodes, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The base image has at least one inode."),
+        new(InodeTableBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The inode table lies inside the base image."),
+        new(RootInodeRange, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The root inode number is within 1..inode_count."),
+        new(RootNotDirectory, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The root inode is a directory."),
+        new(InodeType, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Every inode is a regular file, a directory or a symlink."),
+        new(InodeDataBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Every non-empty object's data lies inside the base image (or, in split mode, regular files inside the backing file)."),
+        new(InodeNumber, FindingSeverity.Warning, KernelVerdict.NotChecked, "Inode record n carries ino n."),
+        new(DirSize, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "A directory's size is a multiple of 271."),
+        new(DirTooManyEntries, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "A directory has at most 2^32-1 entries."),
+        new(DirentIno, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Every dirent names an inode within 1..inode_count."),
+        new(DirentNameLength, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Every dirent's name_len is at most 255."),
+        new(DirentDuplicate, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Names in one directory are unique."),
+        new(DirentEmptyName, FindingSeverity.Error, KernelVerdict.NotChecked, "No dirent has an empty name."),
+        new(DirentBadName, FindingSeverity.Error, KernelVerdict.NotChecked, "No dirent name is '.', '..' or contains '/' or NUL."),
+        new(DirentMode, FindingSeverity.Warning, KernelVerdict.NotChecked, "A dirent's mode equals its inode's mode."),
+        new(DirentStride, FindingSeverity.Error, KernelVerdict.NotChecked, "A directory's last dirent (272-byte stride) does not overlap another object's data."),
+        new(SymlinkTermination, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "A symlink's target has a NUL within size+1 bytes, inside the base image."),
+        new(NlinkMismatch, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "Each inode's nlink equals the number of dirents naming it."),
+        new(NlinkNotFile, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "Only regular files have nlink > 1."),
+        new(NlinkZero, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "No inode has nlink 0."),
+        new(TreeCycle, FindingSeverity.Error, KernelVerdict.NotChecked, "No directory contains itself or an ancestor."),
+        new(TreeMultipleParents, FindingSeverity.Error, KernelVerdict.NotChecked, "No directory is named by two dirents."),
+        new(TreeUnreachable, FindingSeverity.Warning, KernelVerdict.NotChecked, "Every inode is reachable from the root."),
+        new(ExternalData, FindingSeverity.Warning, KernelVerdict.NotChecked, "Regular-file data lives in an external backing file that this check cannot see."),
+        new(BranchState, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch record's state is FREE, ACTIVE, COMMITTED or ABORTED."),
+        new(BranchName, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch name is NUL-terminated within 32 bytes and not empty."),
+        new(BranchParent, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch's parent exists in the table."),
+        new(BranchCycle, FindingSeverity.Error, KernelVerdict.NotChecked, "Branch parents form no cycle."),
+        new(BranchLogBounds, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch's delta log lies inside the delta region and its size is within its capacity."),
+        new(BranchDuplicate, FindingSeverity.Warning, KernelVerdict.NotChecked, "Branch ids are unique."),
+        new(DeltaEntry, FindingSeverity.Error, KernelVerdict.NotChecked, "Every delta-log entry has a known type and a size that fits its fixed part and the log."),
+    };
+
+    private static readonly Dictionary<string, RuleInfo> s_byId = s_all.ToDictionary(r => r.Id, StringComparer.Ordinal);
+
+    /// <summary>Every rule, in catalogue order.</summary>
+    public static IReadOnlyList<RuleInfo> All => s_all;
+
+    /// <summary>The rule with this id.</summary>
+    public static RuleInfo Get(string id) => s_byId.TryGetValue(id, out var r) ? r : throw new KeyNotFoundException($"Unknown rule id '{id}'.");
+}
