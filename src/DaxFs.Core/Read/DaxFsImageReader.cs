@@ -1,0 +1,345 @@
+using System.Text;
+using DaxFs.Core.Format;
+
+namespace DaxFs.Core.Read;
+
+/// <summary>One entry of an image: a path, its inode record and, for a symlink, its target.</summary>
+public sealed class ImageItem
+{
+    internal ImageItem(string fullName, byte[] nameBytes, uint ino, BaseInode inode, byte[]? targetBytes, int depth)
+    {
+        FullName = fullName;
+        NameBytes = nameBytes;
+        Ino = ino;
+        Inode = inode;
+        TargetBytes = targetBytes;
+        Depth = depth;
+    }
+
+    /// <summary>Absolute path inside the image, '/' separated; "/" for the root.</summary>
+    public string FullName { get; }
+    /// <summary>The name as stored (raw bytes; empty for the root).</summary>
+    public byte[] NameBytes { get; }
+    /// <summary>The name decoded as UTF-8 (invalid bytes become U+FFFD).</summary>
+    public string Name => FullName == "/" ? "/" : FullName[(FullName.LastIndexOf('/') + 1)..];
+    /// <summary>The parent directory's path ("" for the root).</summary>
+    public string ParentPath => FullName == "/" ? string.Empty : (FullName.LastIndexOf('/') == 0 ? "/" : FullName[..FullName.LastIndexOf('/')]);
+    public uint Ino { get; }
+    public BaseInode Inode { get; }
+    public DaxFsItemType Type => ModeBits.TypeOf(Inode.Mode);
+    public byte[]? TargetBytes { get; }
+    public string? Target => TargetBytes is null ? null : Encoding.UTF8.GetString(TargetBytes);
+    /// <summary>Levels below the walk's starting directory (children of the start are depth 0).</summary>
+    public int Depth { get; }
+}
+
+/// <summary>A raw directory entry.</summary>
+public readonly record struct DirectoryEntry(byte[] NameBytes, uint Ino, uint Mode, long Offset)
+{
+    public string Name => Encoding.UTF8.GetString(NameBytes);
+}
+
+/// <summary>
+/// Reads a DAXFS v5 image over a memory window without copying: superblocks, inodes, directories,
+/// symlink targets and file content. Every offset taken from the image is checked against the window
+/// and the base region before use; a malformed image raises <see cref="DaxFsFormatException"/>.
+/// Instances are safe for concurrent readers (no mutable state after opening).
+/// </summary>
+public sealed class DaxFsImageReader : IDisposable
+{
+    private static readonly UTF8Encoding s_utf8 = new(false, false);
+    private readonly ImageMemory _memory;
+    private readonly ulong _baseOffset;
+    private readonly ulong _baseSize;
+    private readonly ulong _inodeTable;
+    private readonly string? _backingFile;
+
+    private DaxFsImageReader(ImageMemory memory, string? backingFile)
+    {
+        _memory = memory;
+        _backingFile = backingFile;
+        if (memory.Length < Format.Superblock.RecordSize)
+            throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
+                $"The image is {memory.Length} bytes, shorter than its {Format.Superblock.RecordSize}-byte superblock.");
+        Superblock = Format.Superblock.Read(memory.Span(0, Format.Superblock.RecordSize));
+        if (Superblock.Magic != DaxFsConstants.SuperMagic)
+            throw new DaxFsFormatException(RuleIds.SuperMagic, 0, $"Not a DAXFS image: superblock magic is 0x{Superblock.Magic:x8}, not 0x{DaxFsConstants.SuperMagic:x8}.");
+        if (Superblock.Version != DaxFsConstants.Version)
+            throw new DaxFsFormatException(RuleIds.SuperVersion, 4, $"DAXFS version {Superblock.Version} is not supported; the kernel module mounts version 5 only.");
+        if (Superblock.BaseOffset == 0)
+            throw new DaxFsFormatException(RuleIds.SuperNoBase, 24, "The image has no base image (base_offset is 0).");
+        _baseOffset = Superblock.BaseOffset;
+        _baseSize = Superblock.BaseSize;
+        if (!memory.Contains(_baseOffset, _baseSize) || _baseSize < BaseSuperblock.RecordSize)
+            throw new DaxFsFormatException(RuleIds.BaseRegionBounds, 24,
+                $"The base image (0x{_baseOffset:x}, {_baseSize} bytes) does not lie inside the image ({memory.Length} bytes): the image is truncated or corrupt.");
+        Base = BaseSuperblock.Read(memory.Span(_baseOffset, BaseSuperblock.RecordSize));
+        if (Base.Magic != DaxFsConstants.BaseMagic)
+            throw new DaxFsFormatException(RuleIds.BaseMagic, (long)_baseOffset, $"The base image magic is 0x{Base.Magic:x8}, not 0x{DaxFsConstants.BaseMagic:x8}.");
+        if (Base.Version != DaxFsConstants.Version)
+            throw new DaxFsFormatException(RuleIds.BaseVersion, (long)_baseOffset + 4, $"The base image version is {Base.Version}, not 5.");
+        if (Base.InodeCount == 0)
+            throw new DaxFsFormatException(RuleIds.BaseNoInodes, (long)_baseOffset + 32, "The base image has no inodes.");
+        if (Base.InodeOffset > _baseSize || (ulong)Base.InodeCount * DaxFsConstants.InodeSize > _baseSize - Base.InodeOffset)
+            throw new DaxFsFormatException(RuleIds.InodeTableBounds, (long)_baseOffset + 24,
+                $"The inode table ({Base.InodeCount} inodes at base offset 0x{Base.InodeOffset:x}) exceeds the base image ({_baseSize} bytes).");
+        _inodeTable = _baseOffset + Base.InodeOffset;
+        if (Base.RootInode < 1 || Base.RootInode > Base.InodeCount)
+            throw new DaxFsFormatException(RuleIds.RootInodeRange, (long)_baseOffset + 36, $"The root inode number {Base.RootInode} is outside 1..{Base.InodeCount}.");
+        if (ModeBits.TypeOf(GetInode(Base.RootInode).Mode) != DaxFsItemType.Directory)
+            throw new DaxFsFormatException(RuleIds.RootNotDirectory, InodeOffset(Base.RootInode) + 4, "The root inode is not a directory.");
+    }
+
+    /// <summary>Maps the image file read-only and opens it.</summary>
+    /// <param name="backingFile">For split images: the backing file holding regular-file data.</param>
+    public static DaxFsImageReader Open(string path, string? backingFile = null)
+    {
+        var memory = MappedFileImageMemory.Open(path);
+        try { return new DaxFsImageReader(memory, backingFile); }
+        catch { memory.Dispose(); throw; }
+    }
+
+    /// <summary>Opens an image in a memory window; the reader owns and disposes the window.</summary>
+    public static DaxFsImageReader Open(ImageMemory memory, string? backingFile = null)
+    {
+        try { return new DaxFsImageReader(memory, backingFile); }
+        catch { memory.Dispose(); throw; }
+    }
+
+    public ImageMemory Memory => _memory;
+    public Superblock Superblock { get; }
+    public BaseSuperblock Base { get; }
+    public string? BackingFile => _backingFile;
+    public uint InodeCount => Base.InodeCount;
+    public uint RootInode => Base.RootInode;
+
+    /// <summary>Static when the superblock declares no branch table; split when regular-file data is external.</summary>
+    public DaxFsImageMode Mode =>
+        (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0 || Superblock.PageCacheOffset != 0 ? DaxFsImageMode.Split
+        : Superblock.BranchTableEntries == 0 ? DaxFsImageMode.Static
+        : DaxFsImageMode.Branching;
+
+    public bool HasExternalData => (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0;
+
+    /// <summary>Absolute offset of inode record <paramref name="ino"/>.</summary>
+    public long InodeOffset(uint ino) => (long)(_inodeTable + (ulong)(ino - 1) * DaxFsConstants.InodeSize);
+
+    /// <summary>The inode record of <paramref name="ino"/> (1-based).</summary>
+    public BaseInode GetInode(uint ino)
+    {
+        if (ino < 1 || ino > Base.InodeCount)
+            throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+        return BaseInode.Read(_memory.Span((ulong)InodeOffset(ino), DaxFsConstants.InodeSize));
+    }
+
+    /// <summary>The absolute offset of an object's data, checked to lie inside the base image.</summary>
+    private ulong DataStart(uint ino, in BaseInode inode, ulong length, string rule = RuleIds.InodeDataBounds)
+    {
+        if (inode.DataOffset > _baseSize || length > _baseSize - inode.DataOffset)
+            throw new DaxFsFormatException(rule, InodeOffset(ino) + 24,
+                $"Inode {ino}: {length} bytes at base offset 0x{inode.DataOffset:x} lie outside the base image ({_baseSize} bytes).");
+        return _baseOffset + inode.DataOffset;
+    }
+
+    /// <summary>Number of entries of a directory inode (size / 271, as the kernel counts them).</summary>
+    public static ulong EntryCount(in BaseInode inode) => inode.Size / DaxFsConstants.DirentSize;
+
+    /// <summary>The raw entries of directory <paramref name="dirIno"/>, in stored order.</summary>
+    public IEnumerable<DirectoryEntry> ReadDirectory(uint dirIno)
+    {
+        var inode = GetInode(dirIno);
+        if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory)
+            throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        return ReadDirectory(dirIno, inode);
+    }
+
+    private IEnumerable<DirectoryEntry> ReadDirectory(uint dirIno, BaseInode inode)
+    {
+        ulong count = EntryCount(inode);
+        if (count == 0) yield break;
+        // The array steps 272 bytes; the last entry needs 271. Check the whole span once (overflow-safe).
+        if (count > (ulong.MaxValue - DaxFsConstants.DirentSize) / DaxFsConstants.DirentStride)
+            throw new DaxFsFormatException(RuleIds.DirTooManyEntries, InodeOffset(dirIno) + 16, $"Directory inode {dirIno} declares {count} entries.");
+        ulong span = (count - 1) * DaxFsConstants.DirentStride + DaxFsConstants.DirentSize;
+        ulong start = DataStart(dirIno, inode, span, RuleIds.DirentStride);
+        for (ulong j = 0; j < count; j++)
+        {
+            ulong at = start + j * DaxFsConstants.DirentStride;
+            var d = _memory.Span(at, DaxFsConstants.DirentSize);
+            uint ino = Dirent.ReadIno(d);
+            uint mode = Dirent.ReadMode(d);
+            int nameLength = Dirent.ReadNameLength(d);
+            if (nameLength > DaxFsConstants.NameMax)
+                throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + 8, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
+            if (nameLength == 0)
+                throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + 8, $"Directory inode {dirIno}, entry {j} has an empty name.");
+            if (ino < 1 || ino > Base.InodeCount)
+                throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{Base.InodeCount}.");
+            var name = d.Slice(Dirent.NameOffset, nameLength);
+            if (name.IndexOf((byte)'/') >= 0 || name.IndexOf((byte)0) >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
+            yield return new DirectoryEntry(name.ToArray(), ino, mode, (long)at);
+        }
+    }
+
+    /// <summary>The target of symlink <paramref name="ino"/> (bytes, without the NUL).</summary>
+    public byte[] ReadSymlinkTarget(uint ino) => ReadSymlinkTarget(ino, GetInode(ino));
+
+    private byte[] ReadSymlinkTarget(uint ino, in BaseInode inode)
+    {
+        if (inode.Size == 0) return Array.Empty<byte>();
+        if (inode.Size > 4096)
+            throw new DaxFsFormatException(RuleIds.SymlinkTermination, InodeOffset(ino) + 16, $"Symlink inode {ino} declares a {inode.Size}-byte target (the limit is 4095).");
+        ulong at = DataStart(ino, inode, inode.Size);
+        var bytes = _memory.Span(at, (int)inode.Size);
+        int nul = bytes.IndexOf((byte)0);
+        return (nul >= 0 ? bytes[..nul] : bytes).ToArray();
+    }
+
+    /// <summary>Resolves an absolute path inside the image (no symlinks followed) to its inode number.</summary>
+    public bool TryLookup(string path, out uint ino)
+    {
+        ino = Base.RootInode;
+        foreach (var part in SplitPath(path))
+        {
+            var inode = GetInode(ino);
+            if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory) return false;
+            byte[] want = s_utf8.GetBytes(part);
+            bool found = false;
+            foreach (var e in ReadDirectory(ino, inode))
+            {
+                if (e.NameBytes.AsSpan().SequenceEqual(want)) { ino = e.Ino; found = true; break; }
+            }
+            if (!found) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Normalises a path inside the image: '/' or '\' separated, "." and ".." resolved lexically, always absolute.</summary>
+    public static string NormalizePath(string? path)
+    {
+        var parts = new List<string>();
+        foreach (var p in SplitPath(path)) parts.Add(p);
+        return "/" + string.Join('/', parts);
+    }
+
+    private static List<string> SplitPath(string? path)
+    {
+        var parts = new List<string>();
+        if (string.IsNullOrEmpty(path)) return parts;
+        foreach (var p in path.Split('/', '\\'))
+        {
+            if (p.Length == 0 || p == ".") continue;
+            if (p == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
+            parts.Add(p);
+        }
+        return parts;
+    }
+
+    /// <summary>The item at <paramref name="path"/>, or null when it does not exist.</summary>
+    public ImageItem? GetItem(string path)
+    {
+        string full = NormalizePath(path);
+        if (!TryLookup(full, out uint ino)) return null;
+        var inode = GetInode(ino);
+        byte[] name = full == "/" ? Array.Empty<byte>() : s_utf8.GetBytes(full[(full.LastIndexOf('/') + 1)..]);
+        return MakeItem(full, name, ino, inode, 0);
+    }
+
+    private ImageItem MakeItem(string fullName, byte[] name, uint ino, in BaseInode inode, int depth) =>
+        new(fullName, name, ino, inode, ModeBits.TypeOf(inode.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino, inode) : null, depth);
+
+    /// <summary>
+    /// Lists <paramref name="path"/>: a file yields itself; a directory yields its children, and with
+    /// <paramref name="recurse"/> their descendants down to <paramref name="depth"/> levels (pre-order).
+    /// Terminates on any image: a directory met twice (a cycle or a second parent) raises a format error.
+    /// </summary>
+    public IEnumerable<ImageItem> Walk(string path = "/", bool recurse = true, int depth = int.MaxValue, CancellationToken cancellationToken = default)
+    {
+        string full = NormalizePath(path);
+        if (!TryLookup(full, out uint startIno))
+            throw new FileNotFoundException($"'{full}' does not exist in the image.", full);
+        var startInode = GetInode(startIno);
+        if (ModeBits.TypeOf(startInode.Mode) != DaxFsItemType.Directory)
+        {
+            yield return MakeItem(full, s_utf8.GetBytes(full[(full.LastIndexOf('/') + 1)..]), startIno, startInode, 0);
+            yield break;
+        }
+        var visited = new HashSet<uint> { startIno };
+        var stack = new Stack<(string Path, uint Ino, BaseInode Inode, int Level, IEnumerator<DirectoryEntry> Entries)>();
+        stack.Push((full == "/" ? "" : full, startIno, startInode, 0, ReadDirectory(startIno, startInode).GetEnumerator()));
+        try
+        {
+            while (stack.Count > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var top = stack.Peek();
+                if (!top.Entries.MoveNext())
+                {
+                    top.Entries.Dispose();
+                    stack.Pop();
+                    continue;
+                }
+                var e = top.Entries.Current;
+                var inode = GetInode(e.Ino);
+                string childPath = top.Path + "/" + s_utf8.GetString(e.NameBytes);
+                yield return MakeItem(childPath, e.NameBytes, e.Ino, inode, top.Level);
+                if (recurse && top.Level + 1 <= depth && ModeBits.TypeOf(inode.Mode) == DaxFsItemType.Directory)
+                {
+                    if (!visited.Add(e.Ino))
+                        throw new DaxFsFormatException(RuleIds.TreeCycle, e.Offset,
+                            $"Directory inode {e.Ino} ('{childPath}') is reached a second time: the image's directories form a cycle or share a child.");
+                    stack.Push((childPath, e.Ino, inode, top.Level + 1, ReadDirectory(e.Ino, inode).GetEnumerator()));
+                }
+            }
+        }
+        finally
+        {
+            while (stack.Count > 0) stack.Pop().Entries.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The bytes of regular file <paramref name="ino"/> as a span over the image (zero-copy), for files
+    /// whose data lives in the image and is below 2 GiB. Use <see cref="OpenContent"/> otherwise.
+    /// </summary>
+    public ReadOnlySpan<byte> GetContentSpan(uint ino)
+    {
+        var inode = GetInode(ino);
+        RequireFile(ino, inode);
+        if (HasExternalData) throw new InvalidOperationException("This image keeps regular-file data in a backing file; use OpenContent.");
+        if (inode.Size > int.MaxValue) throw new InvalidOperationException($"Inode {ino} is larger than 2 GiB; use OpenContent.");
+        if (inode.Size == 0) return ReadOnlySpan<byte>.Empty;
+        return _memory.Span(DataStart(ino, inode, inode.Size), (int)inode.Size);
+    }
+
+    /// <summary>A read-only stream over the content of regular file <paramref name="ino"/>.</summary>
+    public Stream OpenContent(uint ino)
+    {
+        var inode = GetInode(ino);
+        RequireFile(ino, inode);
+        if (HasExternalData)
+        {
+            if (_backingFile is null)
+                throw new InvalidOperationException("This split image keeps regular-file data in a backing file: pass the backing file to read content.");
+            var fs = new FileStream(_backingFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.RandomAccess);
+            if (inode.DataOffset > (ulong)fs.Length || inode.Size > (ulong)fs.Length - inode.DataOffset)
+            {
+                fs.Dispose();
+                throw new DaxFsFormatException(RuleIds.InodeDataBounds, InodeOffset(ino) + 24,
+                    $"Inode {ino}: {inode.Size} bytes at backing offset 0x{inode.DataOffset:x} lie outside the backing file ({fs.Length} bytes).");
+            }
+            return new WindowStream(fs, (long)inode.DataOffset, (long)inode.Size);
+        }
+        ulong start = inode.Size == 0 ? 0 : DataStart(ino, inode, inode.Size);
+        return new ImageContentStream(_memory, start, (long)inode.Size);
+    }
+
+    private void RequireFile(uint ino, in BaseInode inode)
+    {
+        if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.File)
+            throw new InvalidOperationException($"Inode {ino} is not a regular file.");
+    }
+
+    public void Dispose() => _memory.Dispose();
+}
