@@ -87,6 +87,14 @@ public static class RuleIds
     public const string BranchDuplicate = "BRANCH-DUPLICATE";
     public const string DeltaEntry = "DELTA-ENTRY";
 
+    // Added with the validator (facts from the kernel source: see Validate/ImageValidator.cs)
+    public const string DeltaAllocOffset = "SB-DELTA-ALLOC";
+    public const string SplitModeMismatch = "SB-SPLIT-MODE";
+    public const string PageCacheLayout = "PC-LAYOUT";
+    public const string DirOverlap = "DIR-OVERLAP";
+    public const string SplitDataKernelBounds = "INODE-DATA-SPLIT";
+    public const string ImageTooLarge = "IMG-LIMIT";
+
     private static readonly RuleInfo[] s_all =
     {
         new(ImageTruncated, FindingSeverity.Error, KernelVerdict.NotChecked, "The image is shorter than a structure it declares (reading past the end would crash the kernel)."),
@@ -139,6 +147,12 @@ public static class RuleIds
         new(BranchLogBounds, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch's delta log lies inside the delta region and its size is within its capacity."),
         new(BranchDuplicate, FindingSeverity.Warning, KernelVerdict.NotChecked, "Branch ids are unique."),
         new(DeltaEntry, FindingSeverity.Error, KernelVerdict.NotChecked, "Every delta-log entry has a known type and a size that fits its fixed part and the log."),
+        new(DeltaAllocOffset, FindingSeverity.Error, KernelVerdict.NotChecked, "delta_alloc_offset lies within the delta region (the kernel allocates branch logs from it without checking)."),
+        new(SplitModeMismatch, FindingSeverity.Error, KernelVerdict.NotChecked, "The base image's external-data flag is set exactly when the image has a page cache region (the kernel reads regular files through the page cache whenever one exists)."),
+        new(PageCacheLayout, FindingSeverity.Error, KernelVerdict.NotChecked, "The page cache header's slot records and data blocks (at its slot_meta_offset and slot_data_offset, for its slot_count) lie inside the page cache region, after the header block and apart from each other."),
+        new(DirOverlap, FindingSeverity.Error, KernelVerdict.NotChecked, "No two directories' dirent arrays overlap."),
+        new(SplitDataKernelBounds, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "In split mode, a regular file's backing-file extent also fits in the base image's total_size: the kernel's validate checks it against the base image, not the backing file."),
+        new(ImageTooLarge, FindingSeverity.Error, KernelVerdict.NotChecked, "The image has more inodes or dirents than the validator can index (about 2^31); those checks were not made."),
     };
 
     private static readonly Dictionary<string, RuleInfo> s_byId = s_all.ToDictionary(r => r.Id, StringComparer.Ordinal);

@@ -1,0 +1,62 @@
+using DaxFs.Core.Format;
+using DaxFs.Core.Read;
+
+namespace DaxFs.Core.Validate;
+
+/// <summary>
+/// Checks an image against every rule of <see cref="RuleIds"/>: the checks of the kernel's <c>validate</c> mount
+/// option plus DaxFs's own (truncation, names, tree shape, the 272-byte dirent stride, branches, delta logs).
+/// </summary>
+/// <remarks>
+/// <para>Never throws for any bytes (only <see cref="OperationCanceledException"/>): every offset and size taken
+/// from the image is compared in 128-bit arithmetic, every read goes through <see cref="ImageMemory.Span"/> after
+/// a bounds check, and all work is bounded by what physically fits in the image (a directory whose dirent array
+/// is not in the image is reported once and skipped; directories whose arrays overlap are reported and skipped,
+/// so no dirent is read twice; symlink targets are scanned for their NUL in one ascending sweep).</para>
+/// <para>Facts taken from the reference kernel module (read for facts only):</para>
+/// <list type="bullet">
+/// <item>A branch record's <c>delta_log_offset</c> is an <b>absolute</b> image offset, not one relative to the delta
+/// region: the kernel maps a branch's log by handing that value straight to its offset-to-pointer helper
+/// (branch.c), and new logs get their offset from the delta allocator, which starts at the superblock's
+/// <c>delta_alloc_offset</c> (itself absolute, equal to <c>delta_region_offset</c> in a fresh image) and bumps it
+/// (dax_mem.c). The allocator checks only the region's end, never its start, hence
+/// <see cref="RuleIds.DeltaAllocOffset"/>.</item>
+/// <item>The kernel stops scanning a delta log at an entry whose total_size is 0 (delta.c); the validator does the
+/// same and reports nothing for it (it is how an allocated but never written entry looks), nor for a tail of fewer
+/// than 24 zero bytes. The kernel bounds entries by the log's capacity; the validator, more strictly, by its used
+/// size. Live branches' logs must not overlap (each gets its own allocation); an overlapping one is reported
+/// under <see cref="RuleIds.BranchLogBounds"/> and not walked again.</item>
+/// <item>An aborted branch's name is cleared by the kernel, so an empty name is accepted for ABORTED records.</item>
+/// <item>Data bounds use the base image's own total_size; the inode-table bound uses the superblock's
+/// base_size (validate.c). The kernel applies the data bound to regular files in split mode too, although their
+/// offsets point into the backing file: <see cref="RuleIds.SplitDataKernelBounds"/>.</item>
+/// <item>The kernel reads regular files through the page cache whenever a page cache region exists, whatever the
+/// base image's external-data flag says (file.c): <see cref="RuleIds.SplitModeMismatch"/>. It uses the page cache
+/// header's own slot_count and slot offsets, not the superblock's: <see cref="RuleIds.PageCacheLayout"/>.</item>
+/// </list>
+/// <para>Kernel rules are evaluated for every inode (the kernel stops at the first failure). DaxFs's own inode
+/// rules (<see cref="RuleIds.InodeNumber"/>, data bounds, <see cref="RuleIds.TreeUnreachable"/>) are not applied
+/// to an inode already refused by <see cref="RuleIds.InodeType"/>, such as the all-zero slots mkdaxfs leaves for
+/// hard links. When some directory's entries could not be read, <see cref="RuleIds.NlinkMismatch"/> and
+/// <see cref="RuleIds.TreeUnreachable"/> are not evaluated, since the counts would be wrong; without a valid root
+/// directory, <see cref="RuleIds.TreeUnreachable"/> is not evaluated either. The root is named by no dirent, so
+/// its nlink never matches (the kernel's validate refuses every image for this, as FORMAT.md reports).</para>
+/// </remarks>
+public static class ImageValidator
+{
+    /// <summary>Validates <paramref name="image"/>; returns the findings in the order they were made.</summary>
+    public static IReadOnlyList<ValidationFinding> Validate(ImageMemory image, ValidationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return new ValidationRun(image, options ?? new ValidationOptions()).Run();
+    }
+
+    /// <summary>True when no finding has severity <see cref="FindingSeverity.Error"/>.</summary>
+    public static bool IsSafe(IReadOnlyList<ValidationFinding> findings)
+    {
+        ArgumentNullException.ThrowIfNull(findings);
+        foreach (var f in findings)
+            if (f.Severity == FindingSeverity.Error) return false;
+        return true;
+    }
+}

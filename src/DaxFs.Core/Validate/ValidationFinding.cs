@@ -1,0 +1,29 @@
+using DaxFs.Core.Format;
+
+namespace DaxFs.Core.Validate;
+
+/// <summary>
+/// One problem the validator found. <see cref="Severity"/> and <see cref="Kernel"/> come from the rule
+/// catalogue (<see cref="RuleIds.Get"/>); <see cref="Offset"/> is the absolute offset in the image of the
+/// offending field or record; <see cref="Inode"/> is set when the finding is about one inode.
+/// </summary>
+public sealed record ValidationFinding(string RuleId, FindingSeverity Severity, KernelVerdict Kernel, long Offset, uint? Inode, string Message);
+
+/// <summary>Options of <see cref="ImageValidator.Validate"/>.</summary>
+public sealed class ValidationOptions
+{
+    /// <summary>
+    /// Split images: the length of the backing file holding regular-file data, to bound those files' extents.
+    /// Null: not checked (one <see cref="RuleIds.ExternalData"/> warning says so).
+    /// </summary>
+    public long? BackingFileLength { get; init; }
+
+    /// <summary>Check the branch table and walk the delta logs of active and committed branches.</summary>
+    public bool CheckBranches { get; init; } = true;
+
+    /// <summary>Stop collecting (and stop working) once this many findings have been made.</summary>
+    public int MaxFindings { get; init; } = 1000;
+
+    /// <summary>Cancels a long validation with <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken CancellationToken { get; init; }
+}

@@ -1,0 +1,278 @@
+using System.Buffers.Binary;
+using System.Text;
+using DaxFs.Core.Format;
+using DaxFs.Core.Read;
+using static DaxFs.Core.Format.DaxFsConstants;
+
+namespace DaxFs.Core.Validate;
+
+/// <summary>One validation of one image: the superblock and its regions (this file), the base image
+/// (ValidationRun.Base.cs) and the branches (ValidationRun.Branches.cs).</summary>
+internal sealed partial class ValidationRun
+{
+    private const int SuperSize = SuperblockRecordSize;
+
+    // Superblock field offsets, for findings.
+    private const long OffMagic = 0, OffVersion = 4, OffBlockSize = 12, OffTotalSize = 16, OffBaseOffset = 24,
+        OffBranchTableOffset = 40, OffBranchTableEntries = 48, OffDeltaOffset = 72, OffDeltaAlloc = 88,
+        OffPcacheOffset = 160, OffPcacheSize = 168, OffPcacheSlots = 176;
+
+    private readonly ImageMemory _image;
+    private readonly ulong _length;
+    private readonly ValidationOptions _options;
+    private readonly CancellationToken _ct;
+    private readonly int _max;
+    private readonly List<ValidationFinding> _findings = new();
+    private Superblock _sb;
+
+    // Region bound failures already reported (they explain later unreadable structures).
+    private bool _baseRegionBad, _branchTableBad, _deltaRegionBad, _pcacheRegionBad;
+
+    public ValidationRun(ImageMemory image, ValidationOptions options)
+    {
+        _image = image;
+        _length = (ulong)Math.Max(0, image.Length);
+        _options = options;
+        _ct = options.CancellationToken;
+        _max = options.MaxFindings;
+    }
+
+    /// <summary>Thrown by <see cref="Report"/> once <see cref="ValidationOptions.MaxFindings"/> is reached.</summary>
+    private sealed class FindingLimitReached : Exception
+    {
+    }
+
+    public IReadOnlyList<ValidationFinding> Run()
+    {
+        _ct.ThrowIfCancellationRequested();
+        if (_max <= 0) return Array.Empty<ValidationFinding>();
+        try
+        {
+            CheckImage();
+        }
+        catch (FindingLimitReached)
+        {
+        }
+        catch (DaxFsFormatException ex)
+        {
+            // Safety net: every read is bounds-checked first, so this is not expected; if a check were ever
+            // missed, the out-of-bounds read still becomes a finding instead of an exception.
+            try
+            {
+                Report(IsKnownRule(ex.RuleId) ? ex.RuleId : RuleIds.ImageTruncated, ex.Offset, null, ex.Message);
+            }
+            catch (FindingLimitReached)
+            {
+            }
+        }
+        return _findings.ToArray();
+    }
+
+    private static bool IsKnownRule(string id)
+    {
+        foreach (var r in RuleIds.All)
+            if (r.Id == id) return true;
+        return false;
+    }
+
+    private void Report(string ruleId, long offset, uint? inode, string message)
+    {
+        var rule = RuleIds.Get(ruleId);
+        _findings.Add(new ValidationFinding(ruleId, rule.Severity, rule.Kernel, offset, inode, message));
+        if (_findings.Count >= _max) throw new FindingLimitReached();
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------------
+
+    /// <summary>An absolute offset for a finding (saturated: offsets computed from hostile values may not fit).</summary>
+    private static long Off(UInt128 value) => value > long.MaxValue ? long.MaxValue : (long)value;
+
+    /// <summary>True when [offset, offset+length) lies inside the image.</summary>
+    private bool InImage(UInt128 offset, UInt128 length) => offset + length <= _length;
+
+    /// <summary>A checked span; callers test <see cref="InImage"/> first.</summary>
+    private ReadOnlySpan<byte> Bytes(ulong offset, int length) => _image.Span(offset, length, RuleIds.ImageTruncated);
+
+    private static uint U32(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt32LittleEndian(b[o..]);
+    private static ushort U16(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt16LittleEndian(b[o..]);
+
+    private static string Hex(UInt128 v) => "0x" + v.ToString("x");
+
+    private static bool IsPowerOfTwo(uint v) => v != 0 && (v & (v - 1)) == 0;
+
+    private static string Octal(uint v) => Convert.ToString(v, 8);
+
+    /// <summary>A short printable rendering of raw name bytes for messages.</summary>
+    private static string Show(ReadOnlySpan<byte> name)
+    {
+        const int Max = 48;
+        string s = Encoding.UTF8.GetString(name.Length > Max ? name[..Max] : name);
+        var sb = new StringBuilder(s.Length + 8);
+        sb.Append('\'');
+        foreach (char c in s)
+        {
+            if (char.IsControl(c)) sb.Append("\\x").Append(((int)c).ToString("x2"));
+            else sb.Append(c);
+        }
+        if (name.Length > Max) sb.Append("...");
+        sb.Append('\'');
+        return sb.ToString();
+    }
+
+    // ---- superblock and regions -----------------------------------------------------------------------------
+
+    private void CheckImage()
+    {
+        if (_length < SuperSize)
+        {
+            Report(RuleIds.ImageTruncated, 0, null,
+                $"The image is {_length} bytes, shorter than the {SuperSize}-byte superblock.");
+            return;
+        }
+        _sb = Superblock.Read(Bytes(0, SuperSize));
+
+        if (_sb.Magic != SuperMagic)
+        {
+            Report(RuleIds.SuperMagic, OffMagic, null,
+                $"Not a DAXFS image: the superblock magic is 0x{_sb.Magic:x8}, not 0x{SuperMagic:x8}.");
+            return;
+        }
+        if (_sb.Version != DaxFsConstants.Version)
+            Report(RuleIds.SuperVersion, OffVersion, null, $"The superblock version is {_sb.Version}; the kernel mounts version {DaxFsConstants.Version} only.");
+        if (_sb.BlockSize != BlockSize)
+            Report(RuleIds.SuperBlockSize, OffBlockSize, null, $"The superblock block_size is {_sb.BlockSize}, not {BlockSize}.");
+        if (_sb.TotalSize > _length)
+            Report(RuleIds.SuperTotalSize, OffTotalSize, null,
+                $"total_size is {_sb.TotalSize} bytes but the image holds only {_length}: the image is truncated (mounting with a smaller size crashes the kernel).");
+
+        CheckRegions();
+        CheckBranchTableFields();
+        CheckPageCacheHeader();
+        _ct.ThrowIfCancellationRequested();
+        CheckBase();
+        if (_options.CheckBranches)
+        {
+            _ct.ThrowIfCancellationRequested();
+            CheckBranches();
+        }
+    }
+
+    private readonly record struct Region(string Name, UInt128 Offset, UInt128 Size, long Field);
+
+    private void CheckRegions()
+    {
+        var baseR = new Region("base image", _sb.BaseOffset, _sb.BaseSize, OffBaseOffset);
+        var tableR = new Region("branch table", _sb.BranchTableOffset, (UInt128)_sb.BranchTableEntries * BranchRecordSize, OffBranchTableOffset);
+        var deltaR = new Region("delta region", _sb.DeltaRegionOffset, _sb.DeltaRegionSize, OffDeltaOffset);
+        var pcacheR = new Region("page cache region", _sb.PageCacheOffset, _sb.PageCacheSize, OffPcacheOffset);
+
+        // Each region that is present (offset != 0) lies inside the image.
+        if (_sb.BaseOffset == 0)
+            Report(RuleIds.SuperNoBase, OffBaseOffset, null, "The image has no base image (base_offset is 0).");
+        else
+            _baseRegionBad = !Inside(baseR, RuleIds.BaseRegionBounds);
+        if (_sb.BranchTableOffset != 0) _branchTableBad = !Inside(tableR, RuleIds.BranchTableBounds);
+        if (_sb.DeltaRegionOffset != 0) _deltaRegionBad = !Inside(deltaR, RuleIds.DeltaRegionBounds);
+        if (_sb.PageCacheOffset != 0)
+        {
+            _pcacheRegionBad = !Inside(pcacheR, RuleIds.PageCacheBounds);
+            uint slots = _sb.PageCacheSlotCount;
+            if (!IsPowerOfTwo(slots))
+                Report(RuleIds.PageCacheSlotCount, OffPcacheSlots, null, $"The page cache slot count {slots} is not a power of two.");
+            UInt128 min = (UInt128)BlockSize + AlignUp128((UInt128)slots * PageCacheSlotSize, BlockSize) + (UInt128)slots * BlockSize;
+            if (_sb.PageCacheSize < min)
+                Report(RuleIds.PageCacheTooSmall, OffPcacheSize, null,
+                    $"The page cache region is {_sb.PageCacheSize} bytes; {slots} slots need {min} (header, slot records, data).");
+        }
+
+        // No region overlaps the superblock (the kernel gates this on the size alone, whatever the offset).
+        var regions = new[] { baseR, tableR, deltaR, pcacheR };
+        foreach (var r in regions)
+        {
+            if (r.Size > 0 && r.Offset < SuperSize)
+                Report(RuleIds.RegionOverlapsSuper, r.Field, null,
+                    $"The {r.Name} at {Hex(r.Offset)} ({r.Size} bytes) overlaps the {SuperSize}-byte superblock.");
+        }
+
+        // No two regions overlap.
+        for (int i = 0; i < regions.Length; i++)
+            for (int j = i + 1; j < regions.Length; j++)
+            {
+                var a = regions[i];
+                var b = regions[j];
+                if (a.Size > 0 && b.Size > 0 && a.Offset < b.Offset + b.Size && b.Offset < a.Offset + a.Size)
+                    Report(RuleIds.RegionsOverlap, b.Field, null,
+                        $"The {a.Name} [{Hex(a.Offset)}, +{a.Size}) and the {b.Name} [{Hex(b.Offset)}, +{b.Size}) overlap.");
+            }
+    }
+
+    private bool Inside(Region r, string rule)
+    {
+        if (InImage(r.Offset, r.Size)) return true;
+        Report(rule, r.Field, null, $"The {r.Name} [{Hex(r.Offset)}, +{r.Size}) runs past the end of the image ({_length} bytes).");
+        return false;
+    }
+
+    private static UInt128 AlignUp128(UInt128 v, uint alignment) => (v + alignment - 1) / alignment * alignment;
+
+    private void CheckBranchTableFields()
+    {
+        uint entries = _sb.BranchTableEntries;
+        if (entries > MaxBranches)
+            Report(RuleIds.BranchTableEntries, OffBranchTableEntries, null, $"branch_table_entries is {entries}; a branch table holds at most {MaxBranches}.");
+        if (entries != 0 && _sb.BranchTableOffset == 0)
+            Report(RuleIds.BranchTableEntries, OffBranchTableOffset, null,
+                $"branch_table_entries is {entries} but branch_table_offset is 0: the kernel would take the superblock for the branch table.");
+
+        // The kernel hands out branch logs from delta_alloc_offset, checking only the region's end.
+        if (entries != 0 && _sb.DeltaRegionOffset != 0)
+        {
+            UInt128 start = _sb.DeltaRegionOffset, end = start + _sb.DeltaRegionSize;
+            if (_sb.DeltaAllocOffset < start || _sb.DeltaAllocOffset > end)
+                Report(RuleIds.DeltaAllocOffset, OffDeltaAlloc, null,
+                    $"delta_alloc_offset {Hex(_sb.DeltaAllocOffset)} is outside the delta region [{Hex(start)}, {Hex(end)}): new branch logs would be placed there.");
+        }
+    }
+
+    private void CheckPageCacheHeader()
+    {
+        ulong pc = _sb.PageCacheOffset;
+        if (pc == 0) return;
+        if (!InImage(pc, PageCacheHeader.RecordSize))
+        {
+            if (!_pcacheRegionBad)
+                Report(RuleIds.ImageTruncated, Off(pc), null, $"The page cache header at {Hex(pc)} lies outside the image.");
+            return;
+        }
+        var h = PageCacheHeader.Read(Bytes(pc, PageCacheHeader.RecordSize));
+        if (h.Magic != PageCacheMagic)
+        {
+            Report(RuleIds.PageCacheHeader, (long)pc, null, $"The page cache magic is 0x{h.Magic:x8}, not 0x{PageCacheMagic:x8} (the kernel refuses to mount).");
+            return;
+        }
+        if (h.Version != PageCacheVersion)
+            Report(RuleIds.PageCacheHeader, (long)pc + 4, null, $"The page cache version is {h.Version}, not {PageCacheVersion}.");
+        if (h.SlotCount != _sb.PageCacheSlotCount)
+            Report(RuleIds.PageCacheHeader, (long)pc + 8, null,
+                $"The page cache header has {h.SlotCount} slots but the superblock says {_sb.PageCacheSlotCount}.");
+        if (IsPowerOfTwo(h.SlotCount) && h.HashShift != (uint)System.Numerics.BitOperations.Log2(h.SlotCount))
+            Report(RuleIds.PageCacheHeader, (long)pc + 12, null,
+                $"The page cache hash_shift is {h.HashShift}, not log2({h.SlotCount}).");
+
+        // The kernel indexes slots with (slot_count - 1) as a mask and finds them at the header's offsets.
+        UInt128 size = _sb.PageCacheSize;
+        UInt128 metaStart = h.SlotMetaOffset, metaEnd = metaStart + (UInt128)h.SlotCount * PageCacheSlotSize;
+        UInt128 dataStart = h.SlotDataOffset, dataEnd = dataStart + (UInt128)h.SlotCount * BlockSize;
+        string? problem = null;
+        if (h.SlotCount == 0)
+            problem = "it has 0 slots (the kernel's slot mask would be 0xffffffff)";
+        else if (metaStart < BlockSize || metaEnd > size)
+            problem = $"its slot records [{Hex(metaStart)}, {Hex(metaEnd)}) are not inside the region after the header block (region size {size})";
+        else if (dataStart < BlockSize || dataEnd > size)
+            problem = $"its data blocks [{Hex(dataStart)}, {Hex(dataEnd)}) are not inside the region after the header block (region size {size})";
+        else if (metaStart < dataEnd && dataStart < metaEnd)
+            problem = "its slot records and data blocks overlap";
+        if (problem is not null)
+            Report(RuleIds.PageCacheLayout, (long)pc + 16, null, $"The page cache layout is wrong: {problem}.");
+    }
+}
