@@ -1,0 +1,193 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests, documents, benchmarks and packages the DaxFs module.
+.DESCRIPTION
+    Tasks (several may be given, they run in order):
+      Build        compile and stage an importable module under out/DaxFs (default)
+      Test         Build, then every test: xunit (engine), Pester (cmdlets), Integration (real kernel in a VM)
+      Unit         xunit only            Pester   Pester only            Integration   VM tests only
+      Docs         compile docs/*.md into en-US/ (MAML help and about topic)
+      Demo         build an image of a small sample tree and show what is in it (no root, no hardware)
+      Bench        speed and memory benchmarks (not tests)
+      Fuzz         coverage-guided fuzzing of the reader/validator for -Minutes minutes
+      Package      publish the staged module to a local PSResourceGet repository (out/repo)
+      Clean        remove build output
+.EXAMPLE
+    dotnet tool restore; dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Unit', 'Pester', 'Integration', 'Docs', 'Demo', 'Bench', 'Fuzz', 'Package', 'Clean')]
+    [string[]] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Fuzz: how long to run.
+    [double] $Minutes = 5,
+
+    # Integration: an operator's own kernel image and daxfs.ko (default: ../shared/vm/kernel).
+    [string] $Kernel = $env:DAXFS_KERNEL,
+    [string] $KernelModule = $env:DAXFS_KERNEL_MODULE
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$Staged = Join-Path $Out 'DaxFs'
+$Results = Join-Path $Out 'TestResults'
+$script:Counts = [ordered]@{ Passed = 0; Failed = 0; Skipped = 0 }
+
+function Invoke-Native {
+    param([string] $File, [string[]] $Arguments, [switch] $AllowFailure)
+    Write-Verbose "$File $($Arguments -join ' ')"
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0 -and -not $AllowFailure) { throw "'$File $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
+    $LASTEXITCODE
+}
+
+function Get-Version {
+    $props = [xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))
+    $props.Project.PropertyGroup.VersionPrefix | Where-Object { $_ } | Select-Object -First 1
+}
+
+function Invoke-Build {
+    Invoke-Native dotnet @('build', (Join-Path $Root 'src/DaxFs/DaxFs.csproj'), '-c', $Configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly') | Out-Null
+    $bin = Join-Path $Root "src/DaxFs/bin/$Configuration/net8.0"
+    if (Test-Path $Staged) { Remove-Item -Recurse -Force $Staged }
+    New-Item -ItemType Directory -Force (Join-Path $Staged 'en-US') | Out-Null
+    $files = @(
+        @{ From = Join-Path $bin 'DaxFs.dll'; To = $Staged }
+        @{ From = Join-Path $bin 'DaxFs.Core.dll'; To = $Staged }
+        @{ From = Join-Path $Root 'src/DaxFs/DaxFs.Format.ps1xml'; To = $Staged }
+        @{ From = Join-Path $Root 'LICENSE'; To = $Staged }
+    )
+    # Compiled help (the Docs task makes it from docs/); staged when present.
+    foreach ($h in 'DaxFs.dll-Help.xml', 'about_DaxFs.help.txt') {
+        $p = Join-Path $Root "en-US/$h"
+        if (Test-Path -LiteralPath $p) { $files += @{ From = $p; To = Join-Path $Staged 'en-US' } } else { Write-Warning "Help file en-US/$h is missing: run the Docs task." }
+    }
+    foreach ($f in $files) {
+        if (-not (Test-Path -LiteralPath $f.From)) { throw "Build output is incomplete: '$($f.From)' is missing." }
+        Copy-Item -LiteralPath $f.From -Destination $f.To
+    }
+    $version = Get-Version
+    $manifest = (Get-Content -Raw (Join-Path $Root 'DaxFs.psd1')) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'"
+    Set-Content -LiteralPath (Join-Path $Staged 'DaxFs.psd1') -Value $manifest -NoNewline
+    Write-Host "Staged DaxFs $version in $Staged"
+}
+
+function Get-PesterModule {
+    Invoke-Native dotnet @('restore', (Join-Path $Root 'tests/tools.proj'), '--nologo', '-v', 'q') | Out-Null
+    $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $psd1 = Get-ChildItem -Path (Join-Path $cache 'pester') -Filter Pester.psd1 -Recurse | Where-Object { $_.Directory.Name -eq 'tools' } |
+        Sort-Object { [version]$_.Directory.Parent.Name } -Descending | Select-Object -First 1
+    if (-not $psd1) { throw "Pester was not restored into $cache (dotnet restore tests/tools.proj)." }
+    $psd1.FullName
+}
+
+function Add-Counts([int] $Passed, [int] $Failed, [int] $Skipped, [string] $Suite) {
+    $script:Counts.Passed += $Passed; $script:Counts.Failed += $Failed; $script:Counts.Skipped += $Skipped
+    Write-Host ("{0}: {1} passed, {2} failed, {3} skipped" -f $Suite, $Passed, $Failed, $Skipped)
+}
+
+function Invoke-UnitTests {
+    $trx = Join-Path $Results 'unit.trx'
+    if (Test-Path $trx) { Remove-Item $trx }
+    $code = Invoke-Native dotnet @('test', (Join-Path $Root 'tests/DaxFs.Core.Tests/DaxFs.Core.Tests.csproj'), '-c', $Configuration, '--nologo',
+        '--logger', 'trx;LogFileName=unit.trx', '--logger', 'console;verbosity=minimal', '--results-directory', $Results) -AllowFailure
+    if (-not (Test-Path $trx)) { Add-Counts 0 1 0 'xunit (no results: the build failed)'; return }
+    $c = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+    Add-Counts ([int]$c.passed) ([int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted) ([int]$c.notExecuted) 'xunit'
+    if ($code -ne 0 -and [int]$c.failed -eq 0) { Add-Counts 0 1 0 "xunit (dotnet test exited $code)" }
+}
+
+function Invoke-PesterSuite([string] $Tag = '', [string[]] $Path = @((Join-Path $Root 'tests'))) {
+    $pester = Get-PesterModule
+    $json = Join-Path $Results 'pester.json'
+    if (Test-Path $json) { Remove-Item $json }
+    $runner = Join-Path $Root 'tests/Invoke-PesterSuite.ps1'
+    $code = Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', $runner, '-PesterPath', $pester,
+        '-ModulePath', (Join-Path $Staged 'DaxFs.psd1'), '-ResultFile', $json, '-TestPath', ($Path -join ',')) -AllowFailure
+    if (-not (Test-Path $json)) { Add-Counts 0 1 0 "Pester (no results; exit $code)"; return }
+    $r = Get-Content -Raw $json | ConvertFrom-Json
+    Add-Counts $r.Passed $r.Failed $r.Skipped 'Pester'
+}
+
+function Install-Prerequisite {
+    # Debian tools the integration tests need; installed only when missing and only as root.
+    $need = @{ 'qemu-system-x86_64' = 'qemu-system-x86'; 'busybox' = 'busybox-static'; 'cpio' = 'cpio'; 'xz' = 'xz-utils'; 'ndctl' = 'ndctl'; 'daxctl' = 'daxctl' }
+    $missing = @($need.Keys | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) } | ForEach-Object { $need[$_] })
+    if (-not $missing) { return }
+    if ((id -u) -ne '0' -or -not (Get-Command apt-get -ErrorAction Ignore)) {
+        Write-Warning "Missing Debian packages for the integration tests: $($missing -join ' ') (run as root: apt-get install -y $($missing -join ' '))."
+        return
+    }
+    Write-Host "Installing $($missing -join ' ') from Debian"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Native apt-get @('update', '-qq') -AllowFailure | Out-Null
+    $install = @('install', '-y', '-qq', '--no-install-recommends') + $missing
+    Invoke-Native apt-get $install -AllowFailure | Out-Null
+}
+
+function Invoke-IntegrationTests {
+    $script = Join-Path $Root 'tests/Integration/Invoke-Integration.ps1'
+    if (-not (Test-Path $script)) { Write-Host 'Integration: no integration suite yet.'; return }
+    Install-Prerequisite
+    $json = Join-Path $Results 'integration.json'
+    if (Test-Path $json) { Remove-Item $json }
+    $args2 = @('pwsh', '-NoProfile', '-NonInteractive', '-File', $script, '-ResultFile', $json, '-PesterPath', (Get-PesterModule))
+    if ($Kernel) { $args2 += @('-Kernel', $Kernel) }
+    if ($KernelModule) { $args2 += @('-KernelModule', $KernelModule) }
+    $code = Invoke-Native dotnet $args2 -AllowFailure
+    if (-not (Test-Path $json)) { Add-Counts 0 1 0 "Integration (no results; exit $code)"; return }
+    $r = Get-Content -Raw $json | ConvertFrom-Json
+    if ($r.PSObject.Properties['SkipReason'] -and $r.SkipReason) { Write-Host "Integration tests skipped: $($r.SkipReason)" }
+    Add-Counts $r.Passed $r.Failed $r.Skipped 'Integration'
+}
+
+function Invoke-Docs {
+    & (Join-Path $Root 'build/Convert-HelpMarkdown.ps1') -DocsPath (Join-Path $Root 'docs') -OutputPath (Join-Path $Root 'en-US')
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'build/Demo.ps1'), '-ModulePath', (Join-Path $Staged 'DaxFs.psd1')) | Out-Null
+}
+
+New-Item -ItemType Directory -Force $Out, $Results | Out-Null
+$testing = $false
+foreach ($t in $Task) {
+    switch ($t) {
+        'Build' { Invoke-Build }
+        'Docs' { Invoke-Docs }
+        'Demo' { Invoke-Demo }
+        'Clean' {
+            foreach ($d in @($Out) + @(Get-ChildItem -Path (Join-Path $Root 'src'), (Join-Path $Root 'tests') -Directory -Recurse -Include bin, obj | ForEach-Object FullName)) {
+                if (Test-Path $d) { Remove-Item -Recurse -Force $d }
+            }
+        }
+        'Unit' { $testing = $true; Invoke-Build; Invoke-UnitTests }
+        'Pester' { $testing = $true; Invoke-Build; Invoke-PesterSuite }
+        'Integration' { $testing = $true; Invoke-Build; Invoke-IntegrationTests }
+        'Test' { $testing = $true; Invoke-Build; Invoke-UnitTests; Invoke-PesterSuite; Invoke-IntegrationTests }
+        'Bench' { Invoke-Build; & (Join-Path $Root 'build/Bench.ps1') -ModulePath (Join-Path $Staged 'DaxFs.psd1') }
+        'Fuzz' { & (Join-Path $Root 'build/Fuzz.ps1') -Minutes $Minutes }
+        'Package' {
+            Invoke-Build
+            $repo = Join-Path $Out 'repo'
+            New-Item -ItemType Directory -Force $repo | Out-Null
+            Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'build/Package.ps1'), '-ModulePath', $Staged, '-RepositoryPath', $repo) | Out-Null
+        }
+    }
+}
+if ($testing) {
+    Write-Host ''
+    Write-Host ('{0} passed, {1} failed' -f $script:Counts.Passed, $script:Counts.Failed)
+    if ($script:Counts.Failed -gt 0) { exit 1 }
+}

@@ -1,0 +1,134 @@
+using System.Management.Automation;
+using System.Text;
+using DaxFs.Core.Format;
+using DaxFs.Core.Read;
+using DaxFs.Internal;
+
+namespace DaxFs.Commands;
+
+/// <summary>Get-DaxFsContent: the content of files inside an image, as lines, one string, or bytes.</summary>
+[Cmdlet(VerbsCommon.Get, "DaxFsContent", DefaultParameterSetName = PathSet)]
+[OutputType(typeof(string), typeof(byte[]))]
+public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
+{
+    private const string PathSet = "Path";
+    private const string ItemSet = "Item";
+    private const int MaxSymlinkHops = 40;
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "ImagePath")]
+    public DaxFsImageSource Image { get; set; } = null!;
+
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    [ArgumentCompleter(typeof(ImageItemPathCompleter))]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>Items from Get-DaxFsItem.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ItemSet, ValueFromPipeline = true)]
+    public DaxFsItem InputObject { get; set; } = null!;
+
+    /// <summary>The whole content as one string (or one byte array with -AsByteStream).</summary>
+    [Parameter]
+    public SwitchParameter Raw { get; set; }
+
+    /// <summary>The content as bytes: one byte[] per file.</summary>
+    [Parameter]
+    public SwitchParameter AsByteStream { get; set; }
+
+    /// <summary>Only the first N lines (or bytes with -AsByteStream).</summary>
+    [Parameter]
+    [Alias("First", "Head")]
+    [ValidateRange(0, long.MaxValue)]
+    public long TotalCount { get; set; } = -1;
+
+    [Parameter]
+    public string? BackingFile { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == ItemSet)
+        {
+            var reader = OpenImage(InputObject.ImagePath, BackingFile is null ? null : ResolveFileSystemPath(BackingFile));
+            Emit(reader, InputObject.ImagePath, InputObject.FullName);
+            return;
+        }
+        foreach (var imagePath in ResolveImagePaths(Image))
+        {
+            var reader = OpenImage(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile));
+            foreach (var p in Path) Emit(reader, imagePath, DaxFsImageReader.NormalizePath(p));
+        }
+    }
+
+    private void Emit(DaxFsImageReader reader, string imagePath, string path) => Guard(imagePath, () =>
+    {
+        string? resolved = ResolveLinks(reader, path, out uint ino);
+        if (resolved is null)
+        {
+            WriteError(Errors.ItemNotFound(imagePath, path));
+            return;
+        }
+        var type = ModeBits.TypeOf(reader.GetInode(ino).Mode);
+        if (type != DaxFsItemType.File)
+        {
+            WriteError(Errors.Make("ItemNotAFile", ErrorCategory.InvalidArgument, path,
+                $"'{path}' in '{imagePath}' is a {type}, not a file. List it with Get-DaxFsItem instead."));
+            return;
+        }
+        Stream stream;
+        try { stream = reader.OpenContent(ino); }
+        catch (InvalidOperationException ex)
+        {
+            WriteError(Errors.Make("BackingFileRequired", ErrorCategory.ResourceUnavailable, imagePath,
+                $"{ex.Message} Pass it with -BackingFile.", ex));
+            return;
+        }
+        using (stream)
+        {
+            if (AsByteStream) WriteBytes(stream);
+            else WriteText(stream);
+        }
+    });
+
+    private void WriteBytes(Stream stream)
+    {
+        long n = TotalCount >= 0 ? Math.Min(TotalCount, stream.Length) : stream.Length;
+        if (n > Array.MaxLength)
+            throw new PSInvalidOperationException("The file is too large for one byte array; use -TotalCount or Export-DaxFsItem.");
+        var bytes = new byte[n];
+        stream.ReadExactly(bytes);
+        WriteObject(bytes, enumerateCollection: false);
+    }
+
+    private void WriteText(Stream stream)
+    {
+        using var text = new StreamReader(stream, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true);
+        if (Raw)
+        {
+            WriteObject(text.ReadToEnd());
+            return;
+        }
+        long count = 0;
+        string? line;
+        while ((TotalCount < 0 || count < TotalCount) && (line = text.ReadLine()) is not null)
+        {
+            Cancellation.Token.ThrowIfCancellationRequested();
+            WriteObject(line);
+            count++;
+        }
+    }
+
+    /// <summary>Follows symlinks inside the image (relative to their directory; absolute from the image root).</summary>
+    private static string? ResolveLinks(DaxFsImageReader reader, string path, out uint ino)
+    {
+        for (int hop = 0; hop <= MaxSymlinkHops; hop++)
+        {
+            if (!reader.TryLookup(path, out ino)) return null;
+            var inode = reader.GetInode(ino);
+            if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.SymbolicLink) return path;
+            string target = Encoding.UTF8.GetString(reader.ReadSymlinkTarget(ino));
+            string dir = path[..Math.Max(path.LastIndexOf('/'), 0)];
+            path = DaxFsImageReader.NormalizePath(target.StartsWith('/') ? target : dir + "/" + target);
+        }
+        throw new PSInvalidOperationException($"Too many levels of symbolic links at '{path}' (more than {MaxSymlinkHops}).");
+    }
+}

@@ -1,0 +1,71 @@
+using System.Management.Automation;
+using DaxFs.Core.Format;
+using DaxFs.Core.Read;
+using DaxFs.Internal;
+
+namespace DaxFs.Commands;
+
+/// <summary>Get-DaxFsItem: the entries of an image as objects, like Get-ChildItem over a mounted image.</summary>
+[Cmdlet(VerbsCommon.Get, "DaxFsItem")]
+[OutputType(typeof(DaxFsItem))]
+public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "ImagePath")]
+    public DaxFsImageSource Image { get; set; } = null!;
+
+    /// <summary>Paths inside the image (default: the root). A directory lists its children; a file lists itself.</summary>
+    [Parameter(Position = 1)]
+    [ArgumentCompleter(typeof(ImageItemPathCompleter))]
+    public string[] Path { get; set; } = { "/" };
+
+    [Parameter]
+    public SwitchParameter Recurse { get; set; }
+
+    /// <summary>How many levels below each path to list (implies -Recurse); 0 lists only direct children.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int Depth { get; set; } = -1;
+
+    /// <summary>Only entries whose name matches this wildcard pattern (directories are still searched).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    public string? Filter { get; set; }
+
+    /// <summary>Only entries of these types.</summary>
+    [Parameter]
+    public DaxFsItemType[]? Type { get; set; }
+
+    [Parameter]
+    public string? BackingFile { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string? backing = BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile);
+        var pattern = Filter is null ? null : new WildcardPattern(Filter, WildcardOptions.CultureInvariant);
+        bool recurse = Recurse.IsPresent || Depth >= 0;
+        int depth = Depth >= 0 ? Depth : int.MaxValue;
+        foreach (var imagePath in ResolveImagePaths(Image))
+        {
+            var reader = OpenImage(imagePath, backing);
+            foreach (var p in Path)
+            {
+                string inside = DaxFsImageReader.NormalizePath(p);
+                Guard(imagePath, () =>
+                {
+                    if (!reader.TryLookup(inside, out _))
+                    {
+                        WriteError(Errors.ItemNotFound(imagePath, inside));
+                        return;
+                    }
+                    foreach (var item in reader.Walk(inside, recurse, depth, Cancellation.Token))
+                    {
+                        if (pattern is not null && !pattern.IsMatch(item.Name)) continue;
+                        if (Type is not null && Array.IndexOf(Type, item.Type) < 0) continue;
+                        WriteObject(DaxFsItem.From(item, imagePath));
+                    }
+                });
+            }
+        }
+    }
+}

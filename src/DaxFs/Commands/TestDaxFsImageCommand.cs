@@ -1,0 +1,68 @@
+using System.Management.Automation;
+using DaxFs.Core.Format;
+using DaxFs.Core.Read;
+using DaxFs.Core.Validate;
+using DaxFs.Internal;
+
+namespace DaxFs.Commands;
+
+/// <summary>Test-DaxFsImage: every kernel rule and DaxFs's own, over any bytes.</summary>
+[Cmdlet(VerbsDiagnostic.Test, "DaxFsImage")]
+[OutputType(typeof(bool), typeof(DaxFsValidationFinding))]
+public sealed class TestDaxFsImageCommand : DaxFsImageCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Path", "FullName", "ImagePath", "LiteralPath")]
+    [SupportsWildcards]
+    public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
+
+    /// <summary>One object per finding instead of $true/$false.</summary>
+    [Parameter]
+    public SwitchParameter Detailed { get; set; }
+
+    /// <summary>Count warnings as failures too (the kernel's validate mount option refuses most of them).</summary>
+    [Parameter]
+    public SwitchParameter Strict { get; set; }
+
+    /// <summary>For split images: the backing file, so regular-file data bounds are checked too.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? BackingFile { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var source in Image)
+        {
+            string? backing = BackingFile is not null ? ResolveFileSystemPath(BackingFile) : source.BackingFile;
+            foreach (var path in ResolveImagePaths(source))
+            {
+                IReadOnlyList<ValidationFinding> findings;
+                try
+                {
+                    using var memory = MappedFileImageMemory.Open(path);
+                    long? backingLength = backing is not null && File.Exists(backing) ? new FileInfo(backing).Length : null;
+                    findings = ImageValidator.Validate(memory, new ValidationOptions
+                    {
+                        BackingFileLength = backingLength,
+                        CancellationToken = Cancellation.Token,
+                    });
+                }
+                catch (FileNotFoundException ex) { WriteError(Errors.ImageNotFound(path, ex)); continue; }
+                catch (DirectoryNotFoundException ex) { WriteError(Errors.ImageNotFound(path, ex)); continue; }
+                catch (OperationCanceledException) { return; }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { WriteError(Errors.ImageUnreadable(path, ex)); continue; }
+
+                if (Detailed)
+                {
+                    foreach (var f in findings) WriteObject(DaxFsValidationFinding.From(f, path));
+                }
+                else
+                {
+                    foreach (var f in findings)
+                        WriteVerbose($"{path}: {f.Severity} {f.RuleId} at 0x{Math.Max(f.Offset, 0):x}: {f.Message}");
+                    bool ok = Strict ? findings.Count == 0 : ImageValidator.IsSafe(findings);
+                    WriteObject(ok);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using System.Management.Automation;
+using DaxFs.Core.Format;
+
+namespace DaxFs.Internal;
+
+/// <summary>ErrorRecords with stable ids, real categories, the failing object as target and a next step.</summary>
+internal static class Errors
+{
+    public static ErrorRecord Make(string id, ErrorCategory category, object? target, string message, Exception? inner = null)
+    {
+        var ex = inner is null ? new InvalidOperationException(message) : new InvalidOperationException(message, inner);
+        return new ErrorRecord(ex, id, category, target);
+    }
+
+    public static ErrorRecord Make(Exception exception, string id, ErrorCategory category, object? target) =>
+        new(exception, id, category, target);
+
+    public static ErrorRecord InvalidImage(DaxFsFormatException ex, string imagePath) =>
+        new(new InvalidDataException(
+                $"'{imagePath}' is not a valid DAXFS image: {ex.Message} (rule {ex.RuleId}, offset 0x{Math.Max(ex.Offset, 0):x}). " +
+                "Run Test-DaxFsImage -Detailed on it for every finding.", ex),
+            "InvalidDaxFsImage." + ex.RuleId, ErrorCategory.InvalidData, imagePath);
+
+    public static ErrorRecord ImageNotFound(string path, Exception? inner = null) =>
+        new(new FileNotFoundException($"Cannot find the image '{path}'. Check the path, or build one with New-DaxFsImage.", path, inner),
+            "ImageNotFound", ErrorCategory.ObjectNotFound, path);
+
+    public static ErrorRecord ImageUnreadable(string path, Exception inner) =>
+        new(new IOException($"Cannot open the image '{path}': {inner.Message}", inner),
+            "ImageUnreadable", inner is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, path);
+
+    public static ErrorRecord ItemNotFound(string imagePath, string itemPath) =>
+        new(new ItemNotFoundException($"'{itemPath}' does not exist in the image '{imagePath}'. List the image with Get-DaxFsItem -Recurse."),
+            "ItemNotFoundInImage", ErrorCategory.ObjectNotFound, itemPath);
+}

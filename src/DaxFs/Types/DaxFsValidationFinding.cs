@@ -1,0 +1,32 @@
+using DaxFs.Core.Format;
+using DaxFs.Core.Validate;
+
+namespace DaxFs;
+
+/// <summary>One problem found by Test-DaxFsImage -Detailed.</summary>
+public sealed class DaxFsValidationFinding
+{
+    public string ImagePath { get; init; } = string.Empty;
+    public string RuleId { get; init; } = string.Empty;
+    public FindingSeverity Severity { get; init; }
+    /// <summary>How the kernel treats the problem: always rejected, rejected by the validate mount option, or not checked.</summary>
+    public KernelVerdict Kernel { get; init; }
+    /// <summary>True when the kernel refuses to mount the image because of this (always, or with validate).</summary>
+    public bool KernelRejects => Kernel != KernelVerdict.NotChecked;
+    public long Offset { get; init; }
+    public uint? Inode { get; init; }
+    public string Message { get; init; } = string.Empty;
+
+    public override string ToString() => $"{RuleId}: {Message}";
+
+    internal static DaxFsValidationFinding From(ValidationFinding f, string imagePath) => new()
+    {
+        ImagePath = imagePath,
+        RuleId = f.RuleId,
+        Severity = f.Severity,
+        Kernel = f.Kernel,
+        Offset = f.Offset,
+        Inode = f.Inode,
+        Message = f.Message,
+    };
+}

@@ -1,0 +1,125 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    $basic = Join-Path $Vectors 'basic.static.daxfs'
+}
+
+Describe 'Get-DaxFsImage' {
+    It 'summarises a static image' {
+        $i = Get-DaxFsImage $basic
+        $i | Should -BeOfType DaxFs.DaxFsImage
+        $i.Mode | Should -Be 'Static'
+        $i.Version | Should -Be 5
+        $i.InodeCount | Should -Be 19
+        $i.TotalSize | Should -Be 0x14000
+        $i.BranchTableEntries | Should -Be 0
+        $i.Path | Should -Be $basic
+    }
+    It 'summarises a branching image' {
+        $i = Get-DaxFsImage (Join-Path $Vectors 'basic.branching.daxfs')
+        $i.Mode | Should -Be 'Branching'
+        $i.BranchTableEntries | Should -Be 256
+        $i.DeltaRegionSize | Should -Be 1MB
+    }
+    It 'takes FileInfo objects from the pipeline' {
+        $images = Get-ChildItem $Vectors -Filter *.daxfs | Get-DaxFsImage
+        $images.Count | Should -Be 10
+    }
+    It 'expands wildcards and resolves relative paths' {
+        Push-Location $Vectors
+        try { (Get-DaxFsImage './basic.*.daxfs').Count | Should -Be 2 } finally { Pop-Location }
+    }
+    It 'fails with ImageNotFound for a missing file' {
+        { Get-DaxFsImage (Join-Path $TestDrive 'nope.daxfs') -ErrorAction Stop } | Should -Throw -ErrorId 'ImageNotFound,DaxFs.Commands.GetDaxFsImageCommand'
+    }
+    It 'fails with InvalidData and the rule id for a file that is no image' {
+        $junk = Join-Path $TestDrive 'junk.daxfs'
+        [IO.File]::WriteAllBytes($junk, [byte[]]::new(8192))
+        $err = $null
+        try { Get-DaxFsImage $junk -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'InvalidDaxFsImage.SB-MAGIC,DaxFs.Commands.GetDaxFsImageCommand'
+        $err.CategoryInfo.Category | Should -Be 'InvalidData'
+        $err.TargetObject | Should -Be $junk
+        $err.Exception.Message | Should -Match 'Test-DaxFsImage'
+    }
+    It 'fails with IMG-TRUNCATED for a truncated image' {
+        $cut = Join-Path $TestDrive 'cut.daxfs'
+        [IO.File]::WriteAllBytes($cut, [IO.File]::ReadAllBytes($basic)[0..999])
+        { Get-DaxFsImage $cut -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidDaxFsImage.IMG-TRUNCATED,DaxFs.Commands.GetDaxFsImageCommand'
+    }
+}
+
+Describe 'Get-DaxFsItem' {
+    It 'lists <Name>.<Mode> exactly as <Name>.expected.json' -ForEach @(
+        foreach ($n in 'basic', 'wide', 'deep', 'empty', 'big') { foreach ($m in 'static', 'branching') { @{ Name = $n; Mode = $m } } }
+    ) {
+        $listing = Get-ImageListing (Join-Path $Vectors "$Name.$Mode.daxfs")
+        Compare-Listing $listing (Join-Path $Vectors "$Name.expected.json") | Should -BeNullOrEmpty
+    }
+    It 'returns typed items with the mode string and numeric mode' {
+        $suid = Get-DaxFsItem $basic -Path /suid
+        $suid | Should -BeOfType DaxFs.DaxFsItem
+        $suid.Mode | Should -BeExactly '-rwsr-xr-x'
+        $suid.UnixMode | Should -Be 0x81ED
+        $suid.Permissions | Should -Be 2541
+        $suid.ImagePath | Should -Be $basic
+        (Get-DaxFsItem $basic -Path /rel-link).Target | Should -Be 'a/b/c/hello.txt'
+        (Get-DaxFsItem $basic -Path /owned).Uid | Should -Be 1234
+    }
+    It 'filters with Where-Object on Size' {
+        $big = Get-DaxFsItem (Join-Path $Vectors 'big.static.daxfs') | Where-Object Size -gt 1MB
+        $big.Name | Should -Be @('three-mib.bin', 'one-mib-plus-one.bin')
+    }
+    It 'lists only direct children without -Recurse, and honours -Depth' {
+        (Get-DaxFsItem (Join-Path $Vectors 'deep.static.daxfs')).FullName | Should -Be '/d1'
+        (Get-DaxFsItem (Join-Path $Vectors 'deep.static.daxfs') -Depth 2).Count | Should -Be 3
+    }
+    It 'matches -Filter wildcards on names anywhere below with -Recurse' {
+        (Get-DaxFsItem $basic -Recurse -Filter 'hard*').FullName | Sort-Object | Should -Be @('/a/hard2', '/hard1')
+    }
+    It 'keeps only the -Type asked for' {
+        (Get-DaxFsItem $basic -Recurse -Type SymbolicLink).Name | Sort-Object | Should -Be @('abs-link', 'rel-link')
+    }
+    It 'pipes DaxFsImage objects and FileInfo objects' {
+        (Get-DaxFsImage $basic | Get-DaxFsItem -Recurse).Count | Should -Be 19
+        (Get-Item $basic | Get-DaxFsItem -Path /a).Count | Should -Be 3
+        (Get-ChildItem $Vectors -Filter 'wide.*.daxfs' | Get-DaxFsItem -Recurse).Count | Should -Be 602
+    }
+    It 'writes ItemNotFoundInImage for a path that does not exist' {
+        Get-DaxFsItem $basic -Path /nope -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -Be 'ItemNotFoundInImage,DaxFs.Commands.GetDaxFsItemCommand'
+    }
+    It 'refuses a directory given as the image with a hint' {
+        { Get-DaxFsItem $TestDrive -ErrorAction Stop } | Should -Throw -ErrorId 'ImageIsDirectory,DaxFs.Commands.GetDaxFsItemCommand'
+    }
+    It 'completes -Path from the image named in the same command' {
+        $line = "Get-DaxFsItem '$basic' -Path /a/"
+        $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $r.CompletionMatches.CompletionText | Should -Be @('/a/b/', '/a/five000', '/a/hard2')
+    }
+}
+
+Describe 'Get-DaxFsContent' {
+    It 'returns lines by default' {
+        Get-DaxFsContent $basic -Path /a/b/c/hello.txt | Should -BeExactly 'hello, daxfs'
+    }
+    It 'returns one string with -Raw' {
+        Get-DaxFsContent $basic -Path /a/b/c/hello.txt -Raw | Should -BeExactly "hello, daxfs`n"
+    }
+    It 'returns bytes with -AsByteStream and honours -TotalCount' {
+        $b = Get-DaxFsContent $basic -Path /a/five000 -AsByteStream
+        $b.GetType().Name | Should -Be 'Byte[]'
+        $b.Length | Should -Be 5000
+        (Get-DaxFsContent $basic -Path /a/five000 -AsByteStream -TotalCount 10).Length | Should -Be 10
+    }
+    It 'follows symlinks inside the image' {
+        Get-DaxFsContent $basic -Path /rel-link | Should -BeExactly 'hello, daxfs'
+    }
+    It 'reads items piped from Get-DaxFsItem' {
+        $text = Get-DaxFsItem $basic -Recurse -Filter '*.txt' | Get-DaxFsContent
+        $text | Should -BeExactly 'hello, daxfs'
+    }
+    It 'reports a directory as ItemNotAFile' {
+        Get-DaxFsContent $basic -Path /a -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -Be 'ItemNotAFile,DaxFs.Commands.GetDaxFsContentCommand'
+    }
+}
