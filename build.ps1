@@ -46,7 +46,7 @@ $script:Counts = [ordered]@{ Passed = 0; Failed = 0; Skipped = 0 }
 function Invoke-Native {
     param([string] $File, [string[]] $Arguments, [switch] $AllowFailure)
     Write-Verbose "$File $($Arguments -join ' ')"
-    & $File @Arguments
+    & $File @Arguments | Out-Host
     if ($LASTEXITCODE -ne 0 -and -not $AllowFailure) { throw "'$File $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
     $LASTEXITCODE
 }

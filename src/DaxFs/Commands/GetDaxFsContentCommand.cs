@@ -15,7 +15,7 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
     private const string ItemSet = "Item";
     private const int MaxSymlinkHops = 40;
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Alias("FullName", "ImagePath")]
     public DaxFsImageSource Image { get; set; } = null!;
 
