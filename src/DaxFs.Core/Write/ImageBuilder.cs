@@ -1,0 +1,457 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Text;
+using DaxFs.Core.Format;
+using Microsoft.Win32.SafeHandles;
+
+namespace DaxFs.Core.Write;
+
+/// <summary>
+/// Builds a DAXFS v5 image from a directory tree: scan (<see cref="Plan"/>), then write
+/// (<see cref="Build"/>) to a temporary file beside the destination that is renamed into place only when whole.
+/// </summary>
+/// <remarks>
+/// Layout: inodes numbered in pre-order with children sorted by ordinal name bytes (root = 1), one inode per
+/// distinct source inode; every data object block-aligned in inode order; directory arrays reserve the real
+/// 272-byte dirent stride; an empty directory has size 0 and offset 0. Directory nlink is 2 + subdirectories,
+/// file nlink the names it has in the image, symlink nlink 1. The same tree always gives the same bytes.
+/// </remarks>
+public sealed class ImageBuilder
+{
+    private static readonly byte[] Nul = { 0 };
+    private readonly ImageBuildOptions _options;
+    private SourceTree? _tree;
+    private Layout? _layout;
+    private ImageBuildPlan? _plan;
+
+    public ImageBuilder(ImageBuildOptions options) => _options = options ?? throw new ArgumentNullException(nameof(options));
+
+    /// <summary>Checks the options and destination, scans the tree and lays the image out. Writes nothing.</summary>
+    public ImageBuildPlan Plan(CancellationToken ct = default)
+    {
+        if (_plan is not null) return _plan;
+        var warnings = CheckOptions();
+        _tree = SourceTree.Scan(_options, ct);
+        warnings.AddRange(_tree.Warnings);
+        _layout = Layout.Compute(_tree, _options);
+        var l = _layout;
+        _plan = new ImageBuildPlan
+        {
+            Mode = _options.Mode,
+            InodeCount = (uint)_tree.Inodes.Count,
+            FileCount = _tree.Inodes.Count(n => n.Stat.IsRegular),
+            DirectoryCount = _tree.Inodes.Count(n => n.Stat.IsDirectory),
+            SymlinkCount = _tree.Inodes.Count(n => n.Stat.IsSymlink),
+            DataBytes = l.DataBytes,
+            BaseSize = l.BaseSize,
+            TotalSize = l.TotalSize,
+            BackingSize = l.BackingSize,
+            PageCacheSlots = l.PageCacheSlots,
+            Warnings = warnings,
+        };
+        return _plan;
+    }
+
+    private List<BuildWarning> CheckOptions()
+    {
+        var o = _options;
+        var warnings = new List<BuildWarning>();
+        if (o.Mode == DaxFsImageMode.Split && string.IsNullOrEmpty(o.BackingFile))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "A split image needs a backing file for its file data: give -BackingFile.");
+        if (o.Mode != DaxFsImageMode.Split && !string.IsNullOrEmpty(o.BackingFile))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "A backing file is only used by split images.");
+        if (o.Mode != DaxFsImageMode.Static)
+        {
+            if (o.DeltaSize <= 0 || o.DeltaSize % DaxFsConstants.BlockSize != 0)
+                throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The delta region size must be a positive multiple of 4096 bytes (got {o.DeltaSize}).");
+            if (o.DeltaSize < 2 * DaxFsConstants.BranchLogCapacity)
+                warnings.Add(new BuildWarning("SmallDeltaRegion",
+                    $"A delta region of {o.DeltaSize} bytes cannot hold a child branch: every branch, main included, takes a 1 MiB delta log. Use -DeltaSize 2MB or more to create branches.", null));
+        }
+        if (o.PageCacheSlots != 0 && (o.Mode != DaxFsImageMode.Split || !BitOperations.IsPow2(o.PageCacheSlots)))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, o.Mode != DaxFsImageMode.Split
+                ? "Page cache slots are only used by split images."
+                : $"The page cache slot count must be a power of two (got {o.PageCacheSlots}).");
+
+        string source = Path.GetFullPath(o.SourcePath);
+        if (!Directory.Exists(source))
+        {
+            if (File.Exists(source))
+                throw new DaxFsBuildException(BuildErrorKind.SourceNotDirectory, $"The source '{source}' is not a directory: give the directory whose contents become the image.", new[] { source });
+            throw new DaxFsBuildException(BuildErrorKind.SourceNotFound, $"The source directory '{source}' does not exist.", new[] { source });
+        }
+        string? sourceReal = NativeFs.RealPath(source);
+        foreach (var (what, path) in new[] { ("image", o.Destination), ("backing file", o.BackingFile) })
+        {
+            if (string.IsNullOrEmpty(path)) continue;
+            string full = Path.GetFullPath(path);
+            if (Directory.Exists(full))
+                throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The {what} destination '{full}' is a directory: give a file name.", new[] { full });
+            string dir = Path.GetDirectoryName(full)!;
+            string? dirReal = NativeFs.RealPath(dir)
+                ?? throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The folder '{dir}' for the {what} does not exist: create it first.", new[] { dir });
+            if (sourceReal is not null && (dirReal == sourceReal || dirReal.StartsWith(sourceReal.TrimEnd('/') + "/", StringComparison.Ordinal)))
+                throw new DaxFsBuildException(BuildErrorKind.DestinationInsideSource,
+                    $"The {what} '{full}' would be inside the source tree '{source}' and end up in itself: write it outside the tree.", new[] { full });
+            if (File.Exists(full) && !o.Overwrite)
+                throw new DaxFsBuildException(BuildErrorKind.DestinationExists, $"The {what} '{full}' already exists: use -Force to replace it (it is replaced only once the new one is complete).", new[] { full });
+        }
+        if (o.BackingFile is not null && Path.GetFullPath(o.BackingFile) == Path.GetFullPath(o.Destination))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "The backing file and the image must be different files.");
+        return warnings;
+    }
+
+    /// <summary>Writes the image (and in split mode the backing file). Nothing appears under the destination names unless the build completes.</summary>
+    public ImageBuildResult Build(IProgress<BuildProgress>? progress = null, CancellationToken ct = default)
+    {
+        var plan = Plan(ct);
+        var tree = _tree!;
+        var layout = _layout!;
+        string dest = Path.GetFullPath(_options.Destination);
+        string? backing = _options.BackingFile is null ? null : Path.GetFullPath(_options.BackingFile);
+
+        CheckFreeSpace(dest, layout.ImageAllocatedBytes + (backing is not null && SameFolder(dest, backing) ? layout.BackingSize : 0));
+        if (backing is not null && !SameFolder(dest, backing)) CheckFreeSpace(backing, layout.BackingSize);
+
+        string? imageTemp = null, backingTemp = null;
+        FileStream? image = null, back = null;
+        try
+        {
+            image = CreateTemp(dest, layout.TotalSize, layout.ImageAllocatedBytes, out imageTemp);
+            if (backing is not null) back = CreateTemp(backing, layout.BackingSize, layout.BackingSize, out backingTemp);
+
+            WriteContent(tree, layout, image.SafeFileHandle, back?.SafeFileHandle, plan, progress, ct);
+            if (back is not null) WritePageCache(layout, image.SafeFileHandle, back.SafeFileHandle);
+
+            back?.Flush(flushToDisk: true);
+            image.Flush(flushToDisk: true);
+            back?.Dispose(); back = null;
+            image.Dispose(); image = null;
+            ct.ThrowIfCancellationRequested();
+
+            if (backingTemp is not null) { File.Move(backingTemp, backing!, _options.Overwrite); backingTemp = null; }
+            File.Move(imageTemp, dest, _options.Overwrite);
+            imageTemp = null;
+        }
+        catch (IOException ex) when (ex.HResult is NativeFs.ENOSPC or 122 /* EDQUOT */ || ex.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DaxFsBuildException(BuildErrorKind.DiskFull,
+                $"The disk holding '{dest}' filled up while writing the image ({layout.TotalSize} bytes): free space or choose another destination. Nothing was left behind.", new[] { dest }, ex);
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException)
+        {
+            throw new DaxFsBuildException(BuildErrorKind.WriteFailed, $"Writing the image '{dest}' failed: {ex.Message} Nothing was left behind.", new[] { dest }, ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new DaxFsBuildException(BuildErrorKind.WriteFailed,
+                $"Cannot write in the folder of '{dest}': {ex.Message} Choose a folder you can write to.", new[] { dest }, ex);
+        }
+        finally
+        {
+            back?.Dispose();
+            image?.Dispose();
+            if (imageTemp is not null) TryDelete(imageTemp);
+            if (backingTemp is not null) TryDelete(backingTemp);
+        }
+        return new ImageBuildResult { Destination = dest, BackingFile = backing, Plan = plan };
+    }
+
+    private static bool SameFolder(string a, string b) => Path.GetDirectoryName(a) == Path.GetDirectoryName(b);
+
+    private static void CheckFreeSpace(string path, long needed)
+    {
+        long free;
+        try { free = new DriveInfo(Path.GetDirectoryName(path)!).AvailableFreeSpace; }
+        catch (Exception) { return; } // unknown: writing will tell
+        if (free < needed)
+            throw new DaxFsBuildException(BuildErrorKind.DiskFull,
+                $"The image needs {needed} bytes but the disk holding '{path}' has {free} free: free space or choose another destination.", new[] { path });
+    }
+
+    private static FileStream CreateTemp(string destination, long length, long allocate, out string tempPath)
+    {
+        string dir = Path.GetDirectoryName(destination)!;
+        string name = "." + Path.GetFileName(destination) + "." + Convert.ToHexString(Guid.NewGuid().ToByteArray(), 0, 6).ToLowerInvariant() + ".tmp";
+        tempPath = Path.Combine(dir, name);
+        var fs = new FileStream(tempPath, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.None,
+            PreallocationSize = allocate,
+        });
+        try { fs.SetLength(length); }
+        catch { fs.Dispose(); TryDelete(tempPath); throw; }
+        return fs;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private void WriteContent(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle,
+        ImageBuildPlan plan, IProgress<BuildProgress>? progress, CancellationToken ct)
+    {
+        using var sink = new ImageWriterSink(imageHandle);
+        using var backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
+
+        // Superblock, branch table (all FREE: zero), base superblock, inode table.
+        layout.Superblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
+        long baseAbs = (long)layout.Superblock.BaseOffset;
+        sink.Seek(baseAbs);
+        layout.BaseSuperblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
+        foreach (var n in tree.Inodes)
+            InodeOf(n).Write(sink.Reserve(DaxFsConstants.InodeSize));
+
+        long itemsDone = 0, bytesDone = 0;
+        var root = Encoding.UTF8.GetBytes(tree.RootPath);
+        int rootFd = NativeFs.OpenAt(NativeFs.AT_FDCWD, root, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
+        if (rootFd < 0)
+            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{tree.RootPath}' again: {NativeFs.Describe(NativeFs.LastErrno)}.", new[] { tree.RootPath });
+        try
+        {
+            foreach (var n in tree.Inodes)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (n.Stat.IsDirectory)
+                {
+                    if (n.Children!.Count > 0)
+                    {
+                        sink.Seek(baseAbs + n.DataOffset);
+                        foreach (int c in n.Children)
+                        {
+                            var child = tree.Nodes[c];
+                            Dirent.Write(sink.Reserve(DaxFsConstants.DirentStride), child.Ino, ModeOf(child), child.Name);
+                        }
+                    }
+                }
+                else if (n.Stat.IsSymlink)
+                {
+                    sink.Seek(baseAbs + n.DataOffset);
+                    sink.Write(n.LinkTarget);
+                    sink.Write(Nul);
+                }
+                else if (n.DataSize > 0)
+                {
+                    var target = backSink ?? sink;
+                    target.Seek(backSink is null ? baseAbs + n.DataOffset : n.DataOffset);
+                    CopyFile(tree, n, rootFd, target, b =>
+                    {
+                        bytesDone += b;
+                        progress?.Report(new BuildProgress(itemsDone, plan.InodeCount, bytesDone, plan.DataBytes, n.RelativePath));
+                    }, ct);
+                }
+                itemsDone++;
+                progress?.Report(new BuildProgress(itemsDone, plan.InodeCount, bytesDone, plan.DataBytes, n.RelativePath));
+            }
+        }
+        finally { NativeFs.close(rootFd); }
+        sink.Flush();
+        backSink?.Flush();
+    }
+
+    private static void CopyFile(SourceTree tree, SourceNode n, int rootFd, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
+    {
+        string rel = n.RelativePath;
+        int fd = OpenRelative(rootFd, tree.RelativeBytes(n));
+        if (fd < 0)
+        {
+            int e = NativeFs.LastErrno;
+            if (e == NativeFs.ENOENT)
+                throw new DaxFsBuildException(BuildErrorKind.FileChanged, $"'{rel}' disappeared while the image was being built: build again once the tree is quiet.", new[] { rel });
+            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot read '{rel}': {NativeFs.Describe(e)}. Fix its permissions or leave it out with -Exclude.", new[] { rel });
+        }
+        try
+        {
+            if (!NativeFs.Stat(fd, out var now) || now.Ino != n.Stat.Ino || now.DevMajor != n.Stat.DevMajor || now.DevMinor != n.Stat.DevMinor || !now.IsRegular)
+                throw Changed(rel, "was replaced");
+            bool complete;
+            try { complete = sink.CopyFrom(fd, n.DataSize, onBytes, ct); }
+            catch (IOException ex) when (ex.HResult is not NativeFs.ENOSPC and not 122)
+            {
+                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading '{rel}' failed: {ex.Message} The image was not written.", new[] { rel }, ex);
+            }
+            if (!complete) throw Changed(rel, "shrank");
+            if (!NativeFs.Stat(fd, out var after)) throw Changed(rel, "could not be checked");
+            if (after.Size != n.DataSize) throw Changed(rel, after.Size > n.DataSize ? "grew" : "shrank");
+            if (after.MtimeSec != n.Stat.MtimeSec || after.MtimeNsec != n.Stat.MtimeNsec) throw Changed(rel, "was modified");
+        }
+        finally { NativeFs.close(fd); }
+    }
+
+    private static DaxFsBuildException Changed(string rel, string how) =>
+        new(BuildErrorKind.FileChanged, $"'{rel}' {how} while the image was being built, so the image would not match the tree: build again once the tree is quiet.", new[] { rel });
+
+    /// <summary>Opens a file below the root; long paths are walked one directory at a time.</summary>
+    private static int OpenRelative(int rootFd, byte[] rel)
+    {
+        const int flags = NativeFs.O_RDONLY;
+        if (rel.Length < 4000) return NativeFs.OpenAt(rootFd, rel, flags | NativeFs.O_NOFOLLOW);
+        int dirFd = NativeFs.dup(rootFd);
+        if (dirFd < 0) return -1;
+        var span = rel.AsSpan();
+        while (true)
+        {
+            int slash = span.IndexOf((byte)'/');
+            if (slash < 0)
+            {
+                int fd = NativeFs.OpenAt(dirFd, span, flags | NativeFs.O_NOFOLLOW);
+                int e = NativeFs.LastErrno;
+                NativeFs.close(dirFd);
+                System.Runtime.InteropServices.Marshal.SetLastPInvokeError(e);
+                return fd;
+            }
+            int next = NativeFs.OpenAt(dirFd, span[..slash], NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
+            int err = NativeFs.LastErrno;
+            NativeFs.close(dirFd);
+            if (next < 0) { System.Runtime.InteropServices.Marshal.SetLastPInvokeError(err); return -1; }
+            dirFd = next;
+            span = span[(slash + 1)..];
+        }
+    }
+
+    /// <summary>Split mode: header, slot records and the first pages of the backing file pre-warmed (first page wins).</summary>
+    private static void WritePageCache(Layout layout, SafeFileHandle image, SafeFileHandle backing)
+    {
+        uint slots = layout.PageCacheSlots;
+        long metaSize = DaxFsConstants.AlignUp((long)slots * DaxFsConstants.PageCacheSlotSize, DaxFsConstants.BlockSize);
+        var header = new PageCacheHeader
+        {
+            Magic = DaxFsConstants.PageCacheMagic, Version = DaxFsConstants.PageCacheVersion, SlotCount = slots,
+            HashShift = (uint)BitOperations.Log2(slots), SlotMetaOffset = DaxFsConstants.BlockSize,
+            SlotDataOffset = (ulong)(DaxFsConstants.BlockSize + metaSize),
+        };
+        var block = new byte[DaxFsConstants.BlockSize];
+        header.Write(block);
+        long region = layout.PageCacheOffset;
+        RandomAccess.Write(image, block, region);
+
+        long pages = layout.BackingSize / DaxFsConstants.BlockSize;
+        long warm = Math.Min(pages, slots); // page p < slots lands in slot p: the first pages fill every slot they can
+        if (warm == 0) return;
+        var meta = new byte[warm * DaxFsConstants.PageCacheSlotSize];
+        for (long p = 0; p < warm; p++)
+        {
+            var s = meta.AsSpan((int)(p * DaxFsConstants.PageCacheSlotSize), DaxFsConstants.PageCacheSlotSize);
+            BinaryPrimitives.WriteUInt64LittleEndian(s, ((ulong)p << 2) | 2); // state VALID, tag = page
+            BinaryPrimitives.WriteUInt32LittleEndian(s[8..], 1);             // ref_bit
+        }
+        RandomAccess.Write(image, meta, region + DaxFsConstants.BlockSize);
+
+        var buf = new byte[1 << 20];
+        long dataAt = region + (long)header.SlotDataOffset;
+        for (long off = 0; off < warm * DaxFsConstants.BlockSize; off += buf.Length)
+        {
+            int want = (int)Math.Min(buf.Length, warm * DaxFsConstants.BlockSize - off);
+            int got = RandomAccess.Read(backing, buf.AsSpan(0, want), off);
+            if (got != want) throw new IOException("The backing file ended before its recorded size.");
+            RandomAccess.Write(image, buf.AsSpan(0, want), dataAt + off);
+        }
+    }
+
+    private BaseInode InodeOf(SourceNode n) => new()
+    {
+        Ino = n.Ino,
+        Mode = ModeOf(n),
+        Uid = _options.Uid ?? (_options.Owner == OwnerMode.Root ? 0 : n.Stat.Uid),
+        Gid = _options.Gid ?? (_options.Owner == OwnerMode.Root ? 0 : n.Stat.Gid),
+        Size = (ulong)n.DataSize,
+        DataOffset = (ulong)n.DataOffset,
+        Nlink = n.Stat.IsDirectory ? (uint)(2 + n.SubdirectoryCount) : n.Stat.IsRegular ? n.Names : 1,
+    };
+
+    private static uint ModeOf(SourceNode n) => n.Stat.Mode & 0xFFFF;
+
+    /// <summary>Where everything goes.</summary>
+    private sealed class Layout
+    {
+        public Superblock Superblock;
+        public BaseSuperblock BaseSuperblock;
+        public long BaseSize, TotalSize, BackingSize, DataBytes, PageCacheOffset, ImageAllocatedBytes;
+        public uint PageCacheSlots;
+
+        public static Layout Compute(SourceTree tree, ImageBuildOptions o)
+        {
+            const long B = DaxFsConstants.BlockSize;
+            bool split = o.Mode == DaxFsImageMode.Split;
+            long n = tree.Inodes.Count;
+            long dataStart = DaxFsConstants.AlignUp(B + n * DaxFsConstants.InodeSize, B);
+            long cursor = dataStart, back = 0, dataBytes = 0;
+            foreach (var node in tree.Inodes)
+            {
+                if (node.Stat.IsDirectory)
+                {
+                    long count = node.Children!.Count;
+                    node.DataSize = count * DaxFsConstants.DirentSize;
+                    if (count == 0) { node.DataOffset = 0; continue; }
+                    node.DataOffset = cursor;
+                    cursor += DaxFsConstants.AlignUp(count * DaxFsConstants.DirentStride, B);
+                }
+                else if (node.Stat.IsSymlink)
+                {
+                    node.DataSize = node.LinkTarget!.Length;
+                    node.DataOffset = cursor;
+                    cursor += DaxFsConstants.AlignUp(node.DataSize + 1, B);
+                }
+                else
+                {
+                    node.DataSize = node.Stat.Size;
+                    dataBytes += node.DataSize;
+                    if (split) { node.DataOffset = back; back += DaxFsConstants.AlignUp(node.DataSize, B); }
+                    else { node.DataOffset = cursor; cursor += DaxFsConstants.AlignUp(node.DataSize, B); }
+                }
+            }
+            long baseSize = cursor;
+
+            var l = new Layout { BaseSize = baseSize, BackingSize = back, DataBytes = dataBytes };
+            l.BaseSuperblock = new BaseSuperblock
+            {
+                Magic = DaxFsConstants.BaseMagic, Version = DaxFsConstants.Version, Flags = split ? DaxFsConstants.BaseFlagExternalData : 0,
+                BlockSize = (uint)B, TotalSize = (ulong)baseSize, InodeOffset = (ulong)B, InodeCount = (uint)n,
+                RootInode = DaxFsConstants.RootInode, DataOffset = (ulong)dataStart,
+            };
+            var sb = new Superblock
+            {
+                Magic = DaxFsConstants.SuperMagic, Version = DaxFsConstants.Version, BlockSize = (uint)B,
+                BaseSize = (ulong)baseSize, NextInodeId = (ulong)n + 1,
+            };
+            if (o.Mode == DaxFsImageMode.Static)
+            {
+                sb.BaseOffset = (ulong)B;
+                sb.TotalSize = (ulong)(B + baseSize);
+                l.ImageAllocatedBytes = B + baseSize;
+            }
+            else
+            {
+                long baseOffset = B + DaxFsConstants.BranchTableSize;
+                long after = baseOffset + baseSize;
+                sb.BaseOffset = (ulong)baseOffset;
+                sb.BranchTableOffset = (ulong)B;
+                sb.BranchTableEntries = DaxFsConstants.MaxBranches;
+                sb.NextBranchId = 1;
+                if (split)
+                {
+                    long pages = (back + B - 1) / B;
+                    uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots
+                        : pages > 0 ? (uint)Math.Max(16, 1L << BitOperations.Log2((ulong)Math.Min(pages, 1L << 31))) : 16;
+                    l.PageCacheSlots = slots;
+                    l.PageCacheOffset = after;
+                    long region = PageCacheHeader.RegionSize(slots);
+                    sb.PageCacheOffset = (ulong)after;
+                    sb.PageCacheSize = (ulong)region;
+                    sb.PageCacheSlotCount = slots;
+                    sb.PageCacheHashShift = (uint)BitOperations.Log2(slots);
+                    after += region;
+                }
+                sb.DeltaRegionOffset = (ulong)after;
+                sb.DeltaRegionSize = (ulong)o.DeltaSize;
+                sb.DeltaAllocOffset = (ulong)after;
+                sb.TotalSize = (ulong)(after + o.DeltaSize);
+                l.ImageAllocatedBytes = after; // the delta region stays sparse until the kernel writes to it
+            }
+            l.Superblock = sb;
+            l.TotalSize = (long)sb.TotalSize;
+            return l;
+        }
+    }
+}

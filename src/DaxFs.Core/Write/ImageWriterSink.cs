@@ -1,0 +1,129 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace DaxFs.Core.Write;
+
+/// <summary>
+/// Writes an output file front to back through one buffer: small objects and padding are combined into
+/// large writes, big file contents go kernel-to-kernel with copy_file_range. Gaps of zeros longer than the
+/// buffer are skipped, leaving the file sparse there (it was sized up front).
+/// </summary>
+internal sealed class ImageWriterSink : IDisposable
+{
+    private const int BufferSize = 1 << 20;
+    public const long CopyThreshold = 256 * 1024;
+
+    private readonly SafeFileHandle _handle;
+    private readonly int _fd;
+    private readonly byte[] _buffer = new byte[BufferSize];
+    private long _bufferStart;   // file offset of _buffer[0]
+    private int _filled;
+    private bool _copyFileRange = true;
+
+    public ImageWriterSink(SafeFileHandle handle)
+    {
+        _handle = handle;
+        _fd = (int)handle.DangerousGetHandle();
+    }
+
+    /// <summary>The next file offset this sink writes.</summary>
+    public long Position => _bufferStart + _filled;
+
+    public void Seek(long offset)
+    {
+        if (offset < Position) throw new InvalidOperationException($"The writer went backwards (0x{offset:x} < 0x{Position:x}).");
+        long gap = offset - Position;
+        if (gap <= BufferSize - _filled)
+        {
+            Array.Clear(_buffer, _filled, (int)gap);
+            _filled += (int)gap;
+            return;
+        }
+        Flush();
+        _bufferStart = offset;
+    }
+
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            if (_filled == BufferSize) Flush();
+            int n = Math.Min(data.Length, BufferSize - _filled);
+            data[..n].CopyTo(_buffer.AsSpan(_filled));
+            _filled += n;
+            data = data[n..];
+        }
+    }
+
+    /// <summary>A span of <paramref name="length"/> bytes (≤ 1 MiB) in the buffer at the current position, zeroed, to fill in place.</summary>
+    public Span<byte> Reserve(int length)
+    {
+        if (length > BufferSize) throw new ArgumentOutOfRangeException(nameof(length));
+        if (BufferSize - _filled < length) Flush();
+        var s = _buffer.AsSpan(_filled, length);
+        s.Clear();
+        _filled += length;
+        return s;
+    }
+
+    /// <summary>
+    /// Copies exactly <paramref name="length"/> bytes of <paramref name="srcFd"/> from offset 0. Returns false when the
+    /// source ended early (it shrank). Calls <paramref name="onBytes"/> as bytes go by.
+    /// </summary>
+    public bool CopyFrom(int srcFd, long length, Action<long> onBytes, CancellationToken ct)
+    {
+        long done = 0;
+        if (length >= CopyThreshold && _copyFileRange)
+        {
+            Flush();
+            while (done < length)
+            {
+                ct.ThrowIfCancellationRequested();
+                long want = Math.Min(length - done, 16L << 20);
+                nint n = NativeFs.CopyFileRange(srcFd, done, _fd, _bufferStart + done, want);
+                if (n < 0)
+                {
+                    int e = NativeFs.LastErrno;
+                    if (done == 0 && e is NativeFs.EXDEV or NativeFs.EINVAL or NativeFs.ENOSYS or NativeFs.EOPNOTSUPP or 1 /* EPERM */)
+                    {
+                        _copyFileRange = false; // this pair of filesystems cannot; read and write instead
+                        break;
+                    }
+                    throw ErrnoException(e, "copy");
+                }
+                if (n == 0) return false;
+                done += n;
+                onBytes(n);
+            }
+            if (done == length)
+            {
+                _bufferStart += length;
+                return true;
+            }
+        }
+        while (done < length)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (_filled == BufferSize) Flush();
+            int want = (int)Math.Min(length - done, BufferSize - _filled);
+            nint n = NativeFs.PRead(srcFd, _buffer.AsSpan(_filled, want), done);
+            if (n < 0) throw ErrnoException(NativeFs.LastErrno, "read");
+            if (n == 0) return false;
+            _filled += (int)n;
+            done += n;
+            onBytes(n);
+        }
+        return true;
+    }
+
+    public void Flush()
+    {
+        if (_filled > 0) RandomAccess.Write(_handle, _buffer.AsSpan(0, _filled), _bufferStart);
+        _bufferStart += _filled;
+        _filled = 0;
+    }
+
+    internal static IOException ErrnoException(int errno, string what) =>
+        new($"Cannot {what}: {NativeFs.Describe(errno)}.") { HResult = errno };
+
+    public void Dispose() { }
+}

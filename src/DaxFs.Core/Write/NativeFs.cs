@@ -1,0 +1,183 @@
+using System.Runtime.InteropServices;
+
+namespace DaxFs.Core.Write;
+
+/// <summary>
+/// The few libc calls the writer needs to read a source tree exactly: names as raw bytes (a Linux name
+/// need not be UTF-8), lstat-like metadata through statx (one struct layout on every architecture),
+/// directory-relative opens so deep trees never hit PATH_MAX, and copy_file_range for file data.
+/// </summary>
+internal static unsafe partial class NativeFs
+{
+    private const string Libc = "libc";
+
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const int AT_EMPTY_PATH = 0x1000;
+    public const int AT_EACCESS = 0x200;
+    public const uint STATX_BASIC_STATS = 0x7ff;
+    public const int R_OK = 4;
+    public const int EINTR = 4, ENOENT = 2, EACCES = 13, EXDEV = 18, EINVAL = 22, ENOSPC = 28, ENOSYS = 38, EOPNOTSUPP = 95, EMFILE = 24;
+
+    // open(2) flags differ between architectures for O_DIRECTORY/O_NOFOLLOW.
+    private static readonly bool GenericFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
+    public static int O_DIRECTORY => GenericFlags ? 0x4000 : 0x10000;
+    public static int O_NOFOLLOW => GenericFlags ? 0x8000 : 0x20000;
+    public const int O_RDONLY = 0, O_CLOEXEC = 0x80000;
+
+    [LibraryImport(Libc, SetLastError = true)] private static partial int openat(int dirfd, byte* path, int flags, uint mode);
+    [LibraryImport(Libc, SetLastError = true)] public static partial int close(int fd);
+    [LibraryImport(Libc, SetLastError = true)] public static partial int dup(int fd);
+    [LibraryImport(Libc, SetLastError = true)] private static partial IntPtr realpath(byte* path, IntPtr resolved);
+    [LibraryImport(Libc)] private static partial void free(IntPtr p);
+    [LibraryImport(Libc, SetLastError = true)] private static partial IntPtr fdopendir(int fd);
+    [LibraryImport(Libc, SetLastError = true)] private static partial IntPtr readdir64(IntPtr dir);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int closedir(IntPtr dir);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
+    [LibraryImport(Libc, SetLastError = true)] private static partial nint readlinkat(int dirfd, byte* path, byte* buf, nint size);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int faccessat(int dirfd, byte* path, int mode, int flags);
+    [LibraryImport(Libc, SetLastError = true)] private static partial nint pread(int fd, byte* buf, nint count, long offset);
+    [LibraryImport(Libc, SetLastError = true)] private static partial nint copy_file_range(int fdIn, long* offIn, int fdOut, long* offOut, nint len, uint flags);
+
+    public static int LastErrno => Marshal.GetLastPInvokeError();
+    public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    /// <summary>Bytes of <paramref name="name"/> followed by a NUL, for a path argument.</summary>
+    private static byte[] CString(ReadOnlySpan<byte> name)
+    {
+        var b = new byte[name.Length + 1];
+        name.CopyTo(b);
+        return b;
+    }
+
+    public static int OpenAt(int dirfd, ReadOnlySpan<byte> name, int flags)
+    {
+        var c = CString(name);
+        fixed (byte* p = c)
+        {
+            int fd;
+            do fd = openat(dirfd, p, flags | O_CLOEXEC, 0); while (fd < 0 && LastErrno == EINTR);
+            return fd;
+        }
+    }
+
+    public static bool Stat(int dirfd, ReadOnlySpan<byte> name, out StatInfo info, bool follow = false)
+    {
+        var c = CString(name);
+        byte* buf = stackalloc byte[256];
+        fixed (byte* p = c)
+        {
+            int flags = (follow ? 0 : AT_SYMLINK_NOFOLLOW) | (name.IsEmpty ? AT_EMPTY_PATH : 0);
+            if (statx(dirfd, p, flags, STATX_BASIC_STATS, buf) != 0) { info = default; return false; }
+        }
+        info = StatInfo.FromStatx(new ReadOnlySpan<byte>(buf, 256));
+        return true;
+    }
+
+    /// <summary>fstat of an open descriptor.</summary>
+    public static bool Stat(int fd, out StatInfo info) => Stat(fd, ReadOnlySpan<byte>.Empty, out info);
+
+    /// <summary>The canonical absolute path (symlinks resolved), or null with errno set.</summary>
+    public static string? RealPath(string path)
+    {
+        var c = CString(System.Text.Encoding.UTF8.GetBytes(path));
+        fixed (byte* p = c)
+        {
+            IntPtr r = realpath(p, IntPtr.Zero);
+            if (r == IntPtr.Zero) return null;
+            try { return Marshal.PtrToStringUTF8(r); } finally { free(r); }
+        }
+    }
+
+    public static bool CanRead(int dirfd, ReadOnlySpan<byte> name)
+    {
+        var c = CString(name);
+        fixed (byte* p = c) return faccessat(dirfd, p, R_OK, AT_EACCESS) == 0;
+    }
+
+    /// <summary>The target of a symlink as raw bytes, or null with errno set.</summary>
+    public static byte[]? ReadLink(int dirfd, ReadOnlySpan<byte> name, long expectedLength)
+    {
+        var c = CString(name);
+        int size = (int)Math.Clamp(expectedLength + 1, 256, 1 << 20);
+        while (true)
+        {
+            var buf = new byte[size];
+            nint n;
+            fixed (byte* p = c) fixed (byte* b = buf) n = readlinkat(dirfd, p, b, size);
+            if (n < 0) return null;
+            if (n < size) return buf.AsSpan(0, (int)n).ToArray();
+            if (size >= 1 << 20) return buf; // longer than any PATH_MAX target; the kernel caps targets at 4 KiB
+            size *= 4;
+        }
+    }
+
+    /// <summary>Reads up to <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>; returns -1 with errno set.</summary>
+    public static nint PRead(int fd, Span<byte> buffer, long offset)
+    {
+        fixed (byte* b = buffer)
+        {
+            nint n;
+            do n = pread(fd, b, buffer.Length, offset); while (n < 0 && LastErrno == EINTR);
+            return n;
+        }
+    }
+
+    /// <summary>Kernel-side copy; returns bytes copied, 0 at end of the input, -1 with errno set.</summary>
+    public static nint CopyFileRange(int fdIn, long offIn, int fdOut, long offOut, long length)
+    {
+        nint n;
+        do n = copy_file_range(fdIn, &offIn, fdOut, &offOut, (nint)Math.Min(length, 1L << 30), 0); while (n < 0 && LastErrno == EINTR);
+        return n;
+    }
+
+    /// <summary>Reads a whole directory: every name except . and .. as raw bytes.</summary>
+    /// <remarks>Takes ownership of <paramref name="fd"/> (closes it).</remarks>
+    public static List<byte[]>? ReadDirectory(int fd, out int errno)
+    {
+        IntPtr dir = fdopendir(fd);
+        if (dir == IntPtr.Zero) { errno = LastErrno; close(fd); return null; }
+        var names = new List<byte[]>();
+        try
+        {
+            while (true)
+            {
+                IntPtr ent = readdir64(dir);
+                if (ent == IntPtr.Zero)
+                {
+                    errno = LastErrno; // the generated stub clears errno before the call, so 0 means end of directory
+                    return errno == 0 ? names : null;
+                }
+                // struct dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name[] at 19.
+                var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)ent + 19);
+                if (name.Length == 1 && name[0] == (byte)'.') continue;
+                if (name.Length == 2 && name[0] == (byte)'.' && name[1] == (byte)'.') continue;
+                names.Add(name.ToArray());
+            }
+        }
+        finally { closedir(dir); }
+    }
+}
+
+/// <summary>The statx fields the writer uses.</summary>
+internal readonly record struct StatInfo(uint Mode, uint Uid, uint Gid, uint Nlink, ulong Ino, long Size,
+    long MtimeSec, uint MtimeNsec, long CtimeSec, uint CtimeNsec, uint DevMajor, uint DevMinor)
+{
+    public uint Type => Mode & Format.DaxFsConstants.S_IFMT;
+    public bool IsDirectory => Type == Format.DaxFsConstants.S_IFDIR;
+    public bool IsRegular => Type == Format.DaxFsConstants.S_IFREG;
+    public bool IsSymlink => Type == Format.DaxFsConstants.S_IFLNK;
+
+    public static StatInfo FromStatx(ReadOnlySpan<byte> b)
+    {
+        static uint U32(ReadOnlySpan<byte> s, int o) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(s[o..]);
+        static ulong U64(ReadOnlySpan<byte> s, int o) => System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(s[o..]);
+        // struct statx: mask@0 blksize@4 attributes@8 nlink@16 uid@20 gid@24 mode u16@28 ino@32 size@40 blocks@48
+        // attributes_mask@56 atime@64 btime@80 ctime@96 mtime@112 (sec s64, nsec u32) rdev@128 dev_major@136 dev_minor@140
+        return new StatInfo(
+            Mode: System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(b[28..]),
+            Uid: U32(b, 20), Gid: U32(b, 24), Nlink: U32(b, 16), Ino: U64(b, 32), Size: (long)U64(b, 40),
+            MtimeSec: (long)U64(b, 112), MtimeNsec: U32(b, 120), CtimeSec: (long)U64(b, 96), CtimeNsec: U32(b, 104),
+            DevMajor: U32(b, 136), DevMinor: U32(b, 140));
+    }
+}
