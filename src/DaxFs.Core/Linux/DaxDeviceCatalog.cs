@@ -48,6 +48,72 @@ public sealed class DaxDeviceCatalog
         return devices.Select(d => Join(d, ReadSysfs(d.Chardev))).ToList();
     }
 
+    /// <summary>One device as daxctl lists it, joined with sysfs; null when daxctl does not list it.</summary>
+    public DaxDeviceInfo? Find(string name, CancellationToken ct = default)
+    {
+        var d = _ctx.Tools.ListDaxDevices(ct).FirstOrDefault(x => x.Chardev == name);
+        return d is null ? null : Join(d, ReadSysfs(name));
+    }
+
+    /// <summary>
+    /// daxctl reconfigure-device --mode=MODE. When it fails, the device may be left half-way (unbound from its
+    /// driver, disabled); then it is put back in the mode it had, and the error says whether that worked.
+    /// Returns the device as daxctl lists it afterwards.
+    /// </summary>
+    public DaxDeviceInfo SetMode(string name, string mode, bool noOnline = false, bool force = false, CancellationToken ct = default)
+    {
+        if (mode is not (DaxDeviceModes.DevDax or DaxDeviceModes.SystemRam))
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "InvalidDaxDeviceMode",
+                $"'{mode}' is not a dax device mode: use {DaxDeviceModes.DevDax} or {DaxDeviceModes.SystemRam}.", name, Errno.EINVAL);
+        var tools = _ctx.Tools;
+        var before = Find(name, ct) ?? throw NotFound(name);
+        string previous = before.Mode ?? DaxDeviceModes.DevDax;
+        try
+        {
+            tools.Run(tools.ReconfigureDaxDeviceCommand(name, mode, noOnline, force), ct);
+        }
+        catch (DaxLinuxException failure) when (failure.Kind == DaxErrorKind.ToolFailed)
+        {
+            throw Restore(name, previous, failure, ct);
+        }
+        return Find(name, ct) ?? throw NotFound(name);
+    }
+
+    /// <summary>After a failed mode change: the original error when the device is as it was, else the error plus
+    /// what putting it back did.</summary>
+    private DaxLinuxException Restore(string name, string previous, DaxLinuxException failure, CancellationToken ct)
+    {
+        var tools = _ctx.Tools;
+        DaxDeviceInfo? now;
+        try { now = Find(name, ct); }
+        catch (DaxLinuxException) { now = null; }
+        if (now is not null && now.State != "disabled" && now.Mode == previous) return failure;
+
+        var back = tools.ReconfigureDaxDeviceCommand(name, previous, noOnline: false, force: previous == DaxDeviceModes.SystemRam);
+        string state = now is null ? "in an unknown state" : now.State == "disabled" ? "disabled" : $"in {now.Mode} mode";
+        string recovery;
+        try
+        {
+            tools.Run(back, ct);
+            recovery = $" The change stopped half-way and left {name} {state}; DaxFs put it back in {previous} mode ('{back.CommandLine}').";
+        }
+        catch (DaxLinuxException ex)
+        {
+            recovery = $" The change stopped half-way and left {name} {state}; putting it back in {previous} mode failed too " +
+                       $"({ex.Message.TrimEnd('.')}). Run '{back.CommandLine}' once the cause is fixed.";
+        }
+        return new DaxLinuxException(failure.Kind, failure.ErrorId, failure.Message + recovery, failure.Target, failure.Errno, failure)
+        {
+            ToolExitCode = failure.ToolExitCode,
+            ToolStandardError = failure.ToolStandardError,
+        };
+    }
+
+    private static DaxLinuxException NotFound(string name) =>
+        new(DaxErrorKind.NotFound, "DaxDeviceNotFound",
+            $"There is no dax device '{name}'. List the devices with Get-DaxDevice; a devdax namespace makes one: New-DaxNamespace -Mode devdax.",
+            name, Errno.ENODEV);
+
     /// <summary>Names of the dax devices sysfs knows (fast; for completion).</summary>
     public IReadOnlyList<string> Names() => _ctx.Sysfs.List(DaxDevices).Where(n => n.StartsWith("dax", StringComparison.Ordinal)).ToList();
 
@@ -55,11 +121,9 @@ public sealed class DaxDeviceCatalog
     public DaxDeviceInfo Get(string name)
     {
         var info = ReadSysfs(name);
-        if (info is null)
-            throw new DaxLinuxException(DaxErrorKind.NotFound, "DaxDeviceNotFound",
-                $"There is no dax device '{name}' ({DaxDevices}/{name} does not exist). List the devices with Get-DaxDevice; " +
-                "a devdax namespace makes one: New-DaxNamespace -Mode devdax.", name, Errno.ENODEV);
-        return info;
+        return info ?? throw new DaxLinuxException(DaxErrorKind.NotFound, "DaxDeviceNotFound",
+            $"There is no dax device '{name}' ({DaxDevices}/{name} does not exist). List the devices with Get-DaxDevice; " +
+            "a devdax namespace makes one: New-DaxNamespace -Mode devdax.", name, Errno.ENODEV);
     }
 
     /// <summary>A device that can be mapped through its /dev node: exists, devdax mode, node present.</summary>

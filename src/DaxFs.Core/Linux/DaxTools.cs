@@ -2,8 +2,9 @@ using System.Globalization;
 
 namespace DaxFs.Core.Linux;
 
-/// <summary>One ndctl/daxctl invocation: the program, its argv and how an operator would type it.</summary>
-public sealed record ToolCommand(string Tool, string FileName, IReadOnlyList<string> Arguments)
+/// <summary>One ndctl/daxctl invocation: the program, its argv, what it acts on (a device, namespace or region: the
+/// target of its errors) and how an operator would type it.</summary>
+public sealed record ToolCommand(string Tool, string FileName, IReadOnlyList<string> Arguments, string? Target = null)
 {
     /// <summary>"daxctl reconfigure-device --mode=system-ram dax0.0" (the tool's plain name, not its full path).</summary>
     public string CommandLine => ProcessCommandRunner.FormatCommandLine(Tool, Arguments);
@@ -31,7 +32,7 @@ public sealed class DaxTools
 
     // ---- commands (built separately so cmdlets can show them under -WhatIf) ----
 
-    public ToolCommand ListDaxDevicesCommand() => Daxctl("list", "--devices", "--mappings");
+    public ToolCommand ListDaxDevicesCommand() => new("daxctl", _daxctl, new[] { "list", "--devices", "--mappings" });
 
     public ToolCommand ReconfigureDaxDeviceCommand(string device, string mode, bool noOnline = false, bool force = false)
     {
@@ -39,7 +40,7 @@ public sealed class DaxTools
         if (noOnline && mode == DaxDeviceModes.SystemRam) args.Add("--no-online");
         if (force) args.Add("--force");
         args.Add(device);
-        return new ToolCommand("daxctl", _daxctl, args);
+        return new ToolCommand("daxctl", _daxctl, args, device);
     }
 
     public ToolCommand ListNamespacesCommand(string? region = null, bool idle = false)
@@ -47,16 +48,14 @@ public sealed class DaxTools
         var args = new List<string> { "list", "--namespaces" };
         if (idle) args.Add("--idle");
         if (region is not null) args.Add("--region=" + region);
-        return new ToolCommand("ndctl", _ndctl, args);
+        return new ToolCommand("ndctl", _ndctl, args, region);
     }
 
     public ToolCommand CreateNamespaceCommand(string region, string mode, ulong? size, ulong? align, string? name)
     {
         var args = new List<string> { "create-namespace", "--region=" + region, "--mode=" + mode };
-        if (size is { } s) args.Add("--size=" + s.ToString(CultureInfo.InvariantCulture));
-        if (align is { } a) args.Add("--align=" + a.ToString(CultureInfo.InvariantCulture));
-        if (name is not null) args.Add("--name=" + name);
-        return new ToolCommand("ndctl", _ndctl, args);
+        AddSizeAlignName(args, size, align, name);
+        return new ToolCommand("ndctl", _ndctl, args, region);
     }
 
     /// <summary>Turns an existing namespace into another mode in place (--reconfig --force): how a label-less NVDIMM
@@ -64,14 +63,20 @@ public sealed class DaxTools
     public ToolCommand ReconfigureNamespaceCommand(string @namespace, string mode, ulong? size, ulong? align, string? name)
     {
         var args = new List<string> { "create-namespace", "--reconfig=" + @namespace, "--mode=" + mode, "--force" };
+        AddSizeAlignName(args, size, align, name);
+        return new ToolCommand("ndctl", _ndctl, args, @namespace);
+    }
+
+    /// <summary>Disables and destroys a namespace (--force: even when enabled). Everything on it is lost.</summary>
+    public ToolCommand DestroyNamespaceCommand(string @namespace) =>
+        new("ndctl", _ndctl, new[] { "destroy-namespace", "--force", @namespace }, @namespace);
+
+    private static void AddSizeAlignName(List<string> args, ulong? size, ulong? align, string? name)
+    {
         if (size is { } s) args.Add("--size=" + s.ToString(CultureInfo.InvariantCulture));
         if (align is { } a) args.Add("--align=" + a.ToString(CultureInfo.InvariantCulture));
         if (name is not null) args.Add("--name=" + name);
-        return new ToolCommand("ndctl", _ndctl, args);
     }
-
-    public ToolCommand DestroyNamespaceCommand(string @namespace) =>
-        Ndctl("destroy-namespace", "--force", @namespace);
 
     // ---- typed calls ----
 
@@ -80,6 +85,18 @@ public sealed class DaxTools
 
     public IReadOnlyList<NdctlNamespace> ListNamespaces(string? region = null, bool idle = false, CancellationToken ct = default) =>
         DaxToolJson.ParseNamespaces(Run(ListNamespacesCommand(region, idle), ct).StandardOutput);
+
+    /// <summary>Runs create-namespace (a new one, or --reconfig) and returns the namespace it printed.</summary>
+    public NdctlNamespace CreateNamespace(ToolCommand command, CancellationToken ct = default)
+    {
+        var result = Run(command, ct);
+        var created = DaxToolJson.ParseNamespaces(result.StandardOutput);
+        if (created.Count == 0)
+            throw new DaxLinuxException(DaxErrorKind.ToolOutputInvalid, "NdctlOutputInvalid",
+                $"'{command.CommandLine}' succeeded but printed no namespace. List the namespaces with Get-DaxNamespace to see what it made.",
+                command.Target ?? command.Tool);
+        return created[0];
+    }
 
     /// <summary>Runs a command; the parsed JSON it printed (the created namespace, the reconfigured devices) is up to the caller.</summary>
     public CommandResult Run(ToolCommand command, CancellationToken ct = default)
@@ -126,7 +143,7 @@ public sealed class DaxTools
         };
         return new DaxLinuxException(DaxErrorKind.ToolFailed, command.Tool == "ndctl" ? "NdctlFailed" : "DaxctlFailed",
             $"'{command.CommandLine}' failed ({why}){(summary.Length > 0 ? ": " + summary : ".")}{next}",
-            command.Arguments.Count > 0 ? command.Arguments[^1] : command.Tool, errno)
+            command.Target ?? command.Tool, errno)
         {
             ToolExitCode = result.ExitCode,
             ToolStandardError = result.StandardError,
@@ -139,9 +156,6 @@ public sealed class DaxTools
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return string.Join(" ", lines.Skip(Math.Max(0, lines.Length - 3)).Select(l => l.EndsWith('.') ? l : l + "."));
     }
-
-    private ToolCommand Ndctl(params string[] args) => new("ndctl", _ndctl, args);
-    private ToolCommand Daxctl(params string[] args) => new("daxctl", _daxctl, args);
 }
 
 /// <summary>The two modes of a dax device, spelled as daxctl spells them.</summary>

@@ -70,14 +70,31 @@ public sealed class ProcessCommandRunner : ICommandRunner
         }
     }
 
-    /// <summary>The command line as an operator would type it (arguments with spaces or quotes single-quoted).</summary>
+    /// <summary>
+    /// The command line as an operator would type it in a POSIX shell: arguments with spaces or quotes are
+    /// single-quoted; for "--option=value" only the value is ("--name='my pool'").
+    /// </summary>
     public static string FormatCommandLine(string fileName, IEnumerable<string> arguments)
     {
         var sb = new StringBuilder(Quote(fileName));
-        foreach (var a in arguments) sb.Append(' ').Append(Quote(a));
+        foreach (var a in arguments)
+        {
+            sb.Append(' ');
+            int eq = a.IndexOf('=');
+            if (a.StartsWith("--", StringComparison.Ordinal) && eq > 2 && IsPlain(a.AsSpan(0, eq)))
+                sb.Append(a, 0, eq + 1).Append(Quote(a[(eq + 1)..]));
+            else
+                sb.Append(Quote(a));
+        }
         return sb.ToString();
 
-        static string Quote(string s) =>
-            s.Length > 0 && s.All(c => char.IsLetterOrDigit(c) || "-_=./,:+@%".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
+        static bool IsPlain(ReadOnlySpan<char> s)
+        {
+            foreach (char c in s)
+                if (!(char.IsAsciiLetterOrDigit(c) || "-_=./,:+@%".Contains(c))) return false;
+            return s.Length > 0;
+        }
+
+        static string Quote(string s) => IsPlain(s) ? s : "'" + s.Replace("'", "'\\''") + "'";
     }
 }

@@ -50,8 +50,9 @@ public static class MountInfo
     public static MountInfoEntry? ParseLine(string line)
     {
         var f = line.Split(' ');
+        if (f.Length < 10) return null;
         int sep = Array.IndexOf(f, "-", 6);
-        if (f.Length < 10 || sep < 6 || f.Length < sep + 3) return null;
+        if (sep < 6 || f.Length < sep + 3) return null;
         if (!int.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out int id) ||
             !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out int parent)) return null;
         return new MountInfoEntry

@@ -12,10 +12,10 @@ internal static unsafe class Syscalls
 {
     private const string Libc = "libc";
 
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CLOEXEC = 0x80000, O_SYNC = 0x101000, O_DIRECTORY = 0x10000;
+    public const int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 0x80000; // asm-generic values, the same on x86-64 and arm64
     public const int PROT_READ = 1, PROT_WRITE = 2;
     public const int MAP_SHARED = 1;
-    public const int MS_ASYNC = 1, MS_SYNC = 4;
+    public const int MS_SYNC = 4;
     public const int SEEK_END = 2;
     public const int AT_FDCWD = -100;
 

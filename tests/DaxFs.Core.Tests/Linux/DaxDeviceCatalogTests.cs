@@ -139,4 +139,87 @@ public class DaxDeviceCatalogTests
         Assert.False(SysfsValues.TryParseUInt64("-1", out _));
         Assert.False(SysfsValues.TryParseUInt64("", out _));
     }
+    /// <summary>daxctl as a script: each reconfigure-device answers from the queue; list answers with the current state.</summary>
+    private static FakeRunner Daxctl(Queue<(int Exit, string Stdout, string Stderr, string StateAfter)> reconfigure, string initialState)
+    {
+        string state = initialState;
+        return new FakeRunner((file, args) =>
+        {
+            string line = ProcessCommandRunner.FormatCommandLine(file, args);
+            if (args[0] == "list") return new CommandResult(0, Fixture(state), "", line);
+            var (exit, stdout, stderr, after) = reconfigure.Dequeue();
+            state = after;
+            return new CommandResult(exit, stdout, stderr, line);
+        });
+    }
+
+    [Fact]
+    public void Mode_change_that_fails_half_way_puts_the_device_back()
+    {
+        using var root = new TempDir();
+        AddDaxDevice(root, "dax0.0", 526385152, 0x100a00000);
+        var runner = Daxctl(new Queue<(int, string, string, string)>(new[]
+        {
+            (254, "", Fixture("daxctl-reconfigure-system-ram.nokmem-254.stderr"), "daxctl-list-devices-mappings.disabled.json"),
+            (0, Fixture("daxctl-reconfigure-devdax.restore.json"), Fixture("daxctl-reconfigure-devdax.restore.stderr"), "daxctl-list-devices-mappings.devdax.json"),
+        }), "daxctl-list-devices-mappings.devdax.json");
+        var catalog = new DaxDeviceCatalog(Context(root, runner));
+        var ex = Assert.Throws<DaxLinuxException>(() => catalog.SetMode("dax0.0", DaxDeviceModes.SystemRam, force: true));
+        Assert.Equal("DaxctlFailed", ex.ErrorId);
+        Assert.Equal(Errno.ENOENT, ex.Errno);
+        Assert.Equal(254, ex.ToolExitCode);
+        Assert.Equal("dax0.0", ex.Target);
+        Assert.Contains("left dax0.0 disabled; DaxFs put it back in devdax mode ('daxctl reconfigure-device --mode=devdax dax0.0')", ex.Message);
+        Assert.IsType<DaxLinuxException>(ex.InnerException);
+        var reconfigures = runner.Calls.Where(c => c.Args[0] == "reconfigure-device").Select(c => string.Join(' ', c.Args)).ToList();
+        Assert.Equal(new[] { "reconfigure-device --mode=system-ram --force dax0.0", "reconfigure-device --mode=devdax dax0.0" }, reconfigures);
+    }
+
+    [Fact]
+    public void Mode_change_refused_before_touching_the_device_is_not_undone()
+    {
+        using var root = new TempDir();
+        AddDaxDevice(root, "dax0.0", 526385152, 0x100a00000);
+        var runner = Daxctl(new Queue<(int, string, string, string)>(new[]
+        {
+            (240, "", Fixture("daxctl-reconfigure-system-ram.autoonline-240.stderr"), "daxctl-list-devices-mappings.devdax.json"),
+        }), "daxctl-list-devices-mappings.devdax.json");
+        var ex = Assert.Throws<DaxLinuxException>(() => new DaxDeviceCatalog(Context(root, runner)).SetMode("dax0.0", DaxDeviceModes.SystemRam));
+        Assert.Equal(Errno.EBUSY, ex.Errno);
+        Assert.DoesNotContain("put it back", ex.Message);
+        Assert.Contains("-Force", ex.Message);
+        Assert.Single(runner.Calls, c => c.Args[0] == "reconfigure-device");
+    }
+
+    [Fact]
+    public void Mode_change_whose_undo_fails_says_what_to_run()
+    {
+        using var root = new TempDir();
+        AddDaxDevice(root, "dax0.0", 526385152, 0x100a00000);
+        var runner = Daxctl(new Queue<(int, string, string, string)>(new[]
+        {
+            (254, "", Fixture("daxctl-reconfigure-system-ram.nokmem-254.stderr"), "daxctl-list-devices-mappings.disabled.json"),
+            (250, "", Fixture("daxctl-reconfigure.enxio-250.stderr"), "daxctl-list-devices-mappings.disabled.json"),
+        }), "daxctl-list-devices-mappings.devdax.json");
+        var ex = Assert.Throws<DaxLinuxException>(() => new DaxDeviceCatalog(Context(root, runner)).SetMode("dax0.0", DaxDeviceModes.SystemRam));
+        Assert.Contains("putting it back in devdax mode failed too", ex.Message);
+        Assert.Contains("Run 'daxctl reconfigure-device --mode=devdax dax0.0'", ex.Message);
+    }
+
+    [Fact]
+    public void Mode_change_returns_the_device_as_listed_afterwards()
+    {
+        using var root = new TempDir();
+        AddDaxDevice(root, "dax0.0", 526385152, 0x100a00000);
+        var runner = Daxctl(new Queue<(int, string, string, string)>(new[]
+        {
+            (0, Fixture("daxctl-reconfigure-devdax.json"), Fixture("daxctl-reconfigure-devdax.stderr"), "daxctl-list-devices-mappings.devdax.json"),
+        }), "daxctl-list-devices-mappings.devdax.json");
+        var catalog = new DaxDeviceCatalog(Context(root, runner));
+        var d = catalog.SetMode("dax0.0", DaxDeviceModes.DevDax);
+        Assert.Equal("devdax", d.Mode);
+        Assert.Equal(0x100a00000UL, d.PhysicalAddress);
+        Assert.Equal("DaxDeviceNotFound", Assert.Throws<DaxLinuxException>(() => catalog.SetMode("dax7.0", DaxDeviceModes.DevDax)).ErrorId);
+        Assert.Equal("InvalidDaxDeviceMode", Assert.Throws<DaxLinuxException>(() => catalog.SetMode("dax0.0", "fsdax")).ErrorId);
+    }
 }
