@@ -126,6 +126,11 @@ public sealed class DaxFsMounter
                 return new DaxFsMountPlan { Request = request, UsesNewMountApi = true, Size = (ulong)target.Size, Source = "dmabuf" };
             case DaxMemoryTargetKind.DaxDevice:
             case DaxMemoryTargetKind.PhysicalRange:
+                if (target.IsMultiRange)
+                    throw new DaxLinuxException(DaxErrorKind.DeviceMultiRange, "DaxDeviceMultiRange",
+                        $"{target.Description} is made of several physical ranges, and a daxfs mount names one range (phys=, size=). " +
+                        "Use a dax device with one range (Get-DaxDevice | Where-Object { $_.Mappings.Count -le 1 }), or place the image in a dma-buf.",
+                        target.Device ?? target.Description, Errno.EINVAL);
                 if (target.PhysicalAddress is not { } phys)
                     throw new DaxLinuxException(DaxErrorKind.NotRoot, "PhysicalAddressUnknown",
                         $"The physical start of {target.Description} is unknown (sysfs 'resource' is readable by root only). Run as root.",
@@ -199,13 +204,7 @@ public sealed class DaxFsMounter
     public void Unmount(string mountPoint, bool lazy = false, bool force = false, bool anyFileSystem = false)
     {
         string p = MountInfo.NormalizePath(mountPoint);
-        var entry = TryFindMount(p);
-        if (entry is null)
-            throw new DaxLinuxException(DaxErrorKind.NotMounted, "NotMounted",
-                $"'{p}' is not a mount point. List daxfs mounts with Get-DaxFsMount.", p, Errno.EINVAL);
-        if (entry.FileSystemType != "daxfs" && !anyFileSystem)
-            throw new DaxLinuxException(DaxErrorKind.NotMounted, "NotADaxFsMount",
-                $"'{p}' is a {entry.FileSystemType} mount, not daxfs; Dismount-DaxFs leaves it alone. Use umount for other file systems.", p, Errno.EINVAL);
+        FindMount(p, anyFileSystem);
         int flags = MountFlags.UMOUNT_NOFOLLOW | (lazy ? MountFlags.MNT_DETACH : 0) | (force ? MountFlags.MNT_FORCE : 0);
         try { _ctx.MountApi.Unmount(p, flags); }
         catch (SyscallException ex) when (ex.ErrorNumber == Errno.EBUSY)
@@ -222,6 +221,32 @@ public sealed class DaxFsMounter
         {
             throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, "UnmountFailed", $"umount2('{p}') failed: {Errno.Describe(ex.ErrorNumber)}.", p, ex.ErrorNumber, ex);
         }
+    }
+
+    /// <summary>daxfs mounts whose memory overlaps the target's physical range: writing there changes a live file
+    /// system. Empty when the target's physical start is unknown (dma-bufs, or no root).</summary>
+    public IReadOnlyList<MountInfoEntry> MountsOver(DaxMemoryTarget target)
+    {
+        if (target.PhysicalAddress is not { } start) return Array.Empty<MountInfoEntry>();
+        ulong end = start + (ulong)target.Size;
+        return ListMounts().Where(m =>
+        {
+            var o = DaxFsMountOptions.From(m);
+            return o.PhysicalAddress is { } p && o.Size is { } n && p < end && start < p + n;
+        }).ToList();
+    }
+
+    /// <summary>The mount at <paramref name="mountPoint"/>; throws NotMounted when there is none, NotADaxFsMount when it
+    /// is another file system (unless <paramref name="anyFileSystem"/>).</summary>
+    public MountInfoEntry FindMount(string mountPoint, bool anyFileSystem = false)
+    {
+        string p = MountInfo.NormalizePath(mountPoint);
+        var entry = TryFindMount(p) ?? throw new DaxLinuxException(DaxErrorKind.NotMounted, "NotMounted",
+            $"'{p}' is not a mount point. List daxfs mounts with Get-DaxFsMount.", p, Errno.EINVAL);
+        if (entry.FileSystemType != "daxfs" && !anyFileSystem)
+            throw new DaxLinuxException(DaxErrorKind.NotMounted, "NotADaxFsMount",
+                $"'{p}' is a {entry.FileSystemType} mount, not daxfs; Dismount-DaxFs leaves it alone. Use umount for other file systems.", p, Errno.EINVAL);
+        return entry;
     }
 
     /// <summary>daxfs mounts from mountinfo.</summary>

@@ -56,6 +56,9 @@ public sealed class DaxMemoryTarget
     public string? Device { get; init; }
     /// <summary>Physical start of the target when known (device resource, or the range asked for).</summary>
     public ulong? PhysicalAddress { get; init; }
+    /// <summary>The dax device behind the target is made of several physical ranges (it maps contiguously through its
+    /// node, but no single phys=/size= pair describes it).</summary>
+    public bool IsMultiRange { get; init; }
     /// <summary>The heap a dma-buf came from.</summary>
     public string? Heap { get; init; }
     /// <summary>The dma-buf fd (owned by the caller), for DMA_BUF_IOCTL_SYNC and FSCONFIG_SET_FD.</summary>
@@ -194,6 +197,7 @@ public static class DaxMemoryTargets
         {
             Device = d.Name,
             PhysicalAddress = d.PhysicalAddress is { } p ? p + offset : null,
+            IsMultiRange = d.IsMultiRange,
         };
 
     /// <summary>

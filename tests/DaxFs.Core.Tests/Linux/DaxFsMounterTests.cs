@@ -196,6 +196,21 @@ public class DaxFsMounterTests
     }
 
     [Fact]
+    public void Multi_range_device_cannot_be_mounted_by_phys()
+    {
+        using var root = new TempDir();
+        AddDaxDevice(root, "dax1.0", 4 * MiB, 0x140000000, mappings: new[] { (0x140000000UL, 0x1401fffffUL), (0x280000000UL, 0x2801fffffUL) });
+        Directory.CreateDirectory(Path.Combine(root.Path, "mnt"));
+        var ctx = Context(root);
+        var target = DaxMemoryTargets.ForDevice(ctx, "dax1.0");
+        Assert.True(target.IsMultiRange);
+        var ex = Assert.Throws<DaxLinuxException>(() => new DaxFsMounter(ctx).Plan(new DaxFsMountRequest { Target = target, MountPoint = Path.Combine(root.Path, "mnt") }));
+        Assert.Equal("DaxDeviceMultiRange", ex.ErrorId);
+        Assert.Equal(DaxErrorKind.DeviceMultiRange, ex.Kind);
+        Assert.Equal("dax1.0", ex.Target);
+    }
+
+    [Fact]
     public void Unknown_physical_start_needs_root()
     {
         using var root = new TempDir();
@@ -208,6 +223,21 @@ public class DaxFsMounterTests
         }));
         Assert.Equal("PhysicalAddressUnknown", ex.ErrorId);
         Assert.Equal(DaxErrorKind.NotRoot, ex.Kind);
+    }
+
+    [Fact]
+    public void Mounts_over_a_target_are_found_by_physical_overlap()
+    {
+        string info = "61 27 0:52 / /m1 ro - daxfs dax0.0 ro,phys=0x100a00000,size=1048576,static\n" +
+                      "62 27 0:53 / /m2 ro - daxfs daxfs ro,source=dmabuf,size=1048576,static\n" +
+                      "63 27 0:54 / /m3 ro - daxfs dax0.0 ro,phys=0x100f00000,size=1048576,static\n";
+        var (root, ctx, _, _) = Host(mountInfo: info);
+        using var __ = root;
+        var mounter = new DaxFsMounter(ctx);
+        var device = DaxMemoryTargets.ForDevice(ctx, "dax0.0"); // 0x100a00000 + 8 MiB
+        Assert.Equal(new[] { "/m1", "/m3" }, mounter.MountsOver(device).Select(m => m.MountPoint));
+        var after = DaxMemoryTargets.ForPhysicalRange(ctx, 0x100b00000, MiB); // through dax0.0, right after /m1
+        Assert.Empty(mounter.MountsOver(after));
     }
 
     [Fact]
