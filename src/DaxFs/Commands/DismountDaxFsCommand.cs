@@ -6,7 +6,6 @@ namespace DaxFs.Commands;
 
 /// <summary>Dismount-DaxFs: unmounts daxfs mounts (umount2), by path or from Get-DaxFsMount.</summary>
 [Cmdlet(VerbsData.Dismount, "DaxFs", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-[OutputType(typeof(void))]
 public sealed class DismountDaxFsCommand : DaxLinuxCmdlet
 {
     /// <summary>Mount points, or mounts from Get-DaxFsMount.</summary>

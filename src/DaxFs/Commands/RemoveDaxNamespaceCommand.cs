@@ -6,7 +6,6 @@ namespace DaxFs.Commands;
 
 /// <summary>Remove-DaxNamespace: ndctl destroy-namespace --force. Everything on the namespace is lost.</summary>
 [Cmdlet(VerbsCommon.Remove, "DaxNamespace", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-[OutputType(typeof(void))]
 public sealed class RemoveDaxNamespaceCommand : DaxLinuxCmdlet
 {
     private IReadOnlyList<NdctlNamespace>? _known;
