@@ -14,6 +14,16 @@
         'Get-DaxFsItem'
         'Get-DaxFsContent'
         'Test-DaxFsImage'
+        'Get-DaxDevice'
+        'Set-DaxDevice'
+        'Get-DaxNamespace'
+        'New-DaxNamespace'
+        'Remove-DaxNamespace'
+        'New-DmaBuf'
+        'Write-DaxFsImage'
+        'Mount-DaxFs'
+        'Get-DaxFsMount'
+        'Dismount-DaxFs'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

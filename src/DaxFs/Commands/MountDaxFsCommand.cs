@@ -1,0 +1,117 @@
+using System.Management.Automation;
+using DaxFs.Core.Linux;
+using DaxFs.Internal;
+
+namespace DaxFs.Commands;
+
+/// <summary>
+/// Mount-DaxFs: mounts an image that sits in memory. A dax device or physical range mounts with mount(2) and
+/// phys=/size= options; a dma-buf through the new mount API (fsopen, fsconfig, fsmount, move_mount). Before the mount
+/// call the image's superblock is read from the memory itself: no DAXFS magic, another version, or a total size above
+/// the size to mount (which crashes the kernel) is refused.
+/// </summary>
+[Cmdlet(VerbsData.Mount, "DaxFs", DefaultParameterSetName = DeviceSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(DaxFsMount))]
+public sealed class MountDaxFsCommand : DaxLinuxCmdlet
+{
+    private const string DeviceSet = "Device";
+    private const string PhysicalSet = "PhysicalAddress";
+    private const string DmaBufSet = "DmaBuf";
+    private const string InputSet = "InputObject";
+
+    /// <summary>A dax device in devdax mode (dax0.0): mounts its whole range (sysfs resource and size).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DeviceSet, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(DaxDeviceNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string Device { get; set; } = string.Empty;
+
+    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet, ValueFromPipelineByPropertyName = true)]
+    public ulong PhysicalAddress { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, ulong.MaxValue)]
+    public ulong Size { get; set; }
+
+    /// <summary>A dma-buf from New-DmaBuf holding the image.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DmaBufSet, ValueFromPipeline = true)]
+    public DmaBuf DmaBuf { get; set; } = null!;
+
+    /// <summary>What Write-DaxFsImage -PassThru returns.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = InputSet, ValueFromPipeline = true)]
+    public DaxFsMemoryImage InputObject { get; set; } = null!;
+
+    /// <summary>An existing, empty directory that is not a mount point yet.</summary>
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string MountPoint { get; set; } = string.Empty;
+
+    /// <summary>Ask the kernel to check the image's structure while mounting (the validate option).</summary>
+    [Parameter]
+    public SwitchParameter Validate { get; set; }
+
+    /// <summary>Split images: the file New-DaxFsImage -BackingFile wrote with the regular-file data.</summary>
+    [Parameter]
+    public string? BackingFile { get; set; }
+
+    /// <summary>A name shown in the mount's options (name=).</summary>
+    [Parameter]
+    [ValidatePattern("^[^,\\s]+$")]
+    public string? Name { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string mountPoint = GetUnresolvedProviderPathFromPSPath(MountPoint);
+        string? backing = BackingFile is null ? null : GetUnresolvedProviderPathFromPSPath(BackingFile);
+        var mounter = new DaxFsMounter(Context);
+        DaxFsMountPlan plan = null!;
+        if (!Try(() =>
+            {
+                var target = Target();
+                plan = mounter.Plan(new DaxFsMountRequest { Target = target, MountPoint = mountPoint, Validate = Validate, BackingFile = backing, Name = Name });
+            }, mountPoint)) return;
+
+        WriteVerbose(plan.Description);
+        if (!ShouldProcess(plan.Request.MountPoint, plan.Description)) return;
+        RequireRoot("Mount-DaxFs");
+        MountInfoEntry? entry = null;
+        if (!Try(() =>
+            {
+                plan = mounter.Inspect(plan);
+                WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS image of {plan.Superblock?.TotalSize} bytes.");
+                entry = mounter.Mount(plan);
+            }, plan.Request.MountPoint)) return;
+
+        if (entry is not null) WriteObject(DaxFsMount.From(entry));
+        else WriteWarning($"The mount call succeeded, but {Context.MountInfoPath} shows no mount at '{plan.Request.MountPoint}'.");
+    }
+
+    private DaxMemoryTarget Target()
+    {
+        switch (ParameterSetName)
+        {
+            case DeviceSet:
+                return DaxMemoryTargets.ForDevice(Context, Device);
+            case PhysicalSet:
+                return DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size);
+            case DmaBufSet:
+                return FromDmaBuf(DmaBuf);
+            default:
+                if (InputObject.DmaBuf is { } buf) return FromDmaBuf(buf);
+                if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.DaxDevice) && InputObject.Device is { } dev)
+                    return DaxMemoryTargets.ForDevice(Context, dev);
+                if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.PhysicalRange) && InputObject.PhysicalAddress is { } phys)
+                    return DaxMemoryTargets.ForPhysicalRange(Context, (ulong)phys, (ulong)InputObject.Size);
+                throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "UnsupportedMountSource",
+                    $"{InputObject.Target} ({InputObject.TargetKind}) cannot be mounted: the kernel mounts a dax device, a physical range or a dma-buf.",
+                    InputObject.Target, Errno.EINVAL);
+        }
+    }
+
+    private static DaxMemoryTarget FromDmaBuf(DmaBuf buf)
+    {
+        if (buf.IsClosed || buf.IsInvalid)
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
+                "The dma-buf has been disposed. Allocate another one with New-DmaBuf and write the image into it.", buf.ToString(), Errno.EBADF);
+        return DaxMemoryTargets.ForDmaBuf(buf, buf.Size, buf.ToString(), buf.Heap);
+    }
+}
