@@ -228,7 +228,7 @@ function Read-Example([object] $Section, [string] $File, [bool] $IsAbout) {
     }
     if (-not $IsAbout -and $code.Count -eq 0) { Stop-Page $File "example '$($Section.Title)' has no ``````powershell block." }
     $needs = @()
-    if ($code.Count -and $code[0] -match '^\s*#\s*Needs:\s*(.*)$') {
+    if ($code.Count -and ($code[0] -split "`n")[0] -match '^\s*#\s*Needs:\s*(.*)$') {
         $needs = @(Split-List $Matches[1])
         $bad = @($needs | Where-Object { $_ -cnotin $script:NeedsWords })
         if ($bad -or -not $needs) { Stop-Page $File "example '$($Section.Title)': '# Needs:' lists '$($bad -join ', ')'; use only $($script:NeedsWords -join ', ')." }
