@@ -26,6 +26,8 @@
         Such examples are shown by Get-Help like any other but are not run by the test suite.
       - A ```output fenced block after the code is the exact output the code prints (Out-String -Width 120,
         plain text, trailing blanks ignored). The tests compare it; without one they only require some output.
+      - Code whose top level calls Describe is a Pester test file: the tests run it with Invoke-Pester in a fresh
+        process (in the same folder) and require every test in it to pass.
       As in platyPS, all fenced blocks of an example (code and output) form its dev:code in MAML, joined by a
       blank line, and its paragraphs form dev:remarks.
 .PARAMETER DocsPath

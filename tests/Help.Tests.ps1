@@ -158,14 +158,20 @@ Describe 'Help page of <Name>' -ForEach $cmdlets {
         Get-ParameterProblem $page $command | Should -BeNullOrEmpty
         foreach ($p in $page.Parameters) { ($p.Description -join ' ').Trim() | Should -Not -BeNullOrEmpty -Because "-$($p.Name) needs a description" }
     }
-    It 'shows the syntax of every parameter set as Get-Command -Syntax does' {
+    It 'shows every parameter set in SYNTAX with the parameters Get-Command -Syntax shows' {
+        # Set names, the (Default) marker and the parameter names in order; type names may be spelled as platyPS
+        # spells them (<String> where Get-Command writes <string>).
         $command | Should -Not -BeNullOrEmpty
         $sets = @($command.ParameterSets)
+        $names = { param([string] $Text) (@([regex]::Matches($Text, '(?<![\w-])-([A-Za-z]\w*)') | ForEach-Object { $_.Groups[1].Value }) -join ' ') }
         $expected = @(foreach ($s in $sets) {
             $isDefault = $sets.Count -gt 1 -and $s.Name -eq $command.DefaultParameterSet
-            '{0}{1}: {2} {3}' -f $(if ($sets.Count -gt 1) { $s.Name } else { '' }), $(if ($isDefault) { ' (Default)' } else { '' }), $Name, $s
+            '{0}{1}: {2}' -f $(if ($sets.Count -gt 1) { $s.Name } else { '' }), $(if ($isDefault) { ' (Default)' } else { '' }), (& $names "$s")
         })
-        $documented = @(foreach ($s in $page.Syntax) { '{0}{1}: {2}' -f $s.Name, $(if ($s.IsDefault) { ' (Default)' } else { '' }), ($s.Text -replace '\s+', ' ').Trim() })
+        $documented = @(foreach ($s in $page.Syntax) {
+            $s.Text.Trim() | Should -BeLike "$Name *"
+            '{0}{1}: {2}' -f $s.Name, $(if ($s.IsDefault) { ' (Default)' } else { '' }), (& $names $s.Text)
+        })
         $documented | Should -Be $expected
     }
     It 'documents its input and output types' {
