@@ -152,7 +152,20 @@ function Invoke-IntegrationTests {
 }
 
 function Invoke-Docs {
-    & (Join-Path $Root 'build/Convert-HelpMarkdown.ps1') -DocsPath (Join-Path $Root 'docs') -OutputPath (Join-Path $Root 'en-US')
+    # platyPS's New-ExternalHelp when a maintainer has platyPS installed; otherwise the build's own converter, which
+    # makes the same MAML from the same schema (platyPS is not in the package sources the build machines reach).
+    $docs = Join-Path $Root 'docs'
+    $enUS = Join-Path $Root 'en-US'
+    $platy = Get-Module -ListAvailable -Name platyPS | Sort-Object Version -Descending | Select-Object -First 1
+    if ($platy) {
+        Import-Module $platy -Force
+        New-ExternalHelp -Path $docs -OutputPath $enUS -Encoding ([Text.UTF8Encoding]::new($false)) -Force | Out-Null
+        Write-Host "Compiled docs/ into en-US/ with platyPS $($platy.Version) (New-ExternalHelp)"
+    }
+    else {
+        & (Join-Path $Root 'build/Convert-HelpMarkdown.ps1') -DocsPath $docs -OutputPath $enUS
+        Write-Host 'Compiled docs/ into en-US/ with build/Convert-HelpMarkdown.ps1 (platyPS is not installed)'
+    }
 }
 
 function Invoke-Demo {
