@@ -14,6 +14,7 @@
         'Get-DaxFsItem'
         'Get-DaxFsContent'
         'Test-DaxFsImage'
+        'New-DaxFsImage'
         'Get-DaxDevice'
         'Set-DaxDevice'
         'Get-DaxNamespace'

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using DaxFs.Core.Format;
+using DaxFs.Core.Read;
+using DaxFs.Core.Write;
+using DaxFs.Internal;
+
+namespace DaxFs.Commands;
+
+/// <summary>New-DaxFsImage: builds a DAXFS image (static, branching or split) from a directory tree.</summary>
+[Cmdlet(VerbsCommon.New, "DaxFsImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(DaxFsImage))]
+public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _cancel = new();
+
+    /// <summary>The directory whose contents become the image's root.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "PSPath", "LiteralPath", "Source")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = string.Empty;
+
+    /// <summary>The image file; default: the directory's name + ".daxfs" in the current location.</summary>
+    [Parameter(Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string? Destination { get; set; }
+
+    /// <summary>Adds a branch table and a delta region so the kernel can create copy-on-write branches.</summary>
+    [Parameter]
+    public SwitchParameter Branching { get; set; }
+
+    /// <summary>Bytes of the delta region (branching and split images). Default 64 MiB.</summary>
+    [Parameter]
+    [ValidateRange(4096, long.MaxValue)]
+    public long DeltaSize { get; set; } = DaxFsConstants.DefaultDeltaSize;
+
+    /// <summary>Split mode: regular-file data goes to this file; the image keeps metadata, a page cache and a delta region.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? BackingFile { get; set; }
+
+    /// <summary>Split mode: page cache slots (a power of two). Default: the largest power of two not above the backing file's pages, at least 16.</summary>
+    [Parameter]
+    [ValidateRange(1, 1u << 31)]
+    public uint PageCacheSlots { get; set; }
+
+    /// <summary>Wildcards on paths relative to the root; a pattern without '/' matches a name at any depth. Excluding a directory excludes its contents.</summary>
+    [Parameter]
+    [SupportsWildcards]
+    public string[] Exclude { get; set; } = Array.Empty<string>();
+
+    /// <summary>Keep the source's owners (default) or record everything as root.</summary>
+    [Parameter]
+    public OwnerMode Owner { get; set; } = OwnerMode.Keep;
+
+    /// <summary>Records this uid on every entry.</summary>
+    [Parameter]
+    public uint Uid { get; set; }
+
+    /// <summary>Records this gid on every entry.</summary>
+    [Parameter]
+    public uint Gid { get; set; }
+
+    /// <summary>Leave out FIFOs, sockets and device nodes with a warning instead of failing.</summary>
+    [Parameter]
+    public SwitchParameter SkipUnsupported { get; set; }
+
+    /// <summary>Replace an existing destination (only once the new image is complete).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string? source = ResolveSource(Path);
+        if (source is null) return;
+        string dest = GetUnresolvedProviderPathFromPSPath(Destination ?? System.IO.Path.GetFileName(source.TrimEnd('/')) + ".daxfs");
+        string? backing = BackingFile is null ? null : GetUnresolvedProviderPathFromPSPath(BackingFile);
+        var mode = backing is not null ? DaxFsImageMode.Split : Branching ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
+        if (mode == DaxFsImageMode.Static && (MyInvocation.BoundParameters.ContainsKey(nameof(DeltaSize))))
+        {
+            WriteError(Errors.Make("DeltaSizeWithoutBranching", ErrorCategory.InvalidArgument, DeltaSize,
+                "-DeltaSize sizes the delta region of a branching or split image: add -Branching (or -BackingFile)."));
+            return;
+        }
+
+        var builder = new ImageBuilder(new ImageBuildOptions
+        {
+            SourcePath = source,
+            Destination = dest,
+            Mode = mode,
+            DeltaSize = DeltaSize,
+            BackingFile = backing,
+            PageCacheSlots = PageCacheSlots,
+            Exclude = Exclude,
+            Owner = Owner,
+            Uid = MyInvocation.BoundParameters.ContainsKey(nameof(Uid)) ? Uid : null,
+            Gid = MyInvocation.BoundParameters.ContainsKey(nameof(Gid)) ? Gid : null,
+            SkipUnsupported = SkipUnsupported,
+            Overwrite = Force,
+        });
+
+        ImageBuildPlan plan;
+        try
+        {
+            WriteProgress(new ProgressRecord(1, Activity(dest), "Scanning " + source));
+            plan = builder.Plan(_cancel.Token);
+        }
+        catch (DaxFsBuildException ex) { WriteError(ToError(ex, source)); return; }
+        catch (OperationCanceledException) { return; }
+        finally { WriteProgress(new ProgressRecord(1, Activity(dest), "Scanned") { RecordType = ProgressRecordType.Completed }); }
+
+        string action = $"Build a {mode.ToString().ToLowerInvariant()} DAXFS image of '{source}' ({plan.InodeCount} inodes, {plan.TotalSize} bytes" +
+                        (backing is null ? ")" : $", backing file '{backing}' of {plan.BackingSize} bytes)") +
+                        (File.Exists(dest) ? ", replacing the existing file" : "");
+        if (!ShouldProcess(dest, action)) return;
+
+        foreach (var w in plan.Warnings) WriteWarning(w.Message);
+
+        var progress = new ThrottledProgress(this, Activity(dest));
+        ImageBuildResult result;
+        try
+        {
+            result = builder.Build(progress, _cancel.Token);
+        }
+        catch (DaxFsBuildException ex) { WriteError(ToError(ex, source)); return; }
+        catch (OperationCanceledException) { return; }
+        finally { progress.Complete(); }
+
+        using var reader = DaxFsImageReader.Open(result.Destination, result.BackingFile);
+        WriteObject(DaxFsImage.From(reader, result.Destination));
+    }
+
+    private string? ResolveSource(string path)
+    {
+        try
+        {
+            var resolved = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out var provider);
+            if (provider.Name != "FileSystem")
+            {
+                WriteError(Errors.Make("SourceNotOnFileSystem", ErrorCategory.InvalidArgument, path, $"'{path}' is on the {provider.Name} provider; give a directory."));
+                return null;
+            }
+            if (resolved.Count != 1)
+            {
+                WriteError(Errors.Make("SourceAmbiguous", ErrorCategory.InvalidArgument, path,
+                    $"'{path}' matches {resolved.Count} items; give one directory (or pipe several to build one image each)."));
+                return null;
+            }
+            return resolved[0];
+        }
+        catch (ItemNotFoundException ex)
+        {
+            WriteError(Errors.Make(ex, "SourceNotFound", ErrorCategory.ObjectNotFound, path));
+            return null;
+        }
+    }
+
+    private static string Activity(string dest) => $"New-DaxFsImage {dest}";
+
+    private static ErrorRecord ToError(DaxFsBuildException ex, string source)
+    {
+        var category = ex.Kind switch
+        {
+            BuildErrorKind.SourceNotFound => ErrorCategory.ObjectNotFound,
+            BuildErrorKind.SourceNotDirectory or BuildErrorKind.InvalidOption or BuildErrorKind.DestinationInsideSource => ErrorCategory.InvalidArgument,
+            BuildErrorKind.DestinationExists => ErrorCategory.ResourceExists,
+            BuildErrorKind.Unreadable => ErrorCategory.PermissionDenied,
+            BuildErrorKind.UnsupportedFileType => ErrorCategory.InvalidData,
+            BuildErrorKind.FileChanged => ErrorCategory.ResourceUnavailable,
+            BuildErrorKind.TooManyInodes => ErrorCategory.LimitsExceeded,
+            BuildErrorKind.DiskFull => ErrorCategory.ResourceUnavailable,
+            _ => ErrorCategory.WriteError,
+        };
+        object target = ex.Paths.Count == 1 ? ex.Paths[0] : ex.Paths.Count > 1 ? ex.Paths.ToArray() : source;
+        return new ErrorRecord(ex, "DaxFsBuild." + ex.Kind, category, target);
+    }
+
+    protected override void StopProcessing() => _cancel.Cancel();
+
+    public void Dispose()
+    {
+        _cancel.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Write-Progress from the build, at most every 200 ms (the build reports per entry, on this thread).</summary>
+    private sealed class ThrottledProgress(PSCmdlet cmdlet, string activity) : IProgress<BuildProgress>
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _last = -1000;
+        private bool _shown;
+
+        public void Report(BuildProgress p)
+        {
+            long now = _clock.ElapsedMilliseconds;
+            if (now - _last < 200) return;
+            _last = now;
+            _shown = true;
+            int percent = p.BytesTotal > 0 ? (int)(100 * p.BytesDone / p.BytesTotal) : p.ItemsTotal > 0 ? (int)(100 * p.ItemsDone / p.ItemsTotal) : 0;
+            cmdlet.WriteProgress(new ProgressRecord(1, activity, $"{p.ItemsDone} of {p.ItemsTotal} entries, {Formatting.Size(p.BytesDone)} of {Formatting.Size(p.BytesTotal)}")
+            {
+                PercentComplete = Math.Clamp(percent, 0, 100),
+                CurrentOperation = p.CurrentPath,
+            });
+        }
+
+        public void Complete()
+        {
+            if (_shown) cmdlet.WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
+}
