@@ -1,0 +1,197 @@
+# New-DaxFsImage: the cmdlet surface over the engine's writer (the engine's own rules are tested in xunit).
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    $script:IsRoot = (id -u) -eq '0'
+
+    # The basic tree of ../shared/vectors/make-trees.sh, made with PowerShell (owners need root).
+    function New-BasicTree([string] $Root) {
+        $t = Join-Path $Root 'basic'
+        New-Item -ItemType Directory "$t/a/b/c", "$t/emptydir" -Force | Out-Null
+        Set-Content -NoNewline "$t/empty" -Value ''
+        Set-Content -NoNewline "$t/one" -Value 'x'
+        [IO.File]::WriteAllBytes("$t/exact4096", (Get-VectorBytes 4096 'four'))
+        [IO.File]::WriteAllBytes("$t/a/five000", (Get-VectorBytes 5000 'five'))
+        Set-Content -NoNewline "$t/a/b/c/hello.txt" -Value "hello, daxfs`n"
+        New-Item -ItemType SymbolicLink "$t/rel-link" -Target 'a/b/c/hello.txt' | Out-Null
+        New-Item -ItemType SymbolicLink "$t/abs-link" -Target '/etc/hostname' | Out-Null
+        Set-Content -NoNewline "$t/hard1" -Value "shared`n"
+        New-Item -ItemType HardLink "$t/a/hard2" -Target "$t/hard1" | Out-Null
+        Set-Content -NoNewline "$t/$('L' * 255)" -Value "long`n"
+        Set-Content -NoNewline "$t/päivää-日本" -Value "utf8`n"
+        Set-Content -NoNewline "$t/private" -Value "secret`n"; chmod 0600 "$t/private"
+        Set-Content -NoNewline "$t/suid" -Value "#!/bin/sh`n"; chmod 04755 "$t/suid"
+        Set-Content -NoNewline "$t/owned" -Value "owned`n"
+        if ($script:IsRoot) { chown 1234:5678 "$t/owned" }
+        chmod 0755 $t "$t/a" "$t/a/b" "$t/a/b/c" "$t/emptydir"
+        Get-ChildItem -LiteralPath $t -Recurse -File | Where-Object { -not $_.LinkTarget -and $_.Name -notin 'private', 'suid' } | ForEach-Object { chmod 0644 $_.FullName }
+        $t
+    }
+    function Get-VectorBytes([int] $N, [string] $Seed) {
+        $s = [Text.Encoding]::ASCII.GetBytes($Seed)
+        $out = [Collections.Generic.List[byte]]::new()
+        for ($i = 0L; $out.Count -lt $N; $i++) { $out.AddRange([Security.Cryptography.SHA256]::HashData([byte[]]($s + [BitConverter]::GetBytes($i)))) }
+        [byte[]]$out.GetRange(0, $N).ToArray()
+    }
+
+    $script:Work = Join-Path ([IO.Path]::GetTempPath()) "daxfs-writer-$PID"
+    New-Item -ItemType Directory $script:Work -Force | Out-Null
+    $script:Basic = New-BasicTree $script:Work
+}
+
+AfterAll {
+    Set-Location $HOME
+    if ($script:Work -and (Test-Path $script:Work)) { Remove-Item -Recurse -Force $script:Work }
+}
+
+Describe 'New-DaxFsImage' {
+    BeforeEach {
+        $script:Out = Join-Path $script:Work ("out-" + [guid]::NewGuid().ToString('n').Substring(0, 8))
+        New-Item -ItemType Directory $script:Out | Out-Null
+    }
+
+    It 'builds a <Mode> image that reads back as the vector listing' -ForEach @(
+        @{ Mode = 'Static'; Extra = @{} }
+        @{ Mode = 'Branching'; Extra = @{ Branching = $true } }
+        @{ Mode = 'Split'; Extra = @{ BackingFile = 'SPLIT' } }
+    ) {
+        $dest = Join-Path $script:Out 'basic.daxfs'
+        $extra = $Extra.Clone()
+        $backing = if ($extra.ContainsKey('BackingFile')) { $extra['BackingFile'] = Join-Path $script:Out 'basic.data'; $extra['BackingFile'] } else { $null }
+        $img = New-DaxFsImage -Path $script:Basic -Destination $dest @extra
+        $img | Should -BeOfType DaxFs.DaxFsImage
+        $img.Mode | Should -Be $Mode
+        $img.Path | Should -Be $dest
+        $img.InodeCount | Should -Be 18
+        $listing = Get-ImageListing -Image $dest -BackingFile $backing
+        $diff = Compare-Listing -Listing $listing -ExpectedJson (Join-Path $script:Vectors 'basic.expected.json') -IgnoreOwner:(-not $script:IsRoot)
+        $diff | Should -BeNullOrEmpty
+        Test-DaxFsImage $dest -BackingFile $backing | Should -BeTrue
+    }
+
+    It 'writes DIRNAME.daxfs in the current location by default and takes the directory from the pipeline' {
+        Push-Location $script:Out
+        try {
+            $img = Get-Item $script:Basic | New-DaxFsImage
+            $img.Path | Should -Be (Join-Path $script:Out 'basic.daxfs')
+            Test-Path (Join-Path $script:Out 'basic.daxfs') | Should -BeTrue
+        } finally { Pop-Location }
+    }
+
+    It 'writes nothing with -WhatIf' {
+        $dest = Join-Path $script:Out 'w.daxfs'
+        New-DaxFsImage $script:Basic $dest -WhatIf | Should -BeNullOrEmpty
+        Get-ChildItem $script:Out -Force | Should -BeNullOrEmpty
+    }
+
+    It 'keeps an existing image unless -Force, and replaces it with -Force' {
+        $dest = Join-Path $script:Out 'x.daxfs'
+        Set-Content $dest 'precious'
+        New-DaxFsImage $script:Basic $dest -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'DaxFsBuild.DestinationExists,*'
+        $e[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+        $e[0].TargetObject | Should -Be $dest
+        $e[0].Exception.Message | Should -Match '-Force'
+        Get-Content $dest | Should -Be 'precious'
+        (New-DaxFsImage $script:Basic $dest -Force).InodeCount | Should -Be 18
+    }
+
+    It 'reports a missing source as ObjectNotFound' {
+        New-DaxFsImage (Join-Path $script:Work 'nope') (Join-Path $script:Out 'n.daxfs') -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'refuses a destination inside the source tree' {
+        New-DaxFsImage $script:Basic (Join-Path $script:Basic 'a/in.daxfs') -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'DaxFsBuild.DestinationInsideSource,*'
+        Test-Path (Join-Path $script:Basic 'a/in.daxfs') | Should -BeFalse
+    }
+
+    It 'refuses -DeltaSize without -Branching' {
+        New-DaxFsImage $script:Basic (Join-Path $script:Out 'd.daxfs') -DeltaSize 2MB -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'DeltaSizeWithoutBranching,*'
+    }
+
+    It 'sizes the delta region with -DeltaSize and warns when it cannot hold a branch' {
+        $img = New-DaxFsImage $script:Basic (Join-Path $script:Out 'b.daxfs') -Branching -DeltaSize 1MB -WarningVariable w -WarningAction SilentlyContinue
+        $img.DeltaRegionSize | Should -Be 1MB
+        $w | Should -Match '1 MiB delta log'
+        (New-DaxFsImage $script:Basic (Join-Path $script:Out 'c.daxfs') -Branching -DeltaSize 4MB -WarningVariable w2).DeltaRegionSize | Should -Be 4MB
+        $w2 | Should -BeNullOrEmpty
+    }
+
+    It 'excludes by name and by path, records owners as root or as given' {
+        $dest = Join-Path $script:Out 'e.daxfs'
+        New-DaxFsImage $script:Basic $dest -Exclude 'hard*', '/a/b' -Owner Root -Gid 42 | Out-Null
+        $items = Get-DaxFsItem $dest -Recurse
+        $items.FullName | Should -Not -Contain '/hard1'
+        $items.FullName | Should -Not -Contain '/a/hard2'
+        $items.FullName | Should -Not -Contain '/a/b'
+        $items.FullName | Should -Contain '/a/five000'
+        $items | ForEach-Object { $_.Uid | Should -Be 0; $_.Gid | Should -Be 42 }
+    }
+
+    It 'fails listing FIFOs, or skips them with a warning under -SkipUnsupported' {
+        $src = Join-Path $script:Out 'fifo-src'
+        New-Item -ItemType Directory "$src/run" | Out-Null
+        mkfifo "$src/run/pipe"
+        Set-Content "$src/f" 'x'
+        $dest = Join-Path $script:Out 'f.daxfs'
+        New-DaxFsImage $src $dest -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'DaxFsBuild.UnsupportedFileType,*'
+        $e[0].TargetObject | Should -Be 'run/pipe'
+        Test-Path $dest | Should -BeFalse
+        $img = New-DaxFsImage $src $dest -SkipUnsupported -WarningVariable w -WarningAction SilentlyContinue
+        $img.InodeCount | Should -Be 3
+        $w | Should -Match 'run/pipe'
+    }
+
+    It 'reports progress with entries and bytes' {
+        $big = Join-Path $script:Out 'big-src'
+        New-Item -ItemType Directory $big | Out-Null
+        1..40 | ForEach-Object { [IO.File]::WriteAllBytes("$big/f$_", [byte[]]::new(2MB)) }
+        $ps = [PowerShell]::Create()
+        $null = $ps.AddCommand('Import-Module').AddParameter('Name', $env:DAXFS_MODULE_PATH).AddStatement().
+            AddCommand('New-DaxFsImage').AddParameter('Path', $big).AddParameter('Destination', (Join-Path $script:Out 'p.daxfs'))
+        $null = $ps.Invoke()
+        $ps.HadErrors | Should -BeFalse
+        $records = @($ps.Streams.Progress | Where-Object Activity -like 'New-DaxFsImage*')
+        $records.Count | Should -BeGreaterThan 1
+        ($records | Where-Object StatusDescription -match '^\d+ of \d+ entries, .+ of .+$') | Should -Not -BeNullOrEmpty
+        $records[-1].RecordType | Should -Be 'Completed'
+        $ps.Dispose()
+    }
+}
+
+Describe 'New-DaxFsImage when the destination fails' {
+    BeforeAll {
+        $script:Mnt = Join-Path $script:Work 'mnt'
+        New-Item -ItemType Directory $script:Mnt -Force | Out-Null
+        $script:CanMount = $script:IsRoot -and ((mount -t tmpfs -o size=1m daxfs-test $script:Mnt 2>&1) -or $LASTEXITCODE -eq 0) -and $LASTEXITCODE -eq 0
+        if ($script:CanMount) { umount $script:Mnt }
+        $script:NoMountReason = if (-not $script:IsRoot) { 'mounting a tmpfs needs root' } else { 'this machine does not allow mounting a tmpfs' }
+    }
+    AfterEach { if ($script:CanMount) { umount $script:Mnt 2>$null } }
+
+    It 'fails cleanly on a full disk, leaving neither image nor temp file, and keeps the old image' {
+        if (-not $script:CanMount) { Set-ItResult -Skipped -Because $script:NoMountReason; return }
+        mount -t tmpfs -o size=1m daxfs-test $script:Mnt
+        $dest = Join-Path $script:Mnt 'big.daxfs'
+        Set-Content $dest 'old image'
+        $src = Join-Path $script:Work 'three-mb'
+        New-Item -ItemType Directory $src -Force | Out-Null
+        [IO.File]::WriteAllBytes("$src/blob", [byte[]]::new(3MB))
+        New-DaxFsImage $src $dest -Force -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'DaxFsBuild.DiskFull,*'
+        $e[0].Exception.Message | Should -Match 'free space'
+        (Get-ChildItem $script:Mnt -Force).Name | Should -Be 'big.daxfs'
+        Get-Content $dest | Should -Be 'old image'
+    }
+
+    It 'fails cleanly on a read-only destination folder' {
+        if (-not $script:CanMount) { Set-ItResult -Skipped -Because $script:NoMountReason; return }
+        mount -t tmpfs -o size=1m,ro daxfs-test $script:Mnt
+        New-DaxFsImage $script:Basic (Join-Path $script:Mnt 'ro.daxfs') -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'DaxFsBuild.WriteFailed,*'
+        Get-ChildItem $script:Mnt -Force | Should -BeNullOrEmpty
+    }
+}
