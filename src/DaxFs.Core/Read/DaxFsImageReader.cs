@@ -251,7 +251,7 @@ public sealed class DaxFsImageReader : IDisposable
 
     /// <summary>
     /// Lists <paramref name="path"/>: a file yields itself; a directory yields its children, and with
-    /// <paramref name="recurse"/> their descendants down to <paramref name="depth"/> levels (pre-order).
+    /// <paramref name="recurse"/> their descendants down to <paramref name="depth"/> levels (each directory's entries, then its subdirectories in order).
     /// Terminates on any image: a directory met twice (a cycle or a second parent) raises a format error.
     /// </summary>
     public IEnumerable<ImageItem> Walk(string path = "/", bool recurse = true, int depth = int.MaxValue, CancellationToken cancellationToken = default)
@@ -266,36 +266,29 @@ public sealed class DaxFsImageReader : IDisposable
             yield break;
         }
         var visited = new HashSet<uint> { startIno };
-        var stack = new Stack<(string Path, uint Ino, BaseInode Inode, int Level, IEnumerator<DirectoryEntry> Entries)>();
-        stack.Push((full == "/" ? "" : full, startIno, startInode, 0, ReadDirectory(startIno, startInode).GetEnumerator()));
-        try
+        // Like ls -R and Get-ChildItem -Recurse: a directory's entries together, then each subdirectory in turn.
+        var pending = new Stack<(string Path, uint Ino, BaseInode Inode, int Level)>();
+        pending.Push((full == "/" ? "" : full, startIno, startInode, 0));
+        var subdirs = new List<(string, uint, BaseInode, int)>();
+        while (pending.Count > 0)
         {
-            while (stack.Count > 0)
+            var dir = pending.Pop();
+            subdirs.Clear();
+            foreach (var e in ReadDirectory(dir.Ino, dir.Inode))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var top = stack.Peek();
-                if (!top.Entries.MoveNext())
-                {
-                    top.Entries.Dispose();
-                    stack.Pop();
-                    continue;
-                }
-                var e = top.Entries.Current;
                 var inode = GetInode(e.Ino);
-                string childPath = top.Path + "/" + s_utf8.GetString(e.NameBytes);
-                yield return MakeItem(childPath, e.NameBytes, e.Ino, inode, top.Level);
-                if (recurse && top.Level + 1 <= depth && ModeBits.TypeOf(inode.Mode) == DaxFsItemType.Directory)
+                string childPath = dir.Path + "/" + s_utf8.GetString(e.NameBytes);
+                yield return MakeItem(childPath, e.NameBytes, e.Ino, inode, dir.Level);
+                if (recurse && dir.Level + 1 <= depth && ModeBits.TypeOf(inode.Mode) == DaxFsItemType.Directory)
                 {
                     if (!visited.Add(e.Ino))
                         throw new DaxFsFormatException(RuleIds.TreeCycle, e.Offset,
                             $"Directory inode {e.Ino} ('{childPath}') is reached a second time: the image's directories form a cycle or share a child.");
-                    stack.Push((childPath, e.Ino, inode, top.Level + 1, ReadDirectory(e.Ino, inode).GetEnumerator()));
+                    subdirs.Add((childPath, e.Ino, inode, dir.Level + 1));
                 }
             }
-        }
-        finally
-        {
-            while (stack.Count > 0) stack.Pop().Entries.Dispose();
+            for (int k = subdirs.Count - 1; k >= 0; k--) pending.Push(subdirs[k]);
         }
     }
 

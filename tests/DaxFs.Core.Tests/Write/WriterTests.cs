@@ -130,8 +130,16 @@ public sealed class WriterTests(WriterFixture fixture) : IClassFixture<WriterFix
         using var reader = DaxFsImageReader.Open(img);
         var names = reader.ReadDirectory(1).Select(e => e.NameBytes).ToList();
         Assert.Equal(names.OrderBy(n => n, Comparer<byte[]>.Create((x, y) => x.AsSpan().SequenceCompareTo(y))).ToList(), names);
-        var walk = reader.Walk("/").ToList();
-        var firstSeen = walk.Select(w => w.Ino).Distinct().ToList(); // the walk is pre-order in dirent order
+        var firstSeen = new List<uint>();
+        void PreOrder(uint dir)
+        {
+            foreach (var e in reader.ReadDirectory(dir))
+            {
+                if (!firstSeen.Contains(e.Ino)) firstSeen.Add(e.Ino);
+                if ((e.Mode & DaxFsConstants.S_IFMT) == DaxFsConstants.S_IFDIR) PreOrder(e.Ino);
+            }
+        }
+        PreOrder(1);
         Assert.Equal(Enumerable.Range(2, firstSeen.Count).Select(i => (uint)i), firstSeen);
         Assert.Equal(4u, reader.GetInode(1).Nlink); // root: 2 + a, emptydir
         Assert.True(reader.TryLookup("/a", out uint a));
