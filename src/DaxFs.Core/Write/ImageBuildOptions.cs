@@ -48,10 +48,21 @@ public sealed class ImageBuildOptions
 
     /// <summary>Replace an existing destination (only once the new image is complete).</summary>
     public bool Overwrite { get; init; }
+
+    /// <summary>Tests: threads writing data (default: up to 4, by core count) and the entry count from which they are used.</summary>
+    internal int? Workers { get; init; }
+    internal int? ParallelThreshold { get; init; }
 }
 
-/// <summary>Progress of a build: entries and bytes written so far.</summary>
-public readonly record struct BuildProgress(long ItemsDone, long ItemsTotal, long BytesDone, long BytesTotal, string? CurrentPath);
+/// <summary>Progress of a build: entries and bytes written so far; the current path is made only when read.</summary>
+public readonly struct BuildProgress(long itemsDone, long itemsTotal, long bytesDone, long bytesTotal, Func<string>? currentPath)
+{
+    public long ItemsDone { get; } = itemsDone;
+    public long ItemsTotal { get; } = itemsTotal;
+    public long BytesDone { get; } = bytesDone;
+    public long BytesTotal { get; } = bytesTotal;
+    public string? CurrentPath => currentPath?.Invoke();
+}
 
 /// <summary>A warning the build produced (a skipped special file, a small delta region...).</summary>
 public sealed record BuildWarning(string Id, string Message, string? Path);

@@ -189,71 +189,153 @@ public sealed class ImageBuilder
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
+    /// <summary>Trees smaller than this are written on the calling thread (progress reports come in order, per entry).</summary>
+    internal const int ParallelThreshold = 4096;
+
     private void WriteContent(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle,
         ImageBuildPlan plan, IProgress<BuildProgress>? progress, CancellationToken ct)
     {
-        using var sink = new ImageWriterSink(imageHandle);
-        using var backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
-
         // Superblock, branch table (all FREE: zero), base superblock, inode table.
-        layout.Superblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
-        long baseAbs = (long)layout.Superblock.BaseOffset;
-        sink.Seek(baseAbs);
-        layout.BaseSuperblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
-        foreach (var n in tree.Inodes)
-            InodeOf(n).Write(sink.Reserve(DaxFsConstants.InodeSize));
+        using (var sink = new ImageWriterSink(imageHandle))
+        {
+            layout.Superblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
+            sink.Seek((long)layout.Superblock.BaseOffset);
+            layout.BaseSuperblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
+            foreach (var n in tree.Inodes)
+                InodeOf(n).Write(sink.Reserve(DaxFsConstants.InodeSize));
+            sink.Flush();
+        }
 
-        long itemsDone = 0, bytesDone = 0;
         var root = Encoding.UTF8.GetBytes(tree.RootPath);
         int rootFd = NativeFs.OpenAt(NativeFs.AT_FDCWD, root, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
         if (rootFd < 0)
             throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{tree.RootPath}' again: {NativeFs.Describe(NativeFs.LastErrno)}.", new[] { tree.RootPath });
         try
         {
-            foreach (var n in tree.Inodes)
+            int workers = _options.Workers ?? Math.Clamp(Environment.ProcessorCount, 1, 4);
+            if (workers == 1 || tree.Inodes.Count < (_options.ParallelThreshold ?? ParallelThreshold))
             {
-                ct.ThrowIfCancellationRequested();
-                if (n.Stat.IsDirectory)
+                long items = 0, bytes = 0;
+                WriteRange(tree, layout, 0, tree.Inodes.Count, imageHandle, backingHandle, rootFd, (n, di, db) =>
                 {
-                    if (n.Children!.Count > 0)
-                    {
-                        sink.Seek(baseAbs + n.DataOffset);
-                        foreach (int c in n.Children)
-                        {
-                            var child = tree.Nodes[c];
-                            Dirent.Write(sink.Reserve(DaxFsConstants.DirentStride), child.Ino, ModeOf(child), child.Name);
-                        }
-                    }
-                }
-                else if (n.Stat.IsSymlink)
-                {
-                    sink.Seek(baseAbs + n.DataOffset);
-                    sink.Write(n.LinkTarget);
-                    sink.Write(Nul);
-                }
-                else if (n.DataSize > 0)
-                {
-                    var target = backSink ?? sink;
-                    target.Seek(backSink is null ? baseAbs + n.DataOffset : n.DataOffset);
-                    CopyFile(tree, n, rootFd, target, b =>
-                    {
-                        bytesDone += b;
-                        progress?.Report(new BuildProgress(itemsDone, plan.InodeCount, bytesDone, plan.DataBytes, n.RelativePath));
-                    }, ct);
-                }
-                itemsDone++;
-                progress?.Report(new BuildProgress(itemsDone, plan.InodeCount, bytesDone, plan.DataBytes, n.RelativePath));
+                    items += di; bytes += db;
+                    progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
+                }, ct);
+                return;
             }
+
+            // Objects sit at offsets fixed by the layout, so ranges of inodes are written side by side, each
+            // front to back through its own buffer. Progress is reported from this (the caller's) thread.
+            var ranges = Partition(tree, workers);
+            long itemsDone = 0, bytesDone = 0;
+            SourceNode? current = null;
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var tasks = ranges.Select(r => Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    WriteRange(tree, layout, r.From, r.To, imageHandle, backingHandle, rootFd, (n, di, db) =>
+                    {
+                        Interlocked.Add(ref itemsDone, di);
+                        Interlocked.Add(ref bytesDone, db);
+                        current = n;
+                    }, cts.Token);
+                }
+                catch { cts.Cancel(); throw; }
+            }, cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+            try
+            {
+                while (!Task.WaitAll(tasks, 100))
+                {
+                    var n = current;
+                    progress?.Report(new BuildProgress(Interlocked.Read(ref itemsDone), plan.InodeCount, Interlocked.Read(ref bytesDone), plan.DataBytes,
+                        n is null ? null : () => tree.RelativePath(n)));
+                }
+            }
+            catch (AggregateException ex)
+            {
+                var real = ex.Flatten().InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException);
+                if (real is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(real).Throw();
+                ct.ThrowIfCancellationRequested();
+                throw new OperationCanceledException(ct);
+            }
+            progress?.Report(new BuildProgress(itemsDone, plan.InodeCount, bytesDone, plan.DataBytes, null));
         }
         finally { NativeFs.close(rootFd); }
+    }
+
+    /// <summary>Splits the inodes into contiguous ranges of about equal work (bytes plus a per-entry cost).</summary>
+    private static List<(int From, int To)> Partition(SourceTree tree, int parts)
+    {
+        const long PerEntry = 32 * 1024; // an open/stat/close costs about as much as copying this many cached bytes
+        long total = 0;
+        foreach (var n in tree.Inodes) total += PerEntry + n.Stat.Size * (n.Stat.IsRegular ? 1 : 0);
+        var ranges = new List<(int, int)>();
+        long acc = 0, share = total / parts;
+        int from = 0;
+        for (int i = 0; i < tree.Inodes.Count; i++)
+        {
+            var n = tree.Inodes[i];
+            acc += PerEntry + (n.Stat.IsRegular ? n.Stat.Size : 0);
+            if (acc >= share * (ranges.Count + 1) && ranges.Count < parts - 1) { ranges.Add((from, i + 1)); from = i + 1; }
+        }
+        if (from < tree.Inodes.Count) ranges.Add((from, tree.Inodes.Count));
+        return ranges;
+    }
+
+    /// <summary>Writes the data objects of inodes [from, to) in order; <paramref name="onProgress"/> gets (node, items, bytes) increments.</summary>
+    private static void WriteRange(SourceTree tree, Layout layout, int from, int to, SafeFileHandle imageHandle, SafeFileHandle? backingHandle,
+        int rootFd, Action<SourceNode, long, long> onProgress, CancellationToken ct)
+    {
+        using var sink = new ImageWriterSink(imageHandle);
+        using var backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
+        long baseAbs = (long)layout.Superblock.BaseOffset;
+        bool positioned = false, backPositioned = false;
+        void SeekImage(long offset) { if (!positioned) { sink.SeekAbsolute(offset); positioned = true; } else sink.Seek(offset); }
+        for (int i = from; i < to; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var n = tree.Inodes[i];
+            if (n.Stat.IsDirectory)
+            {
+                if (n.Children!.Count > 0)
+                {
+                    SeekImage(baseAbs + n.DataOffset);
+                    foreach (int c in n.Children)
+                    {
+                        var child = tree.Nodes[c];
+                        Dirent.Write(sink.Reserve(DaxFsConstants.DirentStride), child.Ino, ModeOf(child), child.Name);
+                    }
+                }
+            }
+            else if (n.Stat.IsSymlink)
+            {
+                SeekImage(baseAbs + n.DataOffset);
+                sink.Write(n.LinkTarget);
+                sink.Write(Nul);
+            }
+            else if (n.DataSize > 0)
+            {
+                ImageWriterSink target;
+                if (backSink is not null)
+                {
+                    if (!backPositioned) { backSink.SeekAbsolute(n.DataOffset); backPositioned = true; } else backSink.Seek(n.DataOffset);
+                    target = backSink;
+                }
+                else { SeekImage(baseAbs + n.DataOffset); target = sink; }
+                CopyFile(tree, n, rootFd, target, b => onProgress(n, 0, b), ct);
+            }
+            onProgress(n, 1, 0);
+        }
         sink.Flush();
         backSink?.Flush();
     }
 
     private static void CopyFile(SourceTree tree, SourceNode n, int rootFd, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
     {
-        string rel = n.RelativePath;
-        int fd = OpenRelative(rootFd, tree.RelativeBytes(n));
+        byte[] relBytes = tree.RelativeBytes(n);
+        string rel = Encoding.UTF8.GetString(relBytes);
+        int fd = OpenRelative(rootFd, relBytes);
         if (fd < 0)
         {
             int e = NativeFs.LastErrno;
@@ -263,8 +345,6 @@ public sealed class ImageBuilder
         }
         try
         {
-            if (!NativeFs.Stat(fd, out var now) || now.Ino != n.Stat.Ino || now.DevMajor != n.Stat.DevMajor || now.DevMinor != n.Stat.DevMinor || !now.IsRegular)
-                throw Changed(rel, "was replaced");
             bool complete;
             try { complete = sink.CopyFrom(fd, n.DataSize, onBytes, ct); }
             catch (IOException ex) when (ex.HResult is not NativeFs.ENOSPC and not 122)
@@ -272,7 +352,10 @@ public sealed class ImageBuilder
                 throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading '{rel}' failed: {ex.Message} The image was not written.", new[] { rel }, ex);
             }
             if (!complete) throw Changed(rel, "shrank");
+            // One fstat after the copy tells all: the same inode (not replaced since the scan), the same size and mtime.
             if (!NativeFs.Stat(fd, out var after)) throw Changed(rel, "could not be checked");
+            if (after.Ino != n.Stat.Ino || after.DevMajor != n.Stat.DevMajor || after.DevMinor != n.Stat.DevMinor || !after.IsRegular)
+                throw Changed(rel, "was replaced");
             if (after.Size != n.DataSize) throw Changed(rel, after.Size > n.DataSize ? "grew" : "shrank");
             if (after.MtimeSec != n.Stat.MtimeSec || after.MtimeNsec != n.Stat.MtimeNsec) throw Changed(rel, "was modified");
         }

@@ -42,6 +42,13 @@ internal sealed class ImageWriterSink : IDisposable
         _bufferStart = offset;
     }
 
+    /// <summary>Starts writing at <paramref name="offset"/> (any offset, forward or back) after flushing what is buffered.</summary>
+    public void SeekAbsolute(long offset)
+    {
+        Flush();
+        _bufferStart = offset;
+    }
+
     public void Write(ReadOnlySpan<byte> data)
     {
         while (!data.IsEmpty)

@@ -30,9 +30,7 @@ internal static unsafe partial class NativeFs
     [LibraryImport(Libc, SetLastError = true)] public static partial int dup(int fd);
     [LibraryImport(Libc, SetLastError = true)] private static partial IntPtr realpath(byte* path, IntPtr resolved);
     [LibraryImport(Libc)] private static partial void free(IntPtr p);
-    [LibraryImport(Libc, SetLastError = true)] private static partial IntPtr fdopendir(int fd);
-    [LibraryImport(Libc, SetLastError = true)] private static partial IntPtr readdir64(IntPtr dir);
-    [LibraryImport(Libc, SetLastError = true)] private static partial int closedir(IntPtr dir);
+    [LibraryImport(Libc, SetLastError = true)] private static partial nint getdents64(int fd, byte* buf, nint count);
     [LibraryImport(Libc, SetLastError = true)] private static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
     [LibraryImport(Libc, SetLastError = true)] private static partial nint readlinkat(int dirfd, byte* path, byte* buf, nint size);
     [LibraryImport(Libc, SetLastError = true)] private static partial int faccessat(int dirfd, byte* path, int mode, int flags);
@@ -50,9 +48,18 @@ internal static unsafe partial class NativeFs
         return b;
     }
 
+    /// <summary>Copies <paramref name="name"/> and a NUL into <paramref name="scratch"/> when it fits (names are at most 255 bytes), else allocates.</summary>
+    private static Span<byte> CString(ReadOnlySpan<byte> name, Span<byte> scratch)
+    {
+        if (name.Length >= scratch.Length) return CString(name);
+        name.CopyTo(scratch);
+        scratch[name.Length] = 0;
+        return scratch[..(name.Length + 1)];
+    }
+
     public static int OpenAt(int dirfd, ReadOnlySpan<byte> name, int flags)
     {
-        var c = CString(name);
+        var c = CString(name, stackalloc byte[512]);
         fixed (byte* p = c)
         {
             int fd;
@@ -63,7 +70,7 @@ internal static unsafe partial class NativeFs
 
     public static bool Stat(int dirfd, ReadOnlySpan<byte> name, out StatInfo info, bool follow = false)
     {
-        var c = CString(name);
+        var c = CString(name, stackalloc byte[512]);
         byte* buf = stackalloc byte[256];
         fixed (byte* p = c)
         {
@@ -91,7 +98,7 @@ internal static unsafe partial class NativeFs
 
     public static bool CanRead(int dirfd, ReadOnlySpan<byte> name)
     {
-        var c = CString(name);
+        var c = CString(name, stackalloc byte[512]);
         fixed (byte* p = c) return faccessat(dirfd, p, R_OK, AT_EACCESS) == 0;
     }
 
@@ -131,31 +138,37 @@ internal static unsafe partial class NativeFs
         return n;
     }
 
-    /// <summary>Reads a whole directory: every name except . and .. as raw bytes.</summary>
-    /// <remarks>Takes ownership of <paramref name="fd"/> (closes it).</remarks>
+    [ThreadStatic] private static byte[]? t_dentBuffer;
+
+    /// <summary>Reads a whole directory: every name except . and .. as raw bytes (getdents64 into one reused buffer).</summary>
+    /// <remarks>Reads from the descriptor's current position; the descriptor stays open for *at calls.</remarks>
     public static List<byte[]>? ReadDirectory(int fd, out int errno)
     {
-        IntPtr dir = fdopendir(fd);
-        if (dir == IntPtr.Zero) { errno = LastErrno; close(fd); return null; }
+        var buffer = t_dentBuffer ??= new byte[64 * 1024];
         var names = new List<byte[]>();
-        try
         {
-            while (true)
+            fixed (byte* b = buffer)
             {
-                IntPtr ent = readdir64(dir);
-                if (ent == IntPtr.Zero)
+                while (true)
                 {
-                    errno = LastErrno; // the generated stub clears errno before the call, so 0 means end of directory
-                    return errno == 0 ? names : null;
+                    nint n;
+                    do n = getdents64(fd, b, buffer.Length); while (n < 0 && LastErrno == EINTR);
+                    if (n < 0) { errno = LastErrno; return null; }
+                    if (n == 0) { errno = 0; return names; }
+                    // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name[] (NUL-terminated) at 19.
+                    for (nint at = 0; at < n;)
+                    {
+                        ushort reclen = *(ushort*)(b + at + 16);
+                        if (reclen == 0) break;
+                        var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(b + at + 19);
+                        at += reclen;
+                        if (name.Length == 1 && name[0] == (byte)'.') continue;
+                        if (name.Length == 2 && name[0] == (byte)'.' && name[1] == (byte)'.') continue;
+                        names.Add(name.ToArray());
+                    }
                 }
-                // struct dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name[] at 19.
-                var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)ent + 19);
-                if (name.Length == 1 && name[0] == (byte)'.') continue;
-                if (name.Length == 2 && name[0] == (byte)'.' && name[1] == (byte)'.') continue;
-                names.Add(name.ToArray());
             }
         }
-        finally { closedir(dir); }
     }
 }
 

@@ -9,7 +9,6 @@ internal sealed class SourceNode
 {
     public required byte[] Name;            // empty for the root
     public required int Parent;             // index of the parent node; -1 for the root
-    public required string RelativePath;    // '/'-separated, relative to the root; "" for the root
     public StatInfo Stat;
     public uint Ino;                        // image inode number (shared by hard links)
     public bool IsPrimary;                  // the first name of its inode: holds the inode's data
@@ -63,10 +62,10 @@ internal sealed class SourceTree
         {
             if (!NativeFs.Stat(rootFd, out var rootStat))
                 throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot stat '{RootPath}': {NativeFs.Describe(NativeFs.LastErrno)}.", new[] { RootPath });
-            var root = new SourceNode { Name = Array.Empty<byte>(), Parent = -1, RelativePath = "", Stat = rootStat, IsPrimary = true, Ino = 1, Children = new() };
+            var root = new SourceNode { Name = Array.Empty<byte>(), Parent = -1, Stat = rootStat, IsPrimary = true, Ino = 1, Children = new() };
             Nodes.Add(root);
             Inodes.Add(root);
-            var rootFrame = ReadFrame(0, rootFd, "/", unreadable);
+            var rootFrame = ReadFrame(0, rootFd, this, unreadable);
             rootFd = -1; // owned by the frame now
             if (rootFrame is not null) stack.Push(rootFrame);
 
@@ -82,17 +81,17 @@ internal sealed class SourceTree
                 }
                 var (name, stat) = frame.Entries[frame.Next++];
                 var parent = Nodes[frame.Node];
-                string rel = parent.RelativePath.Length == 0 ? Decode(name) : parent.RelativePath + "/" + Decode(name);
-                if (IsExcluded(options.Exclude, rel, name)) continue;
+                if (options.Exclude.Count > 0 && IsExcluded(options.Exclude, RelativePath(parent, name), name)) continue;
+                string Rel() => RelativePath(parent, name);
 
                 uint type = stat.Type;
                 if (type != DaxFsConstants.S_IFREG && type != DaxFsConstants.S_IFDIR && type != DaxFsConstants.S_IFLNK)
                 {
-                    unsupported.Add(rel);
+                    unsupported.Add(Rel());
                     continue;
                 }
 
-                var node = new SourceNode { Name = name, Parent = frame.Node, RelativePath = rel, Stat = stat };
+                var node = new SourceNode { Name = name, Parent = frame.Node, Stat = stat };
                 int index = Nodes.Count;
                 if (type == DaxFsConstants.S_IFREG && stat.Nlink > 1 && hardLinks.TryGetValue((stat.DevMajor, stat.DevMinor, stat.Ino), out var primary))
                 {
@@ -114,11 +113,11 @@ internal sealed class SourceTree
                 if (type == DaxFsConstants.S_IFLNK)
                 {
                     node.LinkTarget = NativeFs.ReadLink(frame.Fd, name, stat.Size);
-                    if (node.LinkTarget is null) unreadable.Add(rel + $" ({NativeFs.Describe(NativeFs.LastErrno)})");
+                    if (node.LinkTarget is null) unreadable.Add(Rel() + $" ({NativeFs.Describe(NativeFs.LastErrno)})");
                 }
                 else if (type == DaxFsConstants.S_IFREG)
                 {
-                    if (node.IsPrimary && !NativeFs.CanRead(frame.Fd, name)) unreadable.Add(rel + " (permission denied)");
+                    if (node.IsPrimary && !NativeFs.CanRead(frame.Fd, name)) unreadable.Add(Rel() + " (permission denied)");
                 }
                 else
                 {
@@ -130,11 +129,11 @@ internal sealed class SourceTree
                         int e = NativeFs.LastErrno;
                         if (e == NativeFs.EMFILE)
                             throw new DaxFsBuildException(BuildErrorKind.Unreadable,
-                                $"The tree is nested deeper than this process may hold open directories ('{rel}'); raise the open-file limit (ulimit -n).", new[] { rel });
-                        unreadable.Add(rel + $" ({NativeFs.Describe(e)})");
+                                $"The tree is nested deeper than this process may hold open directories ('{Rel()}'); raise the open-file limit (ulimit -n).", new[] { Rel() });
+                        unreadable.Add(Rel() + $" ({NativeFs.Describe(e)})");
                         continue;
                     }
-                    var child = ReadFrame(index, fd, rel, unreadable);
+                    var child = ReadFrame(index, fd, this, unreadable);
                     if (child is not null) stack.Push(child);
                 }
             }
@@ -182,12 +181,11 @@ internal sealed class SourceTree
     }
 
     /// <summary>Reads a directory's names, stats each, sorts by ordinal bytes. Takes ownership of <paramref name="fd"/>.</summary>
-    private static Frame? ReadFrame(int node, int fd, string rel, List<string> unreadable)
+    private static Frame? ReadFrame(int node, int fd, SourceTree tree, List<string> unreadable)
     {
-        int dupFd = NativeFs.dup(fd);
-        if (dupFd < 0) { unreadable.Add(rel + $" ({NativeFs.Describe(NativeFs.LastErrno)})"); NativeFs.close(fd); return null; }
-        var names = NativeFs.ReadDirectory(dupFd, out int errno);
-        if (names is null) { unreadable.Add(rel + $" ({NativeFs.Describe(errno)})"); NativeFs.close(fd); return null; }
+        string rel = tree.RelativePath(tree.Nodes[node]);
+        var names = NativeFs.ReadDirectory(fd, out int errno);
+        if (names is null) { unreadable.Add((rel.Length == 0 ? "/" : rel) + $" ({NativeFs.Describe(errno)})"); NativeFs.close(fd); return null; }
         names.Sort(static (a, b) => a.AsSpan().SequenceCompareTo(b));
         var entries = new List<(byte[], StatInfo)>(names.Count);
         foreach (var n in names)
@@ -196,7 +194,7 @@ internal sealed class SourceTree
             {
                 int e = NativeFs.LastErrno;
                 if (e == NativeFs.ENOENT) continue; // removed since readdir: it is not part of the tree
-                unreadable.Add((rel == "/" ? "" : rel + "/") + Decode(n) + $" ({NativeFs.Describe(e)})");
+                unreadable.Add((rel.Length == 0 ? "" : rel + "/") + Decode(n) + $" ({NativeFs.Describe(e)})");
                 continue;
             }
             entries.Add((n, st));
@@ -211,6 +209,15 @@ internal sealed class SourceTree
         public List<(byte[] Name, StatInfo Stat)> Entries { get; } = entries;
         public int Next;
         public void Dispose() { if (Fd >= 0) { NativeFs.close(Fd); Fd = -1; } }
+    }
+
+    /// <summary>The '/'-separated path of a node relative to the root ("" for the root), made on demand (not stored: deep trees would pay depth × entries).</summary>
+    public string RelativePath(SourceNode node) => Encoding.UTF8.GetString(RelativeBytes(node));
+
+    private string RelativePath(SourceNode parent, byte[] name)
+    {
+        string p = RelativePath(parent);
+        return p.Length == 0 ? Decode(name) : p + "/" + Decode(name);
     }
 
     /// <summary>The path of a node relative to the root, as raw bytes.</summary>

@@ -96,6 +96,29 @@ public sealed class WriterTests(WriterFixture fixture) : IClassFixture<WriterFix
         Assert.True(diff == reference.Length, $"first difference at 0x{diff:x}");
     }
 
+    [Theory]
+    [InlineData(DaxFsImageMode.Static)]
+    [InlineData(DaxFsImageMode.Split)]
+    public void ParallelWritersProduceTheSameBytesAsOne(DaxFsImageMode mode)
+    {
+        string src = _trees.Make("wide");
+        string o = Out("x");
+        byte[] Bytes(int workers, out byte[]? backing)
+        {
+            string img = Path.Combine(Path.GetDirectoryName(o)!, $"w{workers}.daxfs");
+            string? back = mode == DaxFsImageMode.Split ? img + ".data" : null;
+            new ImageBuilder(new ImageBuildOptions { SourcePath = src, Destination = img, Mode = mode, BackingFile = back, Workers = workers, ParallelThreshold = 1 }).Build();
+            backing = back is null ? null : File.ReadAllBytes(back);
+            return File.ReadAllBytes(img);
+        }
+        var one = Bytes(1, out var b1);
+        foreach (int w in new[] { 2, 3, 4 })
+        {
+            Assert.True(one.AsSpan().SequenceEqual(Bytes(w, out var bw)), $"{w} writers");
+            if (b1 is not null) Assert.True(b1.AsSpan().SequenceEqual(bw), $"{w} writers, backing file");
+        }
+    }
+
     [Fact]
     public void SameTreeGivesTheSameBytes()
     {
