@@ -1,0 +1,207 @@
+// Benchmark harness for build.ps1 Bench: runs one engine operation in a fresh process and prints one JSON line
+// (seconds, entries, bytes, peak resident memory). Timings and ratios are made by build/Bench.ps1, side by side.
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using DaxFs.Core.Format;
+using DaxFs.Core.Read;
+using DaxFs.Core.Write;
+
+if (args.Length < 2)
+{
+    Console.Error.WriteLine("usage: DaxFs.Bench build SRC DEST [static|branching] | enumerate IMAGE [rounds] | read-image IMAGE | read-tree DIR | make-tree DIR ENTRIES BYTES SEED");
+    return 2;
+}
+
+var sw = Stopwatch.StartNew();
+long entries = 0, bytes = 0;
+ulong checksum = 0;
+switch (args[0])
+{
+    case "build":
+    {
+        var mode = args.Length > 3 && args[3] == "branching" ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
+        var r = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Mode = mode, Overwrite = true }).Build();
+        entries = r.Plan.InodeCount;
+        bytes = r.Plan.TotalSize;
+        break;
+    }
+    case "plan":
+    {
+        var plan = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Overwrite = true }).Plan();
+        entries = plan.InodeCount;
+        bytes = plan.TotalSize;
+        break;
+    }
+    case "alloc":
+    {
+        long a0 = GC.GetAllocatedBytesForCurrentThread();
+        var names = new List<byte[]>();
+        for (int i = 0; i < 40000; i++) DaxFs.Core.Write.NativeFs.Stat(DaxFs.Core.Write.NativeFs.AT_FDCWD, System.Text.Encoding.UTF8.GetBytes(args[1]), out _);
+        long a1 = GC.GetAllocatedBytesForCurrentThread();
+        var tree = DaxFs.Core.Write.SourceTree.Scan(new ImageBuildOptions { SourcePath = args[1], Destination = "/tmp/none" }, default);
+        long a2 = GC.GetAllocatedBytesForCurrentThread();
+        Console.Error.WriteLine($"stat x40000: {(a1 - a0) / 1024} KiB; scan: {(a2 - a1) / 1024} KiB for {tree.Nodes.Count} nodes");
+        break;
+    }
+    case "enumerate":
+    {
+        int rounds = args.Length > 2 ? int.Parse(args[2]) : 5;
+        using var reader = DaxFsImageReader.Open(args[1]);
+        foreach (var _ in reader.Walk("/")) entries++; // warm
+        entries = 0;
+        sw.Restart();
+        for (int i = 0; i < rounds; i++)
+            foreach (var item in reader.Walk("/")) { entries++; checksum += item.Inode.Size; }
+        break;
+    }
+    case "read-image":
+    {
+        using var reader = DaxFsImageReader.Open(args[1]);
+        var files = reader.Walk("/").Where(i => i.Type == DaxFsItemType.File).Select(i => i.Ino).Distinct().ToList();
+        sw.Restart();
+        foreach (uint ino in files)
+        {
+            var span = reader.GetContentSpan(ino);
+            checksum += Sum(span);
+            bytes += span.Length;
+            entries++;
+        }
+        break;
+    }
+    case "read-tree":
+    {
+        var files = new List<string>();
+        var seen = new HashSet<(long, long)>();
+        foreach (var f in new DirectoryInfo(args[1]).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+            if (f.LinkTarget is null) files.Add(f.FullName);
+        var buffer = new byte[1 << 20];
+        sw.Restart();
+        foreach (var f in files)
+        {
+            using var h = File.OpenHandle(f);
+            long off = 0;
+            int n;
+            while ((n = RandomAccess.Read(h, buffer, off)) > 0) { checksum += Sum(buffer.AsSpan(0, n)); off += n; }
+            bytes += off;
+            entries++;
+        }
+        break;
+    }
+    case "make-tree":
+        (entries, bytes) = BenchTree.Make(args[1], int.Parse(args[2]), long.Parse(args[3]), int.Parse(args[4]));
+        break;
+    default:
+        Console.Error.WriteLine("unknown command " + args[0]);
+        return 2;
+}
+sw.Stop();
+Console.WriteLine(JsonSerializer.Serialize(new
+{
+    command = args[0],
+    seconds = sw.Elapsed.TotalSeconds,
+    entries,
+    bytes,
+    checksum,
+    peakRssBytes = PeakRss(),
+    gcHeapBytes = GC.GetGCMemoryInfo().HeapSizeBytes,
+    gcCommittedBytes = GC.GetGCMemoryInfo().TotalCommittedBytes,
+    allocatedBytes = GC.GetTotalAllocatedBytes(),
+}));
+return 0;
+
+static ulong Sum(ReadOnlySpan<byte> data)
+{
+    var v = MemoryMarshal.Cast<byte, ulong>(data[..(data.Length & ~7)]);
+    var acc = Vector<ulong>.Zero;
+    int i = 0;
+    for (; i + Vector<ulong>.Count <= v.Length; i += Vector<ulong>.Count) acc += new Vector<ulong>(v[i..]);
+    ulong s = Vector.Sum(acc);
+    for (; i < v.Length; i++) s += v[i];
+    for (int j = data.Length & ~7; j < data.Length; j++) s += data[j];
+    return s;
+}
+
+static long PeakRss()
+{
+    foreach (var line in File.ReadLines("/proc/self/status"))
+        if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            return long.Parse(line[6..].Trim().Split(' ')[0]) * 1024;
+    return -1;
+}
+
+/// <summary>A deterministic tree: directories, files of mixed sizes, symlinks and hard links.</summary>
+static class BenchTree
+{
+    public static (long Entries, long Bytes) Make(string root, int entries, long targetBytes, int seed)
+    {
+        var rng = new Random(seed);
+        Directory.CreateDirectory(root);
+        var dirs = new List<string> { root };
+        var files = new List<string>();
+        long made = 0, bytes = 0;
+        // Sizes: mostly small, some medium, a few large; scaled so the total lands near targetBytes.
+        int fileCount = (int)(entries * 0.88);
+        var sizes = new long[fileCount];
+        double total = 0;
+        for (int i = 0; i < fileCount; i++)
+        {
+            double r = rng.NextDouble();
+            sizes[i] = r < 0.90 ? rng.Next(0, 8192) : r < 0.99 ? rng.Next(8192, 65536) : rng.Next(1 << 20, 8 << 20);
+            total += sizes[i];
+        }
+        double scale = targetBytes / total;
+        var buffer = new byte[8 << 20];
+        rng.NextBytes(buffer);
+        int fileIndex = 0;
+        while (made < entries)
+        {
+            double k = rng.NextDouble();
+            string parent = dirs[rng.Next(dirs.Count)];
+            string name = $"e{made:x5}-{rng.Next():x}";
+            string path = Path.Combine(parent, name);
+            if (k < 0.06 || fileIndex >= fileCount)
+            {
+                Directory.CreateDirectory(path);
+                dirs.Add(path);
+            }
+            else if (k < 0.09 && files.Count > 0)
+            {
+                File.CreateSymbolicLink(path, Path.GetRelativePath(parent, files[rng.Next(files.Count)]));
+            }
+            else if (k < 0.12 && files.Count > 0)
+            {
+                HardLink(files[rng.Next(files.Count)], path);
+            }
+            else
+            {
+                long size = Math.Min((long)(sizes[fileIndex++] * scale), buffer.Length * 64L);
+                using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+                {
+                    long left = size;
+                    int off = rng.Next(0, 4096);
+                    while (left > 0)
+                    {
+                        int n = (int)Math.Min(left, buffer.Length - off);
+                        fs.Write(buffer, off, n);
+                        left -= n;
+                        off = 0;
+                    }
+                }
+                bytes += size;
+                files.Add(path);
+            }
+            made++;
+        }
+        return (made, bytes);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int link(string from, string to);
+
+    private static void HardLink(string from, string to)
+    {
+        if (link(from, to) != 0) throw new IOException($"link {to}: errno {Marshal.GetLastPInvokeError()}");
+    }
+}

@@ -1,0 +1,129 @@
+<#
+.SYNOPSIS
+    Speed and memory benchmarks for the writer and the reader, measured side by side in one run (not tests).
+.DESCRIPTION
+    Builds a deterministic tree (default 41,000 entries, 320 MB: directories, files of mixed sizes, symlinks,
+    hard links) and a twin with the same entries and 4x the bytes under out/bench, warms the page cache, then
+    times, each as the median of -Runs runs:
+      - New-DaxFsImage's engine (a fresh process) against the read floor `tar -cf - TREE | cat > /dev/null`,
+        `mkfs.erofs` (uncompressed) and `mksquashfs -noI -noD -noF -noX`;
+      - peak resident memory of the build, for the tree and for the 4x twin (it must not grow with file bytes);
+      - Get-DaxFsItem -Recurse over the image against Get-ChildItem -Recurse -Force over the tree;
+      - the engine's enumeration rate (entries/s) and reading every file through the reader against from the tree.
+    erofs-utils and squashfs-tools are installed with apt-get when missing and running as root.
+#>
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [string] $WorkPath = (Join-Path $PSScriptRoot '../out/bench'),
+    [int] $Entries = 41000,
+    [long] $Bytes = 320MB,
+    [int] $Runs = 3
+)
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$root = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
+New-Item -ItemType Directory -Force $WorkPath | Out-Null
+$WorkPath = (Resolve-Path $WorkPath).Path
+
+function Test-Tool([string] $Name) { [bool](Get-Command $Name -CommandType Application -ErrorAction Ignore) }
+if (-not (Test-Tool mkfs.erofs) -or -not (Test-Tool mksquashfs)) {
+    if ((id -u) -eq '0' -and (Test-Tool apt-get)) {
+        Write-Host 'Installing erofs-utils and squashfs-tools for the comparison...'
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        apt-get install -y -qq erofs-utils squashfs-tools 2>&1 | Out-Null
+        if ($LASTEXITCODE -ne 0) { apt-get update -qq 2>&1 | Out-Null; apt-get install -y -qq erofs-utils squashfs-tools 2>&1 | Out-Null }
+    }
+}
+
+Write-Host 'Building the benchmark harness...'
+$bin = Join-Path $WorkPath 'bin'
+dotnet build (Join-Path $root 'bench/DaxFs.Bench/DaxFs.Bench.csproj') -c Release -o $bin --nologo -v q -clp:ErrorsOnly | Out-Host
+if ($LASTEXITCODE -ne 0) { throw 'The benchmark harness did not build.' }
+$harness = Join-Path $bin 'DaxFs.Bench.dll'
+
+function Invoke-Harness([string[]] $Arguments) {
+    $out = & dotnet $harness @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "DaxFs.Bench $($Arguments -join ' ') failed ($LASTEXITCODE)." }
+    $out | Select-Object -Last 1 | ConvertFrom-Json
+}
+
+function Get-Tree([string] $Name, [long] $TreeBytes) {
+    $path = Join-Path $WorkPath $Name
+    $stamp = "$path.stamp"
+    $want = "$Entries $TreeBytes 1 v2"
+    if ((Test-Path $stamp) -and (Get-Content $stamp) -eq $want) { return $path }
+    if (Test-Path $path) { Remove-Item -Recurse -Force $path }
+    Write-Host "Making $Name ($Entries entries, $([math]::Round($TreeBytes / 1MB)) MB)..."
+    $r = Invoke-Harness @('make-tree', $path, $Entries, $TreeBytes, 1)
+    Write-Host "  $($r.entries) entries, $([math]::Round($r.bytes / 1MB)) MB of file data"
+    Set-Content $stamp $want
+    $path
+}
+
+# Wall time of a command (median of $Runs), after one warm-up run.
+function Measure-Median([scriptblock] $Block, [scriptblock] $Before = {}) {
+    & $Before; & $Block | Out-Null
+    $t = foreach ($i in 1..$Runs) {
+        & $Before
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        & $Block | Out-Null
+        $sw.Elapsed.TotalSeconds
+    }
+    ($t | Sort-Object)[[int][math]::Floor($Runs / 2)]
+}
+
+$tree = Get-Tree 'tree' $Bytes
+$tree4 = Get-Tree 'tree4x' ($Bytes * 4)
+$img = Join-Path $WorkPath 'tree.daxfs'
+$rows = [Collections.Generic.List[object]]::new()
+function Add-Row([string] $What, $Value, [string] $Unit, [string] $Goal, [string] $Verdict) {
+    $rows.Add([pscustomobject]@{ Measure = $What; Value = $Value; Unit = $Unit; Goal = $Goal; Met = $Verdict })
+}
+
+Write-Host 'Timing the writer against tar, mkfs.erofs and mksquashfs...'
+$tar = Measure-Median { bash -c "tar -cf - -C '$tree' . | cat > /dev/null" }
+$daxfs = Measure-Median { Invoke-Harness @('build', $tree, $img) } { Remove-Item -Force -ErrorAction Ignore $img }
+$erofs = if (Test-Tool mkfs.erofs) { Measure-Median { mkfs.erofs -q (Join-Path $WorkPath 'tree.erofs') $tree 2>&1 } { Remove-Item -Force -ErrorAction Ignore (Join-Path $WorkPath 'tree.erofs') } } else { $null }
+$squash = if (Test-Tool mksquashfs) { Measure-Median { mksquashfs $tree (Join-Path $WorkPath 'tree.sqfs') -noI -noD -noF -noX -quiet -no-progress -noappend 2>&1 } { Remove-Item -Force -ErrorAction Ignore (Join-Path $WorkPath 'tree.sqfs') } } else { $null }
+Add-Row 'tar -cf - TREE | cat > /dev/null (read floor)' ([math]::Round($tar, 2)) 's' '' ''
+Add-Row 'New-DaxFsImage engine (fresh process)' ([math]::Round($daxfs, 2)) 's' '' ''
+Add-Row '  vs read floor' ([math]::Round($daxfs / $tar, 2)) 'x' '<= 2x' ($(if ($daxfs / $tar -le 2) { 'yes' } else { 'no' }))
+if ($erofs) { Add-Row 'mkfs.erofs (uncompressed)' ([math]::Round($erofs, 2)) 's' '' ''; Add-Row '  New-DaxFsImage speed-up over mkfs.erofs' ([math]::Round($erofs / $daxfs, 2)) 'x' '> 1x' ($(if ($erofs -gt $daxfs) { 'yes' } else { 'no' })) }
+else { Add-Row 'mkfs.erofs' 'not installed' '' '' '' }
+if ($squash) { Add-Row 'mksquashfs -noI -noD -noF -noX' ([math]::Round($squash, 2)) 's' '' ''; Add-Row '  New-DaxFsImage speed-up over mksquashfs' ([math]::Round($squash / $daxfs, 2)) 'x' '> 1x' ($(if ($squash -gt $daxfs) { 'yes' } else { 'no' })) }
+else { Add-Row 'mksquashfs' 'not installed' '' '' '' }
+
+Write-Host 'Peak memory of the build...'
+$m1 = Invoke-Harness @('build', $tree, $img)
+$img4 = Join-Path $WorkPath 'tree4x.daxfs'
+$m4 = Invoke-Harness @('build', $tree4, $img4)
+Add-Row 'peak RSS, build of tree' ([math]::Round($m1.peakRssBytes / 1MB, 1)) 'MiB' '< 150' ($(if ($m1.peakRssBytes -lt 150MB) { 'yes' } else { 'no' }))
+Add-Row 'peak RSS, build of 4x-bytes tree' ([math]::Round($m4.peakRssBytes / 1MB, 1)) 'MiB' '< 150, flat' ($(if ($m4.peakRssBytes -lt 150MB -and $m4.peakRssBytes -lt $m1.peakRssBytes * 1.25) { 'yes' } else { 'no' }))
+Add-Row '  engine time, 4x tree / tree' ([math]::Round($m4.seconds / $m1.seconds, 2)) 'x' '' ''
+Remove-Item -Force -ErrorAction Ignore $img4
+
+Write-Host 'Timing the reader...'
+Import-Module $ModulePath -Force
+$gdi = Measure-Median { Get-DaxFsItem $img -Recurse }
+$gci = Measure-Median { Get-ChildItem -LiteralPath $tree -Recurse -Force }
+$nItems = @(Get-DaxFsItem $img -Recurse).Count
+Add-Row "Get-DaxFsItem -Recurse ($nItems items)" ([math]::Round($gdi, 3)) 's' '' ''
+Add-Row 'Get-ChildItem -Recurse -Force' ([math]::Round($gci, 3)) 's' '' ''
+Add-Row '  Get-DaxFsItem speed-up' ([math]::Round($gci / $gdi, 1)) 'x' '>= 10x' ($(if ($gci / $gdi -ge 10) { 'yes' } else { 'no' }))
+$en = Invoke-Harness @('enumerate', $img, 10)
+Add-Row 'engine enumeration rate' ([math]::Round($en.entries / $en.seconds / 1e6, 2)) 'M entries/s' '>= 2' ($(if ($en.entries / $en.seconds -ge 2e6) { 'yes' } else { 'no' }))
+$ri = foreach ($i in 1..$Runs) { (Invoke-Harness @('read-image', $img)).seconds }
+$rt = foreach ($i in 1..$Runs) { (Invoke-Harness @('read-tree', $tree)).seconds }
+$ri = ($ri | Sort-Object)[[int][math]::Floor($Runs / 2)]; $rt = ($rt | Sort-Object)[[int][math]::Floor($Runs / 2)]
+Add-Row 'read every file through the reader' ([math]::Round($ri, 3)) 's' '' ''
+Add-Row 'read every file from the tree' ([math]::Round($rt, 3)) 's' '' ''
+Add-Row '  reader speed-up' ([math]::Round($rt / $ri, 1)) 'x' '>= 3x' ($(if ($rt / $ri -ge 3) { 'yes' } else { 'no' }))
+
+$cpu = (Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', ''
+$mem = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)
+$machine = "$([Environment]::ProcessorCount) cores, $cpu, $mem GiB RAM, $(uname -r), .NET $([Environment]::Version)"
+Write-Host "`nMachine: $machine"
+Write-Host "Tree: $Entries entries, $([math]::Round($Bytes / 1MB)) MB (4x twin: $([math]::Round($Bytes * 4 / 1MB)) MB); median of $Runs runs, warm cache`n"
+$rows | Format-Table -AutoSize | Out-Host
+[pscustomobject]@{ Machine = $machine; Entries = $Entries; Bytes = $Bytes; Runs = $Runs; Results = $rows } |
+    ConvertTo-Json -Depth 4 | Set-Content (Join-Path $WorkPath 'results.json')
