@@ -15,6 +15,7 @@
         'Get-DaxFsContent'
         'Test-DaxFsImage'
         'New-DaxFsImage'
+        'Export-DaxFsItem'
         'Get-DaxDevice'
         'Set-DaxDevice'
         'Get-DaxNamespace'

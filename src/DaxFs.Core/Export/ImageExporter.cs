@@ -1,0 +1,245 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using DaxFs.Core.Format;
+using DaxFs.Core.Read;
+
+namespace DaxFs.Core.Export;
+
+public sealed class ExportOptions
+{
+    /// <summary>Replace files and symlinks that already exist in the destination.</summary>
+    public bool Overwrite { get; init; }
+    /// <summary>Set uid/gid from the image (needs CAP_CHOWN; default: only when running as root).</summary>
+    public bool PreserveOwner { get; init; } = Environment.UserName == "root" || ExportNative.geteuid() == 0;
+}
+
+public readonly record struct ExportProgress(long ItemsDone, long BytesDone, string CurrentPath);
+
+/// <summary>One thing written under the destination.</summary>
+public sealed record ExportedItem(string ImagePath, string Destination, DaxFsItemType Type, long Size, bool HardLink);
+
+public sealed class DaxFsExportException(string message, string? path, Exception? inner = null) : Exception(message, inner)
+{
+    public string? PathInImage { get; } = path;
+}
+
+/// <summary>
+/// Extracts a subtree of an image into a directory with modes (setuid/setgid/sticky included), symlinks, hard links
+/// and, as root, owners. Every file is created relative to an open descriptor of its parent with O_NOFOLLOW and
+/// names are checked, so nothing is ever written outside the destination whatever the image holds.
+/// </summary>
+public sealed class ImageExporter(DaxFsImageReader reader, ExportOptions? options = null)
+{
+    private readonly ExportOptions _options = options ?? new ExportOptions();
+
+    public IEnumerable<ExportedItem> Export(string imagePath, string destination, IProgress<ExportProgress>? progress = null, CancellationToken ct = default)
+    {
+        string full = DaxFsImageReader.NormalizePath(imagePath);
+        if (!reader.TryLookup(full, out uint startIno))
+            throw new DaxFsExportException($"'{full}' does not exist in the image.", full);
+        Directory.CreateDirectory(destination);
+        int destFd = ExportNative.OpenDir(ExportNative.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), follow: true);
+        if (destFd < 0) throw Errno($"Cannot open the destination '{destination}'", null);
+        var linked = new Dictionary<uint, byte[]>(); // ino → path (relative to destFd) of its first name
+        var fixups = new Stack<(int ParentFd, byte[] Name, BaseInode Inode, string ImagePath)>();
+        var openDirs = new List<int> { destFd };
+        long items = 0, bytes = 0;
+        bool completed = false;
+        try
+        {
+            var start = reader.GetInode(startIno);
+            if (ModeBits.TypeOf(start.Mode) != DaxFsItemType.Directory)
+            {
+                byte[] name = Encoding.UTF8.GetBytes(full[(full.LastIndexOf('/') + 1)..]);
+                foreach (var x in ExportOne(destFd, Array.Empty<byte>(), name, startIno, start, full, Path.Combine(Path.GetFullPath(destination), Encoding.UTF8.GetString(name)), linked)) { yield return x; }
+                yield break;
+            }
+            var visited = new HashSet<uint> { startIno };
+            var stack = new Stack<(int Fd, byte[] Rel, string ImagePath, string DestPath, uint Ino, BaseInode Inode)>();
+            if (full == "/")
+                stack.Push((destFd, Array.Empty<byte>(), "", Path.GetFullPath(destination), startIno, start));
+            else
+            {
+                // A directory other than the root goes into the destination under its own name, like cp -r.
+                byte[] name = Encoding.UTF8.GetBytes(full[(full.LastIndexOf('/') + 1)..]);
+                string d = Path.Combine(Path.GetFullPath(destination), Encoding.UTF8.GetString(name));
+                if (ExportNative.MkdirAt(destFd, name, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17)
+                    throw Errno($"Cannot create the directory '{d}'", full);
+                int fd = ExportNative.OpenDir(destFd, name, follow: false);
+                if (fd < 0) throw Errno($"Cannot open '{d}' (a symlink or file is in the way?)", full);
+                openDirs.Add(fd);
+                fixups.Push((destFd, name, start, full));
+                stack.Push((fd, name, full, d, startIno, start));
+                yield return new ExportedItem(full, d, DaxFsItemType.Directory, 0, false);
+            }
+            while (stack.Count > 0)
+            {
+                var dir = stack.Pop();
+                foreach (var e in reader.ReadDirectory(dir.Ino))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    CheckName(e.NameBytes, dir.ImagePath);
+                    var inode = reader.GetInode(e.Ino);
+                    string childImage = dir.ImagePath + "/" + Encoding.UTF8.GetString(e.NameBytes);
+                    string childDest = Path.Combine(dir.DestPath, Encoding.UTF8.GetString(e.NameBytes));
+                    byte[] rel = dir.Rel.Length == 0 ? e.NameBytes : [.. dir.Rel, (byte)'/', .. e.NameBytes];
+                    if (ModeBits.TypeOf(inode.Mode) == DaxFsItemType.Directory)
+                    {
+                        if (!visited.Add(e.Ino))
+                            throw new DaxFsFormatException(RuleIds.TreeCycle, e.Offset, $"Directory inode {e.Ino} ('{childImage}') is reached a second time.");
+                        if (ExportNative.MkdirAt(dir.Fd, e.NameBytes, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17 /* EEXIST */)
+                            throw Errno($"Cannot create the directory '{childDest}'", childImage);
+                        int fd = ExportNative.OpenDir(dir.Fd, e.NameBytes, follow: false);
+                        if (fd < 0) throw Errno($"Cannot open '{childDest}' (a symlink or file is in the way?)", childImage);
+                        openDirs.Add(fd);
+                        fixups.Push((dir.Fd, e.NameBytes, inode, childImage));
+                        stack.Push((fd, rel, childImage, childDest, e.Ino, inode));
+                        items++;
+                        yield return new ExportedItem(childImage, childDest, DaxFsItemType.Directory, 0, false);
+                    }
+                    else
+                    {
+                        foreach (var x in ExportOne(dir.Fd, dir.Rel, e.NameBytes, e.Ino, inode, childImage, childDest, linked))
+                        {
+                            items++;
+                            bytes += x.HardLink ? 0 : x.Size;
+                            progress?.Report(new ExportProgress(items, bytes, childImage));
+                            yield return x;
+                        }
+                    }
+                }
+            }
+            completed = true;
+        }
+        finally
+        {
+            // Directory modes and owners last (deepest first), so a read-only directory was still writable while
+            // filled; also when stopped early, so what was extracted has its modes.
+            try
+            {
+                while (fixups.Count > 0)
+                {
+                    var (parentFd, name, inode, path) = fixups.Pop();
+                    bool ownerOk = !_options.PreserveOwner || ExportNative.FchownAt(parentFd, name, inode.Uid, inode.Gid, nofollow: true) == 0;
+                    if (!ownerOk && completed) throw Errno($"Cannot set the owner of '{path}'", path);
+                    if (ExportNative.FchmodAt(parentFd, name, inode.Mode & 0xFFF) != 0 && completed) throw Errno($"Cannot set the mode of '{path}'", path);
+                }
+            }
+            finally
+            {
+                foreach (int fd in openDirs) ExportNative.close(fd);
+            }
+        }
+
+        IEnumerable<ExportedItem> ExportOne(int parentFd, byte[] parentRel, byte[] name, uint ino, BaseInode inode, string imagePathOf, string destPath,
+            Dictionary<uint, byte[]> links)
+        {
+            byte[] rel = parentRel.Length == 0 ? name : [.. parentRel, (byte)'/', .. name];
+            var type = ModeBits.TypeOf(inode.Mode);
+            if (_options.Overwrite) ExportNative.UnlinkAt(parentFd, name); // a directory in the way stays and fails below
+            if (type == DaxFsItemType.SymbolicLink)
+            {
+                byte[] target = reader.ReadSymlinkTarget(ino);
+                if (ExportNative.SymlinkAt(target, parentFd, name) != 0) throw Errno($"Cannot create the symlink '{destPath}'", imagePathOf);
+                if (_options.PreserveOwner) ExportNative.FchownAt(parentFd, name, inode.Uid, inode.Gid, nofollow: true);
+                yield return new ExportedItem(imagePathOf, destPath, type, target.Length, false);
+                yield break;
+            }
+            if (type != DaxFsItemType.File)
+                throw new DaxFsExportException($"'{imagePathOf}' has an unsupported file type (mode {Convert.ToString(inode.Mode, 8)}).", imagePathOf);
+            if (links.TryGetValue(ino, out var first))
+            {
+                if (ExportNative.LinkAt(destFd, first, parentFd, name) != 0) throw Errno($"Cannot create the hard link '{destPath}'", imagePathOf);
+                yield return new ExportedItem(imagePathOf, destPath, type, (long)inode.Size, true);
+                yield break;
+            }
+            int fd = ExportNative.CreateFile(parentFd, name);
+            if (fd < 0) throw Errno($"Cannot create '{destPath}'" + (Marshal.GetLastPInvokeError() == 17 ? " (it exists: use -Force to replace it)" : ""), imagePathOf);
+            try
+            {
+                using var content = reader.OpenContent(ino);
+                var buffer = new byte[Math.Min(1 << 20, Math.Max(4096, (long)inode.Size))];
+                int n;
+                while ((n = content.Read(buffer)) > 0)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    if (!ExportNative.WriteAll(fd, buffer.AsSpan(0, n))) throw Errno($"Cannot write '{destPath}'", imagePathOf);
+                }
+                if (_options.PreserveOwner && ExportNative.fchown(fd, inode.Uid, inode.Gid) != 0) throw Errno($"Cannot set the owner of '{destPath}'", imagePathOf);
+                if (ExportNative.fchmod(fd, inode.Mode & 0xFFF) != 0) throw Errno($"Cannot set the mode of '{destPath}'", imagePathOf);
+            }
+            finally { ExportNative.close(fd); }
+            if (inode.Nlink > 1) links[ino] = rel;
+            yield return new ExportedItem(imagePathOf, destPath, type, (long)inode.Size, false);
+        }
+    }
+
+    private static void CheckName(byte[] name, string parent)
+    {
+        bool bad = name.Length == 0 || Array.IndexOf(name, (byte)'/') >= 0 || Array.IndexOf(name, (byte)0) >= 0
+                   || (name.Length == 1 && name[0] == '.') || (name.Length == 2 && name[0] == '.' && name[1] == '.');
+        if (bad)
+            throw new DaxFsExportException(
+                $"A directory entry in '{(parent.Length == 0 ? "/" : parent)}' has the name '{Encoding.UTF8.GetString(name)}', which would write outside its directory: the image is hostile or damaged (run Test-DaxFsImage -Detailed). Nothing is written for it.", parent);
+    }
+
+    private static DaxFsExportException Errno(string what, string? path)
+    {
+        int e = Marshal.GetLastPInvokeError();
+        return new DaxFsExportException($"{what}: {Marshal.GetPInvokeErrorMessage(e)}.", path, new IOException(Marshal.GetPInvokeErrorMessage(e)) { HResult = e });
+    }
+}
+
+internal static unsafe partial class ExportNative
+{
+    private const string Libc = "libc";
+    public const int AT_FDCWD = -100;
+    private const int AT_SYMLINK_NOFOLLOW = 0x100;
+    private static readonly bool Generic = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
+    private static int O_DIRECTORY => Generic ? 0x4000 : 0x10000;
+    private static int O_NOFOLLOW => Generic ? 0x8000 : 0x20000;
+    private const int O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
+
+    [LibraryImport(Libc)] public static partial uint geteuid();
+    [LibraryImport(Libc, SetLastError = true)] private static partial int openat(int dirfd, byte* path, int flags, uint mode);
+    [LibraryImport(Libc, SetLastError = true)] public static partial int close(int fd);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int mkdirat(int dirfd, byte* path, uint mode);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int symlinkat(byte* target, int dirfd, byte* path);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int linkat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int unlinkat(int dirfd, byte* path, int flags);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int fchownat(int dirfd, byte* path, uint uid, uint gid, int flags);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int fchmodat(int dirfd, byte* path, uint mode, int flags);
+    [LibraryImport(Libc, SetLastError = true)] public static partial int fchown(int fd, uint uid, uint gid);
+    [LibraryImport(Libc, SetLastError = true)] public static partial int fchmod(int fd, uint mode);
+    [LibraryImport(Libc, SetLastError = true)] private static partial nint write(int fd, byte* buf, nint n);
+
+    private static byte[] Z(ReadOnlySpan<byte> s) { var b = new byte[s.Length + 1]; s.CopyTo(b); return b; }
+
+    public static int OpenDir(int dirfd, ReadOnlySpan<byte> name, bool follow)
+    { fixed (byte* p = Z(name)) return openat(dirfd, p, O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0); }
+    public static int CreateFile(int dirfd, ReadOnlySpan<byte> name)
+    { fixed (byte* p = Z(name)) return openat(dirfd, p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0x180); }
+    public static int MkdirAt(int dirfd, ReadOnlySpan<byte> name, uint mode) { fixed (byte* p = Z(name)) return mkdirat(dirfd, p, mode); }
+    public static int SymlinkAt(ReadOnlySpan<byte> target, int dirfd, ReadOnlySpan<byte> name)
+    { fixed (byte* t = Z(target)) fixed (byte* p = Z(name)) return symlinkat(t, dirfd, p); }
+    public static int LinkAt(int oldfd, ReadOnlySpan<byte> old, int newfd, ReadOnlySpan<byte> name)
+    { fixed (byte* o = Z(old)) fixed (byte* p = Z(name)) return linkat(oldfd, o, newfd, p, 0); }
+    public static int UnlinkAt(int dirfd, ReadOnlySpan<byte> name) { fixed (byte* p = Z(name)) return unlinkat(dirfd, p, 0); }
+    public static int FchownAt(int dirfd, ReadOnlySpan<byte> name, uint uid, uint gid, bool nofollow)
+    { fixed (byte* p = Z(name)) return fchownat(dirfd, p, uid, gid, nofollow ? AT_SYMLINK_NOFOLLOW : 0); }
+    public static int FchmodAt(int dirfd, ReadOnlySpan<byte> name, uint mode) { fixed (byte* p = Z(name)) return fchmodat(dirfd, p, mode, 0); }
+    public static bool WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* b = data)
+        {
+            int done = 0;
+            while (done < data.Length)
+            {
+                nint n = write(fd, b + done, data.Length - done);
+                if (n < 0) { if (Marshal.GetLastPInvokeError() == 4) continue; return false; }
+                done += (int)n;
+            }
+            return true;
+        }
+    }
+}
