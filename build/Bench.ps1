@@ -83,7 +83,7 @@ function Add-Row([string] $What, $Value, [string] $Unit, [string] $Goal, [string
 Write-Host 'Timing the writer against tar, mkfs.erofs and mksquashfs...'
 $tar = Measure-Median { bash -c "tar -cf - -C '$tree' . | cat > /dev/null" }
 $daxfs = Measure-Median { Invoke-Harness @('build', $tree, $img) } { Remove-Item -Force -ErrorAction Ignore $img }
-$erofs = if (Test-Tool mkfs.erofs) { Measure-Median { mkfs.erofs -q (Join-Path $WorkPath 'tree.erofs') $tree 2>&1 } { Remove-Item -Force -ErrorAction Ignore (Join-Path $WorkPath 'tree.erofs') } } else { $null }
+$erofs = if (Test-Tool mkfs.erofs) { Measure-Median { mkfs.erofs --quiet (Join-Path $WorkPath 'tree.erofs') $tree 2>&1 } { Remove-Item -Force -ErrorAction Ignore (Join-Path $WorkPath 'tree.erofs') } } else { $null }
 $squash = if (Test-Tool mksquashfs) { Measure-Median { mksquashfs $tree (Join-Path $WorkPath 'tree.sqfs') -noI -noD -noF -noX -quiet -no-progress -noappend 2>&1 } { Remove-Item -Force -ErrorAction Ignore (Join-Path $WorkPath 'tree.sqfs') } } else { $null }
 Add-Row 'tar -cf - TREE | cat > /dev/null (read floor)' ([math]::Round($tar, 2)) 's' '' ''
 Add-Row 'New-DaxFsImage engine (fresh process)' ([math]::Round($daxfs, 2)) 's' '' ''
