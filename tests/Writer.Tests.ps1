@@ -150,8 +150,8 @@ Describe 'New-DaxFsImage' {
         New-Item -ItemType Directory $big | Out-Null
         1..40 | ForEach-Object { [IO.File]::WriteAllBytes("$big/f$_", [byte[]]::new(2MB)) }
         $ps = [PowerShell]::Create()
-        $null = $ps.AddCommand('Import-Module').AddParameter('Name', $env:DAXFS_MODULE_PATH).AddStatement().
-            AddCommand('New-DaxFsImage').AddParameter('Path', $big).AddParameter('Destination', (Join-Path $script:Out 'p.daxfs'))
+        $null = $ps.AddScript('param($m, $s, $d) Import-Module $m; New-DaxFsImage -Path $s -Destination $d').
+            AddArgument($env:DAXFS_MODULE_PATH).AddArgument($big).AddArgument((Join-Path $script:Out 'p.daxfs'))
         $null = $ps.Invoke()
         $ps.HadErrors | Should -BeFalse
         $records = @($ps.Streams.Progress | Where-Object Activity -like 'New-DaxFsImage*')
@@ -159,6 +159,32 @@ Describe 'New-DaxFsImage' {
         ($records | Where-Object StatusDescription -match '^\d+ of \d+ entries, .+ of .+$') | Should -Not -BeNullOrEmpty
         $records[-1].RecordType | Should -Be 'Completed'
         $ps.Dispose()
+    }
+}
+
+Describe 'New-DaxFsImage stopped half-way' {
+    It 'leaves no partial image and no temp file when stopped (Ctrl+C), and keeps the old image' {
+        $src = Join-Path $script:Work 'stop-src'
+        New-Item -ItemType Directory $src -Force | Out-Null
+        1..300 | ForEach-Object { [IO.File]::WriteAllBytes("$src/f$_", [byte[]]::new(1MB)) }
+        $outDir = Join-Path $script:Work 'stop-out'
+        New-Item -ItemType Directory $outDir -Force | Out-Null
+        $dest = Join-Path $outDir 'stop.daxfs'
+        Set-Content $dest 'old image'
+        $ps = [PowerShell]::Create()
+        # One script, not a batch of statements: stopping a batch and disposing it races inside PowerShell itself.
+        $null = $ps.AddScript('param($m, $s, $d) Import-Module $m; New-DaxFsImage -Path $s -Destination $d -Force').
+            AddArgument($env:DAXFS_MODULE_PATH).AddArgument($src).AddArgument($dest)
+        $async = $ps.BeginInvoke()
+        # Stop once the build is writing (a temp file exists beside the destination).
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while (-not (Get-ChildItem $outDir -Force -Filter '.stop.daxfs.*.tmp') -and -not $async.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 5 }
+        $wasWriting = [bool](Get-ChildItem $outDir -Force -Filter '.stop.daxfs.*.tmp')
+        $ps.Stop()
+        $ps.Dispose()
+        if (-not $wasWriting) { Set-ItResult -Inconclusive -Because 'the build finished before it could be stopped'; return }
+        (Get-ChildItem $outDir -Force).Name | Should -Be 'stop.daxfs'
+        Get-Content $dest | Should -Be 'old image'
     }
 }
 

@@ -107,7 +107,10 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
         }
         catch (DaxFsBuildException ex) { WriteError(ToError(ex, source)); return; }
         catch (OperationCanceledException) { return; }
-        finally { WriteProgress(new ProgressRecord(1, Activity(dest), "Scanned") { RecordType = ProgressRecordType.Completed }); }
+        finally
+        {
+            if (!_cancel.IsCancellationRequested) WriteProgress(new ProgressRecord(1, Activity(dest), "Scanned") { RecordType = ProgressRecordType.Completed });
+        }
 
         string action = $"Build a {mode.ToString().ToLowerInvariant()} DAXFS image of '{source}' ({plan.InodeCount} inodes, {plan.TotalSize} bytes" +
                         (backing is null ? ")" : $", backing file '{backing}' of {plan.BackingSize} bytes)") +
@@ -124,7 +127,10 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
         }
         catch (DaxFsBuildException ex) { WriteError(ToError(ex, source)); return; }
         catch (OperationCanceledException) { return; }
-        finally { progress.Complete(); }
+        finally
+        {
+            if (!_cancel.IsCancellationRequested) progress.Complete(); // a stopped pipeline takes no more records
+        }
 
         using var reader = DaxFsImageReader.Open(result.Destination, result.BackingFile);
         WriteObject(DaxFsImage.From(reader, result.Destination));
@@ -192,6 +198,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
 
         public void Report(BuildProgress p)
         {
+            if (cmdlet.Stopping) return;
             long now = _clock.ElapsedMilliseconds;
             if (now - _last < 200) return;
             _last = now;
