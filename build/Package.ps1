@@ -1,0 +1,37 @@
+<#
+.SYNOPSIS
+    Publishes the staged module (out/DaxFs) to a local PSResourceGet repository (a folder of .nupkg files), checks
+    that it installs from there and imports, and prints the package path. Operators install it with
+    Register-PSResourceRepository -Name DaxFsLocal -Uri <folder> -Trusted; Install-PSResource DaxFs -Repository DaxFsLocal.
+#>
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $RepositoryPath
+)
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+Import-Module Microsoft.PowerShell.PSResourceGet
+
+$manifest = Test-ModuleManifest (Join-Path $ModulePath 'DaxFs.psd1')
+$repoName = "DaxFsBuild$PID"
+New-Item -ItemType Directory -Force $RepositoryPath | Out-Null
+Get-ChildItem $RepositoryPath -Filter "DaxFs.$($manifest.Version).nupkg" | Remove-Item -Force
+Register-PSResourceRepository -Name $repoName -Uri $RepositoryPath -Trusted
+$scratch = Join-Path ([IO.Path]::GetTempPath()) "daxfs-package-$PID"
+try {
+    Publish-PSResource -Path $ModulePath -Repository $repoName
+    $found = Find-PSResource -Name DaxFs -Repository $repoName
+    if ($found.Version -ne $manifest.Version) { throw "The repository offers DaxFs $($found.Version), not $($manifest.Version)." }
+    # Install into a scratch folder and import from there: the package is complete and loads.
+    New-Item -ItemType Directory -Force $scratch | Out-Null
+    Save-PSResource -Name DaxFs -Repository $repoName -Path $scratch -TrustRepository
+    $saved = Join-Path $scratch "DaxFs/$($manifest.Version)/DaxFs.psd1"
+    $check = & dotnet pwsh -NoProfile -NonInteractive -Command "Import-Module '$saved'; (Get-Command -Module DaxFs).Count; (Get-Help New-DaxFsImage).Synopsis"
+    if ($LASTEXITCODE -ne 0 -or [int]$check[0] -ne $manifest.ExportedCmdlets.Count) { throw "The packaged module does not import with all its cmdlets: $check" }
+    $pkg = Get-ChildItem $RepositoryPath -Filter "DaxFs.$($manifest.Version).nupkg"
+    Write-Host "Packaged DaxFs $($manifest.Version): $($pkg.FullName) ($($check[0]) cmdlets; help: '$($check[1])')"
+}
+finally {
+    Unregister-PSResourceRepository -Name $repoName -ErrorAction SilentlyContinue
+    if (Test-Path $scratch) { Remove-Item -Recurse -Force $scratch }
+}
