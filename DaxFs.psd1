@@ -16,6 +16,7 @@
         'Test-DaxFsImage'
         'New-DaxFsImage'
         'Export-DaxFsItem'
+        'Get-DaxFsBranch'
         'Get-DaxDevice'
         'Set-DaxDevice'
         'Get-DaxNamespace'
