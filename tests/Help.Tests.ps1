@@ -115,11 +115,13 @@ BeforeAll {
         (($text -replace "`r`n", "`n") -split "`n" | ForEach-Object TrimEnd) -join "`n" -replace '^\n+', '' -replace '\n+$', ''
     }
 
-    # A folder with copies of the sample images, where the examples run (they name images as ./basic.static.daxfs).
+    # A folder with copies of the sample images, where the examples run (they name images as ./basic.static.daxfs),
+    # and of the image whose branches the real kernel wrote (./feature.daxfs, tests/fixtures/branches).
     function New-ExampleFolder {
         $dir = Join-Path $TestDrive ('examples-' + [Guid]::NewGuid().ToString('n'))
         New-Item -ItemType Directory $dir | Out-Null
         Copy-Item (Join-Path $Vectors '*.daxfs') $dir
+        Copy-Item (Join-Path $PSScriptRoot 'fixtures/branches/*.daxfs') $dir
         $dir
     }
 
