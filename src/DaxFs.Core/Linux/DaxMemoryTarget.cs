@@ -238,7 +238,11 @@ public static class DaxMemoryTargets
                 physicalAddress - n.Start, Environment.SystemPageSize, w => OpenNode(node, w, n.Block), true) { PhysicalAddress = physicalAddress };
         }
 
-        if (refused.Kind == DaxErrorKind.NotFound) throw refused;
+        if (refused.Kind == DaxErrorKind.NotFound)
+            throw new DaxLinuxException(DaxErrorKind.NotFound, "PhysicalMemoryDeviceMissing",
+                $"{mem} does not exist on this host (a kernel built without CONFIG_DEVMEM, or a container that does not pass it in), " +
+                $"and no dax device or raw pmem namespace holds the {description}. Use -Device for memory a dax device holds.",
+                description, refused.Errno, refused);
         throw new DaxLinuxException(DaxErrorKind.PhysicalRangeUnreachable, "PhysicalRangeUnreachable",
             $"The {description} cannot be reached from user space: {refused.Message.TrimEnd('.')}; and no dax device or raw pmem " +
             "namespace holds it. Use -Device for memory a dax device holds, or make the range available to /dev/mem.", description, refused.Errno, refused);

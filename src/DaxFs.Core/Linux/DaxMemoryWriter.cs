@@ -18,13 +18,20 @@ public sealed record DaxWriteResult
 }
 
 /// <summary>
-/// Copies an image into a memory target and proves it by reading it back. The image streams straight into the
-/// MAP_SHARED window (no staging buffer); after msync the window is dropped, a fresh read-only window is mapped and
-/// compared byte for byte with the source, while its SHA-256 is computed.
+/// Copies an image into a memory target and proves it by reading it back. For a dax device or a file the image streams
+/// straight into the MAP_SHARED window; a dma-buf or /dev/mem window is a raw PFN mapping that some file systems
+/// cannot read into (9p, FUSE and O_DIRECT pin the destination pages and fail with EFAULT), so those go through a
+/// staging buffer. After msync the window is dropped, a fresh read-only window is mapped and compared byte for byte
+/// with the source, while its SHA-256 is computed.
 /// </summary>
 public static class DaxMemoryWriter
 {
     public const int ChunkSize = 4 * 1024 * 1024;
+
+    /// <summary>Targets mapped as raw page frames (dma-buf heaps, /dev/mem, a pmem block node): the kernel cannot pin their
+    /// pages, so a read(2) straight into them fails with EFAULT on file systems that pin the destination (9p, FUSE,
+    /// O_DIRECT). Dax devices and files are mapped with struct pages and take reads directly.</summary>
+    internal static bool NeedsStaging(DaxMemoryTarget target) => target.Kind is not (DaxMemoryTargetKind.DaxDevice or DaxMemoryTargetKind.File);
 
     /// <summary>Throws <see cref="DaxLinuxException"/> ImageTooLarge when the image does not fit, before anything is written.</summary>
     public static void CheckFits(long imageLength, DaxMemoryTarget target)
@@ -49,11 +56,20 @@ public static class DaxMemoryWriter
         using (var window = target.Map(0, length, writable: true))
         {
             using var sync = DmaBufCpuAccess.Begin(target, window, write: true);
+            byte[]? staging = NeedsStaging(target) ? new byte[(int)Math.Min(ChunkSize, length)] : null;
             for (long done = 0; done < length;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int n = (int)Math.Min(ChunkSize, length - done);
-                try { source.ReadExactly(window.Slice(done, n)); }
+                try
+                {
+                    if (staging is null) source.ReadExactly(window.Slice(done, n));
+                    else
+                    {
+                        source.ReadExactly(staging, 0, n);
+                        staging.AsSpan(0, n).CopyTo(window.Slice(done, n));
+                    }
+                }
                 catch (EndOfStreamException ex)
                 {
                     throw new IOException($"The image ended after {done} of {length} bytes while being copied (did it change?).", ex);
