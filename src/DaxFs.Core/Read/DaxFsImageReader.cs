@@ -159,6 +159,15 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
             yield return MakeItem(dirPath + "/" + s_utf8.GetString(e.NameBytes), e.NameBytes, e.Ino, GetInode(e.Ino), depth, e.Offset);
     }
 
+    /// <summary>The raw entries of directory <paramref name="dirIno"/> (an <see cref="ImageItem.Ino"/>), in stored order.</summary>
+    public IEnumerable<DirectoryEntry> ReadDirectory(ulong dirIno) => ReadDirectory(Narrow(dirIno));
+
+    /// <summary>The bytes of regular file <paramref name="ino"/> (an <see cref="ImageItem.Ino"/>) as a span over the image.</summary>
+    public ReadOnlySpan<byte> GetContentSpan(ulong ino) => GetContentSpan(Narrow(ino));
+
+    private uint Narrow(ulong ino) =>
+        ino <= uint.MaxValue ? (uint)ino : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+
     /// <summary>The target of symlink <paramref name="ino"/> (bytes, without the NUL).</summary>
     public byte[] ReadSymlinkTarget(ulong ino) =>
         ino is >= 1 and <= uint.MaxValue ? ReadSymlinkTarget((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
