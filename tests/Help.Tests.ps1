@@ -115,11 +115,14 @@ BeforeAll {
         (($text -replace "`r`n", "`n") -split "`n" | ForEach-Object TrimEnd) -join "`n" -replace '^\n+', '' -replace '\n+$', ''
     }
 
-    # A folder with copies of the sample images, where the examples run (they name images as ./basic.static.daxfs).
+    # A folder with copies of the sample images, where the examples run (they name images as ./basic.static.daxfs), and
+    # in ./branches, of the images whose branches the real kernel wrote (./branches/feature.daxfs; tests/fixtures/branches).
     function New-ExampleFolder {
         $dir = Join-Path $TestDrive ('examples-' + [Guid]::NewGuid().ToString('n'))
         New-Item -ItemType Directory $dir | Out-Null
         Copy-Item (Join-Path $Vectors '*.daxfs') $dir
+        New-Item -ItemType Directory (Join-Path $dir 'branches') | Out-Null
+        Copy-Item (Join-Path $PSScriptRoot 'fixtures/branches/*.daxfs') (Join-Path $dir 'branches')
         $dir
     }
 
