@@ -37,6 +37,8 @@ public sealed class BranchView : IImageTree
     private readonly DaxFsImageReader _reader;
     private readonly Level[] _chain; // [0] = the branch shown, last = the root of its chain (main)
     private readonly uint _baseCount;
+    // name (Latin-1 of the raw bytes) → inode of the first base dirent with it, per base directory (filled on demand)
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, Dictionary<string, uint>> _baseNames = new();
 
     private sealed class Level(BranchInfo info, IReadOnlyList<DeltaLogEntry> log)
     {
@@ -44,6 +46,8 @@ public sealed class BranchView : IImageTree
         public IReadOnlyList<DeltaLogEntry> Log { get; } = log;
         public Dictionary<ulong, InodeState> Inodes { get; } = new();
         public Dictionary<(ulong Parent, string Name), DirentState> Dirents { get; } = new();
+        /// <summary>The CREATE, MKDIR and SYMLINK entries of the log by parent directory, in log order (what readdir scans for).</summary>
+        public Dictionary<ulong, List<DeltaLogEntry>> Made { get; } = new();
     }
 
     private sealed class InodeState
@@ -129,6 +133,11 @@ public sealed class BranchView : IImageTree
     {
         foreach (var e in level.Log)
         {
+            if (e.Kind is DeltaKind.Create or DeltaKind.Mkdir or DeltaKind.Symlink)
+            {
+                if (!level.Made.TryGetValue(e.ParentIno!.Value, out var list)) level.Made[e.ParentIno.Value] = list = new();
+                list.Add(e);
+            }
             switch (e.Kind)
             {
                 case DeltaKind.Create:
@@ -303,16 +312,16 @@ public sealed class BranchView : IImageTree
             }
         }
         if (!IsBase(dirIno)) return false;
-        var dir = BaseInodeOf(dirIno);
-        if (ModeBits.TypeOf(dir.Mode) != DaxFsItemType.Directory) return false;
-        foreach (var e in _reader.ReadDirectory((uint)dirIno))
+        var names = _baseNames.GetOrAdd(dirIno, d =>
         {
-            if (!name.SequenceEqual(e.NameBytes)) continue;
-            if (DeletedInAnyLevel(e.Ino, _chain.Length)) return false;
-            ino = e.Ino;
-            return true;
-        }
-        return false;
+            var map = new Dictionary<string, uint>(StringComparer.Ordinal);
+            if (ModeBits.TypeOf(BaseInodeOf(d).Mode) == DaxFsItemType.Directory)
+                foreach (var e in _reader.ReadDirectory((uint)d)) map.TryAdd(Key(e.NameBytes), e.Ino); // the first match, as the kernel's scan
+            return map;
+        });
+        if (!names.TryGetValue(key.Item2, out uint child) || DeletedInAnyLevel(child, _chain.Length)) return false;
+        ino = child;
+        return true;
     }
 
     /// <summary>What stat(2) shows for an inode (daxfs_iget); false when the kernel cannot make the inode (ENOENT).</summary>
@@ -377,9 +386,9 @@ public sealed class BranchView : IImageTree
         }
         for (int k = 0; k < _chain.Length; k++)
         {
-            foreach (var e in _chain[k].Log)
+            if (!_chain[k].Made.TryGetValue(dirIno, out var made)) continue;
+            foreach (var e in made)
             {
-                if (e.Kind is not (DeltaKind.Create or DeltaKind.Mkdir or DeltaKind.Symlink) || e.ParentIno != dirIno) continue;
                 // KERNEL: only the branches below the one that made the entry are asked whether it was deleted since, so a
                 // name made and removed in the same branch (or renamed away from) is still listed there.
                 if (DeletedInAnyLevel(e.NewIno!.Value, k)) continue;
