@@ -17,6 +17,7 @@
         'New-DaxFsImage'
         'Export-DaxFsItem'
         'Get-DaxFsBranch'
+        'Compare-DaxFsBranch'
         'Get-DaxDevice'
         'Set-DaxDevice'
         'Get-DaxNamespace'

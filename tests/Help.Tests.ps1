@@ -115,13 +115,14 @@ BeforeAll {
         (($text -replace "`r`n", "`n") -split "`n" | ForEach-Object TrimEnd) -join "`n" -replace '^\n+', '' -replace '\n+$', ''
     }
 
-    # A folder with copies of the sample images, where the examples run (they name images as ./basic.static.daxfs),
-    # and of the image whose branches the real kernel wrote (./feature.daxfs, tests/fixtures/branches).
+    # A folder with copies of the sample images, where the examples run (they name images as ./basic.static.daxfs), and
+    # in ./branches, of the images whose branches the real kernel wrote (./branches/feature.daxfs; tests/fixtures/branches).
     function New-ExampleFolder {
         $dir = Join-Path $TestDrive ('examples-' + [Guid]::NewGuid().ToString('n'))
         New-Item -ItemType Directory $dir | Out-Null
         Copy-Item (Join-Path $Vectors '*.daxfs') $dir
-        Copy-Item (Join-Path $PSScriptRoot 'fixtures/branches/*.daxfs') $dir
+        New-Item -ItemType Directory (Join-Path $dir 'branches') | Out-Null
+        Copy-Item (Join-Path $PSScriptRoot 'fixtures/branches/*.daxfs') (Join-Path $dir 'branches')
         $dir
     }
 
@@ -178,7 +179,7 @@ Describe 'Help page of <Name>' -ForEach $cmdlets {
     }
     It 'documents its input and output types' {
         @($page.Inputs).Count + @($page.Outputs).Count | Should -BeGreaterThan 0
-        foreach ($t in @($command.OutputType | ForEach-Object Type)) { $page.Outputs.TypeName | Should -Contain $t.FullName }
+        foreach ($t in $command.OutputType.Type) { $page.Outputs.TypeName | Should -Contain $t.FullName }
     }
     It 'shows synopsis, parameters and examples in Get-Help -Full' {
         $help = Get-Help $Name -Full

@@ -11,6 +11,8 @@ public sealed class ExportOptions
     public bool Overwrite { get; init; }
     /// <summary>Set uid/gid from the image (needs CAP_CHOWN; default: only when running as root).</summary>
     public bool PreserveOwner { get; init; } = Environment.UserName == "root" || ExportNative.geteuid() == 0;
+    /// <summary>Called with the image path of each name a branch's readdir lists but a lookup cannot open (nothing is written for it).</summary>
+    public Action<string>? Unreachable { get; init; }
 }
 
 public readonly record struct ExportProgress(long ItemsDone, long BytesDone, string CurrentPath);
@@ -28,34 +30,36 @@ public sealed class DaxFsExportException(string message, string? path, Exception
 /// and, as root, owners. Every file is created relative to an open descriptor of its parent with O_NOFOLLOW and
 /// names are checked, so nothing is ever written outside the destination whatever the image holds.
 /// </summary>
-public sealed class ImageExporter(DaxFsImageReader reader, ExportOptions? options = null)
+public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null)
 {
     private readonly ExportOptions _options = options ?? new ExportOptions();
 
     public IEnumerable<ExportedItem> Export(string imagePath, string destination, IProgress<ExportProgress>? progress = null, CancellationToken ct = default)
     {
         string full = DaxFsImageReader.NormalizePath(imagePath);
-        if (!reader.TryLookup(full, out uint startIno))
+        var startItem = tree.GetItem(full);
+        if (startItem is null)
             throw new DaxFsExportException($"'{full}' does not exist in the image.", full);
         Directory.CreateDirectory(destination);
         int destFd = ExportNative.OpenDir(ExportNative.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), follow: true);
         if (destFd < 0) throw Errno($"Cannot open the destination '{destination}'", null);
-        var linked = new Dictionary<uint, byte[]>(); // ino → path (relative to destFd) of its first name
+        ulong startIno = startItem.Ino;
+        var linked = new Dictionary<ulong, byte[]>(); // ino → path (relative to destFd) of its first name
         var fixups = new Stack<(int ParentFd, byte[] Name, BaseInode Inode, string ImagePath)>();
         var openDirs = new List<int> { destFd };
         long items = 0, bytes = 0;
         bool completed = false;
         try
         {
-            var start = reader.GetInode(startIno);
+            var start = startItem.Inode;
             if (ModeBits.TypeOf(start.Mode) != DaxFsItemType.Directory)
             {
                 byte[] name = Encoding.UTF8.GetBytes(full[(full.LastIndexOf('/') + 1)..]);
-                foreach (var x in ExportOne(destFd, Array.Empty<byte>(), name, startIno, start, full, Path.Combine(Path.GetFullPath(destination), Encoding.UTF8.GetString(name)), linked)) { yield return x; }
+                foreach (var x in ExportOne(destFd, Array.Empty<byte>(), name, startItem, full, Path.Combine(Path.GetFullPath(destination), Encoding.UTF8.GetString(name)), linked)) { yield return x; }
                 yield break;
             }
-            var visited = new HashSet<uint> { startIno };
-            var stack = new Stack<(int Fd, byte[] Rel, string ImagePath, string DestPath, uint Ino, BaseInode Inode)>();
+            var visited = new HashSet<ulong> { startIno };
+            var stack = new Stack<(int Fd, byte[] Rel, string ImagePath, string DestPath, ulong Ino, BaseInode Inode)>();
             if (full == "/")
                 stack.Push((destFd, Array.Empty<byte>(), "", Path.GetFullPath(destination), startIno, start));
             else
@@ -75,18 +79,23 @@ public sealed class ImageExporter(DaxFsImageReader reader, ExportOptions? option
             while (stack.Count > 0)
             {
                 var dir = stack.Pop();
-                foreach (var e in reader.ReadDirectory(dir.Ino))
+                foreach (var e in tree.ListDirectory(dir.Ino, dir.ImagePath, 0))
                 {
                     ct.ThrowIfCancellationRequested();
                     CheckName(e.NameBytes, dir.ImagePath);
-                    var inode = reader.GetInode(e.Ino);
+                    if (e.Unreachable)
+                    {
+                        _options.Unreachable?.Invoke(e.FullName);
+                        continue;
+                    }
+                    var inode = e.Inode;
                     string childImage = dir.ImagePath + "/" + Encoding.UTF8.GetString(e.NameBytes);
                     string childDest = Path.Combine(dir.DestPath, Encoding.UTF8.GetString(e.NameBytes));
                     byte[] rel = dir.Rel.Length == 0 ? e.NameBytes : [.. dir.Rel, (byte)'/', .. e.NameBytes];
                     if (ModeBits.TypeOf(inode.Mode) == DaxFsItemType.Directory)
                     {
                         if (!visited.Add(e.Ino))
-                            throw new DaxFsFormatException(RuleIds.TreeCycle, e.Offset, $"Directory inode {e.Ino} ('{childImage}') is reached a second time.");
+                            throw new DaxFsFormatException(RuleIds.TreeCycle, e.EntryOffset, $"Directory inode {e.Ino} ('{childImage}') is reached a second time.");
                         if (ExportNative.MkdirAt(dir.Fd, e.NameBytes, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17 /* EEXIST */)
                             throw Errno($"Cannot create the directory '{childDest}'", childImage);
                         int fd = ExportNative.OpenDir(dir.Fd, e.NameBytes, follow: false);
@@ -99,7 +108,7 @@ public sealed class ImageExporter(DaxFsImageReader reader, ExportOptions? option
                     }
                     else
                     {
-                        foreach (var x in ExportOne(dir.Fd, dir.Rel, e.NameBytes, e.Ino, inode, childImage, childDest, linked))
+                        foreach (var x in ExportOne(dir.Fd, dir.Rel, e.NameBytes, e, childImage, childDest, linked))
                         {
                             items++;
                             bytes += x.HardLink ? 0 : x.Size;
@@ -131,15 +140,17 @@ public sealed class ImageExporter(DaxFsImageReader reader, ExportOptions? option
             }
         }
 
-        IEnumerable<ExportedItem> ExportOne(int parentFd, byte[] parentRel, byte[] name, uint ino, BaseInode inode, string imagePathOf, string destPath,
-            Dictionary<uint, byte[]> links)
+        IEnumerable<ExportedItem> ExportOne(int parentFd, byte[] parentRel, byte[] name, ImageItem item, string imagePathOf, string destPath,
+            Dictionary<ulong, byte[]> links)
         {
+            ulong ino = item.Ino;
+            var inode = item.Inode;
             byte[] rel = parentRel.Length == 0 ? name : [.. parentRel, (byte)'/', .. name];
             var type = ModeBits.TypeOf(inode.Mode);
             if (_options.Overwrite) ExportNative.UnlinkAt(parentFd, name); // a directory in the way stays and fails below
             if (type == DaxFsItemType.SymbolicLink)
             {
-                byte[] target = reader.ReadSymlinkTarget(ino);
+                byte[] target = item.TargetBytes ?? tree.ReadSymlinkTarget(ino);
                 if (ExportNative.SymlinkAt(target, parentFd, name) != 0) throw Errno($"Cannot create the symlink '{destPath}'", imagePathOf);
                 if (_options.PreserveOwner) ExportNative.FchownAt(parentFd, name, inode.Uid, inode.Gid, nofollow: true);
                 yield return new ExportedItem(imagePathOf, destPath, type, target.Length, false);
@@ -157,7 +168,7 @@ public sealed class ImageExporter(DaxFsImageReader reader, ExportOptions? option
             if (fd < 0) throw Errno($"Cannot create '{destPath}'" + (Marshal.GetLastPInvokeError() == 17 ? " (it exists: use -Force to replace it)" : ""), imagePathOf);
             try
             {
-                using var content = reader.OpenContent(ino);
+                using var content = tree.OpenContent(ino);
                 var buffer = new byte[Math.Min(1 << 20, Math.Max(4096, (long)inode.Size))];
                 int n;
                 while ((n = content.Read(buffer)) > 0)

@@ -6,7 +6,7 @@ namespace DaxFs.Core.Read;
 /// <summary>One entry of an image: a path, its inode record and, for a symlink, its target.</summary>
 public sealed class ImageItem
 {
-    internal ImageItem(string fullName, byte[] nameBytes, uint ino, BaseInode inode, byte[]? targetBytes, int depth)
+    internal ImageItem(string fullName, byte[] nameBytes, ulong ino, BaseInode inode, byte[]? targetBytes, int depth, long entryOffset = -1, bool unreachable = false)
     {
         FullName = fullName;
         NameBytes = nameBytes;
@@ -14,6 +14,8 @@ public sealed class ImageItem
         Inode = inode;
         TargetBytes = targetBytes;
         Depth = depth;
+        EntryOffset = entryOffset;
+        Unreachable = unreachable;
     }
 
     /// <summary>Absolute path inside the image, '/' separated; "/" for the root.</summary>
@@ -24,13 +26,46 @@ public sealed class ImageItem
     public string Name => FullName == "/" ? "/" : FullName[(FullName.LastIndexOf('/') + 1)..];
     /// <summary>The parent directory's path ("" for the root).</summary>
     public string ParentPath => FullName == "/" ? string.Empty : (FullName.LastIndexOf('/') == 0 ? "/" : FullName[..FullName.LastIndexOf('/')]);
-    public uint Ino { get; }
+    /// <summary>The inode number (inodes made in a branch are numbered past the base image's).</summary>
+    public ulong Ino { get; }
+    /// <summary>The attributes: the base inode record, or for a branch view what the kernel shows for the inode (DataOffset is then 0).</summary>
     public BaseInode Inode { get; }
     public DaxFsItemType Type => ModeBits.TypeOf(Inode.Mode);
     public byte[]? TargetBytes { get; }
     public string? Target => TargetBytes is null ? null : Encoding.UTF8.GetString(TargetBytes);
     /// <summary>Levels below the walk's starting directory (children of the start are depth 0).</summary>
     public int Depth { get; }
+    /// <summary>Absolute offset of the base dirent that named the entry (-1 when a branch's log named it).</summary>
+    public long EntryOffset { get; }
+    /// <summary>
+    /// Branch views only: the kernel's readdir lists the name but a lookup of it fails (ENOENT), so nothing can open or
+    /// stat it — e.g. a directory removed in the branch. <see cref="Inode"/> then holds only the type the listing gives.
+    /// </summary>
+    public bool Unreachable { get; }
+}
+
+/// <summary>
+/// What a reader of an image sees: the base image (<see cref="DaxFsImageReader"/>) or a branch's view of it
+/// (<see cref="Branches.BranchView"/>). Paths are absolute inside the image, '/' separated.
+/// </summary>
+public interface IImageTree
+{
+    /// <summary>The reader of the image underneath.</summary>
+    DaxFsImageReader Reader { get; }
+    /// <summary>The branch shown (null for the base image).</summary>
+    string? BranchName { get; }
+    /// <summary>Resolves a path (no symlinks followed) to its inode number.</summary>
+    bool TryLookup(string path, out ulong ino);
+    /// <summary>The item at a path, or null when a lookup of it fails.</summary>
+    ImageItem? GetItem(string path);
+    /// <summary>The entries of directory <paramref name="dirIno"/> (whose path is <paramref name="dirPath"/>, "" for the root) as items at <paramref name="depth"/>.</summary>
+    IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth);
+    /// <summary>Lists a path like <see cref="DaxFsImageReader.Walk"/>.</summary>
+    IEnumerable<ImageItem> Walk(string path = "/", bool recurse = true, int depth = int.MaxValue, CancellationToken cancellationToken = default);
+    /// <summary>The target of a symlink (bytes, without a NUL).</summary>
+    byte[] ReadSymlinkTarget(ulong ino);
+    /// <summary>The content of a regular file as a read-only stream.</summary>
+    Stream OpenContent(ulong ino);
 }
 
 /// <summary>A raw directory entry.</summary>
@@ -45,7 +80,7 @@ public readonly record struct DirectoryEntry(byte[] NameBytes, uint Ino, uint Mo
 /// and the base region before use; a malformed image raises <see cref="DaxFsFormatException"/>.
 /// Instances are safe for concurrent readers (no mutable state after opening).
 /// </summary>
-public sealed class DaxFsImageReader : IDisposable
+public sealed class DaxFsImageReader : IImageTree, IDisposable
 {
     private static readonly UTF8Encoding s_utf8 = new(false, false);
     private readonly ImageMemory _memory;
@@ -107,6 +142,39 @@ public sealed class DaxFsImageReader : IDisposable
     }
 
     public ImageMemory Memory => _memory;
+    DaxFsImageReader IImageTree.Reader => this;
+    string? IImageTree.BranchName => null;
+
+    bool IImageTree.TryLookup(string path, out ulong ino)
+    {
+        bool ok = TryLookup(path, out uint i);
+        ino = i;
+        return ok;
+    }
+
+    IEnumerable<ImageItem> IImageTree.ListDirectory(ulong dirIno, string dirPath, int depth)
+    {
+        if (dirIno < 1 || dirIno > Base.InodeCount) throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        foreach (var e in ReadDirectory((uint)dirIno))
+            yield return MakeItem(dirPath + "/" + s_utf8.GetString(e.NameBytes), e.NameBytes, e.Ino, GetInode(e.Ino), depth, e.Offset);
+    }
+
+    /// <summary>The raw entries of directory <paramref name="dirIno"/> (an <see cref="ImageItem.Ino"/>), in stored order.</summary>
+    public IEnumerable<DirectoryEntry> ReadDirectory(ulong dirIno) => ReadDirectory(Narrow(dirIno));
+
+    /// <summary>The bytes of regular file <paramref name="ino"/> (an <see cref="ImageItem.Ino"/>) as a span over the image.</summary>
+    public ReadOnlySpan<byte> GetContentSpan(ulong ino) => GetContentSpan(Narrow(ino));
+
+    private uint Narrow(ulong ino) =>
+        ino <= uint.MaxValue ? (uint)ino : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+
+    /// <summary>The target of symlink <paramref name="ino"/> (bytes, without the NUL).</summary>
+    public byte[] ReadSymlinkTarget(ulong ino) =>
+        ino is >= 1 and <= uint.MaxValue ? ReadSymlinkTarget((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+
+    /// <summary>A read-only stream over the content of regular file <paramref name="ino"/>.</summary>
+    public Stream OpenContent(ulong ino) =>
+        ino is >= 1 and <= uint.MaxValue ? OpenContent((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
     public Superblock Superblock { get; }
     public BaseSuperblock Base { get; }
     public string? BackingFile => _backingFile;
@@ -246,8 +314,8 @@ public sealed class DaxFsImageReader : IDisposable
         return MakeItem(full, name, ino, inode, 0);
     }
 
-    private ImageItem MakeItem(string fullName, byte[] name, uint ino, in BaseInode inode, int depth) =>
-        new(fullName, name, ino, inode, ModeBits.TypeOf(inode.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino, inode) : null, depth);
+    private ImageItem MakeItem(string fullName, byte[] name, uint ino, in BaseInode inode, int depth, long entryOffset = -1) =>
+        new(fullName, name, ino, inode, ModeBits.TypeOf(inode.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino, inode) : null, depth, entryOffset);
 
     /// <summary>
     /// Lists <paramref name="path"/>: a file yields itself; a directory yields its children, and with
@@ -279,7 +347,7 @@ public sealed class DaxFsImageReader : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 var inode = GetInode(e.Ino);
                 string childPath = dir.Path + "/" + s_utf8.GetString(e.NameBytes);
-                yield return MakeItem(childPath, e.NameBytes, e.Ino, inode, dir.Level);
+                yield return MakeItem(childPath, e.NameBytes, e.Ino, inode, dir.Level, e.Offset);
                 if (recurse && dir.Level + 1 <= depth && ModeBits.TypeOf(inode.Mode) == DaxFsItemType.Directory)
                 {
                     if (!visited.Add(e.Ino))

@@ -40,6 +40,12 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Extract what this branch shows (its chain's logs replayed over the base image). Items from Get-DaxFsItem -Branch carry their branch.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(BranchNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Branch { get; set; }
+
     /// <summary>Output one object per item written.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -49,26 +55,29 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
         string dest = GetUnresolvedProviderPathFromPSPath(Destination);
         if (ParameterSetName == ItemSet)
         {
-            var reader = OpenImage(InputObject.ImagePath, BackingFile is null ? null : ResolveFileSystemPath(BackingFile));
-            Run(reader, InputObject.ImagePath, InputObject.FullName, dest);
+            string? branch = Branch ?? InputObject.Branch;
+            var tree = OpenTree(InputObject.ImagePath, BackingFile is null ? null : ResolveFileSystemPath(BackingFile), branch);
+            if (tree is not null) Run(tree, InputObject.ImagePath, InputObject.FullName, dest);
             return;
         }
         foreach (var imagePath in ResolveImagePaths(Image))
         {
-            var reader = OpenImage(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile));
-            foreach (var p in Path) Run(reader, imagePath, DaxFsImageReader.NormalizePath(p), dest);
+            var tree = OpenTree(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
+            if (tree is null) continue;
+            foreach (var p in Path) Run(tree, imagePath, DaxFsImageReader.NormalizePath(p), dest);
         }
     }
 
-    private void Run(DaxFsImageReader reader, string imagePath, string path, string dest)
+    private void Run(IImageTree tree, string imagePath, string path, string dest)
     {
-        if (!reader.TryLookup(path, out _))
+        if (!tree.TryLookup(path, out _))
         {
             WriteError(Errors.ItemNotFound(imagePath, path));
             return;
         }
-        if (!ShouldProcess(dest, $"Extract '{path}' of '{imagePath}'")) return;
-        var exporter = new ImageExporter(reader, new ExportOptions { Overwrite = Force });
+        string branchNote = tree.BranchName is null ? "" : $" (branch '{tree.BranchName}')";
+        if (!ShouldProcess(dest, $"Extract '{path}' of '{imagePath}'{branchNote}")) return;
+        var exporter = new ImageExporter(tree, new ExportOptions { Overwrite = Force, Unreachable = p => WarnUnreachable(imagePath, tree.BranchName, p) });
         var activity = $"Export-DaxFsItem {imagePath}{(path == "/" ? "" : ":" + path)}";
         long lastTick = 0;
         var progress = new Progress(p =>

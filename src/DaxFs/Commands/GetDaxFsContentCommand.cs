@@ -44,30 +44,38 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
     [Parameter]
     public string? BackingFile { get; set; }
 
+    /// <summary>Read the files as this branch shows them (its chain's logs replayed over the base image). Items from Get-DaxFsItem -Branch carry their branch.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(BranchNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Branch { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == ItemSet)
         {
-            var reader = OpenImage(InputObject.ImagePath, BackingFile is null ? null : ResolveFileSystemPath(BackingFile));
-            Emit(reader, InputObject.ImagePath, InputObject.FullName);
+            var tree = OpenTree(InputObject.ImagePath, BackingFile is null ? null : ResolveFileSystemPath(BackingFile), Branch ?? InputObject.Branch);
+            if (tree is not null) Emit(tree, InputObject.ImagePath, InputObject.FullName);
             return;
         }
         foreach (var imagePath in ResolveImagePaths(Image))
         {
-            var reader = OpenImage(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile));
-            foreach (var p in Path) Emit(reader, imagePath, DaxFsImageReader.NormalizePath(p));
+            var tree = OpenTree(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
+            if (tree is null) continue;
+            foreach (var p in Path) Emit(tree, imagePath, DaxFsImageReader.NormalizePath(p));
         }
     }
 
-    private void Emit(DaxFsImageReader reader, string imagePath, string path) => Guard(imagePath, () =>
+    private void Emit(IImageTree tree, string imagePath, string path) => Guard(imagePath, () =>
     {
-        string? resolved = ResolveLinks(reader, path, out uint ino);
-        if (resolved is null)
+        var item = ResolveLinks(tree, path);
+        if (item is null)
         {
             WriteError(Errors.ItemNotFound(imagePath, path));
             return;
         }
-        var type = ModeBits.TypeOf(reader.GetInode(ino).Mode);
+        ulong ino = item.Ino;
+        var type = item.Type;
         if (type != DaxFsItemType.File)
         {
             WriteError(Errors.Make("ItemNotAFile", ErrorCategory.InvalidArgument, path,
@@ -75,7 +83,7 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
             return;
         }
         Stream stream;
-        try { stream = reader.OpenContent(ino); }
+        try { stream = tree.OpenContent(ino); }
         catch (InvalidOperationException ex)
         {
             WriteError(Errors.Make("BackingFileRequired", ErrorCategory.ResourceUnavailable, imagePath,
@@ -118,14 +126,14 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
     }
 
     /// <summary>Follows symlinks inside the image (relative to their directory; absolute from the image root).</summary>
-    private static string? ResolveLinks(DaxFsImageReader reader, string path, out uint ino)
+    private static ImageItem? ResolveLinks(IImageTree tree, string path)
     {
         for (int hop = 0; hop <= MaxSymlinkHops; hop++)
         {
-            if (!reader.TryLookup(path, out ino)) return null;
-            var inode = reader.GetInode(ino);
-            if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.SymbolicLink) return path;
-            string target = Encoding.UTF8.GetString(reader.ReadSymlinkTarget(ino));
+            var item = tree.GetItem(path);
+            if (item is null) return null;
+            if (item.Type != DaxFsItemType.SymbolicLink) return item;
+            string target = Encoding.UTF8.GetString(item.TargetBytes ?? tree.ReadSymlinkTarget(item.Ino));
             string dir = path[..Math.Max(path.LastIndexOf('/'), 0)];
             path = DaxFsImageReader.NormalizePath(target.StartsWith('/') ? target : dir + "/" + target);
         }

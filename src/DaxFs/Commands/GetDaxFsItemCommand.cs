@@ -39,6 +39,12 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
     [Parameter]
     public string? BackingFile { get; set; }
 
+    /// <summary>Show this branch's view: its chain's delta logs replayed over the base image, as a mount of the branch shows it.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(BranchNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Branch { get; set; }
+
     protected override void ProcessRecord()
     {
         string? backing = BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile);
@@ -47,22 +53,28 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
         int depth = Depth >= 0 ? Depth : int.MaxValue;
         foreach (var imagePath in ResolveImagePaths(Image))
         {
-            var reader = OpenImage(imagePath, backing);
+            var tree = OpenTree(imagePath, backing, Branch);
+            if (tree is null) continue;
             foreach (var p in Path)
             {
                 string inside = DaxFsImageReader.NormalizePath(p);
                 Guard(imagePath, () =>
                 {
-                    if (!reader.TryLookup(inside, out _))
+                    if (!tree.TryLookup(inside, out _))
                     {
                         WriteError(Errors.ItemNotFound(imagePath, inside));
                         return;
                     }
-                    foreach (var item in reader.Walk(inside, recurse, depth, Cancellation.Token))
+                    foreach (var item in tree.Walk(inside, recurse, depth, Cancellation.Token))
                     {
+                        if (item.Unreachable)
+                        {
+                            WarnUnreachable(imagePath, Branch, item.FullName);
+                            continue;
+                        }
                         if (pattern is not null && !pattern.IsMatch(item.Name)) continue;
                         if (Type is not null && Array.IndexOf(Type, item.Type) < 0) continue;
-                        WriteObject(DaxFsItem.From(item, imagePath));
+                        WriteObject(DaxFsItem.From(item, imagePath, Branch));
                     }
                 });
             }

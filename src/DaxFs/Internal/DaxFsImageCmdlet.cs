@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Branches;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 
@@ -11,6 +12,7 @@ namespace DaxFs.Internal;
 public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
 {
     private readonly Dictionary<string, DaxFsImageReader> _readers = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Path, string Branch), BranchView> _views = new();
     private protected readonly CancellationTokenSource Cancellation = new();
 
     /// <summary>Resolves an image parameter value to provider paths (wildcards expand unless literal).</summary>
@@ -51,6 +53,33 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { ThrowTerminatingError(Errors.ImageUnreadable(path, ex)); throw; }
     }
 
+    /// <summary>
+    /// The tree to read: the base image, or with <paramref name="branch"/> that branch's view (its chain's logs replayed over
+    /// the base, as the kernel shows a mount of it). Null after a non-terminating BranchNotFound error.
+    /// </summary>
+    private protected IImageTree? OpenTree(string path, string? backingFile, string? branch)
+    {
+        var reader = OpenImage(path, backingFile);
+        if (string.IsNullOrEmpty(branch)) return reader;
+        if (_views.TryGetValue((path, branch), out var cached)) return cached;
+        BranchView view;
+        try { view = BranchView.Open(reader, branch); }
+        catch (DaxFsBranchNotFoundException ex)
+        {
+            WriteError(Errors.Make("BranchNotFound", ErrorCategory.ObjectNotFound, branch, $"'{path}': {ex.Message} List them with Get-DaxFsBranch.", ex));
+            return null;
+        }
+        catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, path)); throw; }
+        if (view.Branch.State == BranchState.Aborted)
+            WriteWarning($"Branch '{branch}' of '{path}' is Aborted (a sibling's commit invalidated it): a mount of it answers ESTALE. This is what its log holds.");
+        _views[(path, branch)] = view;
+        return view;
+    }
+
+    /// <summary>Turns names a branch lists but cannot open into warnings (find reports them as missing).</summary>
+    private protected void WarnUnreachable(string imagePath, string? branch, string itemPath) =>
+        WriteWarning($"'{itemPath}' is listed by the kernel's readdir in branch '{branch}' of '{imagePath}' but cannot be opened (removed or renamed in the branch; see about_DaxFs).");
+
     /// <summary>Runs an enumeration of the engine, turning format errors into terminating InvalidData errors.</summary>
     private protected void Guard(string imagePath, Action action)
     {
@@ -67,6 +96,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
 
     private void CloseReaders()
     {
+        _views.Clear();
         foreach (var r in _readers.Values) r.Dispose();
         _readers.Clear();
     }

@@ -1,12 +1,13 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using DaxFs.Core.Branches;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 
 namespace DaxFs.Internal;
 
-/// <summary>Completes -Path inside the image named by -Image in the same command. Never throws.</summary>
+/// <summary>Completes -Path inside the image named by -Image in the same command (in the view of -Branch when given). Never throws.</summary>
 public sealed class ImageItemPathCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
@@ -15,19 +16,8 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
         var results = new List<CompletionResult>();
         try
         {
-            object? image = fakeBoundParameters["Image"] ?? fakeBoundParameters["FullName"] ?? fakeBoundParameters["ImagePath"];
-            if (image is PSObject pso) image = pso.BaseObject;
-            string? path = image switch
-            {
-                string s => s,
-                FileInfo f => f.FullName,
-                DaxFsImage i => i.Path,
-                DaxFsImageSource src => src.Path,
-                _ => null,
-            };
-            if (string.IsNullOrEmpty(path)) return results;
-            path = ResolvePath(path);
-            if (!File.Exists(path)) return results;
+            string? path = ImagePathFrom(fakeBoundParameters);
+            if (path is null) return results;
 
             string word = (wordToComplete ?? string.Empty).Trim('\'', '"');
             int slash = word.LastIndexOf('/');
@@ -36,13 +26,15 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
             string shownDir = slash < 0 ? "/" : word[..(slash + 1)];
 
             using var reader = DaxFsImageReader.Open(path);
-            if (!reader.TryLookup(dir, out uint dirIno)) return results;
-            if (ModeBits.TypeOf(reader.GetInode(dirIno).Mode) != DaxFsItemType.Directory) return results;
-            foreach (var e in reader.ReadDirectory(dirIno))
+            IImageTree tree = fakeBoundParameters["Branch"] is string branch && branch.Length > 0 ? BranchView.Open(reader, branch) : reader;
+            var dirItem = tree.GetItem(dir);
+            if (dirItem is null || dirItem.Type != DaxFsItemType.Directory) return results;
+            foreach (var e in tree.ListDirectory(dirItem.Ino, "", 0))
             {
+                if (e.Unreachable) continue;
                 string name = e.Name;
                 if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
-                bool isDir = ModeBits.TypeOf(e.Mode) == DaxFsItemType.Directory;
+                bool isDir = e.Type == DaxFsItemType.Directory;
                 string text = shownDir + name + (isDir ? "/" : "");
                 string quoted = text.IndexOfAny(new[] { ' ', '\'', '"', '$', '`', ';', '(', ')', '{', '}', '&', '|', ',' }) >= 0
                     ? "'" + text.Replace("'", "''") + "'" : text;
@@ -55,6 +47,25 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
             // Completion must never throw: a bad image or path just gives no suggestions.
         }
         return results;
+    }
+
+    /// <summary>The image file named by -Image (or its aliases) in a command being completed; null when none exists.</summary>
+    internal static string? ImagePathFrom(IDictionary fakeBoundParameters)
+    {
+        object? image = fakeBoundParameters["Image"] ?? fakeBoundParameters["FullName"] ?? fakeBoundParameters["ImagePath"] ?? fakeBoundParameters["Path"];
+        if (image is PSObject pso) image = pso.BaseObject;
+        if (image is object[] { Length: > 0 } many) image = many[0] is PSObject p0 ? p0.BaseObject : many[0];
+        string? path = image switch
+        {
+            string s => s,
+            FileInfo f => f.FullName,
+            DaxFsImage i => i.Path,
+            DaxFsImageSource src => src.Path,
+            _ => null,
+        };
+        if (string.IsNullOrEmpty(path)) return null;
+        path = ResolvePath(path);
+        return File.Exists(path) ? path : null;
     }
 
     private static string ResolvePath(string path)
@@ -70,5 +81,34 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
             // fall through to the plain path
         }
         return System.IO.Path.GetFullPath(path);
+    }
+}
+
+/// <summary>Completes -Branch with the names of the branches a mount can name in the image given by -Image. Never throws.</summary>
+public sealed class BranchNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var results = new List<CompletionResult>();
+        try
+        {
+            string? path = ImageItemPathCompleter.ImagePathFrom(fakeBoundParameters);
+            if (path is null) return results;
+            string word = (wordToComplete ?? string.Empty).Trim('\'', '"');
+            using var reader = DaxFsImageReader.Open(path);
+            foreach (var b in BranchTable.Read(reader))
+            {
+                if (b.State is BranchState.Free or BranchState.Committed || b.Name.Length == 0) continue;
+                if (!b.Name.StartsWith(word, StringComparison.Ordinal)) continue;
+                string text = b.Name.IndexOfAny(new[] { ' ', '\'', '"', '$', '`', ';', '(', ')', '{', '}', '&', '|', ',' }) >= 0 ? "'" + b.Name.Replace("'", "''") + "'" : b.Name;
+                results.Add(new CompletionResult(text, b.Name, CompletionResultType.ParameterValue, $"{b.Name} ({b.State}, parent {b.ParentName ?? "none"})"));
+            }
+        }
+        catch
+        {
+            // Completion must never throw.
+        }
+        return results;
     }
 }

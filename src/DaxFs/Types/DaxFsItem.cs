@@ -20,7 +20,7 @@ public sealed class DaxFsItem
     public uint Permissions => UnixMode & 0xFFF;
     public uint Uid { get; init; }
     public uint Gid { get; init; }
-    public uint Inode { get; init; }
+    public ulong Inode { get; init; }
     public uint LinkCount { get; init; }
     public string? Target { get; init; }
     /// <summary>The image file (or device) the entry came from.</summary>
@@ -28,10 +28,16 @@ public sealed class DaxFsItem
     /// <summary>The branch whose view this is (null = the base image).</summary>
     public string? Branch { get; init; }
     public int Depth { get; init; }
+    /// <summary>
+    /// Branch views only: the kernel's readdir lists this name but a lookup of it fails, so it cannot be opened or stat'ed
+    /// (a directory removed in the branch, a name made and removed or renamed in the same branch). Get-DaxFsItem reports
+    /// such names as warnings, like find does, and outputs no item for them.
+    /// </summary>
+    internal bool Unreachable { get; init; }
 
     public override string ToString() => FullName;
 
-    internal static DaxFsItem From(ImageItem i, string imagePath) => new()
+    internal static DaxFsItem From(ImageItem i, string imagePath, string? branch = null) => new()
     {
         Name = i.Name,
         FullName = i.FullName,
@@ -46,6 +52,8 @@ public sealed class DaxFsItem
         LinkCount = i.Inode.Nlink,
         Target = i.Target,
         ImagePath = imagePath,
+        Branch = branch,
         Depth = i.Depth,
+        Unreachable = i.Unreachable,
     };
 }

@@ -15,44 +15,6 @@ public sealed class BranchTableTests : IDisposable
     private readonly TestTrees _trees = new();
     public void Dispose() => _trees.Dispose();
 
-    /// <summary>Builds delta-log entries: 24-byte header, the kind's fixed part (padded to 8 bytes), variable part.</summary>
-    private sealed class LogWriter
-    {
-        private readonly List<byte> _b = new();
-        public byte[] Bytes => _b.ToArray();
-        private void Entry(uint type, ulong ino, byte[] fixedPart, params byte[][] tail)
-        {
-            int total = 24 + fixedPart.Length + tail.Sum(t => t.Length);
-            var h = new byte[24];
-            BinaryPrimitives.WriteUInt32LittleEndian(h, type);
-            BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(4), (uint)total);
-            BinaryPrimitives.WriteUInt64LittleEndian(h.AsSpan(8), ino);
-            BinaryPrimitives.WriteUInt64LittleEndian(h.AsSpan(16), 1_700_000_000_000_000_000UL + (ulong)_b.Count);
-            _b.AddRange(h); _b.AddRange(fixedPart); foreach (var t in tail) _b.AddRange(t);
-        }
-        private static byte[] F(int size, Action<Span<byte>> fill) { var b = new byte[size]; fill(b); return b; }
-        public void Write(ulong ino, ulong off, byte[] data) => Entry(1, ino, F(16, s => { BinaryPrimitives.WriteUInt64LittleEndian(s, off); BinaryPrimitives.WriteUInt32LittleEndian(s[8..], (uint)data.Length); }), data);
-        public void Create(uint type, ulong parent, ulong ino, uint mode, string name) => Entry(type, ino, F(32, s =>
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(s, parent); BinaryPrimitives.WriteUInt64LittleEndian(s[8..], ino);
-            BinaryPrimitives.WriteUInt32LittleEndian(s[16..], mode); BinaryPrimitives.WriteUInt32LittleEndian(s[20..], 1000); BinaryPrimitives.WriteUInt32LittleEndian(s[24..], 100);
-            BinaryPrimitives.WriteUInt16LittleEndian(s[28..], (ushort)Encoding.UTF8.GetByteCount(name));
-        }), Encoding.UTF8.GetBytes(name));
-        public void Delete(ulong parent, ulong ino, string name) => Entry(3, ino, F(16, s => { BinaryPrimitives.WriteUInt64LittleEndian(s, parent); BinaryPrimitives.WriteUInt16LittleEndian(s[8..], (ushort)name.Length); }), Encoding.UTF8.GetBytes(name));
-        public void Truncate(ulong ino, ulong size) => Entry(4, ino, F(8, s => BinaryPrimitives.WriteUInt64LittleEndian(s, size)));
-        public void Rename(ulong oldParent, ulong newParent, ulong ino, string from, string to) => Entry(6, ino, F(32, s =>
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(s, oldParent); BinaryPrimitives.WriteUInt64LittleEndian(s[8..], newParent); BinaryPrimitives.WriteUInt64LittleEndian(s[16..], ino);
-            BinaryPrimitives.WriteUInt16LittleEndian(s[24..], (ushort)from.Length); BinaryPrimitives.WriteUInt16LittleEndian(s[26..], (ushort)to.Length);
-        }), Encoding.UTF8.GetBytes(from), Encoding.UTF8.GetBytes(to));
-        public void SetAttr(ulong ino, uint mode, uint valid) => Entry(7, ino, F(24, s => { BinaryPrimitives.WriteUInt32LittleEndian(s, mode); BinaryPrimitives.WriteUInt32LittleEndian(s[12..], valid); }));
-        public void Symlink(ulong parent, ulong ino, string name, string target) => Entry(8, ino, F(32, s =>
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(s, parent); BinaryPrimitives.WriteUInt64LittleEndian(s[8..], ino);
-            BinaryPrimitives.WriteUInt16LittleEndian(s[24..], (ushort)name.Length); BinaryPrimitives.WriteUInt16LittleEndian(s[26..], (ushort)target.Length); // without the NUL that follows
-        }), Encoding.UTF8.GetBytes(name), Encoding.UTF8.GetBytes(target + "\0"));
-    }
-
     private (byte[] Image, ulong DeltaOff) BranchingImage()
     {
         string src = _trees.Make("basic");
@@ -62,17 +24,8 @@ public sealed class BranchTableTests : IDisposable
         return (bytes, Superblock.Read(bytes).DeltaRegionOffset);
     }
 
-    private static void PutBranch(byte[] image, int index, ulong id, ulong parent, string name, BranchState state, ulong logOff, byte[] log)
-    {
-        var nameField = new byte[32];
-        Encoding.UTF8.GetBytes(name).CopyTo(nameField, 0);
-        new BranchRecord
-        {
-            BranchId = id, ParentId = parent, DeltaLogOffset = logOff, DeltaLogSize = (ulong)log.Length, DeltaLogCapacity = 1 << 20,
-            State = (uint)state, RefCount = 1, NextLocalIno = 100, NameField = nameField, Generation = 3,
-        }.Write(image.AsSpan(4096 + index * 128, 128));
-        log.CopyTo(image, (int)logOff);
-    }
+    private static void PutBranch(byte[] image, int index, ulong id, ulong parent, string name, BranchState state, ulong logOff, byte[] log) =>
+        LogWriter.PutBranch(image, index, id, parent, name, state, logOff, log);
 
     [Fact]
     public void ReadsEveryRecordAndEveryKindOfEntry()
