@@ -316,11 +316,12 @@ public sealed class DaxFsImageReader : IDisposable
             if (_backingFile is null)
                 throw new InvalidOperationException("This split image keeps regular-file data in a backing file: pass the backing file to read content.");
             var fs = new FileStream(_backingFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.RandomAccess);
-            if (inode.DataOffset > (ulong)fs.Length || inode.Size > (ulong)fs.Length - inode.DataOffset)
+            long backingLength = fs.Length;
+            if (inode.DataOffset > (ulong)backingLength || inode.Size > (ulong)backingLength - inode.DataOffset)
             {
                 fs.Dispose();
                 throw new DaxFsFormatException(RuleIds.InodeDataBounds, InodeOffset(ino) + 24,
-                    $"Inode {ino}: {inode.Size} bytes at backing offset 0x{inode.DataOffset:x} lie outside the backing file ({fs.Length} bytes).");
+                    $"Inode {ino}: {inode.Size} bytes at backing offset 0x{inode.DataOffset:x} lie outside the backing file ({backingLength} bytes).");
             }
             return new WindowStream(fs, (long)inode.DataOffset, (long)inode.Size);
         }
