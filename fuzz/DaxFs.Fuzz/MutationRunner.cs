@@ -48,11 +48,15 @@ public sealed class MutationRunner
     /// <summary>Called with each failure as it is found.</summary>
     public Action<FuzzFailure>? OnFailure { get; init; }
 
+    /// <summary>What runs each input (tests of the runner put another here).</summary>
+    public Func<byte[], CancellationToken, FuzzOutcome> Target { get; init; } = FuzzTarget.Run;
+
     /// <summary>Runs one input under the time limit; null when it passed.</summary>
     public FuzzFailure? RunOne(byte[] input, FuzzReport report)
     {
         using var cts = new CancellationTokenSource();
-        var task = Task.Run(() => FuzzTarget.Run(input, cts.Token), CancellationToken.None);
+        var target = Target;
+        var task = Task.Run(() => target(input, cts.Token), CancellationToken.None);
         report.Executions++;
         FuzzFailure? failure = null;
         if (!WaitQuietly(task, PerInputTimeout))
