@@ -14,7 +14,7 @@ public sealed class FuzzTests
     /// <summary>Fixed: the same inputs on every run, so a failure replays.</summary>
     private const int MutationSeed = 6_2025;
 
-    private const int MutatedInputs = 6000;
+    private const int MutatedInputs = 12_000;
 
     private static readonly Lazy<string> s_backing = new(() =>
         Program.EnsureBackingFile(Path.Combine(AppContext.BaseDirectory, "fuzz-backing.bin")));
@@ -155,6 +155,7 @@ public sealed class FuzzTests
         hang = stubborn.RunOne(new byte[2], report);
         Assert.Equal("hang", hang?.Kind);
         Assert.Contains("ignored cancellation", hang!.Detail);
+        Assert.Equal(new byte[2], hang.Input);
         Assert.Equal(2, report.Hangs);
         Assert.Equal(1, report.Crashes);
         Assert.Equal(4, report.Executions);
