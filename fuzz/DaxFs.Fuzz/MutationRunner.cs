@@ -19,6 +19,12 @@ public sealed class FuzzReport
     public long ValidatorSafe { get; set; }
     public List<FuzzFailure> Failures { get; } = new();
     public Dictionary<string, long> RejectedBy { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Inputs the validator judged safe (no error) that the reader still refused, by the reader's rule.</summary>
+    public Dictionary<string, long> SafeButRefused { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>One example input per <see cref="SafeButRefused"/> rule.</summary>
+    public Dictionary<string, byte[]> SafeButRefusedExample { get; } = new(StringComparer.Ordinal);
     public TimeSpan Elapsed { get; set; }
 
     public int Crashes => Failures.Count(f => f.Kind == "crash");
@@ -159,7 +165,15 @@ public sealed class MutationRunner
                     if (outcome.Opened) report.Opened++;
                     if (outcome.ReadCompletely) report.ReadCompletely++;
                     if (outcome.ValidatorSafe) report.ValidatorSafe++;
-                    if (outcome.RejectedRule is { } rule) report.RejectedBy[rule] = report.RejectedBy.GetValueOrDefault(rule) + 1;
+                    if (outcome.RejectedRule is { } rule)
+                    {
+                        report.RejectedBy[rule] = report.RejectedBy.GetValueOrDefault(rule) + 1;
+                        if (outcome.ValidatorSafe)
+                        {
+                            report.SafeButRefused[rule] = report.SafeButRefused.GetValueOrDefault(rule) + 1;
+                            report.SafeButRefusedExample.TryAdd(rule, input);
+                        }
+                    }
                 }
                 else Record(report, failure);
                 c.Cts.Dispose();

@@ -107,6 +107,15 @@ public static class Program
         Console.WriteLine(report);
         foreach (var (rule, n) in report.RejectedBy.OrderByDescending(kv => kv.Value).Take(12))
             Console.WriteLine($"  refused by the reader: {rule,-24} {n}");
+        foreach (var (rule, n) in report.SafeButRefused.OrderByDescending(kv => kv.Value))
+        {
+            Console.WriteLine($"  judged safe by the validator but refused by the reader: {rule,-24} {n}");
+            if (o.Failures is not null)
+            {
+                Directory.CreateDirectory(o.Failures);
+                File.WriteAllBytes(Path.Combine(o.Failures, $"safe-but-refused-{rule}.daxfs"), report.SafeButRefusedExample[rule]);
+            }
+        }
         Console.WriteLine($"execs_done={report.Executions} crashes={report.Crashes} hangs={report.Hangs}");
         return report.Failures.Count == 0 ? 0 : 1;
     }
