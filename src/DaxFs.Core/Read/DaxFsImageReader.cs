@@ -253,15 +253,22 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     /// <summary>The target of symlink <paramref name="ino"/> (bytes, without the NUL).</summary>
     public byte[] ReadSymlinkTarget(uint ino) => ReadSymlinkTarget(ino, GetInode(ino));
 
+    /// <summary>The longest target a Linux symlink can have (PATH_MAX - 1).</summary>
+    private const int SymlinkTargetMax = 4095;
+
     private byte[] ReadSymlinkTarget(uint ino, in BaseInode inode)
     {
         if (inode.Size == 0) return Array.Empty<byte>();
-        if (inode.Size > 4096)
-            throw new DaxFsFormatException(RuleIds.SymlinkTermination, InodeOffset(ino) + 16, $"Symlink inode {ino} declares a {inode.Size}-byte target (the limit is 4095).");
         ulong at = DataStart(ino, inode, inode.Size);
-        var bytes = _memory.Span(at, (int)inode.Size);
+        // The kernel's target is the bytes before the first NUL, whatever the size says; no target is longer than
+        // PATH_MAX - 1, so only that much (and one more byte for the NUL) is ever looked at or copied.
+        var bytes = _memory.Span(at, (int)Math.Min(inode.Size, SymlinkTargetMax + 1));
         int nul = bytes.IndexOf((byte)0);
-        return (nul >= 0 ? bytes[..nul] : bytes).ToArray();
+        if (nul >= 0) return bytes[..nul].ToArray();
+        if (inode.Size > SymlinkTargetMax)
+            throw new DaxFsFormatException(RuleIds.SymlinkTermination, InodeOffset(ino) + 16,
+                $"Symlink inode {ino}'s target is longer than {SymlinkTargetMax} bytes (its size is {inode.Size}), the most a symlink can hold.");
+        return bytes.ToArray();
     }
 
     /// <summary>Resolves an absolute path inside the image (no symlinks followed) to its inode number.</summary>
@@ -384,11 +391,12 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
             if (_backingFile is null)
                 throw new InvalidOperationException("This split image keeps regular-file data in a backing file: pass the backing file to read content.");
             var fs = new FileStream(_backingFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.RandomAccess);
-            if (inode.DataOffset > (ulong)fs.Length || inode.Size > (ulong)fs.Length - inode.DataOffset)
+            long backingLength = fs.Length;
+            if (inode.DataOffset > (ulong)backingLength || inode.Size > (ulong)backingLength - inode.DataOffset)
             {
                 fs.Dispose();
                 throw new DaxFsFormatException(RuleIds.InodeDataBounds, InodeOffset(ino) + 24,
-                    $"Inode {ino}: {inode.Size} bytes at backing offset 0x{inode.DataOffset:x} lie outside the backing file ({fs.Length} bytes).");
+                    $"Inode {ino}: {inode.Size} bytes at backing offset 0x{inode.DataOffset:x} lie outside the backing file ({backingLength} bytes).");
             }
             return new WindowStream(fs, (long)inode.DataOffset, (long)inode.Size);
         }

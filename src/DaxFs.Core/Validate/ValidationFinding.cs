@@ -26,4 +26,11 @@ public sealed class ValidationOptions
 
     /// <summary>Cancels a long validation with <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>
+    /// Fuzzing and tests: rethrow instead of reporting when a read escapes the validator's own bounds checks
+    /// (the safety net in <see cref="ImageValidator"/> otherwise turns it into a finding, which would hide the
+    /// missing check).
+    /// </summary>
+    internal bool ThrowOnMissedBoundsCheck { get; init; }
 }

@@ -53,7 +53,7 @@ internal sealed partial class ValidationRun
         catch (FindingLimitReached)
         {
         }
-        catch (DaxFsFormatException ex)
+        catch (DaxFsFormatException ex) when (!_options.ThrowOnMissedBoundsCheck)
         {
             // Safety net: every read is bounds-checked first, so this is not expected; if a check were ever
             // missed, the out-of-bounds read still becomes a finding instead of an exception.
