@@ -164,7 +164,7 @@ public static class FuzzTarget
         _ = item.Name;
         _ = item.ParentPath;
         _ = item.Target;
-        var inode = reader.GetInode(item.Ino);
+        var inode = reader.GetInode((uint)item.Ino); // base-image items: inode numbers are u32
         if (inode != item.Inode)
             throw new FuzzContractException($"'{item.FullName}': the walk's inode record differs from GetInode({item.Ino}).");
 

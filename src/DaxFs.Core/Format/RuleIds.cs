@@ -70,6 +70,7 @@ public static class RuleIds
     public const string DirentMode = "DIRENT-MODE";
     public const string DirentStride = "DIRENT-STRIDE";
     public const string SymlinkTermination = "SYMLINK-NUL";
+    public const string SymlinkTooLong = "SYMLINK-LONG";
     public const string NlinkMismatch = "NLINK-MISMATCH";
     public const string NlinkNotFile = "NLINK-NOTFILE";
     public const string NlinkZero = "NLINK-ZERO";
@@ -133,6 +134,7 @@ public static class RuleIds
         new(DirentMode, FindingSeverity.Warning, KernelVerdict.NotChecked, "A dirent's mode equals its inode's mode."),
         new(DirentStride, FindingSeverity.Error, KernelVerdict.NotChecked, "A directory's last dirent (272-byte stride) does not overlap another object's data."),
         new(SymlinkTermination, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "A symlink's target has a NUL within size+1 bytes, inside the base image."),
+        new(SymlinkTooLong, FindingSeverity.Error, KernelVerdict.NotChecked, "A symlink's target (the bytes before its NUL) is at most 4095 bytes, as PATH_MAX allows."),
         new(NlinkMismatch, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "Each inode's nlink equals the number of dirents naming it."),
         new(NlinkNotFile, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "Only regular files have nlink > 1."),
         new(NlinkZero, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "No inode has nlink 0."),

@@ -463,6 +463,8 @@ internal sealed partial class ValidationRun
 
     // Pass 7: each symlink target has a NUL within size+1 bytes. One ascending sweep: [knownFrom, knownTo) is known
     // to hold no NUL and, when nulAtKnownTo, byte knownTo is a NUL; so every byte is scanned at most once.
+    private const ulong SymlinkTargetMax = 4095;
+
     private void CheckSymlinkTargets()
     {
         if (_symlinks.Count == 0) return;
@@ -497,6 +499,9 @@ internal sealed partial class ValidationRun
             if (!terminated)
                 Report(RuleIds.SymlinkTermination, (long)start, s.Ino,
                     $"Symlink inode {s.Ino}'s target has no NUL within its size + 1 ({s.Size} + 1) bytes.");
+            else if (knownTo - start > SymlinkTargetMax)
+                Report(RuleIds.SymlinkTooLong, (long)start, s.Ino,
+                    $"Symlink inode {s.Ino}'s target is {knownTo - start} bytes long before its NUL; no Linux path is longer than {SymlinkTargetMax} bytes, and readers refuse it.");
         }
     }
 

@@ -98,6 +98,14 @@ public class RuleCaseTests
             return new(b.Bytes, b.Dirent(dir, count - 1), dir);
         },
         [RuleIds.SymlinkTermination] = () => { var b = Static(); b.Bytes[b.Data(L) + 1] = (byte)'x'; return new(b.Bytes, b.Data(L), L); },
+        [RuleIds.SymlinkTooLong] = () =>
+        {
+            var t = SampleTree();
+            uint l = t.Symlink(new string('t', 4096));
+            t.Link(t.Root, "long", l);
+            var b = t.Build();
+            return new(b.Bytes, b.Data(l), l);
+        },
         [RuleIds.NlinkMismatch] = () => { var b = SampleTree().SetNlink(F, 5).Build(); return new(b.Bytes, b.Inode(F) + 32, F); },
         [RuleIds.NlinkNotFile] = () => { var b = SampleTree().SetNlink(A, 2).Build(); return new(b.Bytes, b.Inode(A) + 32, A); },
         [RuleIds.NlinkZero] = () => { var b = SampleTree().SetNlink(F, 0).Build(); return new(b.Bytes, b.Inode(F) + 32, F); },
