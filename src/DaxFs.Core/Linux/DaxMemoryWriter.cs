@@ -18,9 +18,11 @@ public sealed record DaxWriteResult
 }
 
 /// <summary>
-/// Copies an image into a memory target and proves it by reading it back. The image streams straight into the
-/// MAP_SHARED window (no staging buffer); after msync the window is dropped, a fresh read-only window is mapped and
-/// compared byte for byte with the source, while its SHA-256 is computed.
+/// Copies an image into a memory target and proves it by reading it back. The image is read in chunks into an ordinary
+/// buffer and copied into the MAP_SHARED window; after msync the window is dropped, a fresh read-only window is mapped
+/// and compared byte for byte with the source, while its SHA-256 is computed. The window is never handed to read(2):
+/// dma-buf heaps and /dev/mem map VM_PFNMAP pages that file systems which pin the caller's buffer for zero-copy reads
+/// (9p, FUSE and NFS direct I/O, O_DIRECT) cannot pin, and read(2) then fails with EFAULT.
 /// </summary>
 public static class DaxMemoryWriter
 {
@@ -46,18 +48,20 @@ public static class DaxMemoryWriter
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         source.Position = 0;
+        var buffer = new byte[(int)Math.Min(ChunkSize, length)];
         using (var window = target.Map(0, length, writable: true))
         {
             using var sync = DmaBufCpuAccess.Begin(target, window, write: true);
             for (long done = 0; done < length;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                int n = (int)Math.Min(ChunkSize, length - done);
-                try { source.ReadExactly(window.Slice(done, n)); }
+                int n = (int)Math.Min(buffer.Length, length - done);
+                try { source.ReadExactly(buffer, 0, n); }
                 catch (EndOfStreamException ex)
                 {
                     throw new IOException($"The image ended after {done} of {length} bytes while being copied (did it change?).", ex);
                 }
+                buffer.AsSpan(0, n).CopyTo(window.Slice(done, n));
                 done += n;
                 progress?.Report(new DaxWriteProgress("Writing", done, length));
             }
