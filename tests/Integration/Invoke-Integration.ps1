@@ -30,7 +30,7 @@ param(
     [ValidateSet('raw', 'devdax')]
     [string[]] $Boot = @('raw', 'devdax'),
     # Limit for one boot, in seconds (run-vm.sh --timeout).
-    [int] $BootTimeout = 540
+    [int] $BootTimeout = 900
 )
 
 Set-StrictMode -Version Latest

@@ -118,7 +118,7 @@ Describe 'Write-DaxFsImage and Mount-DaxFs on physical ranges' {
         $log = [DaxFs.TreeTools.KernelLog]::FromNow()
         try {
             { Mount-DaxFs -PhysicalAddress (Get-Address $i) -Size $i.TotalSize -MountPoint $script:Mnt -Validate @extra -Confirm:$false -ErrorAction Stop } |
-                Should -Throw -ErrorId 'MountFailed'
+                Should -Throw -ErrorId 'MountFailed,DaxFs.Commands.MountDaxFsCommand'
             $log.ReadNew() -join "`n" | Should -Match 'daxfs: inode 1 nlink mismatch: nlink=\d+ refcount=0'
         }
         finally { $log.Dispose() }
@@ -131,15 +131,15 @@ Describe 'Write-DaxFsImage and Mount-DaxFs on physical ranges' {
     It 'refuses a size below the image''s total size before the kernel sees it' {
         $i = Get-TestImage 'big.static'
         { Mount-DaxFs -PhysicalAddress (Get-Address $i) -Size ($i.TotalSize - 4096) -MountPoint $script:Mnt -Confirm:$false -ErrorAction Stop } |
-            Should -Throw -ErrorId 'ImageLargerThanMountSize'
+            Should -Throw -ErrorId 'ImageLargerThanMountSize,DaxFs.Commands.MountDaxFsCommand'
         @(Get-DaxFsMount).Count | Should -Be 0
     }
 
     It 'refuses to write an image larger than the range, and over a mounted range without -Force' {
-        { Write-DaxFsImage $script:Basic.Image -PhysicalAddress $script:Scratch -Size 8192 -Confirm:$false } | Should -Throw -ErrorId 'ImageLargerThanTarget'
+        { Write-DaxFsImage $script:Basic.Image -PhysicalAddress $script:Scratch -Size 8192 -Confirm:$false } | Should -Throw -ErrorId 'ImageLargerThanTarget,DaxFs.Commands.WriteDaxFsImageCommand'
         Write-DaxFsImage $script:Basic.Image -PhysicalAddress $script:Scratch -Size $script:ScratchSize -Confirm:$false
         Mount-DaxFs -PhysicalAddress $script:Scratch -Size $script:Basic.TotalSize -MountPoint $script:Mnt -Confirm:$false -ErrorAction Stop | Out-Null
-        { Write-DaxFsImage $script:Basic.Image -PhysicalAddress $script:Scratch -Size $script:ScratchSize -Confirm:$false } | Should -Throw -ErrorId 'TargetMounted'
+        { Write-DaxFsImage $script:Basic.Image -PhysicalAddress $script:Scratch -Size $script:ScratchSize -Confirm:$false } | Should -Throw -ErrorId 'TargetMounted,DaxFs.Commands.WriteDaxFsImageCommand'
     }
 }
 
