@@ -91,8 +91,12 @@ Describe 'Write-DaxFsImage and Mount-DaxFs with dax0.0' {
         Write-DaxFsImage $script:Wide.Local -Device dax0.0 -Confirm:$false
         $log = [DaxFs.TreeTools.KernelLog]::FromNow()
         try {
-            { Mount-DaxFs -Device dax0.0 -MountPoint $script:Mnt -Validate -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'MountFailed,DaxFs.Commands.MountDaxFsCommand'
+            $e = { Mount-DaxFs -Device dax0.0 -MountPoint $script:Mnt -Validate -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
+                Should -Throw -ErrorId 'MountFailed,DaxFs.Commands.MountDaxFsCommand' -PassThru
             $log.ReadNew() -join "`n" | Should -Match 'daxfs: inode 1 nlink mismatch: nlink=\d+ refcount=0'
+            $e.Exception.Message | Should -Match 'The kernel said: daxfs: inode 1 nlink mismatch: nlink=\d+ refcount=0'
+            $warned = @(Mount-DaxFs -Device dax0.0 -MountPoint $script:Mnt -Validate -WhatIf 3>&1 | Where-Object { $_ -is [Management.Automation.WarningRecord] })
+            "$warned" | Should -Match 'no entry names the root directory'
         }
         finally { $log.Dispose() }
         @(Get-DaxFsMount).Count | Should -Be 0
@@ -163,8 +167,12 @@ Describe 'dma-bufs from /dev/dma_heap/system and the new mount API' {
     It 'Mount-DaxFs -DmaBuf -Validate: refused, the kernel log says why' {
         $log = [DaxFs.TreeTools.KernelLog]::FromNow()
         try {
-            { Mount-DaxFs -DmaBuf $script:Buf -MountPoint $script:Mnt -Validate -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'MountFailed,DaxFs.Commands.MountDaxFsCommand'
+            $e = { Mount-DaxFs -DmaBuf $script:Buf -MountPoint $script:Mnt -Validate -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
+                Should -Throw -ErrorId 'MountFailed,DaxFs.Commands.MountDaxFsCommand' -PassThru
             $log.ReadNew() -join "`n" | Should -Match 'daxfs: inode 1 nlink mismatch: nlink=\d+ refcount=0'
+            $e.Exception.Message | Should -Match 'The kernel said: daxfs: inode 1 nlink mismatch: nlink=\d+ refcount=0'
+            $warned = @(Mount-DaxFs -DmaBuf $script:Buf -MountPoint $script:Mnt -Validate -WhatIf 3>&1 | Where-Object { $_ -is [Management.Automation.WarningRecord] })
+            "$warned" | Should -Match 'no entry names the root directory'
         }
         finally { $log.Dispose() }
         @(Get-DaxFsMount).Count | Should -Be 0
