@@ -121,7 +121,8 @@ function Invoke-PesterSuite([string] $Tag = '', [string[]] $Path = @((Join-Path 
 
 function Install-Prerequisite {
     # Debian tools the integration tests need; installed only when missing and only as root.
-    $need = @{ 'qemu-system-x86_64' = 'qemu-system-x86'; 'busybox' = 'busybox-static'; 'cpio' = 'cpio'; 'xz' = 'xz-utils'; 'ndctl' = 'ndctl'; 'daxctl' = 'daxctl' }
+    # python3: the vectors' make-trees.sh.
+    $need = @{ 'qemu-system-x86_64' = 'qemu-system-x86'; 'busybox' = 'busybox-static'; 'cpio' = 'cpio'; 'xz' = 'xz-utils'; 'ndctl' = 'ndctl'; 'daxctl' = 'daxctl'; 'python3' = 'python3' }
     $missing = @($need.Keys | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) } | ForEach-Object { $need[$_] })
     if (-not $missing) { return }
     if ((id -u) -ne '0' -or -not (Get-Command apt-get -ErrorAction Ignore)) {

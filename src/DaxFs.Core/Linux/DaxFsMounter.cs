@@ -188,14 +188,16 @@ public sealed class DaxFsMounter
     public MountInfoEntry? Mount(DaxFsMountPlan plan)
     {
         string target = plan.Request.MountPoint;
+        // daxfs gives its reasons only to the kernel log: watch it across the call.
+        using var log = _ctx.KernelLog.Watch();
         if (plan.UsesNewMountApi)
         {
-            NewMountApi.Mount(_ctx.MountApi, "daxfs", plan.FsParameters, plan.ReadOnly ? MountFlags.MOUNT_ATTR_RDONLY : 0, target);
+            NewMountApi.Mount(_ctx.MountApi, "daxfs", plan.FsParameters, plan.ReadOnly ? MountFlags.MOUNT_ATTR_RDONLY : 0, target, log);
         }
         else
         {
             try { _ctx.MountApi.Mount(plan.Source, target, "daxfs", plan.ReadOnly ? MountFlags.MS_RDONLY : 0, plan.Options); }
-            catch (SyscallException ex) { throw MountErrors.FromSyscall(ex, "daxfs", target, Array.Empty<string>()); }
+            catch (SyscallException ex) { throw MountErrors.FromSyscall(ex, "daxfs", target, Array.Empty<string>(), kernelLog: KernelLogRecord.Of(log.ReadNew(), "daxfs")); }
         }
         return TryFindMount(target);
     }

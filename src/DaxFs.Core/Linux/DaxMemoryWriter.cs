@@ -18,20 +18,15 @@ public sealed record DaxWriteResult
 }
 
 /// <summary>
-/// Copies an image into a memory target and proves it by reading it back. For a dax device or a file the image streams
-/// straight into the MAP_SHARED window; a dma-buf or /dev/mem window is a raw PFN mapping that some file systems
-/// cannot read into (9p, FUSE and O_DIRECT pin the destination pages and fail with EFAULT), so those go through a
-/// staging buffer. After msync the window is dropped, a fresh read-only window is mapped and compared byte for byte
-/// with the source, while its SHA-256 is computed.
+/// Copies an image into a memory target and proves it by reading it back. The image is read in chunks into an ordinary
+/// buffer and copied into the MAP_SHARED window; after msync the window is dropped, a fresh read-only window is mapped
+/// and compared byte for byte with the source, while its SHA-256 is computed. The window is never handed to read(2):
+/// dma-buf heaps and /dev/mem map VM_PFNMAP pages that file systems which pin the caller's buffer for zero-copy reads
+/// (9p, FUSE and NFS direct I/O, O_DIRECT) cannot pin, and read(2) then fails with EFAULT.
 /// </summary>
 public static class DaxMemoryWriter
 {
     public const int ChunkSize = 4 * 1024 * 1024;
-
-    /// <summary>Targets mapped as raw page frames (dma-buf heaps, /dev/mem, a pmem block node): the kernel cannot pin their
-    /// pages, so a read(2) straight into them fails with EFAULT on file systems that pin the destination (9p, FUSE,
-    /// O_DIRECT). Dax devices and files are mapped with struct pages and take reads directly.</summary>
-    internal static bool NeedsStaging(DaxMemoryTarget target) => target.Kind is not (DaxMemoryTargetKind.DaxDevice or DaxMemoryTargetKind.File);
 
     /// <summary>Throws <see cref="DaxLinuxException"/> ImageTooLarge when the image does not fit, before anything is written.</summary>
     public static void CheckFits(long imageLength, DaxMemoryTarget target)
@@ -53,27 +48,20 @@ public static class DaxMemoryWriter
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         source.Position = 0;
+        var buffer = new byte[(int)Math.Min(ChunkSize, length)];
         using (var window = target.Map(0, length, writable: true))
         {
             using var sync = DmaBufCpuAccess.Begin(target, window, write: true);
-            byte[]? staging = NeedsStaging(target) ? new byte[(int)Math.Min(ChunkSize, length)] : null;
             for (long done = 0; done < length;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                int n = (int)Math.Min(ChunkSize, length - done);
-                try
-                {
-                    if (staging is null) source.ReadExactly(window.Slice(done, n));
-                    else
-                    {
-                        source.ReadExactly(staging, 0, n);
-                        staging.AsSpan(0, n).CopyTo(window.Slice(done, n));
-                    }
-                }
+                int n = (int)Math.Min(buffer.Length, length - done);
+                try { source.ReadExactly(buffer, 0, n); }
                 catch (EndOfStreamException ex)
                 {
                     throw new IOException($"The image ended after {done} of {length} bytes while being copied (did it change?).", ex);
                 }
+                buffer.AsSpan(0, n).CopyTo(window.Slice(done, n));
                 done += n;
                 progress?.Report(new DaxWriteProgress("Writing", done, length));
             }

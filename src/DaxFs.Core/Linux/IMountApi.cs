@@ -148,9 +148,11 @@ public static class NewMountApi
     /// <summary>
     /// Mounts <paramref name="fileSystemType"/> at <paramref name="target"/>. Throws <see cref="DaxLinuxException"/>:
     /// ModuleNotLoaded when fsopen answers ENODEV, MountPointNotFound/MountPointBusy for the target, MountRefused for the
-    /// rest, each carrying the kernel's messages.
+    /// rest, each carrying the kernel's messages: the fs context's, else the file system's lines in
+    /// <paramref name="kernelLog"/> (a watch started before the call).
     /// </summary>
-    public static void Mount(IMountApi api, string fileSystemType, IReadOnlyList<FsParameter> parameters, uint attributes, string target)
+    public static void Mount(IMountApi api, string fileSystemType, IReadOnlyList<FsParameter> parameters, uint attributes, string target,
+        IKernelLogWatch? kernelLog = null)
     {
         SafeFileHandle fsfd;
         try { fsfd = api.FsOpen(fileSystemType); }
@@ -178,7 +180,8 @@ public static class NewMountApi
                 IReadOnlyList<string> messages;
                 try { messages = api.ReadMessages(fsfd); }
                 catch (SyscallException) { messages = Array.Empty<string>(); }
-                throw MountErrors.FromSyscall(ex, fileSystemType, target, messages, step);
+                var logged = kernelLog is null ? Array.Empty<string>() : KernelLogRecord.Of(kernelLog.ReadNew(), fileSystemType);
+                throw MountErrors.FromSyscall(ex, fileSystemType, target, messages, step, logged);
             }
         }
     }
@@ -187,9 +190,13 @@ public static class NewMountApi
 /// <summary>errno of mount calls → the errors an operator meets, with what to do.</summary>
 public static class MountErrors
 {
-    public static DaxLinuxException FromSyscall(SyscallException ex, string fileSystemType, string target, IReadOnlyList<string> messages, string? step = null)
+    /// <param name="kernelLog">The file system's lines in the kernel log during the call: the reason when the fs
+    /// context holds none (daxfs logs with pr_err only).</param>
+    public static DaxLinuxException FromSyscall(SyscallException ex, string fileSystemType, string target, IReadOnlyList<string> messages, string? step = null,
+        IReadOnlyList<string>? kernelLog = null)
     {
         int e = ex.ErrorNumber;
+        if (messages.Count == 0 && kernelLog is { Count: > 0 }) messages = kernelLog;
         string said = messages.Count > 0 ? " The kernel said: " + string.Join(" | ", messages.Select(StripPrefix)) + "." : "";
         string call = step ?? ex.Call;
         bool atFsOpen = ex.Call.StartsWith("fsopen", StringComparison.Ordinal);

@@ -12,6 +12,8 @@ public sealed class LinuxContext
     public ICommandRunner Runner { get; init; } = ProcessCommandRunner.Instance;
     public IMountApi MountApi { get; init; } = LinuxMountApi.Instance;
     public IDmaHeap DmaHeap { get; init; } = new LinuxDmaHeap();
+    /// <summary>Where a refused mount's reason is read from (the kernel log).</summary>
+    public IKernelLog KernelLog { get; init; } = LinuxKernelLog.Instance;
     /// <summary>Where device nodes live (dax0.0, mem).</summary>
     public string DevRoot { get; init; } = "/dev";
     public string MountInfoPath { get; init; } = "/proc/self/mountinfo";

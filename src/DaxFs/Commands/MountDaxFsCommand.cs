@@ -71,6 +71,11 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
             }, mountPoint)) return;
 
         WriteVerbose(plan.Description);
+        if (Validate)
+            WriteWarning("The kernel's validate option refuses every DAXFS image: it requires each inode's link count to equal the " +
+                "directory entries naming it, and no entry names the root directory (inode 1), so the root never matches; split images also " +
+                "fail its data-offset rule, which checks offsets in the backing file against the image's base region. Expect the mount to be " +
+                "refused with the kernel's reason; mount without -Validate to use the image (Test-DaxFsImage checks it without the kernel).");
         if (!ShouldProcess(plan.Request.MountPoint, plan.Description)) return;
         RequireRoot("Mount-DaxFs");
         MountInfoEntry? entry = null;

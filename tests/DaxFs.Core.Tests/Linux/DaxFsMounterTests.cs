@@ -66,6 +66,51 @@ public class DaxFsMounterTests
     }
 
     [Fact]
+    public void A_refused_mount_carries_the_file_systems_lines_from_the_kernel_log()
+    {
+        var (root, _, api, mp) = Host(Basic);
+        using var _r = root;
+        var log = new FakeKernelLog();
+        log.During.AddRange(new[] { "9pnet: something else", "daxfs: inode 1 nlink mismatch: nlink=4 refcount=0" });
+        var ctx = Context(root, mountApi: api, mountInfo: root.File("mountinfo", ""), kernelLog: log);
+        api.Fail["mount"] = Errno.EINVAL;
+        var mounter = new DaxFsMounter(ctx);
+        var plan = mounter.Inspect(mounter.Plan(new DaxFsMountRequest { Target = DaxMemoryTargets.ForDevice(ctx, "dax0.0"), MountPoint = mp, Validate = true }));
+        var ex = Assert.Throws<DaxLinuxException>(() => mounter.Mount(plan));
+        Assert.Equal("MountFailed", ex.ErrorId);
+        Assert.Equal(1, log.Watches);
+        Assert.Equal(new[] { "daxfs: inode 1 nlink mismatch: nlink=4 refcount=0" }, ex.KernelMessages);
+        Assert.Contains("The kernel said: daxfs: inode 1 nlink mismatch: nlink=4 refcount=0.", ex.Message);
+        Assert.DoesNotContain("9pnet", ex.Message);
+    }
+
+    [Fact]
+    public void The_fs_context_messages_win_over_the_kernel_log_on_the_new_mount_api()
+    {
+        var (root, _, api, mp) = Host();
+        using var _r = root;
+        api.Fail["create"] = Errno.EINVAL;
+        api.Messages.Add("e daxfs: from the context");
+        var log = new FakeKernelLog();
+        log.During.Add("daxfs: from the log");
+        using var fd = new MemfdDmaHeap().Allocate("system", 4096);
+        var ex = Assert.Throws<DaxLinuxException>(() =>
+            NewMountApi.Mount(api, "daxfs", new[] { FsParameter.FileDescriptor("dmabuf", fd) }, 0, mp, log.Watch()));
+        Assert.Contains("The kernel said: daxfs: from the context.", ex.Message);
+        api.Fail["create"] = Errno.EINVAL;
+        var ex2 = Assert.Throws<DaxLinuxException>(() =>
+            NewMountApi.Mount(api, "daxfs", new[] { FsParameter.FileDescriptor("dmabuf", fd) }, 0, mp, new FakeKernelLog { During = { "daxfs: from the log" } }.Watch()));
+        Assert.Contains("The kernel said: daxfs: from the log.", ex2.Message);
+    }
+
+    [Theory]
+    [InlineData("3,1234,5678901,-;daxfs: inode 1 nlink mismatch: nlink=4 refcount=0\n", "daxfs: inode 1 nlink mismatch: nlink=4 refcount=0")]
+    [InlineData("6,99,1,c,more;line one\n SUBSYSTEM=block\n", "line one")]
+    [InlineData("no separator", null)]
+    public void Kernel_log_records_give_their_message(string record, string? message) =>
+        Assert.Equal(message, KernelLogRecord.Message(record));
+
+    [Fact]
     public void Dma_buf_mounts_through_the_new_mount_api_in_order()
     {
         var (root, ctx, api, mp) = Host();

@@ -129,6 +129,36 @@ public sealed class FakeMountApi : IMountApi
     }
 }
 
+/// <summary>A kernel log whose lines appear when a mount call fails (what daxfs does with pr_err).</summary>
+public sealed class FakeKernelLog : IKernelLog
+{
+    /// <summary>Lines already in the log before any watch starts: a watch must not report them.</summary>
+    public List<string> Before { get; } = new();
+    /// <summary>Lines logged during the watched call.</summary>
+    public List<string> During { get; } = new();
+    public int Watches { get; private set; }
+
+    public IKernelLogWatch Watch()
+    {
+        Watches++;
+        return new W(this);
+    }
+
+    private sealed class W : IKernelLogWatch
+    {
+        private readonly FakeKernelLog _log;
+        private bool _read;
+        public W(FakeKernelLog log) { _log = log; }
+        public IReadOnlyList<string> ReadNew()
+        {
+            if (_read) return Array.Empty<string>();
+            _read = true;
+            return _log.During.ToList();
+        }
+        public void Dispose() { }
+    }
+}
+
 /// <summary>Builds a fake sysfs/dev tree for dax devices.</summary>
 public static class FakeHost
 {
@@ -167,7 +197,7 @@ public static class FakeHost
     }
 
     public static LinuxContext Context(TempDir root, ICommandRunner? runner = null, IMountApi? mountApi = null, bool isRoot = true,
-        string? mountInfo = null) => new()
+        string? mountInfo = null, IKernelLog? kernelLog = null) => new()
     {
         Sysfs = new SysfsTree(root.Path),
         DevRoot = System.IO.Path.Combine(root.Path, "dev"),
@@ -176,5 +206,6 @@ public static class FakeHost
         MountInfoPath = mountInfo ?? root.File("mountinfo", ""),
         IsRoot = () => isRoot,
         DmaHeap = new MemfdDmaHeap(),
+        KernelLog = kernelLog ?? new FakeKernelLog(),
     };
 }

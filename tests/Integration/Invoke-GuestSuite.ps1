@@ -1,0 +1,47 @@
+<#
+.SYNOPSIS
+    Runs one boot's Pester files inside the VM (Invoke-Integration.ps1 starts it through run-vm.sh) and writes the
+    counts, timings and every test's outcome as JSON.
+#>
+param(
+    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax')] [string] $Boot,
+    [Parameter(Mandatory)] [string] $PesterPath,
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $DataPath,
+    [Parameter(Mandatory)] [string] $ResultFile
+)
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+# The guest's clock is the host's (QEMU's RTC): the host put its launch time in DAXFS_IT_LAUNCHED (Unix ms).
+$startSeconds = if ($env:DAXFS_IT_LAUNCHED) { ([DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() - [long]$env:DAXFS_IT_LAUNCHED) / 1000 } else { 0 }
+Write-Host ("Guest: {0}, pwsh running {1:0.0} s after the VM was launched" -f (& uname -r), $startSeconds)
+
+Import-Module $PesterPath -Force
+Write-Host ("Guest: Pester imported after {0:0.0} s" -f (([DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() - [long]$env:DAXFS_IT_LAUNCHED) / 1000))
+$env:DAXFS_MODULE_PATH = $ModulePath
+$env:DAXFS_INTEGRATION_DATA = $DataPath
+$files = switch ($Boot) {
+    'raw' { 'Writer.Tests.ps1', 'PhysicalMemory.Tests.ps1' }
+    'devdax' { 'Devices.Tests.ps1' }
+}
+$config = New-PesterConfiguration
+$config.Run.Path = @($files | ForEach-Object { Join-Path $PSScriptRoot $_ })
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Detailed'
+$config.Output.RenderMode = 'Plaintext'
+$watch = [Diagnostics.Stopwatch]::StartNew()
+$result = Invoke-Pester -Configuration $config
+$watch.Stop()
+
+[pscustomobject]@{
+    Boot = $Boot
+    Kernel = (& uname -r)
+    Passed = $result.PassedCount
+    Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+    Skipped = $result.SkippedCount
+    StartSeconds = [math]::Round($startSeconds, 1)
+    TestSeconds = [math]::Round($watch.Elapsed.TotalSeconds, 1)
+    Tests = @($result.Tests | ForEach-Object { [pscustomobject]@{ Name = $_.ExpandedPath; Result = $_.Result; Seconds = [math]::Round($_.Duration.TotalSeconds, 2) } })
+} | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $ResultFile
+exit 0

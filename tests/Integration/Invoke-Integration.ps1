@@ -1,0 +1,204 @@
+<#
+.SYNOPSIS
+    The integration suite: DaxFs against the real daxfs kernel module, in a VM (../shared/vm/run-vm.sh).
+.DESCRIPTION
+    On the host: builds the tree tools, makes the source trees (the vectors' make-trees.sh and generated trees from
+    fixed seeds), lists them, and builds every tree with New-DaxFsImage in static, branching and split mode. Then boots
+    the kit's VM twice, one pwsh per boot (pwsh needs about a minute to start under emulation):
+      raw     the NVDIMM as one raw namespace: Writer.Tests.ps1 (every image mounted by the kernel and listed against
+              its source tree) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace reconfiguration)
+      devdax  the NVDIMM as dax0.0: Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
+    Writes the summed counts to -ResultFile as JSON (Passed, Failed, Skipped, SkipReason, Boots). When the kit or its
+    prerequisites are missing nothing runs: SkipReason says why, and it is printed.
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Integration
+.EXAMPLE
+    dotnet pwsh tests/Integration/Invoke-Integration.ps1 -ResultFile out/i.json -PesterPath $pester -Boot devdax
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $ResultFile,
+    [Parameter(Mandatory)] [string] $PesterPath,
+    # The staged module.
+    [string] $ModulePath = (Join-Path $PSScriptRoot '../../out/DaxFs/DaxFs.psd1'),
+    # An operator's own kernel image and daxfs.ko (run-vm.sh --kernel/--module); default: the kit's.
+    [string] $Kernel,
+    [string] $KernelModule,
+    # The VM kit (run-vm.sh and kernel/); default $env:DAXFS_VM_KIT, $env:DAXFS_SHARED/vm, or ../shared/vm.
+    [string] $Kit,
+    # Which boots to run.
+    [ValidateSet('raw', 'devdax')]
+    [string[]] $Boot = @('raw', 'devdax'),
+    # Limit for one boot, in seconds (run-vm.sh --timeout).
+    [int] $BootTimeout = 900
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+$clock = [Diagnostics.Stopwatch]::StartNew()
+$root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+$shared = if ($env:DAXFS_SHARED) { $env:DAXFS_SHARED } else { Join-Path $root '../shared' }
+if (-not $Kit) { $Kit = if ($env:DAXFS_VM_KIT) { $env:DAXFS_VM_KIT } else { Join-Path $shared 'vm' } }
+$vectors = Join-Path $shared 'vectors'
+$data = Join-Path $root 'out/integration'
+$results = Join-Path $data 'results'
+
+function Write-Result([int] $Passed, [int] $Failed, [int] $Skipped, [string] $SkipReason, $Boots = @(), [double] $PrepareSeconds = 0) {
+    [pscustomobject]@{
+        Passed = $Passed; Failed = $Failed; Skipped = $Skipped; SkipReason = $SkipReason
+        PrepareSeconds = [math]::Round($PrepareSeconds, 1); TotalSeconds = [math]::Round($clock.Elapsed.TotalSeconds, 1); Boots = @($Boots)
+    } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $ResultFile
+}
+
+# ---- can it run here? ----
+function Get-SkipReason {
+    if (-not $IsLinux) { return 'the VM kit runs on Linux only' }
+    if ([Runtime.InteropServices.RuntimeInformation]::OSArchitecture -ne 'X64') { return 'the guest shares this machine''s x86-64 programs (dotnet, pwsh), so the host must be x86-64' }
+    if (-not (Test-Path -LiteralPath (Join-Path $Kit 'run-vm.sh'))) { return "no VM kit at $Kit (run-vm.sh; set DAXFS_VM_KIT or DAXFS_SHARED)" }
+    if (-not (Test-Path -LiteralPath (Join-Path $vectors 'make-trees.sh'))) { return "no test vectors at $vectors" }
+    $tools = [ordered]@{ 'qemu-system-x86_64' = 'qemu-system-x86'; busybox = 'busybox-static'; cpio = 'cpio'; xz = 'xz-utils'; ndctl = 'ndctl'; daxctl = 'daxctl'; python3 = 'python3' }
+    $missing = @($tools.Keys | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) } | ForEach-Object { $tools[$_] })
+    if ($missing) { return "missing Debian packages: $($missing -join ' ') (as root: apt-get install -y $($missing -join ' '))" }
+    if (-not (Test-Path -LiteralPath $ModulePath)) { return "the staged module $ModulePath is missing (run the Build task)" }
+    $null
+}
+
+$skip = Get-SkipReason
+if ($skip) {
+    Write-Host "Integration tests skipped: $skip" -ForegroundColor Yellow
+    Write-Result 0 0 $Boot.Count $skip
+    exit 0
+}
+foreach ($f in @($Kernel, $KernelModule) | Where-Object { $_ }) {
+    if (-not (Test-Path -LiteralPath $f)) {
+        $msg = "The kernel file '$f' given with -Kernel/-KernelModule (or DAXFS_KERNEL/DAXFS_KERNEL_MODULE) does not exist."
+        Write-Host $msg -ForegroundColor Red
+        Write-Result 0 1 0 ''
+        exit 0
+    }
+}
+
+# ---- prepare on the host ----
+function Remove-Tree([string] $Path) {
+    # Trees hold closed directories and names that are not UTF-8: chmod and rm take raw bytes.
+    if (Test-Path -LiteralPath $Path) { & chmod -R u+rwx $Path 2>$null; & rm -rf $Path; if ($LASTEXITCODE) { throw "Cannot remove $Path." } }
+}
+
+Write-Host "Integration: preparing trees and images in $data"
+$prepare = [Diagnostics.Stopwatch]::StartNew()
+foreach ($d in 'trees', 'images', 'listings', 'results', 'bin', 'nvdimm-raw.img') { Remove-Tree (Join-Path $data $d) }
+New-Item -ItemType Directory -Force -Path $results, (Join-Path $data 'images'), (Join-Path $data 'listings') | Out-Null
+
+& dotnet build (Join-Path $PSScriptRoot 'TreeTools/DaxFs.TreeTools.csproj') -c Release -o (Join-Path $data 'bin') --nologo -v q -clp:ErrorsOnly | Out-Host
+if ($LASTEXITCODE) { throw 'Building tests/Integration/TreeTools failed.' }
+Add-Type -Path (Join-Path $data 'bin/DaxFs.TreeTools.dll')
+Import-Module $ModulePath -Force
+
+$asRoot = (& id -u) -eq '0'
+if (-not $asRoot) { Write-Warning 'Not root: the trees keep your own uid/gid and readable modes, so owners and closed modes are not exercised.' }
+$treeDir = Join-Path $data 'trees'
+& bash (Join-Path $vectors 'make-trees.sh') $treeDir | Out-Host
+if ($LASTEXITCODE) { throw "make-trees.sh failed ($LASTEXITCODE)." }
+
+$trees = [Collections.Generic.List[object]]::new()
+foreach ($name in 'basic', 'wide', 'deep', 'empty', 'big', 'stride') {
+    $expected = Join-Path $vectors "$name.expected.json"
+    $trees.Add([pscustomobject]@{ Name = $name; Kind = 'vector'; Seed = $null; Expected = $(if (Test-Path $expected) { $expected } else { $null }) })
+}
+foreach ($g in @(@{ P = 'names'; S = 1101 }, @{ P = 'modes'; S = 2202 }, @{ P = 'shape'; S = 3303 }, @{ P = 'mixed'; S = 4404 }, @{ P = 'mixed'; S = 5505 })) {
+    $name = "$($g.P)-$($g.S)"
+    $count = [DaxFs.TreeTools.TreeGenerator]::Create((Join-Path $treeDir $name), $g.P, $g.S)
+    Write-Host "  generated $name ($count entries)"
+    $trees.Add([pscustomobject]@{ Name = $name; Kind = 'generated'; Seed = $g.S; Expected = $null })
+}
+
+$images = [Collections.Generic.List[object]]::new()
+foreach ($t in $trees) {
+    $source = Join-Path $treeDir $t.Name
+    $listing = Join-Path $data "listings/$($t.Name).json"
+    [DaxFs.TreeTools.TreeListing]::Save([DaxFs.TreeTools.TreeListing]::List($source), $listing)
+    $t | Add-Member Source $source
+    $t | Add-Member Listing $listing
+    foreach ($mode in 'static', 'branching', 'split') {
+        $image = Join-Path $data "images/$($t.Name).$mode.daxfs"
+        $extra = @{}
+        # The vectors take the default 64 MiB delta region; generated trees a smaller one (each mount copies it in).
+        if ($mode -ne 'static' -and $t.Kind -eq 'generated') { $extra.DeltaSize = 4MB }
+        if ($mode -eq 'branching') { $extra.Branching = $true }
+        if ($mode -eq 'split') { $extra.BackingFile = "$image.data" }
+        $img = New-DaxFsImage -Path $source -Destination $image -Force @extra -WarningAction SilentlyContinue
+        $images.Add([pscustomobject]@{
+            Name = "$($t.Name).$mode"; Tree = $t.Name; Mode = $mode; Image = $image; Backing = $(if ($mode -eq 'split') { "$image.data" } else { $null })
+            TotalSize = $img.TotalSize; Length = (Get-Item -LiteralPath $image).Length; Listing = $listing
+        })
+    }
+}
+# Every image into the raw boot's NVDIMM, each at its own 2 MiB-aligned offset from its start: the guest mounts them where they lie
+# (copying them in over 9p would take minutes under emulation). The file's size is a multiple of 16 MiB (the kit's unit).
+$nvdimm = Join-Path $data 'nvdimm-raw.img'
+if (Test-Path -LiteralPath $nvdimm) { Remove-Item -LiteralPath $nvdimm }
+$offset = 0L
+foreach ($i in $images) {
+    $i | Add-Member Offset $offset
+    [DaxFs.TreeTools.NvdimmFile]::Place($nvdimm, $offset, $i.Image) | Out-Null
+    $offset += [math]::Ceiling($i.Length / 2MB) * 2MB
+}
+# And 32 MiB of zeros after them, where the cmdlet tests write.
+$scratchOffset = $offset
+$nvdimmSize = [long]([math]::Ceiling(($offset + 32MB) / 16MB) * 16MB)
+$fs = [IO.File]::Open($nvdimm, 'Open', 'ReadWrite'); try { $fs.SetLength($nvdimmSize) } finally { $fs.Dispose() }
+[pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = $nvdimmSize - $scratchOffset; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
+$prepare.Stop()
+Write-Host ("Integration: {0} trees, {1} images ({2} MiB of NVDIMM) in {3:0.0} s" -f $trees.Count, $images.Count, ($nvdimmSize / 1MB), $prepare.Elapsed.TotalSeconds)
+
+# ---- boot and test in the guest ----
+$kitArgs = @()
+if ($Kernel) { $kitArgs += @('--kernel', (Resolve-Path -LiteralPath $Kernel).Path) }
+if ($KernelModule) { $kitArgs += @('--module', (Resolve-Path -LiteralPath $KernelModule).Path) }
+$boots = [Collections.Generic.List[object]]::new()
+$passed = 0; $failed = 0; $skipped = 0
+Push-Location $root
+try {
+    foreach ($b in $Boot) {
+        $json = Join-Path $results "$b.json"
+        $vmArgs = @((Join-Path $Kit 'run-vm.sh')) + $kitArgs + @('--timeout', "$BootTimeout")
+        if ($b -eq 'devdax') { $vmArgs += @('--devdax', '--memory-size', '512M') }
+        else { $vmArgs += @('--memory-file', $nvdimm, '--memory-size', "$($nvdimmSize / 1MB)M") }
+        $vmArgs += @('--', 'dotnet', 'pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'Invoke-GuestSuite.ps1'),
+            '-Boot', $b, '-PesterPath', $PesterPath, '-ModulePath', (Resolve-Path $ModulePath).Path, '-DataPath', $data, '-ResultFile', $json)
+        Write-Host "Integration: boot '$b': run-vm.sh $($vmArgs[1..($vmArgs.Count - 1)] -join ' ')"
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $env:DAXFS_IT_LAUNCHED = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+        & bash @vmArgs 2>&1 | Out-Host
+        $code = $LASTEXITCODE
+        $watch.Stop()
+        $entry = [ordered]@{ Name = $b; ExitCode = $code; Seconds = [math]::Round($watch.Elapsed.TotalSeconds, 1); Passed = 0; Failed = 0; Skipped = 0; Note = '' }
+        if (Test-Path -LiteralPath $json) {
+            $r = Get-Content -Raw -LiteralPath $json | ConvertFrom-Json
+            $entry.Passed = $r.Passed; $entry.Failed = $r.Failed; $entry.Skipped = $r.Skipped
+            $entry.PwshStartSeconds = $r.StartSeconds; $entry.TestSeconds = $r.TestSeconds
+        }
+        else {
+            $entry.Failed = 1
+            $entry.Note = switch ($code) {
+                124 { "the time limit of $BootTimeout s was reached" }
+                125 { 'the guest stopped before the suite finished: a kernel crash (see the console above)' }
+                2 { 'run-vm.sh refused (usage or a missing prerequisite, see above)' }
+                default { "the suite wrote no results (exit $code)" }
+            }
+            Write-Host "Integration: boot '$b' failed: $($entry.Note)" -ForegroundColor Red
+        }
+        $passed += $entry.Passed; $failed += $entry.Failed; $skipped += $entry.Skipped
+        $boots.Add([pscustomobject]$entry)
+    }
+}
+finally { Pop-Location }
+
+Write-Host ''
+Write-Host 'Integration boots:'
+$boots | Format-Table Name, ExitCode, Seconds, PwshStartSeconds, TestSeconds, Passed, Failed, Skipped, Note -AutoSize | Out-Host
+Write-Host ("Integration: prepare {0:0.0} s, whole run {1:0.0} s" -f $prepare.Elapsed.TotalSeconds, $clock.Elapsed.TotalSeconds)
+Write-Result $passed $failed $skipped '' $boots $prepare.Elapsed.TotalSeconds
+exit 0

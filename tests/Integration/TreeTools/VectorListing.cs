@@ -1,0 +1,34 @@
+using System.Text.Json;
+
+namespace DaxFs.TreeTools;
+
+/// <summary>Compares a listing with a vector's NAME.expected.json (path → type, mode, uid, gid, size, sha256, target, link_group).</summary>
+public static class VectorListing
+{
+    public static IReadOnlyList<string> Compare(IReadOnlyList<TreeEntry> listing, string expectedJson)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(expectedJson));
+        var diff = new List<string>();
+        var byPath = listing.ToDictionary(e => e.Path, StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            seen.Add(p.Name);
+            if (!byPath.TryGetValue(p.Name, out var e)) { diff.Add($"{p.Name}: missing from the tree"); continue; }
+            var want = p.Value;
+            string? Str(string k) => want.TryGetProperty(k, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText() : null;
+            void Check(string k, string? got) { if (Str(k) != got) diff.Add($"{p.Name}: {k} is {got ?? "(none)"}, the vector says {Str(k) ?? "(none)"}"); }
+            Check("type", e.Type);
+            Check("mode", e.Mode.ToString());
+            Check("uid", e.Uid.ToString());
+            Check("gid", e.Gid.ToString());
+            if (e.Type == "file") Check("size", e.Size.ToString());
+            Check("sha256", e.Sha256);
+            Check("target", e.Target);
+            Check("link_group", e.LinkGroup);
+        }
+        foreach (var e in listing)
+            if (!seen.Contains(e.Path)) diff.Add($"{e.Path}: not in the vector listing");
+        return diff;
+    }
+}
