@@ -24,6 +24,7 @@
         'Remove-DaxNamespace'
         'New-DmaBuf'
         'Write-DaxFsImage'
+        'Save-DaxFsImage'
         'Mount-DaxFs'
         'Get-DaxFsMount'
         'Dismount-DaxFs'
