@@ -1,0 +1,347 @@
+# The runbooks of docs/runbooks, run without root or hardware. Pester's Mock replaces DaxFs's binary cmdlets like any
+# command: the runbooks call them from script scope, so `Mock Mount-DaxFs` (no -ModuleName: DaxFs is a binary module,
+# Pester can only inject into script modules, and the calls come from the runbook anyway) intercepts them, with their
+# real parameters, so parameter filters name -Device, -MountPoint... The host underneath is fake but consistent:
+#   - sysfs, /dev/dax0.0 (a sparse file) and daxctl in TestDrive, through the module's DAXFS_* variables, so the real
+#     Get-DaxDevice, Write-DaxFsImage and Save-DaxFsImage read and write a device file;
+#   - a mountinfo file (DAXFS_MOUNTINFO) that the mocked Mount-DaxFs/Dismount-DaxFs and mount/umount keep up to date,
+#     so the real Get-DaxFsMount and the runbooks' own mount-table reads see what the mocks did;
+#   - the mocked Mount-DaxFs shows at the mount point what the memory holds (Save-DaxFsImage, then Export-DaxFsItem),
+#     so a corrupted write shows up through the "mount" as it would in the kernel.
+# Every mocked call is logged in order in $RunbookCalls.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    $script:Runbooks = Join-Path $RepoRoot 'docs/runbooks'
+    $script:Fixtures = Join-Path $PSScriptRoot 'fixtures/linux'
+    $script:SavedEnv = @{}
+    foreach ($n in 'DAXFS_SYSFS_ROOT', 'DAXFS_DEV_ROOT', 'DAXFS_MOUNTINFO', 'DAXFS_NDCTL', 'DAXFS_DAXCTL', 'DAXFS_ASSUME_ROOT', 'DAXFS_DMA_HEAP') {
+        $script:SavedEnv[$n] = [Environment]::GetEnvironmentVariable($n)
+    }
+    $script:DaxPhys = 0x100a00000
+    $script:DaxSize = 526385152
+
+    # A fake host: dax0.0 as recorded in the VM (502 MiB at 0x100a00000) in sysfs and as a sparse /dev file, daxctl and
+    # ndctl answering with the recorded listings, an empty mount table, memfd dma-bufs.
+    function New-FakeHost {
+        $root = Join-Path $TestDrive ('host-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+        $dir = New-Item -ItemType Directory -Force (Join-Path $root 'sys/bus/dax/devices/dax0.0')
+        @{ size = $DaxSize; align = 2097152; target_node = 0; numa_node = 0; resource = ('0x{0:x}' -f $DaxPhys) }.GetEnumerator() |
+            ForEach-Object { Set-Content (Join-Path $dir $_.Key) $_.Value }
+        $m = New-Item -ItemType Directory -Force (Join-Path $dir 'mapping0')
+        Set-Content (Join-Path $m start) ('0x{0:x}' -f $DaxPhys); Set-Content (Join-Path $m end) '0x11fffffff'; Set-Content (Join-Path $m page_offset) '0x0'
+        $drv = New-Item -ItemType Directory -Force (Join-Path $root 'sys/bus/dax/drivers/device_dax')
+        New-Item -ItemType SymbolicLink -Path (Join-Path $dir driver) -Target $drv.FullName | Out-Null
+        New-Item -ItemType Directory -Force (Join-Path $root 'dev/dma_heap'), (Join-Path $root 'mnt') | Out-Null
+        Set-Content (Join-Path $root 'dev/dma_heap/system') ''
+        $f = [IO.File]::Create((Join-Path $root 'dev/dax0.0')); try { $f.SetLength($DaxSize) } finally { $f.Dispose() }
+        $tools = New-Item -ItemType Directory -Force (Join-Path $root 'tools')
+        foreach ($t in 'ndctl', 'daxctl') { Copy-Item (Join-Path $Fixtures 'fake-tool.sh') (Join-Path $tools $t); chmod +x (Join-Path $tools $t) }
+        Copy-Item (Join-Path $Fixtures 'daxctl-list-devices-mappings.devdax.json') (Join-Path $tools 'daxctl.list.stdout')
+        Copy-Item (Join-Path $Fixtures 'ndctl-list-N.devdax.json') (Join-Path $tools 'ndctl.list.stdout')
+        $h = [pscustomobject]@{ Root = $root; Mnt = Join-Path $root 'mnt'; MountInfo = Join-Path $root 'mountinfo'; Node = Join-Path $root 'dev/dax0.0'; Work = Join-Path $root 'work' }
+        Set-Content $h.MountInfo '' -NoNewline
+        $env:DAXFS_SYSFS_ROOT = $root
+        $env:DAXFS_DEV_ROOT = Join-Path $root 'dev'
+        $env:DAXFS_MOUNTINFO = $h.MountInfo
+        $env:DAXFS_NDCTL = Join-Path $tools 'ndctl'
+        $env:DAXFS_DAXCTL = Join-Path $tools 'daxctl'
+        $env:DAXFS_ASSUME_ROOT = '1'
+        $env:DAXFS_DMA_HEAP = 'memfd'
+        $global:RunbookCalls = [Collections.Generic.List[string]]::new()
+        $global:RunbookNextMountId = 100
+        $h
+    }
+
+    # A small root file system: files, an empty file, a symbolic link, a hard link, nested directories.
+    function New-RootTree([string] $Name, [string] $Motd = 'welcome') {
+        $t = Join-Path $TestDrive $Name
+        New-Item -ItemType Directory -Force "$t/etc", "$t/usr/bin", "$t/var/empty" | Out-Null
+        Set-Content "$t/etc/hostname" 'node1'
+        Set-Content "$t/etc/motd" $Motd
+        [IO.File]::WriteAllBytes("$t/usr/bin/tool", [byte[]](1..200 | ForEach-Object { $_ }))
+        New-Item -ItemType File "$t/etc/empty" | Out-Null
+        New-Item -ItemType SymbolicLink -Path "$t/etc/issue" -Target motd | Out-Null
+        New-Item -ItemType HardLink -Path "$t/usr/bin/tool2" -Target "$t/usr/bin/tool" | Out-Null
+        $t
+    }
+
+    function Add-MountLine([string] $MountPoint, [string] $Type, [string] $Source, [string] $Options, [string] $MountOptions = 'rw,relatime') {
+        $id = ++$global:RunbookNextMountId
+        Add-Content $env:DAXFS_MOUNTINFO "$id 27 0:$id / $MountPoint $MountOptions - $Type $Source $Options"
+    }
+    function Remove-MountLine([string] $MountPoint) {
+        $keep = @(Get-Content $env:DAXFS_MOUNTINFO | Where-Object { $_ -and ($_ -split ' ')[4] -ne $MountPoint })
+        Set-Content $env:DAXFS_MOUNTINFO $keep
+    }
+    function Get-MountLines { @(Get-Content $env:DAXFS_MOUNTINFO | Where-Object { $_ }) }
+    function Clear-Directory([string] $Path) {
+        if (Test-Path $Path) { chmod -R u+w $Path; Get-ChildItem -LiteralPath $Path -Force | Remove-Item -Recurse -Force }
+    }
+
+    # Mocks for the device and mount cmdlets and for mount(8)/umount(8), consistent with the mount table. Call in a
+    # BeforeEach (or It): Pester scopes the mocks to that block.
+    function Use-FakeMounts {
+        Mock Mount-DaxFs {
+            $global:RunbookCalls.Add("Mount-DaxFs $(if ($Device) { "-Device $Device" } else { '-DmaBuf' }) $MountPoint")
+            $copy = Join-Path $TestDrive ('mounted-' + [guid]::NewGuid().ToString('n') + '.daxfs')
+            if ($Device) { Save-DaxFsImage -Device $Device -Destination $copy | Out-Null } else { Save-DaxFsImage -DmaBuf $DmaBuf -Destination $copy | Out-Null }
+            Export-DaxFsItem -Image $copy -Destination $MountPoint | Out-Null
+            if ($Device) { Add-MountLine $MountPoint daxfs $Device ('ro,phys=0x{0:x},size={1},static' -f $DaxPhys, $DaxSize) 'ro,relatime' }
+            else { Add-MountLine $MountPoint daxfs none 'ro,source=dmabuf,static' 'ro,relatime' }
+            Get-DaxFsMount -MountPoint $MountPoint
+        }
+        Mock Dismount-DaxFs {
+            foreach ($m in $MountPoint) {
+                $global:RunbookCalls.Add("Dismount-DaxFs $m")
+                Remove-MountLine $m
+                Clear-Directory $m
+            }
+        }
+        Mock mount {
+            $global:RunbookCalls.Add("mount $($args -join ' ')")
+            if ($args[0] -eq '--move') {
+                $from, $to = $args[1], $args[2]
+                $lines = Get-Content $env:DAXFS_MOUNTINFO | ForEach-Object { $f = $_ -split ' '; if ($f.Count -gt 4 -and $f[4] -eq $from) { $f[4] = $to }; $f -join ' ' }
+                Set-Content $env:DAXFS_MOUNTINFO $lines
+                Get-ChildItem -LiteralPath $from -Force | Move-Item -Destination $to
+            }
+            else {
+                $type = $args[[array]::IndexOf($args, '-t') + 1]; $opts = $args[[array]::IndexOf($args, '-o') + 1]
+                Add-MountLine $args[-1] $type $args[-2] "rw,$opts"
+            }
+            $global:LASTEXITCODE = 0
+        }
+        Mock umount {
+            $global:RunbookCalls.Add("umount $($args -join ' ')")
+            Remove-MountLine $args[-1]
+            $global:LASTEXITCODE = 0
+        }
+        Mock New-DmaBuf { $global:RunbookCalls.Add("New-DmaBuf $Heap $Size"); & (Get-Command New-DmaBuf -CommandType Cmdlet) -Heap $Heap -Size $Size -Confirm:$false }
+    }
+    # Logs Write-DaxFsImage calls and lets the real cmdlet write into the fake device file.
+    function Use-LoggedWrite {
+        Mock Write-DaxFsImage {
+            $global:RunbookCalls.Add("Write-DaxFsImage $(Split-Path -Leaf $Image.Path) $(if ($Device) { "-Device $Device" } else { '-DmaBuf' })")
+            # Mock bodies get the parameters as variables ($PSBoundParameters is empty there).
+            $p = @{ Image = $Image; PassThru = $PassThru; Confirm = $false; ErrorAction = 'Stop' }
+            if ($Device) { $p.Device = $Device } else { $p.DmaBuf = $DmaBuf }
+            & (Get-Command Write-DaxFsImage -CommandType Cmdlet) @p
+        }
+    }
+
+    # A host where the image of $Tree is already on dax0.0 and mounted at $MountPoint, set up without the mocks (so
+    # Should -Invoke counts only what the runbook under test does).
+    function Set-PublishedState([string] $Tree, [string] $MountPoint) {
+        $img = New-DaxFsImage $Tree (Join-Path $TestDrive "pre-$(Get-Random).daxfs") -Owner Root
+        & (Get-Command Write-DaxFsImage -CommandType Cmdlet) $img.Path -Device dax0.0 -Confirm:$false
+        Export-DaxFsItem -Image $img.Path -Destination $MountPoint | Out-Null
+        Add-MountLine $MountPoint daxfs dax0.0 ('ro,phys=0x{0:x},size={1},static' -f $DaxPhys, $DaxSize) 'ro,relatime'
+    }
+
+    function Get-DeviceSha([long] $Length) {
+        $f = [IO.File]::OpenRead((Join-Path $env:DAXFS_DEV_ROOT 'dax0.0'))
+        try { $b = [byte[]]::new($Length); $f.ReadExactly($b); [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($b)) } finally { $f.Dispose() }
+    }
+
+    # An image with one byte of a file's data changed (the superblock and metadata intact): what a bad write leaves.
+    function New-CorruptCopy([string] $ImagePath, [string] $Marker) {
+        $bytes = [IO.File]::ReadAllBytes($ImagePath)
+        $at = [Text.Encoding]::Latin1.GetString($bytes).IndexOf($Marker, [StringComparison]::Ordinal)
+        if ($at -lt 0) { throw "'$Marker' is not in $ImagePath" }
+        $bytes[$at] = $bytes[$at] -bxor 0x20
+        $out = "$ImagePath.corrupt"
+        [IO.File]::WriteAllBytes($out, $bytes)
+        $out
+    }
+
+    $script:Publish = Join-Path $Runbooks 'Publish-DaxFsRootfs.ps1'
+}
+
+AfterAll {
+    Remove-Variable -Scope Global -Name RunbookCalls, RunbookNextMountId -ErrorAction Ignore
+    foreach ($n in $SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($n, $SavedEnv[$n]) }
+}
+
+Describe 'Mocking DaxFs''s binary cmdlets' {
+    It 'intercepts a binary cmdlet with its own parameters, so filters and -WhatIf binding work' {
+        Mock Mount-DaxFs { 'mocked' } -ParameterFilter { $Device -eq 'dax7.0' }
+        (Get-Command Mount-DaxFs -Module DaxFs).CommandType | Should -Be 'Cmdlet'
+        Mount-DaxFs -Device dax7.0 -MountPoint /nowhere | Should -Be 'mocked'
+        Should -Invoke Mount-DaxFs -Times 1 -Exactly -ParameterFilter { $MountPoint -eq '/nowhere' }
+        $e = { Mount-DaxFs -Device dax7.0 -NoSuchParameter 1 -MountPoint /x } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -BeLike 'NamedParameterNotFound,*'
+    }
+    It 'cannot inject into the module: DaxFs is binary, and the runbooks call it from script scope anyway' {
+        { Mock -ModuleName DaxFs -CommandName Get-DaxFsMount { } } | Should -Throw '*is not a Script or Manifest module*Binary*'
+    }
+    It 'constructs the objects the cmdlets return, for mocks to give back' {
+        $m = [DaxFs.DaxFsMount]@{ MountPoint = '/mnt/rootfs'; Source = 'dax0.0'; ReadOnly = $true; PhysicalAddress = $DaxPhys; Size = $DaxSize; Static = $true }
+        $m.PhysicalAddress | Should -Be $DaxPhys
+        $p = [DaxFs.DaxFsMemoryImage]@{ TargetKind = 'DaxDevice'; Target = 'dax0.0'; Device = 'dax0.0'; Size = $DaxSize; Verified = $true; Sha256 = 'ab' }
+        $p.Device | Should -Be 'dax0.0'
+    }
+}
+
+Describe 'Publish-DaxFsRootfs.ps1 to a dax device' {
+    BeforeEach {
+        $h = New-FakeHost
+        Use-FakeMounts
+        Use-LoggedWrite
+        $tree = New-RootTree "tree-$(Get-Random)"
+        $mp = Join-Path $h.Mnt 'rootfs'
+    }
+
+    It 'builds, writes, mounts read-only and verifies every file, in that order' {
+        $r = & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false
+        $r.PSObject.TypeNames[0] | Should -Be 'DaxFs.Runbook.PublishReport'
+        $r.Status | Should -Be 'Published'
+        $r.Written | Should -BeTrue
+        $r.FilesVerified | Should -Be 5
+        $r.Mismatches | Should -BeNullOrEmpty
+        $r.PreviousSha256 | Should -BeNullOrEmpty
+        $RunbookCalls | Should -Be @('Write-DaxFsImage rootfs.daxfs -Device dax0.0', "Mount-DaxFs -Device dax0.0 $mp")
+        Get-DeviceSha $r.TotalSize | Should -Be $r.ImageSha256
+        Get-Content "$mp/etc/motd" | Should -Be 'welcome'
+        (Get-DaxFsMount $mp).ReadOnly | Should -BeTrue
+    }
+    It 'is idempotent: the same image on the device only makes sure of the mount' {
+        & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false | Out-Null
+        $RunbookCalls.Clear()
+        $again = & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false
+        $again.Status | Should -Be 'Unchanged'
+        $again.HeaderMatch | Should -BeTrue
+        $again.ContentMatch | Should -BeTrue
+        $again.FilesVerified | Should -Be 5
+        $RunbookCalls | Should -BeNullOrEmpty
+
+        Dismount-DaxFs $mp
+        $RunbookCalls.Clear()
+        (& $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false).Status | Should -Be 'Remounted'
+        $RunbookCalls | Should -Be @("Mount-DaxFs -Device dax0.0 $mp")
+    }
+    It 'replaces a different image: dismount, write, mount, verify' {
+        & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false | Out-Null
+        Set-Content "$tree/etc/motd" 'second edition'
+        $RunbookCalls.Clear()
+        $r = & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false
+        $r.Status | Should -Be 'Published'
+        $r.ContentMatch | Should -BeFalse
+        $r.PreviousSha256 | Should -Not -Be $r.ImageSha256
+        $RunbookCalls | Should -Be @("Dismount-DaxFs $mp", 'Write-DaxFsImage rootfs.daxfs -Device dax0.0', "Mount-DaxFs -Device dax0.0 $mp")
+        Get-Content "$mp/etc/motd" | Should -Be 'second edition'
+    }
+    It 'changes nothing under -WhatIf, but still reads what the device holds' {
+        Set-PublishedState $tree $mp
+        $before = Get-DeviceSha 1MB
+        Set-Content "$tree/etc/motd" 'not yet'
+        $RunbookCalls.Clear()
+        Mock Save-DaxFsImage { $global:RunbookCalls.Add('Save-DaxFsImage'); & (Get-Command Save-DaxFsImage -CommandType Cmdlet) -Device $Device -Destination $Destination -Force:$Force -WhatIf:$false }
+        & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -WhatIf | Should -BeNullOrEmpty
+        $RunbookCalls | Should -Be @('Save-DaxFsImage')
+        Should -Invoke Write-DaxFsImage -Times 0 -Exactly
+        Should -Invoke Dismount-DaxFs -Times 0 -Exactly
+        Should -Invoke Mount-DaxFs -Times 0 -Exactly
+        Get-DeviceSha 1MB | Should -Be $before
+        Get-Content "$mp/etc/motd" | Should -Be 'welcome'
+    }
+    It 'rolls back when the write fails half-way: the previous image is written back and mounted again' {
+        & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false | Out-Null
+        $old = Get-DeviceSha (Get-DaxFsImage "$($h.Work)/rootfs.daxfs").TotalSize
+        Set-Content "$tree/etc/motd" 'broken edition'
+        $RunbookCalls.Clear()
+        Mock Write-DaxFsImage -ParameterFilter { $Image.Path -like '*rootfs.daxfs' } {
+            $global:RunbookCalls.Add('Write-DaxFsImage rootfs.daxfs (fails)')
+            $half = "$($Image.Path).half"
+            $b = [IO.File]::ReadAllBytes($Image.Path); [IO.File]::WriteAllBytes($half, $b[0..8191])   # only its first 8 KiB land
+            $f = [IO.File]::OpenWrite((Join-Path $env:DAXFS_DEV_ROOT 'dax0.0')); try { $f.Write($b, 0, 8192) } finally { $f.Dispose() }
+            throw [InvalidOperationException]::new('Write verification failed at offset 0x2000')
+        }
+        $r = & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $r.Status | Should -Be 'RolledBack'
+        $r.Error | Should -Match 'verification failed'
+        "$err" | Should -Match 'rolled back'
+        $RunbookCalls | Should -Be @("Dismount-DaxFs $mp", 'Write-DaxFsImage rootfs.daxfs (fails)', 'Write-DaxFsImage previous-dax0.0.daxfs -Device dax0.0', "Mount-DaxFs -Device dax0.0 $mp")
+        Get-DeviceSha $r.TotalSize | Should -Not -Be $r.ImageSha256
+        Get-DeviceSha (Get-DaxFsImage "$($h.Work)/previous-dax0.0.daxfs").TotalSize | Should -Be $old
+        Get-Content "$mp/etc/motd" | Should -Be 'welcome'
+    }
+    It 'rolls back when the files seen through the mount differ from the image (a corrupted write)' {
+        & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false | Out-Null
+        Set-Content "$tree/etc/motd" 'corrupted edition'
+        $RunbookCalls.Clear()
+        # The write lands one flipped bit in /etc/motd's data, yet reports the intended image: the mount must catch it.
+        Mock Write-DaxFsImage -ParameterFilter { $Image.Path -like '*rootfs.daxfs' } {
+            $global:RunbookCalls.Add('Write-DaxFsImage rootfs.daxfs (corrupts)')
+            $bad = New-CorruptCopy $Image.Path 'corrupted edition'
+            $placed = & (Get-Command Write-DaxFsImage -CommandType Cmdlet) -Image $bad -Device $Device -PassThru -Confirm:$false
+            [DaxFs.DaxFsMemoryImage]@{ TargetKind = $placed.TargetKind; Target = $placed.Target; Device = $placed.Device; Size = $placed.Size
+                PhysicalAddress = $placed.PhysicalAddress; ImagePath = $Image.Path; BytesWritten = $placed.BytesWritten; Verified = $true
+                Sha256 = (Get-FileHash $Image.Path).Hash.ToLowerInvariant() }
+        }
+        $r = & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false -ErrorAction SilentlyContinue
+        $r.Status | Should -Be 'RolledBack'
+        @($r.Mismatches).Count | Should -Be 1
+        $r.Mismatches[0] | Should -BeLike 'content differs: /etc/motd *'
+        $RunbookCalls | Should -Be @("Dismount-DaxFs $mp", 'Write-DaxFsImage rootfs.daxfs (corrupts)', "Mount-DaxFs -Device dax0.0 $mp",
+            "Dismount-DaxFs $mp", 'Write-DaxFsImage previous-dax0.0.daxfs -Device dax0.0', "Mount-DaxFs -Device dax0.0 $mp")
+        Get-Content "$mp/etc/motd" | Should -Be 'welcome'
+    }
+    It 'refuses an unsafe image before touching the device' {
+        $bad = Join-Path $TestDrive 'unsafe.daxfs'
+        Copy-Item (Join-Path $Vectors 'basic.static.daxfs') $bad   # fails Test-DaxFsImage (see about_DaxFs)
+        { & $Publish -Image $bad -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false } | Should -Throw '*not safe to mount*'
+        $RunbookCalls | Should -BeNullOrEmpty
+        Get-DeviceSha 4096 | Should -Be ([Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]::new(4096))))
+    }
+    It 'refuses an image larger than the device, a branching image, and a mount point with overlay views on it' {
+        Mock Get-DaxDevice { [DaxFs.DaxDevice]@{ Name = 'dax0.0'; Mode = 'devdax'; Size = 16KB; PhysicalAddress = $DaxPhys } }
+        { & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false } | Should -Throw '*needs * bytes; dax0.0 has 16384*'
+        $branching = New-DaxFsImage $tree (Join-Path $TestDrive 'b.daxfs') -Branching -DeltaSize 2MB
+        { & $Publish -Image $branching.Path -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false } | Should -Throw '*Branching image*'
+        Add-MountLine "$($h.Mnt)/views/c1" overlay overlay "rw,lowerdir=$mp,upperdir=/run/u,workdir=/run/w"
+        { & $Publish -Path $tree -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false } | Should -Throw '*lower layer of 1 OverlayFS view*Update-DaxFsImage*'
+        $RunbookCalls | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Publish-DaxFsRootfs.ps1 to a dma-buf' {
+    BeforeEach {
+        $h = New-FakeHost
+        Use-FakeMounts
+        Use-LoggedWrite
+        $tree = New-RootTree "tree-$(Get-Random)"
+        $mp = Join-Path $h.Mnt 'rootfs'
+        $staging = Join-Path $h.Work 'staging'
+    }
+
+    It 'verifies at a staging mount point, then moves the mount into place' {
+        $r = & $Publish -Path $tree -DmaBuf -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false
+        $r.Status | Should -Be 'Published'
+        $r.TargetKind | Should -Be 'DmaBuf'
+        $RunbookCalls | Should -Be @("New-DmaBuf system $($r.TotalSize)", 'Write-DaxFsImage rootfs.daxfs -DmaBuf', "Mount-DaxFs -DmaBuf $staging", "mount --move $staging $mp")
+        (Get-DaxFsMount $mp).DmaBuf | Should -BeTrue
+        Get-Content "$mp/etc/hostname" | Should -Be 'node1'
+    }
+    It 'leaves a mount that already shows the image alone' {
+        & $Publish -Path $tree -DmaBuf -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false | Out-Null
+        $RunbookCalls.Clear()
+        (& $Publish -Path $tree -DmaBuf -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false).Status | Should -Be 'Unchanged'
+        $RunbookCalls | Should -BeNullOrEmpty
+    }
+    It 'keeps the previous mount when the new image fails verification' {
+        & $Publish -Path $tree -DmaBuf -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false | Out-Null
+        Set-Content "$tree/etc/motd" 'corrupted edition'
+        $RunbookCalls.Clear()
+        Mock Write-DaxFsImage -ParameterFilter { $DmaBuf } {
+            $global:RunbookCalls.Add('Write-DaxFsImage (corrupts)')
+            $placed = & (Get-Command Write-DaxFsImage -CommandType Cmdlet) -Image (New-CorruptCopy $Image.Path 'corrupted edition') -DmaBuf $DmaBuf -PassThru -Confirm:$false
+            [DaxFs.DaxFsMemoryImage]@{ TargetKind = 'DmaBuf'; Target = $placed.Target; DmaBuf = $DmaBuf; Size = $placed.Size; ImagePath = $Image.Path
+                BytesWritten = $placed.BytesWritten; Verified = $true; Sha256 = (Get-FileHash $Image.Path).Hash.ToLowerInvariant() }
+        }
+        $r = & $Publish -Path $tree -DmaBuf -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false -ErrorAction SilentlyContinue
+        $r.Status | Should -Be 'RolledBack'
+        $RunbookCalls | Should -Be @("New-DmaBuf system $($r.TotalSize)", 'Write-DaxFsImage (corrupts)', "Mount-DaxFs -DmaBuf $staging", "Dismount-DaxFs $staging")
+        Get-Content "$mp/etc/motd" | Should -Be 'welcome'
+        @(Get-DaxFsMount).MountPoint | Should -Be @($mp)
+    }
+}
