@@ -162,6 +162,24 @@ AfterAll {
     foreach ($n in $SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($n, $SavedEnv[$n]) }
 }
 
+Describe 'The runbooks' {
+    It '<_> has comment-based help for itself and every parameter, with examples' -ForEach @(
+        'Publish-DaxFsRootfs.ps1', 'Add-DaxFsContainerView.ps1', 'Remove-DaxFsContainerView.ps1', 'Get-DaxHostInventory.ps1', 'Update-DaxFsImage.ps1'
+    ) {
+        $path = Join-Path $Runbooks $_
+        $help = Get-Help $path -Full
+        $help.Synopsis | Should -Not -BeLike "$_*"   # without a help block, Get-Help shows the syntax as the synopsis
+        "$($help.description.Text)".Length | Should -BeGreaterThan 200
+        @($help.examples.example).Count | Should -BeGreaterThan 0
+        $cmd = Get-Command $path
+        foreach ($p in $cmd.Parameters.Keys | Where-Object { $_ -notin [Management.Automation.PSCmdlet]::CommonParameters + [Management.Automation.PSCmdlet]::OptionalCommonParameters }) {
+            ($help.parameters.parameter | Where-Object name -eq $p).description.Text | Should -Not -BeNullOrEmpty -Because "-$p needs a description"
+        }
+        $cmd.OutputType.Name | Should -BeLike 'DaxFs.Runbook.*'
+        if ($_ -ne 'Get-DaxHostInventory.ps1') { $cmd.Parameters.Keys | Should -Contain 'WhatIf' }
+    }
+}
+
 Describe 'Mocking DaxFs''s binary cmdlets' {
     It 'intercepts a binary cmdlet with its own parameters, so filters and -WhatIf binding work' {
         Mock Mount-DaxFs { 'mocked' } -ParameterFilter { $Device -eq 'dax7.0' }

@@ -1,5 +1,3 @@
-#Requires -Version 7.4
-#Requires -Modules DaxFs
 <#
 .SYNOPSIS
     Shares one DAXFS image among containers: one read-only mount, and an OverlayFS view per container root.
@@ -48,6 +46,8 @@
 .LINK
     Remove-DaxFsContainerView.ps1
 #>
+#Requires -Version 7.4
+#Requires -Modules DaxFs
 [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
 [OutputType('DaxFs.Runbook.ContainerView')]
 param(

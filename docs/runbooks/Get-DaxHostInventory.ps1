@@ -1,5 +1,3 @@
-#Requires -Version 7.4
-#Requires -Modules DaxFs
 <#
 .SYNOPSIS
     Inventories and audits the DAX memory of a host: regions, namespaces, dax devices, dma-heaps, daxfs mounts, and
@@ -48,6 +46,8 @@
     PhysicalAddress, MountPoint, Source, ImageMode, ImageSize, InodeCount, ImageSha256, Severity (OK, Warning,
     Error), Findings, Detail.
 #>
+#Requires -Version 7.4
+#Requires -Modules DaxFs
 [CmdletBinding()]
 [OutputType('DaxFs.Runbook.InventoryItem')]
 param(

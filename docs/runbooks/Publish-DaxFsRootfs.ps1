@@ -1,5 +1,3 @@
-#Requires -Version 7.4
-#Requires -Modules DaxFs
 <#
 .SYNOPSIS
     Publishes a root file system to DAX memory: build, validate, write, mount read-only, verify every file.
@@ -83,6 +81,8 @@
 .LINK
     about_DaxFs
 #>
+#Requires -Version 7.4
+#Requires -Modules DaxFs
 [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Tree')]
 [OutputType('DaxFs.Runbook.PublishReport')]
 param(

@@ -1,5 +1,3 @@
-#Requires -Version 7.4
-#Requires -Modules DaxFs
 <#
 .SYNOPSIS
     Removes container views made by Add-DaxFsContainerView.ps1, and optionally the shared image mount.
@@ -39,6 +37,8 @@
 .LINK
     Add-DaxFsContainerView.ps1
 #>
+#Requires -Version 7.4
+#Requires -Modules DaxFs
 [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
 [OutputType('DaxFs.Runbook.ContainerView')]
 param(

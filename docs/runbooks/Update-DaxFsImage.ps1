@@ -1,5 +1,3 @@
-#Requires -Version 7.4
-#Requires -Modules DaxFs
 <#
 .SYNOPSIS
     Replaces the image in a dax device safely: consumers down, write, remount, verify, consumers up; rollback on failure.
@@ -50,6 +48,8 @@
 .LINK
     Add-DaxFsContainerView.ps1
 #>
+#Requires -Version 7.4
+#Requires -Modules DaxFs
 [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Tree')]
 [OutputType('DaxFs.Runbook.UpdateReport')]
 param(
