@@ -25,6 +25,7 @@
         'Remove-DaxNamespace'
         'New-DmaBuf'
         'Write-DaxFsImage'
+        'Save-DaxFsImage'
         'Mount-DaxFs'
         'Get-DaxFsMount'
         'Dismount-DaxFs'

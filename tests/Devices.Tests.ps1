@@ -459,6 +459,71 @@ Describe 'Write-DaxFsImage' {
     }
 }
 
+Describe 'Save-DaxFsImage' {
+    BeforeEach {
+        $h = New-FakeHost
+        $image = [IO.File]::ReadAllBytes($Basic)
+        $out = Join-Path $TestDrive ('saved-' + [guid]::NewGuid().ToString('n').Substring(0, 8) + '.daxfs')
+    }
+
+    It 'copies exactly the image at the start of a dax device into a file' {
+        Write-DaxFsImage $Basic -Device dax0.0 -Confirm:$false
+        $s = Save-DaxFsImage -Device dax0.0 -Destination $out
+        $s | Should -BeOfType DaxFs.DaxFsImage
+        $s.Path | Should -Be $out
+        (Get-Item $out).Length | Should -Be $image.Length
+        Get-Sha256 ([IO.File]::ReadAllBytes($out)) | Should -Be (Get-Sha256 $image)
+        $s.TotalSize | Should -Be (Get-DaxFsImage $Basic).TotalSize
+        Get-ChildItem (Split-Path $out) -Filter '.*.tmp' -Force | Should -BeNullOrEmpty
+    }
+    It 'copies from a physical range and from a mount''s range' {
+        Write-DaxFsImage $Basic -PhysicalAddress 0x100c00000 -Size 1MB -Confirm:$false
+        (Save-DaxFsImage -PhysicalAddress 0x100c00000 -Size 1MB -Destination $out).TotalSize | Should -Be $image.Length
+        Set-Content $h.MountInfo "61 27 0:52 / /mnt/root ro,relatime - daxfs dax0.0 ro,phys=0x100c00000,size=1048576,static"
+        $second = Join-Path $TestDrive 'from-mount.daxfs'
+        (Get-DaxFsMount /mnt/root | Save-DaxFsImage -Destination $second).Path | Should -Be $second
+        Get-Sha256 ([IO.File]::ReadAllBytes($second)) | Should -Be (Get-Sha256 $image)
+    }
+    It 'copies from a dma-buf' {
+        $b = New-DmaBuf -Size 1MB
+        try {
+            Write-DaxFsImage $Basic -DmaBuf $b -Confirm:$false
+            (Save-DaxFsImage -DmaBuf $b -Destination $out).Length | Should -Be $image.Length
+        }
+        finally { $b.Dispose() }
+    }
+    It 'refuses memory without an image, and leaves no file' {
+        $e = { Save-DaxFsImage -Device dax0.0 -Destination $out } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'NoDaxFsImageAtTarget,DaxFs.Commands.SaveDaxFsImageCommand'
+        $e.CategoryInfo.Category | Should -Be 'InvalidData'
+        Test-Path $out | Should -BeFalse
+    }
+    It 'refuses an image that claims more bytes than the memory has' {
+        $b = New-DmaBuf -Size 1MB
+        try {
+            $bytes = [byte[]]$image.Clone()
+            [BitConverter]::GetBytes([uint64]8MB).CopyTo($bytes, 16)   # total_size: the u64 at offset 16
+            $big = Join-Path $TestDrive 'claims-8MiB.daxfs'
+            [IO.File]::WriteAllBytes($big, $bytes)
+            Write-DaxFsImage $big -DmaBuf $b -Confirm:$false
+            { Save-DaxFsImage -DmaBuf $b -Destination $out } | Should -Throw -ErrorId 'ImageLargerThanTarget,DaxFs.Commands.SaveDaxFsImageCommand'
+            Test-Path $out | Should -BeFalse
+        }
+        finally { $b.Dispose() }
+    }
+    It 'keeps an existing file unless -Force, and writes nothing under -WhatIf' {
+        Write-DaxFsImage $Basic -Device dax0.0 -Confirm:$false
+        Set-Content $out 'keep me'
+        { Save-DaxFsImage -Device dax0.0 -Destination $out } | Should -Throw -ErrorId 'DestinationExists,DaxFs.Commands.SaveDaxFsImageCommand'
+        Save-DaxFsImage -Device dax0.0 -Destination $out -Force -WhatIf | Should -BeNullOrEmpty
+        Get-Content $out | Should -Be 'keep me'
+        (Save-DaxFsImage -Device dax0.0 -Destination $out -Force).Length | Should -Be $image.Length
+    }
+    It 'reports a missing device' {
+        { Save-DaxFsImage -Device dax9.9 -Destination $out } | Should -Throw -ErrorId 'DaxDeviceNotFound,DaxFs.Commands.SaveDaxFsImageCommand'
+    }
+}
+
 Describe 'Mount-DaxFs' {
     BeforeEach { $h = New-FakeHost }
 
