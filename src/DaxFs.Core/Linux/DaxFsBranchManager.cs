@@ -323,7 +323,8 @@ public sealed class DaxFsBranchManager
             {
                 var parameters = new[] { FsParameter.FileDescriptor("dmabuf", fd), FsParameter.String("branch", plan.Name), FsParameter.String("parent", plan.ParentName) };
                 try { NewMountApi.Mount(_ctx.MountApi, "daxfs", parameters, 0, plan.MountPoint); }
-                catch (DaxLinuxException ex) when (ex.InnerException is SyscallException sys && Translate(plan, sys, where, ex.KernelMessages) is { } t) { throw t; }
+                catch (DaxLinuxException ex) when (ex.InnerException is SyscallException sys && !sys.Call.StartsWith("fsopen", StringComparison.Ordinal) &&
+                                                   sys.Call is not ("fsmount" or "move_mount") && Translate(plan, sys, where, ex.KernelMessages) is { } t) { throw t; }
             }
         }
         else
@@ -346,8 +347,6 @@ public sealed class DaxFsBranchManager
     private static DaxLinuxException? Translate(BranchCreatePlan plan, SyscallException ex, string where, IReadOnlyList<string> messages)
     {
         string said = messages.Count > 0 ? " The kernel said: " + string.Join(" | ", messages.Select(MountErrors.StripPrefix)) + "." : "";
-        bool creating = ex.Call == "mount" || ex.Call.StartsWith("fsconfig", StringComparison.Ordinal);
-        if (!creating) return null;
         return ex.ErrorNumber switch
         {
             Errno.ENOSPC => new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchSpaceExhausted",
