@@ -5,10 +5,10 @@
 # It writes to /dev/pmem0, so it runs only inside the VM of ../shared/vm:
 #   /work/shared/vm/run-vm.sh --memory-size 256M -- dotnet pwsh -NoProfile -File tests/Integration/Branches.Tests.ps1
 # (the file starts Pester on itself when run directly).
-param([switch] $Inner)
-
-if (-not $Inner -and -not (Get-Variable -Name PesterPreference -Scope Global -ErrorAction SilentlyContinue)) {
-    # Run directly: start Pester on this file and exit with the number of failures.
+if (-not (Get-Module Pester) -and -not $env:DAXFS_BRANCHES_UNDER_PESTER) {
+    # Run directly: start Pester on this file (which then runs it again, with the variable set) and exit with the
+    # number of failures.
+    $env:DAXFS_BRANCHES_UNDER_PESTER = '1'
     $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
     $pester = Get-ChildItem (Join-Path $cache 'pester') -Filter Pester.psd1 -Recurse | Where-Object { $_.Directory.Name -eq 'tools' } |
         Sort-Object { [version]$_.Directory.Parent.Name } | Select-Object -Last 1
