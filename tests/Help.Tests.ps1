@@ -179,7 +179,7 @@ Describe 'Help page of <Name>' -ForEach $cmdlets {
     }
     It 'documents its input and output types' {
         @($page.Inputs).Count + @($page.Outputs).Count | Should -BeGreaterThan 0
-        foreach ($t in $command.OutputType.Type) { $page.Outputs.TypeName | Should -Contain $t.FullName }
+        foreach ($t in @($command.OutputType)) { $page.Outputs.TypeName | Should -Contain $t.Type.FullName }
     }
     It 'shows synopsis, parameters and examples in Get-Help -Full' {
         $help = Get-Help $Name -Full
