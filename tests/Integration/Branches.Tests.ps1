@@ -56,6 +56,13 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
             $out = & sh -c "$Command" 2>&1 | ForEach-Object { "$_" }
             [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out -join "`n") }
         }
+        # File operations in the mounts go through sh (cat, printf, test, mkdir, rm), as test_branch.sh does them.
+        function script:Read-Guest([string] $Path) { $r = Invoke-Sh "cat '$Path'"; if ($r.ExitCode -eq 0) { $r.Output } }
+        function script:Write-Guest([string] $Path, [string] $Text) {
+            $r = Invoke-Sh "printf '%s' '$Text' > '$Path'"
+            if ($r.ExitCode -ne 0) { throw "writing $Path failed: $($r.Output)" }
+        }
+        function script:Test-Guest([string] $Path, [switch] $Directory) { (Invoke-Sh "test $(if ($Directory) { '-d' } else { '-e' }) '$Path'").ExitCode -eq 0 }
         # A copy of the memory: the first TotalSize bytes of /dev/pmem0 (raw namespace at $Phys).
         function script:Save-Memory([string] $Name) {
             $path = "$Work/$Name.daxfs"
@@ -100,7 +107,7 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
         It 'keeps main read-only' {
             $Main.Branch | Should -Be '/main'
             $Main.ReadOnly | Should -BeTrue
-            Get-Content -Raw "$($Main.MountPoint)/hello.txt" | Should -Be 'Hello from base image'
+            (Read-Guest "$($Main.MountPoint)/hello.txt") | Should -Be 'Hello from base image'
             (Invoke-Sh "echo test > '$($Main.MountPoint)/newfile.txt'").ExitCode | Should -Not -Be 0
             (Invoke-Sh "echo modified > '$($Main.MountPoint)/hello.txt'").ExitCode | Should -Not -Be 0
         }
@@ -112,40 +119,40 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
             $B1.ReadOnly | Should -BeFalse
             $B1.PhysicalAddress | Should -Be $Main.PhysicalAddress
             $B1.Size | Should -Be $Image.TotalSize
-            Get-Content -Raw "$($B1.MountPoint)/hello.txt" | Should -Be 'Hello from base image'
-            Set-Content -NoNewline "$($B1.MountPoint)/branch_file.txt" 'New file in branch'
-            Set-Content -NoNewline "$($B1.MountPoint)/modify_me.txt" 'Modified in branch'
-            Get-Content -Raw "$($B1.MountPoint)/branch_file.txt" | Should -Be 'New file in branch'
-            Get-Content -Raw "$($B1.MountPoint)/modify_me.txt" | Should -Be 'Modified in branch'
+            (Read-Guest "$($B1.MountPoint)/hello.txt") | Should -Be 'Hello from base image'
+            Write-Guest "$($B1.MountPoint)/branch_file.txt" 'New file in branch'
+            Write-Guest "$($B1.MountPoint)/modify_me.txt" 'Modified in branch'
+            (Read-Guest "$($B1.MountPoint)/branch_file.txt") | Should -Be 'New file in branch'
+            (Read-Guest "$($B1.MountPoint)/modify_me.txt") | Should -Be 'Modified in branch'
         }
 
         It 'isolates sibling branches' {
             $script:B2 = New-DaxFsBranch branch2 $Main.MountPoint (New-Dir 'branch2') -Confirm:$false
             $B2.Branch | Should -Be '/main/branch2'
-            Get-Content -Raw "$($B2.MountPoint)/modify_me.txt" | Should -Be 'Original content'
-            Test-Path "$($B2.MountPoint)/branch_file.txt" | Should -BeFalse
-            Set-Content -NoNewline "$($B2.MountPoint)/modify_me.txt" 'Branch2 content'
-            Set-Content -NoNewline "$($B2.MountPoint)/branch2_file.txt" 'Branch2 file'
-            Get-Content -Raw "$($B1.MountPoint)/modify_me.txt" | Should -Be 'Modified in branch'
-            Test-Path "$($B1.MountPoint)/branch2_file.txt" | Should -BeFalse
+            (Read-Guest "$($B2.MountPoint)/modify_me.txt") | Should -Be 'Original content'
+            Test-Guest "$($B2.MountPoint)/branch_file.txt" | Should -BeFalse
+            Write-Guest "$($B2.MountPoint)/modify_me.txt" 'Branch2 content'
+            Write-Guest "$($B2.MountPoint)/branch2_file.txt" 'Branch2 file'
+            (Read-Guest "$($B1.MountPoint)/modify_me.txt") | Should -Be 'Modified in branch'
+            Test-Guest "$($B1.MountPoint)/branch2_file.txt" | Should -BeFalse
         }
 
         It 'nests a branch under a child (parent from the pipeline)' {
             $script:Nested = $B1 | New-DaxFsBranch -Name nested -MountPoint (New-Dir 'nested') -Confirm:$false
             $Nested.Branch | Should -Be '/main/branch1/nested'
-            Get-Content -Raw "$($Nested.MountPoint)/modify_me.txt" | Should -Be 'Modified in branch'
-            Get-Content -Raw "$($Nested.MountPoint)/branch_file.txt" | Should -Be 'New file in branch'
-            Set-Content -NoNewline "$($Nested.MountPoint)/nested_file.txt" 'Nested content'
-            Set-Content -NoNewline "$($Nested.MountPoint)/modify_me.txt" 'Nested modified'
-            Get-Content -Raw "$($B1.MountPoint)/modify_me.txt" | Should -Be 'Modified in branch'
-            Test-Path "$($B1.MountPoint)/nested_file.txt" | Should -BeFalse
+            (Read-Guest "$($Nested.MountPoint)/modify_me.txt") | Should -Be 'Modified in branch'
+            (Read-Guest "$($Nested.MountPoint)/branch_file.txt") | Should -Be 'New file in branch'
+            Write-Guest "$($Nested.MountPoint)/nested_file.txt" 'Nested content'
+            Write-Guest "$($Nested.MountPoint)/modify_me.txt" 'Nested modified'
+            (Read-Guest "$($B1.MountPoint)/modify_me.txt") | Should -Be 'Modified in branch'
+            Test-Guest "$($B1.MountPoint)/nested_file.txt" | Should -BeFalse
         }
 
         It 'discards a branch on unmount (abort of that branch only)' {
             Dismount-DaxFs $Nested.MountPoint -Confirm:$false
             $again = New-DaxFsBranch nested2 -Parent $B1 -MountPoint $Nested.MountPoint -Confirm:$false
-            Test-Path "$($again.MountPoint)/nested_file.txt" | Should -BeFalse
-            Get-Content -Raw "$($again.MountPoint)/modify_me.txt" | Should -Be 'Modified in branch'
+            Test-Guest "$($again.MountPoint)/nested_file.txt" | Should -BeFalse
+            (Read-Guest "$($again.MountPoint)/modify_me.txt") | Should -Be 'Modified in branch'
             $table = Get-DaxFsBranch (Save-Memory 'after-unmount')
             ($table | Where-Object Name -eq 'branch1').State | Should -Be 'Active'
             ($table | Where-Object Name -eq 'nested2').State | Should -Be 'Active'
@@ -155,22 +162,22 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
 
         It 'makes directories, unlinks, removes directories, symlinks, renames and truncates in a branch' {
             $m = $B1.MountPoint
-            New-Item -ItemType Directory "$m/newdir" | Out-Null
-            Set-Content -NoNewline "$m/newdir/file.txt" 'file in new dir'
-            Test-Path "$m/newdir" -PathType Container | Should -BeTrue
-            Get-Content -Raw "$m/newdir/file.txt" | Should -Be 'file in new dir'
-            Remove-Item "$m/subdir/nested.txt"
-            Test-Path "$m/subdir/nested.txt" | Should -BeFalse
-            Test-Path "$($Main.MountPoint)/subdir/nested.txt" | Should -BeTrue
+            (Invoke-Sh "mkdir '$m/newdir'").ExitCode | Should -Be 0
+            Write-Guest "$m/newdir/file.txt" 'file in new dir'
+            Test-Guest "$m/newdir" -Directory | Should -BeTrue
+            (Read-Guest "$m/newdir/file.txt") | Should -Be 'file in new dir'
+            (Invoke-Sh "rm '$m/subdir/nested.txt'").ExitCode | Should -Be 0
+            Test-Guest "$m/subdir/nested.txt" | Should -BeFalse
+            Test-Guest "$($Main.MountPoint)/subdir/nested.txt" | Should -BeTrue
             (Invoke-Sh "rmdir '$m/subdir'").ExitCode | Should -Be 0
-            Test-Path "$($Main.MountPoint)/subdir" -PathType Container | Should -BeTrue
+            Test-Guest "$($Main.MountPoint)/subdir" -Directory | Should -BeTrue
             (Invoke-Sh "ln -s hello.txt '$m/link_to_hello'").ExitCode | Should -Be 0
-            (Get-Item "$m/link_to_hello").LinkTarget | Should -Be 'hello.txt'
-            Get-Content -Raw "$m/link_to_hello" | Should -Be 'Hello from base image'
+            (Invoke-Sh "readlink '$m/link_to_hello'").Output | Should -Be 'hello.txt'
+            (Read-Guest "$m/link_to_hello") | Should -Be 'Hello from base image'
             (Invoke-Sh "mv '$m/branch_file.txt' '$m/renamed_file.txt'").ExitCode | Should -Be 0   # succeeds; the kernel does not show it (about_DaxFs)
             (Invoke-Sh "truncate -s 5 '$m/hello.txt'").ExitCode | Should -Be 0
-            (Get-Item "$m/hello.txt").Length | Should -Be 5
-            Get-Content -Raw "$($Main.MountPoint)/hello.txt" | Should -Be 'Hello from base image'
+            (Invoke-Sh "stat -c %s '$m/hello.txt'").Output | Should -Be 5
+            (Read-Guest "$($Main.MountPoint)/hello.txt") | Should -Be 'Hello from base image'
             (Invoke-Sh "chmod 600 '$m/modify_me.txt' && chown 1000:1000 '$m/keepdir/owned.txt' && printf 'ZZ' | dd of='$m/big.bin' bs=1 seek=5000 conv=notrunc 2>/dev/null && echo tail >> '$m/newdir/file.txt'").ExitCode | Should -Be 0
         }
 
@@ -183,7 +190,7 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
                 $diff | Should -BeNullOrEmpty -Because "branch $($b.Name): the guest (<=) and the replay (=>) differ"
             }
             foreach ($f in 'modify_me.txt', 'newdir/file.txt', 'hello.txt', 'link_to_hello') {
-                $want = [IO.File]::ReadAllBytes("$($B1.MountPoint)/$f")
+                $want = [Convert]::FromBase64String((Invoke-Sh "base64 -w0 '$($B1.MountPoint)/$f'").Output)
                 $got = [byte[]](Get-DaxFsContent $copy "/$f" -Branch branch1 -AsByteStream)
                 [Convert]::ToHexString($got) | Should -Be ([Convert]::ToHexString($want)) -Because "/$f in branch1"
             }
@@ -195,19 +202,19 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
             $text | Should -Match ([regex]::Escape("'branch2' (/main/branch2, mounted at '$($B2.MountPoint)')"))
             $text | Should -Match 'remount,commit'
             (Get-DaxFsMount $B1.MountPoint).Branch | Should -Be '/main/branch1'
-            Get-Content -Raw "$($B2.MountPoint)/modify_me.txt" | Should -Be 'Branch2 content'
+            (Read-Guest "$($B2.MountPoint)/modify_me.txt") | Should -Be 'Branch2 content'
         }
 
         It 'commits: the chain merges into main, the mount shows main, a fresh main sees it, an old main does not' {
             $script:Sibling = $B2
-            Set-Content -NoNewline "$($B1.MountPoint)/committed_file.txt" 'Committed content'
-            Test-Path "$($Main.MountPoint)/committed_file.txt" | Should -BeFalse
+            Write-Guest "$($B1.MountPoint)/committed_file.txt" 'Committed content'
+            Test-Guest "$($Main.MountPoint)/committed_file.txt" | Should -BeFalse
             $after = Complete-DaxFsBranch $B1 -Confirm:$false -PassThru
             $after.Branch | Should -Be '/main'
-            Test-Path "$($Main.MountPoint)/committed_file.txt" | Should -BeFalse    # mounted before the commit
+            Test-Guest "$($Main.MountPoint)/committed_file.txt" | Should -BeFalse    # mounted before the commit
             $fresh = Mount-Main 'fresh-main'
-            Get-Content -Raw "$($fresh.MountPoint)/committed_file.txt" | Should -Be 'Committed content'
-            Get-Content -Raw "$($fresh.MountPoint)/modify_me.txt" | Should -Be 'Modified in branch'
+            (Read-Guest "$($fresh.MountPoint)/committed_file.txt") | Should -Be 'Committed content'
+            (Read-Guest "$($fresh.MountPoint)/modify_me.txt") | Should -Be 'Modified in branch'
             Dismount-DaxFs $fresh.MountPoint -Confirm:$false
             $table = Get-DaxFsBranch (Save-Memory 'after-commit')
             ($table | Where-Object Name -eq 'branch2').State | Should -Be 'Aborted'
@@ -234,7 +241,7 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
             $s = New-DaxFsBranch s $Main (New-Dir 's') -Confirm:$false
             $t = New-DaxFsBranch t $a (New-Dir 't') -Confirm:$false
             $c = New-DaxFsBranch c $s (New-Dir 'c') -Confirm:$false
-            Set-Content -NoNewline "$($b.MountPoint)/from_b.txt" 'b'
+            Write-Guest "$($b.MountPoint)/from_b.txt" 'b'
             $text = Get-WhatIf { Complete-DaxFsBranch $b -WhatIf }
             $text | Should -Match "Merge 'b' with its parent chain 'a' into main"
             $text | Should -Match ([regex]::Escape("'s' (/main/s, mounted at '$($s.MountPoint)')"))
@@ -245,7 +252,7 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
             foreach ($m in $a, $s, $t) { (Invoke-Sh "ls '$($m.MountPoint)'").Output | Should -Match 'Stale file handle' -Because "$($m.Branch) is invalidated" }
             (Invoke-Sh "ls '$($c.MountPoint)'").ExitCode | Should -Be 0 -Because 'a child of an invalidated sibling is not invalidated itself'
             $fresh = Mount-Main 'fresh-main2'
-            Get-Content -Raw "$($fresh.MountPoint)/from_b.txt" | Should -Be 'b'
+            (Read-Guest "$($fresh.MountPoint)/from_b.txt") | Should -Be 'b'
             foreach ($m in $c, $t, $s, $a, $fresh) { Dismount-DaxFs $m.MountPoint -Confirm:$false }
         }
 
@@ -253,15 +260,15 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
             $x = New-DaxFsBranch x $Main (New-Dir 'x') -Confirm:$false
             $y = New-DaxFsBranch y $x (New-Dir 'y') -Confirm:$false
             $z = New-DaxFsBranch z $Main (New-Dir 'z') -Confirm:$false
-            Set-Content -NoNewline "$($y.MountPoint)/fy" 'y'
-            Set-Content -NoNewline "$($z.MountPoint)/fz" 'z'
+            Write-Guest "$($y.MountPoint)/fy" 'y'
+            Write-Guest "$($z.MountPoint)/fz" 'z'
             $text = Get-WhatIf { Undo-DaxFsBranch $y.MountPoint -WhatIf }
             $text | Should -Match "Discard 'y' with its parent chain 'x' back to main"
             $text | Should -Match ([regex]::Escape("Mounts of discarded branches go stale (ESTALE): '$($x.MountPoint)'"))
             (Undo-DaxFsBranch $y -Confirm:$false -PassThru).Branch | Should -Be '/main'
-            Test-Path "$($y.MountPoint)/fy" | Should -BeFalse
+            Test-Guest "$($y.MountPoint)/fy" | Should -BeFalse
             (Invoke-Sh "ls '$($x.MountPoint)'").Output | Should -Match 'Stale file handle'
-            Get-Content -Raw "$($z.MountPoint)/fz" | Should -Be 'z'
+            (Read-Guest "$($z.MountPoint)/fz") | Should -Be 'z'
             $table = Get-DaxFsBranch (Save-Memory 'after-abort')
             ($table | Where-Object Name -eq 'z').State | Should -Be 'Active'
             $table.Name | Should -Not -Contain 'y'
@@ -315,8 +322,8 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
                 $script:DmaVerbose | Should -Match 'the dma-buf of'
                 $child.DmaBuf | Should -BeTrue
                 $child.Branch | Should -Be '/main/dchild'
-                Set-Content -NoNewline "$($child.MountPoint)/dma.txt" 'dma'
-                Get-Content -Raw "$($child.MountPoint)/dma.txt" | Should -Be 'dma'
+                Write-Guest "$($child.MountPoint)/dma.txt" 'dma'
+                (Read-Guest "$($child.MountPoint)/dma.txt") | Should -Be 'dma'
                 (Undo-DaxFsBranch $child -Confirm:$false -PassThru).Branch | Should -Be '/main'
                 Dismount-DaxFs $child.MountPoint, $main.MountPoint -Confirm:$false
             }
