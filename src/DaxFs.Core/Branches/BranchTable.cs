@@ -49,16 +49,19 @@ public static class BranchTable
     public const int DeltaHeaderSize = 24;
 
     /// <summary>The used records (not FREE) of the branch table, in table order; empty for a static image.</summary>
-    public static IReadOnlyList<BranchInfo> Read(DaxFsImageReader reader)
+    public static IReadOnlyList<BranchInfo> Read(DaxFsImageReader reader) => Read(reader.Memory, reader.Superblock);
+
+    /// <summary>The used records of the branch table in <paramref name="memory"/> (a live image in DAX memory needs only
+    /// its superblock and table: no base-image checks).</summary>
+    public static IReadOnlyList<BranchInfo> Read(ImageMemory memory, Superblock sb)
     {
-        var sb = reader.Superblock;
         var result = new List<BranchInfo>();
         if (sb.BranchTableEntries == 0 || sb.BranchTableOffset == 0) return result;
         uint count = Math.Min(sb.BranchTableEntries, (uint)DaxFsConstants.MaxBranches);
         for (int i = 0; i < count; i++)
         {
             ulong at = sb.BranchTableOffset + (ulong)i * DaxFsConstants.BranchRecordSize;
-            var r = BranchRecord.Read(reader.Memory.Span(at, DaxFsConstants.BranchRecordSize, RuleIds.BranchTableBounds));
+            var r = BranchRecord.Read(memory.Span(at, DaxFsConstants.BranchRecordSize, RuleIds.BranchTableBounds));
             if (r.IsFree) continue;
             result.Add(new BranchInfo(i, (long)at, r.BranchId, r.ParentId, r.Name, (BranchState)r.State, r.Generation, r.RefCount,
                 r.DeltaLogOffset, r.DeltaLogSize, r.DeltaLogCapacity, r.NextLocalIno));

@@ -41,6 +41,8 @@ public enum DaxErrorKind
     MountRefused,
     /// <summary>Any other failed system call.</summary>
     SystemCallFailed,
+    /// <summary>A branch cannot be created, committed or aborted (name, parent, slots, delta space, state).</summary>
+    BranchRefused,
 }
 
 /// <summary>
@@ -98,7 +100,7 @@ public static class Errno
 {
     public const int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
         EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOTTY = 25, ENOSPC = 28,
-        EROFS = 30, EPIPE = 32, ERANGE = 34, ENOSYS = 38, ENODATA = 61, EOPNOTSUPP = 95;
+        EROFS = 30, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENODATA = 61, EOPNOTSUPP = 95, ESTALE = 116;
 
     private static readonly Dictionary<int, string> s_names = new()
     {
@@ -106,7 +108,7 @@ public static class Errno
         [EAGAIN] = "EAGAIN", [ENOMEM] = "ENOMEM", [EACCES] = "EACCES", [EFAULT] = "EFAULT", [EBUSY] = "EBUSY",
         [EEXIST] = "EEXIST", [ENODEV] = "ENODEV", [ENOTDIR] = "ENOTDIR", [EISDIR] = "EISDIR", [EINVAL] = "EINVAL",
         [ENOTTY] = "ENOTTY", [ENOSPC] = "ENOSPC", [EROFS] = "EROFS", [EPIPE] = "EPIPE", [ERANGE] = "ERANGE", [ENOSYS] = "ENOSYS",
-        [ENODATA] = "ENODATA", [EOPNOTSUPP] = "EOPNOTSUPP",
+        [ENODATA] = "ENODATA", [EOPNOTSUPP] = "EOPNOTSUPP", [ENAMETOOLONG] = "ENAMETOOLONG", [ESTALE] = "ESTALE",
     };
 
     /// <summary>The symbolic name (ENODEV) or "errno N".</summary>

@@ -47,12 +47,15 @@ public interface IMountApi
     void MoveMount(SafeHandle mountFd, string target);
     /// <summary>The messages the kernel queued on an fs context ("e daxfs: …", "w …", "i …"), oldest first; reading drains them.</summary>
     IReadOnlyList<string> ReadMessages(SafeHandle fsContext);
+    /// <summary>The dma-buf behind a daxfs mount: ioctl(DAXFS_IOC_GET_DMABUF) on <paramref name="pathInMount"/> (any file or
+    /// directory of the mount). The kernel answers ENOENT when the mount was not made from a dma-buf.</summary>
+    SafeFileHandle GetDmaBuf(string pathInMount);
 }
 
 /// <summary>mount(2) flags and MOUNT_ATTR_* values this module uses.</summary>
 public static class MountFlags
 {
-    public const ulong MS_RDONLY = 1;
+    public const ulong MS_RDONLY = 1, MS_REMOUNT = 32;
     public const uint MOUNT_ATTR_RDONLY = 1;
     public const uint MOVE_MOUNT_F_EMPTY_PATH = 4;
     public const int MNT_FORCE = 1, MNT_DETACH = 2, UMOUNT_NOFOLLOW = 8;
@@ -110,6 +113,14 @@ public sealed unsafe class LinuxMountApi : IMountApi
     {
         if (Syscalls.MoveMount(mountFd, "", Syscalls.AT_FDCWD, target, MountFlags.MOVE_MOUNT_F_EMPTY_PATH) != 0)
             throw new SyscallException("move_mount", Syscalls.LastErrno, target);
+    }
+
+    public SafeFileHandle GetDmaBuf(string pathInMount)
+    {
+        using var fd = Syscalls.Open(pathInMount, Syscalls.O_RDONLY);
+        int buf = Syscalls.ioctl(fd, Syscalls.DAXFS_IOC_GET_DMABUF, null);
+        if (buf < 0) throw new SyscallException("ioctl(DAXFS_IOC_GET_DMABUF)", Syscalls.LastErrno, pathInMount);
+        return new SafeFileHandle((IntPtr)buf, ownsHandle: true);
     }
 
     public IReadOnlyList<string> ReadMessages(SafeHandle fsContext)

@@ -25,6 +25,8 @@ internal static unsafe class Syscalls
     public const ulong DMA_HEAP_IOCTL_ALLOC = 0xC0184800;
     public const ulong DMA_BUF_SET_NAME = 0x40086201;
     public const ulong DMA_BUF_IOCTL_SYNC = 0x40086200;
+    /// <summary>_IO('D', 1): the daxfs module's "give me this mount's dma-buf".</summary>
+    public const ulong DAXFS_IOC_GET_DMABUF = 0x4401;
     public const ulong DMA_BUF_SYNC_READ = 1, DMA_BUF_SYNC_WRITE = 2, DMA_BUF_SYNC_START = 0, DMA_BUF_SYNC_END = 4;
 
     public static readonly IntPtr MAP_FAILED = new(-1);

@@ -65,8 +65,7 @@ public sealed class ImageBuilder
             if (o.DeltaSize <= 0 || o.DeltaSize % DaxFsConstants.BlockSize != 0)
                 throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The delta region size must be a positive multiple of 4096 bytes (got {o.DeltaSize}).");
             if (o.DeltaSize < 2 * DaxFsConstants.BranchLogCapacity)
-                warnings.Add(new BuildWarning("SmallDeltaRegion",
-                    $"A delta region of {o.DeltaSize} bytes cannot hold a child branch: every branch, main included, takes a 1 MiB delta log. Use -DeltaSize 2MB or more to create branches.", null));
+                warnings.Add(new BuildWarning("SmallDeltaRegion", Linux.BranchSpace.NoRoomAtBuild(o.DeltaSize), null));
         }
         if (o.PageCacheSlots != 0 && (o.Mode != DaxFsImageMode.Split || !BitOperations.IsPow2(o.PageCacheSlots)))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, o.Mode != DaxFsImageMode.Split

@@ -28,6 +28,15 @@ internal static class LinuxErrors
         DaxErrorKind.PhysicalRangeUnreachable => ErrorCategory.ResourceUnavailable,
         DaxErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
         DaxErrorKind.MountRefused => ErrorCategory.InvalidOperation,
+        DaxErrorKind.BranchRefused => ex.Errno switch
+        {
+            Errno.ENOSPC => ErrorCategory.LimitsExceeded,
+            Errno.EEXIST => ErrorCategory.ResourceExists,
+            Errno.ENAMETOOLONG or Errno.EINVAL => ErrorCategory.InvalidArgument,
+            Errno.ENOENT => ErrorCategory.ObjectNotFound,
+            Errno.EBUSY => ErrorCategory.ResourceBusy,
+            _ => ErrorCategory.InvalidOperation,
+        },
         DaxErrorKind.ToolFailed => ex.Errno switch
         {
             Errno.EBUSY => ErrorCategory.ResourceBusy,

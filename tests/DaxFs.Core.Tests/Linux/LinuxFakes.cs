@@ -121,6 +121,17 @@ public sealed class FakeMountApi : IMountApi
         Maybe("move_mount");
     }
 
+    /// <summary>The file GetDmaBuf opens as "the mount's dma-buf" (an image file plays the buffer); null: ENOENT.</summary>
+    public string? DmaBufFile { get; set; }
+
+    public SafeFileHandle GetDmaBuf(string pathInMount)
+    {
+        Calls.Add($"ioctl(DAXFS_IOC_GET_DMABUF, {pathInMount})");
+        Maybe("ioctl");
+        if (DmaBufFile is null) throw new SyscallException("ioctl(DAXFS_IOC_GET_DMABUF)", Errno.ENOENT);
+        return File.OpenHandle(DmaBufFile, FileMode.Open, FileAccess.Read);
+    }
+
     public IReadOnlyList<string> ReadMessages(SafeHandle fsContext)
     {
         var m = Messages.ToList();

@@ -1,0 +1,1 @@
+/tmp/daxfs-branches/mnt/b/from_b.txt

@@ -1,0 +1,1 @@
+/tmp/daxfs-branches/mnt/y/fy
