@@ -36,6 +36,7 @@ param(
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+$PSStyle.OutputRendering = 'PlainText' # tables without colour codes in CI logs
 
 $clock = [Diagnostics.Stopwatch]::StartNew()
 $root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
