@@ -30,7 +30,7 @@ param(
     [ValidateSet('raw', 'devdax')]
     [string[]] $Boot = @('raw', 'devdax'),
     # Limit for one boot, in seconds (run-vm.sh --timeout).
-    [int] $BootTimeout = 900
+    [int] $BootTimeout = 1500
 )
 
 Set-StrictMode -Version Latest
