@@ -30,12 +30,13 @@ param(
     [ValidateSet('raw', 'devdax')]
     [string[]] $Boot = @('raw', 'devdax'),
     # Limit for one boot, in seconds (run-vm.sh --timeout).
-    [int] $BootTimeout = 900
+    [int] $BootTimeout = 1500
 )
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+$PSStyle.OutputRendering = 'PlainText' # tables without colour codes in CI logs
 
 $clock = [Diagnostics.Stopwatch]::StartNew()
 $root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
