@@ -108,7 +108,11 @@ end {
         [pscustomobject]$view
     }
 
-    if ($DismountImage -and -not $failed) {
+    if ($DismountImage -and -not $failed -and $WhatIfPreference) {
+        # The views above were only described, so they still use the image: describe its unmount too.
+        $null = $PSCmdlet.ShouldProcess($MountPoint, 'Unmount the shared image')
+    }
+    elseif ($DismountImage -and -not $failed) {
         $users = @(Get-MountTable | Where-Object { $_.FileSystemType -eq 'overlay' -and $_.SuperOptions -match "lowerdir=([^,]*:)?$([regex]::Escape($MountPoint))(,|:|$)" })
         if ($users) { Write-Error "$MountPoint is still the lower layer of $($users.Count) overlay(s) ($($users.MountPoint -join ', ')); it stays mounted." }
         elseif (@(Get-DaxFsMount) | Where-Object MountPoint -eq $MountPoint) {
