@@ -57,7 +57,7 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
             [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out -join "`n") }
         }
         # File operations in the mounts go through sh (cat, printf, test, mkdir, rm), as test_branch.sh does them.
-        function script:Read-Guest([string] $Path) { $r = Invoke-Sh "cat '$Path'"; if ($r.ExitCode -eq 0) { $r.Output } }
+        function script:Read-Guest([string] $Path) { $r = Invoke-Sh "cat '$Path'"; if ($r.ExitCode -eq 0) { $r.Output } else { "cat failed ($($r.ExitCode)): $($r.Output)" } }
         function script:Write-Guest([string] $Path, [string] $Text) {
             $r = Invoke-Sh "printf '%s' '$Text' > '$Path'"
             if ($r.ExitCode -ne 0) { throw "writing $Path failed: $($r.Output)" }
