@@ -1,4 +1,5 @@
 // Benchmark harness for build.ps1 Bench: runs one engine operation in a fresh process and prints one JSON line
+// (DAXFS_BENCH_WORKERS=N sets the writer's data threads for A/B runs)
 // (seconds, entries, bytes, peak resident memory). Timings and ratios are made by build/Bench.ps1, side by side.
 using System.Diagnostics;
 using System.Numerics;
@@ -22,7 +23,8 @@ switch (args[0])
     case "build":
     {
         var mode = args.Length > 3 && args[3] == "branching" ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
-        var r = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Mode = mode, Overwrite = true }).Build();
+        int? workers = Environment.GetEnvironmentVariable("DAXFS_BENCH_WORKERS") is { Length: > 0 } w ? int.Parse(w) : null;
+        var r = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Mode = mode, Overwrite = true, Workers = workers }).Build();
         entries = r.Plan.InodeCount;
         bytes = r.Plan.TotalSize;
         break;
