@@ -1,6 +1,6 @@
 // Benchmark harness for build.ps1 Bench: runs one engine operation in a fresh process and prints one JSON line
-// (DAXFS_BENCH_WORKERS=N sets the writer's data threads for A/B runs)
 // (seconds, entries, bytes, peak resident memory). Timings and ratios are made by build/Bench.ps1, side by side.
+// (DAXFS_BENCH_WORKERS=N sets the writer's data threads for A/B runs)
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
