@@ -105,8 +105,16 @@ if ($LASTEXITCODE) { throw "make-trees.sh failed ($LASTEXITCODE)." }
 
 $trees = [Collections.Generic.List[object]]::new()
 foreach ($name in 'basic', 'wide', 'deep', 'empty', 'big', 'stride') {
+    # A copy under the data folder: the guest sees the repository folder, but not necessarily ../shared (a /tmp/shared
+    # on the host is hidden behind the guest's own /tmp).
     $expected = Join-Path $vectors "$name.expected.json"
-    $trees.Add([pscustomobject]@{ Name = $name; Kind = 'vector'; Seed = $null; Expected = $(if (Test-Path $expected) { $expected } else { $null }) })
+    $copy = $null
+    if (Test-Path $expected) {
+        $copy = Join-Path $data "expected/$name.expected.json"
+        New-Item -ItemType Directory -Force (Split-Path $copy) | Out-Null
+        Copy-Item -LiteralPath $expected -Destination $copy -Force
+    }
+    $trees.Add([pscustomobject]@{ Name = $name; Kind = 'vector'; Seed = $null; Expected = $copy })
 }
 foreach ($g in @(@{ P = 'names'; S = 1101 }, @{ P = 'modes'; S = 2202 }, @{ P = 'shape'; S = 3303 }, @{ P = 'mixed'; S = 4404 }, @{ P = 'mixed'; S = 5505 })) {
     $name = "$($g.P)-$($g.S)"
