@@ -83,6 +83,7 @@ end {
         foreach ($d in Get-ChildItem -LiteralPath $ViewRoot -Directory) { $names.Add($d.Name) }
     }
     $failed = $false
+    $declined = $false   # a view kept by -WhatIf or a "no" to -Confirm
     foreach ($n in $names) {
         $dir = Join-Path $ViewRoot $n
         $view = [ordered]@{
@@ -94,7 +95,7 @@ end {
         $tmpfs = $table | Where-Object { $_.MountPoint -eq $view.Tmpfs -and $_.FileSystemType -eq 'tmpfs' }
         if (-not $overlay -and -not $tmpfs -and -not (Test-Path -LiteralPath $dir)) { Write-Error "There is no view $n under $ViewRoot."; $failed = $true; continue }
         if ($overlay -and $overlay.SuperOptions -match 'lowerdir=([^,]+)') { $view.Lower = $Matches[1] }
-        if (-not $PSCmdlet.ShouldProcess($view.Root, "Unmount the overlay, unmount and discard the tmpfs $($view.Tmpfs), delete $dir")) { continue }
+        if (-not $PSCmdlet.ShouldProcess($view.Root, "Unmount the overlay, unmount and discard the tmpfs $($view.Tmpfs), delete $dir")) { $declined = $true; continue }
         if ($overlay) {
             umount $view.Root
             if ($LASTEXITCODE -ne 0) { Write-Error "The view $n is busy (umount $($view.Root) exit $LASTEXITCODE): it is left whole. Stop its container first."; $failed = $true; continue }
@@ -108,9 +109,8 @@ end {
         [pscustomobject]$view
     }
 
-    if ($DismountImage -and -not $failed -and $WhatIfPreference) {
-        # The views above were only described, so they still use the image: describe its unmount too.
-        $null = $PSCmdlet.ShouldProcess($MountPoint, 'Unmount the shared image')
+    if ($DismountImage -and $declined) {
+        $PSCmdlet.ShouldProcess($MountPoint, 'Unmount the shared image once no view uses it') | Out-Null
     }
     elseif ($DismountImage -and -not $failed) {
         $users = @(Get-MountTable | Where-Object { $_.FileSystemType -eq 'overlay' -and $_.SuperOptions -match "lowerdir=([^,]*:)?$([regex]::Escape($MountPoint))(,|:|$)" })
