@@ -145,6 +145,24 @@ Describe 'New-DaxFsImage' {
         $w | Should -Match 'run/pipe'
     }
 
+    It 'refuses unreadable files and directories, naming all of them, and writes nothing' {
+        # Root reads everything, so this can only be shown by an unprivileged user; it is skipped, visibly, as root.
+        if ($script:IsRoot) { Set-ItResult -Skipped -Because 'root can read every file, so nothing is unreadable'; return }
+        $src = Join-Path $script:Out 'closed-src'
+        New-Item -ItemType Directory "$src/closed" -Force | Out-Null
+        Set-Content "$src/secret" 'x'
+        chmod 000 "$src/secret" "$src/closed"
+        try {
+            $dest = Join-Path $script:Out 'closed.daxfs'
+            New-DaxFsImage $src $dest -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'DaxFsBuild.Unreadable,*'
+            $e[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+            @($e[0].TargetObject).Count | Should -Be 2
+            Test-Path $dest | Should -BeFalse
+        }
+        finally { chmod 755 "$src/closed"; chmod 644 "$src/secret" }
+    }
+
     It 'reports progress with entries and bytes' {
         $big = Join-Path $script:Out 'big-src'
         New-Item -ItemType Directory $big | Out-Null

@@ -36,17 +36,6 @@ switch (args[0])
         bytes = plan.TotalSize;
         break;
     }
-    case "alloc":
-    {
-        long a0 = GC.GetAllocatedBytesForCurrentThread();
-        var names = new List<byte[]>();
-        for (int i = 0; i < 40000; i++) DaxFs.Core.Write.NativeFs.Stat(DaxFs.Core.Write.NativeFs.AT_FDCWD, System.Text.Encoding.UTF8.GetBytes(args[1]), out _);
-        long a1 = GC.GetAllocatedBytesForCurrentThread();
-        var tree = DaxFs.Core.Write.SourceTree.Scan(new ImageBuildOptions { SourcePath = args[1], Destination = "/tmp/none" }, default);
-        long a2 = GC.GetAllocatedBytesForCurrentThread();
-        Console.Error.WriteLine($"stat x40000: {(a1 - a0) / 1024} KiB; scan: {(a2 - a1) / 1024} KiB for {tree.Nodes.Count} nodes");
-        break;
-    }
     case "enumerate":
     {
         int rounds = args.Length > 2 ? int.Parse(args[2]) : 5;
@@ -107,9 +96,6 @@ Console.WriteLine(JsonSerializer.Serialize(new
     bytes,
     checksum,
     peakRssBytes = PeakRss(),
-    gcHeapBytes = GC.GetGCMemoryInfo().HeapSizeBytes,
-    gcCommittedBytes = GC.GetGCMemoryInfo().TotalCommittedBytes,
-    allocatedBytes = GC.GetTotalAllocatedBytes(),
 }));
 return 0;
 

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
+using DaxFs.Core.Write;
 
 namespace DaxFs.Core.Export;
 
@@ -10,7 +11,7 @@ public sealed class ExportOptions
     /// <summary>Replace files and symlinks that already exist in the destination.</summary>
     public bool Overwrite { get; init; }
     /// <summary>Set uid/gid from the image (needs CAP_CHOWN; default: only when running as root).</summary>
-    public bool PreserveOwner { get; init; } = Environment.UserName == "root" || ExportNative.geteuid() == 0;
+    public bool PreserveOwner { get; init; } = Linux.Syscalls.geteuid() == 0;
     /// <summary>Called with the image path of each name a branch's readdir lists but a lookup cannot open (nothing is written for it).</summary>
     public Action<string>? Unreachable { get; init; }
 }
@@ -41,7 +42,7 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
         if (startItem is null)
             throw new DaxFsExportException($"'{full}' does not exist in the image.", full);
         Directory.CreateDirectory(destination);
-        int destFd = ExportNative.OpenDir(ExportNative.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), follow: true);
+        int destFd = NativeFs.OpenAt(NativeFs.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
         if (destFd < 0) throw Errno($"Cannot open the destination '{destination}'", null);
         ulong startIno = startItem.Ino;
         var linked = new Dictionary<ulong, byte[]>(); // ino → path (relative to destFd) of its first name
@@ -67,9 +68,9 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 // A directory other than the root goes into the destination under its own name, like cp -r.
                 byte[] name = Encoding.UTF8.GetBytes(full[(full.LastIndexOf('/') + 1)..]);
                 string d = Path.Combine(Path.GetFullPath(destination), Encoding.UTF8.GetString(name));
-                if (ExportNative.MkdirAt(destFd, name, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17)
+                if (NativeFs.MkdirAt(destFd, name, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17)
                     throw Errno($"Cannot create the directory '{d}'", full);
-                int fd = ExportNative.OpenDir(destFd, name, follow: false);
+                int fd = NativeFs.OpenAt(destFd, name, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
                 if (fd < 0) throw Errno($"Cannot open '{d}' (a symlink or file is in the way?)", full);
                 openDirs.Add(fd);
                 fixups.Push((destFd, name, start, full));
@@ -96,9 +97,9 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                     {
                         if (!visited.Add(e.Ino))
                             throw new DaxFsFormatException(RuleIds.TreeCycle, e.EntryOffset, $"Directory inode {e.Ino} ('{childImage}') is reached a second time.");
-                        if (ExportNative.MkdirAt(dir.Fd, e.NameBytes, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17 /* EEXIST */)
+                        if (NativeFs.MkdirAt(dir.Fd, e.NameBytes, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17 /* EEXIST */)
                             throw Errno($"Cannot create the directory '{childDest}'", childImage);
-                        int fd = ExportNative.OpenDir(dir.Fd, e.NameBytes, follow: false);
+                        int fd = NativeFs.OpenAt(dir.Fd, e.NameBytes, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
                         if (fd < 0) throw Errno($"Cannot open '{childDest}' (a symlink or file is in the way?)", childImage);
                         openDirs.Add(fd);
                         fixups.Push((dir.Fd, e.NameBytes, inode, childImage));
@@ -129,14 +130,14 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 while (fixups.Count > 0)
                 {
                     var (parentFd, name, inode, path) = fixups.Pop();
-                    bool ownerOk = !_options.PreserveOwner || ExportNative.FchownAt(parentFd, name, inode.Uid, inode.Gid, nofollow: true) == 0;
+                    bool ownerOk = !_options.PreserveOwner || NativeFs.FchownAt(parentFd, name, inode.Uid, inode.Gid) == 0;
                     if (!ownerOk && completed) throw Errno($"Cannot set the owner of '{path}'", path);
-                    if (ExportNative.FchmodAt(parentFd, name, inode.Mode & 0xFFF) != 0 && completed) throw Errno($"Cannot set the mode of '{path}'", path);
+                    if (NativeFs.FchmodAt(parentFd, name, inode.Mode & 0xFFF) != 0 && completed) throw Errno($"Cannot set the mode of '{path}'", path);
                 }
             }
             finally
             {
-                foreach (int fd in openDirs) ExportNative.close(fd);
+                foreach (int fd in openDirs) NativeFs.close(fd);
             }
         }
 
@@ -147,12 +148,12 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
             var inode = item.Inode;
             byte[] rel = parentRel.Length == 0 ? name : [.. parentRel, (byte)'/', .. name];
             var type = ModeBits.TypeOf(inode.Mode);
-            if (_options.Overwrite) ExportNative.UnlinkAt(parentFd, name); // a directory in the way stays and fails below
+            if (_options.Overwrite) NativeFs.UnlinkAt(parentFd, name); // a directory in the way stays and fails below
             if (type == DaxFsItemType.SymbolicLink)
             {
                 byte[] target = item.TargetBytes ?? tree.ReadSymlinkTarget(ino);
-                if (ExportNative.SymlinkAt(target, parentFd, name) != 0) throw Errno($"Cannot create the symlink '{destPath}'", imagePathOf);
-                if (_options.PreserveOwner) ExportNative.FchownAt(parentFd, name, inode.Uid, inode.Gid, nofollow: true);
+                if (NativeFs.SymlinkAt(target, parentFd, name) != 0) throw Errno($"Cannot create the symlink '{destPath}'", imagePathOf);
+                if (_options.PreserveOwner) NativeFs.FchownAt(parentFd, name, inode.Uid, inode.Gid);
                 yield return new ExportedItem(imagePathOf, destPath, type, target.Length, false);
                 yield break;
             }
@@ -160,11 +161,11 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 throw new DaxFsExportException($"'{imagePathOf}' has an unsupported file type (mode {Convert.ToString(inode.Mode, 8)}).", imagePathOf);
             if (links.TryGetValue(ino, out var first))
             {
-                if (ExportNative.LinkAt(destFd, first, parentFd, name) != 0) throw Errno($"Cannot create the hard link '{destPath}'", imagePathOf);
+                if (NativeFs.LinkAt(destFd, first, parentFd, name) != 0) throw Errno($"Cannot create the hard link '{destPath}'", imagePathOf);
                 yield return new ExportedItem(imagePathOf, destPath, type, (long)inode.Size, true);
                 yield break;
             }
-            int fd = ExportNative.CreateFile(parentFd, name);
+            int fd = NativeFs.OpenAt(parentFd, name, NativeFs.O_WRONLY | NativeFs.O_CREAT | NativeFs.O_EXCL | NativeFs.O_NOFOLLOW, 0x180);
             if (fd < 0) throw Errno($"Cannot create '{destPath}'" + (Marshal.GetLastPInvokeError() == 17 ? " (it exists: use -Force to replace it)" : ""), imagePathOf);
             try
             {
@@ -174,12 +175,12 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 while ((n = content.Read(buffer)) > 0)
                 {
                     ct.ThrowIfCancellationRequested();
-                    if (!ExportNative.WriteAll(fd, buffer.AsSpan(0, n))) throw Errno($"Cannot write '{destPath}'", imagePathOf);
+                    if (!NativeFs.WriteAll(fd, buffer.AsSpan(0, n))) throw Errno($"Cannot write '{destPath}'", imagePathOf);
                 }
-                if (_options.PreserveOwner && ExportNative.fchown(fd, inode.Uid, inode.Gid) != 0) throw Errno($"Cannot set the owner of '{destPath}'", imagePathOf);
-                if (ExportNative.fchmod(fd, inode.Mode & 0xFFF) != 0) throw Errno($"Cannot set the mode of '{destPath}'", imagePathOf);
+                if (_options.PreserveOwner && NativeFs.fchown(fd, inode.Uid, inode.Gid) != 0) throw Errno($"Cannot set the owner of '{destPath}'", imagePathOf);
+                if (NativeFs.fchmod(fd, inode.Mode & 0xFFF) != 0) throw Errno($"Cannot set the mode of '{destPath}'", imagePathOf);
             }
-            finally { ExportNative.close(fd); }
+            finally { NativeFs.close(fd); }
             if (inode.Nlink > 1) links[ino] = rel;
             yield return new ExportedItem(imagePathOf, destPath, type, (long)inode.Size, false);
         }
@@ -198,59 +199,5 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
     {
         int e = Marshal.GetLastPInvokeError();
         return new DaxFsExportException($"{what}: {Marshal.GetPInvokeErrorMessage(e)}.", path, new IOException(Marshal.GetPInvokeErrorMessage(e)) { HResult = e });
-    }
-}
-
-internal static unsafe partial class ExportNative
-{
-    private const string Libc = "libc";
-    public const int AT_FDCWD = -100;
-    private const int AT_SYMLINK_NOFOLLOW = 0x100;
-    private static readonly bool Generic = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
-    private static int O_DIRECTORY => Generic ? 0x4000 : 0x10000;
-    private static int O_NOFOLLOW => Generic ? 0x8000 : 0x20000;
-    private const int O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
-
-    [LibraryImport(Libc)] public static partial uint geteuid();
-    [LibraryImport(Libc, SetLastError = true)] private static partial int openat(int dirfd, byte* path, int flags, uint mode);
-    [LibraryImport(Libc, SetLastError = true)] public static partial int close(int fd);
-    [LibraryImport(Libc, SetLastError = true)] private static partial int mkdirat(int dirfd, byte* path, uint mode);
-    [LibraryImport(Libc, SetLastError = true)] private static partial int symlinkat(byte* target, int dirfd, byte* path);
-    [LibraryImport(Libc, SetLastError = true)] private static partial int linkat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
-    [LibraryImport(Libc, SetLastError = true)] private static partial int unlinkat(int dirfd, byte* path, int flags);
-    [LibraryImport(Libc, SetLastError = true)] private static partial int fchownat(int dirfd, byte* path, uint uid, uint gid, int flags);
-    [LibraryImport(Libc, SetLastError = true)] private static partial int fchmodat(int dirfd, byte* path, uint mode, int flags);
-    [LibraryImport(Libc, SetLastError = true)] public static partial int fchown(int fd, uint uid, uint gid);
-    [LibraryImport(Libc, SetLastError = true)] public static partial int fchmod(int fd, uint mode);
-    [LibraryImport(Libc, SetLastError = true)] private static partial nint write(int fd, byte* buf, nint n);
-
-    private static byte[] Z(ReadOnlySpan<byte> s) { var b = new byte[s.Length + 1]; s.CopyTo(b); return b; }
-
-    public static int OpenDir(int dirfd, ReadOnlySpan<byte> name, bool follow)
-    { fixed (byte* p = Z(name)) return openat(dirfd, p, O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0); }
-    public static int CreateFile(int dirfd, ReadOnlySpan<byte> name)
-    { fixed (byte* p = Z(name)) return openat(dirfd, p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0x180); }
-    public static int MkdirAt(int dirfd, ReadOnlySpan<byte> name, uint mode) { fixed (byte* p = Z(name)) return mkdirat(dirfd, p, mode); }
-    public static int SymlinkAt(ReadOnlySpan<byte> target, int dirfd, ReadOnlySpan<byte> name)
-    { fixed (byte* t = Z(target)) fixed (byte* p = Z(name)) return symlinkat(t, dirfd, p); }
-    public static int LinkAt(int oldfd, ReadOnlySpan<byte> old, int newfd, ReadOnlySpan<byte> name)
-    { fixed (byte* o = Z(old)) fixed (byte* p = Z(name)) return linkat(oldfd, o, newfd, p, 0); }
-    public static int UnlinkAt(int dirfd, ReadOnlySpan<byte> name) { fixed (byte* p = Z(name)) return unlinkat(dirfd, p, 0); }
-    public static int FchownAt(int dirfd, ReadOnlySpan<byte> name, uint uid, uint gid, bool nofollow)
-    { fixed (byte* p = Z(name)) return fchownat(dirfd, p, uid, gid, nofollow ? AT_SYMLINK_NOFOLLOW : 0); }
-    public static int FchmodAt(int dirfd, ReadOnlySpan<byte> name, uint mode) { fixed (byte* p = Z(name)) return fchmodat(dirfd, p, mode, 0); }
-    public static bool WriteAll(int fd, ReadOnlySpan<byte> data)
-    {
-        fixed (byte* b = data)
-        {
-            int done = 0;
-            while (done < data.Length)
-            {
-                nint n = write(fd, b + done, data.Length - done);
-                if (n < 0) { if (Marshal.GetLastPInvokeError() == 4) continue; return false; }
-                done += (int)n;
-            }
-            return true;
-        }
     }
 }

@@ -195,8 +195,8 @@ public sealed class ImageBuilder
         ImageBuildPlan plan, IProgress<BuildProgress>? progress, CancellationToken ct)
     {
         // Superblock, branch table (all FREE: zero), base superblock, inode table.
-        using (var sink = new ImageWriterSink(imageHandle))
         {
+            var sink = new ImageWriterSink(imageHandle);
             layout.Superblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
             sink.Seek((long)layout.Superblock.BaseOffset);
             layout.BaseSuperblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
@@ -286,8 +286,8 @@ public sealed class ImageBuilder
     private static void WriteRange(SourceTree tree, Layout layout, int from, int to, SafeFileHandle imageHandle, SafeFileHandle? backingHandle,
         int rootFd, Action<SourceNode, long, long> onProgress, CancellationToken ct)
     {
-        using var sink = new ImageWriterSink(imageHandle);
-        using var backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
+        var sink = new ImageWriterSink(imageHandle);
+        var backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
         long baseAbs = (long)layout.Superblock.BaseOffset;
         bool positioned = false, backPositioned = false;
         void SeekImage(long offset) { if (!positioned) { sink.SeekAbsolute(offset); positioned = true; } else sink.Seek(offset); }

@@ -7,7 +7,7 @@ namespace DaxFs.Core.Write;
 /// large writes, big file contents go kernel-to-kernel with copy_file_range. Gaps of zeros longer than the
 /// buffer are skipped, leaving the file sparse there (it was sized up front).
 /// </summary>
-internal sealed class ImageWriterSink : IDisposable
+internal sealed class ImageWriterSink
 {
     private const int BufferSize = 1 << 20;
     public const long CopyThreshold = 256 * 1024;
@@ -132,5 +132,4 @@ internal sealed class ImageWriterSink : IDisposable
     internal static IOException ErrnoException(int errno, string what) =>
         new($"Cannot {what}: {NativeFs.Describe(errno)}.") { HResult = errno };
 
-    public void Dispose() { }
 }

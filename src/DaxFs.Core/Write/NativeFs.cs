@@ -23,7 +23,7 @@ internal static unsafe partial class NativeFs
     private static readonly bool GenericFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
     public static int O_DIRECTORY => GenericFlags ? 0x4000 : 0x10000;
     public static int O_NOFOLLOW => GenericFlags ? 0x8000 : 0x20000;
-    public const int O_RDONLY = 0, O_CLOEXEC = 0x80000;
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
 
     [LibraryImport(Libc, SetLastError = true)] private static partial int openat(int dirfd, byte* path, int flags, uint mode);
     [LibraryImport(Libc, SetLastError = true)] public static partial int close(int fd);
@@ -35,6 +35,15 @@ internal static unsafe partial class NativeFs
     [LibraryImport(Libc, SetLastError = true)] private static partial nint readlinkat(int dirfd, byte* path, byte* buf, nint size);
     [LibraryImport(Libc, SetLastError = true)] private static partial int faccessat(int dirfd, byte* path, int mode, int flags);
     [LibraryImport(Libc, SetLastError = true)] private static partial nint pread(int fd, byte* buf, nint count, long offset);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int mkdirat(int dirfd, byte* path, uint mode);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int symlinkat(byte* target, int dirfd, byte* path);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int linkat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int unlinkat(int dirfd, byte* path, int flags);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int fchownat(int dirfd, byte* path, uint uid, uint gid, int flags);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int fchmodat(int dirfd, byte* path, uint mode, int flags);
+    [LibraryImport(Libc, SetLastError = true)] public static partial int fchown(int fd, uint uid, uint gid);
+    [LibraryImport(Libc, SetLastError = true)] public static partial int fchmod(int fd, uint mode);
+    [LibraryImport(Libc, SetLastError = true)] private static partial nint write(int fd, byte* buf, nint n);
     [LibraryImport(Libc, SetLastError = true)] private static partial nint copy_file_range(int fdIn, long* offIn, int fdOut, long* offOut, nint len, uint flags);
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
@@ -57,14 +66,48 @@ internal static unsafe partial class NativeFs
         return scratch[..(name.Length + 1)];
     }
 
-    public static int OpenAt(int dirfd, ReadOnlySpan<byte> name, int flags)
+    public static int OpenAt(int dirfd, ReadOnlySpan<byte> name, int flags, uint mode = 0)
     {
         var c = CString(name, stackalloc byte[512]);
         fixed (byte* p = c)
         {
             int fd;
-            do fd = openat(dirfd, p, flags | O_CLOEXEC, 0); while (fd < 0 && LastErrno == EINTR);
+            do fd = openat(dirfd, p, flags | O_CLOEXEC, mode); while (fd < 0 && LastErrno == EINTR);
             return fd;
+        }
+    }
+
+    public static int MkdirAt(int dirfd, ReadOnlySpan<byte> name, uint mode)
+    { fixed (byte* p = CString(name, stackalloc byte[512])) return mkdirat(dirfd, p, mode); }
+
+    public static int SymlinkAt(ReadOnlySpan<byte> target, int dirfd, ReadOnlySpan<byte> name)
+    { fixed (byte* t = CString(target)) fixed (byte* p = CString(name, stackalloc byte[512])) return symlinkat(t, dirfd, p); }
+
+    public static int LinkAt(int oldfd, ReadOnlySpan<byte> old, int newfd, ReadOnlySpan<byte> name)
+    { fixed (byte* o = CString(old)) fixed (byte* p = CString(name, stackalloc byte[512])) return linkat(oldfd, o, newfd, p, 0); }
+
+    public static int UnlinkAt(int dirfd, ReadOnlySpan<byte> name)
+    { fixed (byte* p = CString(name, stackalloc byte[512])) return unlinkat(dirfd, p, 0); }
+
+    public static int FchownAt(int dirfd, ReadOnlySpan<byte> name, uint uid, uint gid)
+    { fixed (byte* p = CString(name, stackalloc byte[512])) return fchownat(dirfd, p, uid, gid, AT_SYMLINK_NOFOLLOW); }
+
+    public static int FchmodAt(int dirfd, ReadOnlySpan<byte> name, uint mode)
+    { fixed (byte* p = CString(name, stackalloc byte[512])) return fchmodat(dirfd, p, mode, 0); }
+
+    /// <summary>Writes all of <paramref name="data"/>; false with errno set on failure.</summary>
+    public static bool WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* b = data)
+        {
+            int done = 0;
+            while (done < data.Length)
+            {
+                nint n = write(fd, b + done, data.Length - done);
+                if (n < 0) { if (LastErrno == EINTR) continue; return false; }
+                done += (int)n;
+            }
+            return true;
         }
     }
 
