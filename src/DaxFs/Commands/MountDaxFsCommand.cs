@@ -116,14 +116,15 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
         }
     }
 
-    /// <summary>Warnings the gate found: the root's link count (named by no dirent in any image, only the kernel's validate
-    /// minds) as verbose, everything else as a warning.</summary>
+    /// <summary>Warnings the gate found. Bookkeeping only the kernel's validate option minds (the link counts: the root is
+    /// named by no dirent in any image, and directories count their subdirectories as on other Linux file systems) goes
+    /// to verbose; the rest (a backing file not given, a page cache header, a dirent's mode...) is a warning.</summary>
     private void ReportFindings(DaxFsMountPlan plan)
     {
         foreach (var f in plan.Findings)
         {
             string line = $"{f.RuleId} at 0x{Math.Max(f.Offset, 0):x}: {f.Message}";
-            if (f.RuleId == Core.Format.RuleIds.NlinkMismatch && f.Inode == 1) WriteVerbose(line + " (only the kernel's validate option minds this).");
+            if (f.Kernel == Core.Format.KernelVerdict.RejectsWithValidate) WriteVerbose(line.TrimEnd('.') + " (only the kernel's validate option minds this).");
             else WriteWarning($"{plan.Request.Target.Description}: {line}");
         }
     }
