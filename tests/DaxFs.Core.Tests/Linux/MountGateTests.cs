@@ -79,6 +79,11 @@ public class MountGateTests
     /// <summary>Structural breaks the kernel would dereference without a check (super.c, inode.c, dir.c, branch.c, pcache.c).</summary>
     public static TheoryData<string, string> Breaks() => new()
     {
+        // Each of these crashed the reference module in the VM when mounted without the gate (NULL dereference in
+        // daxfs_fill_super, daxfs_pcache_init, daxfs_iterate_ro, strlen, daxfs_delta_build_index; stack overflow in
+        // load_branch_from_dax).
+        { "base offset past the end", RuleIds.BaseRegionBounds },
+        { "page cache region past the end", RuleIds.PageCacheBounds },
         { "base region past the end", RuleIds.BaseRegionBounds },
         { "inode table past the base", RuleIds.InodeTableBounds },
         { "root out of range", RuleIds.RootInodeRange },
@@ -110,6 +115,8 @@ public class MountGateTests
         switch (name)
         {
             case "base region past the end": { var b = s(); return b.W64(32, (ulong)b.Bytes.Length).Bytes; }
+            case "base offset past the end": { var b = s(); return b.W64(24, (ulong)b.Bytes.Length + BlockSize).Bytes; }
+            case "page cache region past the end": { var b = s(); return b.W64(160, (ulong)b.Bytes.Length).W64(168, BlockSize).W32(176, 1).Bytes; }
             case "inode table past the base": { var b = s(); return b.W32(b.BaseOffset + 32, 100000).Bytes; }
             case "root out of range": { var b = s(); return b.W32(b.BaseOffset + 36, 99).Bytes; }
             case "root is a file": { var b = s(); return b.W32(b.Inode(1) + 4, S_IFREG | 0x1A4).Bytes; }
