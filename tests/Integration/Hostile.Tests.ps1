@@ -50,6 +50,8 @@ Describe 'Mount-DaxFs and its gate on hostile images in the real kernel' {
             $id = ($err.FullyQualifiedErrorId -split ',')[0]
             $err.Exception.Message | Should -Not -BeNullOrEmpty
             $rules = @()
+            # Every refusal by DaxFs names the rule: the superblock checks one, the gate all it found.
+            if ($id -in $script:DaxFsRefusals) { $err.Exception.Message | Should -Match '\b(SB|IMG|BASE|INODE|DIR|DIRENT|SYMLINK|NLINK|TREE|BRANCH|DELTA|PC)-[A-Z0-9-]+' }
             if ($id -eq 'ImageFailsValidation') {
                 $findings = @($err.Exception.Data['Findings'])
                 $findings.Count | Should -BeGreaterThan 0

@@ -172,21 +172,21 @@ public sealed class DaxFsMounter
         long window = (long)Math.Min(plan.Size, (ulong)target.Size);
         if (window < DaxFsConstants.BlockSize)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, "MountSizeTooSmall",
-                $"{target.Description} offers {window} bytes: not even a superblock ({DaxFsConstants.BlockSize} bytes) fits.", target.Description, Errno.EINVAL);
+                $"{target.Description} offers {window} bytes: not even a superblock ({DaxFsConstants.BlockSize} bytes) fits (rule {RuleIds.ImageTruncated}).", target.Description, Errno.EINVAL);
 
         using var memory = target.OpenImageMemory(window);
         var sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
         if (sb.Magic != DaxFsConstants.SuperMagic)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
-                $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}). Write one first: Write-DaxFsImage IMAGE {Hint(target)}.",
+                $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}; rule {RuleIds.SuperMagic}). Write one first: Write-DaxFsImage IMAGE {Hint(target)}.",
                 target.Description, Errno.EINVAL);
         if (sb.Version != DaxFsConstants.Version)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "UnsupportedImageVersion",
-                $"The image in {target.Description} is DAXFS version {sb.Version}; the kernel module mounts version {DaxFsConstants.Version} only. Rebuild it with New-DaxFsImage.",
+                $"The image in {target.Description} is DAXFS version {sb.Version}; the kernel module mounts version {DaxFsConstants.Version} only (rule {RuleIds.SuperVersion}). Rebuild it with New-DaxFsImage.",
                 target.Description, Errno.EINVAL);
         if (sb.TotalSize > plan.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, "ImageLargerThanMountSize",
-                $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount. " +
+                $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount (rule {RuleIds.SuperTotalSize}). " +
                 "Mounting with a size below the image's crashes the kernel, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again with Write-DaxFsImage.",
                 target.Description, Errno.ERANGE);
 

@@ -219,6 +219,7 @@ public class DaxFsMounterTests
         var ex = Assert.Throws<DaxLinuxException>(() => mounter.Inspect(plan));
         Assert.Equal("NoDaxFsImageAtTarget", ex.ErrorId);
         Assert.Contains("Write-DaxFsImage IMAGE -Device dax0.0", ex.Message);
+        Assert.Contains("rule SB-MAGIC", ex.Message);
         Assert.Empty(api.Calls);
     }
 
@@ -237,6 +238,7 @@ public class DaxFsMounterTests
         var ex = Assert.Throws<DaxLinuxException>(() => mounter.Inspect(plan));
         Assert.Equal("ImageLargerThanMountSize", ex.ErrorId);
         Assert.Equal(DaxErrorKind.ImageTooLarge, ex.Kind);
+        Assert.Contains("rule SB-TOTALSIZE", ex.Message);
         // the same range, large enough, passes
         Assert.True(mounter.Inspect(mounter.Plan(plan.Request with { Target = DaxMemoryTargets.ForPhysicalRange(ctx, 0, 0x2d000) })).ReadOnly);
     }
