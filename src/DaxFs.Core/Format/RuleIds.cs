@@ -74,6 +74,7 @@ public static class RuleIds
     public const string NlinkMismatch = "NLINK-MISMATCH";
     public const string NlinkNotFile = "NLINK-NOTFILE";
     public const string NlinkZero = "NLINK-ZERO";
+    public const string InodeEmptySlot = "INODE-EMPTY";
     public const string TreeCycle = "TREE-CYCLE";
     public const string TreeMultipleParents = "TREE-MULTIPARENT";
     public const string TreeUnreachable = "TREE-UNREACHABLE";
@@ -127,6 +128,7 @@ public static class RuleIds
         new(RootInodeRange, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The root inode number is within 1..inode_count."),
         new(RootNotDirectory, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The root inode is a directory."),
         new(InodeType, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Every inode is a regular file, a directory or a symlink."),
+        new(InodeEmptySlot, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "An all-zero inode record is named by no dirent (mkdaxfs leaves one for each extra name of a hard-linked file): the kernel never reads it, but its validate refuses it as file type 00. A dirent naming such a record is INODE-TYPE."),
         new(InodeDataBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Every non-empty object's data lies inside the base image (or, in split mode, regular files inside the backing file)."),
         new(InodeNumber, FindingSeverity.Warning, KernelVerdict.NotChecked, "Inode record n carries ino n."),
         new(DirSize, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "A directory's size is a multiple of 271."),

@@ -41,8 +41,9 @@ namespace DaxFs.Core.Validate;
 /// </list>
 /// <para>Kernel rules are evaluated for every inode (the kernel stops at the first failure). DaxFs's own inode
 /// rules (<see cref="RuleIds.InodeNumber"/>, data bounds, <see cref="RuleIds.TreeUnreachable"/>) are not applied
-/// to an inode already refused by <see cref="RuleIds.InodeType"/>, such as the all-zero slots mkdaxfs leaves for
-/// hard links. When some directory's entries could not be read, <see cref="RuleIds.NlinkMismatch"/> and
+/// to an inode of no known type. An all-zero record that no dirent names, as mkdaxfs leaves for each extra name of a
+/// hard-linked file, is <see cref="RuleIds.InodeEmptySlot"/> (a warning: the kernel only reads inodes that dirents
+/// name); named by a dirent, or when not every directory could be read, it is <see cref="RuleIds.InodeType"/>. When some directory's entries could not be read, <see cref="RuleIds.NlinkMismatch"/> and
 /// <see cref="RuleIds.TreeUnreachable"/> are not evaluated, since the counts would be wrong; without a valid root
 /// directory, <see cref="RuleIds.TreeUnreachable"/> is not evaluated either. The root is named by no dirent, so
 /// its nlink never matches (the kernel's validate refuses every image for this, as FORMAT.md reports).</para>

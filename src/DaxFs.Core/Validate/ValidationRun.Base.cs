@@ -38,6 +38,7 @@ internal sealed partial class ValidationRun
     private readonly List<Extent> _extents = new();
     private readonly List<SymlinkInfo> _symlinks = new();
     private readonly List<Edge> _edges = new();
+    private readonly List<uint> _emptySlots = new();   // all-zero inode records: judged once the dirents are read
     private readonly Dictionary<uint, (int Start, int Count)> _dirEdges = new();
 
     private long InodeRecord(uint ino) => (long)(_tableAbs + (ulong)(ino - 1) * InodeSize);
@@ -144,6 +145,7 @@ internal sealed partial class ValidationRun
         CheckDirectoryOverlaps();
         CheckDirentStride();
         ReadDirectories();
+        CheckEmptySlots();
         WalkTree(rootOk ? root : 0);
         if (rootOk && !_incomplete) CheckReachability();
         CheckLinkCounts();
@@ -163,6 +165,11 @@ internal sealed partial class ValidationRun
             var type = TypeOf(inode.Mode);
             if (type == DaxFsItemType.Unknown)
             {
+                if (Bytes((ulong)rec, InodeSize).IndexOfAnyExcept((byte)0) < 0)
+                {
+                    _emptySlots.Add(i);
+                    continue;
+                }
                 Report(RuleIds.InodeType, rec + 4, i, $"Inode {i} has unsupported file type 0{Octal((inode.Mode & S_IFMT) >> 12)} (mode {Octal(inode.Mode)}).");
                 continue;
             }
@@ -447,6 +454,23 @@ internal sealed partial class ValidationRun
                 _state[child] |= Gray;
                 stack.Add((child, 0));
             }
+        }
+    }
+
+    // Pass 4b: an all-zero inode record is harmless while nothing names it (the kernel only reads inodes that dirents
+    // or the root name); named, it is an inode of no type. Unknown when some directory could not be read.
+    private void CheckEmptySlots()
+    {
+        foreach (uint i in _emptySlots)
+        {
+            long rec = InodeRecord(i);
+            if (_incomplete || _refs[i] != 0)
+                Report(RuleIds.InodeType, rec + 4, i, _incomplete
+                    ? $"Inode {i} is an empty (all-zero) record, and not every directory could be read to show that nothing names it."
+                    : $"Inode {i} is an empty (all-zero) record with no file type, but {_refs[i]} dirent(s) name it.");
+            else
+                Report(RuleIds.InodeEmptySlot, rec + 4, i,
+                    $"Inode {i} is an empty (all-zero) record that no dirent names, as mkdaxfs leaves for a hard link's extra name; the kernel's validate refuses it (file type 00).");
         }
     }
 

@@ -178,6 +178,27 @@ public class HostileImageTests
     }
 
     [Fact]
+    public void An_empty_inode_slot_is_bookkeeping_until_a_dirent_names_it()
+    {
+        // /a/g (inode 5) zeroed but still named by /a: an inode of no type that lookups would reach.
+        var b = ValidatorTestKitSamples.Sample();
+        long g = b.Inode(5);
+        b.Bytes.AsSpan((int)g, 64).Clear();
+        var named = Run(b.Bytes);
+        var f = AssertFinding(named, RuleIds.InodeType, g + 4, 5);
+        Assert.Contains("1 dirent(s) name it", f.Message);
+        AssertNoRule(named, RuleIds.InodeEmptySlot);
+        Assert.False(ImageValidator.IsSafe(named));
+
+        // The same slot with /a emptied: nothing names it, nothing reads it.
+        b.W64(b.Inode(2) + 16, 0);
+        var unnamed = Run(b.Bytes);
+        AssertFinding(unnamed, RuleIds.InodeEmptySlot, g + 4, 5);
+        AssertNoRule(unnamed, RuleIds.InodeType);
+        Assert.Equal(FindingSeverity.Warning, unnamed.Single(x => x.RuleId == RuleIds.InodeEmptySlot).Severity);
+    }
+
+    [Fact]
     public void Inode_count_near_2_pow_32_is_bounded_and_fast()
     {
         var b = ValidatorTestKitSamples.Sample();

@@ -70,6 +70,8 @@ public class RuleCaseTests
         [RuleIds.RootInodeRange] = () => { var b = Static(); return new(b.W32(b.BaseOffset + 36, 0).Bytes, b.BaseOffset + 36, null); },
         [RuleIds.RootNotDirectory] = () => { var b = Static(); return new(b.W32(b.BaseOffset + 36, F).Bytes, b.Inode(F) + 4, F); },
         [RuleIds.InodeType] = () => { var b = Static(); return new(b.W32(b.Inode(F) + 4, S_IFCHR | 0x1A4).Bytes, b.Inode(F) + 4, F); },
+        // /a/g's record zeroed and /a emptied: an unnamed all-zero slot, as mkdaxfs leaves for a hard link.
+        [RuleIds.InodeEmptySlot] = () => { var b = Static(); b.Bytes.AsSpan((int)b.Inode(G), InodeSize).Clear(); return new(b.W64(b.Inode(A) + 16, 0).Bytes, b.Inode(G) + 4, G); },
         [RuleIds.InodeDataBounds] = () => { var b = Static(); return new(b.W64(b.Inode(F) + 24, 1UL << 40).Bytes, b.Inode(F) + 24, F); },
         [RuleIds.InodeNumber] = () => { var b = Static(); return new(b.W32(b.Inode(F), 99).Bytes, b.Inode(F), F); },
         [RuleIds.DirSize] = () => { var b = Static(); return new(b.W64(b.Inode(A) + 16, 272).Bytes, b.Inode(A) + 16, A); },
