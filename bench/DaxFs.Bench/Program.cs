@@ -17,6 +17,7 @@ if (args.Length < 2)
 
 var sw = Stopwatch.StartNew();
 long entries = 0, bytes = 0;
+double planSeconds = 0;
 ulong checksum = 0;
 switch (args[0])
 {
@@ -24,7 +25,10 @@ switch (args[0])
     {
         var mode = args.Length > 3 && args[3] == "branching" ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
         int? workers = Environment.GetEnvironmentVariable("DAXFS_BENCH_WORKERS") is { Length: > 0 } w ? int.Parse(w) : null;
-        var r = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Mode = mode, Overwrite = true, Workers = workers }).Build();
+        var builder = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Mode = mode, Overwrite = true, Workers = workers });
+        builder.Plan();
+        planSeconds = sw.Elapsed.TotalSeconds;
+        var r = builder.Build();
         entries = r.Plan.InodeCount;
         bytes = r.Plan.TotalSize;
         break;
@@ -92,6 +96,7 @@ Console.WriteLine(JsonSerializer.Serialize(new
 {
     command = args[0],
     seconds = sw.Elapsed.TotalSeconds,
+    planSeconds,
     entries,
     bytes,
     checksum,

@@ -31,7 +31,7 @@ public sealed class ImageBuilder
     {
         if (_plan is not null) return _plan;
         var warnings = CheckOptions();
-        _tree = SourceTree.Scan(_options, ct);
+        _tree = SourceTree.Scan(_options, Workers, ct);
         warnings.AddRange(_tree.Warnings);
         _layout = Layout.Compute(_tree, _options);
         var l = _layout;
@@ -188,6 +188,9 @@ public sealed class ImageBuilder
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
+    /// <summary>Threads that read the tree and write data (default: up to 4, by core count).</summary>
+    private int Workers => _options.Workers ?? Math.Clamp(Environment.ProcessorCount, 1, 4);
+
     /// <summary>Trees smaller than this are written on the calling thread (progress reports come in order, per entry).</summary>
     internal const int ParallelThreshold = 4096;
 
@@ -211,7 +214,7 @@ public sealed class ImageBuilder
             throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{tree.RootPath}' again: {NativeFs.Describe(NativeFs.LastErrno)}.", new[] { tree.RootPath });
         try
         {
-            int workers = _options.Workers ?? Math.Clamp(Environment.ProcessorCount, 1, 4);
+            int workers = Workers;
             if (workers == 1 || tree.Inodes.Count < (_options.ParallelThreshold ?? ParallelThreshold))
             {
                 long items = 0, bytes = 0;
@@ -291,106 +294,116 @@ public sealed class ImageBuilder
         long baseAbs = (long)layout.Superblock.BaseOffset;
         bool positioned = false, backPositioned = false;
         void SeekImage(long offset) { if (!positioned) { sink.SeekAbsolute(offset); positioned = true; } else sink.Seek(offset); }
-        for (int i = from; i < to; i++)
+        // Files are opened relative to their directory, kept open while the range stays in it (pre-order keeps a
+        // directory's files together), so each open looks up one name instead of the whole path.
+        var dir = new ParentDirectory(tree, rootFd);
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            var n = tree.Inodes[i];
-            if (n.Stat.IsDirectory)
+            for (int i = from; i < to; i++)
             {
-                if (n.Children!.Count > 0)
+                ct.ThrowIfCancellationRequested();
+                var n = tree.Inodes[i];
+                if (n.Stat.IsDirectory)
                 {
-                    SeekImage(baseAbs + n.DataOffset);
-                    foreach (int c in n.Children)
+                    if (n.Children!.Count > 0)
                     {
-                        var child = tree.Nodes[c];
-                        Dirent.Write(sink.Reserve(DaxFsConstants.DirentStride), child.Ino, ModeOf(child), child.Name);
+                        SeekImage(baseAbs + n.DataOffset);
+                        foreach (int c in n.Children)
+                        {
+                            var child = tree.Nodes[c];
+                            Dirent.Write(sink.Reserve(DaxFsConstants.DirentStride), child.Ino, ModeOf(child), child.Name);
+                        }
                     }
                 }
-            }
-            else if (n.Stat.IsSymlink)
-            {
-                SeekImage(baseAbs + n.DataOffset);
-                sink.Write(n.LinkTarget);
-                sink.Write(Nul);
-            }
-            else if (n.DataSize > 0)
-            {
-                ImageWriterSink target;
-                if (backSink is not null)
+                else if (n.Stat.IsSymlink)
                 {
-                    if (!backPositioned) { backSink.SeekAbsolute(n.DataOffset); backPositioned = true; } else backSink.Seek(n.DataOffset);
-                    target = backSink;
+                    SeekImage(baseAbs + n.DataOffset);
+                    sink.Write(n.LinkTarget);
+                    sink.Write(Nul);
                 }
-                else { SeekImage(baseAbs + n.DataOffset); target = sink; }
-                CopyFile(tree, n, rootFd, target, b => onProgress(n, 0, b), ct);
+                else if (n.DataSize > 0)
+                {
+                    ImageWriterSink target;
+                    if (backSink is not null)
+                    {
+                        if (!backPositioned) { backSink.SeekAbsolute(n.DataOffset); backPositioned = true; } else backSink.Seek(n.DataOffset);
+                        target = backSink;
+                    }
+                    else { SeekImage(baseAbs + n.DataOffset); target = sink; }
+                    CopyFile(tree, n, dir, target, b => onProgress(n, 0, b), ct);
+                }
+                onProgress(n, 1, 0);
             }
-            onProgress(n, 1, 0);
         }
+        finally { dir.Dispose(); }
         sink.Flush();
         backSink?.Flush();
     }
 
-    private static void CopyFile(SourceTree tree, SourceNode n, int rootFd, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
+    /// <summary>The open directory of the files a writer is copying: the root's descriptor, or one it opened and closes.</summary>
+    private sealed class ParentDirectory : IDisposable
     {
-        byte[] relBytes = tree.RelativeBytes(n);
-        string rel = Encoding.UTF8.GetString(relBytes);
-        int fd = OpenRelative(rootFd, relBytes);
+        private readonly SourceTree _tree;
+        private readonly int _rootFd;
+        private int _node, _fd;
+
+        public ParentDirectory(SourceTree tree, int rootFd)
+        {
+            _tree = tree;
+            _rootFd = _fd = rootFd;
+        }
+
+        /// <summary>A descriptor of the directory node <paramref name="parent"/>, or -1 with errno set.</summary>
+        public int Get(int parent)
+        {
+            if (parent == _node && _fd >= 0) return _fd;
+            Dispose();
+            _node = parent;
+            _fd = parent == 0 ? _rootFd : SourceTree.OpenBelow(_rootFd, _tree.RelativeBytes(_tree.Nodes[parent]));
+            return _fd;
+        }
+
+        public void Dispose()
+        {
+            if (_fd >= 0 && _fd != _rootFd) NativeFs.close(_fd);
+            _fd = -1;
+        }
+    }
+
+    private static void CopyFile(SourceTree tree, SourceNode n, ParentDirectory dir, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
+    {
+        int dirFd = dir.Get(n.Parent);
+        int fd = dirFd < 0 ? -1 : NativeFs.OpenAt(dirFd, n.Name, NativeFs.O_RDONLY | NativeFs.O_NOFOLLOW);
         if (fd < 0)
         {
             int e = NativeFs.LastErrno;
+            string rel = tree.RelativePath(n);
             if (e == NativeFs.ENOENT)
                 throw new DaxFsBuildException(BuildErrorKind.FileChanged, $"'{rel}' disappeared while the image was being built: build again once the tree is quiet.", new[] { rel });
             throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot read '{rel}': {NativeFs.Describe(e)}. Fix its permissions or leave it out with -Exclude.", new[] { rel });
         }
+        string Rel() => tree.RelativePath(n);
         try
         {
             bool complete;
             try { complete = sink.CopyFrom(fd, n.DataSize, onBytes, ct); }
             catch (IOException ex) when (ex.HResult is not NativeFs.ENOSPC and not 122)
             {
-                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading '{rel}' failed: {ex.Message} The image was not written.", new[] { rel }, ex);
+                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading '{Rel()}' failed: {ex.Message} The image was not written.", new[] { Rel() }, ex);
             }
-            if (!complete) throw Changed(rel, "shrank");
+            if (!complete) throw Changed(Rel(), "shrank");
             // One fstat after the copy tells all: the same inode (not replaced since the scan), the same size and mtime.
-            if (!NativeFs.Stat(fd, out var after)) throw Changed(rel, "could not be checked");
+            if (!NativeFs.Stat(fd, out var after)) throw Changed(Rel(), "could not be checked");
             if (after.Ino != n.Stat.Ino || after.DevMajor != n.Stat.DevMajor || after.DevMinor != n.Stat.DevMinor || !after.IsRegular)
-                throw Changed(rel, "was replaced");
-            if (after.Size != n.DataSize) throw Changed(rel, after.Size > n.DataSize ? "grew" : "shrank");
-            if (after.MtimeSec != n.Stat.MtimeSec || after.MtimeNsec != n.Stat.MtimeNsec) throw Changed(rel, "was modified");
+                throw Changed(Rel(), "was replaced");
+            if (after.Size != n.DataSize) throw Changed(Rel(), after.Size > n.DataSize ? "grew" : "shrank");
+            if (after.MtimeSec != n.Stat.MtimeSec || after.MtimeNsec != n.Stat.MtimeNsec) throw Changed(Rel(), "was modified");
         }
         finally { NativeFs.close(fd); }
     }
 
     private static DaxFsBuildException Changed(string rel, string how) =>
         new(BuildErrorKind.FileChanged, $"'{rel}' {how} while the image was being built, so the image would not match the tree: build again once the tree is quiet.", new[] { rel });
-
-    /// <summary>Opens a file below the root; long paths are walked one directory at a time.</summary>
-    private static int OpenRelative(int rootFd, byte[] rel)
-    {
-        const int flags = NativeFs.O_RDONLY;
-        if (rel.Length < 4000) return NativeFs.OpenAt(rootFd, rel, flags | NativeFs.O_NOFOLLOW);
-        int dirFd = NativeFs.dup(rootFd);
-        if (dirFd < 0) return -1;
-        var span = rel.AsSpan();
-        while (true)
-        {
-            int slash = span.IndexOf((byte)'/');
-            if (slash < 0)
-            {
-                int fd = NativeFs.OpenAt(dirFd, span, flags | NativeFs.O_NOFOLLOW);
-                int e = NativeFs.LastErrno;
-                NativeFs.close(dirFd);
-                System.Runtime.InteropServices.Marshal.SetLastPInvokeError(e);
-                return fd;
-            }
-            int next = NativeFs.OpenAt(dirFd, span[..slash], NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
-            int err = NativeFs.LastErrno;
-            NativeFs.close(dirFd);
-            if (next < 0) { System.Runtime.InteropServices.Marshal.SetLastPInvokeError(err); return -1; }
-            dirFd = next;
-            span = span[(slash + 1)..];
-        }
-    }
 
     /// <summary>Split mode: header, slot records and the first pages of the backing file pre-warmed (first page wins).</summary>
     private static void WritePageCache(Layout layout, SafeFileHandle image, SafeFileHandle backing)
