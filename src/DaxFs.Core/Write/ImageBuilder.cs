@@ -205,7 +205,7 @@ public sealed class ImageBuilder
             layout.BaseSuperblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
             foreach (var n in tree.Inodes)
                 InodeOf(n).Write(sink.Reserve(DaxFsConstants.InodeSize));
-            sink.Flush();
+            sink.Finish();
         }
 
         var root = Encoding.UTF8.GetBytes(tree.RootPath);
@@ -336,8 +336,8 @@ public sealed class ImageBuilder
             }
         }
         finally { dir.Dispose(); }
-        sink.Flush();
-        backSink?.Flush();
+        sink.Finish();
+        backSink?.Finish();
     }
 
     /// <summary>The open directory of the files a writer is copying: the root's descriptor, or one it opened and closes.</summary>

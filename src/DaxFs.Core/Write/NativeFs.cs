@@ -44,6 +44,7 @@ internal static unsafe partial class NativeFs
     [LibraryImport(Libc, SetLastError = true)] public static partial int fchown(int fd, uint uid, uint gid);
     [LibraryImport(Libc, SetLastError = true)] public static partial int fchmod(int fd, uint mode);
     [LibraryImport(Libc, SetLastError = true)] private static partial nint write(int fd, byte* buf, nint n);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int sync_file_range(int fd, long offset, long nbytes, uint flags);
     [LibraryImport(Libc, SetLastError = true)] private static partial nint copy_file_range(int fdIn, long* offIn, int fdOut, long* offOut, nint len, uint flags);
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
@@ -180,6 +181,11 @@ internal static unsafe partial class NativeFs
         do n = copy_file_range(fdIn, &offIn, fdOut, &offOut, (nint)Math.Min(length, 1L << 30), 0); while (n < 0 && LastErrno == EINTR);
         return n;
     }
+
+    private const uint SYNC_FILE_RANGE_WRITE = 2;
+
+    /// <summary>Starts writeback of a range's dirty pages without waiting for it (a hint: false when the file system cannot).</summary>
+    public static bool StartWriteback(int fd, long offset, long length) => sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE) == 0;
 
     [ThreadStatic] private static byte[]? t_dentBuffer;
 
