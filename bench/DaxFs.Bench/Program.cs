@@ -4,7 +4,6 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 using DaxFs.Core.Write;
@@ -92,16 +91,13 @@ switch (args[0])
         return 2;
 }
 sw.Stop();
-Console.WriteLine(JsonSerializer.Serialize(new
-{
-    command = args[0],
-    seconds = sw.Elapsed.TotalSeconds,
-    planSeconds,
-    entries,
-    bytes,
-    checksum,
-    peakRssBytes = PeakRss(),
-}));
+// One JSON line, written by hand (the command is one of the names the switch above accepts): System.Text.Json's
+// reflection serializer costs tens of milliseconds of JIT in a fresh process, which build/Bench.ps1's wall-clock
+// comparisons would count as the engine's time.
+var inv = System.Globalization.CultureInfo.InvariantCulture;
+Console.WriteLine(string.Create(inv,
+    $"{{\"command\":\"{args[0]}\",\"seconds\":{sw.Elapsed.TotalSeconds:R},\"planSeconds\":{planSeconds:R}," +
+    $"\"entries\":{entries},\"bytes\":{bytes},\"checksum\":{checksum},\"peakRssBytes\":{PeakRss()}}}"));
 return 0;
 
 static ulong Sum(ReadOnlySpan<byte> data)
