@@ -286,6 +286,7 @@ public sealed class ImageBuilder
     }
 
     /// <summary>Writes the data objects of inodes [from, to) in order; <paramref name="onProgress"/> gets (node, items, bytes) increments.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void WriteRange(SourceTree tree, Layout layout, int from, int to, SafeFileHandle imageHandle, SafeFileHandle? backingHandle,
         int rootFd, Action<SourceNode, long, long> onProgress, CancellationToken ct)
     {
@@ -370,6 +371,7 @@ public sealed class ImageBuilder
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void CopyFile(SourceTree tree, SourceNode n, ParentDirectory dir, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
     {
         int dirFd = dir.Get(n.Parent);
@@ -465,6 +467,7 @@ public sealed class ImageBuilder
         public long BaseSize, TotalSize, BackingSize, DataBytes, PageCacheOffset, ImageAllocatedBytes;
         public uint PageCacheSlots;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static Layout Compute(SourceTree tree, ImageBuildOptions o)
         {
             const long B = DaxFsConstants.BlockSize;

@@ -98,6 +98,7 @@ internal sealed class ImageWriterSink
     /// Copies exactly <paramref name="length"/> bytes of <paramref name="srcFd"/> from offset 0. Returns false when the
     /// source ended early (it shrank). Calls <paramref name="onBytes"/> as bytes go by.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool CopyFrom(int srcFd, long length, Action<long> onBytes, CancellationToken ct)
     {
         long done = 0;

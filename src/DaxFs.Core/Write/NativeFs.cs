@@ -67,6 +67,7 @@ internal static unsafe partial class NativeFs
         return scratch[..(name.Length + 1)];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static int OpenAt(int dirfd, ReadOnlySpan<byte> name, int flags, uint mode = 0)
     {
         var c = CString(name, stackalloc byte[512]);
@@ -112,6 +113,7 @@ internal static unsafe partial class NativeFs
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool Stat(int dirfd, ReadOnlySpan<byte> name, out StatInfo info, bool follow = false)
     {
         var c = CString(name, stackalloc byte[512]);
@@ -140,6 +142,7 @@ internal static unsafe partial class NativeFs
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool CanRead(int dirfd, ReadOnlySpan<byte> name)
     {
         var c = CString(name, stackalloc byte[512]);
@@ -191,6 +194,7 @@ internal static unsafe partial class NativeFs
 
     /// <summary>Reads a whole directory: every name except . and .. as raw bytes (getdents64 into one reused buffer).</summary>
     /// <remarks>Reads from the descriptor's current position; the descriptor stays open for *at calls.</remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static List<byte[]>? ReadDirectory(int fd, out int errno)
     {
         var buffer = t_dentBuffer ??= new byte[64 * 1024];

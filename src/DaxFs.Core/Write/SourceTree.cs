@@ -73,6 +73,7 @@ internal sealed class SourceTree
     /// unsupported and unreadable entries in that order. Single-threaded, so the result never depends on how the
     /// directories were read.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Assemble(Listing rootListing, StatInfo rootStat, ImageBuildOptions options)
     {
         var unreadable = new List<string>();
@@ -325,6 +326,7 @@ internal sealed class SourceTree
         }
 
         /// <summary>Reads one directory's entries into <paramref name="l"/>; its subdirectories go to <paramref name="shallow"/> or <paramref name="deep"/>.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private void Read(Listing l, int fd, List<Listing> shallow, List<(Listing, int)> deep)
         {
             var names = NativeFs.ReadDirectory(fd, out int errno);
