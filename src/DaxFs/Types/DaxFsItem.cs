@@ -57,18 +57,22 @@ public sealed class DaxFsItem
 
     public override string ToString() => FullName;
 
-    internal static DaxFsItem From(ImageItem i, string imagePath, string? branch = null) => new(i)
+    internal static DaxFsItem From(ImageItem i, string imagePath, string? branch = null)
     {
-        Type = i.Type,
-        Size = i.Inode.Size > long.MaxValue ? long.MaxValue : (long)i.Inode.Size,
-        UnixMode = i.Inode.Mode,
-        Uid = i.Inode.Uid,
-        Gid = i.Inode.Gid,
-        Inode = i.Ino,
-        LinkCount = i.Inode.Nlink,
-        ImagePath = imagePath,
-        Branch = branch,
-        Depth = i.Depth,
-        Unreachable = i.Unreachable,
-    };
+        var inode = i.Inode;
+        return new(i)
+        {
+            Type = ModeBits.TypeOf(inode.Mode),
+            Size = inode.Size > long.MaxValue ? long.MaxValue : (long)inode.Size,
+            UnixMode = inode.Mode,
+            Uid = inode.Uid,
+            Gid = inode.Gid,
+            Inode = i.Ino,
+            LinkCount = inode.Nlink,
+            ImagePath = imagePath,
+            Branch = branch,
+            Depth = i.Depth,
+            Unreachable = i.Unreachable,
+        };
+    }
 }
