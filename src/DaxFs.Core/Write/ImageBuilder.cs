@@ -218,30 +218,40 @@ public sealed class ImageBuilder
             if (workers == 1 || tree.Inodes.Count < (_options.ParallelThreshold ?? ParallelThreshold))
             {
                 long items = 0, bytes = 0;
-                WriteRange(tree, layout, 0, tree.Inodes.Count, imageHandle, backingHandle, rootFd, (n, di, db) =>
+                using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd);
+                writer.Write(0, tree.Inodes.Count, (n, di, db) =>
                 {
                     items += di; bytes += db;
                     progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
                 }, ct);
+                writer.Finish();
                 return;
             }
 
-            // Objects sit at offsets fixed by the layout, so ranges of inodes are written side by side, each
-            // front to back through its own buffer. Progress is reported from this (the caller's) thread.
-            var ranges = Partition(tree, workers);
+            // Objects sit at offsets fixed by the layout, so ranges of inodes are written side by side, each front to
+            // back through a writer's buffer. There are several ranges per thread, taken in turn by whichever thread is
+            // free, so a thread that gets less CPU (or slower files) does not hold up the end. Progress is reported from
+            // this (the caller's) thread.
+            var ranges = Partition(tree, workers * RangesPerWorker);
             long itemsDone = 0, bytesDone = 0;
+            int nextRange = -1;
             SourceNode? current = null;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var tasks = ranges.Select(r => Task.Factory.StartNew(() =>
+            var tasks = Enumerable.Range(0, Math.Min(workers, ranges.Count)).Select(_ => Task.Factory.StartNew(() =>
             {
                 try
                 {
-                    WriteRange(tree, layout, r.From, r.To, imageHandle, backingHandle, rootFd, (n, di, db) =>
+                    using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd);
+                    Action<SourceNode, long, long> onProgress = (n, di, db) =>
                     {
                         Interlocked.Add(ref itemsDone, di);
                         Interlocked.Add(ref bytesDone, db);
                         current = n;
-                    }, cts.Token);
+                    };
+                    int k;
+                    while ((k = Interlocked.Increment(ref nextRange)) < ranges.Count)
+                        writer.Write(ranges[k].From, ranges[k].To, onProgress, cts.Token);
+                    writer.Finish();
                 }
                 catch { cts.Cancel(); throw; }
             }, cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
@@ -266,6 +276,9 @@ public sealed class ImageBuilder
         finally { NativeFs.close(rootFd); }
     }
 
+    /// <summary>Ranges of inodes per writing thread (see <see cref="Partition"/>).</summary>
+    private const int RangesPerWorker = 8;
+
     /// <summary>Splits the inodes into contiguous ranges of about equal work (bytes plus a per-entry cost).</summary>
     private static List<(int From, int To)> Partition(SourceTree tree, int parts)
     {
@@ -285,21 +298,36 @@ public sealed class ImageBuilder
         return ranges;
     }
 
-    /// <summary>Writes the data objects of inodes [from, to) in order; <paramref name="onProgress"/> gets (node, items, bytes) increments.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void WriteRange(SourceTree tree, Layout layout, int from, int to, SafeFileHandle imageHandle, SafeFileHandle? backingHandle,
-        int rootFd, Action<SourceNode, long, long> onProgress, CancellationToken ct)
+    /// <summary>Writes ranges of inodes, each front to back, through its own buffers (one per thread).</summary>
+    private sealed class RangeWriter : IDisposable
     {
-        var sink = new ImageWriterSink(imageHandle);
-        var backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
-        long baseAbs = (long)layout.Superblock.BaseOffset;
-        bool positioned = false, backPositioned = false;
-        void SeekImage(long offset) { if (!positioned) { sink.SeekAbsolute(offset); positioned = true; } else sink.Seek(offset); }
-        // Files are opened relative to their directory, kept open while the range stays in it (pre-order keeps a
+        private readonly SourceTree _tree;
+        private readonly long _baseAbs;
+        private readonly ImageWriterSink _sink;
+        private readonly ImageWriterSink? _backSink;
+        // Files are opened relative to their directory, kept open while the writer stays in it (pre-order keeps a
         // directory's files together), so each open looks up one name instead of the whole path.
-        var dir = new ParentDirectory(tree, rootFd);
-        try
+        private readonly ParentDirectory _dir;
+
+        public RangeWriter(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle, int rootFd)
         {
+            _tree = tree;
+            _baseAbs = (long)layout.Superblock.BaseOffset;
+            _sink = new ImageWriterSink(imageHandle);
+            _backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
+            _dir = new ParentDirectory(tree, rootFd);
+        }
+
+        /// <summary>Writes the data objects of inodes [from, to) in order; <paramref name="onProgress"/> gets (node, items, bytes) increments.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public void Write(int from, int to, Action<SourceNode, long, long> onProgress, CancellationToken ct)
+        {
+            var tree = _tree;
+            var sink = _sink;
+            var backSink = _backSink;
+            long baseAbs = _baseAbs;
+            bool positioned = false, backPositioned = false;
+            void SeekImage(long offset) { if (!positioned) { sink.SeekAbsolute(offset); positioned = true; } else sink.Seek(offset); }
             for (int i = from; i < to; i++)
             {
                 ct.ThrowIfCancellationRequested();
@@ -331,14 +359,20 @@ public sealed class ImageBuilder
                         target = backSink;
                     }
                     else { SeekImage(baseAbs + n.DataOffset); target = sink; }
-                    CopyFile(tree, n, dir, target, b => onProgress(n, 0, b), ct);
+                    CopyFile(tree, n, _dir, target, b => onProgress(n, 0, b), ct);
                 }
                 onProgress(n, 1, 0);
             }
         }
-        finally { dir.Dispose(); }
-        sink.Finish();
-        backSink?.Finish();
+
+        /// <summary>Writes what is buffered and starts its writeback.</summary>
+        public void Finish()
+        {
+            _sink.Finish();
+            _backSink?.Finish();
+        }
+
+        public void Dispose() => _dir.Dispose();
     }
 
     /// <summary>The open directory of the files a writer is copying: the root's descriptor, or one it opened and closes.</summary>
