@@ -64,6 +64,7 @@ function Get-Tree([string] $Name, [long] $TreeBytes) {
 
 # Wall times of several commands, side by side: one warm-up run of each, then $Runs rounds that run each once in
 # turn. $Contenders is an ordered dictionary name -> @(block, before-block or $null); returns name -> Median, Best, Spread.
+# Every run starts on a collected heap, so no in-process contender pays for the garbage the one before it left.
 function Measure-Interleaved([Collections.Specialized.OrderedDictionary] $Contenders) {
     $times = @{}
     foreach ($name in $Contenders.Keys) {
@@ -76,6 +77,7 @@ function Measure-Interleaved([Collections.Specialized.OrderedDictionary] $Conten
         foreach ($name in $Contenders.Keys) {
             $block, $before = $Contenders[$name]
             if ($before) { & $before }
+            [GC]::Collect(); [GC]::WaitForPendingFinalizers()
             $sw = [Diagnostics.Stopwatch]::StartNew()
             & $block | Out-Null
             $times[$name].Add($sw.Elapsed.TotalSeconds)
