@@ -4,7 +4,9 @@
 .DESCRIPTION
     Builds a deterministic tree (default 41,000 entries, 320 MB: directories, files of mixed sizes, symlinks,
     hard links) and a twin with the same entries and 4x the bytes under out/bench, warms the page cache, then
-    times, each as the median of -Runs runs:
+    times, side by side: after one warm-up run of each, -Runs rounds run every contender once in turn (so a burst of
+    load elsewhere on the machine hits all of them alike); each is reported as its median, its best and the spread
+    (worst / best) of its runs:
       - New-DaxFsImage's engine (a fresh process) against the read floor `tar -cf - TREE | cat > /dev/null`,
         `mkfs.erofs` (uncompressed) and `mksquashfs -noI -noD -noF -noX`;
       - peak resident memory of the build, for the tree and for the 4x twin (it must not grow with file bytes);
@@ -60,37 +62,65 @@ function Get-Tree([string] $Name, [long] $TreeBytes) {
     $path
 }
 
-# Wall time of a command (median of $Runs), after one warm-up run.
-function Measure-Median([scriptblock] $Block, [scriptblock] $Before = {}) {
-    & $Before; & $Block | Out-Null
-    $t = foreach ($i in 1..$Runs) {
-        & $Before
-        $sw = [Diagnostics.Stopwatch]::StartNew()
-        & $Block | Out-Null
-        $sw.Elapsed.TotalSeconds
+# Wall times of several commands, side by side: one warm-up run of each, then $Runs rounds that run each once in
+# turn. $Contenders is an ordered dictionary name -> @(block, before-block or $null); returns name -> Median, Best, Spread.
+# Every run starts on a collected heap, so no in-process contender pays for the garbage the one before it left.
+function Measure-Interleaved([Collections.Specialized.OrderedDictionary] $Contenders) {
+    $times = @{}
+    foreach ($name in $Contenders.Keys) {
+        $times[$name] = [Collections.Generic.List[double]]::new()
+        $block, $before = $Contenders[$name]
+        if ($before) { & $before }
+        & $block | Out-Null
     }
-    ($t | Sort-Object)[[int][math]::Floor($Runs / 2)]
+    foreach ($i in 1..$Runs) {
+        foreach ($name in $Contenders.Keys) {
+            $block, $before = $Contenders[$name]
+            if ($before) { & $before }
+            [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            & $block | Out-Null
+            $times[$name].Add($sw.Elapsed.TotalSeconds)
+        }
+    }
+    $result = @{}
+    foreach ($name in $Contenders.Keys) {
+        $t = @($times[$name] | Sort-Object)
+        $result[$name] = [pscustomobject]@{ Median = $t[[int][math]::Floor($Runs / 2)]; Best = $t[0]; Spread = $t[-1] / [math]::Max($t[0], 1e-9) }
+    }
+    $result
 }
 
 $tree = Get-Tree 'tree' $Bytes
 $tree4 = Get-Tree 'tree4x' ($Bytes * 4)
 $img = Join-Path $WorkPath 'tree.daxfs'
 $rows = [Collections.Generic.List[object]]::new()
-function Add-Row([string] $What, $Value, [string] $Unit, [string] $Goal, [string] $Verdict) {
-    $rows.Add([pscustomobject]@{ Measure = $What; Value = $Value; Unit = $Unit; Goal = $Goal; Met = $Verdict })
+function Add-Row([string] $What, $Value, [string] $Unit, [string] $Goal, [string] $Verdict, $Best = '', $Spread = '') {
+    $rows.Add([pscustomobject]@{ Measure = $What; Value = $Value; Best = $Best; Spread = $Spread; Unit = $Unit; Goal = $Goal; Met = $Verdict })
+}
+function Add-Timing([string] $What, $m) { Add-Row $What ([math]::Round($m.Median, 3)) 's' '' '' ([math]::Round($m.Best, 3)) ([math]::Round($m.Spread, 2)) }
+# A ratio of two timings: of the medians (Value, which the verdict uses) and of the bests.
+function Add-Ratio([string] $What, $slow, $fast, [string] $Goal, [scriptblock] $Met) {
+    $r = $slow.Median / $fast.Median
+    Add-Row $What ([math]::Round($r, 2)) 'x' $Goal ($(if (& $Met $r) { 'yes' } else { 'no' })) ([math]::Round($slow.Best / $fast.Best, 2))
 }
 
-Write-Host 'Timing the writer against tar, mkfs.erofs and mksquashfs...'
-$tar = Measure-Median { bash -c "tar -cf - -C '$tree' . | cat > /dev/null" }
-$daxfs = Measure-Median { Invoke-Harness @('build', $tree, $img) } { Remove-Item -Force -ErrorAction Ignore $img }
-$erofs = if (Test-Tool mkfs.erofs) { Measure-Median { mkfs.erofs --quiet (Join-Path $WorkPath 'tree.erofs') $tree 2>&1 } { Remove-Item -Force -ErrorAction Ignore (Join-Path $WorkPath 'tree.erofs') } } else { $null }
-$squash = if (Test-Tool mksquashfs) { Measure-Median { mksquashfs $tree (Join-Path $WorkPath 'tree.sqfs') -noI -noD -noF -noX -quiet -no-progress -noappend 2>&1 } { Remove-Item -Force -ErrorAction Ignore (Join-Path $WorkPath 'tree.sqfs') } } else { $null }
-Add-Row 'tar -cf - TREE | cat > /dev/null (read floor)' ([math]::Round($tar, 2)) 's' '' ''
-Add-Row 'New-DaxFsImage engine (fresh process)' ([math]::Round($daxfs, 2)) 's' '' ''
-Add-Row '  vs read floor' ([math]::Round($daxfs / $tar, 2)) 'x' '<= 2x' ($(if ($daxfs / $tar -le 2) { 'yes' } else { 'no' }))
-if ($erofs) { Add-Row 'mkfs.erofs (uncompressed)' ([math]::Round($erofs, 2)) 's' '' ''; Add-Row '  New-DaxFsImage speed-up over mkfs.erofs' ([math]::Round($erofs / $daxfs, 2)) 'x' '> 1x' ($(if ($erofs -gt $daxfs) { 'yes' } else { 'no' })) }
+Write-Host 'Timing the writer against tar, mkfs.erofs and mksquashfs, interleaved...'
+$erofsImage = Join-Path $WorkPath 'tree.erofs'
+$squashImage = Join-Path $WorkPath 'tree.sqfs'
+$contenders = [ordered]@{
+    tar   = @({ bash -c "tar -cf - -C '$tree' . | cat > /dev/null" }, $null)
+    daxfs = @({ Invoke-Harness @('build', $tree, $img) }, { Remove-Item -Force -ErrorAction Ignore $img })
+}
+if (Test-Tool mkfs.erofs) { $contenders.erofs = @({ mkfs.erofs --quiet $erofsImage $tree 2>&1 }, { Remove-Item -Force -ErrorAction Ignore $erofsImage }) }
+if (Test-Tool mksquashfs) { $contenders.squash = @({ mksquashfs $tree $squashImage -noI -noD -noF -noX -quiet -no-progress -noappend 2>&1 }, { Remove-Item -Force -ErrorAction Ignore $squashImage }) }
+$w = Measure-Interleaved $contenders
+Add-Timing 'tar -cf - TREE | cat > /dev/null (read floor)' $w.tar
+Add-Timing 'New-DaxFsImage engine (fresh process)' $w.daxfs
+Add-Ratio '  vs read floor' $w.daxfs $w.tar '<= 2x' { param($r) $r -le 2 }
+if ($w.erofs) { Add-Timing 'mkfs.erofs (uncompressed)' $w.erofs; Add-Ratio '  New-DaxFsImage speed-up over mkfs.erofs' $w.erofs $w.daxfs '> 1x' { param($r) $r -gt 1 } }
 else { Add-Row 'mkfs.erofs' 'not installed' '' '' '' }
-if ($squash) { Add-Row 'mksquashfs -noI -noD -noF -noX' ([math]::Round($squash, 2)) 's' '' ''; Add-Row '  New-DaxFsImage speed-up over mksquashfs' ([math]::Round($squash / $daxfs, 2)) 'x' '> 1x' ($(if ($squash -gt $daxfs) { 'yes' } else { 'no' })) }
+if ($w.squash) { Add-Timing 'mksquashfs -noI -noD -noF -noX' $w.squash; Add-Ratio '  New-DaxFsImage speed-up over mksquashfs' $w.squash $w.daxfs '> 1x' { param($r) $r -gt 1 } }
 else { Add-Row 'mksquashfs' 'not installed' '' '' '' }
 
 Write-Host 'Peak memory of the build...'
@@ -102,14 +132,18 @@ Add-Row 'peak RSS, build of 4x-bytes tree' ([math]::Round($m4.peakRssBytes / 1MB
 Add-Row '  engine time, 4x tree / tree' ([math]::Round($m4.seconds / $m1.seconds, 2)) 'x' '' ''
 Remove-Item -Force -ErrorAction Ignore $img4
 
-Write-Host 'Timing the reader...'
+Write-Host 'Timing the reader, interleaved...'
 Import-Module $ModulePath -Force
-$gdi = Measure-Median { Get-DaxFsItem $img -Recurse }
-$gci = Measure-Median { Get-ChildItem -LiteralPath $tree -Recurse -Force }
+# Both sides the same way: the command's output piped to Out-Null (Measure-Interleaved), so each pays the same per-object pipeline cost.
+$r = Measure-Interleaved ([ordered]@{
+    gdi = @({ Get-DaxFsItem $img -Recurse }, $null)
+    gci = @({ Get-ChildItem -LiteralPath $tree -Recurse -Force }, $null)
+})
 $nItems = @(Get-DaxFsItem $img -Recurse).Count
-Add-Row "Get-DaxFsItem -Recurse ($nItems items)" ([math]::Round($gdi, 3)) 's' '' ''
-Add-Row 'Get-ChildItem -Recurse -Force' ([math]::Round($gci, 3)) 's' '' ''
-Add-Row '  Get-DaxFsItem speed-up' ([math]::Round($gci / $gdi, 1)) 'x' '>= 10x' ($(if ($gci / $gdi -ge 10) { 'yes' } else { 'no' }))
+$nTree = @(Get-ChildItem -LiteralPath $tree -Recurse -Force).Count
+Add-Timing "Get-DaxFsItem -Recurse ($nItems items)" $r.gdi
+Add-Timing "Get-ChildItem -Recurse -Force ($nTree items)" $r.gci
+Add-Ratio '  Get-DaxFsItem speed-up' $r.gci $r.gdi '>= 10x' { param($x) $x -ge 10 }
 $en = Invoke-Harness @('enumerate', $img, 10)
 Add-Row 'engine enumeration rate' ([math]::Round($en.entries / $en.seconds / 1e6, 2)) 'M entries/s' '>= 2' ($(if ($en.entries / $en.seconds -ge 2e6) { 'yes' } else { 'no' }))
 $ri = foreach ($i in 1..$Runs) { (Invoke-Harness @('read-image', $img)).seconds }
@@ -123,7 +157,8 @@ $cpu = (Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Se
 $mem = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)
 $machine = "$([Environment]::ProcessorCount) cores, $cpu, $mem GiB RAM, $(uname -r), .NET $([Environment]::Version)"
 Write-Host "`nMachine: $machine"
-Write-Host "Tree: $Entries entries, $([math]::Round($Bytes / 1MB)) MB (4x twin: $([math]::Round($Bytes * 4 / 1MB)) MB); median of $Runs runs, warm cache`n"
-$rows | Format-Table -AutoSize | Out-Host
+Write-Host "Tree: $Entries entries, $([math]::Round($Bytes / 1MB)) MB (4x twin: $([math]::Round($Bytes * 4 / 1MB)) MB); warm cache"
+Write-Host "Value: median of $Runs interleaved runs (ratios: of the medians); Best: the fastest run (ratios: of the bests); Spread: slowest / fastest`n"
+$rows | Format-Table -AutoSize | Out-String -Width 200 | Out-Host
 [pscustomobject]@{ Machine = $machine; Entries = $Entries; Bytes = $Bytes; Runs = $Runs; Results = $rows } |
     ConvertTo-Json -Depth 4 | Set-Content (Join-Path $WorkPath 'results.json')

@@ -4,7 +4,6 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 using DaxFs.Core.Write;
@@ -17,6 +16,7 @@ if (args.Length < 2)
 
 var sw = Stopwatch.StartNew();
 long entries = 0, bytes = 0;
+double planSeconds = 0;
 ulong checksum = 0;
 switch (args[0])
 {
@@ -24,7 +24,10 @@ switch (args[0])
     {
         var mode = args.Length > 3 && args[3] == "branching" ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
         int? workers = Environment.GetEnvironmentVariable("DAXFS_BENCH_WORKERS") is { Length: > 0 } w ? int.Parse(w) : null;
-        var r = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Mode = mode, Overwrite = true, Workers = workers }).Build();
+        var builder = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Mode = mode, Overwrite = true, Workers = workers });
+        builder.Plan();
+        planSeconds = sw.Elapsed.TotalSeconds;
+        var r = builder.Build();
         entries = r.Plan.InodeCount;
         bytes = r.Plan.TotalSize;
         break;
@@ -88,15 +91,13 @@ switch (args[0])
         return 2;
 }
 sw.Stop();
-Console.WriteLine(JsonSerializer.Serialize(new
-{
-    command = args[0],
-    seconds = sw.Elapsed.TotalSeconds,
-    entries,
-    bytes,
-    checksum,
-    peakRssBytes = PeakRss(),
-}));
+// One JSON line, written by hand (the command is one of the names the switch above accepts): System.Text.Json's
+// reflection serializer costs tens of milliseconds of JIT in a fresh process, which build/Bench.ps1's wall-clock
+// comparisons would count as the engine's time.
+var inv = System.Globalization.CultureInfo.InvariantCulture;
+Console.WriteLine(string.Create(inv,
+    $"{{\"command\":\"{args[0]}\",\"seconds\":{sw.Elapsed.TotalSeconds:R},\"planSeconds\":{planSeconds:R}," +
+    $"\"entries\":{entries},\"bytes\":{bytes},\"checksum\":{checksum},\"peakRssBytes\":{PeakRss()}}}"));
 return 0;
 
 static ulong Sum(ReadOnlySpan<byte> data)

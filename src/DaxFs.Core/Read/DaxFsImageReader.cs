@@ -4,12 +4,22 @@ using DaxFs.Core.Format;
 namespace DaxFs.Core.Read;
 
 /// <summary>One entry of an image: a path, its inode record and, for a symlink, its target.</summary>
+/// <remarks>
+/// A walk makes one of these per entry, so the strings are made when first asked for: an item a walk made keeps its
+/// directory's path (shared by its siblings) and its decoded name, and its raw name bytes only when they are not
+/// valid UTF-8 (valid UTF-8 encodes back to the same bytes).
+/// </remarks>
 public sealed class ImageItem
 {
+    private string? _fullName;
+    private string? _name;
+    private readonly string? _dirPath;   // the parent's path as a walk carries it ("" for the root), or null when built from a full name
+    private byte[]? _nameBytes;
+
     internal ImageItem(string fullName, byte[] nameBytes, ulong ino, BaseInode inode, byte[]? targetBytes, int depth, long entryOffset = -1, bool unreachable = false)
     {
-        FullName = fullName;
-        NameBytes = nameBytes;
+        _fullName = fullName;
+        _nameBytes = nameBytes;
         Ino = ino;
         Inode = inode;
         TargetBytes = targetBytes;
@@ -18,14 +28,28 @@ public sealed class ImageItem
         Unreachable = unreachable;
     }
 
+    /// <summary>An entry of directory <paramref name="dirPath"/> ("" for the root) named <paramref name="name"/>; <paramref name="nameBytes"/> may be null when the name is valid UTF-8.</summary>
+    internal ImageItem(string dirPath, string name, byte[]? nameBytes, ulong ino, in BaseInode inode, byte[]? targetBytes, int depth, long entryOffset)
+    {
+        _dirPath = dirPath;
+        _name = name;
+        _nameBytes = nameBytes;
+        Ino = ino;
+        Inode = inode;
+        TargetBytes = targetBytes;
+        Depth = depth;
+        EntryOffset = entryOffset;
+    }
+
     /// <summary>Absolute path inside the image, '/' separated; "/" for the root.</summary>
-    public string FullName { get; }
+    public string FullName => _fullName ??= string.Concat(_dirPath, "/", _name);
     /// <summary>The name as stored (raw bytes; empty for the root).</summary>
-    public byte[] NameBytes { get; }
+    public byte[] NameBytes => _nameBytes ??= Encoding.UTF8.GetBytes(_name!);
     /// <summary>The name decoded as UTF-8 (invalid bytes become U+FFFD).</summary>
-    public string Name => FullName == "/" ? "/" : FullName[(FullName.LastIndexOf('/') + 1)..];
+    public string Name => _name ??= FullName == "/" ? "/" : FullName[(FullName.LastIndexOf('/') + 1)..];
     /// <summary>The parent directory's path ("" for the root).</summary>
-    public string ParentPath => FullName == "/" ? string.Empty : (FullName.LastIndexOf('/') == 0 ? "/" : FullName[..FullName.LastIndexOf('/')]);
+    public string ParentPath => _dirPath is not null ? (_dirPath.Length == 0 ? "/" : _dirPath)
+        : FullName == "/" ? string.Empty : (FullName.LastIndexOf('/') == 0 ? "/" : FullName[..FullName.LastIndexOf('/')]);
     /// <summary>The inode number (inodes made in a branch are numbered past the base image's).</summary>
     public ulong Ino { get; }
     /// <summary>The attributes: the base inode record, or for a branch view what the kernel shows for the inode (DataOffset is then 0).</summary>
@@ -155,8 +179,14 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     IEnumerable<ImageItem> IImageTree.ListDirectory(ulong dirIno, string dirPath, int depth)
     {
         if (dirIno < 1 || dirIno > Base.InodeCount) throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
-        foreach (var e in ReadDirectory((uint)dirIno))
-            yield return MakeItem(dirPath + "/" + s_utf8.GetString(e.NameBytes), e.NameBytes, e.Ino, GetInode(e.Ino), depth, e.Offset);
+        var inode = GetInode((uint)dirIno);
+        if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory)
+            throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        ulong count = EntryCount(inode);
+        if (count == 0) yield break;
+        ulong start = DirectoryStart((uint)dirIno, inode, count);
+        for (ulong j = 0; j < count; j++)
+            yield return EntryItem((uint)dirIno, j, start + j * DaxFsConstants.DirentStride, dirPath, depth);
     }
 
     /// <summary>The raw entries of directory <paramref name="dirIno"/> (an <see cref="ImageItem.Ino"/>), in stored order.</summary>
@@ -225,29 +255,52 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     {
         ulong count = EntryCount(inode);
         if (count == 0) yield break;
+        ulong start = DirectoryStart(dirIno, inode, count);
+        for (ulong j = 0; j < count; j++)
+        {
+            ulong at = start + j * DaxFsConstants.DirentStride;
+            var name = ReadEntry(dirIno, j, at, out uint ino, out uint mode).ToArray();
+            yield return new DirectoryEntry(name, ino, mode, (long)at);
+        }
+    }
+
+    /// <summary>The absolute offset of a directory's entry array of <paramref name="count"/> entries, checked to lie inside the base image.</summary>
+    private ulong DirectoryStart(uint dirIno, in BaseInode inode, ulong count)
+    {
         // The array steps 272 bytes; the last entry needs 271. Check the whole span once (overflow-safe).
         if (count > (ulong.MaxValue - DaxFsConstants.DirentSize) / DaxFsConstants.DirentStride)
             throw new DaxFsFormatException(RuleIds.DirTooManyEntries, InodeOffset(dirIno) + 16, $"Directory inode {dirIno} declares {count} entries.");
         ulong span = (count - 1) * DaxFsConstants.DirentStride + DaxFsConstants.DirentSize;
-        ulong start = DataStart(dirIno, inode, span, RuleIds.DirentStride);
-        for (ulong j = 0; j < count; j++)
-        {
-            ulong at = start + j * DaxFsConstants.DirentStride;
-            var d = _memory.Span(at, DaxFsConstants.DirentSize);
-            uint ino = Dirent.ReadIno(d);
-            uint mode = Dirent.ReadMode(d);
-            int nameLength = Dirent.ReadNameLength(d);
-            if (nameLength > DaxFsConstants.NameMax)
-                throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + 8, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
-            if (nameLength == 0)
-                throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + 8, $"Directory inode {dirIno}, entry {j} has an empty name.");
-            if (ino < 1 || ino > Base.InodeCount)
-                throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{Base.InodeCount}.");
-            var name = d.Slice(Dirent.NameOffset, nameLength);
-            if (name.IndexOf((byte)'/') >= 0 || name.IndexOf((byte)0) >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
-                throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
-            yield return new DirectoryEntry(name.ToArray(), ino, mode, (long)at);
-        }
+        return DataStart(dirIno, inode, span, RuleIds.DirentStride);
+    }
+
+    /// <summary>Entry <paramref name="j"/> of directory <paramref name="dirIno"/>, at absolute offset <paramref name="at"/>, checked; the name is a span over the image.</summary>
+    private ReadOnlySpan<byte> ReadEntry(uint dirIno, ulong j, ulong at, out uint ino, out uint mode)
+    {
+        var d = _memory.Span(at, DaxFsConstants.DirentSize);
+        ino = Dirent.ReadIno(d);
+        mode = Dirent.ReadMode(d);
+        int nameLength = Dirent.ReadNameLength(d);
+        if (nameLength > DaxFsConstants.NameMax)
+            throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + 8, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
+        if (nameLength == 0)
+            throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + 8, $"Directory inode {dirIno}, entry {j} has an empty name.");
+        if (ino < 1 || ino > Base.InodeCount)
+            throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{Base.InodeCount}.");
+        var name = d.Slice(Dirent.NameOffset, nameLength);
+        if (name.IndexOfAny((byte)'/', (byte)0) >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+            throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
+        return name;
+    }
+
+    /// <summary>The item for entry <paramref name="j"/> of a directory whose path is <paramref name="dirPath"/> ("" for the root); its strings are made lazily.</summary>
+    private ImageItem EntryItem(uint dirIno, ulong j, ulong at, string dirPath, int depth)
+    {
+        var name = ReadEntry(dirIno, j, at, out uint ino, out _);
+        var inode = GetInode(ino);
+        byte[]? raw = System.Text.Unicode.Utf8.IsValid(name) ? null : name.ToArray();
+        byte[]? target = ModeBits.TypeOf(inode.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino, inode) : null;
+        return new ImageItem(dirPath, s_utf8.GetString(name), raw, ino, inode, target, depth, (long)at);
     }
 
     /// <summary>The target of symlink <paramref name="ino"/> (bytes, without the NUL).</summary>
@@ -349,18 +402,20 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         {
             var dir = pending.Pop();
             subdirs.Clear();
-            foreach (var e in ReadDirectory(dir.Ino, dir.Inode))
+            ulong count = EntryCount(dir.Inode);
+            ulong start = count == 0 ? 0 : DirectoryStart(dir.Ino, dir.Inode, count);
+            for (ulong j = 0; j < count; j++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var inode = GetInode(e.Ino);
-                string childPath = dir.Path + "/" + s_utf8.GetString(e.NameBytes);
-                yield return MakeItem(childPath, e.NameBytes, e.Ino, inode, dir.Level, e.Offset);
-                if (recurse && dir.Level + 1 <= depth && ModeBits.TypeOf(inode.Mode) == DaxFsItemType.Directory)
+                var item = EntryItem(dir.Ino, j, start + j * DaxFsConstants.DirentStride, dir.Path, dir.Level);
+                yield return item;
+                if (recurse && dir.Level + 1 <= depth && item.Type == DaxFsItemType.Directory)
                 {
-                    if (!visited.Add(e.Ino))
-                        throw new DaxFsFormatException(RuleIds.TreeCycle, e.Offset,
-                            $"Directory inode {e.Ino} ('{childPath}') is reached a second time: the image's directories form a cycle or share a child.");
-                    subdirs.Add((childPath, e.Ino, inode, dir.Level + 1));
+                    uint ino = (uint)item.Ino;
+                    if (!visited.Add(ino))
+                        throw new DaxFsFormatException(RuleIds.TreeCycle, item.EntryOffset,
+                            $"Directory inode {ino} ('{item.FullName}') is reached a second time: the image's directories form a cycle or share a child.");
+                    subdirs.Add((item.FullName, ino, item.Inode, dir.Level + 1));
                 }
             }
             for (int k = subdirs.Count - 1; k >= 0; k--) pending.Push(subdirs[k]);

@@ -31,7 +31,7 @@ public sealed class ImageBuilder
     {
         if (_plan is not null) return _plan;
         var warnings = CheckOptions();
-        _tree = SourceTree.Scan(_options, ct);
+        _tree = SourceTree.Scan(_options, Workers, ct);
         warnings.AddRange(_tree.Warnings);
         _layout = Layout.Compute(_tree, _options);
         var l = _layout;
@@ -188,6 +188,9 @@ public sealed class ImageBuilder
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
+    /// <summary>Threads that read the tree and write data (default: up to 4, by core count).</summary>
+    private int Workers => _options.Workers ?? Math.Clamp(Environment.ProcessorCount, 1, 4);
+
     /// <summary>Trees smaller than this are written on the calling thread (progress reports come in order, per entry).</summary>
     internal const int ParallelThreshold = 4096;
 
@@ -202,7 +205,7 @@ public sealed class ImageBuilder
             layout.BaseSuperblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
             foreach (var n in tree.Inodes)
                 InodeOf(n).Write(sink.Reserve(DaxFsConstants.InodeSize));
-            sink.Flush();
+            sink.Finish();
         }
 
         var root = Encoding.UTF8.GetBytes(tree.RootPath);
@@ -211,34 +214,44 @@ public sealed class ImageBuilder
             throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{tree.RootPath}' again: {NativeFs.Describe(NativeFs.LastErrno)}.", new[] { tree.RootPath });
         try
         {
-            int workers = _options.Workers ?? Math.Clamp(Environment.ProcessorCount, 1, 4);
+            int workers = Workers;
             if (workers == 1 || tree.Inodes.Count < (_options.ParallelThreshold ?? ParallelThreshold))
             {
                 long items = 0, bytes = 0;
-                WriteRange(tree, layout, 0, tree.Inodes.Count, imageHandle, backingHandle, rootFd, (n, di, db) =>
+                using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd);
+                writer.Write(0, tree.Inodes.Count, (n, di, db) =>
                 {
                     items += di; bytes += db;
                     progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
                 }, ct);
+                writer.Finish();
                 return;
             }
 
-            // Objects sit at offsets fixed by the layout, so ranges of inodes are written side by side, each
-            // front to back through its own buffer. Progress is reported from this (the caller's) thread.
-            var ranges = Partition(tree, workers);
+            // Objects sit at offsets fixed by the layout, so ranges of inodes are written side by side, each front to
+            // back through a writer's buffer. There are several ranges per thread, taken in turn by whichever thread is
+            // free, so a thread that gets less CPU (or slower files) does not hold up the end. Progress is reported from
+            // this (the caller's) thread.
+            var ranges = Partition(tree, workers * RangesPerWorker);
             long itemsDone = 0, bytesDone = 0;
+            int nextRange = -1;
             SourceNode? current = null;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var tasks = ranges.Select(r => Task.Factory.StartNew(() =>
+            var tasks = Enumerable.Range(0, Math.Min(workers, ranges.Count)).Select(_ => Task.Factory.StartNew(() =>
             {
                 try
                 {
-                    WriteRange(tree, layout, r.From, r.To, imageHandle, backingHandle, rootFd, (n, di, db) =>
+                    using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd);
+                    Action<SourceNode, long, long> onProgress = (n, di, db) =>
                     {
                         Interlocked.Add(ref itemsDone, di);
                         Interlocked.Add(ref bytesDone, db);
                         current = n;
-                    }, cts.Token);
+                    };
+                    int k;
+                    while ((k = Interlocked.Increment(ref nextRange)) < ranges.Count)
+                        writer.Write(ranges[k].From, ranges[k].To, onProgress, cts.Token);
+                    writer.Finish();
                 }
                 catch { cts.Cancel(); throw; }
             }, cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
@@ -263,6 +276,9 @@ public sealed class ImageBuilder
         finally { NativeFs.close(rootFd); }
     }
 
+    /// <summary>Ranges of inodes per writing thread (see <see cref="Partition"/>).</summary>
+    private const int RangesPerWorker = 8;
+
     /// <summary>Splits the inodes into contiguous ranges of about equal work (bytes plus a per-entry cost).</summary>
     private static List<(int From, int To)> Partition(SourceTree tree, int parts)
     {
@@ -282,115 +298,148 @@ public sealed class ImageBuilder
         return ranges;
     }
 
-    /// <summary>Writes the data objects of inodes [from, to) in order; <paramref name="onProgress"/> gets (node, items, bytes) increments.</summary>
-    private static void WriteRange(SourceTree tree, Layout layout, int from, int to, SafeFileHandle imageHandle, SafeFileHandle? backingHandle,
-        int rootFd, Action<SourceNode, long, long> onProgress, CancellationToken ct)
+    /// <summary>Writes ranges of inodes, each front to back, through its own buffers (one per thread).</summary>
+    private sealed class RangeWriter : IDisposable
     {
-        var sink = new ImageWriterSink(imageHandle);
-        var backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
-        long baseAbs = (long)layout.Superblock.BaseOffset;
-        bool positioned = false, backPositioned = false;
-        void SeekImage(long offset) { if (!positioned) { sink.SeekAbsolute(offset); positioned = true; } else sink.Seek(offset); }
-        for (int i = from; i < to; i++)
+        private readonly SourceTree _tree;
+        private readonly long _baseAbs;
+        private readonly ImageWriterSink _sink;
+        private readonly ImageWriterSink? _backSink;
+        // Files are opened relative to their directory, kept open while the writer stays in it (pre-order keeps a
+        // directory's files together), so each open looks up one name instead of the whole path.
+        private readonly ParentDirectory _dir;
+
+        public RangeWriter(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle, int rootFd)
         {
-            ct.ThrowIfCancellationRequested();
-            var n = tree.Inodes[i];
-            if (n.Stat.IsDirectory)
+            _tree = tree;
+            _baseAbs = (long)layout.Superblock.BaseOffset;
+            _sink = new ImageWriterSink(imageHandle);
+            _backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
+            _dir = new ParentDirectory(tree, rootFd);
+        }
+
+        /// <summary>Writes the data objects of inodes [from, to) in order; <paramref name="onProgress"/> gets (node, items, bytes) increments.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public void Write(int from, int to, Action<SourceNode, long, long> onProgress, CancellationToken ct)
+        {
+            var tree = _tree;
+            var sink = _sink;
+            var backSink = _backSink;
+            long baseAbs = _baseAbs;
+            bool positioned = false, backPositioned = false;
+            void SeekImage(long offset) { if (!positioned) { sink.SeekAbsolute(offset); positioned = true; } else sink.Seek(offset); }
+            for (int i = from; i < to; i++)
             {
-                if (n.Children!.Count > 0)
+                ct.ThrowIfCancellationRequested();
+                var n = tree.Inodes[i];
+                if (n.Stat.IsDirectory)
                 {
-                    SeekImage(baseAbs + n.DataOffset);
-                    foreach (int c in n.Children)
+                    if (n.Children!.Count > 0)
                     {
-                        var child = tree.Nodes[c];
-                        Dirent.Write(sink.Reserve(DaxFsConstants.DirentStride), child.Ino, ModeOf(child), child.Name);
+                        SeekImage(baseAbs + n.DataOffset);
+                        foreach (int c in n.Children)
+                        {
+                            var child = tree.Nodes[c];
+                            Dirent.Write(sink.Reserve(DaxFsConstants.DirentStride), child.Ino, ModeOf(child), child.Name);
+                        }
                     }
                 }
-            }
-            else if (n.Stat.IsSymlink)
-            {
-                SeekImage(baseAbs + n.DataOffset);
-                sink.Write(n.LinkTarget);
-                sink.Write(Nul);
-            }
-            else if (n.DataSize > 0)
-            {
-                ImageWriterSink target;
-                if (backSink is not null)
+                else if (n.Stat.IsSymlink)
                 {
-                    if (!backPositioned) { backSink.SeekAbsolute(n.DataOffset); backPositioned = true; } else backSink.Seek(n.DataOffset);
-                    target = backSink;
+                    SeekImage(baseAbs + n.DataOffset);
+                    sink.Write(n.LinkTarget);
+                    sink.Write(Nul);
                 }
-                else { SeekImage(baseAbs + n.DataOffset); target = sink; }
-                CopyFile(tree, n, rootFd, target, b => onProgress(n, 0, b), ct);
+                else if (n.DataSize > 0)
+                {
+                    ImageWriterSink target;
+                    if (backSink is not null)
+                    {
+                        if (!backPositioned) { backSink.SeekAbsolute(n.DataOffset); backPositioned = true; } else backSink.Seek(n.DataOffset);
+                        target = backSink;
+                    }
+                    else { SeekImage(baseAbs + n.DataOffset); target = sink; }
+                    CopyFile(tree, n, _dir, target, b => onProgress(n, 0, b), ct);
+                }
+                onProgress(n, 1, 0);
             }
-            onProgress(n, 1, 0);
         }
-        sink.Flush();
-        backSink?.Flush();
+
+        /// <summary>Writes what is buffered and starts its writeback.</summary>
+        public void Finish()
+        {
+            _sink.Finish();
+            _backSink?.Finish();
+        }
+
+        public void Dispose() => _dir.Dispose();
     }
 
-    private static void CopyFile(SourceTree tree, SourceNode n, int rootFd, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
+    /// <summary>The open directory of the files a writer is copying: the root's descriptor, or one it opened and closes.</summary>
+    private sealed class ParentDirectory : IDisposable
     {
-        byte[] relBytes = tree.RelativeBytes(n);
-        string rel = Encoding.UTF8.GetString(relBytes);
-        int fd = OpenRelative(rootFd, relBytes);
+        private readonly SourceTree _tree;
+        private readonly int _rootFd;
+        private int _node, _fd;
+
+        public ParentDirectory(SourceTree tree, int rootFd)
+        {
+            _tree = tree;
+            _rootFd = _fd = rootFd;
+        }
+
+        /// <summary>A descriptor of the directory node <paramref name="parent"/>, or -1 with errno set.</summary>
+        public int Get(int parent)
+        {
+            if (parent == _node && _fd >= 0) return _fd;
+            Dispose();
+            _node = parent;
+            _fd = parent == 0 ? _rootFd : SourceTree.OpenBelow(_rootFd, _tree.RelativeBytes(_tree.Nodes[parent]));
+            return _fd;
+        }
+
+        public void Dispose()
+        {
+            if (_fd >= 0 && _fd != _rootFd) NativeFs.close(_fd);
+            _fd = -1;
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void CopyFile(SourceTree tree, SourceNode n, ParentDirectory dir, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
+    {
+        int dirFd = dir.Get(n.Parent);
+        int fd = dirFd < 0 ? -1 : NativeFs.OpenAt(dirFd, n.Name, NativeFs.O_RDONLY | NativeFs.O_NOFOLLOW);
         if (fd < 0)
         {
             int e = NativeFs.LastErrno;
+            string rel = tree.RelativePath(n);
             if (e == NativeFs.ENOENT)
                 throw new DaxFsBuildException(BuildErrorKind.FileChanged, $"'{rel}' disappeared while the image was being built: build again once the tree is quiet.", new[] { rel });
             throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot read '{rel}': {NativeFs.Describe(e)}. Fix its permissions or leave it out with -Exclude.", new[] { rel });
         }
+        string Rel() => tree.RelativePath(n);
         try
         {
             bool complete;
             try { complete = sink.CopyFrom(fd, n.DataSize, onBytes, ct); }
             catch (IOException ex) when (ex.HResult is not NativeFs.ENOSPC and not 122)
             {
-                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading '{rel}' failed: {ex.Message} The image was not written.", new[] { rel }, ex);
+                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading '{Rel()}' failed: {ex.Message} The image was not written.", new[] { Rel() }, ex);
             }
-            if (!complete) throw Changed(rel, "shrank");
+            if (!complete) throw Changed(Rel(), "shrank");
             // One fstat after the copy tells all: the same inode (not replaced since the scan), the same size and mtime.
-            if (!NativeFs.Stat(fd, out var after)) throw Changed(rel, "could not be checked");
+            if (!NativeFs.Stat(fd, out var after)) throw Changed(Rel(), "could not be checked");
             if (after.Ino != n.Stat.Ino || after.DevMajor != n.Stat.DevMajor || after.DevMinor != n.Stat.DevMinor || !after.IsRegular)
-                throw Changed(rel, "was replaced");
-            if (after.Size != n.DataSize) throw Changed(rel, after.Size > n.DataSize ? "grew" : "shrank");
-            if (after.MtimeSec != n.Stat.MtimeSec || after.MtimeNsec != n.Stat.MtimeNsec) throw Changed(rel, "was modified");
+                throw Changed(Rel(), "was replaced");
+            if (after.Size != n.DataSize) throw Changed(Rel(), after.Size > n.DataSize ? "grew" : "shrank");
+            if (after.MtimeSec != n.Stat.MtimeSec || after.MtimeNsec != n.Stat.MtimeNsec) throw Changed(Rel(), "was modified");
         }
         finally { NativeFs.close(fd); }
     }
 
     private static DaxFsBuildException Changed(string rel, string how) =>
         new(BuildErrorKind.FileChanged, $"'{rel}' {how} while the image was being built, so the image would not match the tree: build again once the tree is quiet.", new[] { rel });
-
-    /// <summary>Opens a file below the root; long paths are walked one directory at a time.</summary>
-    private static int OpenRelative(int rootFd, byte[] rel)
-    {
-        const int flags = NativeFs.O_RDONLY;
-        if (rel.Length < 4000) return NativeFs.OpenAt(rootFd, rel, flags | NativeFs.O_NOFOLLOW);
-        int dirFd = NativeFs.dup(rootFd);
-        if (dirFd < 0) return -1;
-        var span = rel.AsSpan();
-        while (true)
-        {
-            int slash = span.IndexOf((byte)'/');
-            if (slash < 0)
-            {
-                int fd = NativeFs.OpenAt(dirFd, span, flags | NativeFs.O_NOFOLLOW);
-                int e = NativeFs.LastErrno;
-                NativeFs.close(dirFd);
-                System.Runtime.InteropServices.Marshal.SetLastPInvokeError(e);
-                return fd;
-            }
-            int next = NativeFs.OpenAt(dirFd, span[..slash], NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
-            int err = NativeFs.LastErrno;
-            NativeFs.close(dirFd);
-            if (next < 0) { System.Runtime.InteropServices.Marshal.SetLastPInvokeError(err); return -1; }
-            dirFd = next;
-            span = span[(slash + 1)..];
-        }
-    }
 
     /// <summary>Split mode: header, slot records and the first pages of the backing file pre-warmed (first page wins).</summary>
     private static void WritePageCache(Layout layout, SafeFileHandle image, SafeFileHandle backing)
@@ -452,6 +501,7 @@ public sealed class ImageBuilder
         public long BaseSize, TotalSize, BackingSize, DataBytes, PageCacheOffset, ImageAllocatedBytes;
         public uint PageCacheSlots;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static Layout Compute(SourceTree tree, ImageBuildOptions o)
         {
             const long B = DaxFsConstants.BlockSize;

@@ -5,7 +5,8 @@ namespace DaxFs.Core.Write;
 /// <summary>
 /// Writes an output file front to back through one buffer: small objects and padding are combined into
 /// large writes, big file contents go kernel-to-kernel with copy_file_range. Gaps of zeros longer than the
-/// buffer are skipped, leaving the file sparse there (it was sized up front).
+/// buffer are skipped, leaving the file sparse there (it was sized up front). Every few MiB written, writeback of
+/// them is started (sync_file_range), so the disk works while the copy goes on and the final fsync has little left.
 /// </summary>
 internal sealed class ImageWriterSink
 {
@@ -18,6 +19,9 @@ internal sealed class ImageWriterSink
     private long _bufferStart;   // file offset of _buffer[0]
     private int _filled;
     private bool _copyFileRange = true;
+    private const long WritebackChunk = 8L << 20;
+    private long _writebackFrom = -1;  // start of the written range whose writeback has not been started
+    private bool _writeback = true;
 
     public ImageWriterSink(SafeFileHandle handle)
     {
@@ -46,7 +50,25 @@ internal sealed class ImageWriterSink
     public void SeekAbsolute(long offset)
     {
         Flush();
+        StartWriteback(force: true);
+        _writebackFrom = -1;
         _bufferStart = offset;
+    }
+
+    /// <summary>Starts writeback of what was written since the last start, once it is <see cref="WritebackChunk"/> or more (or when <paramref name="force"/>d).</summary>
+    private void StartWriteback(bool force = false)
+    {
+        long end = _bufferStart;
+        if (!_writeback || _writebackFrom < 0 || end <= _writebackFrom || (!force && end - _writebackFrom < WritebackChunk)) return;
+        if (!NativeFs.StartWriteback(_fd, _writebackFrom, end - _writebackFrom)) _writeback = false; // not supported here: fsync does it all
+        _writebackFrom = end;
+    }
+
+    /// <summary>Starts writeback of everything this sink wrote that has not been started yet.</summary>
+    public void Finish()
+    {
+        Flush();
+        StartWriteback(force: true);
     }
 
     public void Write(ReadOnlySpan<byte> data)
@@ -76,6 +98,7 @@ internal sealed class ImageWriterSink
     /// Copies exactly <paramref name="length"/> bytes of <paramref name="srcFd"/> from offset 0. Returns false when the
     /// source ended early (it shrank). Calls <paramref name="onBytes"/> as bytes go by.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool CopyFrom(int srcFd, long length, Action<long> onBytes, CancellationToken ct)
     {
         long done = 0;
@@ -103,7 +126,9 @@ internal sealed class ImageWriterSink
             }
             if (done == length)
             {
+                if (_writebackFrom < 0) _writebackFrom = _bufferStart;
                 _bufferStart += length;
+                StartWriteback();
                 return true;
             }
         }
@@ -124,9 +149,14 @@ internal sealed class ImageWriterSink
 
     public void Flush()
     {
-        if (_filled > 0) RandomAccess.Write(_handle, _buffer.AsSpan(0, _filled), _bufferStart);
+        if (_filled > 0)
+        {
+            RandomAccess.Write(_handle, _buffer.AsSpan(0, _filled), _bufferStart);
+            if (_writebackFrom < 0) _writebackFrom = _bufferStart;
+        }
         _bufferStart += _filled;
         _filled = 0;
+        StartWriteback();
     }
 
     internal static IOException ErrnoException(int errno, string what) =>

@@ -44,6 +44,7 @@ internal static unsafe partial class NativeFs
     [LibraryImport(Libc, SetLastError = true)] public static partial int fchown(int fd, uint uid, uint gid);
     [LibraryImport(Libc, SetLastError = true)] public static partial int fchmod(int fd, uint mode);
     [LibraryImport(Libc, SetLastError = true)] private static partial nint write(int fd, byte* buf, nint n);
+    [LibraryImport(Libc, SetLastError = true)] private static partial int sync_file_range(int fd, long offset, long nbytes, uint flags);
     [LibraryImport(Libc, SetLastError = true)] private static partial nint copy_file_range(int fdIn, long* offIn, int fdOut, long* offOut, nint len, uint flags);
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
@@ -66,6 +67,7 @@ internal static unsafe partial class NativeFs
         return scratch[..(name.Length + 1)];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static int OpenAt(int dirfd, ReadOnlySpan<byte> name, int flags, uint mode = 0)
     {
         var c = CString(name, stackalloc byte[512]);
@@ -111,6 +113,7 @@ internal static unsafe partial class NativeFs
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool Stat(int dirfd, ReadOnlySpan<byte> name, out StatInfo info, bool follow = false)
     {
         var c = CString(name, stackalloc byte[512]);
@@ -139,6 +142,7 @@ internal static unsafe partial class NativeFs
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool CanRead(int dirfd, ReadOnlySpan<byte> name)
     {
         var c = CString(name, stackalloc byte[512]);
@@ -181,10 +185,16 @@ internal static unsafe partial class NativeFs
         return n;
     }
 
+    private const uint SYNC_FILE_RANGE_WRITE = 2;
+
+    /// <summary>Starts writeback of a range's dirty pages without waiting for it (a hint: false when the file system cannot).</summary>
+    public static bool StartWriteback(int fd, long offset, long length) => sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE) == 0;
+
     [ThreadStatic] private static byte[]? t_dentBuffer;
 
     /// <summary>Reads a whole directory: every name except . and .. as raw bytes (getdents64 into one reused buffer).</summary>
     /// <remarks>Reads from the descriptor's current position; the descriptor stays open for *at calls.</remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static List<byte[]>? ReadDirectory(int fd, out int errno)
     {
         var buffer = t_dentBuffer ??= new byte[64 * 1024];

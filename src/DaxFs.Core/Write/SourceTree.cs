@@ -32,14 +32,14 @@ internal sealed class SourceTree
     public List<BuildWarning> Warnings { get; } = new();
     public string RootPath { get; private set; } = "";
 
-    public static SourceTree Scan(ImageBuildOptions options, CancellationToken ct)
+    public static SourceTree Scan(ImageBuildOptions options, int workers, CancellationToken ct)
     {
         var tree = new SourceTree();
-        tree.ScanCore(options, ct);
+        tree.ScanCore(options, Math.Max(1, workers), ct);
         return tree;
     }
 
-    private void ScanCore(ImageBuildOptions options, CancellationToken ct)
+    private void ScanCore(ImageBuildOptions options, int workers, CancellationToken ct)
     {
         RootPath = Path.GetFullPath(options.SourcePath);
         var rootBytes = Encoding.UTF8.GetBytes(RootPath);
@@ -54,94 +54,98 @@ internal sealed class SourceTree
             throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{RootPath}': {NativeFs.Describe(e)}.", new[] { RootPath });
         }
 
+        Listing rootListing;
+        StatInfo rootStat;
+        try
+        {
+            if (!NativeFs.Stat(rootFd, out rootStat))
+                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot stat '{RootPath}': {NativeFs.Describe(NativeFs.LastErrno)}.", new[] { RootPath });
+            rootListing = new Listing(Array.Empty<byte>());
+            new ListingReader(rootFd, options.Exclude, ct).Run(rootListing, workers);
+        }
+        finally { NativeFs.close(rootFd); }
+
+        Assemble(rootListing, rootStat, options);
+    }
+
+    /// <summary>
+    /// Numbers the listed tree in pre-order (children sorted by ordinal bytes), merges hard links, and collects
+    /// unsupported and unreadable entries in that order. Single-threaded, so the result never depends on how the
+    /// directories were read.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void Assemble(Listing rootListing, StatInfo rootStat, ImageBuildOptions options)
+    {
         var unreadable = new List<string>();
         var unsupported = new List<string>();
         var hardLinks = new Dictionary<(uint, uint, ulong), SourceNode>();
-        var stack = new Stack<Frame>();
-        try
-        {
-            if (!NativeFs.Stat(rootFd, out var rootStat))
-                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot stat '{RootPath}': {NativeFs.Describe(NativeFs.LastErrno)}.", new[] { RootPath });
-            var root = new SourceNode { Name = Array.Empty<byte>(), Parent = -1, Stat = rootStat, IsPrimary = true, Ino = 1, Children = new() };
-            Nodes.Add(root);
-            Inodes.Add(root);
-            var rootFrame = ReadFrame(0, rootFd, this, unreadable);
-            rootFd = -1; // owned by the frame now
-            if (rootFrame is not null) stack.Push(rootFrame);
+        var stack = new Stack<(int Node, Listing Listing, int Next)>();
 
-            while (stack.Count > 0)
+        var root = new SourceNode { Name = Array.Empty<byte>(), Parent = -1, Stat = rootStat, IsPrimary = true, Ino = 1, Children = new() };
+        Nodes.Add(root);
+        Inodes.Add(root);
+        if (Enter(rootListing, unreadable)) stack.Push((0, rootListing, 0));
+
+        while (stack.Count > 0)
+        {
+            var frame = stack.Pop();
+            if (frame.Next >= frame.Listing.Entries.Length) continue;
+            stack.Push((frame.Node, frame.Listing, frame.Next + 1));
+            ref readonly var entry = ref frame.Listing.Entries[frame.Next];
+            var name = entry.Name;
+            var stat = entry.Stat;
+            var parent = Nodes[frame.Node];
+
+            uint type = stat.Type;
+            if (type != DaxFsConstants.S_IFREG && type != DaxFsConstants.S_IFDIR && type != DaxFsConstants.S_IFLNK)
             {
-                ct.ThrowIfCancellationRequested();
-                var frame = stack.Peek();
-                if (frame.Next >= frame.Entries.Count)
-                {
-                    stack.Pop();
-                    frame.Dispose();
-                    continue;
-                }
-                var (name, stat) = frame.Entries[frame.Next++];
-                var parent = Nodes[frame.Node];
-                if (options.Exclude.Count > 0 && IsExcluded(options.Exclude, RelativePath(parent, name), name)) continue;
-                string Rel() => RelativePath(parent, name);
-
-                uint type = stat.Type;
-                if (type != DaxFsConstants.S_IFREG && type != DaxFsConstants.S_IFDIR && type != DaxFsConstants.S_IFLNK)
-                {
-                    unsupported.Add(Rel());
-                    continue;
-                }
-
-                var node = new SourceNode { Name = name, Parent = frame.Node, Stat = stat };
-                int index = Nodes.Count;
-                if (type == DaxFsConstants.S_IFREG && stat.Nlink > 1 && hardLinks.TryGetValue((stat.DevMajor, stat.DevMinor, stat.Ino), out var primary))
-                {
-                    node.Ino = primary.Ino;
-                    primary.Names++;
-                }
-                else
-                {
-                    if ((long)Inodes.Count >= uint.MaxValue - 1L)
-                        throw new DaxFsBuildException(BuildErrorKind.TooManyInodes, "The tree has more entries than a DAXFS image can number (2^32 - 2).");
-                    node.IsPrimary = true;
-                    node.Ino = (uint)(Inodes.Count + 1);
-                    Inodes.Add(node);
-                    if (type == DaxFsConstants.S_IFREG && stat.Nlink > 1) hardLinks[(stat.DevMajor, stat.DevMinor, stat.Ino)] = node;
-                }
-                Nodes.Add(node);
-                parent.Children!.Add(index);
-
-                if (type == DaxFsConstants.S_IFLNK)
-                {
-                    node.LinkTarget = NativeFs.ReadLink(frame.Fd, name, stat.Size);
-                    if (node.LinkTarget is null) unreadable.Add(Rel() + $" ({NativeFs.Describe(NativeFs.LastErrno)})");
-                }
-                else if (type == DaxFsConstants.S_IFREG)
-                {
-                    if (node.IsPrimary && !NativeFs.CanRead(frame.Fd, name)) unreadable.Add(Rel() + " (permission denied)");
-                }
-                else
-                {
-                    parent.SubdirectoryCount++;
-                    node.Children = new();
-                    int fd = NativeFs.OpenAt(frame.Fd, name, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
-                    if (fd < 0)
-                    {
-                        int e = NativeFs.LastErrno;
-                        if (e == NativeFs.EMFILE)
-                            throw new DaxFsBuildException(BuildErrorKind.Unreadable,
-                                $"The tree is nested deeper than this process may hold open directories ('{Rel()}'); raise the open-file limit (ulimit -n).", new[] { Rel() });
-                        unreadable.Add(Rel() + $" ({NativeFs.Describe(e)})");
-                        continue;
-                    }
-                    var child = ReadFrame(index, fd, this, unreadable);
-                    if (child is not null) stack.Push(child);
-                }
+                unsupported.Add(RelativePath(parent, name));
+                continue;
             }
-        }
-        finally
-        {
-            if (rootFd >= 0) NativeFs.close(rootFd);
-            while (stack.Count > 0) stack.Pop().Dispose();
+
+            var node = new SourceNode { Name = name, Parent = frame.Node, Stat = stat };
+            int index = Nodes.Count;
+            if (type == DaxFsConstants.S_IFREG && stat.Nlink > 1 && hardLinks.TryGetValue((stat.DevMajor, stat.DevMinor, stat.Ino), out var primary))
+            {
+                node.Ino = primary.Ino;
+                primary.Names++;
+            }
+            else
+            {
+                if ((long)Inodes.Count >= uint.MaxValue - 1L)
+                    throw new DaxFsBuildException(BuildErrorKind.TooManyInodes, "The tree has more entries than a DAXFS image can number (2^32 - 2).");
+                node.IsPrimary = true;
+                node.Ino = (uint)(Inodes.Count + 1);
+                Inodes.Add(node);
+                if (type == DaxFsConstants.S_IFREG && stat.Nlink > 1) hardLinks[(stat.DevMajor, stat.DevMinor, stat.Ino)] = node;
+            }
+            Nodes.Add(node);
+            parent.Children!.Add(index);
+
+            if (type == DaxFsConstants.S_IFLNK)
+            {
+                node.LinkTarget = entry.LinkTarget;
+                if (node.LinkTarget is null) unreadable.Add(RelativePath(parent, name) + $" ({NativeFs.Describe(entry.Errno)})");
+            }
+            else if (type == DaxFsConstants.S_IFREG)
+            {
+                if (node.IsPrimary && entry.Errno != 0) unreadable.Add(RelativePath(parent, name) + " (permission denied)");
+            }
+            else
+            {
+                parent.SubdirectoryCount++;
+                node.Children = new();
+                var child = entry.Child!;
+                if (child.OpenErrno != 0)
+                {
+                    if (child.OpenErrno == NativeFs.EMFILE)
+                        throw new DaxFsBuildException(BuildErrorKind.Unreadable,
+                            $"The tree is nested deeper than this process may hold open directories ('{RelativePath(parent, name)}'); raise the open-file limit (ulimit -n).", new[] { RelativePath(parent, name) });
+                    unreadable.Add(RelativePath(parent, name) + $" ({NativeFs.Describe(child.OpenErrno)})");
+                    continue;
+                }
+                if (Enter(child, unreadable)) stack.Push((index, child, 0));
+            }
         }
 
         if (unsupported.Count > 0)
@@ -157,6 +161,19 @@ internal sealed class SourceTree
             throw new DaxFsBuildException(BuildErrorKind.Unreadable,
                 $"{unreadable.Count} entr{(unreadable.Count == 1 ? "y" : "ies")} cannot be read, and an image with holes is not written: {Summarize(unreadable)}. " +
                 "Fix the permissions, run as a user who can read them, or leave them out with -Exclude.", unreadable);
+    }
+
+    /// <summary>Reports what went wrong reading a directory; false when its names could not be read.</summary>
+    private static bool Enter(Listing listing, List<string> unreadable)
+    {
+        if (listing.ReadErrno != 0)
+        {
+            string rel = Decode(listing.RelPath);
+            unreadable.Add((rel.Length == 0 ? "/" : rel) + $" ({NativeFs.Describe(listing.ReadErrno)})");
+            return false;
+        }
+        if (listing.StatErrors is not null) unreadable.AddRange(listing.StatErrors);
+        return true;
     }
 
     internal static string Summarize(List<string> paths) =>
@@ -180,35 +197,213 @@ internal sealed class SourceTree
         return false;
     }
 
-    /// <summary>Reads a directory's names, stats each, sorts by ordinal bytes. Takes ownership of <paramref name="fd"/>.</summary>
-    private static Frame? ReadFrame(int node, int fd, SourceTree tree, List<string> unreadable)
+    /// <summary>One directory as <see cref="ListingReader"/> read it.</summary>
+    internal sealed class Listing(byte[] relPath)
     {
-        string rel = tree.RelativePath(tree.Nodes[node]);
-        var names = NativeFs.ReadDirectory(fd, out int errno);
-        if (names is null) { unreadable.Add((rel.Length == 0 ? "/" : rel) + $" ({NativeFs.Describe(errno)})"); NativeFs.close(fd); return null; }
-        names.Sort(static (a, b) => a.AsSpan().SequenceCompareTo(b));
-        var entries = new List<(byte[], StatInfo)>(names.Count);
-        foreach (var n in names)
-        {
-            if (!NativeFs.Stat(fd, n, out var st))
-            {
-                int e = NativeFs.LastErrno;
-                if (e == NativeFs.ENOENT) continue; // removed since readdir: it is not part of the tree
-                unreadable.Add((rel.Length == 0 ? "" : rel + "/") + Decode(n) + $" ({NativeFs.Describe(e)})");
-                continue;
-            }
-            entries.Add((n, st));
-        }
-        return new Frame(node, fd, entries);
+        /// <summary>The path below the root, raw bytes ("" for the root).</summary>
+        public byte[] RelPath { get; } = relPath;
+        /// <summary>Opening the directory failed with this errno (0: it did not).</summary>
+        public int OpenErrno;
+        /// <summary>Reading its names failed with this errno (0: it did not).</summary>
+        public int ReadErrno;
+        /// <summary>Names that could not be stat'ed (other than removed since readdir), as messages, in name order.</summary>
+        public List<string>? StatErrors;
+        /// <summary>The entries, stat'ed, sorted by ordinal bytes, excluded names left out.</summary>
+        public ListedEntry[] Entries = Array.Empty<ListedEntry>();
     }
 
-    private sealed class Frame(int node, int fd, List<(byte[] Name, StatInfo Stat)> entries) : IDisposable
+    internal struct ListedEntry
     {
-        public int Node { get; } = node;
-        public int Fd { get; private set; } = fd;
-        public List<(byte[] Name, StatInfo Stat)> Entries { get; } = entries;
-        public int Next;
-        public void Dispose() { if (Fd >= 0) { NativeFs.close(Fd); Fd = -1; } }
+        public byte[] Name;
+        public StatInfo Stat;
+        /// <summary>Symlinks: the target (null when readlink failed with <see cref="Errno"/>).</summary>
+        public byte[]? LinkTarget;
+        /// <summary>Symlinks: readlink's errno; regular files: nonzero when the process may not read the file.</summary>
+        public int Errno;
+        /// <summary>Directories: the child listing.</summary>
+        public Listing? Child;
+    }
+
+    /// <summary>
+    /// Reads the directories of a tree on several threads: each directory's names (getdents64), an lstat of each, symlink
+    /// targets, read access of regular files. Directories are opened by their path below the root (short paths) or,
+    /// below <see cref="DeepPath"/> bytes, one level at a time from their parent's descriptor on the thread that read the
+    /// parent, so a deep tree holds one descriptor per level, as a plain walk does.
+    /// </summary>
+    private sealed class ListingReader(int rootFd, IReadOnlyList<string> exclude, CancellationToken ct)
+    {
+        private const int DeepPath = 2048;
+        private readonly Stack<Listing> _queue = new();
+        private int _busy;
+        private Exception? _failure;
+
+        public void Run(Listing root, int workers)
+        {
+            _queue.Push(root);
+            var threads = new Thread[workers - 1];
+            for (int i = 0; i < threads.Length; i++)
+            {
+                threads[i] = new Thread(Work, 256 * 1024) { IsBackground = true, Name = "DaxFs scan" };
+                threads[i].Start();
+            }
+            Work();
+            foreach (var t in threads) t.Join();
+            if (_failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_failure).Throw();
+        }
+
+        private void Work()
+        {
+            var deep = new List<(Listing, int Index)>();
+            var shallow = new List<Listing>();
+            while (true)
+            {
+                Listing job;
+                lock (_queue)
+                {
+                    while (_queue.Count == 0 && _busy > 0 && _failure is null) Monitor.Wait(_queue);
+                    if (_queue.Count == 0 || _failure is not null) { Monitor.PulseAll(_queue); return; }
+                    job = _queue.Pop();
+                    _busy++;
+                }
+                try
+                {
+                    ct.ThrowIfCancellationRequested();
+                    if (job.RelPath.Length == 0) Read(job, rootFd, shallow, deep);
+                    else
+                    {
+                        int fd = OpenBelow(rootFd, job.RelPath);
+                        if (fd < 0) job.OpenErrno = NativeFs.LastErrno;
+                        else ReadTree(job, fd, shallow, deep);
+                    }
+                }
+                catch (Exception e)
+                {
+                    lock (_queue) { _failure ??= e; Monitor.PulseAll(_queue); }
+                    return;
+                }
+                finally
+                {
+                    lock (_queue)
+                    {
+                        _busy--;
+                        for (int i = shallow.Count - 1; i >= 0; i--) _queue.Push(shallow[i]);
+                        if (shallow.Count > 0 || _busy == 0) Monitor.PulseAll(_queue);
+                        shallow.Clear();
+                    }
+                }
+            }
+        }
+
+        /// <summary>Reads <paramref name="top"/> (open as <paramref name="topFd"/>, which this closes) and, depth first, its deep subdirectories.</summary>
+        private void ReadTree(Listing top, int topFd, List<Listing> shallow, List<(Listing, int)> deep)
+        {
+            var stack = new Stack<(Listing Listing, int Fd, List<(Listing, int)> Deep, int Next)>();
+            try
+            {
+                deep.Clear();
+                try { Read(top, topFd, shallow, deep); }
+                catch { NativeFs.close(topFd); throw; }
+                stack.Push((top, topFd, new(deep), 0));
+                while (stack.Count > 0)
+                {
+                    var f = stack.Pop();
+                    if (f.Next >= f.Deep.Count) { NativeFs.close(f.Fd); continue; }
+                    stack.Push((f.Listing, f.Fd, f.Deep, f.Next + 1));
+                    var (child, index) = f.Deep[f.Next];
+                    ct.ThrowIfCancellationRequested();
+                    int fd = NativeFs.OpenAt(f.Fd, f.Listing.Entries[index].Name, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
+                    if (fd < 0) { child.OpenErrno = NativeFs.LastErrno; continue; }
+                    deep.Clear();
+                    try { Read(child, fd, shallow, deep); }
+                    catch { NativeFs.close(fd); throw; }
+                    stack.Push((child, fd, new(deep), 0));
+                }
+            }
+            finally
+            {
+                while (stack.Count > 0) NativeFs.close(stack.Pop().Fd);
+            }
+        }
+
+        /// <summary>Reads one directory's entries into <paramref name="l"/>; its subdirectories go to <paramref name="shallow"/> or <paramref name="deep"/>.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        private void Read(Listing l, int fd, List<Listing> shallow, List<(Listing, int)> deep)
+        {
+            var names = NativeFs.ReadDirectory(fd, out int errno);
+            if (names is null) { l.ReadErrno = errno; return; }
+            names.Sort(static (a, b) => a.AsSpan().SequenceCompareTo(b));
+            var entries = new ListedEntry[names.Count];
+            int count = 0;
+            foreach (var n in names)
+            {
+                if (!NativeFs.Stat(fd, n, out var st))
+                {
+                    int e = NativeFs.LastErrno;
+                    if (e == NativeFs.ENOENT) continue; // removed since readdir: it is not part of the tree
+                    (l.StatErrors ??= new()).Add((l.RelPath.Length == 0 ? "" : Decode(l.RelPath) + "/") + Decode(n) + $" ({NativeFs.Describe(e)})");
+                    continue;
+                }
+                if (exclude.Count > 0 && IsExcluded(exclude, l.RelPath.Length == 0 ? Decode(n) : Decode(l.RelPath) + "/" + Decode(n), n)) continue;
+                ref var entry = ref entries[count++];
+                entry.Name = n;
+                entry.Stat = st;
+                switch (st.Type)
+                {
+                    case DaxFsConstants.S_IFLNK:
+                        entry.LinkTarget = NativeFs.ReadLink(fd, n, st.Size);
+                        if (entry.LinkTarget is null) entry.Errno = NativeFs.LastErrno;
+                        break;
+                    case DaxFsConstants.S_IFREG:
+                        if (!NativeFs.CanRead(fd, n)) entry.Errno = NativeFs.EACCES;
+                        break;
+                    case DaxFsConstants.S_IFDIR:
+                        var child = new Listing(Join(l.RelPath, n));
+                        entry.Child = child;
+                        if (child.RelPath.Length < DeepPath) shallow.Add(child);
+                        else deep.Add((child, count - 1));
+                        break;
+                }
+            }
+            l.Entries = count == entries.Length ? entries : entries.AsSpan(0, count).ToArray();
+        }
+
+        private static byte[] Join(byte[] dir, byte[] name)
+        {
+            if (dir.Length == 0) return name;
+            var b = new byte[dir.Length + 1 + name.Length];
+            dir.CopyTo(b, 0);
+            b[dir.Length] = (byte)'/';
+            name.CopyTo(b, dir.Length + 1);
+            return b;
+        }
+    }
+
+    /// <summary>Opens a directory below <paramref name="rootFd"/> by its relative path (not following a symlink in its last component).</summary>
+    internal static int OpenBelow(int rootFd, byte[] rel, bool directory = true)
+    {
+        int flags = NativeFs.O_RDONLY | NativeFs.O_NOFOLLOW | (directory ? NativeFs.O_DIRECTORY : 0);
+        if (rel.Length < 4000) return NativeFs.OpenAt(rootFd, rel, flags);
+        int dirFd = NativeFs.dup(rootFd);
+        if (dirFd < 0) return -1;
+        var span = rel.AsSpan();
+        while (true)
+        {
+            int slash = span.IndexOf((byte)'/');
+            if (slash < 0)
+            {
+                int fd = NativeFs.OpenAt(dirFd, span, flags);
+                int e = NativeFs.LastErrno;
+                NativeFs.close(dirFd);
+                System.Runtime.InteropServices.Marshal.SetLastPInvokeError(e);
+                return fd;
+            }
+            int next = NativeFs.OpenAt(dirFd, span[..slash], NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
+            int err = NativeFs.LastErrno;
+            NativeFs.close(dirFd);
+            if (next < 0) { System.Runtime.InteropServices.Marshal.SetLastPInvokeError(err); return -1; }
+            dirFd = next;
+            span = span[(slash + 1)..];
+        }
     }
 
     /// <summary>The '/'-separated path of a node relative to the root ("" for the root), made on demand (not stored: deep trees would pay depth × entries).</summary>

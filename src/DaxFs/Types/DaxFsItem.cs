@@ -4,16 +4,28 @@ using DaxFs.Core.Read;
 namespace DaxFs;
 
 /// <summary>One entry of an image (output of Get-DaxFsItem).</summary>
+/// <remarks>
+/// Get-DaxFsItem -Recurse makes one per entry, so the strings (Name, FullName, Directory, Mode, Target) are made from the
+/// engine's item when first read, not for every entry listed.
+/// </remarks>
 public sealed class DaxFsItem
 {
-    public string Name { get; init; } = string.Empty;
-    public string FullName { get; init; } = string.Empty;
+    private readonly ImageItem? _item;
+    private string? _name, _fullName, _directory, _mode, _target;
+    private bool _targetSet;
+
+    public DaxFsItem() { }
+
+    private DaxFsItem(ImageItem item) => _item = item;
+
+    public string Name { get => _name ??= _item?.Name ?? string.Empty; init => _name = value; }
+    public string FullName { get => _fullName ??= _item?.FullName ?? string.Empty; init => _fullName = value; }
     /// <summary>The directory holding the entry, inside the image.</summary>
-    public string Directory { get; init; } = string.Empty;
+    public string Directory { get => _directory ??= _item?.ParentPath ?? string.Empty; init => _directory = value; }
     public DaxFsItemType Type { get; init; }
     public long Size { get; init; }
     /// <summary>The mode as <c>ls -l</c> shows it, e.g. <c>-rwsr-xr-x</c>.</summary>
-    public string Mode { get; init; } = string.Empty;
+    public string Mode { get => _mode ??= _item is null ? string.Empty : ModeBits.ToModeString(UnixMode); init => _mode = value; }
     /// <summary>The numeric st_mode: type bits and permission bits (setuid, setgid, sticky included).</summary>
     public uint UnixMode { get; init; }
     /// <summary>The permission bits only (st_mode &amp; 07777), e.g. 0o4755 = 2541.</summary>
@@ -22,7 +34,15 @@ public sealed class DaxFsItem
     public uint Gid { get; init; }
     public ulong Inode { get; init; }
     public uint LinkCount { get; init; }
-    public string? Target { get; init; }
+    public string? Target
+    {
+        get
+        {
+            if (!_targetSet) { _target = _item?.Target; _targetSet = true; }
+            return _target;
+        }
+        init { _target = value; _targetSet = true; }
+    }
     /// <summary>The image file (or device) the entry came from.</summary>
     public string ImagePath { get; init; } = string.Empty;
     /// <summary>The branch whose view this is (null = the base image).</summary>
@@ -37,23 +57,22 @@ public sealed class DaxFsItem
 
     public override string ToString() => FullName;
 
-    internal static DaxFsItem From(ImageItem i, string imagePath, string? branch = null) => new()
+    internal static DaxFsItem From(ImageItem i, string imagePath, string? branch = null)
     {
-        Name = i.Name,
-        FullName = i.FullName,
-        Directory = i.ParentPath,
-        Type = i.Type,
-        Size = i.Inode.Size > long.MaxValue ? long.MaxValue : (long)i.Inode.Size,
-        Mode = ModeBits.ToModeString(i.Inode.Mode),
-        UnixMode = i.Inode.Mode,
-        Uid = i.Inode.Uid,
-        Gid = i.Inode.Gid,
-        Inode = i.Ino,
-        LinkCount = i.Inode.Nlink,
-        Target = i.Target,
-        ImagePath = imagePath,
-        Branch = branch,
-        Depth = i.Depth,
-        Unreachable = i.Unreachable,
-    };
+        var inode = i.Inode;
+        return new(i)
+        {
+            Type = ModeBits.TypeOf(inode.Mode),
+            Size = inode.Size > long.MaxValue ? long.MaxValue : (long)inode.Size,
+            UnixMode = inode.Mode,
+            Uid = inode.Uid,
+            Gid = inode.Gid,
+            Inode = i.Ino,
+            LinkCount = inode.Nlink,
+            ImagePath = imagePath,
+            Branch = branch,
+            Depth = i.Depth,
+            Unreachable = i.Unreachable,
+        };
+    }
 }

@@ -120,6 +120,65 @@ public sealed class WriterTests(WriterFixture fixture) : IClassFixture<WriterFix
     }
 
     [Fact]
+    public void ATreeDeeperThanPathMaxIsReadOnAnyNumberOfThreadsToTheSameBytes()
+    {
+        // 25 levels of 200-byte names: paths pass 2048 bytes (where the scan reads one level at a time from the parent's
+        // descriptor) and PATH_MAX (where opening by relative path walks it a component at a time).
+        string src = _trees.NewFolder("deeper-than-path-max");
+        string o = Path.GetDirectoryName(Out("x"))!;
+        const int Levels = 25;
+        int fd = NativeFs.OpenAt(NativeFs.AT_FDCWD, System.Text.Encoding.UTF8.GetBytes(src), NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
+        Assert.True(fd >= 0);
+        try
+        {
+            for (int level = 0; level < Levels; level++)
+            {
+                foreach (var (name, text) in new[] { ("f", $"level {level}\n"), ("g", new string('x', 5000 + level)) })
+                {
+                    int f = NativeFs.OpenAt(fd, System.Text.Encoding.UTF8.GetBytes(name), NativeFs.O_WRONLY | NativeFs.O_CREAT | NativeFs.O_EXCL, 0x1A4);
+                    Assert.True(f >= 0);
+                    Assert.True(NativeFs.WriteAll(f, System.Text.Encoding.UTF8.GetBytes(text)));
+                    NativeFs.close(f);
+                }
+                var dir = System.Text.Encoding.UTF8.GetBytes(new string((char)('a' + level % 26), 200));
+                Assert.Equal(0, NativeFs.MkdirAt(fd, dir, 0x1ED));
+                int next = NativeFs.OpenAt(fd, dir, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
+                Assert.True(next >= 0);
+                NativeFs.close(fd);
+                fd = next;
+            }
+        }
+        finally { NativeFs.close(fd); }
+
+        try
+        {
+            byte[] Image(int workers)
+            {
+                string img = Path.Combine(o, $"deep{workers}.daxfs");
+                new ImageBuilder(new ImageBuildOptions { SourcePath = src, Destination = img, Workers = workers, ParallelThreshold = 1 }).Build();
+                return File.ReadAllBytes(img);
+            }
+            var one = Image(1);
+            Assert.True(one.AsSpan().SequenceEqual(Image(2)), "2 threads");
+            Assert.True(one.AsSpan().SequenceEqual(Image(4)), "4 threads");
+
+            using var reader = DaxFsImageReader.Open(Path.Combine(o, "deep1.daxfs"));
+            var items = reader.Walk("/").ToList();
+            Assert.Equal(Levels * 3, items.Count);
+            var deepest = items.Single(i => i.Name == "f" && i.Depth == Levels - 1);
+            Assert.True(deepest.FullName.Length > 4096);
+            Assert.Equal($"level {Levels - 1}\n", System.Text.Encoding.UTF8.GetString(reader.GetContentSpan(deepest.Ino)));
+            Assert.Equal(5000 + Levels - 1, reader.GetContentSpan(items.Single(i => i.Name == "g" && i.Depth == Levels - 1).Ino).Length);
+        }
+        finally
+        {
+            // .NET's recursive delete goes by path and stops at PATH_MAX; rm walks by descriptor.
+            using var rm = System.Diagnostics.Process.Start("rm", new[] { "-rf", src });
+            rm.WaitForExit();
+        }
+    }
+
+    [Fact]
     public void SameTreeGivesTheSameBytes()
     {
         string src = _trees.Make("basic");
