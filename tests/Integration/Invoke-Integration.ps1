@@ -7,7 +7,9 @@
     the kit's VM twice, one pwsh per boot (pwsh needs about a minute to start under emulation):
       raw     the NVDIMM as one raw namespace: Writer.Tests.ps1 (every image mounted by the kernel and listed against
               its source tree) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace reconfiguration)
-      devdax  the NVDIMM as dax0.0: Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
+      devdax  the NVDIMM as dax0.0: Runbooks.Tests.ps1 (the operator runbooks of docs/runbooks: publish, OverlayFS
+              views, inventory, update, rollbacks after a corrupted write) and Devices.Tests.ps1 (device, dma-buf and
+              mount cmdlets)
     Writes the summed counts to -ResultFile as JSON (Passed, Failed, Skipped, SkipReason, Boots). When the kit or its
     prerequisites are missing nothing runs: SkipReason says why, and it is printed.
 .EXAMPLE
