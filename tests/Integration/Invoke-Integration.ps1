@@ -32,7 +32,7 @@ param(
     [ValidateSet('raw', 'devdax')]
     [string[]] $Boot = @('raw', 'devdax'),
     # Limit for one boot, in seconds (run-vm.sh --timeout). The devdax boot took 666 s on a 2-core machine running two
-    # other VMs, and 1397 s with three (its runbooks start many mount/umount processes, which emulation makes slow).
+    # other VMs and 1397 s with three (the runbooks took 225 s and 920 s of that): a loaded machine needs the margin.
     [int] $BootTimeout = 2400
 )
 
