@@ -187,7 +187,7 @@ Describe 'New-DaxFsImage' {
 
         $r.StillReadable | Should -BeNullOrEmpty -Because 'mode 000 must make the entries unreadable to the process that builds'
         $r.ErrorCount | Should -Be 1
-        $r.ErrorId | Should -BeLike 'DaxFsBuild.Unreadable,*'
+        $r.ErrorId | Should -Be 'DaxFsBuild.Unreadable,DaxFs.Commands.NewDaxFsImageCommand'
         $r.Category | Should -Be 'PermissionDenied'
         $r.Targets.Count | Should -Be $Closed.Count
         foreach ($c in $Closed) {
