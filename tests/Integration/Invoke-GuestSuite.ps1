@@ -4,7 +4,7 @@
     counts, timings and every test's outcome as JSON.
 #>
 param(
-    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax')] [string] $Boot,
+    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax', 'hostile')] [string] $Boot,
     [Parameter(Mandatory)] [string] $PesterPath,
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $DataPath,
@@ -26,6 +26,7 @@ $files = switch ($Boot) {
     # Runbooks first: it needs dax0.0 as the boot made it, and Devices.Tests.ps1 ends by destroying and recreating the
     # namespace; Runbooks leaves no mount behind, which Devices.Tests.ps1 counts.
     'devdax' { 'Runbooks.Tests.ps1', 'Devices.Tests.ps1' }
+    'hostile' { 'Hostile.Tests.ps1' }
 }
 $config = New-PesterConfiguration
 $config.Run.Path = @($files | ForEach-Object { Join-Path $PSScriptRoot $_ })
@@ -44,6 +45,8 @@ $watch.Stop()
     Skipped = $result.SkippedCount
     StartSeconds = [math]::Round($startSeconds, 1)
     TestSeconds = [math]::Round($watch.Elapsed.TotalSeconds, 1)
+    # Hostile.Tests.ps1 leaves its counts here (refused, mounted and read, refused by the kernel).
+    Hostile = $(if (Test-Path -LiteralPath (Join-Path $DataPath 'results/hostile-counts.json')) { Get-Content -Raw (Join-Path $DataPath 'results/hostile-counts.json') | ConvertFrom-Json } else { $null })
     Tests = @($result.Tests | ForEach-Object { [pscustomobject]@{ Name = $_.ExpandedPath; Result = $_.Result; Seconds = [math]::Round($_.Duration.TotalSeconds, 2) } })
 } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $ResultFile
 exit 0

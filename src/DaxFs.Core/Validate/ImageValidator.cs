@@ -33,6 +33,11 @@ namespace DaxFs.Core.Validate;
 /// <item>The kernel reads regular files through the page cache whenever a page cache region exists, whatever the
 /// base image's external-data flag says (file.c): <see cref="RuleIds.SplitModeMismatch"/>. It uses the page cache
 /// header's own slot_count and slot offsets, not the superblock's: <see cref="RuleIds.PageCacheLayout"/>.</item>
+/// <item>The kernel's root is always inode 1 (DAXFS_ROOT_INO, super.c); it never reads the base image's root_inode
+/// except under <c>validate</c>: <see cref="RuleIds.RootNotInodeOne"/>.</item>
+/// <item>A symlink's target is a pointer into the image (inode.c; a delta-log SYMLINK entry's target in the log) that
+/// readlink hands to strlen: <see cref="RuleIds.SymlinkEmpty"/>, <see cref="RuleIds.DeltaSymlinkTermination"/>. The
+/// kernel loads aborted branches too (by name, and as parents), so their logs are walked like live ones.</item>
 /// </list>
 /// <para>Kernel rules are evaluated for every inode (the kernel stops at the first failure). DaxFs's own inode
 /// rules (<see cref="RuleIds.InodeNumber"/>, data bounds, <see cref="RuleIds.TreeUnreachable"/>) are not applied

@@ -120,6 +120,13 @@ internal sealed partial class ValidationRun
                 Report(RuleIds.RootNotDirectory, InodeRecord(root) + 4, root, $"The root inode {root} is not a directory (mode {Octal(rootMode)}).");
                 rootOk = false;
             }
+            if (root != 1)
+            {
+                // The kernel's root is DAXFS_ROOT_INO (super.c): it never reads root_inode.
+                uint oneMode = BaseInode.Read(Bytes((ulong)InodeRecord(1), InodeSize)).Mode;
+                Report(RuleIds.RootNotInodeOne, b + 36, null,
+                    $"root_inode is {root}, but the kernel always mounts inode 1 as the root (inode 1 has mode {Octal(oneMode)}): it would show another tree than the image names.");
+            }
         }
 
         if (_count > MaxIndexable)
@@ -161,7 +168,15 @@ internal sealed partial class ValidationRun
             }
             if (inode.Ino != i)
                 Report(RuleIds.InodeNumber, rec, i, $"Inode record {i} carries ino {inode.Ino}.");
-            if (inode.Size == 0) continue;
+            if (inode.Size == 0)
+            {
+                // The kernel points an empty symlink's i_link at its data offset all the same (NULL when that is
+                // outside the memory) and readers run strlen over it.
+                if (type == DaxFsItemType.SymbolicLink)
+                    Report(RuleIds.SymlinkEmpty, rec + 16, i,
+                        $"Symlink inode {i} has an empty target (size 0); the kernel would read a C string at base offset {Hex(inode.DataOffset)} with no bound.");
+                continue;
+            }
 
             UInt128 end = (UInt128)inode.DataOffset + inode.Size;
             if (_external && type == DaxFsItemType.File)

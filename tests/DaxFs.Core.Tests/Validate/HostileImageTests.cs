@@ -427,12 +427,16 @@ public class HostileImageTests
     }
 
     [Fact]
-    public void Aborted_branches_may_have_empty_names_and_their_logs_are_not_walked()
+    public void Aborted_branches_may_have_empty_names_and_their_logs_are_checked_like_any_other()
     {
+        // The kernel clears an aborted branch's name but keeps its log, and can load it again (as a parent, or by
+        // the name an invalidated sibling keeps): its log must be in place.
         var b = ValidatorTestKitSamples.Sample(TinyLayout.Branching);
         b.SetBranch(0, 1, 0, "main", BranchState.Active, (ulong)b.DeltaOffset, 0, 16384);
-        b.SetBranch(1, 2, 1, "", BranchState.Aborted, ulong.MaxValue, ulong.MaxValue, 0);
+        b.SetBranch(1, 2, 1, "", BranchState.Aborted, (ulong)b.DeltaOffset + 16384, 0, 16384);
         Assert.Empty(WithoutRootBaseline(Run(b.Bytes)));
+        b.SetBranch(1, 2, 1, "", BranchState.Aborted, ulong.MaxValue, ulong.MaxValue, 0);
+        AssertFinding(Run(b.Bytes), RuleIds.BranchLogBounds, b.Branch(1) + 16);
         b.SetBranch(1, 2, 1, "", BranchState.Active, (ulong)b.DeltaOffset + 16384, 0, 16384);
         AssertFinding(Run(b.Bytes), RuleIds.BranchName, b.Branch(1) + 56);
     }
