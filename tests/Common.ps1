@@ -56,3 +56,49 @@ function Compare-Listing {
     foreach ($path in $Listing.Keys) { if (-not $expected.ContainsKey($path)) { $diff.Add("unexpected $path") } }
     , $diff.ToArray()
 }
+
+# Runs a script block in a child pwsh that has lost CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so that, as root, an entry
+# whose mode denies the owner (chmod 000) is really unreadable or unwritable; root's own files (the NuGet cache, dotnet,
+# the staged module) stay readable because root owns them. The tool is setpriv (util-linux, essential in Debian) or
+# else capsh (libcap2-bin). Returns the child's output, converted back from JSON (keep it to plain values: strings,
+# numbers, arrays), or a [string] saying why no child could run: neither tool is there, or this process cannot drop
+# the capabilities (a container without CAP_SETPCAP, for one). A failure of the child itself throws with its output.
+function Invoke-WithoutDacOverride {
+    param([Parameter(Mandatory)] [scriptblock] $ScriptBlock, [object[]] $ArgumentList = @())
+    $drop = if (Get-Command setpriv -CommandType Application -ErrorAction Ignore) {
+        @('setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--inh-caps', '-all', '--')
+    }
+    elseif (Get-Command capsh -CommandType Application -ErrorAction Ignore) {
+        # capsh hands the words after -- to bash: exec the child itself.
+        @('capsh', '--drop=cap_dac_override,cap_dac_read_search', '--inh=', '--', '-c', 'exec "$0" "$@"')
+    }
+    if (-not $drop) { return 'neither setpriv (util-linux) nor capsh (libcap2-bin) is installed to drop CAP_DAC_OVERRIDE' }
+
+    # Does the drop work here? The child must see neither capability in its effective set (bits 1 and 2).
+    $probe = & $drop[0] @($drop[1..($drop.Count - 1)]) cat /proc/self/status 2>&1 | ForEach-Object { "$_" }
+    $capEff = $probe | Where-Object { $_ -match '^CapEff:\s+([0-9a-f]+)$' } | ForEach-Object { [Convert]::ToUInt64($Matches[1], 16) }
+    if ($LASTEXITCODE -ne 0 -or $null -eq $capEff) { return "this process cannot drop capabilities ($($drop[0]): $($probe -join ' '))" }
+    if ($capEff -band 6) { return "$($drop[0]) ran, but the child still holds CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH (CapEff $('{0:x}' -f $capEff))" }
+
+    # The same PowerShell as this one: 'dotnet pwsh.dll' for the tool manifest's pwsh, the apphost otherwise.
+    $pwsh = @([Environment]::ProcessPath)
+    if ([IO.Path]::GetFileNameWithoutExtension($pwsh[0]) -eq 'dotnet') { $pwsh += (Join-Path $PSHOME 'pwsh.dll') }
+    $wrapper = Join-Path ([IO.Path]::GetTempPath()) "daxfs-nodac-$PID-$([guid]::NewGuid().ToString('n').Substring(0, 8)).ps1"
+    Set-Content -LiteralPath $wrapper -Value @'
+param([string] $ModulePath, [string] $Body, [string] $ArgumentsJson)
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+Import-Module $ModulePath
+$arguments = @(ConvertFrom-Json $ArgumentsJson)
+$result = & ([scriptblock]::Create($Body)) @arguments
+ConvertTo-Json -InputObject $result -Depth 6 -Compress
+'@
+    try {
+        $arguments = ConvertTo-Json -InputObject @($ArgumentList) -Depth 6 -Compress
+        $out = @(& $drop[0] @($drop[1..($drop.Count - 1)]) @pwsh -NoProfile -NonInteractive -File $wrapper `
+            -ModulePath $env:DAXFS_MODULE_PATH -Body $ScriptBlock.ToString() -ArgumentsJson $arguments 2>&1 | ForEach-Object { "$_" })
+    }
+    finally { Remove-Item -LiteralPath $wrapper -ErrorAction Ignore }
+    if ($LASTEXITCODE -ne 0) { throw "The child pwsh without CAP_DAC_OVERRIDE failed (exit $LASTEXITCODE): $($out -join "`n")" }
+    @($out)[-1] | ConvertFrom-Json
+}

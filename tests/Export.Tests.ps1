@@ -110,6 +110,48 @@ Describe 'Export-DaxFsItem' {
 
     }
 
+    It 'fails on <Case> it may not write: PermissionDenied, naming <Named>, and writes nothing' -ForEach @(
+        @{ Case = 'a missing destination under a folder'; Below = 'new'; Named = 'the destination' }
+        @{ Case = 'an existing destination folder'; Below = ''; Named = 'the first item' }
+    ) {
+        $closed = Join-Path $script:Work "closed-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        New-Item -ItemType Directory $closed | Out-Null
+        $dest = if ($Below) { Join-Path $closed $Below } else { $closed }
+        # The same code runs in this process or, as root, in a child without CAP_DAC_OVERRIDE (root writes anywhere).
+        $check = {
+            param([string] $Image, [string] $Destination, [string] $Closed)
+            Export-DaxFsItem $Image -Destination $Destination -ErrorVariable e -ErrorAction SilentlyContinue
+            [pscustomobject]@{
+                ErrorCount = $e.Count
+                ErrorId = $e[0].FullyQualifiedErrorId
+                Category = "$($e[0].CategoryInfo.Category)"
+                Target = "$($e[0].TargetObject)"
+                Message = $e[0].Exception.Message
+                Left = @(Get-ChildItem -LiteralPath $Closed -Force | ForEach-Object Name)
+            }
+        }
+        chmod 555 $closed
+        try {
+            $image = Join-Path $script:Vectors 'basic.static.daxfs'
+            $r = if ($script:IsRoot) { Invoke-WithoutDacOverride -ScriptBlock $check -ArgumentList $image, $dest, $closed } else { & $check $image $dest $closed }
+        }
+        finally { chmod 755 $closed }
+        if ($r -is [string]) { Set-ItResult -Skipped -Because "as root, every folder is writable unless the capabilities are dropped, and $r"; return }
+
+        $r.ErrorCount | Should -Be 1
+        $r.ErrorId | Should -Be 'ExportFailed,DaxFs.Commands.ExportDaxFsItemCommand'
+        $r.Category | Should -Be 'PermissionDenied'
+        if ($Below) {
+            $r.Target | Should -Be $dest
+            $r.Message | Should -BeLike "Cannot create the destination folder '$dest'*"
+        }
+        else {
+            $r.Target | Should -BeLike '/*' -Because 'the error names the item of the image it could not write'
+            $r.Message | Should -BeLike "*'$dest/*"
+        }
+        $r.Left | Should -BeNullOrEmpty
+    }
+
     It 'reports a path missing from the image' {
         Export-DaxFsItem (Join-Path $script:Vectors 'basic.static.daxfs') -Path /nope -Destination $script:Dest -ErrorVariable e -ErrorAction SilentlyContinue
         $e[0].FullyQualifiedErrorId | Should -BeLike 'ItemNotFoundInImage,*'

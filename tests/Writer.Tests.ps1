@@ -145,22 +145,57 @@ Describe 'New-DaxFsImage' {
         $w | Should -Match 'run/pipe'
     }
 
-    It 'refuses unreadable files and directories, naming all of them, and writes nothing' {
-        # Root reads everything, so this can only be shown by an unprivileged user; it is skipped, visibly, as root.
-        if ($script:IsRoot) { Set-ItResult -Skipped -Because 'root can read every file, so nothing is unreadable'; return }
-        $src = Join-Path $script:Out 'closed-src'
-        New-Item -ItemType Directory "$src/closed" -Force | Out-Null
-        Set-Content "$src/secret" 'x'
-        chmod 000 "$src/secret" "$src/closed"
-        try {
-            $dest = Join-Path $script:Out 'closed.daxfs'
-            New-DaxFsImage $src $dest -ErrorVariable e -ErrorAction SilentlyContinue
-            $e[0].FullyQualifiedErrorId | Should -BeLike 'DaxFsBuild.Unreadable,*'
-            $e[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
-            @($e[0].TargetObject).Count | Should -Be 2
-            Test-Path $dest | Should -BeFalse
+    It 'refuses an unreadable <What>, naming <Named>, and leaves neither image nor temp file' -ForEach @(
+        @{ What = 'file'; Closed = @('etc/secret'); Named = 'it' }
+        @{ What = 'directory'; Closed = @('closed'); Named = 'it' }
+        @{ What = 'file and an unreadable directory'; Closed = @('etc/secret', 'closed'); Named = 'both' }
+    ) {
+        $src = Join-Path $script:Out 'src'
+        New-Item -ItemType Directory "$src/etc", "$src/closed/inner" -Force | Out-Null
+        Set-Content "$src/etc/secret" 'x'
+        Set-Content "$src/etc/open" 'y'
+        Set-Content "$src/closed/inner/deep" 'z'
+        $dest = Join-Path $script:Out 'image/closed.daxfs'
+        New-Item -ItemType Directory (Split-Path $dest) | Out-Null
+        # What the check does; the same code runs in this process or in the child without CAP_DAC_OVERRIDE.
+        $check = {
+            param([string] $Source, [string] $Destination, [string[]] $Closed)
+            $readable = foreach ($c in $Closed) {
+                $p = Join-Path $Source $c
+                try { if (Test-Path -LiteralPath $p -PathType Container) { [IO.Directory]::GetFileSystemEntries($p) | Out-Null } else { [IO.File]::OpenRead($p).Dispose() }; $c }
+                catch { }
+            }
+            New-DaxFsImage -Path $Source -Destination $Destination -ErrorVariable e -ErrorAction SilentlyContinue | Out-Null
+            [pscustomobject]@{
+                StillReadable = @($readable)
+                ErrorCount = $e.Count
+                ErrorId = $e[0].FullyQualifiedErrorId
+                Category = "$($e[0].CategoryInfo.Category)"
+                Targets = @($e[0].TargetObject | ForEach-Object { "$_" })
+                Message = $e[0].Exception.Message
+                Left = @(Get-ChildItem -LiteralPath (Split-Path $Destination) -Force | ForEach-Object Name)
+            }
         }
-        finally { chmod 755 "$src/closed"; chmod 644 "$src/secret" }
+        foreach ($c in $Closed) { chmod 000 (Join-Path $src $c) }
+        try {
+            # Root reads everything unless it gives up CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: it runs the check in a
+            # child without them.
+            $r = if ($script:IsRoot) { Invoke-WithoutDacOverride -ScriptBlock $check -ArgumentList $src, $dest, $Closed } else { & $check $src $dest $Closed }
+        }
+        finally { foreach ($c in $Closed) { chmod 755 (Join-Path $src $c) } }
+        if ($r -is [string]) { Set-ItResult -Skipped -Because "as root, nothing is unreadable unless the capabilities are dropped, and $r"; return }
+
+        $r.StillReadable | Should -BeNullOrEmpty -Because 'mode 000 must make the entries unreadable to the process that builds'
+        $r.ErrorCount | Should -Be 1
+        $r.ErrorId | Should -Be 'DaxFsBuild.Unreadable,DaxFs.Commands.NewDaxFsImageCommand'
+        $r.Category | Should -Be 'PermissionDenied'
+        $r.Targets.Count | Should -Be $Closed.Count
+        foreach ($c in $Closed) {
+            @($r.Targets | Where-Object { $_ -like "$c (*" }).Count | Should -Be 1 -Because "the error names '$c' (targets: $($r.Targets -join '; '))"
+            $r.Message | Should -BeLike "*'$c (*"
+        }
+        $r.Targets | Where-Object { $_ -like 'closed/*' } | Should -BeNullOrEmpty -Because 'what is inside a closed folder cannot be named'
+        $r.Left | Should -BeNullOrEmpty -Because 'neither the image nor its temporary file may be left behind'
     }
 
     It 'reports progress with entries and bytes' {

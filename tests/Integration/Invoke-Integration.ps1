@@ -4,10 +4,12 @@
 .DESCRIPTION
     On the host: builds the tree tools, makes the source trees (the vectors' make-trees.sh and generated trees from
     fixed seeds), lists them, and builds every tree with New-DaxFsImage in static, branching and split mode. Then boots
-    the kit's VM twice, one pwsh per boot (pwsh needs about a minute to start under emulation):
+    the kit's VM once per boot kind, one pwsh per boot (pwsh needs about a minute to start under emulation):
       raw     the NVDIMM as one raw namespace: Writer.Tests.ps1 (every image mounted by the kernel and listed against
               its source tree) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace reconfiguration)
-      devdax  the NVDIMM as dax0.0: Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
+      devdax  the NVDIMM as dax0.0: Runbooks.Tests.ps1 (the operator runbooks of docs/runbooks: publish, OverlayFS
+              views, inventory, update, rollbacks after a corrupted write) and Devices.Tests.ps1 (device, dma-buf and
+              mount cmdlets)
       hostile the NVDIMM as one raw namespace holding the hostile set (HostileImages in TreeTools: structural breaks
               and seeded mutants of a small static, branching and split image): Hostile.Tests.ps1 mounts each through
               Mount-DaxFs and its gate. A boot of its own, so a kernel crash cannot take the other boots' tests with it;
@@ -33,8 +35,9 @@ param(
     # Which boots to run.
     [ValidateSet('raw', 'devdax', 'hostile')]
     [string[]] $Boot = @('raw', 'devdax', 'hostile'),
-    # Limit for one boot, in seconds (run-vm.sh --timeout).
-    [int] $BootTimeout = 1500
+    # Limit for one boot, in seconds (run-vm.sh --timeout). The devdax boot took 666 s on a 2-core machine running two
+    # other VMs and 1397 s with three (the runbooks took 225 s and 920 s of that): a loaded machine needs the margin.
+    [int] $BootTimeout = 2400
 )
 
 Set-StrictMode -Version Latest

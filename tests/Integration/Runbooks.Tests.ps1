@@ -1,8 +1,11 @@
 # The runbooks of docs/runbooks against the real kernel: run as root in the VM of ../shared/vm with a devdax namespace
-# (dax0.0) and the daxfs and overlay modules, in one pwsh:
-#   ../shared/vm/run-vm.sh --devdax --memory-size 512M -- dotnet pwsh -NoProfile -File tests/Invoke-PesterSuite.ps1 \
+# (dax0.0) and the daxfs and overlay modules. Boot: devdax (Invoke-Integration.ps1 runs it before Devices.Tests.ps1, and
+# it leaves no mount and nothing under /run behind). By hand, in one pwsh:
+#   ../shared/vm/run-vm.sh --devdax --memory-size 512M --timeout 1500 -- dotnet pwsh -NoProfile -File tests/Invoke-PesterSuite.ps1 \
 #       -PesterPath PESTER.psd1 -ModulePath out/DaxFs/DaxFs.psd1 -ResultFile out/TestResults/runbooks-vm.json \
 #       -TestPath tests/Integration/Runbooks.Tests.ps1
+# It needs nothing from the host but the repository (the guest cannot see the host's /tmp, where ../shared may live): its
+# trees, images and mount points are made in the guest, under /run.
 # Nothing is mocked except, in the rollback tests, Write-DaxFsImage: it writes a copy of the image with one byte of a
 # file changed (with the real cmdlet, into the real device) and reports the intended image, so the corrupted image
 # is mounted by the kernel and only the runbook's check through the mount can catch it.
@@ -14,7 +17,9 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot '../Common.ps1')
+    $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    if (-not $env:DAXFS_MODULE_PATH) { $env:DAXFS_MODULE_PATH = Join-Path $RepoRoot 'out/DaxFs/DaxFs.psd1' }
+    Import-Module $env:DAXFS_MODULE_PATH -Force
     $script:Runbooks = Join-Path $RepoRoot 'docs/runbooks'
     $script:Publish = Join-Path $Runbooks 'Publish-DaxFsRootfs.ps1'
     $script:Update = Join-Path $Runbooks 'Update-DaxFsImage.ps1'
@@ -63,8 +68,11 @@ BeforeAll {
 }
 
 AfterAll {
-    if (-not $SkipReason -and (Get-Variable Base -ErrorAction Ignore)) {
+    # The next file of the boot (Devices.Tests.ps1) counts the daxfs mounts and uses dax0.0: leave no mount (daxfs,
+    # overlay, the views' tmpfs) and free the guest memory the trees and images take.
+    if (Get-Variable Base -ErrorAction Ignore) {
         Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_ -like "$Base/*" } | Sort-Object -Descending | ForEach-Object { umount -l $_ 2>$null }
+        Remove-Item -LiteralPath $Base -Recurse -Force -ErrorAction Ignore
     }
 }
 

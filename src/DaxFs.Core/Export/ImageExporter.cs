@@ -24,6 +24,9 @@ public sealed record ExportedItem(string ImagePath, string Destination, DaxFsIte
 public sealed class DaxFsExportException(string message, string? path, Exception? inner = null) : Exception(message, inner)
 {
     public string? PathInImage { get; } = path;
+
+    /// <summary>The destination folder, when it is what failed (it cannot be created or opened).</summary>
+    public string? Destination { get; init; }
 }
 
 /// <summary>
@@ -41,9 +44,21 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
         var startItem = tree.GetItem(full);
         if (startItem is null)
             throw new DaxFsExportException($"'{full}' does not exist in the image.", full);
-        Directory.CreateDirectory(destination);
+        try { Directory.CreateDirectory(destination); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // EACCES/EPERM (UnauthorizedAccessException) or another error of mkdir, such as a file in the way.
+            var inner = new IOException(ex.Message, ex) { HResult = ex is UnauthorizedAccessException ? 13 : ex.HResult };
+            throw new DaxFsExportException(
+                $"Cannot create the destination folder '{destination}': {ex.Message} Nothing was written. Export into a folder this user may write to, " +
+                "or fix the permissions of its parent.", null, inner) { Destination = destination };
+        }
         int destFd = NativeFs.OpenAt(NativeFs.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
-        if (destFd < 0) throw Errno($"Cannot open the destination '{destination}'", null);
+        if (destFd < 0)
+        {
+            var ex = Errno($"Cannot open the destination folder '{destination}'", null);
+            throw new DaxFsExportException(ex.Message + " Nothing was written.", null, ex.InnerException) { Destination = destination };
+        }
         ulong startIno = startItem.Ino;
         var linked = new Dictionary<ulong, byte[]>(); // ino → path (relative to destFd) of its first name
         var fixups = new Stack<(int ParentFd, byte[] Name, BaseInode Inode, string ImagePath)>();

@@ -99,7 +99,7 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
                 var category = ex.InnerException is IOException io && io.HResult is 13 or 1 ? ErrorCategory.PermissionDenied
                     : ex.InnerException is IOException { HResult: 17 } ? ErrorCategory.ResourceExists
                     : ex.InnerException is IOException ? ErrorCategory.WriteError : ErrorCategory.InvalidData;
-                WriteError(new ErrorRecord(ex, "ExportFailed", category, ex.PathInImage ?? path));
+                WriteError(new ErrorRecord(ex, "ExportFailed", category, ex.PathInImage ?? ex.Destination ?? path));
             }
             finally
             {
