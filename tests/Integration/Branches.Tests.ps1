@@ -37,11 +37,11 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
         $script:Work = '/tmp/daxfs-branches'
         Remove-Item -Recurse -Force $Work -ErrorAction Ignore
         $src = New-Item -ItemType Directory -Force "$Work/src"
-        Set-Content -NoNewline "$src/hello.txt" 'Hello from base image'
-        Set-Content -NoNewline "$src/modify_me.txt" 'Original content'
+        Set-Content -NoNewline -LiteralPath "$src/hello.txt" -Value 'Hello from base image'
+        Set-Content -NoNewline -LiteralPath "$src/modify_me.txt" -Value 'Original content'
         New-Item -ItemType Directory "$src/subdir", "$src/keepdir" | Out-Null
-        Set-Content -NoNewline "$src/subdir/nested.txt" 'File in subdir'
-        Set-Content -NoNewline "$src/keepdir/owned.txt" 'chown me'
+        Set-Content -NoNewline -LiteralPath "$src/subdir/nested.txt" -Value 'File in subdir'
+        Set-Content -NoNewline -LiteralPath "$src/keepdir/owned.txt" -Value 'chown me'
         [IO.File]::WriteAllBytes("$src/big.bin", [byte[]](0..9999 | ForEach-Object { $_ % 251 }))
         $script:Image = New-DaxFsImage $src "$Work/branching.daxfs" -Branching -DeltaSize 16MB -Owner Root
         Write-DaxFsImage $Image -PhysicalAddress $Phys -Size $Image.TotalSize -Confirm:$false | Out-Null
@@ -66,7 +66,7 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
         # A copy of the memory: the first TotalSize bytes of /dev/pmem0 (raw namespace at $Phys).
         function script:Save-Memory([string] $Name) {
             $path = "$Work/$Name.daxfs"
-            $r = Invoke-Sh "dd if=/dev/pmem0 of='$path' bs=4096 count=$($Image.TotalSize / 4096) 2>&1"
+            $r = Invoke-Sh "dd if=/dev/pmem0 of='$path' bs=4096 count=$($Image.TotalSize / 4096) iflag=direct 2>&1"
             if ($r.ExitCode -ne 0) { throw "dd failed: $($r.Output)" }
             $path
         }
