@@ -22,7 +22,8 @@ Write-Host ("Guest: Pester imported after {0:0.0} s" -f (([DateTimeOffset]::UtcN
 $env:DAXFS_MODULE_PATH = $ModulePath
 $env:DAXFS_INTEGRATION_DATA = $DataPath
 $files = switch ($Boot) {
-    'raw' { 'Writer.Tests.ps1', 'PhysicalMemory.Tests.ps1' }
+    # Branches.Tests.ps1 needs /dev/pmem0, which PhysicalMemory.Tests.ps1 reconfigures at its end: before it.
+    'raw' { 'Writer.Tests.ps1', 'Branches.Tests.ps1', 'PhysicalMemory.Tests.ps1' }
     'devdax' { 'Devices.Tests.ps1' }
 }
 $config = New-PesterConfiguration

@@ -6,7 +6,9 @@
     fixed seeds), lists them, and builds every tree with New-DaxFsImage in static, branching and split mode. Then boots
     the kit's VM twice, one pwsh per boot (pwsh needs about a minute to start under emulation):
       raw     the NVDIMM as one raw namespace: Writer.Tests.ps1 (every image mounted by the kernel and listed against
-              its source tree) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace reconfiguration)
+              its source tree), Branches.Tests.ps1 (branches created, changed, committed and aborted through the kernel,
+              and replayed from the memory) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace
+              reconfiguration, which ends the raw namespace: it runs last)
       devdax  the NVDIMM as dax0.0: Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
     Writes the summed counts to -ResultFile as JSON (Passed, Failed, Skipped, SkipReason, Boots). When the kit or its
     prerequisites are missing nothing runs: SkipReason says why, and it is printed.
@@ -154,11 +156,13 @@ foreach ($i in $images) {
     [DaxFs.TreeTools.NvdimmFile]::Place($nvdimm, $offset, $i.Image) | Out-Null
     $offset += [math]::Ceiling($i.Length / 2MB) * 2MB
 }
-# And 32 MiB of zeros after them, where the cmdlet tests write.
+# And 32 MiB of zeros after them, where the cmdlet tests write; then 24 MiB of its own for Branches.Tests.ps1 (a 16 MiB
+# delta region for its branches), so that the kernel's writes into its branch table and logs touch nothing else.
 $scratchOffset = $offset
-$nvdimmSize = [long]([math]::Ceiling(($offset + 32MB) / 16MB) * 16MB)
+$branchOffset = $scratchOffset + 32MB
+$nvdimmSize = [long]([math]::Ceiling(($branchOffset + 24MB) / 16MB) * 16MB)
 $fs = [IO.File]::Open($nvdimm, 'Open', 'ReadWrite'); try { $fs.SetLength($nvdimmSize) } finally { $fs.Dispose() }
-[pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = $nvdimmSize - $scratchOffset; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
+[pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = 32MB; BranchOffset = $branchOffset; BranchSize = $nvdimmSize - $branchOffset; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
 $prepare.Stop()
 Write-Host ("Integration: {0} trees, {1} images ({2} MiB of NVDIMM) in {3:0.0} s" -f $trees.Count, $images.Count, ($nvdimmSize / 1MB), $prepare.Elapsed.TotalSeconds)
 
