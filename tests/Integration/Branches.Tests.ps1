@@ -33,8 +33,8 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
         $ProgressPreference = 'SilentlyContinue'
         if (-not $env:DAXFS_MODULE_PATH) { $env:DAXFS_MODULE_PATH = Join-Path $PSScriptRoot '../../out/DaxFs/DaxFs.psd1' }
         Import-Module $env:DAXFS_MODULE_PATH -Force
-        # Under the suite (Invoke-Integration.ps1) the NVDIMM holds the other files' images: this file has its own area
-        # (BranchOffset in the manifest). Run alone, the NVDIMM is all its own.
+        # Under the suite (Invoke-Integration.ps1) the NVDIMM holds the other files' images too: this file has its own
+        # area (BranchOffset in the manifest; the start of /dev/pmem0). Run alone, the NVDIMM is all its own.
         $manifest = if ($env:DAXFS_INTEGRATION_DATA) { Join-Path $env:DAXFS_INTEGRATION_DATA 'manifest.json' }
         $script:Offset = if ($manifest -and (Test-Path $manifest)) { [uint64](Get-Content -Raw $manifest | ConvertFrom-Json).BranchOffset } else { [uint64]0 }
         $script:Phys = [uint64]$env:DAXFS_VM_PHYS + $Offset
@@ -205,7 +205,10 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
                 try {
                     $guest = @(Get-GuestListing $view)
                     $guest.Count | Should -BeGreaterThan 5
-                    foreach ($source in @(@{ What = 'a copy of the memory'; Image = $copy }, @{ What = 'the live memory (through the main mount)'; Image = $Main })) {
+                    $sources = @(@{ What = 'a copy of the memory'; Image = $copy }, @{ What = 'the live memory (through the main mount)'; Image = $Main })
+                    # The image sits at the start of the raw namespace (the suite's layout and a run of this file alone): the node too.
+                    if ($Offset -eq 0) { $sources += @{ What = 'the live memory (through /dev/pmem0)'; Image = '/dev/pmem0' } }
+                    foreach ($source in $sources) {
                         $replay = @(Get-ReplayListing $source.Image $b.Name)
                         $diff = Compare-Object $guest $replay -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
                         $diff | Should -BeNullOrEmpty -Because "branch $($b.Name): a fresh mount (<=) and the replay of $($source.What) (=>) differ"

@@ -150,19 +150,21 @@ foreach ($t in $trees) {
 # (copying them in over 9p would take minutes under emulation). The file's size is a multiple of 16 MiB (the kit's unit).
 $nvdimm = Join-Path $data 'nvdimm-raw.img'
 if (Test-Path -LiteralPath $nvdimm) { Remove-Item -LiteralPath $nvdimm }
-$offset = 0L
+# The first 24 MiB are Branches.Tests.ps1's own (its image with a 20 MiB delta region, at the start of /dev/pmem0 so
+# that it can be read through the node as well), so that the kernel's writes into its branch table and logs touch
+# nothing else.
+$branchOffset = 0L
+$offset = 24MB
 foreach ($i in $images) {
     $i | Add-Member Offset $offset
     [DaxFs.TreeTools.NvdimmFile]::Place($nvdimm, $offset, $i.Image) | Out-Null
     $offset += [math]::Ceiling($i.Length / 2MB) * 2MB
 }
-# And 32 MiB of zeros after them, where the cmdlet tests write; then 24 MiB of its own for Branches.Tests.ps1 (a 16 MiB
-# delta region for its branches), so that the kernel's writes into its branch table and logs touch nothing else.
+# And 32 MiB of zeros after them, where the cmdlet tests write.
 $scratchOffset = $offset
-$branchOffset = $scratchOffset + 32MB
-$nvdimmSize = [long]([math]::Ceiling(($branchOffset + 24MB) / 16MB) * 16MB)
+$nvdimmSize = [long]([math]::Ceiling(($offset + 32MB) / 16MB) * 16MB)
 $fs = [IO.File]::Open($nvdimm, 'Open', 'ReadWrite'); try { $fs.SetLength($nvdimmSize) } finally { $fs.Dispose() }
-[pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = 32MB; BranchOffset = $branchOffset; BranchSize = $nvdimmSize - $branchOffset; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
+[pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = $nvdimmSize - $scratchOffset; BranchOffset = $branchOffset; BranchSize = 24MB; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
 $prepare.Stop()
 Write-Host ("Integration: {0} trees, {1} images ({2} MiB of NVDIMM) in {3:0.0} s" -f $trees.Count, $images.Count, ($nvdimmSize / 1MB), $prepare.Elapsed.TotalSeconds)
 
