@@ -2,8 +2,9 @@
 # invalidation, ENOSPC, and Get-DaxFsItem -Branch over a copy of the memory against the live mounts. The scenarios of the
 # reference's tests/test_branch.sh (main read-only, child writable, isolation, nesting, abort by unmount, mkdir, unlink,
 # rmdir, symlink, rename, truncate, commit, sibling invalidation) are cases here too.
-# It writes to /dev/pmem0, so it runs only inside the VM of ../shared/vm:
-#   /work/shared/vm/run-vm.sh --memory-size 256M -- dotnet pwsh -NoProfile -File tests/Integration/Branches.Tests.ps1
+# It writes to /dev/pmem0, so it runs only inside the VM of ../shared/vm: in the suite's raw boot (Invoke-Integration.ps1,
+# which gives it the first 24 MiB of the NVDIMM), or alone:
+#   /work/shared/vm/run-vm.sh --timeout 1800 --memory-size 256M -- dotnet pwsh -NoProfile -File tests/Integration/Branches.Tests.ps1
 # (the file starts Pester on itself when run directly).
 if (-not (Get-Module Pester) -and -not $env:DAXFS_BRANCHES_UNDER_PESTER) {
     # Run directly: start Pester on this file (which then runs it again, with the variable set) and exit with the
@@ -216,16 +217,16 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
                     $noSize = { $_ -replace '^(\S+ [fl] \d+) \d+', '$1' }
                     $diff = Compare-Object @(Get-GuestListing $b.Mount | ForEach-Object $noSize) @($replay | ForEach-Object $noSize) -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
                     $diff | Should -BeNullOrEmpty -Because "branch $($b.Name): the mount that made the changes (<=) and the replay (=>) differ in more than sizes"
-                    # Every file's bytes: base64 of what the kernel reads, against Get-DaxFsContent from the live memory. find
-                    # -type f takes the type from readdir, so names that cannot be opened come too: [ -e ] leaves them out.
+                    # Every file's bytes: base64 of what the kernel reads, against Get-DaxFsContent from the live memory (one
+                    # pipeline: the memory is opened and the branch replayed once; one byte[] per file, in the items' order).
+                    # find -type f takes the type from readdir, so names that cannot be opened come too: [ -e ] leaves them out.
                     $files = (Invoke-Sh "cd '$view' && find . -type f 2>/dev/null | sort | while read -r p; do [ -e `"`$p`" ] && printf '%s %s\n' `"`$p`" `"`$(base64 -w0 < `"`$p`")`"; done; true").Output -split "`n" | Where-Object { $_ }
-                    @($files).Count | Should -Be @($replay | Where-Object { $_ -match '^\S+ f ' }).Count
-                    foreach ($line in $files) {
-                        $path, $b64 = $line -split ' ', 2
-                        # -Raw -AsByteStream: one byte[] per file (nothing for an empty one).
-                        $got = Get-DaxFsContent $Main $path.Substring(1) -Branch $b.Name -AsByteStream -Raw
-                        $(if ($null -eq $got) { '' } else { [Convert]::ToBase64String([byte[]]$got) }) | Should -Be "$b64" -Because "$($path.Substring(1)) in $($b.Name)"
-                    }
+                    $items = @(Get-DaxFsItem $Main -Branch $b.Name -Recurse -Type File -WarningAction SilentlyContinue)
+                    $encoded = @($items | Get-DaxFsContent -AsByteStream | ForEach-Object { [Convert]::ToBase64String($_) })
+                    $encoded.Count | Should -Be $items.Count
+                    $fromMemory = for ($k = 0; $k -lt $items.Count; $k++) { "./$($items[$k].FullName.TrimStart('/')) $($encoded[$k])" }
+                    $diff = Compare-Object @($files) @($fromMemory) -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
+                    $diff | Should -BeNullOrEmpty -Because "branch $($b.Name): file bytes read by the kernel (<=) and by Get-DaxFsContent from the live memory (=>) differ"
                 }
                 finally { Dismount-DaxFs $view -Confirm:$false }
             }
