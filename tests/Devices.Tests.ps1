@@ -7,6 +7,8 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $script:Fixtures = Join-Path $PSScriptRoot 'fixtures/linux'
     $script:Basic = Join-Path $Vectors 'basic.static.daxfs'
+    # A sound image with no hard links ('basic' keeps mkdaxfs's empty inode slot for its hard link: INODE-EMPTY).
+    $script:Sound = Join-Path $Vectors 'deep.static.daxfs'
     $script:MiB = 1024 * 1024
     # Real system calls are made only where they fail before touching memory: as root, on a kernel without daxfs.
     $script:NoRealKernelCall = if ((id -u) -ne '0') { 'needs root: as a user the kernel answers EPERM before the call this test is about' }
@@ -565,7 +567,7 @@ Describe 'Mount-DaxFs' {
     It 'says modprobe daxfs when the kernel does not know daxfs (real mount(2))' {
         if ($NoRealKernelCall) { Set-ItResult -Skipped -Because $NoRealKernelCall; return }
         # Safe only because the kernel has no daxfs: mount(2) fails with ENODEV before it looks at phys= (a fake address).
-        Write-DaxFsImage $Basic -Device dax0.0 -Confirm:$false
+        Write-DaxFsImage $Sound -Device dax0.0 -Confirm:$false
         $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Validate -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
         $e.FullyQualifiedErrorId | Should -Be 'DaxFsModuleNotLoaded,DaxFs.Commands.MountDaxFsCommand'
         $e.CategoryInfo.Category | Should -Be 'NotInstalled'
@@ -575,7 +577,7 @@ Describe 'Mount-DaxFs' {
         if ($NoRealKernelCall) { Set-ItResult -Skipped -Because $NoRealKernelCall; return }
         $b = New-DmaBuf -Size 1MB
         try {
-            $e = { $Basic | Write-DaxFsImage -DmaBuf $b -PassThru -Confirm:$false | Mount-DaxFs -MountPoint $h.MountPoint -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+            $e = { $Sound | Write-DaxFsImage -DmaBuf $b -PassThru -Confirm:$false | Mount-DaxFs -MountPoint $h.MountPoint -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
             $e.FullyQualifiedErrorId | Should -Be 'DaxFsModuleNotLoaded,DaxFs.Commands.MountDaxFsCommand'
             $e.Exception.Errno | Should -Be 19
         }
@@ -588,6 +590,108 @@ Describe 'Mount-DaxFs' {
                 Should -Match 'fsopen\("daxfs"\), fsconfig\(FSCONFIG_SET_FD "dmabuf"=fd \d+\), fsconfig\(FSCONFIG_SET_FLAG "validate"\), fsconfig\(FSCONFIG_CMD_CREATE\)'
         }
         finally { $b.Dispose() }
+    }
+}
+
+Describe 'Mount-DaxFs validation gate' {
+    BeforeAll {
+        # A copy of a sound image with one field broken: the base image region runs past the end (base_size at 32).
+        # Write-DaxFsImage refuses to read such an image, so the bytes go straight into the fake device's node.
+        function Set-HostileImage([long] $At, [uint64] $Value) {
+            $bytes = [IO.File]::ReadAllBytes($Sound)
+            [BitConverter]::GetBytes($Value).CopyTo($bytes, $At)
+            Set-NodeBytes $bytes
+        }
+        function Set-NodeBytes([byte[]] $Bytes) {
+            $f = [IO.File]::OpenWrite($h.Node); try { $f.Write($Bytes, 0, $Bytes.Length) } finally { $f.Dispose() }
+        }
+    }
+    BeforeEach { $h = New-FakeHost }
+
+    It 'refuses a hostile image before any mount call, with the rule ids, offsets and the fix' {
+        Set-HostileImage 32 ([uint64](1L -shl 40))
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'ImageFailsValidation,DaxFs.Commands.MountDaxFsCommand'
+        $e.CategoryInfo.Category | Should -Be 'InvalidData'
+        $e.TargetObject | Should -Be 'dax0.0'
+        $e.Exception.Message | Should -Match 'SB-BASE-BOUNDS at 0x18: '
+        $e.Exception.Message | Should -Match 'Test-DaxFsImage -Detailed'
+        $e.Exception.Message | Should -Match 'New-DaxFsImage'
+        $e.Exception.Message | Should -Match '-SkipValidation'
+        $findings = @($e.Exception.Data['Findings'])
+        $findings[0] | Should -BeOfType 'DaxFs.DaxFsValidationFinding'
+        $findings.RuleId | Should -Contain 'SB-BASE-BOUNDS'
+        ($findings | Where-Object RuleId -eq 'SB-BASE-BOUNDS').Severity | Should -Be 'Error'
+        ($findings | Where-Object RuleId -eq 'SB-BASE-BOUNDS').ImagePath | Should -Be 'dax0.0'
+    }
+    It 'refuses a directory entry that points outside the inode table, naming that rule' {
+        # deep.static: the root's first dirent is at base + data; ino at its start. Found through the reader.
+        $root = Get-DaxFsItem $Sound | Select-Object -First 1
+        $bytes = [IO.File]::ReadAllBytes($Sound)
+        $base = [BitConverter]::ToInt64($bytes, 24)
+        $table = $base + [BitConverter]::ToInt64($bytes, $base + 24)
+        $rootData = $base + [BitConverter]::ToInt64($bytes, $table + 24)
+        [BitConverter]::GetBytes([uint32]999999).CopyTo($bytes, $rootData)
+        Set-NodeBytes $bytes
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'ImageFailsValidation,DaxFs.Commands.MountDaxFsCommand'
+        $e.Exception.Message | Should -Match ('DIRENT-INO at 0x{0:x}: ' -f $rootData)
+        $root | Should -Not -BeNullOrEmpty
+    }
+    It 'lets an image mkdaxfs wrote with a hard link through: its unnamed empty inode slot is a verbose note (INODE-EMPTY)' {
+        if ($NoRealKernelCall) { Set-ItResult -Skipped -Because $NoRealKernelCall; return }
+        Write-DaxFsImage $Basic -Device dax0.0 -Confirm:$false
+        $e = $null
+        $v = Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Confirm:$false -Verbose -ErrorVariable e -ErrorAction SilentlyContinue -WarningVariable w 4>&1 | Out-String
+        $e[0].FullyQualifiedErrorId | Should -Be 'DaxFsModuleNotLoaded,DaxFs.Commands.MountDaxFsCommand'
+        $v | Should -Match 'INODE-EMPTY at 0x2484: Inode 19 is an empty'
+        $w | Should -BeNullOrEmpty
+    }
+    It 'refuses an empty inode slot that a directory entry names (INODE-TYPE)' {
+        $bytes = [IO.File]::ReadAllBytes($Basic)
+        # Inode 18 (/a/five000) zeroed: its dirent now names an inode of no type.
+        [Array]::Clear($bytes, 0x2000 + 17 * 64, 64)
+        Set-NodeBytes $bytes
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'ImageFailsValidation,DaxFs.Commands.MountDaxFsCommand'
+        @($e.Exception.Data['Findings'] | Where-Object Severity -eq 'Error').RuleId | Should -Contain 'INODE-TYPE'
+    }
+    It 'under -WhatIf reads and validates nothing, and mounts nothing' {
+        Set-HostileImage 32 ([uint64](1L -shl 40))
+        $out = Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -WhatIf -Verbose -ErrorAction Stop 4>&1 | Out-String
+        $out | Should -Match 'mount -t daxfs -o phys=0x100a00000'
+        $out | Should -Not -Match 'validation'
+    }
+    It '-SkipValidation warns that the kernel may crash, and then leaves the image to the kernel' {
+        Set-HostileImage 32 ([uint64](1L -shl 40))
+        Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -SkipValidation -WhatIf -WarningVariable w 3>$null | Out-Null
+        "$w" | Should -Match '-SkipValidation'
+        "$w" | Should -Match 'can crash the kernel'
+        if ($NoRealKernelCall) { Set-ItResult -Skipped -Because $NoRealKernelCall; return }
+        # Safe only because the kernel has no daxfs: mount(2) fails with ENODEV before it looks at the memory.
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -SkipValidation -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'DaxFsModuleNotLoaded,DaxFs.Commands.MountDaxFsCommand'
+    }
+    It 'lets a sound image through to the mount call, the root link count as a verbose note only' {
+        if ($NoRealKernelCall) { Set-ItResult -Skipped -Because $NoRealKernelCall; return }
+        Write-DaxFsImage $Sound -Device dax0.0 -Confirm:$false
+        $e = $null
+        $v = Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Confirm:$false -Verbose -ErrorVariable e -ErrorAction SilentlyContinue -WarningVariable w 4>&1 | Out-String
+        $e[0].FullyQualifiedErrorId | Should -Be 'DaxFsModuleNotLoaded,DaxFs.Commands.MountDaxFsCommand'
+        $v | Should -Match 'passed validation'
+        $v | Should -Match 'NLINK-MISMATCH at 0x[0-9a-f]+: Inode 1 '
+        $w | Should -BeNullOrEmpty
+    }
+    It 'warns about other findings, such as a split image mounted without its backing file' {
+        if ($NoRealKernelCall) { Set-ItResult -Skipped -Because $NoRealKernelCall; return }
+        $tree = New-Item -ItemType Directory -Force (Join-Path $TestDrive 'split-tree')
+        Set-Content (Join-Path $tree 'f.txt') 'split'
+        $img = New-DaxFsImage $tree -Destination (Join-Path $TestDrive 'split.daxfs') -BackingFile (Join-Path $TestDrive 'split.data') -DeltaSize 2MB -Force
+        Write-DaxFsImage $img -Device dax0.0 -Confirm:$false
+        $e = $null
+        Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Confirm:$false -ErrorVariable e -ErrorAction SilentlyContinue -WarningVariable w 3>$null | Out-Null
+        $e[0].FullyQualifiedErrorId | Should -Be 'DaxFsModuleNotLoaded,DaxFs.Commands.MountDaxFsCommand'
+        "$w" | Should -Match 'BASE-EXTERNAL'
     }
 }
 

@@ -307,7 +307,10 @@ Describe 'Publish-DaxFsRootfs.ps1 to a dax device' {
     }
     It 'refuses an unsafe image before touching the device' {
         $bad = Join-Path $TestDrive 'unsafe.daxfs'
-        Copy-Item (Join-Path $Vectors 'basic.static.daxfs') $bad   # fails Test-DaxFsImage (see about_DaxFs)
+        # basic with inode 18 (/a/five000) zeroed: a dirent names an inode of no type (INODE-TYPE, an error)
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $Vectors 'basic.static.daxfs'))
+        [Array]::Clear($bytes, 0x2000 + 17 * 64, 64)
+        [IO.File]::WriteAllBytes($bad, $bytes)
         { & $Publish -Image $bad -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false } | Should -Throw '*not safe to mount*'
         $RunbookCalls | Should -BeNullOrEmpty
         Get-DeviceSha 4096 | Should -Be ([Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]::new(4096))))
@@ -584,7 +587,11 @@ Describe 'Get-DaxHostInventory.ps1' {
         $m.Severity | Should -Be 'Error'
         $m.Findings | Should -Match 'holds no DAXFS image'
 
-        & (Get-Command Write-DaxFsImage -CommandType Cmdlet) (Join-Path $Vectors 'basic.static.daxfs') -Device dax0.0 -Force -Confirm:$false
+        # basic with inode 18 (/a/five000) zeroed: a dirent names an inode of no type (INODE-TYPE, an error)
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $Vectors 'basic.static.daxfs'))
+        [Array]::Clear($bytes, 0x2000 + 17 * 64, 64)
+        [IO.File]::WriteAllBytes("$TestDrive/unsafe.daxfs", $bytes)
+        & (Get-Command Write-DaxFsImage -CommandType Cmdlet) "$TestDrive/unsafe.daxfs" -Device dax0.0 -Force -Confirm:$false
         $rows = @(& $Inventory -WorkDirectory $h.Work -WarningAction SilentlyContinue)
         $LASTEXITCODE | Should -Be 1
         ($rows | Where-Object Kind -eq 'DaxDevice').Severity | Should -Be 'Error'

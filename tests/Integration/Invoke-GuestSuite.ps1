@@ -4,7 +4,7 @@
     counts, timings and every test's outcome as JSON.
 #>
 param(
-    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax')] [string] $Boot,
+    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax', 'hostile')] [string] $Boot,
     [Parameter(Mandatory)] [string] $PesterPath,
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $DataPath,
@@ -25,6 +25,7 @@ $files = switch ($Boot) {
     # Branches.Tests.ps1 needs /dev/pmem0, which PhysicalMemory.Tests.ps1 reconfigures at its end: before it.
     'raw' { 'Writer.Tests.ps1', 'Branches.Tests.ps1', 'PhysicalMemory.Tests.ps1' }
     'devdax' { 'Devices.Tests.ps1' }
+    'hostile' { 'Hostile.Tests.ps1' }
 }
 $config = New-PesterConfiguration
 $config.Run.Path = @($files | ForEach-Object { Join-Path $PSScriptRoot $_ })
@@ -43,6 +44,8 @@ $watch.Stop()
     Skipped = $result.SkippedCount
     StartSeconds = [math]::Round($startSeconds, 1)
     TestSeconds = [math]::Round($watch.Elapsed.TotalSeconds, 1)
+    # Hostile.Tests.ps1 leaves its counts here (refused, mounted and read, refused by the kernel).
+    Hostile = $(if (Test-Path -LiteralPath (Join-Path $DataPath 'results/hostile-counts.json')) { Get-Content -Raw (Join-Path $DataPath 'results/hostile-counts.json') | ConvertFrom-Json } else { $null })
     Tests = @($result.Tests | ForEach-Object { [pscustomobject]@{ Name = $_.ExpandedPath; Result = $_.Result; Seconds = [math]::Round($_.Duration.TotalSeconds, 2) } })
 } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $ResultFile
 exit 0

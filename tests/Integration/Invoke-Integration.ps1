@@ -10,6 +10,10 @@
               and replayed from the memory) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace
               reconfiguration, which ends the raw namespace: it runs last)
       devdax  the NVDIMM as dax0.0: Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
+      hostile the NVDIMM as one raw namespace holding the hostile set (HostileImages in TreeTools: structural breaks
+              and seeded mutants of a small static, branching and split image): Hostile.Tests.ps1 mounts each through
+              Mount-DaxFs and its gate. A boot of its own, so a kernel crash cannot take the other boots' tests with it;
+              a guest that dies is reported as a failure with the console's last lines.
     Writes the summed counts to -ResultFile as JSON (Passed, Failed, Skipped, SkipReason, Boots). When the kit or its
     prerequisites are missing nothing runs: SkipReason says why, and it is printed.
 .EXAMPLE
@@ -29,8 +33,8 @@ param(
     # The VM kit (run-vm.sh and kernel/); default $env:DAXFS_VM_KIT, $env:DAXFS_SHARED/vm, or ../shared/vm.
     [string] $Kit,
     # Which boots to run.
-    [ValidateSet('raw', 'devdax')]
-    [string[]] $Boot = @('raw', 'devdax'),
+    [ValidateSet('raw', 'devdax', 'hostile')]
+    [string[]] $Boot = @('raw', 'devdax', 'hostile'),
     # Limit for one boot, in seconds (run-vm.sh --timeout).
     [int] $BootTimeout = 1500
 )
@@ -91,7 +95,7 @@ function Remove-Tree([string] $Path) {
 
 Write-Host "Integration: preparing trees and images in $data"
 $prepare = [Diagnostics.Stopwatch]::StartNew()
-foreach ($d in 'trees', 'images', 'listings', 'results', 'bin', 'nvdimm-raw.img') { Remove-Tree (Join-Path $data $d) }
+foreach ($d in 'trees', 'images', 'listings', 'results', 'bin', 'nvdimm-raw.img', 'hostile', 'nvdimm-hostile.img') { Remove-Tree (Join-Path $data $d) }
 New-Item -ItemType Directory -Force -Path $results, (Join-Path $data 'images'), (Join-Path $data 'listings') | Out-Null
 
 & dotnet build (Join-Path $PSScriptRoot 'TreeTools/DaxFs.TreeTools.csproj') -c Release -o (Join-Path $data 'bin') --nologo -v q -clp:ErrorsOnly | Out-Host
@@ -164,6 +168,43 @@ foreach ($i in $images) {
 $scratchOffset = $offset
 $nvdimmSize = [long]([math]::Ceiling(($offset + 32MB) / 16MB) * 16MB)
 $fs = [IO.File]::Open($nvdimm, 'Open', 'ReadWrite'); try { $fs.SetLength($nvdimmSize) } finally { $fs.Dispose() }
+# The hostile set: a small tree in static, branching (1 MiB delta region: exactly main's log) and split mode, every
+# structural break (HostileImages.Structural) and seeded mutants (150 of the static image, 40 of the branching one with
+# a live main branch), each at its own 64 KiB-aligned offset of the hostile boot's NVDIMM.
+$hostileCount = 0
+if ($Boot -contains 'hostile') {
+    $hdir = New-Item -ItemType Directory -Force (Join-Path $data 'hostile')
+    $src = Join-Path $hdir 'tree'
+    New-Item -ItemType Directory -Force (Join-Path $src 'sub/deeper'), (Join-Path $src 'empty') | Out-Null
+    Set-Content (Join-Path $src 'a.txt') 'alpha'
+    Set-Content (Join-Path $src 'sub/b.txt') ('bravo ' * 300)
+    [IO.File]::WriteAllBytes((Join-Path $src 'sub/deeper/c.bin'), [byte[]]((0..255) * 40))
+    New-Item -ItemType SymbolicLink -Path (Join-Path $src 'link') -Target 'sub/b.txt' | Out-Null
+    New-Item -ItemType HardLink -Path (Join-Path $src 'sub/a-again.txt') -Target (Join-Path $src 'a.txt') | Out-Null
+    $hs = New-DaxFsImage -Path $src -Destination (Join-Path $hdir 'small.static.daxfs') -Force -WarningAction SilentlyContinue
+    $hb = New-DaxFsImage -Path $src -Destination (Join-Path $hdir 'small.branching.daxfs') -Branching -DeltaSize 1MB -Force -WarningAction SilentlyContinue
+    $splitData = Join-Path $hdir 'small.split.daxfs.data'
+    $hp = New-DaxFsImage -Path $src -Destination (Join-Path $hdir 'small.split.daxfs') -BackingFile $splitData -DeltaSize 1MB -Force -WarningAction SilentlyContinue
+    $static = [IO.File]::ReadAllBytes($hs.Path); $branching = [IO.File]::ReadAllBytes($hb.Path); $split = [IO.File]::ReadAllBytes($hp.Path)
+    $cases = [Collections.Generic.List[object]]::new()
+    $cases.AddRange([DaxFs.TreeTools.HostileImages]::Structural($static, $branching, $split))
+    $cases.AddRange([DaxFs.TreeTools.HostileImages]::Mutants($static, 'static', 9001, 150))
+    $cases.AddRange([DaxFs.TreeTools.HostileImages]::Mutants([DaxFs.TreeTools.HostileImages]::WithLiveMain($branching), 'branching', 9002, 40))
+    $hnv = Join-Path $data 'nvdimm-hostile.img'
+    $at = 0L
+    $entries = foreach ($c in $cases) {
+        [DaxFs.TreeTools.NvdimmFile]::Place($hnv, $at, $c.Bytes) | Out-Null
+        [pscustomobject]@{ Name = $c.Name; Kind = $c.Kind; Expect = $c.Expect; Offset = $at; Length = $c.Bytes.Length; Backing = $(if ($c.Backing) { $splitData } else { $null }) }
+        $at += [math]::Ceiling([math]::Max($c.Bytes.Length, 1) / 64KB) * 64KB
+    }
+    $hostileSize = [long]([math]::Ceiling(($at + 1MB) / 16MB) * 16MB)
+    $fs = [IO.File]::Open($hnv, 'Open', 'ReadWrite'); try { $fs.SetLength($hostileSize) } finally { $fs.Dispose() }
+    [pscustomobject]@{ NvdimmSize = $hostileSize; Source = $src; Cases = @($entries) } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'hostile.json')
+    $hostileCount = $cases.Count
+    Write-Host ("Integration: hostile set of {0} images ({1} structural, {2} valid, {3} mutants) in {4} MiB of NVDIMM" -f $cases.Count,
+        @($cases | Where-Object Kind -eq 'structural').Count, @($cases | Where-Object Kind -eq 'valid').Count, @($cases | Where-Object Kind -eq 'mutant').Count, ($hostileSize / 1MB))
+}
+
 [pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = $nvdimmSize - $scratchOffset; BranchOffset = $branchOffset; BranchSize = 24MB; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
 $prepare.Stop()
 Write-Host ("Integration: {0} trees, {1} images ({2} MiB of NVDIMM) in {3:0.0} s" -f $trees.Count, $images.Count, ($nvdimmSize / 1MB), $prepare.Elapsed.TotalSeconds)
@@ -180,30 +221,39 @@ try {
         $json = Join-Path $results "$b.json"
         $vmArgs = @((Join-Path $Kit 'run-vm.sh')) + $kitArgs + @('--timeout', "$BootTimeout")
         if ($b -eq 'devdax') { $vmArgs += @('--devdax', '--memory-size', '512M') }
+        elseif ($b -eq 'hostile') { $vmArgs += @('--memory-file', (Join-Path $data 'nvdimm-hostile.img'), '--memory-size', "$($hostileSize / 1MB)M") }
         else { $vmArgs += @('--memory-file', $nvdimm, '--memory-size', "$($nvdimmSize / 1MB)M") }
         $vmArgs += @('--', 'dotnet', 'pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'Invoke-GuestSuite.ps1'),
             '-Boot', $b, '-PesterPath', $PesterPath, '-ModulePath', (Resolve-Path $ModulePath).Path, '-DataPath', $data, '-ResultFile', $json)
         Write-Host "Integration: boot '$b': run-vm.sh $($vmArgs[1..($vmArgs.Count - 1)] -join ' ')"
         $watch = [Diagnostics.Stopwatch]::StartNew()
         $env:DAXFS_IT_LAUNCHED = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
-        & bash @vmArgs 2>&1 | Out-Host
+        # Kept as well as shown: when the guest dies, its console's last lines (the kernel's oops) go into the result.
+        $console = [Collections.Generic.List[string]]::new()
+        & bash @vmArgs 2>&1 | ForEach-Object { $line = "$_"; $console.Add($line); if ($console.Count -gt 400) { $console.RemoveAt(0) }; $line } | Out-Host
         $code = $LASTEXITCODE
         $watch.Stop()
         $entry = [ordered]@{ Name = $b; ExitCode = $code; Seconds = [math]::Round($watch.Elapsed.TotalSeconds, 1); Passed = 0; Failed = 0; Skipped = 0; Note = '' }
-        if (Test-Path -LiteralPath $json) {
-            $r = Get-Content -Raw -LiteralPath $json | ConvertFrom-Json
+        $r = if (Test-Path -LiteralPath $json) { Get-Content -Raw -LiteralPath $json | ConvertFrom-Json } else { $null }
+        if ($r) {
             $entry.Passed = $r.Passed; $entry.Failed = $r.Failed; $entry.Skipped = $r.Skipped
             $entry.PwshStartSeconds = $r.StartSeconds; $entry.TestSeconds = $r.TestSeconds
+            if ($r.PSObject.Properties['Hostile'] -and $r.Hostile) { $entry.Hostile = $r.Hostile }
         }
-        else {
-            $entry.Failed = 1
+        if (-not $r -or $code -ne 0) {
+            # No results, or the guest did not end cleanly after writing them (a crash afterwards): a failure either way,
+            # with the console's last lines (the kernel's oops) in the result.
+            $entry.Failed += 1
             $entry.Note = switch ($code) {
                 124 { "the time limit of $BootTimeout s was reached" }
-                125 { 'the guest stopped before the suite finished: a kernel crash (see the console above)' }
+                125 { 'the guest stopped before the suite finished: a kernel crash (see the console lines)' }
                 2 { 'run-vm.sh refused (usage or a missing prerequisite, see above)' }
-                default { "the suite wrote no results (exit $code)" }
+                0 { 'the suite wrote no results (exit 0)' }
+                default { "run-vm.sh exited with $code" }
             }
-            Write-Host "Integration: boot '$b' failed: $($entry.Note)" -ForegroundColor Red
+            $entry.ConsoleTail = @($console | Select-Object -Last 40)
+            Write-Host "Integration: boot '$b' failed: $($entry.Note). The last console lines:" -ForegroundColor Red
+            $entry.ConsoleTail | ForEach-Object { Write-Host "  $_" -ForegroundColor Red }
         }
         $passed += $entry.Passed; $failed += $entry.Failed; $skipped += $entry.Skipped
         $boots.Add([pscustomobject]$entry)
@@ -214,6 +264,13 @@ finally { Pop-Location }
 Write-Host ''
 Write-Host 'Integration boots:'
 $boots | Format-Table Name, ExitCode, Seconds, PwshStartSeconds, TestSeconds, Passed, Failed, Skipped, Note -AutoSize | Out-Host
+foreach ($bt in $boots) {
+    if ($bt.PSObject.Properties['Hostile'] -and $bt.Hostile) {
+        $hc = $bt.Hostile
+        Write-Host ("Integration: hostile set of {0} images: {1} refused by DaxFs, {2} mounted and read in full, {3} refused by the kernel itself, {4} mounted with read errors (mutants: {5} refused, {6} mounted)" -f
+            $hc.Images, $hc.RefusedByDaxFs, $hc.MountedAndRead, $hc.RefusedByKernel, $hc.ReadErrors, $hc.MutantsRefused, $hc.MutantsMounted)
+    }
+}
 Write-Host ("Integration: prepare {0:0.0} s, whole run {1:0.0} s" -f $prepare.Elapsed.TotalSeconds, $clock.Elapsed.TotalSeconds)
 Write-Result $passed $failed $skipped '' $boots $prepare.Elapsed.TotalSeconds
 exit 0

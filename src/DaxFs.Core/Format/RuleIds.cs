@@ -74,6 +74,7 @@ public static class RuleIds
     public const string NlinkMismatch = "NLINK-MISMATCH";
     public const string NlinkNotFile = "NLINK-NOTFILE";
     public const string NlinkZero = "NLINK-ZERO";
+    public const string InodeEmptySlot = "INODE-EMPTY";
     public const string TreeCycle = "TREE-CYCLE";
     public const string TreeMultipleParents = "TREE-MULTIPARENT";
     public const string TreeUnreachable = "TREE-UNREACHABLE";
@@ -96,6 +97,11 @@ public static class RuleIds
     public const string SplitDataKernelBounds = "INODE-DATA-SPLIT";
     public const string ImageTooLarge = "IMG-LIMIT";
 
+    // Added with the mount gate (what the kernel dereferences without a check: super.c, inode.c, delta.c)
+    public const string RootNotInodeOne = "BASE-ROOT-ONE";
+    public const string SymlinkEmpty = "SYMLINK-EMPTY";
+    public const string DeltaSymlinkTermination = "DELTA-SYMLINK-NUL";
+
     private static readonly RuleInfo[] s_all =
     {
         new(ImageTruncated, FindingSeverity.Error, KernelVerdict.NotChecked, "The image is shorter than a structure it declares (reading past the end would crash the kernel)."),
@@ -114,14 +120,15 @@ public static class RuleIds
         new(RegionsOverlap, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "No two regions overlap."),
         new(BranchTableEntries, FindingSeverity.Error, KernelVerdict.NotChecked, "branch_table_entries is 0 (static) or at most 256 with a branch table."),
         new(PageCacheHeader, FindingSeverity.Warning, KernelVerdict.NotChecked, "The page cache header has its magic, version and the superblock's slot count."),
-        new(BaseMagic, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Base image magic is 0x64646135."),
-        new(BaseVersion, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Base image version is 5."),
+        new(BaseMagic, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Base image magic is 0x64646135."),
+        new(BaseVersion, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Base image version is 5."),
         new(BaseTotalSize, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The base image's total_size is no larger than the superblock's base_size."),
         new(BaseNoInodes, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The base image has at least one inode."),
         new(InodeTableBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The inode table lies inside the base image."),
         new(RootInodeRange, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The root inode number is within 1..inode_count."),
         new(RootNotDirectory, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The root inode is a directory."),
         new(InodeType, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Every inode is a regular file, a directory or a symlink."),
+        new(InodeEmptySlot, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "An all-zero inode record is named by no dirent (mkdaxfs leaves one for each extra name of a hard-linked file): the kernel never reads it, but its validate refuses it as file type 00. A dirent naming such a record is INODE-TYPE."),
         new(InodeDataBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Every non-empty object's data lies inside the base image (or, in split mode, regular files inside the backing file)."),
         new(InodeNumber, FindingSeverity.Warning, KernelVerdict.NotChecked, "Inode record n carries ino n."),
         new(DirSize, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "A directory's size is a multiple of 271."),
@@ -155,6 +162,9 @@ public static class RuleIds
         new(DirOverlap, FindingSeverity.Error, KernelVerdict.NotChecked, "No two directories' dirent arrays overlap."),
         new(SplitDataKernelBounds, FindingSeverity.Warning, KernelVerdict.RejectsWithValidate, "In split mode, a regular file's backing-file extent also fits in the base image's total_size: the kernel's validate checks it against the base image, not the backing file."),
         new(ImageTooLarge, FindingSeverity.Error, KernelVerdict.NotChecked, "The image has more inodes or dirents than the validator can index (about 2^31); those checks were not made."),
+        new(RootNotInodeOne, FindingSeverity.Error, KernelVerdict.NotChecked, "root_inode is 1: the kernel always mounts inode 1 as the root directory, whatever root_inode says."),
+        new(SymlinkEmpty, FindingSeverity.Error, KernelVerdict.NotChecked, "A symlink's target is not empty (size > 0): the kernel reads an empty symlink's target at its data offset with no bound and no NUL check."),
+        new(DeltaSymlinkTermination, FindingSeverity.Error, KernelVerdict.NotChecked, "A delta-log SYMLINK entry's target is followed by a NUL: the kernel hands the target to readers as a C string."),
     };
 
     private static readonly Dictionary<string, RuleInfo> s_byId = s_all.ToDictionary(r => r.Id, StringComparer.Ordinal);

@@ -16,6 +16,8 @@ public sealed record DaxFsMountRequest
     public string? BackingFile { get; init; }
     /// <summary>An identifying name shown in the mount options (the "name" option).</summary>
     public string? Name { get; init; }
+    /// <summary>Skip the mount gate (<see cref="ImageValidationCheck"/>): the kernel then trusts whatever the memory holds.</summary>
+    public bool SkipValidation { get; init; }
 }
 
 /// <summary>How a request will be mounted, decided before anything happens.</summary>
@@ -34,6 +36,10 @@ public sealed record DaxFsMountPlan
     public Superblock? Superblock { get; init; }
     /// <summary>Static images are mounted read-only (MS_RDONLY / MOUNT_ATTR_RDONLY).</summary>
     public bool ReadOnly { get; init; }
+    /// <summary>What <see cref="DaxFsMounter.Inspect"/>'s checks found without refusing (warnings), in order.</summary>
+    public IReadOnlyList<Validate.ValidationFinding> Findings { get; init; } = Array.Empty<Validate.ValidationFinding>();
+    /// <summary>True when <see cref="DaxFsMountRequest.SkipValidation"/> kept the gate from running.</summary>
+    public bool ValidationSkipped { get; init; }
 
     public DaxFsImageMode? ImageMode => Superblock is not { } sb ? null
         : sb.BranchTableEntries == 0 ? DaxFsImageMode.Static
@@ -78,12 +84,13 @@ public sealed record DaxFsMountPlan
 }
 
 /// <summary>
-/// A check that runs on the image in the target's memory before the mount call, and refuses by throwing
-/// <see cref="DaxLinuxException"/>. The mount safety gate (full validation) plugs in here.
+/// A check that runs on the image in the target's memory before the mount call: it refuses by throwing
+/// <see cref="DaxLinuxException"/>, and returns what is worth reporting without refusing (warnings). The mount safety
+/// gate (<see cref="ImageValidationCheck"/>) is one.
 /// </summary>
 public interface IDaxFsMountCheck
 {
-    void Check(ImageMemory image, DaxFsMountPlan plan);
+    IReadOnlyList<Validate.ValidationFinding> Check(ImageMemory image, DaxFsMountPlan plan, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -97,8 +104,11 @@ public sealed class DaxFsMounter
 
     public DaxFsMounter(LinuxContext context) { _ctx = context; }
 
-    /// <summary>Checks run by <see cref="Inspect"/> after the built-in superblock checks, in order.</summary>
-    public IList<IDaxFsMountCheck> Checks { get; } = new List<IDaxFsMountCheck>();
+    /// <summary>
+    /// Checks run by <see cref="Inspect"/> after the built-in superblock checks, in order. It starts with the mount gate,
+    /// <see cref="ImageValidationCheck"/>, which a request skips with <see cref="DaxFsMountRequest.SkipValidation"/>.
+    /// </summary>
+    public IList<IDaxFsMountCheck> Checks { get; } = new List<IDaxFsMountCheck> { new ImageValidationCheck() };
 
     public DaxFsMountPlan Plan(DaxFsMountRequest request)
     {
@@ -153,35 +163,41 @@ public sealed class DaxFsMounter
     /// <summary>
     /// Reads the superblock from the target and refuses what must never reach the kernel: no DAXFS magic, another
     /// version, or a total_size above the size to mount (the kernel crashes on that). Then runs <see cref="Checks"/> on
-    /// the image in memory. Returns the plan with the superblock and the read-only decision filled in.
+    /// the image in memory (the mount gate first, unless the request skips it). Returns the plan with the superblock,
+    /// the read-only decision and the checks' warnings filled in.
     /// </summary>
-    public DaxFsMountPlan Inspect(DaxFsMountPlan plan)
+    public DaxFsMountPlan Inspect(DaxFsMountPlan plan, CancellationToken cancellationToken = default)
     {
         var target = plan.Request.Target;
         long window = (long)Math.Min(plan.Size, (ulong)target.Size);
         if (window < DaxFsConstants.BlockSize)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, "MountSizeTooSmall",
-                $"{target.Description} offers {window} bytes: not even a superblock ({DaxFsConstants.BlockSize} bytes) fits.", target.Description, Errno.EINVAL);
+                $"{target.Description} offers {window} bytes: not even a superblock ({DaxFsConstants.BlockSize} bytes) fits (rule {RuleIds.ImageTruncated}).", target.Description, Errno.EINVAL);
 
         using var memory = target.OpenImageMemory(window);
         var sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
         if (sb.Magic != DaxFsConstants.SuperMagic)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
-                $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}). Write one first: Write-DaxFsImage IMAGE {Hint(target)}.",
+                $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}; rule {RuleIds.SuperMagic}). Write one first: Write-DaxFsImage IMAGE {Hint(target)}.",
                 target.Description, Errno.EINVAL);
         if (sb.Version != DaxFsConstants.Version)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "UnsupportedImageVersion",
-                $"The image in {target.Description} is DAXFS version {sb.Version}; the kernel module mounts version {DaxFsConstants.Version} only. Rebuild it with New-DaxFsImage.",
+                $"The image in {target.Description} is DAXFS version {sb.Version}; the kernel module mounts version {DaxFsConstants.Version} only (rule {RuleIds.SuperVersion}). Rebuild it with New-DaxFsImage.",
                 target.Description, Errno.EINVAL);
         if (sb.TotalSize > plan.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, "ImageLargerThanMountSize",
-                $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount. " +
+                $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount (rule {RuleIds.SuperTotalSize}). " +
                 "Mounting with a size below the image's crashes the kernel, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again with Write-DaxFsImage.",
                 target.Description, Errno.ERANGE);
 
-        var result = plan with { Superblock = sb, ReadOnly = sb.BranchTableEntries == 0 };
-        foreach (var check in Checks) check.Check(memory, result);
-        return result;
+        var result = plan with { Superblock = sb, ReadOnly = sb.BranchTableEntries == 0, ValidationSkipped = plan.Request.SkipValidation };
+        var found = new List<Validate.ValidationFinding>();
+        foreach (var check in Checks)
+        {
+            if (plan.Request.SkipValidation && check is ImageValidationCheck) continue;
+            found.AddRange(check.Check(memory, result, cancellationToken));
+        }
+        return result with { Findings = found };
     }
 
     /// <summary>Mounts; returns the new mount as mountinfo shows it (null if it cannot be found there).</summary>

@@ -23,6 +23,8 @@ public enum DaxErrorKind
     ImageTooLarge,
     /// <summary>The target does not hold a DAXFS image (bad magic or version).</summary>
     NoImageAtTarget,
+    /// <summary>The image breaks a validation rule that makes it unsafe or wrong to mount (the mount gate).</summary>
+    ImageInvalid,
     /// <summary>The mount point does not exist or is not a directory.</summary>
     MountPointNotFound,
     /// <summary>The mount point is in use (already a mount point, or busy).</summary>
@@ -70,6 +72,9 @@ public sealed class DaxLinuxException : Exception
 
     /// <summary>The errno behind the failure, 0 when none.</summary>
     public int Errno { get; }
+
+    /// <summary>The validator's findings behind an ImageFailsValidation refusal (errors and warnings), in the order made.</summary>
+    public IReadOnlyList<Validate.ValidationFinding> Findings { get; init; } = Array.Empty<Validate.ValidationFinding>();
 
     /// <summary>Kernel messages that came with the failure (new mount API), one line each.</summary>
     public IReadOnlyList<string> KernelMessages { get; init; } = Array.Empty<string>();

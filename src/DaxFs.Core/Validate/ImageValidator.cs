@@ -33,11 +33,17 @@ namespace DaxFs.Core.Validate;
 /// <item>The kernel reads regular files through the page cache whenever a page cache region exists, whatever the
 /// base image's external-data flag says (file.c): <see cref="RuleIds.SplitModeMismatch"/>. It uses the page cache
 /// header's own slot_count and slot offsets, not the superblock's: <see cref="RuleIds.PageCacheLayout"/>.</item>
+/// <item>The kernel's root is always inode 1 (DAXFS_ROOT_INO, super.c); it never reads the base image's root_inode
+/// except under <c>validate</c>: <see cref="RuleIds.RootNotInodeOne"/>.</item>
+/// <item>A symlink's target is a pointer into the image (inode.c; a delta-log SYMLINK entry's target in the log) that
+/// readlink hands to strlen: <see cref="RuleIds.SymlinkEmpty"/>, <see cref="RuleIds.DeltaSymlinkTermination"/>. The
+/// kernel loads aborted branches too (by name, and as parents), so their logs are walked like live ones.</item>
 /// </list>
 /// <para>Kernel rules are evaluated for every inode (the kernel stops at the first failure). DaxFs's own inode
 /// rules (<see cref="RuleIds.InodeNumber"/>, data bounds, <see cref="RuleIds.TreeUnreachable"/>) are not applied
-/// to an inode already refused by <see cref="RuleIds.InodeType"/>, such as the all-zero slots mkdaxfs leaves for
-/// hard links. When some directory's entries could not be read, <see cref="RuleIds.NlinkMismatch"/> and
+/// to an inode of no known type. An all-zero record that no dirent names, as mkdaxfs leaves for each extra name of a
+/// hard-linked file, is <see cref="RuleIds.InodeEmptySlot"/> (a warning: the kernel only reads inodes that dirents
+/// name); named by a dirent, or when not every directory could be read, it is <see cref="RuleIds.InodeType"/>. When some directory's entries could not be read, <see cref="RuleIds.NlinkMismatch"/> and
 /// <see cref="RuleIds.TreeUnreachable"/> are not evaluated, since the counts would be wrong; without a valid root
 /// directory, <see cref="RuleIds.TreeUnreachable"/> is not evaluated either. The root is named by no dirent, so
 /// its nlink never matches (the kernel's validate refuses every image for this, as FORMAT.md reports).</para>

@@ -18,7 +18,7 @@ public sealed class ValidationOptions
     /// </summary>
     public long? BackingFileLength { get; init; }
 
-    /// <summary>Check the branch table and walk the delta logs of active and committed branches.</summary>
+    /// <summary>Check the branch table and walk the delta logs of active, committed and aborted branches (the kernel can load each).</summary>
     public bool CheckBranches { get; init; } = true;
 
     /// <summary>Stop collecting (and stop working) once this many findings have been made.</summary>

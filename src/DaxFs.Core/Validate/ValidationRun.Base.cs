@@ -38,6 +38,7 @@ internal sealed partial class ValidationRun
     private readonly List<Extent> _extents = new();
     private readonly List<SymlinkInfo> _symlinks = new();
     private readonly List<Edge> _edges = new();
+    private readonly List<uint> _emptySlots = new();   // all-zero inode records: judged once the dirents are read
     private readonly Dictionary<uint, (int Start, int Count)> _dirEdges = new();
 
     private long InodeRecord(uint ino) => (long)(_tableAbs + (ulong)(ino - 1) * InodeSize);
@@ -120,6 +121,13 @@ internal sealed partial class ValidationRun
                 Report(RuleIds.RootNotDirectory, InodeRecord(root) + 4, root, $"The root inode {root} is not a directory (mode {Octal(rootMode)}).");
                 rootOk = false;
             }
+            if (root != 1)
+            {
+                // The kernel's root is DAXFS_ROOT_INO (super.c): it never reads root_inode.
+                uint oneMode = BaseInode.Read(Bytes((ulong)InodeRecord(1), InodeSize)).Mode;
+                Report(RuleIds.RootNotInodeOne, b + 36, null,
+                    $"root_inode is {root}, but the kernel always mounts inode 1 as the root (inode 1 has mode {Octal(oneMode)}): it would show another tree than the image names.");
+            }
         }
 
         if (_count > MaxIndexable)
@@ -137,6 +145,7 @@ internal sealed partial class ValidationRun
         CheckDirectoryOverlaps();
         CheckDirentStride();
         ReadDirectories();
+        CheckEmptySlots();
         WalkTree(rootOk ? root : 0);
         if (rootOk && !_incomplete) CheckReachability();
         CheckLinkCounts();
@@ -156,12 +165,25 @@ internal sealed partial class ValidationRun
             var type = TypeOf(inode.Mode);
             if (type == DaxFsItemType.Unknown)
             {
+                if (Bytes((ulong)rec, InodeSize).IndexOfAnyExcept((byte)0) < 0)
+                {
+                    _emptySlots.Add(i);
+                    continue;
+                }
                 Report(RuleIds.InodeType, rec + 4, i, $"Inode {i} has unsupported file type 0{Octal((inode.Mode & S_IFMT) >> 12)} (mode {Octal(inode.Mode)}).");
                 continue;
             }
             if (inode.Ino != i)
                 Report(RuleIds.InodeNumber, rec, i, $"Inode record {i} carries ino {inode.Ino}.");
-            if (inode.Size == 0) continue;
+            if (inode.Size == 0)
+            {
+                // The kernel points an empty symlink's i_link at its data offset all the same (NULL when that is
+                // outside the memory) and readers run strlen over it.
+                if (type == DaxFsItemType.SymbolicLink)
+                    Report(RuleIds.SymlinkEmpty, rec + 16, i,
+                        $"Symlink inode {i} has an empty target (size 0); the kernel would read a C string at base offset {Hex(inode.DataOffset)} with no bound.");
+                continue;
+            }
 
             UInt128 end = (UInt128)inode.DataOffset + inode.Size;
             if (_external && type == DaxFsItemType.File)
@@ -432,6 +454,23 @@ internal sealed partial class ValidationRun
                 _state[child] |= Gray;
                 stack.Add((child, 0));
             }
+        }
+    }
+
+    // Pass 4b: an all-zero inode record is harmless while nothing names it (the kernel only reads inodes that dirents
+    // or the root name); named, it is an inode of no type. Unknown when some directory could not be read.
+    private void CheckEmptySlots()
+    {
+        foreach (uint i in _emptySlots)
+        {
+            long rec = InodeRecord(i);
+            if (_incomplete || _refs[i] != 0)
+                Report(RuleIds.InodeType, rec + 4, i, _incomplete
+                    ? $"Inode {i} is an empty (all-zero) record, and not every directory could be read to show that nothing names it."
+                    : $"Inode {i} is an empty (all-zero) record with no file type, but {_refs[i]} dirent(s) name it.");
+            else
+                Report(RuleIds.InodeEmptySlot, rec + 4, i,
+                    $"Inode {i} is an empty (all-zero) record that no dirent names, as mkdaxfs leaves for a hard link's extra name; the kernel's validate refuses it (file type 00).");
         }
     }
 

@@ -3,7 +3,7 @@ using static DaxFs.Core.Format.DaxFsConstants;
 
 namespace DaxFs.Core.Validate;
 
-// The branch table and the delta logs of active and committed branches.
+// The branch table and the delta logs of every branch the kernel can load (active, committed, aborted).
 internal sealed partial class ValidationRun
 {
     private const int DeltaHeaderSize = 24;
@@ -69,7 +69,9 @@ internal sealed partial class ValidationRun
         for (uint i = 0; i < n; i++)
         {
             var r = records[i];
-            if (r.State != (uint)BranchState.Active && r.State != (uint)BranchState.Committed) continue;
+            // The kernel loads ABORTED records too: by name (an invalidated sibling keeps its name) and as the parent
+            // of a loaded branch (branch.c), so their logs are replayed like any other.
+            if (r.State is not ((uint)BranchState.Active or (uint)BranchState.Committed or (uint)BranchState.Aborted)) continue;
             _ct.ThrowIfCancellationRequested();
             if (CheckBranchLog(i, r, tableOffset + (ulong)i * BranchRecordSize)) walkable.Add(i);
         }
@@ -195,6 +197,14 @@ internal sealed partial class ValidationRun
                 if (total < DeltaHeaderSize + (ulong)fixedSize + variable)
                     Report(RuleIds.DeltaEntry, (long)at + 4, null,
                         $"{who}: the type {type} entry at log offset {p} has total_size {total}, too small for its {variable} bytes of data or names.");
+                else if (type == 8)
+                {
+                    // The kernel keeps a pointer to the target and readlink runs strlen over it (inode.c, delta.c).
+                    ulong nul = at + DeltaHeaderSize + (ulong)fixedSize + variable - 1; // inside the entry (checked above)
+                    if (Bytes(nul, 1)[0] != 0)
+                        Report(RuleIds.DeltaSymlinkTermination, (long)nul, null,
+                            $"{who}: the SYMLINK entry at log offset {p} has no NUL after its {U16(f, 26)}-byte target.");
+                }
             }
             p += total;
         }

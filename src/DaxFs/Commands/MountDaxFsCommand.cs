@@ -8,7 +8,8 @@ namespace DaxFs.Commands;
 /// Mount-DaxFs: mounts an image that sits in memory. A dax device or physical range mounts with mount(2) and
 /// phys=/size= options; a dma-buf through the new mount API (fsopen, fsconfig, fsmount, move_mount). Before the mount
 /// call the image's superblock is read from the memory itself: no DAXFS magic, another version, or a total size above
-/// the size to mount (which crashes the kernel) is refused.
+/// the size to mount (which crashes the kernel) is refused. Then the mount gate validates the whole image there and
+/// refuses any error finding (ImageFailsValidation), unless -SkipValidation.
 /// </summary>
 [Cmdlet(VerbsData.Mount, "DaxFs", DefaultParameterSetName = DeviceSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(DaxFsMount))]
@@ -49,6 +50,10 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
     [Parameter]
     public SwitchParameter Validate { get; set; }
 
+    /// <summary>Mount without the validation gate (the kernel then trusts the image: a hostile one can crash it).</summary>
+    [Parameter]
+    public SwitchParameter SkipValidation { get; set; }
+
     /// <summary>Split images: the file New-DaxFsImage -BackingFile wrote with the regular-file data.</summary>
     [Parameter]
     public string? BackingFile { get; set; }
@@ -67,7 +72,10 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
         if (!Try(() =>
             {
                 var target = Target();
-                plan = mounter.Plan(new DaxFsMountRequest { Target = target, MountPoint = mountPoint, Validate = Validate, BackingFile = backing, Name = Name });
+                plan = mounter.Plan(new DaxFsMountRequest
+                {
+                    Target = target, MountPoint = mountPoint, Validate = Validate, BackingFile = backing, Name = Name, SkipValidation = SkipValidation,
+                });
             }, mountPoint)) return;
 
         WriteVerbose(plan.Description);
@@ -76,18 +84,49 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
                 "directory entries naming it, and no entry names the root directory (inode 1), so the root never matches; split images also " +
                 "fail its data-offset rule, which checks offsets in the backing file against the image's base region. Expect the mount to be " +
                 "refused with the kernel's reason; mount without -Validate to use the image (Test-DaxFsImage checks it without the kernel).");
+        if (SkipValidation)
+            WriteWarning($"-SkipValidation: the image in {plan.Request.Target.Description} is mounted without the validation gate. Without its " +
+                "validate option the kernel trusts the image: a damaged or hostile one can crash the kernel (and the host) or show wrong data. " +
+                "Use it only for an image you know is sound (Test-DaxFsImage on the file you wrote).");
         if (!ShouldProcess(plan.Request.MountPoint, plan.Description)) return;
         RequireRoot("Mount-DaxFs");
         MountInfoEntry? entry = null;
         if (!Try(() =>
             {
-                plan = mounter.Inspect(plan);
-                WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS image of {plan.Superblock?.TotalSize} bytes.");
+                plan = InspectWithFindings(mounter, plan);
+                WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS image of {plan.Superblock?.TotalSize} bytes" +
+                    (plan.ValidationSkipped ? "; not validated (-SkipValidation)." : $"; it passed validation ({plan.Findings.Count} warning{(plan.Findings.Count == 1 ? "" : "s")})."));
+                ReportFindings(plan);
                 entry = mounter.Mount(plan);
             }, plan.Request.MountPoint)) return;
 
         if (entry is not null) WriteObject(DaxFsMount.From(entry));
         else WriteWarning($"The mount call succeeded, but {Context.MountInfoPath} shows no mount at '{plan.Request.MountPoint}'.");
+    }
+
+    /// <summary>Inspect; a gate refusal gets its findings as DaxFsValidationFinding objects in the exception's Data["Findings"].</summary>
+    private DaxFsMountPlan InspectWithFindings(DaxFsMounter mounter, DaxFsMountPlan plan)
+    {
+        try { return mounter.Inspect(plan, Cancellation.Token); }
+        catch (DaxLinuxException ex) when (ex.ErrorId == ImageValidationCheck.ErrorId)
+        {
+            string where = plan.Request.Target.Description;
+            ex.Data["Findings"] = ex.Findings.Select(f => DaxFsValidationFinding.From(f, where)).ToArray();
+            throw;
+        }
+    }
+
+    /// <summary>Warnings the gate found. Bookkeeping only the kernel's validate option minds (the link counts: the root is
+    /// named by no dirent in any image, and directories count their subdirectories as on other Linux file systems) goes
+    /// to verbose; the rest (a backing file not given, a page cache header, a dirent's mode...) is a warning.</summary>
+    private void ReportFindings(DaxFsMountPlan plan)
+    {
+        foreach (var f in plan.Findings)
+        {
+            string line = $"{f.RuleId} at 0x{Math.Max(f.Offset, 0):x}: {f.Message}";
+            if (f.Kernel == Core.Format.KernelVerdict.RejectsWithValidate) WriteVerbose(line.TrimEnd('.') + " (only the kernel's validate option minds this).");
+            else WriteWarning($"{plan.Request.Target.Description}: {line}");
+        }
     }
 
     private DaxMemoryTarget Target()

@@ -22,7 +22,7 @@ internal static class LinuxErrors
         DaxErrorKind.DeviceInSystemRam => ErrorCategory.InvalidOperation,
         DaxErrorKind.DeviceMultiRange => ErrorCategory.NotImplemented,
         DaxErrorKind.ImageTooLarge => ErrorCategory.LimitsExceeded,
-        DaxErrorKind.NoImageAtTarget => ErrorCategory.InvalidData,
+        DaxErrorKind.NoImageAtTarget or DaxErrorKind.ImageInvalid => ErrorCategory.InvalidData,
         DaxErrorKind.MountPointBusy => ErrorCategory.ResourceBusy,
         DaxErrorKind.VerifyFailed => ErrorCategory.WriteError,
         DaxErrorKind.PhysicalRangeUnreachable => ErrorCategory.ResourceUnavailable,

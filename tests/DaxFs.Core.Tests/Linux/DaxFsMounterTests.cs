@@ -6,8 +6,9 @@ namespace DaxFs.Core.Tests.Linux;
 /// <summary>The mount planner, the pre-mount inspection and the mount calls, over fake devices and a recording mount API.</summary>
 public class DaxFsMounterTests
 {
-    private static readonly string Basic = TestPaths.Vector("basic.static.daxfs");
-    private static readonly string Branching = TestPaths.Vector("basic.branching.daxfs");
+    // 'deep' has no hard links: mkdaxfs's 'basic' carries an empty inode slot (INODE-TYPE) that the mount gate refuses.
+    private static readonly string Basic = TestPaths.Vector("deep.static.daxfs");
+    private static readonly string Branching = TestPaths.Vector("deep.branching.daxfs");
 
     private static void PutImage(string node, string image)
     {
@@ -218,6 +219,7 @@ public class DaxFsMounterTests
         var ex = Assert.Throws<DaxLinuxException>(() => mounter.Inspect(plan));
         Assert.Equal("NoDaxFsImageAtTarget", ex.ErrorId);
         Assert.Contains("Write-DaxFsImage IMAGE -Device dax0.0", ex.Message);
+        Assert.Contains("rule SB-MAGIC", ex.Message);
         Assert.Empty(api.Calls);
     }
 
@@ -227,7 +229,7 @@ public class DaxFsMounterTests
         using var root = new TempDir();
         string mem = root.File("dev/mem");
         using (var f = new FileStream(mem, FileMode.Create)) f.SetLength(4 * (long)MiB);
-        PutImage(mem, Basic); // 0x14000 bytes at physical address 0
+        PutImage(mem, Basic); // 0x2d000 bytes at physical address 0
         string mp = Path.Combine(root.Path, "mnt");
         Directory.CreateDirectory(mp);
         var ctx = Context(root);
@@ -236,8 +238,9 @@ public class DaxFsMounterTests
         var ex = Assert.Throws<DaxLinuxException>(() => mounter.Inspect(plan));
         Assert.Equal("ImageLargerThanMountSize", ex.ErrorId);
         Assert.Equal(DaxErrorKind.ImageTooLarge, ex.Kind);
+        Assert.Contains("rule SB-TOTALSIZE", ex.Message);
         // the same range, large enough, passes
-        Assert.True(mounter.Inspect(mounter.Plan(plan.Request with { Target = DaxMemoryTargets.ForPhysicalRange(ctx, 0, 0x14000) })).ReadOnly);
+        Assert.True(mounter.Inspect(mounter.Plan(plan.Request with { Target = DaxMemoryTargets.ForPhysicalRange(ctx, 0, 0x2d000) })).ReadOnly);
     }
 
     [Fact]

@@ -178,6 +178,27 @@ public class HostileImageTests
     }
 
     [Fact]
+    public void An_empty_inode_slot_is_bookkeeping_until_a_dirent_names_it()
+    {
+        // /a/g (inode 5) zeroed but still named by /a: an inode of no type that lookups would reach.
+        var b = ValidatorTestKitSamples.Sample();
+        long g = b.Inode(5);
+        b.Bytes.AsSpan((int)g, 64).Clear();
+        var named = Run(b.Bytes);
+        var f = AssertFinding(named, RuleIds.InodeType, g + 4, 5);
+        Assert.Contains("1 dirent(s) name it", f.Message);
+        AssertNoRule(named, RuleIds.InodeEmptySlot);
+        Assert.False(ImageValidator.IsSafe(named));
+
+        // The same slot with /a emptied: nothing names it, nothing reads it.
+        b.W64(b.Inode(2) + 16, 0);
+        var unnamed = Run(b.Bytes);
+        AssertFinding(unnamed, RuleIds.InodeEmptySlot, g + 4, 5);
+        AssertNoRule(unnamed, RuleIds.InodeType);
+        Assert.Equal(FindingSeverity.Warning, unnamed.Single(x => x.RuleId == RuleIds.InodeEmptySlot).Severity);
+    }
+
+    [Fact]
     public void Inode_count_near_2_pow_32_is_bounded_and_fast()
     {
         var b = ValidatorTestKitSamples.Sample();
@@ -427,12 +448,16 @@ public class HostileImageTests
     }
 
     [Fact]
-    public void Aborted_branches_may_have_empty_names_and_their_logs_are_not_walked()
+    public void Aborted_branches_may_have_empty_names_and_their_logs_are_checked_like_any_other()
     {
+        // The kernel clears an aborted branch's name but keeps its log, and can load it again (as a parent, or by
+        // the name an invalidated sibling keeps): its log must be in place.
         var b = ValidatorTestKitSamples.Sample(TinyLayout.Branching);
         b.SetBranch(0, 1, 0, "main", BranchState.Active, (ulong)b.DeltaOffset, 0, 16384);
-        b.SetBranch(1, 2, 1, "", BranchState.Aborted, ulong.MaxValue, ulong.MaxValue, 0);
+        b.SetBranch(1, 2, 1, "", BranchState.Aborted, (ulong)b.DeltaOffset + 16384, 0, 16384);
         Assert.Empty(WithoutRootBaseline(Run(b.Bytes)));
+        b.SetBranch(1, 2, 1, "", BranchState.Aborted, ulong.MaxValue, ulong.MaxValue, 0);
+        AssertFinding(Run(b.Bytes), RuleIds.BranchLogBounds, b.Branch(1) + 16);
         b.SetBranch(1, 2, 1, "", BranchState.Active, (ulong)b.DeltaOffset + 16384, 0, 16384);
         AssertFinding(Run(b.Bytes), RuleIds.BranchName, b.Branch(1) + 56);
     }

@@ -70,6 +70,8 @@ public class RuleCaseTests
         [RuleIds.RootInodeRange] = () => { var b = Static(); return new(b.W32(b.BaseOffset + 36, 0).Bytes, b.BaseOffset + 36, null); },
         [RuleIds.RootNotDirectory] = () => { var b = Static(); return new(b.W32(b.BaseOffset + 36, F).Bytes, b.Inode(F) + 4, F); },
         [RuleIds.InodeType] = () => { var b = Static(); return new(b.W32(b.Inode(F) + 4, S_IFCHR | 0x1A4).Bytes, b.Inode(F) + 4, F); },
+        // /a/g's record zeroed and /a emptied: an unnamed all-zero slot, as mkdaxfs leaves for a hard link.
+        [RuleIds.InodeEmptySlot] = () => { var b = Static(); b.Bytes.AsSpan((int)b.Inode(G), InodeSize).Clear(); return new(b.W64(b.Inode(A) + 16, 0).Bytes, b.Inode(G) + 4, G); },
         [RuleIds.InodeDataBounds] = () => { var b = Static(); return new(b.W64(b.Inode(F) + 24, 1UL << 40).Bytes, b.Inode(F) + 24, F); },
         [RuleIds.InodeNumber] = () => { var b = Static(); return new(b.W32(b.Inode(F), 99).Bytes, b.Inode(F), F); },
         [RuleIds.DirSize] = () => { var b = Static(); return new(b.W64(b.Inode(A) + 16, 272).Bytes, b.Inode(A) + 16, A); },
@@ -184,6 +186,22 @@ public class RuleCaseTests
             b.W64(b.Inode(F) + 24, baseSize); // a backing-file offset past the base image's size
             return new(b.Bytes, b.Inode(F) + 24, F, new ValidationOptions { BackingFileLength = (long)baseSize + 4096 });
         },
+        [RuleIds.RootNotInodeOne] = () =>
+        {
+            // root_inode names /a (a directory): the kernel would still mount inode 1.
+            var b = Static();
+            return new(b.W32(b.BaseOffset + 36, A).Bytes, b.BaseOffset + 36, null);
+        },
+        [RuleIds.SymlinkEmpty] = () => { var b = Static(); return new(b.W64(b.Inode(L) + 16, 0).Bytes, b.Inode(L) + 16, L); },
+        [RuleIds.DeltaSymlinkTermination] = () =>
+        {
+            // SYMLINK "ln" -> "tgt": 24 + 32 + 2 + 3 + 1 bytes, with the NUL after the target overwritten.
+            var b = WithMain(logSize: 64);
+            long f = b.DeltaEntry(b.DeltaOffset, type: 8, totalSize: 64, ino: 9);
+            b.W64(f, 1).W64(f + 8, 9).W16(f + 24, 2).W16(f + 26, 3);
+            "lntgt!"u8.CopyTo(b.Bytes.AsSpan((int)f + 32));
+            return new(b.Bytes, f + 32 + 5, null);
+        },
     };
 
     public static TheoryData<string> AllRules()
@@ -225,5 +243,27 @@ public class RuleCaseTests
         Assert.Equal(RuleIds.NlinkMismatch, root.RuleId);
         Assert.Equal(b.Inode(1) + 32, root.Offset);
         Assert.True(ImageValidator.IsSafe(findings));
+    }
+
+    [Fact]
+    public void A_terminated_delta_symlink_is_clean()
+    {
+        var b = WithMain(logSize: 64);
+        long f = b.DeltaEntry(b.DeltaOffset, type: 8, totalSize: 64, ino: 9);
+        b.W64(f, 1).W64(f + 8, 9).W16(f + 24, 2).W16(f + 26, 3);
+        "lntgt\0"u8.CopyTo(b.Bytes.AsSpan((int)f + 32));
+        Assert.Empty(WithoutRootBaseline(Run(b.Bytes)));
+    }
+
+    [Fact]
+    public void An_aborted_branch_log_is_walked_too_since_the_kernel_loads_it()
+    {
+        // An invalidated sibling keeps its name and its log; the kernel loads it by name or as a parent.
+        var b = WithMain();
+        b.SetBranch(1, 2, 1, "gone", BranchState.Aborted, (ulong)b.DeltaOffset + 16384, 24, 16384);
+        b.DeltaEntry(b.DeltaOffset + 16384, type: 9, totalSize: 24);
+        AssertFinding(Run(b.Bytes), RuleIds.DeltaEntry, b.DeltaOffset + 16384, null);
+        b.SetBranch(1, 2, 1, "gone", BranchState.Aborted, (ulong)(b.DeltaOffset + b.DeltaSize), 0, 16384);
+        AssertFinding(Run(b.Bytes), RuleIds.BranchLogBounds, b.Branch(1) + 16, null);
     }
 }

@@ -13,8 +13,20 @@ public static class NvdimmFile
     /// grows as needed. Returns the bytes copied (the image's length).</summary>
     public static long Place(string memoryFile, long offset, string image)
     {
-        if (offset % Block != 0) throw new ArgumentException($"Offset {offset} is not a multiple of {Block}.", nameof(offset));
         using var src = new FileStream(image, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return Place(memoryFile, offset, src);
+    }
+
+    /// <summary>Copies the bytes of an image held in memory (a hostile case) into <paramref name="memoryFile"/>.</summary>
+    public static long Place(string memoryFile, long offset, byte[] image)
+    {
+        using var src = new MemoryStream(image, writable: false);
+        return Place(memoryFile, offset, src);
+    }
+
+    private static long Place(string memoryFile, long offset, Stream src)
+    {
+        if (offset % Block != 0) throw new ArgumentException($"Offset {offset} is not a multiple of {Block}.", nameof(offset));
         using var dst = new FileStream(memoryFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 20);
         var buf = new byte[1 << 20];
         long done = 0;
