@@ -164,7 +164,8 @@ AfterAll {
 
 Describe 'The runbooks' {
     It '<_> has comment-based help for itself and every parameter, with examples' -ForEach @(
-        'Publish-DaxFsRootfs.ps1', 'Add-DaxFsContainerView.ps1', 'Remove-DaxFsContainerView.ps1', 'Get-DaxHostInventory.ps1', 'Update-DaxFsImage.ps1'
+        'Publish-DaxFsRootfs.ps1', 'Add-DaxFsContainerView.ps1', 'Remove-DaxFsContainerView.ps1', 'Get-DaxHostInventory.ps1', 'Update-DaxFsImage.ps1',
+        'Invoke-DaxFsBranchTrial.ps1'
     ) {
         $path = Join-Path $Runbooks $_
         $help = Get-Help $path -Full

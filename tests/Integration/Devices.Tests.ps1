@@ -134,6 +134,29 @@ Describe 'Write-DaxFsImage and Mount-DaxFs with dax0.0' {
     }
 }
 
+Describe 'Branches read straight from /dev/dax0.0 while the kernel has them mounted' {
+    It 'Get-DaxFsBranch, Get-DaxFsItem and Get-DaxFsContent on the device node show a live child branch' {
+        $img = Copy-TestImage 'basic.branching'
+        Write-DaxFsImage $img.Local -Device dax0.0 -Force -Confirm:$false | Out-Null
+        $main = Mount-DaxFs -Device dax0.0 -MountPoint $script:Mnt -Confirm:$false -ErrorAction Stop
+        $child = New-MountPoint 'dev-child'
+        try {
+            $b = New-DaxFsBranch live $main $child -Confirm:$false -ErrorAction Stop
+            [IO.File]::WriteAllText("$child/live.txt", 'from the kernel')
+            $table = Get-DaxFsBranch /dev/dax0.0
+            @($table | Where-Object State -eq Active).Name | Should -Be @('main', 'live')
+            ($table | Where-Object Name -eq live).EntryCount | Should -BeGreaterThan 0
+            (Get-DaxFsItem /dev/dax0.0 -Branch live -Path /live.txt).Size | Should -Be 15
+            Get-DaxFsContent /dev/dax0.0 /live.txt -Branch live -Raw | Should -Be 'from the kernel'
+            @(Compare-DaxFsBranch /dev/dax0.0 -Branch live | ForEach-Object { "$($_.Change) $($_.Path)" }) | Should -Be @('Added /live.txt')
+            Get-DaxFsItem /dev/dax0.0 -Path /live.txt -ErrorAction SilentlyContinue | Should -BeNullOrEmpty -Because 'main does not have it'
+            (Undo-DaxFsBranch $b -Confirm:$false -PassThru).Branch | Should -Be '/main'
+            @(Get-DaxFsBranch /dev/dax0.0 | Where-Object State -eq Active).Name | Should -Be @('main')
+        }
+        finally { Clear-Mount $child; Clear-Mount $script:Mnt }
+    }
+}
+
 Describe 'dma-bufs from /dev/dma_heap/system and the new mount API' {
     BeforeAll { $script:Buf = New-DmaBuf -Heap system -Size 16MB -Name itest }
     AfterAll { if ($script:Buf) { $script:Buf.Dispose() } }

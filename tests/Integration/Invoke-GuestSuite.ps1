@@ -22,7 +22,8 @@ Write-Host ("Guest: Pester imported after {0:0.0} s" -f (([DateTimeOffset]::UtcN
 $env:DAXFS_MODULE_PATH = $ModulePath
 $env:DAXFS_INTEGRATION_DATA = $DataPath
 $files = switch ($Boot) {
-    'raw' { 'Writer.Tests.ps1', 'PhysicalMemory.Tests.ps1' }
+    # Branches.Tests.ps1 needs /dev/pmem0, which PhysicalMemory.Tests.ps1 reconfigures at its end: before it.
+    'raw' { 'Writer.Tests.ps1', 'Branches.Tests.ps1', 'PhysicalMemory.Tests.ps1' }
     # Runbooks first: it needs dax0.0 as the boot made it, and Devices.Tests.ps1 ends by destroying and recreating the
     # namespace; Runbooks leaves no mount behind, which Devices.Tests.ps1 counts.
     'devdax' { 'Runbooks.Tests.ps1', 'Devices.Tests.ps1' }

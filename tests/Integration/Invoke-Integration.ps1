@@ -6,7 +6,9 @@
     fixed seeds), lists them, and builds every tree with New-DaxFsImage in static, branching and split mode. Then boots
     the kit's VM once per boot kind, one pwsh per boot (pwsh needs about a minute to start under emulation):
       raw     the NVDIMM as one raw namespace: Writer.Tests.ps1 (every image mounted by the kernel and listed against
-              its source tree) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace reconfiguration)
+              its source tree), Branches.Tests.ps1 (branches created, changed, committed and aborted through the kernel,
+              and replayed from the memory) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace
+              reconfiguration, which ends the raw namespace: it runs last)
       devdax  the NVDIMM as dax0.0: Runbooks.Tests.ps1 (the operator runbooks of docs/runbooks: publish, OverlayFS
               views, inventory, update, rollbacks after a corrupted write) and Devices.Tests.ps1 (device, dma-buf and
               mount cmdlets)
@@ -155,7 +157,11 @@ foreach ($t in $trees) {
 # (copying them in over 9p would take minutes under emulation). The file's size is a multiple of 16 MiB (the kit's unit).
 $nvdimm = Join-Path $data 'nvdimm-raw.img'
 if (Test-Path -LiteralPath $nvdimm) { Remove-Item -LiteralPath $nvdimm }
-$offset = 0L
+# The first 24 MiB are Branches.Tests.ps1's own (its image with a 20 MiB delta region, at the start of /dev/pmem0 so
+# that it can be read through the node as well), so that the kernel's writes into its branch table and logs touch
+# nothing else.
+$branchOffset = 0L
+$offset = 24MB
 foreach ($i in $images) {
     $i | Add-Member Offset $offset
     [DaxFs.TreeTools.NvdimmFile]::Place($nvdimm, $offset, $i.Image) | Out-Null
@@ -202,7 +208,7 @@ if ($Boot -contains 'hostile') {
         @($cases | Where-Object Kind -eq 'structural').Count, @($cases | Where-Object Kind -eq 'valid').Count, @($cases | Where-Object Kind -eq 'mutant').Count, ($hostileSize / 1MB))
 }
 
-[pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = $nvdimmSize - $scratchOffset; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
+[pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = $nvdimmSize - $scratchOffset; BranchOffset = $branchOffset; BranchSize = 24MB; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
 $prepare.Stop()
 Write-Host ("Integration: {0} trees, {1} images ({2} MiB of NVDIMM) in {3:0.0} s" -f $trees.Count, $images.Count, ($nvdimmSize / 1MB), $prepare.Elapsed.TotalSeconds)
 

@@ -150,7 +150,7 @@ public static class RuleIds
         new(TreeUnreachable, FindingSeverity.Warning, KernelVerdict.NotChecked, "Every inode is reachable from the root."),
         new(ExternalData, FindingSeverity.Warning, KernelVerdict.NotChecked, "Regular-file data lives in an external backing file that this check cannot see."),
         new(BranchState, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch record's state is FREE, ACTIVE, COMMITTED or ABORTED."),
-        new(BranchName, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch name is NUL-terminated within 32 bytes and not empty."),
+        new(BranchName, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch name is NUL-terminated within 32 bytes and not empty (the kernel clears the names of aborted and committed branches)."),
         new(BranchParent, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch's parent exists in the table."),
         new(BranchCycle, FindingSeverity.Error, KernelVerdict.NotChecked, "Branch parents form no cycle."),
         new(BranchLogBounds, FindingSeverity.Error, KernelVerdict.NotChecked, "Every branch's delta log lies inside the delta region and its size is within its capacity."),

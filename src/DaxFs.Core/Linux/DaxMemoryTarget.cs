@@ -15,6 +15,8 @@ public enum DaxMemoryTargetKind
     DmaBuf,
     /// <summary>A plain file (tests; an image file that plays memory).</summary>
     File,
+    /// <summary>A block device whose memory is mapped through its node (a raw pmem namespace: /dev/pmem0).</summary>
+    BlockDevice,
 }
 
 /// <summary>
@@ -252,6 +254,21 @@ public static class DaxMemoryTargets
     public static DaxMemoryTarget ForDmaBuf(SafeHandle buffer, long size, string description, string? heap = null) =>
         new(DaxMemoryTargetKind.DmaBuf, description, "dma-buf", size, 0, Environment.SystemPageSize, _ => buffer, false) { Heap = heap, BufferHandle = buffer };
 
+    /// <summary>A block device by name (pmem0): its size from /sys/class/block/NAME/size (512-byte sectors).</summary>
+    public static DaxMemoryTarget ForBlockDevice(LinuxContext ctx, string name)
+    {
+        string node = ctx.DevicePath(name);
+        string? sectors = ctx.Sysfs.ReadText($"/sys/class/block/{name}/size");
+        if (!SysfsValues.TryParseUInt64(sectors, out ulong count) || count == 0 || count > long.MaxValue / 512)
+            throw new DaxLinuxException(DaxErrorKind.NotFound, "BlockDeviceSizeUnknown",
+                $"The size of {node} is unknown: /sys/class/block/{name}/size reads '{sectors}'. Check the device with lsblk.", name, Errno.ENODEV);
+        if (!File.Exists(node))
+            throw new DaxLinuxException(DaxErrorKind.NotFound, "DeviceNodeNotFound",
+                $"{node} does not exist. Check the name with lsblk or Get-DaxNamespace.", name, Errno.ENOENT);
+        return new DaxMemoryTarget(DaxMemoryTargetKind.BlockDevice, name, node, (long)count * 512, 0, Environment.SystemPageSize,
+            w => OpenNode(node, w, name), true);
+    }
+
     /// <summary>A plain file: its length is the target's size.</summary>
     public static DaxMemoryTarget ForFile(string path)
     {
@@ -263,7 +280,12 @@ public static class DaxMemoryTargets
     {
         try
         {
-            return Syscalls.Open(path, writable ? Syscalls.O_RDWR : Syscalls.O_RDONLY);
+            var fd = Syscalls.Open(path, writable ? Syscalls.O_RDWR : Syscalls.O_RDONLY);
+            // A block device's page cache (a raw pmem namespace) does not see what the kernel writes into the memory
+            // directly (a daxfs mount's branch table and delta logs): drop the clean cached pages so the map reads the
+            // memory as it is now. Harmless (and ignored) for dax nodes, /dev/mem and files.
+            Syscalls.posix_fadvise(fd, 0, 0, Syscalls.POSIX_FADV_DONTNEED);
+            return fd;
         }
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.ENOENT or Errno.ENXIO or Errno.ENODEV)
         {

@@ -55,6 +55,12 @@ internal static unsafe class Syscalls
     [DllImport(Libc, SetLastError = true)]
     public static extern long lseek(SafeHandle fd, long offset, int whence);
 
+    public const int POSIX_FADV_DONTNEED = 4;
+
+    /// <summary>posix_fadvise: returns the error number itself (0 on success), not -1 and errno.</summary>
+    [DllImport(Libc)]
+    public static extern int posix_fadvise(SafeHandle fd, long offset, long length, int advice);
+
     [DllImport(Libc, SetLastError = true)]
     public static extern int ftruncate(SafeHandle fd, long length);
 

@@ -30,7 +30,8 @@ internal sealed partial class ValidationRun
                 Report(RuleIds.BranchState, (long)at + 40, null, $"{who} has state {r.State}; states are 0 FREE, 1 ACTIVE, 2 COMMITTED, 3 ABORTED.");
             if (!r.NameTerminated)
                 Report(RuleIds.BranchName, (long)at + 56, null, $"{who} has a name that is not NUL-terminated within 32 bytes.");
-            else if (r.NameField[0] == 0 && r.State != (uint)BranchState.Aborted) // the kernel clears an aborted branch's name
+            // The kernel clears the name of an aborted branch and of a committed one (branch.c memsets it on both).
+            else if (r.NameField[0] == 0 && r.State is not ((uint)BranchState.Aborted or (uint)BranchState.Committed))
                 Report(RuleIds.BranchName, (long)at + 56, null, $"{who} has an empty name.");
             if (!byId.TryAdd(r.BranchId, (int)i))
                 Report(RuleIds.BranchDuplicate, (long)at, null, $"{who} has the same id as branch record {byId[r.BranchId]}.");

@@ -79,7 +79,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
                 DmaBufSet => DaxMemoryTargets.ForDmaBuf(DmaBuf, DmaBuf.Size, DmaBuf.ToString(), DmaBuf.Heap),
                 _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
             };
-            sb = ReadSuperblock(target);
+            sb = DaxMemoryImages.ReadSuperblock(target);
         }, what, terminating: true);
 
         long length = (long)sb.TotalSize;
@@ -124,31 +124,5 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         {
             if (!done) File.Delete(temp);
         }
-    }
-
-    /// <summary>The superblock at the start of the target; refuses memory without a DAXFS image of this version, or
-    /// whose image claims more bytes than the memory holds.</summary>
-    private static Superblock ReadSuperblock(DaxMemoryTarget target)
-    {
-        if (target.Size < DaxFsConstants.BlockSize)
-            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
-                $"{target.Description} has {target.Size} bytes: not even a superblock fits.", target.Description, Errno.EINVAL);
-        Superblock sb;
-        using (var memory = target.OpenImageMemory(DaxFsConstants.BlockSize))
-            sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
-        if (sb.Magic != DaxFsConstants.SuperMagic)
-            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
-                $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}).",
-                target.Description, Errno.EINVAL);
-        if (sb.Version != DaxFsConstants.Version)
-            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "UnsupportedImageVersion",
-                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads version {DaxFsConstants.Version} only.",
-                target.Description, Errno.EINVAL);
-        if (sb.TotalSize < DaxFsConstants.BlockSize || sb.TotalSize > (ulong)target.Size)
-            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, "ImageLargerThanTarget",
-                $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), but the memory has {target.Size}: " +
-                "the superblock is damaged or the image belongs to a larger region. Write a whole image with Write-DaxFsImage.",
-                target.Description, Errno.ERANGE);
-        return sb;
     }
 }

@@ -1,16 +1,25 @@
 using System.Management.Automation;
 using DaxFs.Core.Branches;
+using System.Collections.Concurrent;
 using DaxFs.Core.Format;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 
 namespace DaxFs.Internal;
 
 /// <summary>
 /// Shared image resolution for cmdlets that read images: path (relative, ~, PSDrive, wildcards), FileInfo or
-/// DaxFsImage → open readers (cached per path for the cmdlet's lifetime), and their errors.
+/// DaxFsImage → open readers (cached per path for the cmdlet's lifetime), and their errors. Images in memory are read
+/// in place: a device node path (/dev/dax0.0, /dev/pmem0), a daxfs mount point or DaxFsMount (the mount's memory), or
+/// a DmaBuf.
 /// </summary>
 public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
 {
+    // Open dma-bufs by the name their images carry (ImagePath of items and branches), so that items piped on from
+    // Get-DaxFsItem find their buffer again. The name holds the fd number, unique while the buffer is open.
+    private static readonly ConcurrentDictionary<string, WeakReference<DmaBuf>> s_dmaBufs = new(StringComparer.Ordinal);
+    private LinuxContext? _context;
+
     private readonly Dictionary<string, DaxFsImageReader> _readers = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Path, string Branch), BranchView> _views = new();
     private protected readonly CancellationTokenSource Cancellation = new();
@@ -18,6 +27,11 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     /// <summary>Resolves an image parameter value to provider paths (wildcards expand unless literal).</summary>
     private protected IReadOnlyList<string> ResolveImagePaths(DaxFsImageSource source)
     {
+        if (source.DmaBuf is { } buffer)
+        {
+            s_dmaBufs[source.Path] = new WeakReference<DmaBuf>(buffer);
+            return new[] { source.Path };
+        }
         if (source.IsLiteral) return new[] { source.Path };
         try
         {
@@ -40,10 +54,14 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         if (_readers.TryGetValue(path, out var cached)) return cached;
         try
         {
-            if (Directory.Exists(path))
-                ThrowTerminatingError(Errors.Make("ImageIsDirectory", ErrorCategory.InvalidArgument, path,
-                    $"'{path}' is a directory, not an image. To build an image from it, run New-DaxFsImage -Path '{path}'."));
-            var reader = DaxFsImageReader.Open(path, backingFile);
+            var reader = OpenMemoryImage(path, backingFile);
+            if (reader is null)
+            {
+                if (Directory.Exists(path))
+                    ThrowTerminatingError(Errors.Make("ImageIsDirectory", ErrorCategory.InvalidArgument, path,
+                        $"'{path}' is a directory, not an image (nor a daxfs mount point). To build an image from it, run New-DaxFsImage -Path '{path}'."));
+                reader = DaxFsImageReader.Open(path, backingFile);
+            }
             _readers[path] = reader;
             return reader;
         }
@@ -51,6 +69,44 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         catch (FileNotFoundException ex) { ThrowTerminatingError(Errors.ImageNotFound(path, ex)); throw; }
         catch (DirectoryNotFoundException ex) { ThrowTerminatingError(Errors.ImageNotFound(path, ex)); throw; }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { ThrowTerminatingError(Errors.ImageUnreadable(path, ex)); throw; }
+    }
+
+    /// <summary>
+    /// The image in memory that <paramref name="path"/> names: a dma-buf given as the image, the memory of the daxfs
+    /// mount at that folder, or a device node. Null when the path is none of these (an image file or a plain folder).
+    /// </summary>
+    private DaxFsImageReader? OpenMemoryImage(string path, string? backingFile)
+    {
+        _context ??= LinuxContext.FromEnvironment();
+        ImageMemory? memory = null;
+        try
+        {
+            if (s_dmaBufs.TryGetValue(path, out var weak))
+            {
+                if (!weak.TryGetTarget(out var buffer) || buffer.IsClosed || buffer.IsInvalid)
+                    throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
+                        $"The {path} has been disposed; its memory is gone.", path, Errno.EBADF);
+                memory = DaxMemoryImages.Open(DaxMemoryTargets.ForDmaBuf(buffer, buffer.Size, buffer.ToString(), buffer.Heap));
+            }
+            else if (Directory.Exists(path))
+            {
+                var mount = new DaxFsMounter(_context).ListMounts().FirstOrDefault(m => m.MountPoint == MountInfo.NormalizePath(path));
+                if (mount is null) return null;
+                memory = DaxMemoryImages.OpenMount(_context, mount);
+            }
+            else if (DaxMemoryImages.ForNode(_context, path) is { } target)
+            {
+                memory = DaxMemoryImages.Open(target);
+            }
+            else return null;
+        }
+        catch (DaxLinuxException ex)
+        {
+            ThrowTerminatingError(LinuxErrors.From(ex, path));
+            return null;
+        }
+        WriteVerbose($"Reading the image in the memory of {memory.Source} ({memory.Length} bytes, mapped read-only).");
+        return DaxFsImageReader.Open(memory, backingFile);
     }
 
     /// <summary>

@@ -463,6 +463,19 @@ public class HostileImageTests
     }
 
     [Fact]
+    public void Committed_branches_may_have_empty_names_too()
+    {
+        // A commit clears the committed branch's name as well (seen in the kernel-made nested.daxfs: record 1, 'early'),
+        // so the mount gate must not refuse an image after a commit.
+        var b = ValidatorTestKitSamples.Sample(TinyLayout.Branching);
+        b.SetBranch(0, 1, 0, "main", BranchState.Active, (ulong)b.DeltaOffset, 0, 16384);
+        b.SetBranch(1, 2, 1, "", BranchState.Committed, (ulong)b.DeltaOffset + 16384, 0, 16384);
+        Assert.Empty(WithoutRootBaseline(Run(b.Bytes)));
+        var kernelMade = Run(File.ReadAllBytes(Path.Combine(TestPaths.RepoRoot, "tests/fixtures/branches/nested.daxfs")));
+        Assert.DoesNotContain(kernelMade, f => f.RuleId == RuleIds.BranchName);
+    }
+
+    [Fact]
     public void Branch_log_size_beyond_capacity_is_reported()
     {
         var b = ValidatorTestKitSamples.Sample(TinyLayout.Branching);

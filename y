@@ -1,1 +1,0 @@
-/tmp/daxfs-branches/mnt/y/fy
