@@ -19,7 +19,7 @@ param(
     [string] $WorkPath = (Join-Path $PSScriptRoot '../out/bench'),
     [int] $Entries = 41000,
     [long] $Bytes = 320MB,
-    [int] $Runs = 3
+    [int] $Runs = 7
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
