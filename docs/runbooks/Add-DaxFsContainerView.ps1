@@ -70,17 +70,8 @@ begin {
     Set-StrictMode -Version Latest
 
     function Get-MountTable {
-        $file = if ($env:DAXFS_MOUNTINFO) { $env:DAXFS_MOUNTINFO } else { '/proc/self/mountinfo' }
-        foreach ($line in Get-Content -LiteralPath $file) {
-            $parts = $line -split ' - ', 2
-            if ($parts.Count -ne 2) { continue }
-            $f = $parts[0] -split ' '; $g = $parts[1] -split ' '
-            [pscustomobject]@{
-                MountId = [int]$f[0]
-                MountPoint = [regex]::Replace($f[4], '\\([0-7]{3})', { param($m) [string][char][Convert]::ToInt32($m.Groups[1].Value, 8) })
-                FileSystemType = $g[0]; Source = $g[1]; SuperOptions = if ($g.Count -gt 2) { $g[2] } else { '' }
-            }
-        }
+        # Parsed by the module's engine; DAXFS_MOUNTINFO (the module's fake-host variable) stands for it in tests.
+        [DaxFs.Core.Linux.MountInfo]::Read($(if ($env:DAXFS_MOUNTINFO) { $env:DAXFS_MOUNTINFO } else { '/proc/self/mountinfo' }))
     }
 
     function Invoke-Mount([string[]] $Arguments) {

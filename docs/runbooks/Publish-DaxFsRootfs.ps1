@@ -113,19 +113,10 @@ param(
 
 Set-StrictMode -Version Latest
 
-# The mount table (DAXFS_MOUNTINFO, the module's fake-host variable, stands for /proc/self/mountinfo in tests).
+# The mount table.
 function Get-MountTable {
-    $file = if ($env:DAXFS_MOUNTINFO) { $env:DAXFS_MOUNTINFO } else { '/proc/self/mountinfo' }
-    foreach ($line in Get-Content -LiteralPath $file) {
-        $parts = $line -split ' - ', 2
-        if ($parts.Count -ne 2) { continue }
-        $f = $parts[0] -split ' '; $g = $parts[1] -split ' '
-        [pscustomobject]@{
-            MountId = [int]$f[0]
-            MountPoint = [regex]::Replace($f[4], '\\([0-7]{3})', { param($m) [string][char][Convert]::ToInt32($m.Groups[1].Value, 8) })
-            FileSystemType = $g[0]; Source = $g[1]; SuperOptions = if ($g.Count -gt 2) { $g[2] } else { '' }
-        }
-    }
+    # Parsed by the module's engine; DAXFS_MOUNTINFO (the module's fake-host variable) stands for it in tests.
+    [DaxFs.Core.Linux.MountInfo]::Read($(if ($env:DAXFS_MOUNTINFO) { $env:DAXFS_MOUNTINFO } else { '/proc/self/mountinfo' }))
 }
 
 # Every entry of the image compared with what the mount shows; returns the differences (none: identical).
