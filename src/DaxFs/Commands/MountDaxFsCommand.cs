@@ -138,9 +138,9 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
             case PhysicalSet:
                 return DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size);
             case DmaBufSet:
-                return FromDmaBuf(DmaBuf);
+                return DmaBuf.ToTarget();
             default:
-                if (InputObject.DmaBuf is { } buf) return FromDmaBuf(buf);
+                if (InputObject.DmaBuf is { } buf) return buf.ToTarget();
                 if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.DaxDevice) && InputObject.Device is { } dev)
                     return DaxMemoryTargets.ForDevice(Context, dev);
                 if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.PhysicalRange) && InputObject.PhysicalAddress is { } phys)
@@ -149,13 +149,5 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
                     $"{InputObject.Target} ({InputObject.TargetKind}) cannot be mounted: the kernel mounts a dax device, a physical range or a dma-buf.",
                     InputObject.Target, Errno.EINVAL);
         }
-    }
-
-    private static DaxMemoryTarget FromDmaBuf(DmaBuf buf)
-    {
-        if (buf.IsClosed || buf.IsInvalid)
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
-                "The dma-buf has been disposed. Allocate another one with New-DmaBuf and write the image into it.", buf.ToString(), Errno.EBADF);
-        return DaxMemoryTargets.ForDmaBuf(buf, buf.Size, buf.ToString(), buf.Heap);
     }
 }

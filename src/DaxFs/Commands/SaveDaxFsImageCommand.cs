@@ -70,13 +70,10 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         Superblock sb = default;
         Try(() =>
         {
-            if (ParameterSetName == DmaBufSet && (DmaBuf.IsClosed || DmaBuf.IsInvalid))
-                throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
-                    "The dma-buf has been disposed; its memory is gone.", DmaBuf.ToString(), Errno.EBADF);
             target = ParameterSetName switch
             {
                 DeviceSet => DaxMemoryTargets.ForDevice(Context, Device),
-                DmaBufSet => DaxMemoryTargets.ForDmaBuf(DmaBuf, DmaBuf.Size, DmaBuf.ToString(), DmaBuf.Heap),
+                DmaBufSet => DmaBuf.ToTarget(),
                 _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
             };
             sb = DaxMemoryImages.ReadSuperblock(target);

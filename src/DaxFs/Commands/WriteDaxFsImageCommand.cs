@@ -71,13 +71,10 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
         object targetName = ParameterSetName switch { DeviceSet => Device, DmaBufSet => DmaBuf, _ => $"0x{PhysicalAddress:x}" };
         Linux(() =>
         {
-            if (ParameterSetName == DmaBufSet && (DmaBuf.IsClosed || DmaBuf.IsInvalid))
-                throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
-                    "The dma-buf has been disposed. Allocate another one with New-DmaBuf.", DmaBuf.ToString(), Errno.EBADF);
             target = ParameterSetName switch
             {
                 DeviceSet => DaxMemoryTargets.ForDevice(Context, Device),
-                DmaBufSet => DaxMemoryTargets.ForDmaBuf(DmaBuf, DmaBuf.Size, DmaBuf.ToString(), DmaBuf.Heap),
+                DmaBufSet => DmaBuf.ToTarget(),
                 _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
             };
             DaxMemoryWriter.CheckFits(length, target);

@@ -83,10 +83,10 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         {
             if (s_dmaBufs.TryGetValue(path, out var weak))
             {
-                if (!weak.TryGetTarget(out var buffer) || buffer.IsClosed || buffer.IsInvalid)
+                if (!weak.TryGetTarget(out var buffer))
                     throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
                         $"The {path} has been disposed; its memory is gone.", path, Errno.EBADF);
-                memory = DaxMemoryImages.Open(DaxMemoryTargets.ForDmaBuf(buffer, buffer.Size, buffer.ToString(), buffer.Heap));
+                memory = DaxMemoryImages.Open(buffer.ToTarget());
             }
             else if (Directory.Exists(path))
             {

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using DaxFs.Core.Linux;
 using Microsoft.Win32.SafeHandles;
 
 namespace DaxFs;
@@ -35,6 +36,16 @@ public sealed class DmaBuf : SafeHandle
     {
         using var fd = new SafeFileHandle(handle, ownsHandle: true);
         return true;
+    }
+
+    /// <summary>Its memory as a target of the engine; a disposed buffer is refused (DmaBufClosed).</summary>
+    internal DaxMemoryTarget ToTarget()
+    {
+        if (IsClosed || IsInvalid)
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
+                $"The {this} has been disposed; its memory is gone. Allocate another one with New-DmaBuf and write the image into it.",
+                ToString(), Errno.EBADF);
+        return DaxMemoryTargets.ForDmaBuf(this, Size, ToString(), Heap);
     }
 
     public override string ToString() => $"dma-buf ({Heap} heap, {Size} bytes, fd {FileDescriptor})";
