@@ -91,6 +91,8 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
 
             string temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(dest) ?? ".", $".{System.IO.Path.GetFileName(dest)}.{Environment.ProcessId}.tmp");
             bool done = false;
+            // SIGTERM and SIGHUP stop the copy as Ctrl+C does (the temporary file is removed) before the process ends.
+            using var signals = TerminationSignals.CancelOn(Cancellation);
             try
             {
                 Try(() =>
@@ -106,7 +108,11 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
                         file.Flush(flushToDisk: true);
                     }
                 }, what, terminating: true);
-                if (Cancellation.IsCancellationRequested) return;
+                if (Cancellation.IsCancellationRequested)
+                {
+                    if (signals.Received is not null) throw new PipelineStoppedException();
+                    return;
+                }
 
                 DaxFsImageReader reader;
                 try { reader = DaxFsImageReader.Open(temp); }
