@@ -236,3 +236,58 @@ Describe 'A stale temporary file of a killed build' {
         @($w | Where-Object { "$_" -match [regex]::Escape($live) }) | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Sources that are not files' {
+    BeforeAll {
+        $script:Odd = Join-Path $Work 'odd'
+        New-Item -ItemType Directory -Force $Odd | Out-Null
+        $script:Fifo = Join-Path $Odd 'fifo'
+        & mkfifo $Fifo
+        $script:Socket = Join-Path $Odd 'sock'
+        $script:SocketHolder = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::Unix, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Unspecified)
+        $SocketHolder.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new($Socket))
+    }
+    AfterAll { $SocketHolder.Dispose() }
+
+    It '<Cmdlet> <Name> fails at once with ImageNotAFile (a FIFO never blocks the open)' -TestCases @(
+        @{ Cmdlet = 'Get-DaxFsImage'; Name = 'fifo' }, @{ Cmdlet = 'Get-DaxFsItem'; Name = 'fifo' }, @{ Cmdlet = 'Test-DaxFsImage'; Name = 'fifo' },
+        @{ Cmdlet = 'Get-DaxFsImage'; Name = 'sock' }, @{ Cmdlet = 'Test-DaxFsImage'; Name = 'sock' },
+        @{ Cmdlet = 'Get-DaxFsImage'; Name = '/dev/null' }, @{ Cmdlet = 'Test-DaxFsImage'; Name = '/dev/zero' }
+    ) {
+        $path = if ($Name.StartsWith('/')) { $Name } else { Join-Path $Odd $Name }
+        # A safety net: if the open blocks (as it did), a writer opens the FIFO after 20 s so the test fails instead of hanging.
+        $net = if ($Name -eq 'fifo') { Start-Process sh -ArgumentList '-c', "sleep 20; : > '$Fifo'" -PassThru }
+        try {
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $e = { & $Cmdlet $path -ErrorAction Stop } | Should -Throw -PassThru
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
+        }
+        finally { if ($net) { $net.Kill(); $net.WaitForExit() } }
+        $e.FullyQualifiedErrorId | Should -Be "ImageNotAFile,DaxFs.Commands.$($Cmdlet -replace '-', '')Command"
+        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $e.TargetObject | Should -Be $path
+        $e.Exception.Message | Should -Match 'not an image file|not a dax device'
+    }
+
+    It 'Test-DaxFsImage DIR says ImageIsDirectory, as Get-DaxFsImage does (not PermissionDenied)' {
+        $e = { Test-DaxFsImage $Odd -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'ImageIsDirectory,DaxFs.Commands.TestDaxFsImageCommand'
+        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $e.Exception.Message | Should -Match ([regex]::Escape("New-DaxFsImage -Path '$Odd'"))
+        $g = { Get-DaxFsImage $Odd -ErrorAction Stop } | Should -Throw -PassThru
+        $g.FullyQualifiedErrorId | Should -Be 'ImageIsDirectory,DaxFs.Commands.GetDaxFsImageCommand'
+    }
+
+    It 'one bad input among several is a non-terminating error: the images after it are still tested' {
+        $r = @(Test-DaxFsImage $Fifo, $Basic -ErrorVariable errs -ErrorAction SilentlyContinue)
+        $r | Should -Be @($true)
+        $errs[0].FullyQualifiedErrorId | Should -Be 'ImageNotAFile,DaxFs.Commands.TestDaxFsImageCommand'
+    }
+
+    It 'an image file and a symlink to one still open' {
+        $link = Join-Path $Odd 'link.daxfs'
+        New-Item -ItemType SymbolicLink -Path $link -Target $Basic -Force | Out-Null
+        (Get-DaxFsImage $link).InodeCount | Should -Be (Get-DaxFsImage $Basic).InodeCount
+        Test-DaxFsImage $link | Should -BeTrue
+    }
+}
