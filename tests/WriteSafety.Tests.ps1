@@ -256,7 +256,11 @@ Describe 'Sources that are not files' {
     ) {
         $path = if ($Name.StartsWith('/')) { $Name } else { Join-Path $Odd $Name }
         # A safety net: if the open blocks (as it did), a writer opens the FIFO after 20 s so the test fails instead of hanging.
-        $net = if ($Name -eq 'fifo') { Start-Process sh -ArgumentList '-c', "sleep 20; : > '$Fifo'" -PassThru }
+        $net = if ($Name -eq 'fifo') {
+            $psi = [Diagnostics.ProcessStartInfo]::new('sh')
+            foreach ($a in '-c', 'sleep 20; : > "$1"', 'net', $Fifo) { $psi.ArgumentList.Add($a) }
+            [Diagnostics.Process]::Start($psi)
+        }
         try {
             $clock = [Diagnostics.Stopwatch]::StartNew()
             $e = { & $Cmdlet $path -ErrorAction Stop } | Should -Throw -PassThru
