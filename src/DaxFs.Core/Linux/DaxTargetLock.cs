@@ -106,5 +106,12 @@ public sealed class DaxTargetLock : IDisposable
         return sb.ToString();
     }
 
-    public void Dispose() => _fd?.Dispose(); // closing the open file description releases the flock
+    public void Dispose()
+    {
+        if (_fd is null || _fd.IsClosed) return;
+        // Unlock before closing: a child process forked meanwhile (and not yet exec'd) shares the open file description,
+        // and the lock would last until it closes its copy.
+        Syscalls.flock(_fd, Syscalls.LOCK_UN);
+        _fd.Dispose();
+    }
 }
