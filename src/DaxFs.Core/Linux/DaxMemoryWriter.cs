@@ -59,7 +59,7 @@ public static class DaxMemoryWriter
         if (!source.CanSeek) throw new ArgumentException("The source must be seekable (it is read twice).", nameof(source));
         if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length), "Nothing to write.");
         CheckFits(length, target);
-        using var writing = DaxTargetLock.Acquire(target, exclusive: true, "writing an image to it (Write-DaxFsImage)");
+        using var writing = DaxTargetLock.Acquire(target, exclusive: true, "write an image to it");
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         // Block 0 is the superblock; an image shorter than the marker (not a DAXFS image) is written in one piece.
@@ -77,7 +77,9 @@ public static class DaxMemoryWriter
             {
                 // 1. The old superblock's first eight bytes become the marker: one aligned 8-byte store, flushed before any
                 //    other byte changes, so the old image is either whole or refused.
-                Store8(window, IncompleteWrite.Marker, steps);
+                Span<byte> marker = stackalloc byte[IncompleteWrite.MarkerLength];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(marker, IncompleteWrite.Marker);
+                Store8(window, marker, steps);
                 Flush(window, steps);
                 // 2. The rest of block 0 says who is writing; then the body, all flushed.
                 Store(window, IncompleteWrite.MarkerLength, IncompleteWrite.Body(head, "Write-DaxFsImage", length, DateTimeOffset.UtcNow), steps);
@@ -100,7 +102,7 @@ public static class DaxMemoryWriter
                 cancellationToken.ThrowIfCancellationRequested();
                 Store(window, IncompleteWrite.MarkerLength, superblock.AsSpan(IncompleteWrite.MarkerLength), steps);
                 Flush(window, steps);
-                Store8(window, BitConverter.ToUInt64(superblock, 0), steps);
+                Store8(window, superblock.AsSpan(0, IncompleteWrite.MarkerLength), steps);
             }
             sync.Dispose();
             Flush(window, steps);
@@ -133,14 +135,13 @@ public static class DaxMemoryWriter
         bytes.CopyTo(window.Slice(offset, bytes.Length));
     }
 
-    /// <summary>One aligned 8-byte store at offset 0 (never torn by a crash: x86-64 and arm64 make aligned 8-byte stores
-    /// single-copy atomic, and persistent memory keeps them power-fail atomic).</summary>
-    private static unsafe void Store8(MemoryWindow window, ulong value, IWriteSteps? steps)
+    /// <summary>The eight <paramref name="bytes"/> at offset 0 in one aligned 8-byte store (never torn by a crash: x86-64 and
+    /// arm64 make aligned 8-byte stores single-copy atomic, and persistent memory keeps them power-fail atomic). Every
+    /// target starts on a page boundary except a physical range at an address that is not a multiple of 8.</summary>
+    private static unsafe void Store8(MemoryWindow window, ReadOnlySpan<byte> bytes, IWriteSteps? steps)
     {
-        Span<byte> bytes = stackalloc byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
         steps?.Storing(0, bytes);
-        Volatile.Write(ref *(ulong*)window.Pointer, System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes));
+        Volatile.Write(ref *(ulong*)window.Pointer, System.Runtime.InteropServices.MemoryMarshal.Read<ulong>(bytes));
     }
 
     private static void Flush(MemoryWindow window, IWriteSteps? steps)

@@ -74,6 +74,7 @@ public class DaxTargetLockTests
             // flock(1) took the lock, then (--no-fork) exec'd sh, which execs sleep: one pid throughout ("sh -c ... sleep 60"
             // or "sleep 60", depending on how far it got).
             Assert.Matches($@"Process {holder.Id} \([^)]*sleep 60\) is writing to it", ex.Message);
+            Assert.StartsWith($"{target.Description} is in use by another process, so DaxFs will not write an image to it now", ex.Message);
         }
         finally { holder.Kill(entireProcessTree: true); holder.WaitForExit(); }
         Assert.All(File.ReadAllBytes(target.NodePath), b => Assert.Equal(0, b)); // nothing was written (.NET's own opens flock too)
