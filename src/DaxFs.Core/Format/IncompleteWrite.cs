@@ -47,8 +47,8 @@ public static class IncompleteWrite
         if (length < MarkerLength) return Array.Empty<byte>();
         var body = new byte[length - MarkerLength];
         string text = $" write in progress: {imageBytes} bytes by {Sanitize(writer)}, pid {Environment.ProcessId}, started {started.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}";
-        int n = Encoding.ASCII.GetBytes(text.Length > 239 ? text[..239] : text, body);
-        _ = n;
+        int room = Math.Min(239, body.Length - 1); // a NUL stays after the text
+        if (room > 0) Encoding.ASCII.GetBytes(text.Length > room ? text[..room] : text, body);
         return body;
     }
 

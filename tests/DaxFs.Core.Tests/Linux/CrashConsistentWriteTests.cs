@@ -228,6 +228,21 @@ public class CrashConsistentWriteTests
         Assert.Equal(KernelVerdict.AlwaysRejects, f.Kernel);
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(100)]
+    [InlineData(4096)]
+    public void Targets_of_any_image_length_from_the_marker_up_are_written_whole(int length)
+    {
+        using var h = new Host(8192);
+        h.Reset(File.ReadAllBytes(TestPaths.Vector("basic.static.daxfs")).AsSpan(0, 8192).ToArray());
+        var image = new byte[length];
+        new Random(length).NextBytes(image);
+        Write(h, image, null);
+        Assert.True(Same(File.ReadAllBytes(h.Node), image));
+    }
+
     private sealed class CancelAt : IProgress<DaxWriteProgress>
     {
         private readonly CancellationTokenSource _cts;
