@@ -85,7 +85,7 @@ Describe 'Write-DaxFsImage to dax0.0 killed at a random moment' {
             @(Get-DaxFsMount | Where-Object MountPoint -eq $Mnt) | Should -BeNullOrEmpty
         }
         finally { & kill -KILL $w.Id; $w.WaitForExit() }
-        Assert-GateAfterKill | Out-Null
+        $script:States += @(Assert-GateAfterKill)
         (Write-DaxFsImage $Basic -Device dax0.0 -PassThru -Confirm:$false -ErrorAction Stop).Verified | Should -BeTrue
         Mount-DaxFs -Device dax0.0 -MountPoint $Mnt -Confirm:$false -ErrorAction Stop | Out-Null
         @(Get-ChildItem -Recurse $Mnt).Count | Should -BeGreaterThan 0
