@@ -11,6 +11,7 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Get-DaxFsImage'
+        'Measure-DaxFsImage'
         'Get-DaxFsItem'
         'Get-DaxFsContent'
         'Test-DaxFsImage'
