@@ -24,6 +24,7 @@
         'Undo-DaxFsBranch'
         'Get-DaxDevice'
         'Set-DaxDevice'
+        'Get-DaxRegion'
         'Get-DaxNamespace'
         'New-DaxNamespace'
         'Remove-DaxNamespace'

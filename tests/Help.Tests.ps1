@@ -281,9 +281,10 @@ Describe 'Example <Page>: <Title>' -ForEach $examples {
         try {
             $code = [scriptblock]::Create($Example.Code)
             $objects = & { $ErrorActionPreference = 'Stop'; & $code }
+            # Formatted where the example ran, as a console shows it (views show paths below it as ./NAME).
+            $actual = Format-ExampleOutput $objects
         }
         finally { Pop-Location }
-        $actual = Format-ExampleOutput $objects
         if ($null -ne $Example.Output) {
             $expected = (($Example.Output -split "`n" | ForEach-Object TrimEnd) -join "`n").Trim("`n")
             $actual | Should -BeExactly $expected
