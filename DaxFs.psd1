@@ -19,6 +19,7 @@
         'Export-DaxFsItem'
         'Get-DaxFsBranch'
         'Compare-DaxFsBranch'
+        'Compare-DaxFsImage'
         'New-DaxFsBranch'
         'Complete-DaxFsBranch'
         'Undo-DaxFsBranch'
