@@ -181,11 +181,16 @@ public abstract class ComparableTree
             if (fd < 0) throw new IOException($"Cannot open '{_root}{entry.Path}': {NativeFs.Describe(NativeFs.LastErrno)}.");
             using var handle = new SafeFileHandle(fd, ownsHandle: true);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[1 << 20];
-            long offset = 0;
-            int n;
-            while ((n = RandomAccess.Read(handle, buffer, offset)) > 0) { hash.AppendData(buffer, 0, n); offset += n; }
-            return hash.GetHashAndReset();
+            // A pooled buffer the size of the file (up to 1 MiB): most files are read in one call, nothing is allocated per file.
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Clamp(entry.Size + 1, 4096, 1 << 20));
+            try
+            {
+                long offset = 0;
+                int n;
+                while ((n = RandomAccess.Read(handle, buffer, offset)) > 0) { hash.AppendData(buffer, 0, n); offset += n; }
+                return hash.GetHashAndReset();
+            }
+            finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
         }
     }
 }
