@@ -21,7 +21,7 @@ BeforeAll {
 Describe 'Get-DaxFsItem | Format-Table -View Flat' {
     It 'prints one line per entry with mode, owner, size and full path, and no Directory: blocks' {
         $items = @(Get-DaxFsItem $Basic -Recurse)
-        $lines = @(Get-Text ($items | Format-Table -View Flat) 200 | Where-Object { $_ })
+        $lines = @(Get-Text ($items | Format-Table -View Flat) 400 | Where-Object { $_ })
         $lines | Where-Object { $_ -match '^\s*Directory:' } | Should -BeNullOrEmpty
         $lines.Count | Should -Be ($items.Count + 2) -Because 'a header line, a rule line and one line per entry'
         $lines | Should -Contain '-rwsr-xr-x         0/0           10 /suid'
@@ -71,5 +71,15 @@ Describe 'Views at 80 columns' {
         $lines = Get-Text (Get-DaxFsImage $path) 80
         $lines | Where-Object { $_.Length -gt 80 } | Should -BeNullOrEmpty
         (Get-ColumnText $lines 'Path') -replace ' ', '' | Should -Be $path
+    }
+    It 'shows every column of the branch table, and branch changes in full' {
+        $nested = Join-Path $PSScriptRoot 'fixtures/branches/nested.daxfs'
+        $lines = Get-Text (Get-DaxFsBranch $nested) 80
+        $lines | Where-Object { $_.Length -gt 80 } | Should -BeNullOrEmpty
+        $lines[1] | Should -Match 'Name\s+Id\s+Parent\s+State\s+Gen\s+Refs\s+Log\s+Entries$'
+        $lines | Should -Contain 'feature          3 main           Active      0    2   1.4 KiB / 1.0 MiB      28'
+        $changes = @(Compare-DaxFsBranch $nested -Branch deep)
+        $text = (Get-ColumnText (Get-Text $changes 80) 'Details') -replace '\s+', ''
+        foreach ($c in $changes) { $text.Contains(($c.Details -replace '\s+', '')) | Should -BeTrue -Because "'$($c.Details)' is shown in full" }
     }
 }
