@@ -10,8 +10,9 @@
               and replayed from the memory) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace
               reconfiguration, which ends the raw namespace: it runs last)
       devdax  the NVDIMM as dax0.0: Runbooks.Tests.ps1 (the operator runbooks of docs/runbooks: publish, OverlayFS
-              views, inventory, update, rollbacks after a corrupted write) and Devices.Tests.ps1 (device, dma-buf and
-              mount cmdlets)
+              views, inventory, update, rollbacks after a corrupted write), WriteSafety.Tests.ps1 (writers of dax0.0
+              killed with SIGKILL at random moments: the gate refuses what they leave as IMG-INCOMPLETE-WRITE; a second
+              writer and a mount are refused naming the first) and Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
       hostile the NVDIMM as one raw namespace holding the hostile set (HostileImages in TreeTools: structural breaks
               and seeded mutants of a small static, branching and split image): Hostile.Tests.ps1 mounts each through
               Mount-DaxFs and its gate. A boot of its own, so a kernel crash cannot take the other boots' tests with it;

@@ -195,7 +195,15 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 if (_options.PreserveOwner && NativeFs.fchown(fd, inode.Uid, inode.Gid) != 0) throw Errno($"Cannot set the owner of '{destPath}'", imagePathOf);
                 if (NativeFs.fchmod(fd, inode.Mode & 0xFFF) != 0) throw Errno($"Cannot set the mode of '{destPath}'", imagePathOf);
             }
-            finally { NativeFs.close(fd); }
+            catch (OperationCanceledException)
+            {
+                // Stopped (Ctrl+C, SIGTERM, SIGHUP) while this file was written: no part of a file is left under its name.
+                NativeFs.close(fd);
+                fd = -1;
+                NativeFs.UnlinkAt(parentFd, name);
+                throw;
+            }
+            finally { if (fd >= 0) NativeFs.close(fd); }
             if (inode.Nlink > 1) links[ino] = rel;
             yield return new ExportedItem(imagePathOf, destPath, type, (long)inode.Size, false);
         }

@@ -176,6 +176,15 @@ public sealed class DaxFsMounter
 
         using var memory = target.OpenImageMemory(window);
         var sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
+        if (sb.Magic != DaxFsConstants.SuperMagic && IncompleteWrite.IsMarked(memory.Span(0, IncompleteWrite.MarkerLength)))
+        {
+            // The gate's refusal, whether or not the request skips validation: these bytes are never a mountable image.
+            var findings = Validate.ImageValidator.Validate(memory, new Validate.ValidationOptions { CancellationToken = cancellationToken });
+            throw new DaxLinuxException(DaxErrorKind.ImageInvalid, ImageValidationCheck.ErrorId,
+                ImageValidationCheck.Describe(target.Description, findings.Where(f => f.Severity == FindingSeverity.Error).ToList(), 1,
+                    $"Write the image again: Write-DaxFsImage IMAGE {Hint(target)}."),
+                target.Description, Errno.EINVAL) { Findings = findings };
+        }
         if (sb.Magic != DaxFsConstants.SuperMagic)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
                 $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}; rule {RuleIds.SuperMagic}). Write one first: Write-DaxFsImage IMAGE {Hint(target)}.",

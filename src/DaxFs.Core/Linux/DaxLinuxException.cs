@@ -45,6 +45,8 @@ public enum DaxErrorKind
     SystemCallFailed,
     /// <summary>A branch cannot be created, committed or aborted (name, parent, slots, delta space, state).</summary>
     BranchRefused,
+    /// <summary>Another process holds the target's lock (it is writing to it, or reading it while this would write).</summary>
+    TargetInUse,
 }
 
 /// <summary>

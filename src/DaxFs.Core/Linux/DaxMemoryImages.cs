@@ -22,8 +22,16 @@ public static class DaxMemoryImages
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
                 $"{target.Description} has {target.Size} bytes: not even a superblock fits.", target.Description, Errno.EINVAL);
         Superblock sb;
+        bool marked;
         using (var memory = target.OpenImageMemory(DaxFsConstants.BlockSize))
+        {
             sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
+            marked = IncompleteWrite.IsMarked(memory.Span(0, IncompleteWrite.MarkerLength));
+        }
+        if (sb.Magic != DaxFsConstants.SuperMagic && marked)
+            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "IncompleteWriteAtTarget",
+                $"{target.Description} holds no whole DAXFS image: a Write-DaxFsImage to it was interrupted before it finished (rule {RuleIds.IncompleteWrite}). " +
+                "Write the image again with Write-DaxFsImage.", target.Description, Errno.EINVAL);
         if (sb.Magic != DaxFsConstants.SuperMagic)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
                 $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}).",

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using DaxFs.Core.Format;
 
 namespace DaxFs.Core.Linux;
 
@@ -38,36 +39,73 @@ public static class DaxMemoryWriter
     }
 
     /// <summary>Writes <paramref name="length"/> bytes of <paramref name="source"/> (a seekable stream, read from its start) at
-    /// offset 0 of <paramref name="target"/>, then verifies them.</summary>
+    /// offset 0 of <paramref name="target"/>, then verifies them. The write is ordered so that no prefix of it mounts (see
+    /// <see cref="IncompleteWrite"/>): the old superblock is made unmountable first, the body follows, the new superblock comes
+    /// last, each step flushed before the next. Holds <see cref="DaxTargetLock"/> exclusively while it writes and verifies.</summary>
     public static DaxWriteResult Write(Stream source, long length, DaxMemoryTarget target, IProgress<DaxWriteProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) => Write(source, length, target, progress, cancellationToken, null);
+
+    /// <summary>The steps of an ordered write, for fault-injection tests: each store (offset and bytes) before it is made,
+    /// each flush before it is made. Throwing from either stops the write there, as a kill would.</summary>
+    internal interface IWriteSteps
+    {
+        void Storing(long offset, ReadOnlySpan<byte> bytes);
+        void Flushing();
+    }
+
+    internal static DaxWriteResult Write(Stream source, long length, DaxMemoryTarget target, IProgress<DaxWriteProgress>? progress,
+        CancellationToken cancellationToken, IWriteSteps? steps, int chunkSize = ChunkSize)
     {
         if (!source.CanSeek) throw new ArgumentException("The source must be seekable (it is read twice).", nameof(source));
         if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length), "Nothing to write.");
         CheckFits(length, target);
+        using var writing = DaxTargetLock.Acquire(target, exclusive: true, "write an image to it");
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
+        // Block 0 is the superblock; an image shorter than the marker (not a DAXFS image) is written in one piece.
+        int head = (int)Math.Min(DaxFsConstants.BlockSize, length);
+        bool ordered = head >= IncompleteWrite.MarkerLength;
+        var superblock = new byte[head];
         source.Position = 0;
-        var buffer = new byte[(int)Math.Min(ChunkSize, length)];
+        ReadSource(source, superblock, 0, length);
+
+        var buffer = new byte[(int)Math.Min(chunkSize, Math.Max(length - head, 1))];
         using (var window = target.Map(0, length, writable: true))
         {
             using var sync = DmaBufCpuAccess.Begin(target, window, write: true);
-            for (long done = 0; done < length;)
+            if (ordered)
+            {
+                // 1. The old superblock's first eight bytes become the marker: one aligned 8-byte store, flushed before any
+                //    other byte changes, so the old image is either whole or refused.
+                Span<byte> marker = stackalloc byte[IncompleteWrite.MarkerLength];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(marker, IncompleteWrite.Marker);
+                Store8(window, marker, steps);
+                Flush(window, steps);
+                // 2. The rest of block 0 says who is writing; then the body, all flushed.
+                Store(window, IncompleteWrite.MarkerLength, IncompleteWrite.Body(head, "Write-DaxFsImage", length, DateTimeOffset.UtcNow), steps);
+            }
+            long done = ordered ? head : 0;
+            if (!ordered) source.Position = 0;
+            while (done < length)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int n = (int)Math.Min(buffer.Length, length - done);
-                try { source.ReadExactly(buffer, 0, n); }
-                catch (EndOfStreamException ex)
-                {
-                    throw new IOException($"The image ended after {done} of {length} bytes while being copied (did it change?).", ex);
-                }
-                buffer.AsSpan(0, n).CopyTo(window.Slice(done, n));
+                ReadSource(source, buffer.AsSpan(0, n), done, length);
+                Store(window, done, buffer.AsSpan(0, n), steps);
                 done += n;
                 progress?.Report(new DaxWriteProgress("Writing", done, length));
             }
+            if (ordered)
+            {
+                Flush(window, steps);
+                // 3. The new superblock without its first eight bytes (the marker stays), flushed; 4. its magic and version last.
+                cancellationToken.ThrowIfCancellationRequested();
+                Store(window, IncompleteWrite.MarkerLength, superblock.AsSpan(IncompleteWrite.MarkerLength), steps);
+                Flush(window, steps);
+                Store8(window, superblock.AsSpan(0, IncompleteWrite.MarkerLength), steps);
+            }
             sync.Dispose();
-            try { window.Flush(); }
-            catch (SyscallException ex) when (ex.ErrorNumber is Errno.EINVAL or Errno.ENOSYS) { /* nodes without msync (dma-buf heaps) */ }
+            Flush(window, steps);
         }
 
         var (same, firstDifference, hash) = Verify(source, length, target, progress, cancellationToken);
@@ -77,6 +115,40 @@ public static class DaxMemoryWriter
                 "The memory may be faulty or something else writes to it (another host, a mounted file system): check Get-DaxFsMount and dmesg, then write again.",
                 target.Description, Errno.EIO);
         return new DaxWriteResult { Target = target.Description, BytesWritten = length, Sha256 = hash, Verified = true, Elapsed = clock.Elapsed };
+    }
+
+    private static void ReadSource(Stream source, Span<byte> into, long at, long length)
+    {
+        try { source.ReadExactly(into); }
+        catch (EndOfStreamException ex)
+        {
+            throw new IOException($"The image ended after about {at} of {length} bytes while being copied (did it change?).", ex);
+        }
+    }
+
+    private static void ReadSource(Stream source, byte[] into, long at, long length) => ReadSource(source, into.AsSpan(), at, length);
+
+    private static void Store(MemoryWindow window, long offset, ReadOnlySpan<byte> bytes, IWriteSteps? steps)
+    {
+        if (bytes.IsEmpty) return;
+        steps?.Storing(offset, bytes);
+        bytes.CopyTo(window.Slice(offset, bytes.Length));
+    }
+
+    /// <summary>The eight <paramref name="bytes"/> at offset 0 in one aligned 8-byte store (never torn by a crash: x86-64 and
+    /// arm64 make aligned 8-byte stores single-copy atomic, and persistent memory keeps them power-fail atomic). Every
+    /// target starts on a page boundary except a physical range at an address that is not a multiple of 8.</summary>
+    private static unsafe void Store8(MemoryWindow window, ReadOnlySpan<byte> bytes, IWriteSteps? steps)
+    {
+        steps?.Storing(0, bytes);
+        Volatile.Write(ref *(ulong*)window.Pointer, System.Runtime.InteropServices.MemoryMarshal.Read<ulong>(bytes));
+    }
+
+    private static void Flush(MemoryWindow window, IWriteSteps? steps)
+    {
+        steps?.Flushing();
+        try { window.Flush(); }
+        catch (SyscallException ex) when (ex.ErrorNumber is Errno.EINVAL or Errno.ENOSYS) { /* nodes without msync (dma-buf heaps) */ }
     }
 
     /// <summary>Compares the target's first <paramref name="length"/> bytes with <paramref name="source"/> through a fresh

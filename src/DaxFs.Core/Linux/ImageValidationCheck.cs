@@ -52,7 +52,7 @@ public sealed class ImageValidationCheck : IDaxFsMountCheck
     }
 
     /// <summary>The refusal's message: how many errors, which rules, the first few with offsets, and what to do.</summary>
-    public static string Describe(string target, IReadOnlyList<ValidationFinding> errors, int listed)
+    public static string Describe(string target, IReadOnlyList<ValidationFinding> errors, int listed, string? nextStep = null)
     {
         var rules = errors.Select(e => e.RuleId).Distinct(StringComparer.Ordinal).ToList();
         var sb = new StringBuilder();
@@ -62,6 +62,7 @@ public sealed class ImageValidationCheck : IDaxFsMountCheck
         foreach (var e in errors.Take(Math.Max(0, listed)))
             sb.Append(CultureInfo.InvariantCulture, $"{e.RuleId} at 0x{Math.Max(e.Offset, 0):x}: {e.Message.TrimEnd('.')}. ");
         if (errors.Count > listed) sb.Append(CultureInfo.InvariantCulture, $"({errors.Count - listed} more.) ");
+        if (nextStep is not null) return sb.Append(nextStep).ToString();
         sb.Append("Run Test-DaxFsImage -Detailed on the image file you wrote here, rebuild it with New-DaxFsImage and write it again with Write-DaxFsImage; " +
                   "mount with -SkipValidation only if you know this image is safe for the kernel.");
         return sb.ToString();

@@ -61,6 +61,11 @@ internal static unsafe class Syscalls
     [DllImport(Libc)]
     public static extern int posix_fadvise(SafeHandle fd, long offset, long length, int advice);
 
+    public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+
+    [DllImport(Libc, SetLastError = true)]
+    public static extern int flock(SafeHandle fd, int operation);
+
     [DllImport(Libc, SetLastError = true)]
     public static extern int ftruncate(SafeHandle fd, long length);
 

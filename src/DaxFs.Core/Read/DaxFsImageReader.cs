@@ -121,6 +121,9 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
             throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
                 $"The image is {memory.Length} bytes, shorter than its {Format.Superblock.RecordSize}-byte superblock.");
         Superblock = Format.Superblock.Read(memory.Span(0, Format.Superblock.RecordSize));
+        if (Superblock.Magic != DaxFsConstants.SuperMagic && IncompleteWrite.IsMarked(memory.Span(0, IncompleteWrite.MarkerLength)))
+            throw new DaxFsFormatException(RuleIds.IncompleteWrite, 0,
+                "This is not a whole image: a Write-DaxFsImage to this memory was interrupted before it finished (block 0 holds DaxFs's write-in-progress header). Write the image again.");
         if (Superblock.Magic != DaxFsConstants.SuperMagic)
             throw new DaxFsFormatException(RuleIds.SuperMagic, 0, $"Not a DAXFS image: superblock magic is 0x{Superblock.Magic:x8}, not 0x{DaxFsConstants.SuperMagic:x8}.");
         if (Superblock.Version != DaxFsConstants.Version)

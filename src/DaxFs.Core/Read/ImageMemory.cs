@@ -105,9 +105,14 @@ public sealed unsafe class MappedFileImageMemory : ImageMemory
     }
 
     /// <summary>Maps <paramref name="path"/> read-only. An empty file gives an empty window.</summary>
+    /// <exception cref="ImageSourceException">The path is a directory, a FIFO, a socket or a character device that is not a
+    /// dax device (checked before any open, so a FIFO never blocks).</exception>
     public static MappedFileImageMemory Open(string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+        var regular = ImageSource.OpenRegular(path);
+        using var stream = regular is not null
+            ? new FileStream(regular, FileAccess.Read, 1)
+            : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
         long length = stream.Length;
         if (length == 0)
             return new MappedFileImageMemory(path, null, null, null, 0);

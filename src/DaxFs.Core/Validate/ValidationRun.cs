@@ -131,6 +131,14 @@ internal sealed partial class ValidationRun
         }
         _sb = Superblock.Read(Bytes(0, SuperSize));
 
+        if (_sb.Magic != SuperMagic && IncompleteWrite.IsMarked(Bytes(0, IncompleteWrite.MarkerLength)))
+        {
+            string? who = IncompleteWrite.Describe(Bytes(0, Math.Min(BlockSize, (int)Math.Min(_length, int.MaxValue))));
+            Report(RuleIds.IncompleteWrite, OffMagic, null,
+                "A Write-DaxFsImage to this memory was interrupted before it finished: block 0 holds DaxFs's write-in-progress header" +
+                (who is null ? "" : $" (\"DAXFSWIP{who}\")") + " instead of a superblock, and the bytes after it mix the old and the new image. Write the image again.");
+            return;
+        }
         if (_sb.Magic != SuperMagic)
         {
             Report(RuleIds.SuperMagic, OffMagic, null,

@@ -93,6 +93,8 @@ public sealed class ImageBuildResult
     public string? BackingFile { get; init; }
     public required ImageBuildPlan Plan { get; init; }
     public IReadOnlyList<BuildWarning> Warnings => Plan.Warnings;
+    /// <summary>Temporary files of earlier, killed builds of the same destination: removed, or only found.</summary>
+    public IReadOnlyList<StaleTemporaryFile> StaleTemporaryFiles { get; init; } = Array.Empty<StaleTemporaryFile>();
 }
 
 public enum BuildErrorKind

@@ -109,6 +109,8 @@ public sealed class ImageBuilder
         string dest = Path.GetFullPath(_options.Destination);
         string? backing = _options.BackingFile is null ? null : Path.GetFullPath(_options.BackingFile);
 
+        // A build killed earlier (SIGKILL, a crash) left its temporary file here: remove it before the space check.
+        var stale = RemoveStaleTemporaryFiles();
         CheckFreeSpace(dest, layout.ImageAllocatedBytes + (backing is not null && SameFolder(dest, backing) ? layout.BackingSize : 0));
         if (backing is not null && !SameFolder(dest, backing)) CheckFreeSpace(backing, layout.BackingSize);
 
@@ -153,7 +155,16 @@ public sealed class ImageBuilder
             if (imageTemp is not null) TryDelete(imageTemp);
             if (backingTemp is not null) TryDelete(backingTemp);
         }
-        return new ImageBuildResult { Destination = dest, BackingFile = backing, Plan = plan };
+        return new ImageBuildResult { Destination = dest, BackingFile = backing, Plan = plan, StaleTemporaryFiles = stale };
+    }
+
+    /// <summary>Removes the temporary files that killed builds of this destination (and backing file) left, and lists
+    /// them with those it could not prove stale (see <see cref="Write.StaleTemporaryFiles"/>). <see cref="Build"/> calls it.</summary>
+    public IReadOnlyList<StaleTemporaryFile> RemoveStaleTemporaryFiles()
+    {
+        var found = new List<StaleTemporaryFile>(StaleTemporaryFiles.Clean(_options.Destination));
+        if (_options.BackingFile is not null) found.AddRange(StaleTemporaryFiles.Clean(_options.BackingFile));
+        return found;
     }
 
     private static bool SameFolder(string a, string b) => Path.GetDirectoryName(a) == Path.GetDirectoryName(b);
@@ -170,9 +181,7 @@ public sealed class ImageBuilder
 
     private static FileStream CreateTemp(string destination, long length, long allocate, out string tempPath)
     {
-        string dir = Path.GetDirectoryName(destination)!;
-        string name = "." + Path.GetFileName(destination) + "." + Convert.ToHexString(Guid.NewGuid().ToByteArray(), 0, 6).ToLowerInvariant() + ".tmp";
-        tempPath = Path.Combine(dir, name);
+        tempPath = StaleTemporaryFiles.NewName(destination);
         var fs = new FileStream(tempPath, new FileStreamOptions
         {
             Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.None,

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using DaxFs.Core.Export;
 using DaxFs.Core.Format;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 using DaxFs.Internal;
 
@@ -87,6 +88,8 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
             lastTick = now;
             WriteProgress(new ProgressRecord(2, activity, $"{p.ItemsDone} items, {Formatting.Size(p.BytesDone)}") { CurrentOperation = p.CurrentPath });
         });
+        // SIGTERM and SIGHUP stop the export as Ctrl+C does (the file being written is removed) before the process ends.
+        using var signals = TerminationSignals.CancelOn(Cancellation);
         Guard(imagePath, () =>
         {
             try
@@ -106,6 +109,7 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
                 WriteProgress(new ProgressRecord(2, activity, "Done") { RecordType = ProgressRecordType.Completed });
             }
         });
+        if (signals.Received is not null) throw new PipelineStoppedException();
     }
 
     /// <summary>Reports on the pipeline thread (the export runs on it).</summary>

@@ -93,6 +93,8 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
         MountInfoEntry? entry = null;
         if (!Try(() =>
             {
+                // Shared: no DaxFs process writes this memory while the gate reads it and the kernel mounts it.
+                using var reading = DaxTargetLock.Acquire(plan.Request.Target, exclusive: false, "mount it");
                 plan = InspectWithFindings(mounter, plan);
                 WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS image of {plan.Superblock?.TotalSize} bytes" +
                     (plan.ValidationSkipped ? "; not validated (-SkipValidation)." : $"; it passed validation ({plan.Findings.Count} warning{(plan.Findings.Count == 1 ? "" : "s")})."));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using DaxFs.Core.Format;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 using DaxFs.Core.Write;
 using DaxFs.Internal;
@@ -99,6 +100,8 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             Overwrite = Force,
         });
 
+        // SIGTERM and SIGHUP stop the build as Ctrl+C does (the temporary file is removed) before the process ends.
+        using var signals = TerminationSignals.CancelOn(_cancel);
         ImageBuildPlan plan;
         try
         {
@@ -106,7 +109,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             plan = builder.Plan(_cancel.Token);
         }
         catch (DaxFsBuildException ex) { WriteError(ToError(ex, source)); return; }
-        catch (OperationCanceledException) { return; }
+        catch (OperationCanceledException) { StopIfSignalled(signals); return; }
         finally
         {
             if (!_cancel.IsCancellationRequested) WriteProgress(new ProgressRecord(1, Activity(dest), "Scanned") { RecordType = ProgressRecordType.Completed });
@@ -118,6 +121,12 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
         if (!ShouldProcess(dest, action)) return;
 
         foreach (var w in plan.Warnings) WriteWarning(w.Message);
+        foreach (var stale in builder.RemoveStaleTemporaryFiles())
+            WriteWarning(stale.Removed
+                ? $"Removed '{stale.Path}' ({stale.Length} bytes): the temporary file of an earlier build of this destination by process {stale.ProcessId}, which no longer runs (it was killed)."
+                : stale.ProcessId is null
+                    ? $"'{stale.Path}' ({stale.Length} bytes) looks like the temporary file of an earlier build of this destination, by a DaxFs version that did not record its process: remove it if no build of '{dest}' is running."
+                    : $"'{stale.Path}' ({stale.Length} bytes) is the temporary file of an earlier build by process {stale.ProcessId}, which no longer runs, but it belongs to another user or could not be removed: remove it yourself.");
 
         var progress = new ThrottledProgress(this, Activity(dest));
         ImageBuildResult result;
@@ -126,7 +135,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             result = builder.Build(progress, _cancel.Token);
         }
         catch (DaxFsBuildException ex) { WriteError(ToError(ex, source)); return; }
-        catch (OperationCanceledException) { return; }
+        catch (OperationCanceledException) { StopIfSignalled(signals); return; }
         finally
         {
             if (!_cancel.IsCancellationRequested) progress.Complete(); // a stopped pipeline takes no more records
@@ -182,6 +191,12 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
     }
 
     protected override void StopProcessing() => _cancel.Cancel();
+
+    /// <summary>After a SIGTERM or SIGHUP the script goes no further: the process ends once the cleanup is done.</summary>
+    private static void StopIfSignalled(TerminationSignals signals)
+    {
+        if (signals.Received is not null) throw new PipelineStoppedException();
+    }
 
     public void Dispose()
     {

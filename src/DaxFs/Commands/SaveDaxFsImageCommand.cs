@@ -68,58 +68,71 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
 
         DaxMemoryTarget target = null!;
         Superblock sb = default;
-        Try(() =>
-        {
-            target = ParameterSetName switch
-            {
-                DeviceSet => DaxMemoryTargets.ForDevice(Context, Device),
-                DmaBufSet => DmaBuf.ToTarget(),
-                _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
-            };
-            sb = DaxMemoryImages.ReadSuperblock(target);
-        }, what, terminating: true);
-
-        long length = (long)sb.TotalSize;
-        string action = $"Copy the {length}-byte DAXFS image at the start of {target.Description} through {target.DescribeMap(0, length, writable: false)} to {dest}";
-        WriteVerbose(action);
-        if (!ShouldProcess(dest, action)) return;
-
-        string temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(dest) ?? ".", $".{System.IO.Path.GetFileName(dest)}.{Environment.ProcessId}.tmp");
-        bool done = false;
+        DaxTargetLock? reading = null;
         try
         {
             Try(() =>
             {
-                using (var window = target.Map(0, length, writable: false))
-                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+                target = ParameterSetName switch
                 {
-                    for (long offset = 0; offset < length; offset += ChunkSize)
-                    {
-                        if (Cancellation.IsCancellationRequested) throw new OperationCanceledException(Cancellation.Token);
-                        file.Write(window.Slice(offset, (int)Math.Min(ChunkSize, length - offset)));
-                    }
-                    file.Flush(flushToDisk: true);
-                }
+                    DeviceSet => DaxMemoryTargets.ForDevice(Context, Device),
+                    DmaBufSet => DmaBuf.ToTarget(),
+                    _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
+                };
+                // Shared: no DaxFs process writes this memory while it is copied.
+                reading = DaxTargetLock.Acquire(target, exclusive: false, "copy the image from it");
+                sb = DaxMemoryImages.ReadSuperblock(target);
             }, what, terminating: true);
-            if (Cancellation.IsCancellationRequested) return;
 
-            DaxFsImageReader reader;
-            try { reader = DaxFsImageReader.Open(temp); }
-            catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, target.Description)); return; }
-            using (reader)
+            long length = (long)sb.TotalSize;
+            string action = $"Copy the {length}-byte DAXFS image at the start of {target.Description} through {target.DescribeMap(0, length, writable: false)} to {dest}";
+            WriteVerbose(action);
+            if (!ShouldProcess(dest, action)) return;
+
+            string temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(dest) ?? ".", $".{System.IO.Path.GetFileName(dest)}.{Environment.ProcessId}.tmp");
+            bool done = false;
+            // SIGTERM and SIGHUP stop the copy as Ctrl+C does (the temporary file is removed) before the process ends.
+            using var signals = TerminationSignals.CancelOn(Cancellation);
+            try
             {
-                File.Move(temp, dest, overwrite: Force);
-                done = true;
-                WriteObject(DaxFsImage.From(reader, dest));
+                Try(() =>
+                {
+                    using (var window = target.Map(0, length, writable: false))
+                    using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+                    {
+                        for (long offset = 0; offset < length; offset += ChunkSize)
+                        {
+                            if (Cancellation.IsCancellationRequested) throw new OperationCanceledException(Cancellation.Token);
+                            file.Write(window.Slice(offset, (int)Math.Min(ChunkSize, length - offset)));
+                        }
+                        file.Flush(flushToDisk: true);
+                    }
+                }, what, terminating: true);
+                if (Cancellation.IsCancellationRequested)
+                {
+                    if (signals.Received is not null) throw new PipelineStoppedException();
+                    return;
+                }
+
+                DaxFsImageReader reader;
+                try { reader = DaxFsImageReader.Open(temp); }
+                catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, target.Description)); return; }
+                using (reader)
+                {
+                    File.Move(temp, dest, overwrite: Force);
+                    done = true;
+                    WriteObject(DaxFsImage.From(reader, dest));
+                }
+            }
+            catch (IOException ex)
+            {
+                ThrowTerminatingError(Errors.Make(ex, "SaveFailed", ErrorCategory.WriteError, dest));
+            }
+            finally
+            {
+                if (!done) File.Delete(temp);
             }
         }
-        catch (IOException ex)
-        {
-            ThrowTerminatingError(Errors.Make(ex, "SaveFailed", ErrorCategory.WriteError, dest));
-        }
-        finally
-        {
-            if (!done) File.Delete(temp);
-        }
+        finally { reading?.Dispose(); }
     }
 }

@@ -46,6 +46,7 @@ public sealed class TestDaxFsImageCommand : DaxFsImageCmdlet
                         CancellationToken = Cancellation.Token,
                     });
                 }
+                catch (ImageSourceException ex) { WriteError(Errors.NotAnImageFile(ex)); continue; }
                 catch (FileNotFoundException ex) { WriteError(Errors.ImageNotFound(path, ex)); continue; }
                 catch (DirectoryNotFoundException ex) { WriteError(Errors.ImageNotFound(path, ex)); continue; }
                 catch (OperationCanceledException) { return; }

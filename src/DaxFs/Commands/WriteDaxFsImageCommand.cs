@@ -91,6 +91,8 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
 
         DaxWriteResult result = null!;
         var progress = new Progress(this, $"Writing {System.IO.Path.GetFileName(path)} to {target.Description}");
+        // SIGTERM and SIGHUP stop the write as Ctrl+C does (the target stays marked incomplete) before the process ends.
+        using var signals = TerminationSignals.CancelOn(Cancellation);
         try
         {
             Linux(() =>

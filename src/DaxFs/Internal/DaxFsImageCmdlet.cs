@@ -66,6 +66,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
             return reader;
         }
         catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, path)); throw; }
+        catch (ImageSourceException ex) { ThrowTerminatingError(Errors.NotAnImageFile(ex)); throw; }
         catch (FileNotFoundException ex) { ThrowTerminatingError(Errors.ImageNotFound(path, ex)); throw; }
         catch (DirectoryNotFoundException ex) { ThrowTerminatingError(Errors.ImageNotFound(path, ex)); throw; }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { ThrowTerminatingError(Errors.ImageUnreadable(path, ex)); throw; }

@@ -29,6 +29,10 @@ internal static class Errors
         new(new IOException($"Cannot open the image '{path}': {inner.Message}", inner),
             "ImageUnreadable", inner is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, path);
 
+    /// <summary>The path given as an image is a directory (ImageIsDirectory) or a FIFO, socket or character device (ImageNotAFile).</summary>
+    public static ErrorRecord NotAnImageFile(Core.Read.ImageSourceException ex) =>
+        new(ex, ex.Kind == Core.Read.ImageSourceKind.Directory ? "ImageIsDirectory" : "ImageNotAFile", ErrorCategory.InvalidArgument, ex.Path);
+
     public static ErrorRecord ItemNotFound(string imagePath, string itemPath) =>
         new(new ItemNotFoundException($"'{itemPath}' does not exist in the image '{imagePath}'. List the image with Get-DaxFsItem -Recurse."),
             "ItemNotFoundInImage", ErrorCategory.ObjectNotFound, itemPath);

@@ -23,7 +23,7 @@ internal static class LinuxErrors
         DaxErrorKind.DeviceMultiRange => ErrorCategory.NotImplemented,
         DaxErrorKind.ImageTooLarge => ErrorCategory.LimitsExceeded,
         DaxErrorKind.NoImageAtTarget or DaxErrorKind.ImageInvalid => ErrorCategory.InvalidData,
-        DaxErrorKind.MountPointBusy => ErrorCategory.ResourceBusy,
+        DaxErrorKind.MountPointBusy or DaxErrorKind.TargetInUse => ErrorCategory.ResourceBusy,
         DaxErrorKind.VerifyFailed => ErrorCategory.WriteError,
         DaxErrorKind.PhysicalRangeUnreachable => ErrorCategory.ResourceUnavailable,
         DaxErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,

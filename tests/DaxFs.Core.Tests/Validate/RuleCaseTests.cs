@@ -48,6 +48,8 @@ public class RuleCaseTests
         [RuleIds.ImageTooLarge] = () => new(Array.Empty<byte>(), BlockSize + 32, null, Memory: HugeImage(uint.MaxValue, 0)),
         [RuleIds.ImageTruncated] = () => new(Static().Bytes[..4000], 0, null),
         [RuleIds.SuperMagic] = () => new(Static().W32(0, 0x12345678).Bytes, 0, null),
+        // An interrupted Write-DaxFsImage: the write-in-progress marker over the superblock's first eight bytes.
+        [RuleIds.IncompleteWrite] = () => new(Static().W64(0, IncompleteWrite.Marker).Bytes, 0, null),
         [RuleIds.SuperVersion] = () => new(Static().W32(4, 4).Bytes, 4, null),
         [RuleIds.SuperBlockSize] = () => new(Static().W32(12, 512).Bytes, 12, null),
         [RuleIds.SuperTotalSize] = () => { var b = Static(); return new(b.W64(16, (ulong)b.Bytes.Length + 4096).Bytes, 16, null); },
