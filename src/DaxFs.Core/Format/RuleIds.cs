@@ -102,6 +102,9 @@ public static class RuleIds
     public const string SymlinkEmpty = "SYMLINK-EMPTY";
     public const string DeltaSymlinkTermination = "DELTA-SYMLINK-NUL";
 
+    // Added with the uncapped checks: the list of findings was cut short (every rule still ran)
+    public const string FindingsTruncated = "FINDINGS-TRUNCATED";
+
     private static readonly RuleInfo[] s_all =
     {
         new(ImageTruncated, FindingSeverity.Error, KernelVerdict.NotChecked, "The image is shorter than a structure it declares (reading past the end would crash the kernel)."),
@@ -165,6 +168,7 @@ public static class RuleIds
         new(RootNotInodeOne, FindingSeverity.Error, KernelVerdict.NotChecked, "root_inode is 1: the kernel always mounts inode 1 as the root directory, whatever root_inode says."),
         new(SymlinkEmpty, FindingSeverity.Error, KernelVerdict.NotChecked, "A symlink's target is not empty (size > 0): the kernel reads an empty symlink's target at its data offset with no bound and no NUL check."),
         new(DeltaSymlinkTermination, FindingSeverity.Error, KernelVerdict.NotChecked, "A delta-log SYMLINK entry's target is followed by a NUL: the kernel hands the target to readers as a C string."),
+        new(FindingsTruncated, FindingSeverity.Warning, KernelVerdict.NotChecked, "All findings are listed: when more were made than the limit keeps, this finding counts the rest by rule (every rule ran over the whole image, and errors are listed before warnings)."),
     };
 
     private static readonly Dictionary<string, RuleInfo> s_byId = s_all.ToDictionary(r => r.Id, StringComparer.Ordinal);

@@ -54,7 +54,23 @@ public static class ImageValidator
     public static IReadOnlyList<ValidationFinding> Validate(ImageMemory image, ValidationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return new ValidationRun(image, options ?? new ValidationOptions()).Run();
+        options ??= new ValidationOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxFindings, 1, nameof(options.MaxFindings));
+        return new ValidationRun(image, options).Run();
+    }
+
+    /// <summary>
+    /// The strict verdict: true when nothing was found but the <see cref="ValidationFinding.Bookkeeping"/> summaries
+    /// every image has for the kernel's <c>validate</c> option. An image as a correct writer lays it out passes; any
+    /// error, any other warning (a dirent's mode that differs from its inode's, an unreachable inode, a link count no
+    /// writer would set, a split image checked without its backing file, a truncated list of findings) fails it.
+    /// </summary>
+    public static bool PassesStrict(IReadOnlyList<ValidationFinding> findings)
+    {
+        ArgumentNullException.ThrowIfNull(findings);
+        foreach (var f in findings)
+            if (!f.Bookkeeping) return false;
+        return true;
     }
 
     /// <summary>True when no finding has severity <see cref="FindingSeverity.Error"/>.</summary>

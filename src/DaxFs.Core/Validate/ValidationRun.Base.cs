@@ -192,7 +192,7 @@ internal sealed partial class ValidationRun
                     Report(RuleIds.InodeDataBounds, rec + 24, i,
                         $"File inode {i}'s data [{Hex(inode.DataOffset)}, +{inode.Size}) runs past the end of the backing file ({backing} bytes).");
                 if (end > baseTotal)
-                    Report(RuleIds.SplitDataKernelBounds, rec + 24, i,
+                    ReportBookkeeping(RuleIds.SplitDataKernelBounds, rec + 24, i,
                         $"File inode {i}'s backing-file extent ends at {Hex(end)}, past the base image's total_size {baseTotal}: the kernel's validate refuses it.");
                 continue;
             }
@@ -469,7 +469,7 @@ internal sealed partial class ValidationRun
                     ? $"Inode {i} is an empty (all-zero) record, and not every directory could be read to show that nothing names it."
                     : $"Inode {i} is an empty (all-zero) record with no file type, but {_refs[i]} dirent(s) name it.");
             else
-                Report(RuleIds.InodeEmptySlot, rec + 4, i,
+                ReportBookkeeping(RuleIds.InodeEmptySlot, rec + 4, i,
                     $"Inode {i} is an empty (all-zero) record that no dirent names, as mkdaxfs leaves for a hard link's extra name; the kernel's validate refuses it (file type 00).");
         }
     }
@@ -483,21 +483,49 @@ internal sealed partial class ValidationRun
         }
     }
 
-    // Pass 6: link counts, as the kernel's validate checks them (the root, named by no dirent, always differs).
+    // Pass 6: link counts, as the kernel's validate checks them. What every image has (the root, named by no dirent;
+    // directories with the usual 2 + subdirectories; mkdaxfs's empty slots) is bookkeeping: one summary per rule.
     private void CheckLinkCounts()
     {
         for (uint i = 1; i <= _count; i++)
         {
             if ((i & 0x3FF) == 0) _ct.ThrowIfCancellationRequested();
             long rec = InodeRecord(i);
-            uint nlink = BaseInode.Read(Bytes((ulong)rec, InodeSize)).Nlink;
+            var record = Bytes((ulong)rec, InodeSize);
+            uint nlink = BaseInode.Read(record).Nlink;
+            bool dir = TypeOf(_modes[i]) == DaxFsItemType.Directory;
+            bool usualDir = dir && nlink == 2UL + SubdirectoryCount(i);
+            bool root = i == _base.RootInode;
             if (!_incomplete && nlink != _refs[i])
-                Report(RuleIds.NlinkMismatch, rec + 32, i, $"Inode {i} has nlink {nlink} but {_refs[i]} dirents name it.");
-            if (nlink > 1 && TypeOf(_modes[i]) != DaxFsItemType.File)
-                Report(RuleIds.NlinkNotFile, rec + 32, i, $"Inode {i} has nlink {nlink} but is not a regular file (mode {Octal(_modes[i])}).");
+            {
+                string message = $"Inode {i} has nlink {nlink} but {_refs[i]} dirents name it.";
+                if ((root && _refs[i] == 0 && nlink != 0) || (usualDir && _refs[i] == 1)) ReportBookkeeping(RuleIds.NlinkMismatch, rec + 32, i, message);
+                else Report(RuleIds.NlinkMismatch, rec + 32, i, message);
+            }
+            if (nlink > 1 && !(TypeOf(_modes[i]) == DaxFsItemType.File))
+            {
+                string message = $"Inode {i} has nlink {nlink} but is not a regular file (mode {Octal(_modes[i])}).";
+                if (usualDir) ReportBookkeeping(RuleIds.NlinkNotFile, rec + 32, i, message);
+                else Report(RuleIds.NlinkNotFile, rec + 32, i, message);
+            }
             if (nlink == 0)
-                Report(RuleIds.NlinkZero, rec + 32, i, $"Inode {i} has nlink 0.");
+            {
+                string message = $"Inode {i} has nlink 0.";
+                bool emptySlot = !_incomplete && _refs[i] == 0 && record.IndexOfAnyExcept((byte)0) < 0;
+                if (emptySlot) ReportBookkeeping(RuleIds.NlinkZero, rec + 32, i, message);
+                else Report(RuleIds.NlinkZero, rec + 32, i, message);
+            }
         }
+    }
+
+    /// <summary>How many of a directory's dirents (as read) name directories.</summary>
+    private ulong SubdirectoryCount(uint dir)
+    {
+        if (!_dirEdges.TryGetValue(dir, out var range)) return 0;
+        ulong n = 0;
+        for (int k = range.Start; k < range.Start + range.Count; k++)
+            if (TypeOf(_modes[_edges[k].Child]) == DaxFsItemType.Directory) n++;
+        return n;
     }
 
     // Pass 7: each symlink target has a NUL within size+1 bytes. One ascending sweep: [knownFrom, knownTo) is known
