@@ -211,7 +211,14 @@ public class ScaleTests
     [MemberData(nameof(LargeNames))]
     public void Fresh_large_images_show_one_finding_per_bookkeeping_rule(string name)
     {
-        var findings = Run(LargeImages.Seeds.Value[name]);
+        var bytes = LargeImages.Seeds.Value[name];
+        using (var reader = DaxFsImageReader.Open(new ByteImageMemory(bytes)))
+        {
+            Assert.True(reader.InodeCount > SeedCorpus.LargeEntries * 9 / 10);
+            Assert.Equal(SeedCorpus.LargeDirectories, reader.Walk("/").Count(i => i.Type == DaxFsItemType.Directory) + 1);
+        }
+        if (name != "large.split") Assert.True(FuzzTarget.Run(bytes).ReadCompletely); // the fuzz target walks and reads it all
+        var findings = Run(bytes);
         Assert.True(ImageValidator.IsSafe(findings), Describe(findings));
         var notBookkeeping = findings.Where(f => !f.Bookkeeping).ToList();
         if (name == "large.split") Assert.Equal(RuleIds.ExternalData, Assert.Single(notBookkeeping).RuleId); // no backing file given
