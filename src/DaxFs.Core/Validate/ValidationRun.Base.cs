@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DaxFs.Core.Format;
 using static DaxFs.Core.Format.DaxFsConstants;
 
@@ -7,6 +8,10 @@ namespace DaxFs.Core.Validate;
 internal sealed partial class ValidationRun
 {
     private const byte Gray = 1, Black = 2, Reached = 4;
+
+    // The loops over every inode and dirent run once per validation, in a process that has often just started
+    // (Test-DaxFsImage, the mount gate): AggressiveOptimization compiles them optimized at once instead of running them
+    // unoptimized first (tier 0), which made a first validation of 40,000 entries about 1.5 times slower.
 
     /// <summary>The most inodes or dirents indexed in arrays (only images of hundreds of GiB come near it).</summary>
     private const uint MaxIndexable = 0x7FFF_FFC0;
@@ -153,6 +158,7 @@ internal sealed partial class ValidationRun
     }
 
     // Pass 1: each inode's type, number and data extent.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckInodes()
     {
         ulong baseTotal = _base.TotalSize;
@@ -246,6 +252,7 @@ internal sealed partial class ValidationRun
 
     // Pass 2: directories whose declared arrays overlap an earlier one are reported and not read, so every
     // dirent byte is read for at most one directory (work stays proportional to the image).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckDirectoryOverlaps()
     {
         var order = _dirs.ToArray();
@@ -272,6 +279,7 @@ internal sealed partial class ValidationRun
     }
 
     // Pass 3: the last dirent, read at the 272-byte stride, stays inside the base image and off other data.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckDirentStride()
     {
         if (_dirs.Count == 0) return;
@@ -326,6 +334,7 @@ internal sealed partial class ValidationRun
     }
 
     // Pass 4: every dirent of every directory (once each).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReadDirectories()
     {
         ulong total = 0;
@@ -424,6 +433,7 @@ internal sealed partial class ValidationRun
                 Walk(d.Ino, markReached: false);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Walk(uint start, bool markReached)
     {
         var stack = new List<(uint Dir, int Next)> { (start, 0) };
@@ -474,6 +484,7 @@ internal sealed partial class ValidationRun
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckReachability()
     {
         for (uint i = 1; i <= _count; i++)
@@ -485,6 +496,7 @@ internal sealed partial class ValidationRun
 
     // Pass 6: link counts, as the kernel's validate checks them. What every image has (the root, named by no dirent;
     // directories with the usual 2 + subdirectories; mkdaxfs's empty slots) is bookkeeping: one summary per rule.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckLinkCounts()
     {
         for (uint i = 1; i <= _count; i++)
@@ -519,6 +531,7 @@ internal sealed partial class ValidationRun
     }
 
     /// <summary>How many of a directory's dirents (as read) name directories.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ulong SubdirectoryCount(uint dir)
     {
         if (!_dirEdges.TryGetValue(dir, out var range)) return 0;
@@ -532,6 +545,7 @@ internal sealed partial class ValidationRun
     // to hold no NUL and, when nulAtKnownTo, byte knownTo is a NUL; so every byte is scanned at most once.
     private const ulong SymlinkTargetMax = 4095;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckSymlinkTargets()
     {
         if (_symlinks.Count == 0) return;
