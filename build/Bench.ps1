@@ -11,18 +11,27 @@
         `mkfs.erofs` (uncompressed) and `mksquashfs -noI -noD -noF -noX`;
       - peak resident memory of the build, for the tree and for the 4x twin (it must not grow with file bytes);
       - Get-DaxFsItem -Recurse over the image against Get-ChildItem -Recurse -Force over the tree;
-      - the engine's enumeration rate (entries/s) and reading every file through the reader against from the tree.
+      - the engine's enumeration rate (entries/s) and reading every file through the reader against from the tree;
       - Compare-DaxFsImage of the image with a copy of itself and with its tree (every file hashed with SHA-256 on both
         sides, in parallel, the image's straight from its memory map) against `sha256sum -c` of a manifest of the tree
-        (one side only, one thread).
-    erofs-utils and squashfs-tools are installed with apt-get when missing and running as root.
+        (one side only, one thread);
+      - validation (Test-DaxFsImage's engine, a fresh process) against `fsck.erofs` (its metadata walk) and
+        `fsck.erofs --extract` (which also decodes every file) on an EROFS image of the same tree: entries/s and MB/s
+        of image, and peak memory (the validator's anonymous memory, for the tree and the 4x-bytes twin: it must not
+        grow with file bytes; fsck.erofs's peak RSS); then the same on a tree of
+        -LargeEntries (default 1,000,000) empty files in directories of 100, built into both formats.
+    erofs-utils (mkfs.erofs, fsck.erofs), squashfs-tools and GNU time (fsck.erofs's peak RSS) are installed with apt-get
+    when missing and running as root.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $WorkPath = (Join-Path $PSScriptRoot '../out/bench'),
     [int] $Entries = 41000,
     [long] $Bytes = 320MB,
-    [int] $Runs = 7
+    [int] $Runs = 7,
+    # The validation benchmark's large image: this many entries (0 skips it), timed over -LargeRuns rounds.
+    [int] $LargeEntries = 1000000,
+    [int] $LargeRuns = 3
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
@@ -31,12 +40,12 @@ New-Item -ItemType Directory -Force $WorkPath | Out-Null
 $WorkPath = (Resolve-Path $WorkPath).Path
 
 function Test-Tool([string] $Name) { [bool](Get-Command $Name -CommandType Application -ErrorAction Ignore) }
-if (-not (Test-Tool mkfs.erofs) -or -not (Test-Tool mksquashfs)) {
+if (-not (Test-Tool mkfs.erofs) -or -not (Test-Tool fsck.erofs) -or -not (Test-Tool mksquashfs) -or -not (Test-Path /usr/bin/time)) {
     if ((id -u) -eq '0' -and (Test-Tool apt-get)) {
-        Write-Host 'Installing erofs-utils and squashfs-tools for the comparison...'
+        Write-Host 'Installing erofs-utils, squashfs-tools and time for the comparison...'
         $env:DEBIAN_FRONTEND = 'noninteractive'
-        apt-get install -y -qq erofs-utils squashfs-tools 2>&1 | Out-Null
-        if ($LASTEXITCODE -ne 0) { apt-get update -qq 2>&1 | Out-Null; apt-get install -y -qq erofs-utils squashfs-tools 2>&1 | Out-Null }
+        apt-get install -y -qq erofs-utils squashfs-tools time 2>&1 | Out-Null
+        if ($LASTEXITCODE -ne 0) { apt-get update -qq 2>&1 | Out-Null; apt-get install -y -qq erofs-utils squashfs-tools time 2>&1 | Out-Null }
     }
 }
 
@@ -68,7 +77,7 @@ function Get-Tree([string] $Name, [long] $TreeBytes) {
 # Wall times of several commands, side by side: one warm-up run of each, then $Runs rounds that run each once in
 # turn. $Contenders is an ordered dictionary name -> @(block, before-block or $null); returns name -> Median, Best, Spread.
 # Every run starts on a collected heap, so no in-process contender pays for the garbage the one before it left.
-function Measure-Interleaved([Collections.Specialized.OrderedDictionary] $Contenders) {
+function Measure-Interleaved([Collections.Specialized.OrderedDictionary] $Contenders, [int] $Rounds = $Runs) {
     $times = @{}
     foreach ($name in $Contenders.Keys) {
         $times[$name] = [Collections.Generic.List[double]]::new()
@@ -76,7 +85,7 @@ function Measure-Interleaved([Collections.Specialized.OrderedDictionary] $Conten
         if ($before) { & $before }
         & $block | Out-Null
     }
-    foreach ($i in 1..$Runs) {
+    foreach ($i in 1..$Rounds) {
         foreach ($name in $Contenders.Keys) {
             $block, $before = $Contenders[$name]
             if ($before) { & $before }
@@ -89,7 +98,7 @@ function Measure-Interleaved([Collections.Specialized.OrderedDictionary] $Conten
     $result = @{}
     foreach ($name in $Contenders.Keys) {
         $t = @($times[$name] | Sort-Object)
-        $result[$name] = [pscustomobject]@{ Median = $t[[int][math]::Floor($Runs / 2)]; Best = $t[0]; Spread = $t[-1] / [math]::Max($t[0], 1e-9) }
+        $result[$name] = [pscustomobject]@{ Median = $t[[int][math]::Floor($Rounds / 2)]; Best = $t[0]; Spread = $t[-1] / [math]::Max($t[0], 1e-9) }
     }
     $result
 }
@@ -133,7 +142,72 @@ $m4 = Invoke-Harness @('build', $tree4, $img4)
 Add-Row 'peak RSS, build of tree' ([math]::Round($m1.peakRssBytes / 1MB, 1)) 'MiB' '< 150' ($(if ($m1.peakRssBytes -lt 150MB) { 'yes' } else { 'no' }))
 Add-Row 'peak RSS, build of 4x-bytes tree' ([math]::Round($m4.peakRssBytes / 1MB, 1)) 'MiB' '< 150, flat' ($(if ($m4.peakRssBytes -lt 150MB -and $m4.peakRssBytes -lt $m1.peakRssBytes * 1.25) { 'yes' } else { 'no' }))
 Add-Row '  engine time, 4x tree / tree' ([math]::Round($m4.seconds / $m1.seconds, 2)) 'x' '' ''
+
+# Validation against fsck.erofs, side by side: each a fresh process over an image of the same tree, as an operator runs
+# them. Throughput counts the tree's entries and each image's own bytes; the validator's memory is its anonymous memory
+# (the mapped image's pages are the file), fsck.erofs's its peak RSS.
+function Measure-Validation([string] $Label, [string] $Image, [string] $Erofs, [int] $Rounds) {
+    $contenders = [ordered]@{ validate = @({ Invoke-Harness @('validate', $Image) }, $null) }
+    if ($Erofs) {
+        $contenders.fsck = @({ $o = fsck.erofs $Erofs 2>&1; if ($LASTEXITCODE -ne 0) { throw "fsck.erofs $Erofs failed: $o" } }, $null)
+        $contenders.fsckx = @({ $o = fsck.erofs --extract $Erofs 2>&1; if ($LASTEXITCODE -ne 0) { throw "fsck.erofs --extract $Erofs failed: $o" } }, $null)
+    }
+    $t = Measure-Interleaved $contenders $Rounds
+    $runs = @(foreach ($i in 1..$Rounds) { Invoke-Harness @('validate', $Image) })
+    $v = $runs[-1]
+    $inProcess = @($runs.seconds | Sort-Object)[[int][math]::Floor($Rounds / 2)]
+    $mb = (Get-Item $Image).Length / 1e6
+    Add-Timing "Test-DaxFsImage engine, $Label ($($v.entries) entries, $([math]::Round($mb)) MB image; fresh process)" $t.validate
+    Add-Row '  validation rate (fresh process)' ([math]::Round($v.entries / $t.validate.Median / 1e6, 2)) 'M entries/s' '' ''
+    Add-Row '  validation rate (fresh process)' ([math]::Round($mb / $t.validate.Median)) 'MB/s' '' ''
+    Add-Row '  validation alone (in the process, no .NET start)' ([math]::Round($inProcess, 3)) 's' '' ''
+    Add-Row '  validation rate (alone)' ([math]::Round($v.entries / $inProcess / 1e6, 2)) 'M entries/s' '' ''
+    Add-Row '  validation rate (alone)' ([math]::Round($mb / $inProcess)) 'MB/s' '' ''
+    Add-Row '  validator peak anonymous memory' ([math]::Round($v.peakAnonBytes / 1MB, 1)) 'MiB' '' ''
+    Add-Row '  validator peak RSS (with the mapped image)' ([math]::Round($v.peakRssBytes / 1MB, 1)) 'MiB' '' ''
+    if ($Erofs) {
+        $emb = (Get-Item $Erofs).Length / 1e6
+        foreach ($k in 'fsck', 'fsckx') {
+            $argv = @(if ($k -eq 'fsckx') { '--extract' }) + $Erofs
+            $rss = [long]"$((& /usr/bin/time -f '%M' fsck.erofs @argv 2>&1) | Select-Object -Last 1)" * 1024
+            $name = if ($k -eq 'fsckx') { 'fsck.erofs --extract' } else { 'fsck.erofs' }
+            Add-Timing "$name, $Label ($([math]::Round($emb)) MB image)" $t[$k]
+            Add-Row "  $name rate" ([math]::Round($v.entries / $t[$k].Median / 1e6, 2)) 'M entries/s' '' ''
+            Add-Row "  $name rate" ([math]::Round($emb / $t[$k].Median)) 'MB/s' '' ''
+            Add-Row "  $name peak RSS" ([math]::Round($rss / 1MB, 1)) 'MiB' '' ''
+            Add-Ratio "  validation speed-up over $name" $t[$k] $t.validate '> 1x' { param($r) $r -gt 1 }
+        }
+    }
+    else { Add-Row 'fsck.erofs' 'not installed' '' '' '' }
+    $v
+}
+
+Write-Host 'Timing validation against fsck.erofs, interleaved...'
+$erofsFor = if (Test-Tool fsck.erofs) { if (-not (Test-Path $erofsImage)) { mkfs.erofs --quiet $erofsImage $tree 2>&1 | Out-Null }; $erofsImage } else { $null }
+$v1 = Measure-Validation 'bench tree' $img $erofsFor $Runs
+$v4 = Invoke-Harness @('validate', $img4)
+Add-Row 'validator peak anonymous memory, 4x-bytes tree' ([math]::Round($v4.peakAnonBytes / 1MB, 1)) 'MiB' 'flat' ($(if ($v4.peakAnonBytes -lt $v1.peakAnonBytes * 1.25) { 'yes' } else { 'no' }))
 Remove-Item -Force -ErrorAction Ignore $img4
+
+if ($LargeEntries -gt 0) {
+    $large = Join-Path $WorkPath "flat$LargeEntries"
+    $stamp = "$large.stamp"
+    if (-not ((Test-Path $stamp) -and (Get-Content $stamp) -eq "$LargeEntries 100 v1")) {
+        if (Test-Path $large) { Remove-Item -Recurse -Force $large }
+        Write-Host "Making a tree of $LargeEntries empty files in directories of 100..."
+        Invoke-Harness @('make-flat-tree', $large, $LargeEntries, 100) | Out-Null
+        Set-Content $stamp "$LargeEntries 100 v1"
+    }
+    $largeImg = Join-Path $WorkPath "flat$LargeEntries.daxfs"
+    $largeErofs = Join-Path $WorkPath "flat$LargeEntries.erofs"
+    Write-Host 'Building it with New-DaxFsImage and mkfs.erofs...'
+    Invoke-Harness @('build', $large, $largeImg) | Out-Null
+    $largeErofsFor = $null
+    if (Test-Tool fsck.erofs) { Remove-Item -Force -ErrorAction Ignore $largeErofs; mkfs.erofs --quiet $largeErofs $large 2>&1 | Out-Null; $largeErofsFor = $largeErofs }
+    Write-Host "Timing validation of the $LargeEntries-entry images, interleaved..."
+    $vl = Measure-Validation "$LargeEntries entries" $largeImg $largeErofsFor $LargeRuns
+    Remove-Item -Force -ErrorAction Ignore $largeImg, $largeErofs
+}
 
 Write-Host 'Timing the reader, interleaved...'
 Import-Module $ModulePath -Force
@@ -183,7 +257,9 @@ $mem = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -repl
 $machine = "$([Environment]::ProcessorCount) cores, $cpu, $mem GiB RAM, $(uname -r), .NET $([Environment]::Version)"
 Write-Host "`nMachine: $machine"
 Write-Host "Tree: $Entries entries, $([math]::Round($Bytes / 1MB)) MB (4x twin: $([math]::Round($Bytes * 4 / 1MB)) MB); warm cache"
+$load = (Get-Content /proc/loadavg) -split ' '
+Write-Host "Load average at the end: $($load[0]) $($load[1]) $($load[2]) (1, 5, 15 min)"
 Write-Host "Value: median of $Runs interleaved runs (ratios: of the medians); Best: the fastest run (ratios: of the bests); Spread: slowest / fastest`n"
 $rows | Format-Table -AutoSize | Out-String -Width 200 | Out-Host
-[pscustomobject]@{ Machine = $machine; Entries = $Entries; Bytes = $Bytes; Runs = $Runs; Results = $rows } |
+[pscustomobject]@{ Machine = $machine; Entries = $Entries; Bytes = $Bytes; Runs = $Runs; LoadAverage = ($load[0..2] -join ' '); Results = $rows } |
     ConvertTo-Json -Depth 4 | Set-Content (Join-Path $WorkPath 'results.json')

@@ -68,6 +68,28 @@ Describe 'New-DaxFsImage' {
         Test-DaxFsImage $dest -BackingFile $backing | Should -BeTrue
     }
 
+    It 'builds an image of 300 directories that shows two bookkeeping findings, not 600, and passes -Strict' {
+        $tree = Join-Path $script:Out 'many'
+        foreach ($i in 1..300) { New-Item -ItemType Directory -Force (Join-Path $tree ('d{0:000}/sub' -f ($i % 150))) | Out-Null }
+        Set-Content (Join-Path $tree 'f') 'x'
+        $dest = Join-Path $script:Out 'many.daxfs'
+        New-DaxFsImage -Path $tree -Destination $dest | Out-Null
+        $findings = @(Test-DaxFsImage $dest -Detailed)
+        $findings.RuleId | Sort-Object | Should -Be @('NLINK-MISMATCH', 'NLINK-NOTFILE')
+        $findings | ForEach-Object { $_.Bookkeeping | Should -BeTrue; $_.Count | Should -Be 301; $_.Inode | Should -Be 1 }
+        $findings[0].Message | Should -Match 'inodes 1, 2, 3, 4, 5 and 296 more\.$'
+        Test-DaxFsImage $dest -Strict | Should -BeTrue
+        # A directory entry whose mode differs from its inode's is a warning, not bookkeeping: -Strict fails it.
+        $bytes = [IO.File]::ReadAllBytes($dest)
+        $base = [BitConverter]::ToInt64($bytes, 24)
+        $rootData = $base + [BitConverter]::ToInt64($bytes, [int]($base + [BitConverter]::ToInt64($bytes, [int]$base + 24) + 24))
+        [BitConverter]::GetBytes([uint32]0x8180).CopyTo($bytes, [int]$rootData + 4)
+        [IO.File]::WriteAllBytes($dest, $bytes)
+        Test-DaxFsImage $dest | Should -BeTrue
+        Test-DaxFsImage $dest -Strict | Should -BeFalse
+        (Test-DaxFsImage $dest -Detailed | Where-Object { -not $_.Bookkeeping }).RuleId | Should -Be 'DIRENT-MODE'
+    }
+
     It 'writes DIRNAME.daxfs in the current location by default and takes the directory from the pipeline' {
         Push-Location $script:Out
         try {

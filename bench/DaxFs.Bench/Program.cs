@@ -6,11 +6,13 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
+using DaxFs.Core.Validate;
 using DaxFs.Core.Write;
 
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: DaxFs.Bench build SRC DEST [static|branching] | enumerate IMAGE [rounds] | read-image IMAGE | read-tree DIR | make-tree DIR ENTRIES BYTES SEED");
+    Console.Error.WriteLine("usage: DaxFs.Bench build SRC DEST [static|branching] | enumerate IMAGE [rounds] | read-image IMAGE | read-tree DIR | make-tree DIR ENTRIES BYTES SEED" +
+        " | validate IMAGE | make-flat-tree DIR ENTRIES PER-DIR");
     return 2;
 }
 
@@ -18,8 +20,28 @@ var sw = Stopwatch.StartNew();
 long entries = 0, bytes = 0;
 double planSeconds = 0;
 ulong checksum = 0;
+long peakAnon = -1;
 switch (args[0])
 {
+    case "validate":
+    {
+        // One validation of the image file as Test-DaxFsImage does it (a fresh process: the JIT counts, as it does for
+        // an operator). Anonymous memory is sampled while it runs: the mapped image's pages count in RSS but are the file.
+        using var sampler = new AnonSampler();
+        using var memory = MappedFileImageMemory.Open(args[1]);
+        sw.Restart(); // seconds: the validation alone (the caller times the whole process too)
+        var findings = ImageValidator.Validate(memory);
+        sw.Stop();
+        if (!ImageValidator.IsSafe(findings)) { Console.Error.WriteLine($"validate: {args[1]} has errors"); return 1; }
+        using (var reader = DaxFsImageReader.Open(args[1])) entries = reader.InodeCount;
+        bytes = memory.Length;
+        checksum = (ulong)findings.Count;
+        peakAnon = sampler.Stop();
+        break;
+    }
+    case "make-flat-tree":
+        (entries, bytes) = BenchTree.MakeFlat(args[1], int.Parse(args[2]), int.Parse(args[3]));
+        break;
     case "build":
     {
         var mode = args.Length > 3 && args[3] == "branching" ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
@@ -97,7 +119,7 @@ sw.Stop();
 var inv = System.Globalization.CultureInfo.InvariantCulture;
 Console.WriteLine(string.Create(inv,
     $"{{\"command\":\"{args[0]}\",\"seconds\":{sw.Elapsed.TotalSeconds:R},\"planSeconds\":{planSeconds:R}," +
-    $"\"entries\":{entries},\"bytes\":{bytes},\"checksum\":{checksum},\"peakRssBytes\":{PeakRss()}}}"));
+    $"\"entries\":{entries},\"bytes\":{bytes},\"checksum\":{checksum},\"peakRssBytes\":{PeakRss()},\"peakAnonBytes\":{peakAnon}}}"));
 return 0;
 
 static ulong Sum(ReadOnlySpan<byte> data)
@@ -120,9 +142,64 @@ static long PeakRss()
     return -1;
 }
 
+/// <summary>Samples RssAnon of this process every few milliseconds; <see cref="Stop"/> returns the highest value seen.</summary>
+sealed class AnonSampler : IDisposable
+{
+    private readonly Thread _thread;
+    private volatile bool _stop;
+    private long _peak;
+
+    public AnonSampler()
+    {
+        _thread = new Thread(() =>
+        {
+            while (!_stop) { Sample(); Thread.Sleep(5); }
+        }) { IsBackground = true };
+        Sample();
+        _thread.Start();
+    }
+
+    private void Sample()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+            {
+                long v = long.Parse(line[8..].Trim().Split(' ')[0]) * 1024;
+                if (v > _peak) _peak = v;
+                return;
+            }
+    }
+
+    public long Stop()
+    {
+        _stop = true;
+        _thread.Join();
+        Sample();
+        return _peak;
+    }
+
+    public void Dispose() => Stop();
+}
+
 /// <summary>A deterministic tree: directories, files of mixed sizes, symlinks and hard links.</summary>
 static class BenchTree
 {
+    /// <summary>A flat tree of <paramref name="entries"/> entries: directories of <paramref name="perDir"/> empty files each.</summary>
+    public static (long Entries, long Bytes) MakeFlat(string root, int entries, int perDir)
+    {
+        Directory.CreateDirectory(root);
+        long made = 0;
+        for (int d = 0; made < entries; d++)
+        {
+            string dir = Path.Combine(root, $"d{d:x5}");
+            Directory.CreateDirectory(dir);
+            made++;
+            for (int f = 0; f < perDir && made < entries; f++, made++)
+                File.Create(Path.Combine(dir, $"file-{f:x4}")).Dispose();
+        }
+        return (made, 0);
+    }
+
     public static (long Entries, long Bytes) Make(string root, int entries, long targetBytes, int seed)
     {
         var rng = new Random(seed);

@@ -127,11 +127,12 @@ public static class Program
         var seeds = new List<byte[]>();
         foreach (var dir in o.Corpus)
             foreach (var f in Directory.GetFiles(dir).Order(StringComparer.Ordinal))
-                if (new FileInfo(f).Length <= 4 * SeedCorpus.MaxSeedBytes) seeds.Add(File.ReadAllBytes(f));
+                if (new FileInfo(f).Length <= SeedCorpus.MaxLargeSeedBytes) seeds.Add(File.ReadAllBytes(f));
         if (seeds.Count == 0)
         {
             seeds.AddRange(SeedCorpus.FromVectors(o.Vectors ?? FindVectors()).Select(s => s.Bytes));
             seeds.AddRange(SeedCorpus.FromGeneratedTrees().Select(s => s.Bytes));
+            seeds.AddRange(SeedCorpus.FromLargeTrees().Select(s => s.Bytes));
         }
         return seeds;
     }
@@ -139,7 +140,7 @@ public static class Program
     private static int Seeds(Options o)
     {
         if (o.Positional.Count != 1) throw new ArgumentException("seeds needs one output folder.");
-        var all = SeedCorpus.FromVectors(o.Vectors ?? FindVectors()).Concat(SeedCorpus.FromGeneratedTrees()).ToList();
+        var all = SeedCorpus.FromVectors(o.Vectors ?? FindVectors()).Concat(SeedCorpus.FromGeneratedTrees()).Concat(SeedCorpus.FromLargeTrees()).ToList();
         int n = SeedCorpus.WriteTo(o.Positional[0], all);
         Console.WriteLine($"wrote {n} seeds to {o.Positional[0]} ({all.Sum(s => (long)s.Bytes.Length)} bytes)");
         return 0;

@@ -8,7 +8,7 @@
 BeforeDiscovery {
     $script:Hostile = Get-Content -Raw (Join-Path $env:DAXFS_INTEGRATION_DATA 'hostile.json') | ConvertFrom-Json
     $script:Cases = @($script:Hostile.Cases | ForEach-Object {
-            @{ Name = $_.Name; Kind = $_.Kind; Expect = $_.Expect; Offset = [uint64]$_.Offset; Length = [uint64]$_.Length; Backing = $_.Backing }
+            @{ Name = $_.Name; Kind = $_.Kind; Source = $_.Source; Expect = $_.Expect; Offset = [uint64]$_.Offset; Length = [uint64]$_.Length; Backing = $_.Backing }
         })
 }
 
@@ -18,7 +18,14 @@ BeforeAll {
     $script:HostileSource = (Get-Content -Raw (Join-Path $script:Data 'hostile.json') | ConvertFrom-Json).Source
     # Refusals made before the mount call: the superblock checks and the gate.
     $script:DaxFsRefusals = 'ImageFailsValidation', 'ImageLargerThanMountSize', 'NoDaxFsImageAtTarget', 'UnsupportedImageVersion', 'MountSizeTooSmall'
-    $script:Counts = [ordered]@{ Images = 0; RefusedByDaxFs = 0; MountedAndRead = 0; RefusedByKernel = 0; ReadErrors = 0; Structural = 0; Mutants = 0; MutantsRefused = 0; MutantsMounted = 0 }
+    $script:Counts = [ordered]@{ Images = 0; RefusedByDaxFs = 0; MountedAndRead = 0; RefusedByKernel = 0; ReadErrors = 0; Structural = 0; Mutants = 0; MutantsRefused = 0; MutantsMounted = 0
+        Small = [ordered]@{ Images = 0; RefusedByDaxFs = 0; MountedAndRead = 0; RefusedByKernel = 0; ReadErrors = 0 }
+        Large = [ordered]@{ Images = 0; RefusedByDaxFs = 0; MountedAndRead = 0; RefusedByKernel = 0; ReadErrors = 0 } }
+    # Counts per source tree (small, or large: thousands of directories).
+    function Add-Count([string] $Source, [string] $What) {
+        $script:Counts[$What]++
+        $script:Counts[$(if ($Source -eq 'large') { 'Large' } else { 'Small' })][$What]++
+    }
     $script:Outcomes = [Collections.Generic.List[object]]::new()
 }
 
@@ -26,18 +33,23 @@ AfterAll {
     Clear-Mount $script:Mnt
     $out = Join-Path $script:Data 'results'
     New-Item -ItemType Directory -Force $out | Out-Null
-    [pscustomobject]$script:Counts | ConvertTo-Json | Set-Content (Join-Path $out 'hostile-counts.json')
+    [pscustomobject]$script:Counts | ConvertTo-Json -Depth 3 | Set-Content (Join-Path $out 'hostile-counts.json')
     $script:Outcomes | ConvertTo-Json -Depth 3 | Set-Content (Join-Path $out 'hostile-outcomes.json')
     Write-Host ("Hostile: {0} images: {1} refused by DaxFs, {2} mounted and read in full, {3} refused by the kernel itself, {4} read errors; mutants: {5} refused, {6} mounted" -f
         $script:Counts.Images, $script:Counts.RefusedByDaxFs, $script:Counts.MountedAndRead, $script:Counts.RefusedByKernel, $script:Counts.ReadErrors,
         $script:Counts.MutantsRefused, $script:Counts.MutantsMounted)
+    foreach ($source in 'Small', 'Large') {
+        $c = $script:Counts[$source]
+        Write-Host ("Hostile, {0} source: {1} images, {2} refused by DaxFs, {3} mounted and read in full, {4} refused by the kernel, {5} read errors" -f
+            $source.ToLowerInvariant(), $c.Images, $c.RefusedByDaxFs, $c.MountedAndRead, $c.RefusedByKernel, $c.ReadErrors)
+    }
 }
 
 Describe 'Mount-DaxFs and its gate on hostile images in the real kernel' {
     AfterEach { Clear-Mount $script:Mnt }
 
     It '<Kind> <Name>' -ForEach $Cases {
-        $script:Counts.Images++
+        Add-Count $Source 'Images'
         if ($Kind -eq 'structural') { $script:Counts.Structural++ }
         if ($Kind -eq 'mutant') { $script:Counts.Mutants++ }
         $p = @{ PhysicalAddress = $script:Phys + $Offset; Size = $Length; MountPoint = $script:Mnt; Confirm = $false; ErrorAction = 'Stop' }
@@ -61,9 +73,9 @@ Describe 'Mount-DaxFs and its gate on hostile images in the real kernel' {
                 $err.Exception.Message | Should -Match ' at 0x[0-9a-f]+: '
             }
             $byDaxFs = $id -in $script:DaxFsRefusals
-            if ($byDaxFs) { $script:Counts.RefusedByDaxFs++ } else { $script:Counts.RefusedByKernel++ }
+            if ($byDaxFs) { Add-Count $Source 'RefusedByDaxFs' } else { Add-Count $Source 'RefusedByKernel' }
             if ($Kind -eq 'mutant') { $script:Counts.MutantsRefused++ }
-            $script:Outcomes.Add([pscustomobject]@{ Name = $Name; Kind = $Kind; Outcome = $(if ($byDaxFs) { 'refused' } else { 'kernel-refused' }); ErrorId = $id; Rules = $rules -join ' ' })
+            $script:Outcomes.Add([pscustomobject]@{ Name = $Name; Kind = $Kind; Source = $Source; Outcome = $(if ($byDaxFs) { 'refused' } else { 'kernel-refused' }); ErrorId = $id; Rules = $rules -join ' ' })
             $Kind | Should -Not -Be 'valid' -Because "an untouched image must mount ($id`: $($err.Exception.Message))"
             if ($Kind -eq 'structural') {
                 if ($Expect -match '^[A-Z]+(-[A-Z0-9]+)+$') {
@@ -80,8 +92,8 @@ Describe 'Mount-DaxFs and its gate on hostile images in the real kernel' {
         $listing = $null; $readError = $null
         try { $listing = [DaxFs.TreeTools.TreeListing]::List($script:Mnt) }
         catch { $readError = $_.Exception.GetBaseException().Message }
-        if ($readError) { $script:Counts.ReadErrors++ } else { $script:Counts.MountedAndRead++ }
-        $script:Outcomes.Add([pscustomobject]@{ Name = $Name; Kind = $Kind; Outcome = $(if ($readError) { "mounted, read error: $readError" } else { 'mounted and read' }); ErrorId = $null; Rules = '' })
+        if ($readError) { Add-Count $Source 'ReadErrors' } else { Add-Count $Source 'MountedAndRead' }
+        $script:Outcomes.Add([pscustomobject]@{ Name = $Name; Kind = $Kind; Source = $Source; Outcome = $(if ($readError) { "mounted, read error: $readError" } else { 'mounted and read' }); ErrorId = $null; Rules = '' })
         $Kind | Should -Not -Be 'structural' -Because "the gate must refuse $Name ($Expect)"
         if ($Kind -eq 'valid') {
             $readError | Should -BeNullOrEmpty

@@ -14,7 +14,7 @@
               killed with SIGKILL at random moments: the gate refuses what they leave as IMG-INCOMPLETE-WRITE; a second
               writer and a mount are refused naming the first) and Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
       hostile the NVDIMM as one raw namespace holding the hostile set (HostileImages in TreeTools: structural breaks
-              and seeded mutants of a small static, branching and split image): Hostile.Tests.ps1 mounts each through
+              and seeded mutants of a small and a large static, branching and split image): Hostile.Tests.ps1 mounts each through
               Mount-DaxFs and its gate. A boot of its own, so a kernel crash cannot take the other boots' tests with it;
               a guest that dies is reported as a failure with the console's last lines.
     Writes the summed counts to -ResultFile as JSON (Passed, Failed, Skipped, SkipReason, Boots). When the kit or its
@@ -181,7 +181,8 @@ $nvdimmSize = [long]([math]::Ceiling(($offset + 32MB) / 16MB) * 16MB)
 $fs = [IO.File]::Open($nvdimm, 'Open', 'ReadWrite'); try { $fs.SetLength($nvdimmSize) } finally { $fs.Dispose() }
 # The hostile set: a small tree in static, branching (1 MiB delta region: exactly main's log) and split mode, every
 # structural break (HostileImages.Structural) and seeded mutants (150 of the static image, 40 of the branching one with
-# a live main branch), each at its own 64 KiB-aligned offset of the hostile boot's NVDIMM.
+# a live main branch); from a large tree (2,000 directories, 8,000 entries) the untouched images, 22 object-level
+# breaks and 8 + 4 mutants; each at its own 64 KiB-aligned offset of the hostile boot's NVDIMM.
 $hostileCount = 0
 if ($Boot -contains 'hostile') {
     $hdir = New-Item -ItemType Directory -Force (Join-Path $data 'hostile')
@@ -201,19 +202,42 @@ if ($Boot -contains 'hostile') {
     $cases.AddRange([DaxFs.TreeTools.HostileImages]::Structural($static, $branching, $split))
     $cases.AddRange([DaxFs.TreeTools.HostileImages]::Mutants($static, 'static', 9001, 150))
     $cases.AddRange([DaxFs.TreeTools.HostileImages]::Mutants([DaxFs.TreeTools.HostileImages]::WithLiveMain($branching), 'branching', 9002, 40))
+    # The large source: the small tree plus 2,000 directories and 8,000 entries (about 7 MiB per image), in the three
+    # modes; the untouched images, the structural breaks aimed at objects (the last directory, file or symlink of the
+    # inode table, the root's entries, branch logs, the page cache) and seeded mutants. Each large image costs the
+    # emulated guest a few seconds to validate and, when the gate lets it through, to read in full, so the set is
+    # chosen to add a few minutes to the boot (the superblock-level breaks are the same as the small tree's).
+    $largeBreaks = 'root-not-inode-1', 'inode-type-fifo', 'root-dir-size-not-271', 'subdir-data-at-image-end', 'dirent-ino-past-count',
+        'dirent-namelen-65535', 'dirent-name-with-slash', 'directory-contains-root', 'directory-contains-itself', 'two-dirs-share-entries',
+        'file-data-past-end', 'file-size-huge', 'symlink-unterminated', 'symlink-empty-wild-offset', 'symlink-past-end', 'truncated-half',
+        'main-log-past-end', 'delta-symlink-without-nul', 'branch-parent-cycle', 'aborted-parent-log-past-end', 'split-pcache-zero-slots',
+        'split-file-past-backing'
+    $large = Join-Path $hdir 'large'
+    [DaxFs.TreeTools.HostileImages]::MakeLargeTree($src, $large, 2000, 8000, 1616)
+    $ls = New-DaxFsImage -Path $large -Destination (Join-Path $hdir 'large.static.daxfs') -Force -WarningAction SilentlyContinue
+    $lb = New-DaxFsImage -Path $large -Destination (Join-Path $hdir 'large.branching.daxfs') -Branching -DeltaSize 1MB -Force -WarningAction SilentlyContinue
+    $largeData = Join-Path $hdir 'large.split.daxfs.data'
+    $lp = New-DaxFsImage -Path $large -Destination (Join-Path $hdir 'large.split.daxfs') -BackingFile $largeData -DeltaSize 1MB -Force -WarningAction SilentlyContinue
+    $lStatic = [IO.File]::ReadAllBytes($ls.Path); $lBranching = [IO.File]::ReadAllBytes($lb.Path)
+    $cases.AddRange(@([DaxFs.TreeTools.HostileImages]::Structural($lStatic, $lBranching, [IO.File]::ReadAllBytes($lp.Path), 'large') |
+            Where-Object { $_.Kind -eq 'valid' -or $_.Name.Substring('large-'.Length) -in $largeBreaks }))
+    $cases.AddRange([DaxFs.TreeTools.HostileImages]::Mutants($lStatic, 'large-static', 9101, 8, 'large'))
+    $cases.AddRange([DaxFs.TreeTools.HostileImages]::Mutants([DaxFs.TreeTools.HostileImages]::WithLiveMain($lBranching), 'large-branching', 9102, 4, 'large'))
     $hnv = Join-Path $data 'nvdimm-hostile.img'
     $at = 0L
     $entries = foreach ($c in $cases) {
         [DaxFs.TreeTools.NvdimmFile]::Place($hnv, $at, $c.Bytes) | Out-Null
-        [pscustomobject]@{ Name = $c.Name; Kind = $c.Kind; Expect = $c.Expect; Offset = $at; Length = $c.Bytes.Length; Backing = $(if ($c.Backing) { $splitData } else { $null }) }
+        $backingFile = if (-not $c.Backing) { $null } elseif ($c.Source -eq 'large') { $largeData } else { $splitData }
+        [pscustomobject]@{ Name = $c.Name; Kind = $c.Kind; Source = $c.Source; Expect = $c.Expect; Offset = $at; Length = $c.Bytes.Length; Backing = $backingFile }
         $at += [math]::Ceiling([math]::Max($c.Bytes.Length, 1) / 64KB) * 64KB
     }
     $hostileSize = [long]([math]::Ceiling(($at + 1MB) / 16MB) * 16MB)
     $fs = [IO.File]::Open($hnv, 'Open', 'ReadWrite'); try { $fs.SetLength($hostileSize) } finally { $fs.Dispose() }
     [pscustomobject]@{ NvdimmSize = $hostileSize; Source = $src; Cases = @($entries) } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'hostile.json')
     $hostileCount = $cases.Count
-    Write-Host ("Integration: hostile set of {0} images ({1} structural, {2} valid, {3} mutants) in {4} MiB of NVDIMM" -f $cases.Count,
-        @($cases | Where-Object Kind -eq 'structural').Count, @($cases | Where-Object Kind -eq 'valid').Count, @($cases | Where-Object Kind -eq 'mutant').Count, ($hostileSize / 1MB))
+    Write-Host ("Integration: hostile set of {0} images ({1} structural, {2} valid, {3} mutants; {5} from the large tree) in {4} MiB of NVDIMM" -f $cases.Count,
+        @($cases | Where-Object Kind -eq 'structural').Count, @($cases | Where-Object Kind -eq 'valid').Count, @($cases | Where-Object Kind -eq 'mutant').Count, ($hostileSize / 1MB),
+        @($cases | Where-Object Source -eq 'large').Count)
 }
 
 [pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = $nvdimmSize - $scratchOffset; BranchOffset = $branchOffset; BranchSize = 24MB; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
@@ -280,6 +304,12 @@ foreach ($bt in $boots) {
         $hc = $bt.Hostile
         Write-Host ("Integration: hostile set of {0} images: {1} refused by DaxFs, {2} mounted and read in full, {3} refused by the kernel itself, {4} mounted with read errors (mutants: {5} refused, {6} mounted)" -f
             $hc.Images, $hc.RefusedByDaxFs, $hc.MountedAndRead, $hc.RefusedByKernel, $hc.ReadErrors, $hc.MutantsRefused, $hc.MutantsMounted)
+        foreach ($source in 'Small', 'Large') {
+            if (-not $hc.PSObject.Properties[$source]) { continue }
+            $sc = $hc.$source
+            Write-Host ("Integration: hostile, {0} source: {1} images tried, {2} refused by DaxFs, {3} mounted and read in full, {4} refused by the kernel, {5} read errors, {6} crashes" -f
+                $source.ToLowerInvariant(), $sc.Images, $sc.RefusedByDaxFs, $sc.MountedAndRead, $sc.RefusedByKernel, $sc.ReadErrors, $(if ($bt.ExitCode -eq 0) { 0 } else { 'the boot died' }))
+        }
     }
 }
 Write-Host ("Integration: prepare {0:0.0} s, whole run {1:0.0} s" -f $prepare.Elapsed.TotalSeconds, $clock.Elapsed.TotalSeconds)

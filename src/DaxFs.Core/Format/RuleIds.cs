@@ -104,6 +104,8 @@ public static class RuleIds
 
     // Added with crash-consistent writes (DaxFs's own write-in-progress header: see Format/IncompleteWrite.cs)
     public const string IncompleteWrite = "IMG-INCOMPLETE-WRITE";
+    // Added with the uncapped checks: the list of findings was cut short (every rule still ran)
+    public const string FindingsTruncated = "FINDINGS-TRUNCATED";
 
     private static readonly RuleInfo[] s_all =
     {
@@ -169,6 +171,7 @@ public static class RuleIds
         new(SymlinkEmpty, FindingSeverity.Error, KernelVerdict.NotChecked, "A symlink's target is not empty (size > 0): the kernel reads an empty symlink's target at its data offset with no bound and no NUL check."),
         new(DeltaSymlinkTermination, FindingSeverity.Error, KernelVerdict.NotChecked, "A delta-log SYMLINK entry's target is followed by a NUL: the kernel hands the target to readers as a C string."),
         new(IncompleteWrite, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Block 0 does not hold DaxFs's write-in-progress header (the text DAXFSWIP at offset 0): a Write-DaxFsImage to this memory was interrupted before it finished, so the bytes after it mix the old and the new image. The kernel refuses it (wrong magic); write the image again."),
+        new(FindingsTruncated, FindingSeverity.Warning, KernelVerdict.NotChecked, "All findings are listed: when more were made than the limit keeps, this finding counts the rest by rule (every rule ran over the whole image, and errors are listed before warnings)."),
     };
 
     private static readonly Dictionary<string, RuleInfo> s_byId = s_all.ToDictionary(r => r.Id, StringComparer.Ordinal);

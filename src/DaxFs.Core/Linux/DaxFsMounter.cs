@@ -182,7 +182,7 @@ public sealed class DaxFsMounter
             var findings = Validate.ImageValidator.Validate(memory, new Validate.ValidationOptions { CancellationToken = cancellationToken });
             throw new DaxLinuxException(DaxErrorKind.ImageInvalid, ImageValidationCheck.ErrorId,
                 ImageValidationCheck.Describe(target.Description, findings.Where(f => f.Severity == FindingSeverity.Error).ToList(), 1,
-                    $"Write the image again: Write-DaxFsImage IMAGE {Hint(target)}."),
+                    nextStep: $"Write the image again: Write-DaxFsImage IMAGE {Hint(target)}."),
                 target.Description, Errno.EINVAL) { Findings = findings };
         }
         if (sb.Magic != DaxFsConstants.SuperMagic)

@@ -47,6 +47,13 @@ namespace DaxFs.Core.Validate;
 /// <see cref="RuleIds.TreeUnreachable"/> are not evaluated, since the counts would be wrong; without a valid root
 /// directory, <see cref="RuleIds.TreeUnreachable"/> is not evaluated either. The root is named by no dirent, so
 /// its nlink never matches (the kernel's validate refuses every image for this, as FORMAT.md reports).</para>
+/// <para>Findings: every rule runs over the whole image, whatever their number; <see cref="ValidationOptions.MaxFindings"/>
+/// only caps how many are kept (errors before warnings, so <see cref="IsSafe"/> over the result is the verdict over all
+/// of them), and a <see cref="RuleIds.FindingsTruncated"/> finding counts the rest by rule. What the kernel's validate
+/// refuses in every image (the root's nlink, directories' usual 2 + subdirectories, mkdaxfs's empty hard-link slots
+/// and their nlink 0, split files' backing-file extents) is one <see cref="ValidationFinding.Bookkeeping"/> finding per
+/// rule with the count and the first inodes; the same rules' other breaks (a file's nlink no writer sets) stay
+/// findings of their own.</para>
 /// </remarks>
 public static class ImageValidator
 {
@@ -54,7 +61,23 @@ public static class ImageValidator
     public static IReadOnlyList<ValidationFinding> Validate(ImageMemory image, ValidationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return new ValidationRun(image, options ?? new ValidationOptions()).Run();
+        options ??= new ValidationOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxFindings, 1, nameof(options.MaxFindings));
+        return new ValidationRun(image, options).Run();
+    }
+
+    /// <summary>
+    /// The strict verdict: true when nothing was found but the <see cref="ValidationFinding.Bookkeeping"/> summaries
+    /// every image has for the kernel's <c>validate</c> option. An image as a correct writer lays it out passes; any
+    /// error, any other warning (a dirent's mode that differs from its inode's, an unreachable inode, a link count no
+    /// writer would set, a split image checked without its backing file, a truncated list of findings) fails it.
+    /// </summary>
+    public static bool PassesStrict(IReadOnlyList<ValidationFinding> findings)
+    {
+        ArgumentNullException.ThrowIfNull(findings);
+        foreach (var f in findings)
+            if (!f.Bookkeeping) return false;
+        return true;
     }
 
     /// <summary>True when no finding has severity <see cref="FindingSeverity.Error"/>.</summary>

@@ -7,7 +7,23 @@ namespace DaxFs.Core.Validate;
 /// catalogue (<see cref="RuleIds.Get"/>); <see cref="Offset"/> is the absolute offset in the image of the
 /// offending field or record; <see cref="Inode"/> is set when the finding is about one inode.
 /// </summary>
-public sealed record ValidationFinding(string RuleId, FindingSeverity Severity, KernelVerdict Kernel, long Offset, uint? Inode, string Message);
+public sealed record ValidationFinding(string RuleId, FindingSeverity Severity, KernelVerdict Kernel, long Offset, uint? Inode, string Message)
+{
+    /// <summary>
+    /// How many occurrences this finding stands for: 1 for a finding about one thing; for a
+    /// <see cref="Bookkeeping"/> summary, the inodes it covers (Offset and Inode are the first one's); for
+    /// <see cref="RuleIds.FindingsTruncated"/>, the findings that were counted but not kept.
+    /// </summary>
+    public long Count { get; init; } = 1;
+
+    /// <summary>
+    /// True for the one summary per rule of the bookkeeping that only the kernel's <c>validate</c> mount option refuses
+    /// and that it refuses for every image: the root's link count (no dirent names the root), directories' usual link
+    /// count (2 plus their subdirectories), mkdaxfs's empty hard-link slots, split files' backing-file extents. Such
+    /// findings never make an image unsafe, and <see cref="ImageValidator.PassesStrict"/> ignores them.
+    /// </summary>
+    public bool Bookkeeping { get; init; }
+}
 
 /// <summary>Options of <see cref="ImageValidator.Validate"/>.</summary>
 public sealed class ValidationOptions
@@ -21,7 +37,11 @@ public sealed class ValidationOptions
     /// <summary>Check the branch table and walk the delta logs of active, committed and aborted branches (the kernel can load each).</summary>
     public bool CheckBranches { get; init; } = true;
 
-    /// <summary>Stop collecting (and stop working) once this many findings have been made.</summary>
+    /// <summary>
+    /// The most findings kept for the result (at least 1). Every rule still runs over the whole image; errors are kept
+    /// before warnings, so the verdict over the kept list is the verdict over all findings, and when some were not kept
+    /// the list ends with a <see cref="RuleIds.FindingsTruncated"/> finding that counts them by rule.
+    /// </summary>
     public int MaxFindings { get; init; } = 1000;
 
     /// <summary>Cancels a long validation with <see cref="OperationCanceledException"/>.</summary>

@@ -22,7 +22,15 @@ internal sealed partial class ValidationRun
     private readonly ValidationOptions _options;
     private readonly CancellationToken _ct;
     private readonly int _max;
-    private readonly List<ValidationFinding> _findings = new();
+
+    // Findings: every rule runs to the end; only how many are kept is capped. Errors and warnings are kept apart (each
+    // list at most _max long), so a flood of warnings never pushes an error out of the list and the verdict computed
+    // over the list is the verdict over all findings. Memory stays bounded: 2 x _max findings plus per-rule counters.
+    private readonly List<(long Seq, ValidationFinding Finding)> _errors = new();
+    private readonly List<(long Seq, ValidationFinding Finding)> _warnings = new();
+    private readonly Dictionary<string, long> _perRule = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Bookkeeping> _bookkeeping = new(StringComparer.Ordinal);
+    private long _seq;
     private Superblock _sb;
 
     // Region bound failures already reported (they explain later unreadable structures).
@@ -37,35 +45,20 @@ internal sealed partial class ValidationRun
         _max = options.MaxFindings;
     }
 
-    /// <summary>Thrown by <see cref="Report"/> once <see cref="ValidationOptions.MaxFindings"/> is reached.</summary>
-    private sealed class FindingLimitReached : Exception
-    {
-    }
-
     public IReadOnlyList<ValidationFinding> Run()
     {
         _ct.ThrowIfCancellationRequested();
-        if (_max <= 0) return Array.Empty<ValidationFinding>();
         try
         {
             CheckImage();
-        }
-        catch (FindingLimitReached)
-        {
         }
         catch (DaxFsFormatException ex) when (!_options.ThrowOnMissedBoundsCheck)
         {
             // Safety net: every read is bounds-checked first, so this is not expected; if a check were ever
             // missed, the out-of-bounds read still becomes a finding instead of an exception.
-            try
-            {
-                Report(IsKnownRule(ex.RuleId) ? ex.RuleId : RuleIds.ImageTruncated, ex.Offset, null, ex.Message);
-            }
-            catch (FindingLimitReached)
-            {
-            }
+            Report(IsKnownRule(ex.RuleId) ? ex.RuleId : RuleIds.ImageTruncated, ex.Offset, null, ex.Message);
         }
-        return _findings.ToArray();
+        return Collect();
     }
 
     private static bool IsKnownRule(string id)
@@ -78,8 +71,112 @@ internal sealed partial class ValidationRun
     private void Report(string ruleId, long offset, uint? inode, string message)
     {
         var rule = RuleIds.Get(ruleId);
-        _findings.Add(new ValidationFinding(ruleId, rule.Severity, rule.Kernel, offset, inode, message));
-        if (_findings.Count >= _max) throw new FindingLimitReached();
+        var finding = new ValidationFinding(ruleId, rule.Severity, rule.Kernel, offset, inode, message);
+        long seq = _seq++;
+        CountRule(ruleId);
+        var list = rule.Severity == FindingSeverity.Error ? _errors : _warnings;
+        if (list.Count < _max) list.Add((seq, finding));
+    }
+
+    private void CountRule(string ruleId) => _perRule[ruleId] = _perRule.TryGetValue(ruleId, out long n) ? n + 1 : 1;
+
+    /// <summary>The first inodes a bookkeeping summary names.</summary>
+    private const int BookkeepingListed = 5;
+
+    /// <summary>Occurrences of one kernel-validate-only bookkeeping rule, summed up into one finding.</summary>
+    private sealed class Bookkeeping
+    {
+        public long Seq;
+        public long Count;
+        public long Offset;
+        public uint? Inode;
+        public string FirstMessage = string.Empty;
+        public readonly List<uint> Inodes = new();
+    }
+
+    /// <summary>
+    /// Bookkeeping that only the kernel's <c>validate</c> option refuses and that every image has (the root's link
+    /// count, directories' usual link counts, mkdaxfs's empty hard-link slots, split files' backing-file extents):
+    /// one finding per rule, with the count and the first inodes (<see cref="ValidationFinding.Bookkeeping"/>).
+    /// </summary>
+    private void ReportBookkeeping(string ruleId, long offset, uint inode, string message)
+    {
+        if (!_bookkeeping.TryGetValue(ruleId, out var b))
+        {
+            _bookkeeping[ruleId] = b = new Bookkeeping { Seq = _seq++, Offset = offset, Inode = inode, FirstMessage = message };
+            CountRule(ruleId);
+        }
+        b.Count++;
+        if (b.Inodes.Count < BookkeepingListed) b.Inodes.Add(inode);
+    }
+
+    private ValidationFinding Summarize(string ruleId, Bookkeeping b)
+    {
+        var rule = RuleIds.Get(ruleId);
+        string message = b.Count == 1 ? b.FirstMessage : BookkeepingMessage(ruleId, b);
+        return new ValidationFinding(ruleId, rule.Severity, rule.Kernel, b.Offset, b.Inode, message) { Count = b.Count, Bookkeeping = true };
+    }
+
+    private static string BookkeepingMessage(string ruleId, Bookkeeping b)
+    {
+        string inodes = string.Join(", ", b.Inodes) + (b.Count > b.Inodes.Count ? $" and {b.Count - b.Inodes.Count} more" : "");
+        string what = ruleId switch
+        {
+            RuleIds.NlinkMismatch => $"{b.Count} directories have a link count other than the number of dirents naming them: the root, which no dirent names, and directories with the usual 2 plus their subdirectories",
+            RuleIds.NlinkNotFile => $"{b.Count} directories have the usual link count of 2 plus their subdirectories, more than 1",
+            RuleIds.InodeEmptySlot => $"{b.Count} inode records are empty (all zero, file type 00) and named by no dirent, as mkdaxfs leaves for each extra name of a hard-linked file; the kernel never reads them",
+            RuleIds.NlinkZero => $"{b.Count} empty inode records that no dirent names have nlink 0",
+            RuleIds.SplitDataKernelBounds => $"{b.Count} regular files' backing-file extents end past the base image's total_size (the kernel's validate bounds them by the base image, not the backing file)",
+            _ => $"{b.Count} inodes break this rule",
+        };
+        return $"{what}; only the kernel's validate mount option refuses this, and it refuses every image for it: inodes {inodes}.";
+    }
+
+    /// <summary>The kept findings in the order they were made, with errors first in line for the cap, and a
+    /// <see cref="RuleIds.FindingsTruncated"/> finding of its own when some were not kept.</summary>
+    private IReadOnlyList<ValidationFinding> Collect()
+    {
+        var others = new List<(long Seq, ValidationFinding Finding)>(_warnings.Count + _bookkeeping.Count);
+        others.AddRange(_warnings);
+        foreach (var (id, b) in _bookkeeping) others.Add((b.Seq, Summarize(id, b)));
+        others.Sort((x, y) => x.Seq.CompareTo(y.Seq));
+
+        var kept = new List<(long Seq, ValidationFinding Finding)>(Math.Min(_max, _errors.Count + others.Count) + 1);
+        kept.AddRange(_errors);
+        int room = _max - kept.Count;
+        for (int i = 0; i < others.Count && i < room; i++) kept.Add(others[i]);
+        kept.Sort((x, y) => x.Seq.CompareTo(y.Seq));
+
+        long total = 0;
+        foreach (var n in _perRule.Values) total += n;
+        var result = new List<ValidationFinding>(kept.Count + 1);
+        var keptPerRule = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (_, f) in kept)
+        {
+            result.Add(f);
+            keptPerRule[f.RuleId] = keptPerRule.TryGetValue(f.RuleId, out long k) ? k + 1 : 1;
+        }
+        long dropped = total - kept.Count;
+        if (dropped > 0)
+        {
+            long droppedErrors = 0;
+            var parts = new List<string>();
+            foreach (var r in RuleIds.All)
+            {
+                if (!_perRule.TryGetValue(r.Id, out long n)) continue;
+                long d = n - (keptPerRule.TryGetValue(r.Id, out long k) ? k : 0);
+                if (d <= 0) continue;
+                if (r.Severity == FindingSeverity.Error) droppedErrors += d;
+                parts.Add($"{r.Id} {d}");
+            }
+            var rule = RuleIds.Get(RuleIds.FindingsTruncated);
+            result.Add(new ValidationFinding(RuleIds.FindingsTruncated, rule.Severity, rule.Kernel, 0, null,
+                $"Only {kept.Count} of {total} findings are listed; every rule was checked, and the {dropped} not listed " +
+                $"({droppedErrors} error{(droppedErrors == 1 ? "" : "s")}) are counted here by rule: {string.Join(", ", parts)}. " +
+                "Errors are listed before warnings, so the verdict covers them all; fix the listed problems, or raise the limit, to see the rest.")
+            { Count = dropped });
+        }
+        return result;
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------

@@ -16,6 +16,10 @@ public sealed class DaxFsValidationFinding
     public long Offset { get; init; }
     public uint? Inode { get; init; }
     public string Message { get; init; } = string.Empty;
+    /// <summary>How many occurrences the finding stands for (a bookkeeping summary: its inodes; FINDINGS-TRUNCATED: the findings not listed).</summary>
+    public long Count { get; init; } = 1;
+    /// <summary>True for a summary of the bookkeeping only the kernel's validate option refuses, for every image (link counts, empty slots).</summary>
+    public bool Bookkeeping { get; init; }
 
     public override string ToString() => $"{RuleId}: {Message}";
 
@@ -28,5 +32,7 @@ public sealed class DaxFsValidationFinding
         Offset = f.Offset,
         Inode = f.Inode,
         Message = f.Message,
+        Count = f.Count,
+        Bookkeeping = f.Bookkeeping,
     };
 }

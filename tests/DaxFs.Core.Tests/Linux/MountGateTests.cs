@@ -288,4 +288,20 @@ public class MountGateTests
         }
         Assert.True(refused > 0 && passed > 0, $"refused {refused}, passed {passed}");
     }
+
+    [Fact]
+    public void The_gate_refuses_a_branch_log_out_of_place_in_a_700_directory_image()
+    {
+        // Issue 16's repro: a branching image of 700 directories, branch record 0 made ACTIVE "main" with its log at
+        // 0xFFFFFFFF000. The bookkeeping of 700 directories once filled the finding limit before the branch check ran.
+        var b = (byte[])LargeImages.SevenHundred.Value.Branching.Clone();
+        long r = new ImageLayout(b).BranchRecord(0);
+        BitConverter.TryWriteBytes(b.AsSpan((int)r), 1UL);
+        BitConverter.TryWriteBytes(b.AsSpan((int)r + 40), (uint)BranchState.Active);
+        "main"u8.CopyTo(b.AsSpan((int)r + 56));
+        BitConverter.TryWriteBytes(b.AsSpan((int)r + 16), 0xFFFFFFFF000UL);
+        var ex = Refused(b, out _);
+        Assert.Equal(ImageValidationCheck.ErrorId, ex.ErrorId);
+        Assert.Contains(RuleIds.BranchLogBounds, ex.Message);
+    }
 }

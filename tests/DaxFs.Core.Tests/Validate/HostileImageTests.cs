@@ -336,7 +336,7 @@ public class HostileImageTests
     [Fact]
     public void Terabyte_image_with_2_pow_32_minus_1_inodes_is_not_indexed()
     {
-        var findings = ImageValidator.Validate(RuleCaseTests.HugeImage(uint.MaxValue, 0));
+        var findings = Run(RuleCaseTests.HugeImage(uint.MaxValue, 0));
         var only = Assert.Single(findings);
         Assert.Equal(RuleIds.ImageTooLarge, only.RuleId);
         Assert.False(ImageValidator.IsSafe(findings));
@@ -345,7 +345,7 @@ public class HostileImageTests
     [Fact]
     public void Terabyte_image_with_a_directory_of_2_pow_32_minus_1_entries_is_not_read()
     {
-        var findings = ImageValidator.Validate(RuleCaseTests.HugeImage(1, 271UL * uint.MaxValue));
+        var findings = Run(RuleCaseTests.HugeImage(1, 271UL * uint.MaxValue));
         AssertFinding(findings, RuleIds.ImageTooLarge, 4096 + 32);
         AssertNoRule(findings, RuleIds.NlinkMismatch); // not judged without the entries
     }
@@ -353,7 +353,7 @@ public class HostileImageTests
     [Fact]
     public void Terabyte_image_with_a_sane_root_is_checked_normally()
     {
-        var findings = ImageValidator.Validate(RuleCaseTests.HugeImage(1, 271));
+        var findings = Run(RuleCaseTests.HugeImage(1, 271));
         // The one (zero) dirent names inode 0 and has an empty name.
         AssertFinding(findings, RuleIds.DirentIno, 4096 + (1L << 30), 1);
         AssertFinding(findings, RuleIds.DirentEmptyName, 4096 + (1L << 30) + 8, 1);

@@ -102,13 +102,18 @@ public class RobustnessTests
     }
 
     [Fact]
-    public void MaxFindings_caps_the_list()
+    public void MaxFindings_caps_the_list_and_says_so()
     {
-        var deep = VectorShared("deep.static"); // 82 findings
-        Assert.Equal(82, Run(deep).Count);
-        Assert.Equal(3, Run(deep, new ValidationOptions { MaxFindings = 3 }).Count);
-        Assert.Equal(Run(deep).Take(5), Run(deep, new ValidationOptions { MaxFindings = 5 }));
-        Assert.Empty(Run(deep, new ValidationOptions { MaxFindings = 0 }));
+        var basic = VectorShared("basic.static"); // 4 bookkeeping summaries (NLINK-MISMATCH, NLINK-NOTFILE, INODE-EMPTY, NLINK-ZERO) and 3 more
+        var all = Run(basic);
+        Assert.True(all.Count > 3, Describe(all));
+        AssertNoRule(all, RuleIds.FindingsTruncated);
+        var three = Run(basic, new ValidationOptions { MaxFindings = 3 });
+        Assert.Equal(4, three.Count);
+        Assert.Equal(all.Take(3), three.Take(3)); // no errors here: the first ones made
+        Assert.Equal(RuleIds.FindingsTruncated, three[3].RuleId);
+        Assert.Equal(all.Count - 3, three[3].Count);
+        Assert.Equal(all, Run(basic, new ValidationOptions { MaxFindings = all.Count }));
     }
 
     [Fact]
@@ -198,8 +203,8 @@ public class RobustnessTests
         {
             var bytes = Vector(vector);
             Apply(bytes, m);
-            var findings = ImageValidator.Validate(new ByteImageMemory(bytes));
-            Assert.True(findings.Count <= 1000);
+            var findings = Run(bytes);
+            Assert.True(findings.Count <= 1001);
             Assert.All(findings, f => Assert.Equal(RuleIds.Get(f.RuleId).Severity, f.Severity));
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(60), property);

@@ -181,6 +181,13 @@ public class RuleCaseTests
             b.W64(b.Inode(other) + 24, b.R64(b.Inode(A) + 24)); // same dirent array as /a
             return new(b.Bytes, b.Inode(other) + 24, other);
         },
+        [RuleIds.FindingsTruncated] = () =>
+        {
+            // Three findings (the root's link count, two wrong dirent modes), one kept: the cut is counted at offset 0.
+            var b = Static();
+            b.W32(b.Dirent(1, 0) + 4, 0).W32(b.Dirent(1, 1) + 4, 0);
+            return new(b.Bytes, 0, null, new ValidationOptions { MaxFindings = 1 });
+        },
         [RuleIds.SplitDataKernelBounds] = () =>
         {
             var b = Split();
@@ -227,7 +234,7 @@ public class RuleCaseTests
     {
         Assert.True(s_cases.TryGetValue(ruleId, out var make), $"No crafted case for {ruleId}.");
         var c = make!();
-        var findings = c.Memory is null ? Run(c.Bytes, c.Options) : ImageValidator.Validate(c.Memory, c.Options);
+        var findings = c.Memory is null ? Run(c.Bytes, c.Options) : Run(c.Memory, c.Options);
         AssertFinding(findings, ruleId, c.Offset, c.Inode);
     }
 

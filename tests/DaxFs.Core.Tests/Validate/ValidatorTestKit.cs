@@ -24,8 +24,24 @@ public static class ValidatorTestKit
     public static byte[] VectorShared(string name) =>
         s_vectors.GetOrAdd(name, n => File.ReadAllBytes(TestPaths.Vector(n + ".daxfs")));
 
+    /// <summary>Validates with the missed-bounds-check trap on (as the fuzz target does): a read that escapes the
+    /// validator's own bounds checks throws instead of becoming a finding, so a missing check fails the test.</summary>
     public static IReadOnlyList<ValidationFinding> Run(byte[] bytes, ValidationOptions? options = null) =>
-        ImageValidator.Validate(new ByteImageMemory(bytes), options);
+        Run(new ByteImageMemory(bytes), options);
+
+    /// <summary>Validates any memory with the missed-bounds-check trap on.</summary>
+    public static IReadOnlyList<ValidationFinding> Run(ImageMemory memory, ValidationOptions? options = null) =>
+        ImageValidator.Validate(memory, Trapped(options));
+
+    /// <summary>The options with the missed-bounds-check trap turned on.</summary>
+    public static ValidationOptions Trapped(ValidationOptions? o) => new()
+    {
+        BackingFileLength = o?.BackingFileLength,
+        CheckBranches = o?.CheckBranches ?? true,
+        MaxFindings = o?.MaxFindings ?? new ValidationOptions().MaxFindings,
+        CancellationToken = o?.CancellationToken ?? default,
+        ThrowOnMissedBoundsCheck = true,
+    };
 
     public static string Describe(IEnumerable<ValidationFinding> findings) =>
         string.Join(Environment.NewLine, findings.Select(f => $"{f.RuleId} @0x{f.Offset:x} ino={f.Inode?.ToString() ?? "-"}: {f.Message}"));

@@ -9,7 +9,8 @@ namespace DaxFs.TreeTools;
 /// <param name="Expect">For structural cases: the rule id the mount gate must name, or the error id of the refusal
 /// that comes before the gate (ImageLargerThanMountSize); null for valid cases and mutants.</param>
 /// <param name="Backing">Split images: mount with the backing file.</param>
-public sealed record HostileCase(string Name, string Kind, string? Expect, byte[] Bytes, bool Backing = false);
+/// <param name="Source">Which source tree the image was made from: "small" or "large" (thousands of directories).</param>
+public sealed record HostileCase(string Name, string Kind, string? Expect, byte[] Bytes, bool Backing = false, string Source = "small");
 
 /// <summary>
 /// The hostile set of the 'hostile' integration boot: every structural break of the DAXFS format the kernel might
@@ -43,9 +44,18 @@ public static class HostileImages
         public long Dirent(uint dir, int j) => Data(dir) + j * (long)DirentStride;
         public long MetadataEnd => BaseOffset + (long)U64(B, (int)BaseOffset + 40);
 
-        /// <summary>The first inode of the type, from 2 up (0 when none).</summary>
+        /// <summary>Pick the last matching inode instead of the first (large images: far into the table).</summary>
+        public bool FromEnd;
+
+        /// <summary>The first inode of the type, from 2 up (the last one when <see cref="FromEnd"/>; 0 when none).</summary>
         public uint First(uint type, Func<uint, bool>? and = null)
         {
+            if (FromEnd)
+            {
+                for (uint i = InodeCount; i >= 2; i--)
+                    if ((Mode(i) & SIfmt) == type && (and?.Invoke(i) ?? true)) return i;
+                return 0;
+            }
             for (uint i = 2; i <= InodeCount; i++)
                 if ((Mode(i) & SIfmt) == type && (and?.Invoke(i) ?? true)) return i;
             return 0;
@@ -125,18 +135,28 @@ public static class HostileImages
     }
 
     /// <summary>The named structural breaks, plus the untouched images as "valid" cases.</summary>
-    public static List<HostileCase> Structural(byte[] staticImage, byte[] branchingImage, byte[]? splitImage)
+    public static List<HostileCase> Structural(byte[] staticImage, byte[] branchingImage, byte[]? splitImage) =>
+        Structural(staticImage, branchingImage, splitImage, "small");
+
+    /// <summary>
+    /// The named structural breaks of images of the <paramref name="source"/> tree ("small", or "large": names get a
+    /// "large-" prefix, and each break hits the last directory, file or symlink of the inode table, after thousands of
+    /// others).
+    /// </summary>
+    public static List<HostileCase> Structural(byte[] staticImage, byte[] branchingImage, byte[]? splitImage, string source)
     {
         var list = new List<HostileCase>();
         var live = WithLiveMain(branchingImage);
+        bool fromEnd = source != "small";
+        string prefix = fromEnd ? source + "-" : "";
         void Add(string name, string? expect, byte[] seed, Action<byte[], Layout> patch, bool backing = false)
         {
             var b = (byte[])seed.Clone();
-            patch(b, new Layout(b));
-            list.Add(new HostileCase(name, expect is null ? "valid" : "structural", expect, b, backing));
+            patch(b, new Layout(b) { FromEnd = fromEnd });
+            list.Add(new HostileCase(prefix + name, expect is null ? "valid" : "structural", expect, b, backing, source));
         }
         long len = staticImage.Length;
-        var st = new Layout(staticImage);
+        var st = new Layout(staticImage) { FromEnd = fromEnd };
         uint subdir = st.First(SIfdir, i => st.Size(i) > 0);
         uint file = st.First(SIfreg, i => st.Size(i) > 0);
         uint symlink = st.First(SIflnk);
@@ -257,7 +277,10 @@ public static class HostileImages
     /// for branching images the start of the delta region): a bit flip, a random byte, or an aligned 2/4/8-byte field
     /// set to a boundary value or to a value relative to the image's length.
     /// </summary>
-    public static List<HostileCase> Mutants(byte[] image, string prefix, int seed, int count)
+    public static List<HostileCase> Mutants(byte[] image, string prefix, int seed, int count) => Mutants(image, prefix, seed, count, "small");
+
+    /// <summary>As <see cref="Mutants(byte[], string, int, int)"/>, with the cases marked as made from <paramref name="source"/>.</summary>
+    public static List<HostileCase> Mutants(byte[] image, string prefix, int seed, int count, string source)
     {
         var rng = new Random(seed);
         var l = new Layout(image);
@@ -316,8 +339,61 @@ public static class HostileImages
                     }
                 }
             }
-            list.Add(new HostileCase($"{prefix}-{n:000}-{string.Join('+', what)}", "mutant", null, b));
+            list.Add(new HostileCase($"{prefix}-{n:000}-{string.Join('+', what)}", "mutant", null, b, Source: source));
         }
         return list;
+    }
+
+    /// <summary>
+    /// A large tree for the hostile boot: the small hostile tree at <paramref name="small"/> copied as is (so the valid
+    /// cases read the same files), plus <paramref name="directories"/> directories under bulk/ and entries up to
+    /// <paramref name="entries"/> over a quarter of them: mostly empty files, some small files, symlinks, hard links and
+    /// long names, from <paramref name="seed"/>.
+    /// </summary>
+    public static void MakeLargeTree(string small, string root, int directories, int entries, int seed)
+    {
+        CopyTree(small, root);
+        var rng = new Random(seed);
+        string bulk = Path.Combine(root, "bulk");
+        Directory.CreateDirectory(bulk);
+        var dirs = new List<string> { bulk };
+        for (int d = 1; d < directories; d++)
+        {
+            string parent = dirs[rng.Next(2) == 0 ? rng.Next(dirs.Count) : Math.Max(0, dirs.Count - 1 - rng.Next(4))];
+            string path = Path.Combine(parent, $"d{d:x4}");
+            Directory.CreateDirectory(path);
+            dirs.Add(path);
+        }
+        int populated = Math.Max(1, dirs.Count / 4);
+        var files = new List<string>();
+        var data = new byte[300];
+        for (int e = directories; e < entries; e++)
+        {
+            string parent = dirs[rng.Next(populated)];
+            string path = Path.Combine(parent, $"f{e:x5}" + (rng.Next(16) == 0 ? new string('n', 1 + rng.Next(240)) : ""));
+            int k = rng.Next(100);
+            if (k < 1 && files.Count > 0)
+                File.CreateSymbolicLink(path, rng.Next(4) == 0 ? new string('t', 1 + rng.Next(1000)) : Path.GetRelativePath(parent, files[rng.Next(files.Count)]));
+            else if (k < 2 && files.Count > 0)
+                Native.LinkAt(-100, Encoding.UTF8.GetBytes(files[rng.Next(files.Count)]), -100, Encoding.UTF8.GetBytes(path)); // AT_FDCWD
+            else
+            {
+                rng.NextBytes(data);
+                File.WriteAllBytes(path, data.AsSpan(0, k < 4 ? 1 + rng.Next(data.Length) : 0).ToArray());
+                files.Add(path);
+            }
+        }
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var e in new DirectoryInfo(from).EnumerateFileSystemInfos())
+        {
+            string dest = Path.Combine(to, e.Name);
+            if (e.LinkTarget is { } target) File.CreateSymbolicLink(dest, target);
+            else if (e is DirectoryInfo) CopyTree(e.FullName, dest);
+            else File.Copy(e.FullName, dest);
+        }
     }
 }
