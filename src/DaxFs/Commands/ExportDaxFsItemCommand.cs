@@ -16,7 +16,7 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Alias("ImagePath")]
-    public DaxFsImageSource Image { get; set; } = null!;
+    public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     /// <summary>Paths inside the image; a directory's contents go into the destination, a file goes into it by name. Default: / (everything).</summary>
     [Parameter(Position = 1, ParameterSetName = PathSet)]
@@ -60,9 +60,10 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
             if (tree is not null) Run(tree, InputObject.ImagePath, InputObject.FullName, dest);
             return;
         }
-        foreach (var imagePath in ResolveImagePaths(Image))
+        foreach (var source in Image)
+        foreach (var imagePath in ResolveImagePaths(source))
         {
-            var tree = OpenTree(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
+            var tree = OpenTree(imagePath, BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
             if (tree is null) continue;
             foreach (var p in Path) Run(tree, imagePath, DaxFsImageReader.NormalizePath(p), dest);
         }

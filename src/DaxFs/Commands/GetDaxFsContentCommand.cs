@@ -17,7 +17,7 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Alias("FullName", "ImagePath")]
-    public DaxFsImageSource Image { get; set; } = null!;
+    public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
     [ArgumentCompleter(typeof(ImageItemPathCompleter))]
@@ -58,9 +58,10 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
             if (tree is not null) Emit(tree, InputObject.ImagePath, InputObject.FullName);
             return;
         }
-        foreach (var imagePath in ResolveImagePaths(Image))
+        foreach (var source in Image)
+        foreach (var imagePath in ResolveImagePaths(source))
         {
-            var tree = OpenTree(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
+            var tree = OpenTree(imagePath, BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
             if (tree is null) continue;
             foreach (var p in Path) Emit(tree, imagePath, DaxFsImageReader.NormalizePath(p));
         }

@@ -12,7 +12,7 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName", "ImagePath")]
-    public DaxFsImageSource Image { get; set; } = null!;
+    public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     /// <summary>Paths inside the image (default: the root). A directory lists its children; a file lists itself.</summary>
     [Parameter(Position = 1)]
@@ -47,12 +47,13 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
 
     protected override void ProcessRecord()
     {
-        string? backing = BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile);
         var pattern = Filter is null ? null : new WildcardPattern(Filter, WildcardOptions.CultureInvariant);
         bool recurse = Recurse.IsPresent || Depth >= 0;
         int depth = Depth >= 0 ? Depth : int.MaxValue;
-        foreach (var imagePath in ResolveImagePaths(Image))
+        foreach (var source in Image)
+        foreach (var imagePath in ResolveImagePaths(source))
         {
+            string? backing = BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile);
             var tree = OpenTree(imagePath, backing, Branch);
             if (tree is null) continue;
             foreach (var p in Path)
