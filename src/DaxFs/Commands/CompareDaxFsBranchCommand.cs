@@ -12,6 +12,7 @@ public sealed class CompareDaxFsBranchCommand : DaxFsImageCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName", "ImagePath")]
+    [SupportsWildcards]
     public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     /// <summary>The branch whose changes to list (compared with its parent; main with the base image).</summary>

@@ -16,6 +16,7 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Alias("ImagePath")]
+    [SupportsWildcards]
     public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     /// <summary>Paths inside the image; a directory's contents go into the destination, a file goes into it by name. Default: / (everything).</summary>

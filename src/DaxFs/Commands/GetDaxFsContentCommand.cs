@@ -17,6 +17,7 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Alias("FullName", "ImagePath")]
+    [SupportsWildcards]
     public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]

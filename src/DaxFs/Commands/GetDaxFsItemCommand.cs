@@ -12,6 +12,7 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName", "ImagePath")]
+    [SupportsWildcards]
     public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     /// <summary>Paths inside the image (default: the root). A directory lists its children; a file lists itself.</summary>

@@ -1,0 +1,162 @@
+# PowerShell conventions an operator relies on (issue 21): per-input errors that do not stop the pipeline, image
+# parameters that take several images, verdicts that name their image, readable JSON, default destinations that work,
+# a verbose build, symlinks and raw names in paths, export that keeps paths, tab completion.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    $script:Basic = Join-Path $Vectors 'basic.static.daxfs'
+    $script:Deep = Join-Path $Vectors 'deep.static.daxfs'
+    $script:Work = Join-Path ([IO.Path]::GetTempPath()) "daxfs-conventions-$PID"
+    New-Item -ItemType Directory $script:Work -Force | Out-Null
+    $script:Bad = Join-Path $Work 'bad.daxfs'
+    [IO.File]::WriteAllBytes($script:Bad, [byte[]]::new(8192))
+}
+
+AfterAll {
+    Set-Location $HOME
+    if ($script:Work -and (Test-Path $script:Work)) { Remove-Item -Recurse -Force $script:Work }
+}
+
+Describe 'One bad image among many is a non-terminating error' {
+    It '<Command> goes on with the next image and honours -ErrorAction SilentlyContinue and -ErrorVariable' -TestCases @(
+        @{ Command = 'Get-DaxFsItem'; Good = $null }
+        @{ Command = 'Get-DaxFsImage'; Good = $null }
+        @{ Command = 'Get-DaxFsBranch'; Good = 'basic.branching.daxfs' }
+        @{ Command = 'Test-DaxFsImage'; Good = $null }
+    ) {
+        $good = if ($Good) { Join-Path $Vectors $Good } else { $Basic }
+        $missing = Join-Path $Work 'missing.daxfs'
+        $out = @(Get-Item $Bad, $good | & $Command -ErrorAction SilentlyContinue -ErrorVariable errs)
+        $out2 = @($missing, $good | & $Command -ErrorAction SilentlyContinue -ErrorVariable errs2)
+        if ($Command -eq 'Test-DaxFsImage') {
+            # A file that is no image is a verdict (False), not an error; a missing one is an error.
+            $out.Count | Should -Be 2
+            $errs2.Count | Should -Be 1
+            $out2.Count | Should -Be 1
+            return
+        }
+        if ($Command -ne 'Get-DaxFsBranch') { $out.Count | Should -BeGreaterThan 0 }
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'InvalidDaxFsImage.SB-MAGIC,*'
+        $errs2.Count | Should -Be 1
+        $errs2[0].FullyQualifiedErrorId | Should -BeLike 'ImageNotFound,*'
+        @($out2).Count | Should -Be $out.Count
+    }
+    It 'Get-DaxFsContent and Export-DaxFsItem go on with the next image' {
+        $text = @(Get-DaxFsContent $Bad, $Basic -Path /a/b/c/hello.txt -ErrorAction SilentlyContinue -ErrorVariable errs)
+        $text | Should -Be 'hello, daxfs'
+        $errs.Count | Should -Be 1
+        $dest = Join-Path $Work 'export-two'
+        Export-DaxFsItem $Bad, $Basic -Path /a -Destination $dest -ErrorAction SilentlyContinue -ErrorVariable errs3
+        $errs3.Count | Should -Be 1
+        Test-Path (Join-Path $dest 'a/five000') | Should -BeTrue
+    }
+}
+
+Describe 'Image parameters take several images' {
+    It 'Get-DaxFsItem lists each image of an array' {
+        $items = Get-DaxFsItem $Basic, $Deep
+        ($items.ImagePath | Sort-Object -Unique) | Should -Be (@($Basic, $Deep) | Sort-Object)
+    }
+    It 'Get-DaxFsItem expands wildcards in the image path' {
+        (Get-DaxFsItem (Join-Path $Vectors 'basic.*.daxfs') | Select-Object -ExpandProperty ImagePath -Unique).Count | Should -Be 2
+    }
+    It 'Compare-DaxFsBranch, Get-DaxFsContent and Export-DaxFsItem take arrays' {
+        foreach ($c in 'Compare-DaxFsBranch', 'Get-DaxFsContent', 'Export-DaxFsItem') {
+            (Get-Command $c).Parameters['Image'].ParameterType | Should -Be ([DaxFs.DaxFsImageSource[]])
+        }
+    }
+}
+
+Describe 'Test-DaxFsImage names the image of each verdict' {
+    It 'outputs a [bool] per image that carries the image path, shown as a table' {
+        $v = @(Get-Item $Bad, $Basic | Test-DaxFsImage)
+        $v.Count | Should -Be 2
+        $v[0] | Should -BeOfType bool
+        $v[0] | Should -BeFalse
+        $v[0].ImagePath | Should -Be $Bad
+        $v[0].Errors | Should -BeGreaterThan 0
+        $v[1].ImagePath | Should -Be $Basic
+        $text = $v | Out-String
+        $text | Should -Match ([regex]::Escape($Bad))
+        $text | Should -Match 'Passed'
+    }
+    It 'keeps working as a condition' {
+        if (Test-DaxFsImage $Bad) { throw 'a damaged image tested as true' }
+        (Test-DaxFsImage $Deep) -eq $true | Should -BeTrue
+    }
+}
+
+Describe 'ConvertTo-Json writes names, not numbers' {
+    It '<What> has readable names' -TestCases @(
+        @{ What = 'items'; Make = { Get-DaxFsItem $Basic -Path /a }; Property = 'Type'; Value = 'Directory' }
+        @{ What = 'images'; Make = { Get-DaxFsImage $Basic }; Property = 'Mode'; Value = 'Static' }
+        @{ What = 'findings'; Make = { Test-DaxFsImage $Basic -Detailed | Select-Object -First 1 }; Property = 'Severity'; Value = 'Warning' }
+        @{ What = 'branches'; Make = { Get-DaxFsBranch (Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs') -Name main }; Property = 'State'; Value = 'Active' }
+        @{ What = 'delta-log entries'; Make = { Get-DaxFsBranch (Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs') -Name feature -Log }; Property = 'Kind'; Value = '*' }
+        @{ What = 'branch changes'; Make = { Compare-DaxFsBranch (Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs') -Branch feature }; Property = 'Change'; Value = '*' }
+    ) {
+        $o = @(& $Make)
+        $o.Count | Should -BeGreaterThan 0
+        $json = $o[0] | ConvertTo-Json -Depth 1 | ConvertFrom-Json
+        $json.$Property | Should -BeOfType string
+        $json.$Property | Should -BeLike $Value
+    }
+    It 'item types still compare with the enum' {
+        (Get-DaxFsItem $Basic -Path /a | Where-Object Type -eq ([DaxFs.Core.Format.DaxFsItemType]::Directory)).Name | Should -Be 'b'
+    }
+}
+
+Describe 'New-DaxFsImage default destination' {
+    BeforeAll {
+        $script:Tree = Join-Path $Work 'tree'
+        New-Item -ItemType Directory (Join-Path $Tree 'sub') -Force | Out-Null
+        [IO.File]::WriteAllText((Join-Path $Tree 'sub/f'), "x`n")
+        [IO.File]::WriteAllText((Join-Path $Tree 'top'), "top`n")
+    }
+    AfterEach { Set-Location $HOME }
+    It '-Path . writes NAME.daxfs beside the source, not into it' {
+        Set-Location $Tree
+        $i = New-DaxFsImage -Path . -Verbose 4>&1 | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $i.Path | Should -Be (Join-Path $Work 'tree.daxfs')
+        Test-Path (Join-Path $Tree 'tree.daxfs') | Should -BeFalse
+        (Get-DaxFsContent $i -Path /sub/f) | Should -Be 'x'
+    }
+    It 'a source elsewhere goes to the current location' {
+        $here = New-Item -ItemType Directory (Join-Path $Work 'here') -Force
+        Set-Location $here
+        (New-DaxFsImage -Path $Tree -Force).Path | Should -Be (Join-Path $here 'tree.daxfs')
+    }
+    It '-Path / is named rootfs.daxfs, and the build says how to leave the image''s folder out' {
+        Set-Location $Work
+        $e = { New-DaxFsImage -Path / -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'DaxFsBuild.DestinationInsideSource,DaxFs.Commands.NewDaxFsImageCommand'
+        $e.TargetObject | Should -Be (Join-Path $Work 'rootfs.daxfs')
+        $e.Exception.Message | Should -Match ([regex]::Escape("-Exclude '$($Work.TrimStart('/'))'"))
+    }
+    It 'accepts a destination inside the source when its folder is excluded' {
+        $i = New-DaxFsImage -Path $Tree -Destination (Join-Path $Tree 'sub/in.daxfs') -Exclude 'sub'
+        (Get-DaxFsItem $i).Name | Should -Be 'top'
+    }
+}
+
+Describe 'New-DaxFsImage -Verbose' {
+    BeforeAll {
+        $script:VTree = Join-Path $Work 'vtree'
+        New-Item -ItemType Directory (Join-Path $VTree 'd'), (Join-Path $VTree 'skip') -Force | Out-Null
+        [IO.File]::WriteAllText((Join-Path $VTree 'a'), 'hello')
+        New-Item -ItemType HardLink (Join-Path $VTree 'd/a2') -Target (Join-Path $VTree 'a') | Out-Null
+        [IO.File]::WriteAllText((Join-Path $VTree 'skip/x'), 'x')
+        $f = [IO.File]::Create((Join-Path $VTree 'sparse')); try { $f.SetLength(8MB) } finally { $f.Dispose() }
+    }
+    It 'says what it found, the layout and the time of each phase, and warns of a sparse file' {
+        $dest = Join-Path $Work 'verbose.daxfs'
+        $records = New-DaxFsImage $VTree -Destination $dest -Exclude skip -Force -Verbose 4>&1 3>&1
+        $verbose = ($records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
+        $warnings = ($records | Where-Object { $_ -is [System.Management.Automation.WarningRecord] }).Message -join "`n"
+        $verbose | Should -Match 'Scanned .* in [\d.]+ s: 4 inodes \(2 files, 2 directories, 0 symlinks\), 8388613 bytes of file data'
+        $verbose | Should -Match '1 hard-link name, 1 excluded, 0 skipped, 1 sparse \(8388608 bytes of holes\)'
+        $verbose | Should -Match 'Layout \([\d.]+ s\): static image of \d+ bytes'
+        $verbose | Should -Match 'Wrote .* in [\d.]+ s'
+        $warnings | Should -Match "sparse file .*'sparse'.*grows by 8388608 bytes"
+    }
+}
