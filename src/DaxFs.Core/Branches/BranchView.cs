@@ -431,6 +431,23 @@ public sealed class BranchView : IImageTree
         return Item(full, name, ino, a, 0, -1);
     }
 
+    /// <summary>The item at an absolute raw path (components compared as bytes, as the kernel's lookup does), or null.</summary>
+    public ImageItem? GetItem(byte[] path)
+    {
+        ulong ino = DaxFsConstants.RootInode;
+        byte[] last = Array.Empty<byte>();
+        foreach (var part in PathResolver.SplitRaw(path))
+        {
+            if (!TryGetAttributes(ino, out var d) || ModeBits.TypeOf(d.Mode) != DaxFsItemType.Directory) return null;
+            if (!TryLookupChild(ino, part, out ulong child) || !TryGetAttributes(child, out _)) return null;
+            ino = child;
+            last = part;
+        }
+        if (!TryGetAttributes(ino, out var a)) return null;
+        return new ImageItem(DaxFsImageReader.NormalizePath(Encoding.UTF8.GetString(path)), last, ino, a,
+            ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null, 0, -1, fullNameBytes: last.Length == 0 ? null : path);
+    }
+
     private ImageItem Item(string fullName, byte[] name, ulong ino, BaseInode a, int depth, long offset) =>
         new(fullName, name, ino, a, ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null, depth, offset);
 

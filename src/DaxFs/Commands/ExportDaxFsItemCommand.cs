@@ -47,6 +47,13 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
     [ValidateNotNullOrEmpty]
     public string? Branch { get; set; }
 
+    /// <summary>
+    /// Keep each item's path inside the image under the destination, as unsquashfs -d DEST IMAGE PATH does: /etc/ssh/sshd_config
+    /// goes to DEST/etc/ssh/sshd_config. Without it a file goes into the destination by name (and a directory as itself).
+    /// </summary>
+    [Parameter]
+    public SwitchParameter KeepPath { get; set; }
+
     /// <summary>Output one object per item written.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -72,22 +79,43 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
 
     private void Run(IImageTree tree, string imagePath, string path, string dest)
     {
-        if (!tree.TryLookup(path, out _))
+        // Symlinks before the last component are followed as the kernel does; a last one is exported as the link it is.
+        var resolved = PathResolver.Resolve(tree, System.Text.Encoding.UTF8.GetBytes(path), followLast: false);
+        if (resolved.Item is null)
         {
-            WriteError(Errors.ItemNotFound(imagePath, path));
+            WriteError(Errors.PathNotResolved(imagePath, path, resolved));
             return;
         }
+        path = resolved.Item.FullName;
+        if (KeepPath && resolved.Item.ParentPath is { Length: > 1 } parent)
+            dest = System.IO.Path.Join(dest, parent);
         string branchNote = tree.BranchName is null ? "" : $" (branch '{tree.BranchName}')";
         if (!ShouldProcess(dest, $"Extract '{path}' of '{imagePath}'{branchNote}")) return;
         var exporter = new ImageExporter(tree, new ExportOptions { Overwrite = Force, Unreachable = p => WarnUnreachable(imagePath, tree.BranchName, p) });
         var activity = $"Export-DaxFsItem {imagePath}{(path == "/" ? "" : ":" + path)}";
+        // The totals, from the metadata alone (a walk reads no file data), so the progress can say how far it is.
+        long totalItems = 0, totalBytes = 0;
+        Guard(imagePath, () =>
+        {
+            foreach (var i in tree.Walk(path, recurse: true, cancellationToken: Cancellation.Token))
+            {
+                totalItems++;
+                if (i.Type == DaxFsItemType.File) totalBytes += (long)Math.Min(i.Inode.Size, long.MaxValue / 2);
+            }
+        });
         long lastTick = 0;
         var progress = new Progress(p =>
         {
             long now = Environment.TickCount64;
             if (now - lastTick < 200) return;
             lastTick = now;
-            WriteProgress(new ProgressRecord(2, activity, $"{p.ItemsDone} items, {Formatting.Size(p.BytesDone)}") { CurrentOperation = p.CurrentPath });
+            int percent = totalBytes > 0 ? (int)(100 * Math.Min(p.BytesDone, totalBytes) / totalBytes)
+                : totalItems > 0 ? (int)(100 * Math.Min(p.ItemsDone, totalItems) / totalItems) : 0;
+            WriteProgress(new ProgressRecord(2, activity, $"{p.ItemsDone} of {totalItems} items, {Formatting.Size(p.BytesDone)} of {Formatting.Size(totalBytes)}")
+            {
+                CurrentOperation = p.CurrentPath,
+                PercentComplete = Math.Clamp(percent, 0, 100),
+            });
         });
         Guard(imagePath, () =>
         {

@@ -20,6 +20,7 @@ public sealed class GetDaxFsBranchCommand : DaxFsImageCmdlet
     /// <summary>Only branches whose name matches (wildcards).</summary>
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(BranchNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>The delta-log entries of each branch instead of the branch records.</summary>

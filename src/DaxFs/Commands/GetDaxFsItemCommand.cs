@@ -59,14 +59,16 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
             if (tree is null) continue;
             foreach (var p in Path)
             {
-                string inside = DaxFsImageReader.NormalizePath(p);
                 Guard(imagePath, () =>
                 {
-                    if (!tree.TryLookup(inside, out _))
+                    // Symlinks before the last component are followed as the kernel does; the last one is listed itself (like ls -ld).
+                    var resolved = PathResolver.Resolve(tree, System.Text.Encoding.UTF8.GetBytes(p.Replace('\\', '/')), followLast: false);
+                    if (resolved.Item is null)
                     {
-                        WriteError(Errors.ItemNotFound(imagePath, inside));
+                        WriteError(Errors.PathNotResolved(imagePath, DaxFsImageReader.NormalizePath(p), resolved));
                         return;
                     }
+                    string inside = resolved.Item.FullName;
                     foreach (var item in tree.Walk(inside, recurse, depth, Cancellation.Token))
                     {
                         if (item.Unreachable)

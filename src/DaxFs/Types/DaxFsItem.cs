@@ -60,6 +60,9 @@ public sealed class DaxFsItem
 
     public override string ToString() => FullName;
 
+    /// <summary>The path as the image stores it (raw bytes, also for names that are not UTF-8, whose FullName shows U+FFFD).</summary>
+    internal byte[] FullNameBytes => _item?.FullNameBytes ?? System.Text.Encoding.UTF8.GetBytes(FullName);
+
     internal static DaxFsItem From(ImageItem i, string imagePath, string? branch = null)
     {
         var inode = i.Inode;
