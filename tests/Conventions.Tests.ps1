@@ -160,3 +160,129 @@ Describe 'New-DaxFsImage -Verbose' {
         $warnings | Should -Match "sparse file .*'sparse'.*grows by 8388608 bytes"
     }
 }
+
+Describe 'Paths and names inside an image' {
+    BeforeAll {
+        # A tree with links as a root file system has them, a dangling one, a loop, names that are not UTF-8 or hold a
+        # newline, and a directory of 958 entries.
+        $script:PTree = Join-Path $Work 'ptree'
+        New-Item -ItemType Directory (Join-Path $PTree 'usr/bin'), (Join-Path $PTree 'etc/ssh'), (Join-Path $PTree 'etc/x'), (Join-Path $PTree 'many') -Force | Out-Null
+        [IO.File]::WriteAllText((Join-Path $PTree 'usr/bin/hello'), "#!/bin/sh`necho hello`n")
+        [IO.File]::WriteAllText((Join-Path $PTree 'etc/ssh/sshd_config'), "Port 22`n")
+        [IO.File]::WriteAllText((Join-Path $PTree 'etc/ssh/ssh_config'), "Host *`n")
+        [IO.File]::WriteAllText((Join-Path $PTree 'etc/a.conf'), "top`n")
+        [IO.File]::WriteAllText((Join-Path $PTree 'etc/x/a.conf'), "nested`n")
+        [IO.File]::WriteAllText((Join-Path $PTree "etc/two`nlines"), "nl`n")
+        New-Item -ItemType SymbolicLink (Join-Path $PTree 'bin') -Target 'usr/bin' | Out-Null
+        New-Item -ItemType SymbolicLink (Join-Path $PTree 'sbin') -Target '/usr/bin' | Out-Null
+        New-Item -ItemType SymbolicLink (Join-Path $PTree 'etc/up') -Target '../usr' | Out-Null
+        New-Item -ItemType SymbolicLink (Join-Path $PTree 'lib') -Target 'usr/lib' | Out-Null
+        New-Item -ItemType SymbolicLink (Join-Path $PTree 'loop1') -Target 'loop2' | Out-Null
+        New-Item -ItemType SymbolicLink (Join-Path $PTree 'loop2') -Target 'loop1' | Out-Null
+        sh -c "printf 'raw bytes\n' > '$PTree/bad$(printf '\377')name'"
+        foreach ($i in 1..958) { [IO.File]::WriteAllText((Join-Path $PTree ('many/f{0:d4}' -f $i)), '') }
+        $script:PImage = (New-DaxFsImage $PTree -Destination (Join-Path $Work 'paths.daxfs') -Force).Path
+    }
+
+    Context 'symlinks in the middle of a path' {
+        It 'Get-DaxFsContent reads <Path> through the link' -TestCases @(
+            @{ Path = '/bin/hello' }       # relative target
+            @{ Path = '/sbin/hello' }      # absolute target, from the image root
+            @{ Path = '/etc/up/bin/hello' } # '..' in a target goes to the parent of the link's directory
+        ) {
+            (Get-DaxFsContent $PImage -Path $Path)[1] | Should -Be 'echo hello'
+        }
+        It 'Get-DaxFsItem -Path follows links before the last component and lists the last one itself' {
+            (Get-DaxFsItem $PImage -Path /bin/hello).FullName | Should -Be '/usr/bin/hello'
+            (Get-DaxFsItem $PImage -Path /bin).Type | Should -Be 'SymbolicLink'
+        }
+        It 'Export-DaxFsItem extracts through the link' {
+            $dest = Join-Path $Work 'via-link'
+            Export-DaxFsItem $PImage -Path /bin/hello -Destination $dest
+            Get-Content (Join-Path $dest 'hello') | Select-Object -Last 1 | Should -Be 'echo hello'
+        }
+        It 'says which link dangles' {
+            Get-DaxFsContent $PImage -Path /lib/libc.so -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs[0].FullyQualifiedErrorId | Should -Be 'DanglingSymbolicLink,DaxFs.Commands.GetDaxFsContentCommand'
+            $errs[0].Exception.Message | Should -Match "'/lib' is a link to 'usr/lib', which is not in the image"
+        }
+        It 'stops a loop after 40 links' {
+            Get-DaxFsContent $PImage -Path /loop1/x -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs[0].FullyQualifiedErrorId | Should -Be 'TooManySymbolicLinks,DaxFs.Commands.GetDaxFsContentCommand'
+            $errs[0].Exception.Message | Should -Match 'more than 40'
+        }
+        It 'a missing file behind a good link is not called a dangling link' {
+            Get-DaxFsContent $PImage -Path /bin/nope -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs[0].FullyQualifiedErrorId | Should -Be 'ItemNotFoundInImage,DaxFs.Commands.GetDaxFsContentCommand'
+        }
+    }
+
+    Context 'names that are not UTF-8' {
+        It 'an item piped on reads its own file' {
+            $item = Get-DaxFsItem $PImage | Where-Object Name -like 'bad*name'
+            $item.Name | Should -Be "bad$([char]0xFFFD)name"
+            $item | Get-DaxFsContent | Should -Be 'raw bytes'
+        }
+        It 'an item piped on exports under its own bytes' {
+            $dest = Join-Path $Work 'raw-export'
+            Get-DaxFsItem $PImage | Where-Object Name -like 'bad*name' | Export-DaxFsItem -Destination $dest
+            (sh -c "cat '$dest/bad$(printf '\377')name'") | Should -Be 'raw bytes'
+        }
+    }
+
+    Context 'export keeps image paths' {
+        It '-KeepPath puts each item at its path under the destination, so equal names do not collide' {
+            $dest = Join-Path $Work 'confs'
+            Get-DaxFsItem $PImage -Recurse -Filter *.conf | Export-DaxFsItem -Destination $dest -KeepPath
+            Get-Content (Join-Path $dest 'etc/a.conf') | Should -Be 'top'
+            Get-Content (Join-Path $dest 'etc/x/a.conf') | Should -Be 'nested'
+        }
+        It 'shows its progress with a percentage' {
+            $dest = Join-Path $Work 'progress'
+            $ps = [PowerShell]::Create()
+            try {
+                $null = $ps.AddCommand('Import-Module').AddArgument($env:DAXFS_MODULE_PATH).AddStatement()
+                $null = $ps.AddScript('$ProgressPreference = "Continue"').AddStatement()
+                $null = $ps.AddCommand('Export-DaxFsItem').AddParameter('Image', $PImage).AddParameter('Destination', $dest)
+                $ps.Invoke() | Out-Null
+                $running = @($ps.Streams.Progress | Where-Object RecordType -eq 'Processing')
+                $running.Count | Should -BeGreaterThan 0
+                $running[0].PercentComplete | Should -BeIn (0..100)
+                $running[0].StatusDescription | Should -Match '^\d+ of 978 items, .* of 98 B$'
+                @($ps.Streams.Progress | Where-Object RecordType -eq 'Completed').Count | Should -Be 1
+            } finally { $ps.Dispose() }
+        }
+    }
+
+    Context 'tab completion' {
+        It 'quotes a name with a newline, so the argument is the name' {
+            $line = "Get-DaxFsItem '$PImage' -Path /etc/two"
+            $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $r.CompletionMatches.CompletionText | Should -Be @("'/etc/two`nlines'")
+            $ast = [System.Management.Automation.Language.Parser]::ParseInput("Get-DaxFsContent x $($r.CompletionMatches[0].CompletionText)", [ref]$null, [ref]$null)
+            $ast.EndBlock.Statements[0].PipelineElements[0].CommandElements[2].Value | Should -Be "/etc/two`nlines"
+        }
+        It 'completes -Path for an image piped in from a variable' {
+            $img = Get-Item $PImage
+            $line = '$img | Get-DaxFsItem -Path /etc/ssh/ss'
+            $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $r.CompletionMatches.CompletionText | Should -Be @('/etc/ssh/ssh_config', '/etc/ssh/sshd_config')
+        }
+        It 'completes -Path for an image piped in from Get-Item' {
+            $line = "Get-Item '$PImage' | Get-DaxFsContent -Path /usr/bin/h"
+            $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $r.CompletionMatches.CompletionText | Should -Be @('/usr/bin/hello')
+        }
+        It 'offers every entry of a large directory' {
+            $line = "Get-DaxFsItem '$PImage' -Path /many/"
+            $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $r.CompletionMatches.Count | Should -Be 958
+        }
+        It 'Get-DaxFsBranch -Name offers branch names' {
+            $line = "Get-DaxFsBranch '$(Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs')' -Name "
+            $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $r.CompletionMatches.CompletionText | Should -Contain 'feature'
+            $r.CompletionMatches.ResultType | Should -Not -Contain 'ProviderItem'
+        }
+    }
+}

@@ -65,7 +65,7 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
         {
             string? branch = Branch ?? InputObject.Branch;
             var tree = OpenTree(InputObject.ImagePath, BackingFile is null ? null : ResolveFileSystemPath(BackingFile), branch);
-            if (tree is not null) Run(tree, InputObject.ImagePath, InputObject.FullName, dest);
+            if (tree is not null) Run(tree, InputObject.ImagePath, InputObject.FullName, InputObject.FullNameBytes, dest);
             return;
         }
         foreach (var source in Image)
@@ -73,20 +73,21 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
         {
             var tree = OpenTree(imagePath, BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
             if (tree is null) continue;
-            foreach (var p in Path) Run(tree, imagePath, DaxFsImageReader.NormalizePath(p), dest);
+            foreach (var p in Path) Run(tree, imagePath, DaxFsImageReader.NormalizePath(p), System.Text.Encoding.UTF8.GetBytes(p.Replace('\\', '/')), dest);
         }
     }
 
-    private void Run(IImageTree tree, string imagePath, string path, string dest)
+    private void Run(IImageTree tree, string imagePath, string path, byte[] rawPath, string dest)
     {
         // Symlinks before the last component are followed as the kernel does; a last one is exported as the link it is.
-        var resolved = PathResolver.Resolve(tree, System.Text.Encoding.UTF8.GetBytes(path), followLast: false);
+        var resolved = PathResolver.Resolve(tree, rawPath, followLast: false);
         if (resolved.Item is null)
         {
             WriteError(Errors.PathNotResolved(imagePath, path, resolved));
             return;
         }
-        path = resolved.Item.FullName;
+        var start = resolved.Item;
+        path = start.FullName;
         if (KeepPath && resolved.Item.ParentPath is { Length: > 1 } parent)
             dest = System.IO.Path.Join(dest, parent);
         string branchNote = tree.BranchName is null ? "" : $" (branch '{tree.BranchName}')";
@@ -95,14 +96,9 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
         var activity = $"Export-DaxFsItem {imagePath}{(path == "/" ? "" : ":" + path)}";
         // The totals, from the metadata alone (a walk reads no file data), so the progress can say how far it is.
         long totalItems = 0, totalBytes = 0;
-        Guard(imagePath, () =>
-        {
-            foreach (var i in tree.Walk(path, recurse: true, cancellationToken: Cancellation.Token))
-            {
-                totalItems++;
-                if (i.Type == DaxFsItemType.File) totalBytes += (long)Math.Min(i.Inode.Size, long.MaxValue / 2);
-            }
-        });
+        try { (totalItems, totalBytes) = Measure(tree, start); }
+        catch (DaxFsFormatException) { } // the export meets it too, and reports it once
+        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested) { return; }
         long lastTick = 0;
         var progress = new Progress(p =>
         {
@@ -121,7 +117,7 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
         {
             try
             {
-                foreach (var item in exporter.Export(path, dest, progress, Cancellation.Token))
+                foreach (var item in exporter.Export(start, dest, progress, Cancellation.Token))
                     if (PassThru) WriteObject(item);
             }
             catch (DaxFsExportException ex)
@@ -136,6 +132,34 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
                 WriteProgress(new ProgressRecord(2, activity, "Done") { RecordType = ProgressRecordType.Completed });
             }
         });
+    }
+
+    /// <summary>
+    /// Entries below <paramref name="start"/> (itself included) and the bytes the export writes for them (file data and
+    /// symlink targets, a hard-linked file once), from the metadata only; each directory once.
+    /// </summary>
+    private (long Items, long Bytes) Measure(IImageTree tree, ImageItem start)
+    {
+        var files = new HashSet<ulong>();
+        long Bytes(ImageItem i) =>
+            i.Type is DaxFsItemType.File or DaxFsItemType.SymbolicLink && files.Add(i.Ino) ? (long)Math.Min(i.Inode.Size, long.MaxValue / 4) : 0;
+        long items = 1, bytes = Bytes(start);
+        if (start.Type != DaxFsItemType.Directory) return (items, bytes);
+        var seen = new HashSet<ulong> { start.Ino };
+        var pending = new Stack<ulong>();
+        pending.Push(start.Ino);
+        while (pending.Count > 0)
+        {
+            foreach (var e in tree.ListDirectory(pending.Pop(), "", 0))
+            {
+                Cancellation.Token.ThrowIfCancellationRequested();
+                if (e.Unreachable) continue;
+                items++;
+                bytes += Bytes(e);
+                if (e.Type == DaxFsItemType.Directory && seen.Add(e.Ino)) pending.Push(e.Ino);
+            }
+        }
+        return (items, bytes);
     }
 
     /// <summary>Reports on the pipeline thread (the export runs on it).</summary>
