@@ -13,7 +13,8 @@ BeforeAll {
 
 AfterAll {
     Set-Location $HOME
-    if ($script:Work -and (Test-Path $script:Work)) { Remove-Item -Recurse -Force $script:Work }
+    # rm, not Remove-Item: .NET cannot name the file whose name is not UTF-8.
+    if ($script:Work -and (Test-Path $script:Work)) { rm -rf -- $script:Work }
 }
 
 Describe 'One bad image among many is a non-terminating error' {
@@ -179,7 +180,8 @@ Describe 'Paths and names inside an image' {
         New-Item -ItemType SymbolicLink (Join-Path $PTree 'lib') -Target 'usr/lib' | Out-Null
         New-Item -ItemType SymbolicLink (Join-Path $PTree 'loop1') -Target 'loop2' | Out-Null
         New-Item -ItemType SymbolicLink (Join-Path $PTree 'loop2') -Target 'loop1' | Out-Null
-        sh -c "printf 'raw bytes\n' > '$PTree/bad$(printf '\377')name'"
+        # A name with the byte 0xFF (made by sh: a .NET string cannot hold it).
+        sh -c 'printf "raw bytes\n" > "$1/bad$(printf "\377")name"' sh $PTree
         foreach ($i in 1..958) { [IO.File]::WriteAllText((Join-Path $PTree ('many/f{0:d4}' -f $i)), '') }
         $script:PImage = (New-DaxFsImage $PTree -Destination (Join-Path $Work 'paths.daxfs') -Force).Path
     }
@@ -226,7 +228,7 @@ Describe 'Paths and names inside an image' {
         It 'an item piped on exports under its own bytes' {
             $dest = Join-Path $Work 'raw-export'
             Get-DaxFsItem $PImage | Where-Object Name -like 'bad*name' | Export-DaxFsItem -Destination $dest
-            (sh -c "cat '$dest/bad$(printf '\377')name'") | Should -Be 'raw bytes'
+            sh -c 'cat "$1/bad$(printf "\377")name"' sh $dest | Should -Be 'raw bytes'
         }
     }
 
