@@ -94,6 +94,7 @@ Describe 'ConvertTo-Json writes names, not numbers' {
         @{ What = 'findings'; Make = { Test-DaxFsImage $Basic -Detailed | Select-Object -First 1 }; Property = 'Severity'; Value = 'Warning' }
         @{ What = 'branches'; Make = { Get-DaxFsBranch (Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs') -Name main }; Property = 'State'; Value = 'Active' }
         @{ What = 'delta-log entries'; Make = { Get-DaxFsBranch (Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs') -Name feature -Log }; Property = 'Kind'; Value = '*' }
+        @{ What = 'exported items'; Make = { Export-DaxFsItem $Basic -Path /a -Destination (Join-Path $Work "json-$(New-Guid)") -PassThru | Select-Object -First 1 }; Property = 'Type'; Value = 'Directory' }
         @{ What = 'branch changes'; Make = { Compare-DaxFsBranch (Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs') -Branch feature }; Property = 'Change'; Value = '*' }
     ) {
         $o = @(& $Make)

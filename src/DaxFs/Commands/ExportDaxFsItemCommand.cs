@@ -8,7 +8,7 @@ namespace DaxFs.Commands;
 
 /// <summary>Export-DaxFsItem: extracts files or a subtree of an image into a directory, without mounting.</summary>
 [Cmdlet(VerbsData.Export, "DaxFsItem", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
-[OutputType(typeof(ExportedItem))]
+[OutputType(typeof(DaxFsExportedItem))]
 public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
 {
     private const string PathSet = "Path";
@@ -118,7 +118,7 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
             try
             {
                 foreach (var item in exporter.Export(start, dest, progress, Cancellation.Token))
-                    if (PassThru) WriteObject(item);
+                    if (PassThru) WriteObject(DaxFsExportedItem.From(item));
             }
             catch (DaxFsExportException ex)
             {
