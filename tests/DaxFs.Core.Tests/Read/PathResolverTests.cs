@@ -1,6 +1,8 @@
 using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
+using DaxFs.Core.Branches;
+using DaxFs.Core.Tests.Branches;
 using DaxFs.Core.Tests.Validate;
 
 namespace DaxFs.Core.Tests.Read;
@@ -130,5 +132,21 @@ public class PathResolverTests
         var hello = Assert.Single(r.Walk("/"), i => i.Name == "hello");
         Assert.False(hello.HasRawPath);
         Assert.Equal(Encoding.UTF8.GetBytes("/usr/bin/hello"), hello.FullNameBytes);
+    }
+
+    [Fact]
+    public void A_branch_view_gives_raw_paths_too_and_resolves_them()
+    {
+        var t = new TinyImage();
+        uint raw = t.Dir(), inner = t.File("inner\n");
+        t.Link(t.Root, s_badName, raw).Link(raw, "inner", inner);
+        var bytes = t.Build(TinyLayout.Branching).Bytes;
+        LogWriter.PutBranch(bytes, 0, 1, 0, "main", BranchState.Active, Superblock.Read(bytes).DeltaRegionOffset, new LogWriter().Bytes);
+        using var r = DaxFsImageReader.Open(new ByteImageMemory(bytes));
+        var view = BranchView.Open(r, "main");
+        var walked = Assert.Single(view.Walk("/"), i => i.Name == "inner");
+        Assert.Equal([.. "/"u8, .. s_badName, .. "/inner"u8], walked.FullNameBytes);
+        Assert.Equal(walked.Ino, view.GetItem(walked.FullNameBytes)!.Ino);
+        Assert.Equal(PathResolutionError.NotFound, PathResolver.Resolve(view, walked.FullName, followLast: true).Error);
     }
 }
