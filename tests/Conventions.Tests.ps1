@@ -183,6 +183,8 @@ Describe 'Paths and names inside an image' {
         New-Item -ItemType SymbolicLink (Join-Path $PTree 'loop2') -Target 'loop1' | Out-Null
         # A name with the byte 0xFF (made by sh: a .NET string cannot hold it).
         sh -c 'printf "raw bytes\n" > "$1/bad$(printf "\377")name"' sh $PTree
+        # A directory with such a name, and a link to it.
+        sh -c 'd="$1/raw$(printf "\377")dir"; mkdir "$d" && printf "in raw\n" > "$d/f" && ln -s "raw$(printf "\377")dir" "$1/toraw"' sh $PTree
         foreach ($i in 1..958) { [IO.File]::WriteAllText((Join-Path $PTree ('many/f{0:d4}' -f $i)), '') }
         $script:PImage = (New-DaxFsImage $PTree -Destination (Join-Path $Work 'paths.daxfs') -Force).Path
     }
@@ -233,6 +235,20 @@ Describe 'Paths and names inside an image' {
         }
     }
 
+    Context 'links whose targets are not UTF-8' {
+        It 'resolves through them by their bytes' {
+            Get-DaxFsContent $PImage -Path /toraw/f | Should -Be 'in raw'
+            $item = Get-DaxFsItem $PImage -Path /toraw/f
+            $item.FullName | Should -Be "/raw$([char]0xFFFD)dir/f"
+            $item | Get-DaxFsContent | Should -Be 'in raw'
+        }
+        It 'says why such a directory cannot be listed by path' {
+            Get-DaxFsItem $PImage -Path /toraw/ -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs[0].FullyQualifiedErrorId | Should -Be 'PathNotUtf8,DaxFs.Commands.GetDaxFsItemCommand'
+            (Get-DaxFsItem $PImage -Path /toraw).Type | Should -Be 'SymbolicLink'
+        }
+    }
+
     Context 'export keeps image paths' {
         It '-KeepPath puts each item at its path under the destination, so equal names do not collide' {
             $dest = Join-Path $Work 'confs'
@@ -251,7 +267,7 @@ Describe 'Paths and names inside an image' {
                 $running = @($ps.Streams.Progress | Where-Object RecordType -eq 'Processing')
                 $running.Count | Should -BeGreaterThan 0
                 $running[0].PercentComplete | Should -BeIn (0..100)
-                $running[0].StatusDescription | Should -Match '^\d+ of 978 items, .* of 98 B$'
+                $running[0].StatusDescription | Should -Match '^\d+ of 981 items, .* of 112 B$'
                 @($ps.Streams.Progress | Where-Object RecordType -eq 'Completed').Count | Should -Be 1
             } finally { $ps.Dispose() }
         }

@@ -47,6 +47,8 @@ public static class PathResolver
 
     public static PathResolution Resolve(IImageTree tree, byte[] path, bool followLast)
     {
+        // As in namei, a trailing "/" (or "/.") asks for the directory itself: a last symlink is then followed too.
+        if (path.AsSpan().EndsWith("/"u8) || path.AsSpan().EndsWith("/."u8)) followLast = true;
         var done = new List<byte[]>();                               // the directories reached, from the root
         var pending = new LinkedList<(byte[] Name, Link? From)>();   // components still to walk, with the link they came from
         foreach (var c in SplitRaw(path)) pending.AddLast((c, null));

@@ -69,6 +69,19 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
                         return;
                     }
                     string inside = resolved.Item.FullName;
+                    if (resolved.Item.HasRawPath)
+                    {
+                        // Reached through a link whose target is not UTF-8: the walk takes text paths, so list what the bytes name.
+                        if (resolved.Item.Type != DaxFsItemType.Directory)
+                        {
+                            WriteObject(DaxFsItem.From(resolved.Item, imagePath, Branch));
+                            return;
+                        }
+                        WriteError(Errors.Make("PathNotUtf8", ErrorCategory.InvalidArgument, inside,
+                            $"'{p}' in '{imagePath}' leads to the directory '{inside}', whose path is not UTF-8, so it cannot be listed by path. " +
+                            "Get-DaxFsItem -Recurse on its parent lists it, each item keeping its raw path for Get-DaxFsContent and Export-DaxFsItem."));
+                        return;
+                    }
                     foreach (var item in tree.Walk(inside, recurse, depth, Cancellation.Token))
                     {
                         if (item.Unreachable)

@@ -62,6 +62,14 @@ public class PathResolverTests
     }
 
     [Fact]
+    public void A_trailing_slash_follows_the_last_link()
+    {
+        using var r = Image();
+        Assert.Equal("/usr/bin", PathResolver.Resolve(r, "/bin/", followLast: false).Item!.FullName);
+        Assert.Equal("/usr/bin", PathResolver.Resolve(r, "/bin/.", followLast: false).Item!.FullName);
+    }
+
+    [Fact]
     public void A_dangling_link_is_named_with_its_target()
     {
         using var r = Image();
