@@ -60,18 +60,26 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     /// </summary>
     private protected DaxFsImageReader? OpenImage(string path, string? backingFile = null)
     {
+        var reader = TryOpenImage(path, backingFile, out var error);
+        if (error is not null) WriteError(error);
+        return reader;
+    }
+
+    /// <summary>As <see cref="OpenImage"/>, but the error is returned (for a caller whose failure stops the command).</summary>
+    private protected DaxFsImageReader? TryOpenImage(string path, string? backingFile, out ErrorRecord? error)
+    {
+        error = null;
         if (_readers.TryGetValue(path, out var cached)) return cached;
-        ErrorRecord error;
         try
         {
-            var reader = OpenMemoryImage(path, backingFile, out var memoryError);
-            if (memoryError is not null) { WriteError(memoryError); return null; }
+            var reader = OpenMemoryImage(path, backingFile, out error);
+            if (error is not null) return null;
             if (reader is null)
             {
                 if (Directory.Exists(path))
                 {
-                    WriteError(Errors.Make("ImageIsDirectory", ErrorCategory.InvalidArgument, path,
-                        $"'{path}' is a directory, not an image (nor a daxfs mount point). To build an image from it, run New-DaxFsImage -Path '{path}'."));
+                    error = Errors.Make("ImageIsDirectory", ErrorCategory.InvalidArgument, path,
+                        $"'{path}' is a directory, not an image (nor a daxfs mount point). To build an image from it, run New-DaxFsImage -Path '{path}'.");
                     return null;
                 }
                 reader = DaxFsImageReader.Open(path, backingFile);
@@ -83,7 +91,6 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         catch (FileNotFoundException ex) { error = Errors.ImageNotFound(path, ex); }
         catch (DirectoryNotFoundException ex) { error = Errors.ImageNotFound(path, ex); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { error = Errors.ImageUnreadable(path, ex); }
-        WriteError(error);
         return null;
     }
 
