@@ -79,7 +79,7 @@ public sealed class NewDaxNamespaceCommand : DaxLinuxCmdlet
         string list = known.Count > 0 ? $" Here: {string.Join(", ", known)}." : $" There are none here ({devices} lists no {(region ? "region" : "namespace")}).";
         throw region
             ? new DaxLinuxException(DaxErrorKind.NotFound, "DaxRegionNotFound",
-                $"There is no NVDIMM region '{name}'.{list} Get-DaxNamespace shows each namespace's region.", name, Errno.ENXIO)
+                $"There is no NVDIMM region '{name}'.{list} Get-DaxRegion lists the regions.", name, Errno.ENXIO)
             : new DaxLinuxException(DaxErrorKind.NotFound, "DaxNamespaceNotFound",
                 $"There is no namespace '{name}'.{list} List them with Get-DaxNamespace -Idle.", name, Errno.ENXIO);
     }
