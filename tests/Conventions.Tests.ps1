@@ -95,6 +95,8 @@ Describe 'ConvertTo-Json writes names, not numbers' {
         @{ What = 'branches'; Make = { Get-DaxFsBranch (Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs') -Name main }; Property = 'State'; Value = 'Active' }
         @{ What = 'delta-log entries'; Make = { Get-DaxFsBranch (Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs') -Name feature -Log }; Property = 'Kind'; Value = '*' }
         @{ What = 'exported items'; Make = { Export-DaxFsItem $Basic -Path /a -Destination (Join-Path $Work "json-$(New-Guid)") -PassThru | Select-Object -First 1 }; Property = 'Type'; Value = 'Directory' }
+        @{ What = 'image differences'; Make = { Compare-DaxFsImage $Basic $Deep | Select-Object -First 1 }; Property = 'Change'; Value = '*ed' }
+        @{ What = 'space usage'; Make = { (Measure-DaxFsImage $Basic).Usage | Select-Object -First 1 }; Property = 'Kind'; Value = 'Superblock' }
         @{ What = 'branch changes'; Make = { Compare-DaxFsBranch (Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs') -Branch feature }; Property = 'Change'; Value = '*' }
     ) {
         $o = @(& $Make)
