@@ -250,6 +250,17 @@ Describe 'New-DaxNamespace' {
         New-DaxNamespace -Region region0 -Mode devdax -Size 64MB -WhatIf | Should -BeNullOrEmpty
         Get-ToolLog ndctl | Should -BeNullOrEmpty
     }
+    It 'runs the real run''s checks under -WhatIf: <Set> <Name> that does not exist' -TestCases @(
+        @{ Set = 'Reconfigure'; Name = 'nosuch'; Id = 'DaxNamespaceNotFound' }
+        @{ Set = 'Region'; Name = 'region9'; Id = 'DaxRegionNotFound' }
+    ) {
+        $p = @{ $Set = $Name }
+        New-DaxNamespace @p -Mode devdax -WhatIf -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -Be "$Id,DaxFs.Commands.NewDaxNamespaceCommand"
+        $errs[0].Exception.Message | Should -Match $(if ($Set -eq 'Region') { 'Here: region0' } else { 'Here: namespace0.0' })
+        Get-ToolLog ndctl | Should -BeNullOrEmpty
+    }
     It 'runs the exact command and returns the namespace ndctl printed' {
         Set-Answer ndctl create-namespace -Fixture 'ndctl-create-namespace.devdax.json'
         $n = New-DaxNamespace -Region region0 -Mode devdax -Size 64MB -Align 2MB -Label 'images' -Confirm:$false
@@ -339,6 +350,13 @@ Describe 'Set-DaxDevice' {
         $e.Exception.Message | Should -Match 'No such file or directory'
         $e.Exception.Message | Should -Match 'left dax0.0 disabled; DaxFs put it back in devdax mode'
         @(Get-ToolLog daxctl) -match '^reconfigure' | Should -Be @('reconfigure-device --mode=system-ram --force dax0.0', 'reconfigure-device --mode=devdax dax0.0')
+    }
+    It 'reports a missing device under -WhatIf too, and goes on with the next' {
+        'dax9.9', 'dax0.0' | Set-DaxDevice -Mode devdax -WhatIf -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'DaxDeviceNotFound,DaxFs.Commands.SetDaxDeviceCommand'
+        $errs[0].TargetObject | Should -Be 'dax9.9'
+        @(Get-ToolLog daxctl) -match '^reconfigure' | Should -BeNullOrEmpty
     }
     It 'reports a missing device without running reconfigure-device' {
         $e = { Set-DaxDevice dax9.9 -Mode devdax -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru

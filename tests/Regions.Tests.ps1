@@ -89,9 +89,15 @@ Describe 'Region errors of the namespace cmdlets' {
         $errs | Should -BeNullOrEmpty
     }
     It 'New-DaxNamespace in a region that does not exist points at Get-DaxRegion' {
+        # Refused before ndctl runs (the region is not in sysfs), as under -WhatIf.
+        $e = { New-DaxNamespace -Region region9 -Mode devdax -Size 64MB -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'DaxRegionNotFound,DaxFs.Commands.NewDaxNamespaceCommand'
+        $e.Exception.Message | Should -Match 'Get-DaxRegion lists the regions'
+    }
+    It 'an ndctl failure over a region points at Get-DaxRegion' {
         Copy-Item (Join-Path $Fixtures 'ndctl-create-namespace.noregion-237.stderr') (Join-Path $h.Tools 'ndctl.create-namespace.stderr')
         Set-Content (Join-Path $h.Tools 'ndctl.create-namespace.exit') 237
-        $e = { New-DaxNamespace -Region region9 -Mode devdax -Size 64MB -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e = { New-DaxNamespace -Region region0 -Mode devdax -Size 64MB -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
         $e.FullyQualifiedErrorId | Should -Be 'NdctlFailed,DaxFs.Commands.NewDaxNamespaceCommand'
         $e.Exception.Message | Should -Match 'Get-DaxRegion lists the regions'
     }

@@ -431,22 +431,43 @@ public sealed class BranchView : IImageTree
         return Item(full, name, ino, a, 0, -1);
     }
 
-    private ImageItem Item(string fullName, byte[] name, ulong ino, BaseInode a, int depth, long offset) =>
-        new(fullName, name, ino, a, ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null, depth, offset);
+    /// <summary>The item at an absolute raw path (components compared as bytes, as the kernel's lookup does), or null.</summary>
+    public ImageItem? GetItem(byte[] path)
+    {
+        ulong ino = DaxFsConstants.RootInode;
+        byte[] last = Array.Empty<byte>();
+        foreach (var part in PathResolver.SplitRaw(path))
+        {
+            if (!TryGetAttributes(ino, out var d) || ModeBits.TypeOf(d.Mode) != DaxFsItemType.Directory) return null;
+            if (!TryLookupChild(ino, part, out ulong child) || !TryGetAttributes(child, out _)) return null;
+            ino = child;
+            last = part;
+        }
+        if (!TryGetAttributes(ino, out var a)) return null;
+        return new ImageItem(DaxFsImageReader.NormalizePath(Encoding.UTF8.GetString(path)), last, ino, a,
+            ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null, 0, -1, fullNameBytes: last.Length == 0 ? null : path);
+    }
+
+    private ImageItem Item(string fullName, byte[] name, ulong ino, BaseInode a, int depth, long offset, byte[]? fullNameBytes = null) =>
+        new(fullName, name, ino, a, ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null, depth, offset, fullNameBytes: fullNameBytes);
 
     /// <summary>
     /// The entries of a directory as `find` shows them: each name readdir lists, with the attributes of the inode a lookup of
     /// that name finds. A name whose lookup fails comes back with <see cref="ImageItem.Unreachable"/> set.
     /// </summary>
-    public IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth)
+    public IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth) => ListDirectory(dirIno, dirPath, depth, null);
+
+    /// <summary>As <see cref="ListDirectory(ulong, string, int)"/>; <paramref name="dirBytes"/> is the directory's raw path when it is not UTF-8, so the items keep theirs.</summary>
+    private IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth, byte[]? dirBytes)
     {
         foreach (var (name, listedIno, mode) in ReadDirectory(dirIno))
         {
             string path = dirPath + "/" + Encoding.UTF8.GetString(name);
+            byte[]? raw = dirBytes is null ? null : [.. dirBytes, (byte)'/', .. name];
             if (TryLookupChild(dirIno, name, out ulong ino) && TryGetAttributes(ino, out var a))
-                yield return Item(path, name, ino, a, depth, -1);
+                yield return Item(path, name, ino, a, depth, -1, raw);
             else
-                yield return new ImageItem(path, name, listedIno, new BaseInode { Ino = (uint)listedIno, Mode = mode & DaxFsConstants.S_IFMT }, null, depth, -1, unreachable: true);
+                yield return new ImageItem(path, name, listedIno, new BaseInode { Ino = (uint)listedIno, Mode = mode & DaxFsConstants.S_IFMT }, null, depth, -1, unreachable: true, fullNameBytes: raw);
         }
     }
 
@@ -465,19 +486,19 @@ public sealed class BranchView : IImageTree
             yield break;
         }
         var visited = new HashSet<ulong> { start.Ino };
-        var pending = new Stack<(string Path, ulong Ino, int Level)>();
-        pending.Push((full == "/" ? "" : full, start.Ino, 0));
-        var subdirs = new List<(string, ulong, int)>();
+        var pending = new Stack<(string Path, ulong Ino, int Level, byte[]? Raw)>();
+        pending.Push((full == "/" ? "" : full, start.Ino, 0, null));
+        var subdirs = new List<(string, ulong, int, byte[]?)>();
         while (pending.Count > 0)
         {
             var dir = pending.Pop();
             subdirs.Clear();
-            foreach (var item in ListDirectory(dir.Ino, dir.Path, dir.Level))
+            foreach (var item in ListDirectory(dir.Ino, dir.Path, dir.Level, dir.Raw))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 yield return item;
                 if (recurse && !item.Unreachable && dir.Level + 1 <= depth && item.Type == DaxFsItemType.Directory && visited.Add(item.Ino))
-                    subdirs.Add((item.FullName, item.Ino, dir.Level + 1));
+                    subdirs.Add((item.FullName, item.Ino, dir.Level + 1, dir.Raw is not null || item.HasRawPath ? item.FullNameBytes : null));
             }
             for (int k = subdirs.Count - 1; k >= 0; k--) pending.Push(subdirs[k]);
         }

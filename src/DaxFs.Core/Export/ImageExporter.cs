@@ -44,6 +44,17 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
         var startItem = tree.GetItem(full);
         if (startItem is null)
             throw new DaxFsExportException($"'{full}' does not exist in the image.", full);
+        return Export(startItem, destination, progress, ct);
+    }
+
+    /// <summary>
+    /// Exports <paramref name="startItem"/> (from <see cref="IImageTree.GetItem(byte[])"/> or a walk): its raw name is what the
+    /// destination gets, so an entry whose name is not UTF-8 is written under its own bytes.
+    /// </summary>
+    public IEnumerable<ExportedItem> Export(ImageItem startItem, string destination, IProgress<ExportProgress>? progress = null, CancellationToken ct = default)
+    {
+        string full = startItem.FullName;
+        byte[] startName = startItem.NameBytes;
         try { Directory.CreateDirectory(destination); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -70,7 +81,7 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
             var start = startItem.Inode;
             if (ModeBits.TypeOf(start.Mode) != DaxFsItemType.Directory)
             {
-                byte[] name = Encoding.UTF8.GetBytes(full[(full.LastIndexOf('/') + 1)..]);
+                byte[] name = startName;
                 foreach (var x in ExportOne(destFd, Array.Empty<byte>(), name, startItem, full, Path.Combine(Path.GetFullPath(destination), Encoding.UTF8.GetString(name)), linked)) { yield return x; }
                 yield break;
             }
@@ -81,7 +92,7 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
             else
             {
                 // A directory other than the root goes into the destination under its own name, like cp -r.
-                byte[] name = Encoding.UTF8.GetBytes(full[(full.LastIndexOf('/') + 1)..]);
+                byte[] name = startName;
                 string d = Path.Combine(Path.GetFullPath(destination), Encoding.UTF8.GetString(name));
                 if (NativeFs.MkdirAt(destFd, name, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17)
                     throw Errno($"Cannot create the directory '{d}'", full);

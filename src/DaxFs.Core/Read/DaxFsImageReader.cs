@@ -15,10 +15,13 @@ public sealed class ImageItem
     private string? _name;
     private readonly string? _dirPath;   // the parent's path as a walk carries it ("" for the root), or null when built from a full name
     private byte[]? _nameBytes;
+    private byte[]? _fullNameBytes;      // the raw path when known apart from the strings (built from raw bytes)
+    private readonly byte[]? _dirBytes;  // the parent's raw path when it is not valid UTF-8 (walks only)
 
-    internal ImageItem(string fullName, byte[] nameBytes, ulong ino, BaseInode inode, byte[]? targetBytes, int depth, long entryOffset = -1, bool unreachable = false)
+    internal ImageItem(string fullName, byte[] nameBytes, ulong ino, BaseInode inode, byte[]? targetBytes, int depth, long entryOffset = -1, bool unreachable = false, byte[]? fullNameBytes = null)
     {
         _fullName = fullName;
+        _fullNameBytes = fullNameBytes;
         _nameBytes = nameBytes;
         Ino = ino;
         Inode = inode;
@@ -29,9 +32,10 @@ public sealed class ImageItem
     }
 
     /// <summary>An entry of directory <paramref name="dirPath"/> ("" for the root) named <paramref name="name"/>; <paramref name="nameBytes"/> may be null when the name is valid UTF-8.</summary>
-    internal ImageItem(string dirPath, string name, byte[]? nameBytes, ulong ino, in BaseInode inode, byte[]? targetBytes, int depth, long entryOffset)
+    internal ImageItem(string dirPath, string name, byte[]? nameBytes, ulong ino, in BaseInode inode, byte[]? targetBytes, int depth, long entryOffset, byte[]? dirBytes = null)
     {
         _dirPath = dirPath;
+        _dirBytes = dirBytes;
         _name = name;
         _nameBytes = nameBytes;
         Ino = ino;
@@ -45,6 +49,27 @@ public sealed class ImageItem
     public string FullName => _fullName ??= string.Concat(_dirPath, "/", _name);
     /// <summary>The name as stored (raw bytes; empty for the root).</summary>
     public byte[] NameBytes => _nameBytes ??= Encoding.UTF8.GetBytes(_name!);
+    /// <summary>
+    /// The absolute path as raw bytes: what the image stores, also for names that are not UTF-8 (whose <see cref="FullName"/>
+    /// shows U+FFFD). Looking this up (<see cref="IImageTree.GetItem(byte[])"/>) finds the entry again.
+    /// </summary>
+    public byte[] FullNameBytes => _fullNameBytes ??= MakeFullNameBytes();
+
+    /// <summary>True when the name's bytes are not UTF-8 (kept apart from the decoded name).</summary>
+    internal bool HasRawName => _nameBytes is not null && (_dirPath is not null || !System.Text.Unicode.Utf8.IsValid(_nameBytes));
+
+    /// <summary>True when the path has bytes that are not UTF-8, so <see cref="FullName"/> cannot name the entry.</summary>
+    public bool HasRawPath => !System.Text.Unicode.Utf8.IsValid(FullNameBytes);
+
+    private byte[] MakeFullNameBytes()
+    {
+        if (_dirPath is null) return _nameBytes is not null && _fullName is not null && _fullName != "/" && !System.Text.Unicode.Utf8.IsValid(_nameBytes)
+            ? [.. Encoding.UTF8.GetBytes(ParentPath == "/" ? "" : ParentPath), (byte)'/', .. _nameBytes]
+            : Encoding.UTF8.GetBytes(FullName);
+        if (_dirBytes is null && _nameBytes is null) return Encoding.UTF8.GetBytes(FullName);
+        return [.. _dirBytes ?? Encoding.UTF8.GetBytes(_dirPath), (byte)'/', .. NameBytes];
+    }
+
     /// <summary>The name decoded as UTF-8 (invalid bytes become U+FFFD).</summary>
     public string Name => _name ??= FullName == "/" ? "/" : FullName[(FullName.LastIndexOf('/') + 1)..];
     /// <summary>The parent directory's path ("" for the root).</summary>
@@ -82,6 +107,8 @@ public interface IImageTree
     bool TryLookup(string path, out ulong ino);
     /// <summary>The item at a path, or null when a lookup of it fails.</summary>
     ImageItem? GetItem(string path);
+    /// <summary>The item at an absolute path given as raw bytes ('/' separated, no "." or ".." resolved; no symlinks followed), or null.</summary>
+    ImageItem? GetItem(byte[] path);
     /// <summary>The entries of directory <paramref name="dirIno"/> (whose path is <paramref name="dirPath"/>, "" for the root) as items at <paramref name="depth"/>.</summary>
     IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth);
     /// <summary>Lists a path like <see cref="DaxFsImageReader.Walk"/>.</summary>
@@ -297,13 +324,13 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     }
 
     /// <summary>The item for entry <paramref name="j"/> of a directory whose path is <paramref name="dirPath"/> ("" for the root); its strings are made lazily.</summary>
-    private ImageItem EntryItem(uint dirIno, ulong j, ulong at, string dirPath, int depth)
+    private ImageItem EntryItem(uint dirIno, ulong j, ulong at, string dirPath, int depth, byte[]? dirBytes = null)
     {
         var name = ReadEntry(dirIno, j, at, out uint ino, out _);
         var inode = GetInode(ino);
         byte[]? raw = System.Text.Unicode.Utf8.IsValid(name) ? null : name.ToArray();
         byte[]? target = ModeBits.TypeOf(inode.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino, inode) : null;
-        return new ImageItem(dirPath, s_utf8.GetString(name), raw, ino, inode, target, depth, (long)at);
+        return new ImageItem(dirPath, s_utf8.GetString(name), raw, ino, inode, target, depth, (long)at, dirBytes);
     }
 
     /// <summary>The target of symlink <paramref name="ino"/> (bytes, without the NUL).</summary>
@@ -346,6 +373,26 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         return true;
     }
 
+    /// <summary>The item at an absolute raw path (components compared as bytes), or null when it does not exist.</summary>
+    public ImageItem? GetItem(byte[] path)
+    {
+        uint ino = Base.RootInode;
+        byte[] last = Array.Empty<byte>();
+        foreach (var part in PathResolver.SplitRaw(path))
+        {
+            var inode = GetInode(ino);
+            if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory) return null;
+            bool found = false;
+            foreach (var e in ReadDirectory(ino, inode))
+            {
+                if (e.NameBytes.AsSpan().SequenceEqual(part)) { ino = e.Ino; found = true; last = e.NameBytes; break; }
+            }
+            if (!found) return null;
+        }
+        string full = NormalizePath(s_utf8.GetString(path));
+        return MakeItem(full, last, ino, GetInode(ino), 0, fullNameBytes: last.Length == 0 ? null : path);
+    }
+
     /// <summary>Normalises a path inside the image: '/' or '\' separated, "." and ".." resolved lexically, always absolute.</summary>
     public static string NormalizePath(string? path)
     {
@@ -377,8 +424,8 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         return MakeItem(full, name, ino, inode, 0);
     }
 
-    private ImageItem MakeItem(string fullName, byte[] name, uint ino, in BaseInode inode, int depth, long entryOffset = -1) =>
-        new(fullName, name, ino, inode, ModeBits.TypeOf(inode.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino, inode) : null, depth, entryOffset);
+    private ImageItem MakeItem(string fullName, byte[] name, uint ino, in BaseInode inode, int depth, long entryOffset = -1, byte[]? fullNameBytes = null) =>
+        new(fullName, name, ino, inode, ModeBits.TypeOf(inode.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino, inode) : null, depth, entryOffset, fullNameBytes: fullNameBytes);
 
     /// <summary>
     /// Lists <paramref name="path"/>: a file yields itself; a directory yields its children, and with
@@ -398,9 +445,9 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         }
         var visited = new HashSet<uint> { startIno };
         // Like ls -R and Get-ChildItem -Recurse: a directory's entries together, then each subdirectory in turn.
-        var pending = new Stack<(string Path, uint Ino, BaseInode Inode, int Level)>();
-        pending.Push((full == "/" ? "" : full, startIno, startInode, 0));
-        var subdirs = new List<(string, uint, BaseInode, int)>();
+        var pending = new Stack<(string Path, uint Ino, BaseInode Inode, int Level, byte[]? Raw)>();
+        pending.Push((full == "/" ? "" : full, startIno, startInode, 0, null));
+        var subdirs = new List<(string, uint, BaseInode, int, byte[]?)>();
         while (pending.Count > 0)
         {
             var dir = pending.Pop();
@@ -410,7 +457,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
             for (ulong j = 0; j < count; j++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var item = EntryItem(dir.Ino, j, start + j * DaxFsConstants.DirentStride, dir.Path, dir.Level);
+                var item = EntryItem(dir.Ino, j, start + j * DaxFsConstants.DirentStride, dir.Path, dir.Level, dir.Raw);
                 yield return item;
                 if (recurse && dir.Level + 1 <= depth && item.Type == DaxFsItemType.Directory)
                 {
@@ -418,7 +465,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
                     if (!visited.Add(ino))
                         throw new DaxFsFormatException(RuleIds.TreeCycle, item.EntryOffset,
                             $"Directory inode {ino} ('{item.FullName}') is reached a second time: the image's directories form a cycle or share a child.");
-                    subdirs.Add((item.FullName, ino, item.Inode, dir.Level + 1));
+                    subdirs.Add((item.FullName, ino, item.Inode, dir.Level + 1, dir.Raw is not null || item.HasRawName ? item.FullNameBytes : null));
                 }
             }
             for (int k = subdirs.Count - 1; k >= 0; k--) pending.Push(subdirs[k]);

@@ -84,6 +84,19 @@ public sealed class ImageBuildPlan
     public required long BackingSize { get; init; }
     public required uint PageCacheSlots { get; init; }
     public required IReadOnlyList<BuildWarning> Warnings { get; init; }
+    /// <summary>Names that are further names of an inode (hard links; each shares its first name's inode and data).</summary>
+    public long HardLinkNames { get; init; }
+    /// <summary>Entries left out by the exclusions (an excluded directory counts once).</summary>
+    public long ExcludedCount { get; init; }
+    /// <summary>FIFOs, sockets and device nodes left out (SkipUnsupported).</summary>
+    public long SkippedCount { get; init; }
+    /// <summary>Sparse regular files (64 KiB or more of holes) and the hole bytes the image stores as zeros.</summary>
+    public long SparseFileCount { get; init; }
+    public long SparseBytes { get; init; }
+    /// <summary>How long reading the source tree took.</summary>
+    public TimeSpan ScanTime { get; init; }
+    /// <summary>How long laying the image out took.</summary>
+    public TimeSpan LayoutTime { get; init; }
 }
 
 /// <summary>The outcome of a successful build.</summary>

@@ -31,9 +31,12 @@ public sealed class ImageBuilder
     {
         if (_plan is not null) return _plan;
         var warnings = CheckOptions();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         _tree = SourceTree.Scan(_options, Workers, ct);
+        var scanTime = clock.Elapsed;
         warnings.AddRange(_tree.Warnings);
         _layout = Layout.Compute(_tree, _options);
+        var layoutTime = clock.Elapsed - scanTime;
         var l = _layout;
         _plan = new ImageBuildPlan
         {
@@ -48,6 +51,13 @@ public sealed class ImageBuilder
             BackingSize = l.BackingSize,
             PageCacheSlots = l.PageCacheSlots,
             Warnings = warnings,
+            HardLinkNames = _tree.HardLinkNames,
+            ExcludedCount = _tree.ExcludedCount,
+            SkippedCount = _tree.SkippedCount,
+            SparseFileCount = _tree.SparseFileCount,
+            SparseBytes = _tree.SparseBytes,
+            ScanTime = scanTime,
+            LayoutTime = layoutTime,
         };
         return _plan;
     }
@@ -89,15 +99,31 @@ public sealed class ImageBuilder
             string dir = Path.GetDirectoryName(full)!;
             string? dirReal = NativeFs.RealPath(dir)
                 ?? throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The folder '{dir}' for the {what} does not exist: create it first.", new[] { dir });
-            if (sourceReal is not null && (dirReal == sourceReal || dirReal.StartsWith(sourceReal.TrimEnd('/') + "/", StringComparison.Ordinal)))
+            if (sourceReal is not null && (dirReal == sourceReal || dirReal.StartsWith(sourceReal.TrimEnd('/') + "/", StringComparison.Ordinal))
+                && !InExcludedFolder(o.Exclude, sourceReal, dirReal))
                 throw new DaxFsBuildException(BuildErrorKind.DestinationInsideSource,
-                    $"The {what} '{full}' would be inside the source tree '{source}' and end up in itself: write it outside the tree.", new[] { full });
+                    $"The {what} '{full}' would be inside the source tree '{source}' and end up in itself: write it outside the tree" +
+                    (dirReal == sourceReal ? "." : $", or leave its folder out of the image (-Exclude '{dirReal[sourceReal.TrimEnd('/').Length..].TrimStart('/')}')."), new[] { full });
             if (File.Exists(full) && !o.Overwrite)
                 throw new DaxFsBuildException(BuildErrorKind.DestinationExists, $"The {what} '{full}' already exists: use -Force to replace it (it is replaced only once the new one is complete).", new[] { full });
         }
         if (o.BackingFile is not null && Path.GetFullPath(o.BackingFile) == Path.GetFullPath(o.Destination))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "The backing file and the image must be different files.");
         return warnings;
+    }
+
+    /// <summary>True when folder <paramref name="dirReal"/> (inside <paramref name="sourceReal"/>) or one above it is left out by the exclusions, so a file written there is not read into the image.</summary>
+    private static bool InExcludedFolder(IReadOnlyList<string> exclude, string sourceReal, string dirReal)
+    {
+        if (exclude.Count == 0 || dirReal == sourceReal) return false;
+        string relative = dirReal[sourceReal.TrimEnd('/').Length..].TrimStart('/');
+        string prefix = "";
+        foreach (var part in relative.Split('/'))
+        {
+            prefix = prefix.Length == 0 ? part : prefix + "/" + part;
+            if (SourceTree.IsExcluded(exclude, prefix, Encoding.UTF8.GetBytes(part))) return true;
+        }
+        return false;
     }
 
     /// <summary>Writes the image (and in split mode the backing file). Nothing appears under the destination names unless the build completes.</summary>

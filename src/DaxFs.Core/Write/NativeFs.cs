@@ -227,8 +227,10 @@ internal static unsafe partial class NativeFs
 
 /// <summary>The statx fields the writer uses.</summary>
 internal readonly record struct StatInfo(uint Mode, uint Uid, uint Gid, uint Nlink, ulong Ino, long Size,
-    long MtimeSec, uint MtimeNsec, long CtimeSec, uint CtimeNsec, uint DevMajor, uint DevMinor)
+    long MtimeSec, uint MtimeNsec, long CtimeSec, uint CtimeNsec, uint DevMajor, uint DevMinor, long Blocks = 0)
 {
+    /// <summary>Bytes of a regular file that no block backs (holes), as st_blocks tells it; 0 for a dense file.</summary>
+    public long HoleBytes => Size - Math.Min(Size, Blocks * 512);
     public uint Type => Mode & Format.DaxFsConstants.S_IFMT;
     public bool IsDirectory => Type == Format.DaxFsConstants.S_IFDIR;
     public bool IsRegular => Type == Format.DaxFsConstants.S_IFREG;
@@ -244,6 +246,6 @@ internal readonly record struct StatInfo(uint Mode, uint Uid, uint Gid, uint Nli
             Mode: System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(b[28..]),
             Uid: U32(b, 20), Gid: U32(b, 24), Nlink: U32(b, 16), Ino: U64(b, 32), Size: (long)U64(b, 40),
             MtimeSec: (long)U64(b, 112), MtimeNsec: U32(b, 120), CtimeSec: (long)U64(b, 96), CtimeNsec: U32(b, 104),
-            DevMajor: U32(b, 136), DevMinor: U32(b, 140));
+            DevMajor: U32(b, 136), DevMinor: U32(b, 140), Blocks: (long)Math.Min(U64(b, 48), long.MaxValue / 512));
     }
 }

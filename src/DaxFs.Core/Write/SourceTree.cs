@@ -30,6 +30,16 @@ internal sealed class SourceTree
     /// <summary>Primary nodes in inode-number order (Inodes[0] is inode 1, the root).</summary>
     public List<SourceNode> Inodes { get; } = new();
     public List<BuildWarning> Warnings { get; } = new();
+    /// <summary>Names that are further names of an inode met before (hard links merged into one inode).</summary>
+    public long HardLinkNames { get; private set; }
+    /// <summary>Entries left out by the exclusions (an excluded directory counts once; its contents are not read).</summary>
+    public long ExcludedCount { get; private set; }
+    /// <summary>FIFOs, sockets and device nodes left out (-SkipUnsupported).</summary>
+    public long SkippedCount { get; private set; }
+    /// <summary>Regular files whose holes DAXFS stores as zeros (a file counts when 64 KiB or more of it is holes).</summary>
+    public long SparseFileCount { get; private set; }
+    /// <summary>The bytes of those holes: how much larger than their allocated blocks the files become in the image.</summary>
+    public long SparseBytes { get; private set; }
     public string RootPath { get; private set; } = "";
 
     public static SourceTree Scan(ImageBuildOptions options, int workers, CancellationToken ct)
@@ -79,11 +89,13 @@ internal sealed class SourceTree
         var unreadable = new List<string>();
         var unsupported = new List<string>();
         var hardLinks = new Dictionary<(uint, uint, ulong), SourceNode>();
+        (string Path, long Holes, long Size)? largestSparse = null;
         var stack = new Stack<(int Node, Listing Listing, int Next)>();
 
         var root = new SourceNode { Name = Array.Empty<byte>(), Parent = -1, Stat = rootStat, IsPrimary = true, Ino = 1, Children = new() };
         Nodes.Add(root);
         Inodes.Add(root);
+        Count(rootListing);
         if (Enter(rootListing, unreadable)) stack.Push((0, rootListing, 0));
 
         while (stack.Count > 0)
@@ -109,6 +121,7 @@ internal sealed class SourceTree
             {
                 node.Ino = primary.Ino;
                 primary.Names++;
+                HardLinkNames++;
             }
             else
             {
@@ -118,6 +131,12 @@ internal sealed class SourceTree
                 node.Ino = (uint)(Inodes.Count + 1);
                 Inodes.Add(node);
                 if (type == DaxFsConstants.S_IFREG && stat.Nlink > 1) hardLinks[(stat.DevMajor, stat.DevMinor, stat.Ino)] = node;
+                if (type == DaxFsConstants.S_IFREG && stat.HoleBytes >= SparseThreshold)
+                {
+                    SparseFileCount++;
+                    SparseBytes += stat.HoleBytes;
+                    if (largestSparse is null || stat.HoleBytes > largestSparse.Value.Holes) largestSparse = (RelativePath(parent, name), stat.HoleBytes, stat.Size);
+                }
             }
             Nodes.Add(node);
             parent.Children!.Add(index);
@@ -144,10 +163,20 @@ internal sealed class SourceTree
                     unreadable.Add(RelativePath(parent, name) + $" ({NativeFs.Describe(child.OpenErrno)})");
                     continue;
                 }
+                Count(child);
                 if (Enter(child, unreadable)) stack.Push((index, child, 0));
             }
         }
 
+        if (SparseFileCount > 0)
+        {
+            var l = largestSparse!.Value;
+            Warnings.Add(new BuildWarning("SparseFile",
+                $"{SparseFileCount} sparse file{(SparseFileCount == 1 ? "" : "s")} (the largest '{l.Path}', {l.Size} bytes of which {l.Holes} are holes): DAXFS has no holes, " +
+                $"so the image stores them as zeros and grows by {SparseBytes} bytes ({SparseBytes / (1024.0 * 1024):0.#} MiB) beyond the blocks they use on disk. Exclude them with -Exclude if they should not be in the image.",
+                l.Path));
+        }
+        SkippedCount = options.SkipUnsupported ? unsupported.Count : 0;
         if (unsupported.Count > 0)
         {
             if (!options.SkipUnsupported)
@@ -176,12 +205,21 @@ internal sealed class SourceTree
         return true;
     }
 
+    /// <summary>Holes smaller than this are not reported (file systems keep small files inline, with no blocks at all).</summary>
+    private const long SparseThreshold = 64 * 1024;
+
+    /// <summary>Counts what a listing's exclusions left out.</summary>
+    private void Count(Listing listing)
+    {
+        ExcludedCount += listing.Excluded;
+    }
+
     internal static string Summarize(List<string> paths) =>
         string.Join(", ", paths.Take(10).Select(p => $"'{p}'")) + (paths.Count > 10 ? $" and {paths.Count - 10} more" : "");
 
     private static string Decode(byte[] name) => Encoding.UTF8.GetString(name);
 
-    private static bool IsExcluded(IReadOnlyList<string> patterns, string relativePath, byte[] name)
+    internal static bool IsExcluded(IReadOnlyList<string> patterns, string relativePath, byte[] name)
     {
         if (patterns.Count == 0) return false;
         string? leaf = null;
@@ -208,6 +246,8 @@ internal sealed class SourceTree
         public int ReadErrno;
         /// <summary>Names that could not be stat'ed (other than removed since readdir), as messages, in name order.</summary>
         public List<string>? StatErrors;
+        /// <summary>Names the exclusions left out of this directory.</summary>
+        public int Excluded;
         /// <summary>The entries, stat'ed, sorted by ordinal bytes, excluded names left out.</summary>
         public ListedEntry[] Entries = Array.Empty<ListedEntry>();
     }
@@ -343,7 +383,7 @@ internal sealed class SourceTree
                     (l.StatErrors ??= new()).Add((l.RelPath.Length == 0 ? "" : Decode(l.RelPath) + "/") + Decode(n) + $" ({NativeFs.Describe(e)})");
                     continue;
                 }
-                if (exclude.Count > 0 && IsExcluded(exclude, l.RelPath.Length == 0 ? Decode(n) : Decode(l.RelPath) + "/" + Decode(n), n)) continue;
+                if (exclude.Count > 0 && IsExcluded(exclude, l.RelPath.Length == 0 ? Decode(n) : Decode(l.RelPath) + "/" + Decode(n), n)) { l.Excluded++; continue; }
                 ref var entry = ref entries[count++];
                 entry.Name = n;
                 entry.Stat = st;

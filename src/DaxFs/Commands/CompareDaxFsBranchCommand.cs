@@ -12,7 +12,8 @@ public sealed class CompareDaxFsBranchCommand : DaxFsImageCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName", "ImagePath")]
-    public DaxFsImageSource Image { get; set; } = null!;
+    [SupportsWildcards]
+    public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     /// <summary>The branch whose changes to list (compared with its parent; main with the base image).</summary>
     [Parameter(Mandatory = true, Position = 1)]
@@ -29,9 +30,10 @@ public sealed class CompareDaxFsBranchCommand : DaxFsImageCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var imagePath in ResolveImagePaths(Image))
+        foreach (var source in Image)
+        foreach (var imagePath in ResolveImagePaths(source))
         {
-            if (OpenTree(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile), Branch) is not BranchView view) continue;
+            if (OpenTree(imagePath, BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile), Branch) is not BranchView view) continue;
             string? parent = view.Chain.Count > 1 ? view.Chain[1].Name : null;
             WriteVerbose($"Comparing branch '{Branch}' of '{imagePath}' with {(parent is null ? "the base image" : $"its parent '{parent}'")}.");
             Guard(imagePath, () =>
@@ -41,7 +43,7 @@ public sealed class CompareDaxFsBranchCommand : DaxFsImageCmdlet
                     if (Change is not null && Array.IndexOf(Change, c.Change) < 0) continue;
                     WriteObject(new DaxFsBranchChange
                     {
-                        Path = c.Path, Change = c.Change, Type = c.Type, Details = c.Details, Branch = Branch, Parent = parent, ImagePath = imagePath,
+                        Path = c.Path, Change = c.Change.ToString(), Type = c.Type.ToString(), Details = c.Details, Branch = Branch, Parent = parent, ImagePath = imagePath,
                         Before = c.Before is null ? null : DaxFsItem.From(c.Before, imagePath, parent),
                         After = c.After is null ? null : DaxFsItem.From(c.After, imagePath, Branch),
                     });

@@ -97,7 +97,12 @@ public sealed class CompareDaxFsImageCommand : DaxFsImageCmdlet
         error = null;
         if (Directory.Exists(path) && !IsDaxFsMount(path)) return ComparableTree.FromDirectory(path);
         DaxFsImageReader reader;
-        if (IsMemory(path)) reader = OpenImage(path, backingFile); // device nodes, mounts, dma-bufs: the shared resolution
+        if (IsMemory(path))
+        {
+            // Device nodes, mounts, dma-bufs: the shared resolution.
+            if (TryOpenImage(path, backingFile, out error) is not { } memory) return null;
+            reader = memory;
+        }
         else
         {
             // An image file: opened here, so that one missing or broken image among the inputs is a non-terminating error.

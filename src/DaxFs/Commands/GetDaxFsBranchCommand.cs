@@ -20,6 +20,7 @@ public sealed class GetDaxFsBranchCommand : DaxFsImageCmdlet
     /// <summary>Only branches whose name matches (wildcards).</summary>
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(BranchNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>The delta-log entries of each branch instead of the branch records.</summary>
@@ -34,6 +35,7 @@ public sealed class GetDaxFsBranchCommand : DaxFsImageCmdlet
             foreach (var path in ResolveImagePaths(source))
             {
                 var reader = OpenImage(path);
+                if (reader is null) continue;
                 Guard(path, () => Emit(reader, path, patterns));
             }
         }
@@ -87,10 +89,10 @@ public sealed class GetDaxFsBranchCommand : DaxFsImageCmdlet
                     if (c != b) continue;
                     WriteObject(new DaxFsDeltaLogEntry
                     {
-                        Branch = b.Name, Kind = e.Kind, Inode = e.Ino, Path = paths.TryGetValue(e.NewIno ?? e.Ino, out var ip) ? ip : null,
+                        Branch = b.Name, Kind = e.Kind.ToString(), Inode = e.Ino, Path = paths.TryGetValue(e.NewIno ?? e.Ino, out var ip) ? ip : null,
                         Time = e.Time, ParentInode = e.ParentIno, NewInode = e.NewIno, Name = e.Name, NewName = e.NewName, NewParentInode = e.NewParentIno,
                         Target = e.Target, FileOffset = e.FileOffset, Length = e.Length, NewSize = e.NewSize, Mode = e.Mode, Uid = e.Uid, Gid = e.Gid,
-                        Changed = e.Valid, Offset = e.Offset, EntrySize = e.TotalSize, ImagePath = path,
+                        Changed = e.Valid?.ToString(), Offset = e.Offset, EntrySize = e.TotalSize, ImagePath = path,
                     });
                 }
             }

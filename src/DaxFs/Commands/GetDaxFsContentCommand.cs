@@ -13,11 +13,11 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
 {
     private const string PathSet = "Path";
     private const string ItemSet = "Item";
-    private const int MaxSymlinkHops = 40;
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Alias("FullName", "ImagePath")]
-    public DaxFsImageSource Image { get; set; } = null!;
+    [SupportsWildcards]
+    public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
     [ArgumentCompleter(typeof(ImageItemPathCompleter))]
@@ -55,23 +55,25 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
         if (ParameterSetName == ItemSet)
         {
             var tree = OpenTree(InputObject.ImagePath, BackingFile is null ? null : ResolveFileSystemPath(BackingFile), Branch ?? InputObject.Branch);
-            if (tree is not null) Emit(tree, InputObject.ImagePath, InputObject.FullName);
+            if (tree is not null) Emit(tree, InputObject.ImagePath, InputObject.FullName, InputObject.FullNameBytes);
             return;
         }
-        foreach (var imagePath in ResolveImagePaths(Image))
+        foreach (var source in Image)
+        foreach (var imagePath in ResolveImagePaths(source))
         {
-            var tree = OpenTree(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
+            var tree = OpenTree(imagePath, BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
             if (tree is null) continue;
-            foreach (var p in Path) Emit(tree, imagePath, DaxFsImageReader.NormalizePath(p));
+            foreach (var p in Path) Emit(tree, imagePath, p, System.Text.Encoding.UTF8.GetBytes(p.Replace('\\', '/')));
         }
     }
 
-    private void Emit(IImageTree tree, string imagePath, string path) => Guard(imagePath, () =>
+    private void Emit(IImageTree tree, string imagePath, string path, byte[] rawPath) => Guard(imagePath, () =>
     {
-        var item = ResolveLinks(tree, path);
+        var resolved = PathResolver.Resolve(tree, rawPath, followLast: true);
+        var item = resolved.Item;
         if (item is null)
         {
-            WriteError(Errors.ItemNotFound(imagePath, path));
+            WriteError(Errors.PathNotResolved(imagePath, path, resolved));
             return;
         }
         ulong ino = item.Ino;
@@ -123,20 +125,5 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
             WriteObject(line);
             count++;
         }
-    }
-
-    /// <summary>Follows symlinks inside the image (relative to their directory; absolute from the image root).</summary>
-    private static ImageItem? ResolveLinks(IImageTree tree, string path)
-    {
-        for (int hop = 0; hop <= MaxSymlinkHops; hop++)
-        {
-            var item = tree.GetItem(path);
-            if (item is null) return null;
-            if (item.Type != DaxFsItemType.SymbolicLink) return item;
-            string target = Encoding.UTF8.GetString(item.TargetBytes ?? tree.ReadSymlinkTarget(item.Ino));
-            string dir = path[..Math.Max(path.LastIndexOf('/'), 0)];
-            path = DaxFsImageReader.NormalizePath(target.StartsWith('/') ? target : dir + "/" + target);
-        }
-        throw new PSInvalidOperationException($"Too many levels of symbolic links at '{path}' (more than {MaxSymlinkHops}).");
     }
 }

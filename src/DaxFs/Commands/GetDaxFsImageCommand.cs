@@ -25,6 +25,7 @@ public sealed class GetDaxFsImageCommand : DaxFsImageCmdlet
             foreach (var path in ResolveImagePaths(source))
             {
                 var reader = OpenImage(path, backing);
+                if (reader is null) continue;
                 WriteObject(DaxFsImage.From(reader, path));
             }
         }

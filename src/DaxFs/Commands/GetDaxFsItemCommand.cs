@@ -12,7 +12,8 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName", "ImagePath")]
-    public DaxFsImageSource Image { get; set; } = null!;
+    [SupportsWildcards]
+    public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     /// <summary>Paths inside the image (default: the root). A directory lists its children; a file lists itself.</summary>
     [Parameter(Position = 1)]
@@ -47,22 +48,38 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
 
     protected override void ProcessRecord()
     {
-        string? backing = BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile);
         var pattern = Filter is null ? null : new WildcardPattern(Filter, WildcardOptions.CultureInvariant);
         bool recurse = Recurse.IsPresent || Depth >= 0;
         int depth = Depth >= 0 ? Depth : int.MaxValue;
-        foreach (var imagePath in ResolveImagePaths(Image))
+        foreach (var source in Image)
+        foreach (var imagePath in ResolveImagePaths(source))
         {
+            string? backing = BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile);
             var tree = OpenTree(imagePath, backing, Branch);
             if (tree is null) continue;
             foreach (var p in Path)
             {
-                string inside = DaxFsImageReader.NormalizePath(p);
                 Guard(imagePath, () =>
                 {
-                    if (!tree.TryLookup(inside, out _))
+                    // Symlinks before the last component are followed as the kernel does; the last one is listed itself (like ls -ld).
+                    var resolved = PathResolver.Resolve(tree, System.Text.Encoding.UTF8.GetBytes(p.Replace('\\', '/')), followLast: false);
+                    if (resolved.Item is null)
                     {
-                        WriteError(Errors.ItemNotFound(imagePath, inside));
+                        WriteError(Errors.PathNotResolved(imagePath, DaxFsImageReader.NormalizePath(p), resolved));
+                        return;
+                    }
+                    string inside = resolved.Item.FullName;
+                    if (resolved.Item.HasRawPath)
+                    {
+                        // Reached through a link whose target is not UTF-8: the walk takes text paths, so list what the bytes name.
+                        if (resolved.Item.Type != DaxFsItemType.Directory)
+                        {
+                            WriteObject(DaxFsItem.From(resolved.Item, imagePath, Branch));
+                            return;
+                        }
+                        WriteError(Errors.Make("PathNotUtf8", ErrorCategory.InvalidArgument, inside,
+                            $"'{p}' in '{imagePath}' leads to the directory '{inside}', whose path is not UTF-8, so it cannot be listed by path. " +
+                            "Get-DaxFsItem -Recurse on its parent lists it, each item keeping its raw path for Get-DaxFsContent and Export-DaxFsItem."));
                         return;
                     }
                     foreach (var item in tree.Walk(inside, recurse, depth, Cancellation.Token))

@@ -32,6 +32,7 @@ public sealed class MeasureDaxFsImageCommand : DaxFsImageCmdlet
             foreach (var path in ResolveImagePaths(source))
             {
                 var reader = OpenImage(path, backing);
+                if (reader is null) continue;
                 Guard(path, () =>
                 {
                     var report = ImageSpace.Measure(reader, Top, Cancellation.Token);

@@ -74,7 +74,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
     {
         string? source = ResolveSource(Path);
         if (source is null) return;
-        string dest = GetUnresolvedProviderPathFromPSPath(Destination ?? System.IO.Path.GetFileName(source.TrimEnd('/')) + ".daxfs");
+        string dest = Destination is null ? DefaultDestination(source) : GetUnresolvedProviderPathFromPSPath(Destination);
         string? backing = BackingFile is null ? null : GetUnresolvedProviderPathFromPSPath(BackingFile);
         var mode = backing is not null ? DaxFsImageMode.Split : Branching ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
         if (mode == DaxFsImageMode.Static && (MyInvocation.BoundParameters.ContainsKey(nameof(DeltaSize))))
@@ -115,6 +115,12 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             if (!_cancel.IsCancellationRequested) WriteProgress(new ProgressRecord(1, Activity(dest), "Scanned") { RecordType = ProgressRecordType.Completed });
         }
 
+        WriteVerbose($"Scanned '{source}' in {Seconds(plan.ScanTime)}: {plan.InodeCount} inodes ({plan.FileCount} files, {plan.DirectoryCount} directories, " +
+                     $"{plan.SymlinkCount} symlinks), {plan.DataBytes} bytes of file data ({Formatting.Size(plan.DataBytes)}), {plan.HardLinkNames} hard-link name{(plan.HardLinkNames == 1 ? "" : "s")}, " +
+                     $"{plan.ExcludedCount} excluded, {plan.SkippedCount} skipped, {plan.SparseFileCount} sparse ({plan.SparseBytes} bytes of holes).");
+        WriteVerbose($"Layout ({Seconds(plan.LayoutTime)}): {mode.ToString().ToLowerInvariant()} image of {plan.TotalSize} bytes ({Formatting.Size(plan.TotalSize)}); base image {plan.BaseSize} bytes" +
+                     (mode == DaxFsImageMode.Split ? $" of metadata, file data in the backing file ({plan.BackingSize} bytes), {plan.PageCacheSlots} page cache slots" : $" holding {plan.DataBytes} bytes of file data") +
+                     (mode == DaxFsImageMode.Static ? "; no branch table." : $"; a branch table and a delta region of {DeltaSize} bytes."));
         string action = $"Build a {mode.ToString().ToLowerInvariant()} DAXFS image of '{source}' ({plan.InodeCount} inodes, {plan.TotalSize} bytes" +
                         (backing is null ? ")" : $", backing file '{backing}' of {plan.BackingSize} bytes)") +
                         (File.Exists(dest) ? ", replacing the existing file" : "");
@@ -130,6 +136,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
 
         var progress = new ThrottledProgress(this, Activity(dest));
         ImageBuildResult result;
+        var clock = Stopwatch.StartNew();
         try
         {
             result = builder.Build(progress, _cancel.Token);
@@ -141,8 +148,28 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             if (!_cancel.IsCancellationRequested) progress.Complete(); // a stopped pipeline takes no more records
         }
 
+        var written = clock.Elapsed;
+        WriteVerbose($"Wrote '{result.Destination}' in {Seconds(written)} ({Formatting.Size(plan.TotalSize + plan.BackingSize)} at {Formatting.Size((long)((plan.TotalSize + plan.BackingSize) / Math.Max(written.TotalSeconds, 0.001)))}/s); " +
+                     $"scan, layout and write took {Seconds(plan.ScanTime + plan.LayoutTime + written)} in all.");
         using var reader = DaxFsImageReader.Open(result.Destination, result.BackingFile);
         WriteObject(DaxFsImage.From(reader, result.Destination));
+    }
+
+    /// <summary>
+    /// NAME.daxfs after the source directory (rootfs.daxfs for /) in the current location, or beside the source when the
+    /// current location is inside it (-Path .), so that the default never lands in the tree it is made from. For / nothing
+    /// is outside the tree: the build then asks for -Exclude of the folder holding the image.
+    /// </summary>
+    private string DefaultDestination(string source)
+    {
+        string tree = source.TrimEnd('/');
+        string name = (tree.Length == 0 ? "rootfs" : System.IO.Path.GetFileName(tree)) + ".daxfs";
+        string here = SessionState.Path.CurrentFileSystemLocation.ProviderPath.TrimEnd('/');
+        bool hereInside = tree.Length == 0 || here == tree || here.StartsWith(tree + "/", StringComparison.Ordinal);
+        string folder = hereInside && tree.Length > 0 ? System.IO.Path.GetDirectoryName(tree)! : (here.Length == 0 ? "/" : here);
+        string dest = System.IO.Path.Combine(folder, name);
+        WriteVerbose($"No -Destination: writing the image to '{dest}'" + (hereInside && tree.Length > 0 ? " (beside the source, as the current location is inside it)." : "."));
+        return dest;
     }
 
     private string? ResolveSource(string path)
@@ -169,6 +196,8 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             return null;
         }
     }
+
+    private static string Seconds(TimeSpan t) => $"{t.TotalSeconds:0.###} s";
 
     private static string Activity(string dest) => $"New-DaxFsImage {dest}";
 

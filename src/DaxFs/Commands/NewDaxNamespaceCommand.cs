@@ -50,6 +50,8 @@ public sealed class NewDaxNamespaceCommand : DaxLinuxCmdlet
     protected override void ProcessRecord()
     {
         var tools = Context.Tools;
+        // What ndctl would refuse at once is refused before ShouldProcess too, so -WhatIf does not promise it.
+        if (!Try(() => RequireNdDevice(ParameterSetName == ReconfigureSet ? Reconfigure : Region), ParameterSetName == ReconfigureSet ? Reconfigure : Region)) return;
         ulong? size = MyInvocation.BoundParameters.ContainsKey(nameof(Size)) ? (ulong)Size : null;
         ulong? align = MyInvocation.BoundParameters.ContainsKey(nameof(Align)) ? (ulong)Align : null;
         var command = ParameterSetName == ReconfigureSet
@@ -65,5 +67,20 @@ public sealed class NewDaxNamespaceCommand : DaxLinuxCmdlet
         NdctlNamespace created = null!;
         if (Try(() => created = tools.CreateNamespace(command, Cancellation.Token), target))
             WriteObject(DaxNamespace.From(created));
+    }
+
+    /// <summary>The region or namespace must be in /sys/bus/nd/devices (DaxRegionNotFound, DaxNamespaceNotFound).</summary>
+    private void RequireNdDevice(string name)
+    {
+        const string devices = "/sys/bus/nd/devices";
+        if (Context.Sysfs.Exists($"{devices}/{name}") && !name.Contains('/')) return;
+        bool region = ParameterSetName == RegionSet;
+        var known = Context.Sysfs.List(devices).Where(n => n.StartsWith(region ? "region" : "namespace", StringComparison.Ordinal)).ToList();
+        string list = known.Count > 0 ? $" Here: {string.Join(", ", known)}." : $" There are none here ({devices} lists no {(region ? "region" : "namespace")}).";
+        throw region
+            ? new DaxLinuxException(DaxErrorKind.NotFound, "DaxRegionNotFound",
+                $"There is no NVDIMM region '{name}'.{list} Get-DaxRegion lists the regions.", name, Errno.ENXIO)
+            : new DaxLinuxException(DaxErrorKind.NotFound, "DaxNamespaceNotFound",
+                $"There is no namespace '{name}'.{list} List them with Get-DaxNamespace -Idle.", name, Errno.ENXIO);
     }
 }

@@ -40,6 +40,8 @@ public sealed class SetDaxDeviceCommand : DaxLinuxCmdlet
         var catalog = new DaxDeviceCatalog(Context);
         foreach (var name in Name)
         {
+            // The same check the real run starts with, so that -WhatIf does not promise a change to a device that is not there.
+            if (!Try(() => catalog.Get(name), name)) continue;
             var command = Context.Tools.ReconfigureDaxDeviceCommand(name, Mode, NoOnline, Force);
             WriteVerbose(command.CommandLine);
             string consequence = Mode == DaxDeviceModes.SystemRam ? " (its content is lost; the memory becomes ordinary RAM)" : " (its memory leaves the kernel's RAM)";

@@ -47,6 +47,7 @@ public sealed class TestDaxFsImageCommand : DaxFsImageCmdlet
                     });
                 }
                 catch (ImageSourceException ex) { WriteError(Errors.NotAnImageFile(ex)); continue; }
+                catch (DaxFsFormatException ex) { WriteError(Errors.InvalidImage(ex, path)); continue; }
                 catch (FileNotFoundException ex) { WriteError(Errors.ImageNotFound(path, ex)); continue; }
                 catch (DirectoryNotFoundException ex) { WriteError(Errors.ImageNotFound(path, ex)); continue; }
                 catch (OperationCanceledException) { return; }
@@ -61,9 +62,26 @@ public sealed class TestDaxFsImageCommand : DaxFsImageCmdlet
                     foreach (var f in findings)
                         WriteVerbose($"{path}: {f.Severity} {f.RuleId} at 0x{Math.Max(f.Offset, 0):x}: {f.Message}");
                     bool ok = Strict ? ImageValidator.PassesStrict(findings) : ImageValidator.IsSafe(findings);
-                    WriteObject(ok);
+                    WriteObject(Verdict(ok, path, findings));
                 }
             }
         }
+    }
+
+    /// <summary>The type name of a verdict: the [bool] with the image's path (a view shows which image each is for).</summary>
+    public const string VerdictTypeName = "DaxFs.DaxFsImageVerdict";
+
+    /// <summary>
+    /// The verdict as a [bool] (so <c>if (Test-DaxFsImage x)</c> and <c>-eq $true</c> keep working) that also says which image
+    /// it is for: ImagePath, Errors and Warnings note properties, shown by the DaxFsImageVerdict view.
+    /// </summary>
+    private static PSObject Verdict(bool ok, string path, IReadOnlyList<ValidationFinding> findings)
+    {
+        var verdict = new PSObject(ok);
+        verdict.TypeNames.Insert(0, VerdictTypeName);
+        verdict.Properties.Add(new PSNoteProperty("ImagePath", path));
+        verdict.Properties.Add(new PSNoteProperty("Errors", findings.Count(f => f.Severity == FindingSeverity.Error)));
+        verdict.Properties.Add(new PSNoteProperty("Warnings", findings.Count(f => f.Severity != FindingSeverity.Error)));
+        return verdict;
     }
 }

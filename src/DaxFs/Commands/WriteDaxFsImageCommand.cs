@@ -64,7 +64,7 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
             return;
         }
         string path = paths[0];
-        OpenImage(path); // a DAXFS image, or a terminating InvalidData error
+        if (OpenImage(path) is null) return; // not a DAXFS image: the error is written
         long length = new FileInfo(path).Length;
 
         DaxMemoryTarget target = null!;

@@ -24,7 +24,10 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     private readonly Dictionary<(string Path, string Branch), BranchView> _views = new();
     private protected readonly CancellationTokenSource Cancellation = new();
 
-    /// <summary>Resolves an image parameter value to provider paths (wildcards expand unless literal).</summary>
+    /// <summary>
+    /// Resolves an image parameter value to provider paths (wildcards expand unless literal). A value that names no image
+    /// is a non-terminating error (one bad input among many): the result is then empty and the next input goes on.
+    /// </summary>
     private protected IReadOnlyList<string> ResolveImagePaths(DaxFsImageSource source)
     {
         if (source.DmaBuf is { } buffer)
@@ -37,47 +40,68 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         {
             var resolved = GetResolvedProviderPathFromPSPath(source.Path, out var provider);
             if (provider.Name != "FileSystem")
-                ThrowTerminatingError(Errors.Make("ImageNotOnFileSystem", ErrorCategory.InvalidArgument, source.Path,
+            {
+                WriteError(Errors.Make("ImageNotOnFileSystem", ErrorCategory.InvalidArgument, source.Path,
                     $"'{source.Path}' is on the {provider.Name} provider; an image must be a file."));
+                return Array.Empty<string>();
+            }
             return resolved;
         }
         catch (ItemNotFoundException ex)
         {
-            ThrowTerminatingError(Errors.ImageNotFound(source.Path, ex));
-            throw; // unreachable
+            WriteError(Errors.ImageNotFound(source.Path, ex));
+            return Array.Empty<string>();
         }
     }
 
-    /// <summary>Opens (or reuses) the reader for an image path; terminating errors for missing or malformed images.</summary>
-    private protected DaxFsImageReader OpenImage(string path, string? backingFile = null)
+    /// <summary>
+    /// Opens (or reuses) the reader for an image path. A missing, unreadable or malformed image is a non-terminating error
+    /// for that input (null is returned), so that the other images of the pipeline are still read.
+    /// </summary>
+    private protected DaxFsImageReader? OpenImage(string path, string? backingFile = null)
     {
+        var reader = TryOpenImage(path, backingFile, out var error);
+        if (error is not null) WriteError(error);
+        return reader;
+    }
+
+    /// <summary>As <see cref="OpenImage"/>, but the error is returned (for a caller whose failure stops the command).</summary>
+    private protected DaxFsImageReader? TryOpenImage(string path, string? backingFile, out ErrorRecord? error)
+    {
+        error = null;
         if (_readers.TryGetValue(path, out var cached)) return cached;
         try
         {
-            var reader = OpenMemoryImage(path, backingFile);
+            var reader = OpenMemoryImage(path, backingFile, out error);
+            if (error is not null) return null;
             if (reader is null)
             {
                 if (Directory.Exists(path))
-                    ThrowTerminatingError(Errors.Make("ImageIsDirectory", ErrorCategory.InvalidArgument, path,
-                        $"'{path}' is a directory, not an image (nor a daxfs mount point). To build an image from it, run New-DaxFsImage -Path '{path}'."));
+                {
+                    error = Errors.Make("ImageIsDirectory", ErrorCategory.InvalidArgument, path,
+                        $"'{path}' is a directory, not an image (nor a daxfs mount point). To build an image from it, run New-DaxFsImage -Path '{path}'.");
+                    return null;
+                }
                 reader = DaxFsImageReader.Open(path, backingFile);
             }
             _readers[path] = reader;
             return reader;
         }
-        catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, path)); throw; }
-        catch (ImageSourceException ex) { ThrowTerminatingError(Errors.NotAnImageFile(ex)); throw; }
-        catch (FileNotFoundException ex) { ThrowTerminatingError(Errors.ImageNotFound(path, ex)); throw; }
-        catch (DirectoryNotFoundException ex) { ThrowTerminatingError(Errors.ImageNotFound(path, ex)); throw; }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { ThrowTerminatingError(Errors.ImageUnreadable(path, ex)); throw; }
+        catch (DaxFsFormatException ex) { error = Errors.InvalidImage(ex, path); }
+        catch (ImageSourceException ex) { error = Errors.NotAnImageFile(ex); }
+        catch (FileNotFoundException ex) { error = Errors.ImageNotFound(path, ex); }
+        catch (DirectoryNotFoundException ex) { error = Errors.ImageNotFound(path, ex); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { error = Errors.ImageUnreadable(path, ex); }
+        return null;
     }
 
     /// <summary>
     /// The image in memory that <paramref name="path"/> names: a dma-buf given as the image, the memory of the daxfs
     /// mount at that folder, or a device node. Null when the path is none of these (an image file or a plain folder).
     /// </summary>
-    private DaxFsImageReader? OpenMemoryImage(string path, string? backingFile)
+    private DaxFsImageReader? OpenMemoryImage(string path, string? backingFile, out ErrorRecord? error)
     {
+        error = null;
         _context ??= LinuxContext.FromEnvironment();
         ImageMemory? memory = null;
         try
@@ -103,7 +127,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         }
         catch (DaxLinuxException ex)
         {
-            ThrowTerminatingError(LinuxErrors.From(ex, path));
+            error = LinuxErrors.From(ex, path);
             return null;
         }
         WriteVerbose($"Reading the image in the memory of {memory.Source} ({memory.Length} bytes, mapped read-only).");
@@ -117,7 +141,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     private protected IImageTree? OpenTree(string path, string? backingFile, string? branch)
     {
         var reader = OpenImage(path, backingFile);
-        if (string.IsNullOrEmpty(branch)) return reader;
+        if (reader is null || string.IsNullOrEmpty(branch)) return reader;
         if (_views.TryGetValue((path, branch), out var cached)) return cached;
         BranchView view;
         try { view = BranchView.Open(reader, branch); }
@@ -126,7 +150,11 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
             WriteError(Errors.Make("BranchNotFound", ErrorCategory.ObjectNotFound, branch, $"'{path}': {ex.Message} List them with Get-DaxFsBranch.", ex));
             return null;
         }
-        catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, path)); throw; }
+        catch (DaxFsFormatException ex)
+        {
+            WriteError(Errors.InvalidImage(ex, path));
+            return null;
+        }
         if (view.Branch.State == BranchState.Aborted)
             WriteWarning($"Branch '{branch}' of '{path}' is Aborted (a sibling's commit invalidated it): a mount of it answers ESTALE. This is what its log holds.");
         _views[(path, branch)] = view;
@@ -137,11 +165,14 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     private protected void WarnUnreachable(string imagePath, string? branch, string itemPath) =>
         WriteWarning($"'{itemPath}' is listed by the kernel's readdir in branch '{branch}' of '{imagePath}' but cannot be opened (removed or renamed in the branch; see about_DaxFs).");
 
-    /// <summary>Runs an enumeration of the engine, turning format errors into terminating InvalidData errors.</summary>
+    /// <summary>
+    /// Runs an enumeration of the engine over one image; a format error met on the way is a non-terminating InvalidData
+    /// error for that image (what was output before it stands), and the next input goes on.
+    /// </summary>
     private protected void Guard(string imagePath, Action action)
     {
         try { action(); }
-        catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, imagePath)); }
+        catch (DaxFsFormatException ex) { WriteError(Errors.InvalidImage(ex, imagePath)); }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested) { }
     }
 

@@ -33,6 +33,19 @@ internal static class Errors
     public static ErrorRecord NotAnImageFile(Core.Read.ImageSourceException ex) =>
         new(ex, ex.Kind == Core.Read.ImageSourceKind.Directory ? "ImageIsDirectory" : "ImageNotAFile", ErrorCategory.InvalidArgument, ex.Path);
 
+    /// <summary>A path that did not resolve (PathResolver): not there, a dangling link on the way, a link loop, a file used as a directory.</summary>
+    public static ErrorRecord PathNotResolved(string imagePath, string itemPath, DaxFs.Core.Read.PathResolution r) => r.Error switch
+    {
+        DaxFs.Core.Read.PathResolutionError.DanglingLink => new(new ItemNotFoundException(
+                $"'{itemPath}' in '{imagePath}': {r.Message} List the image with Get-DaxFsItem -Recurse."),
+            "DanglingSymbolicLink", ErrorCategory.ObjectNotFound, itemPath),
+        DaxFs.Core.Read.PathResolutionError.TooManyLinks => new(new InvalidOperationException($"'{itemPath}' in '{imagePath}': {r.Message}"),
+            "TooManySymbolicLinks", ErrorCategory.InvalidData, itemPath),
+        DaxFs.Core.Read.PathResolutionError.NotADirectory => new(new ItemNotFoundException($"'{itemPath}' in '{imagePath}': {r.Message}"),
+            "NotADirectoryInImage", ErrorCategory.ObjectNotFound, itemPath),
+        _ => ItemNotFound(imagePath, itemPath),
+    };
+
     public static ErrorRecord ItemNotFound(string imagePath, string itemPath) =>
         new(new ItemNotFoundException($"'{itemPath}' does not exist in the image '{imagePath}'. List the image with Get-DaxFsItem -Recurse."),
             "ItemNotFoundInImage", ErrorCategory.ObjectNotFound, itemPath);

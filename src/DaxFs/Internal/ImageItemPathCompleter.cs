@@ -16,7 +16,7 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
         var results = new List<CompletionResult>();
         try
         {
-            string? path = ImagePathFrom(fakeBoundParameters);
+            string? path = ImagePathFrom(fakeBoundParameters) ?? ImagePathFromPipeline(commandAst);
             if (path is null) return results;
 
             string word = (wordToComplete ?? string.Empty).Trim('\'', '"');
@@ -36,10 +36,7 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
                 if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
                 bool isDir = e.Type == DaxFsItemType.Directory;
                 string text = shownDir + name + (isDir ? "/" : "");
-                string quoted = text.IndexOfAny(new[] { ' ', '\'', '"', '$', '`', ';', '(', ')', '{', '}', '&', '|', ',' }) >= 0
-                    ? "'" + text.Replace("'", "''") + "'" : text;
-                results.Add(new CompletionResult(quoted, name, isDir ? CompletionResultType.ProviderContainer : CompletionResultType.ProviderItem, text));
-                if (results.Count >= 500) break;
+                results.Add(new CompletionResult(Quote(text), name, isDir ? CompletionResultType.ProviderContainer : CompletionResultType.ProviderItem, text));
             }
         }
         catch
@@ -47,6 +44,54 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
             // Completion must never throw: a bad image or path just gives no suggestions.
         }
         return results;
+    }
+
+    private static readonly char[] s_special = { ' ', '\'', '"', '$', '`', ';', '(', ')', '{', '}', '[', ']', '&', '|', ',', '@', '#', '<', '>', '*', '?',
+        '\u2018', '\u2019', '\u201A', '\u201B', '\u201C', '\u201D', '\u201E' };
+
+    /// <summary>
+    /// The text to insert for a name: single-quoted when it holds whitespace (a newline or tab too), a control character or
+    /// anything PowerShell would parse (quotes of every kind doubled), so the argument is exactly the name.
+    /// </summary>
+    internal static string Quote(string text)
+    {
+        bool plain = text.Length > 0 && text.IndexOfAny(s_special) < 0 && !text.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) && text[0] != '-';
+        if (plain) return text;
+        var sb = new System.Text.StringBuilder(text.Length + 2).Append('\'');
+        foreach (char c in text)
+        {
+            sb.Append(c);
+            if (c is '\'' or '\u2018' or '\u2019' or '\u201A' or '\u201B') sb.Append(c);
+        }
+        return sb.Append('\'').ToString();
+    }
+
+    /// <summary>
+    /// The image piped into the command being completed: <c>$img | Get-DaxFsItem -Path …</c> (a variable holding a path,
+    /// FileInfo, DaxFsImage or DaxFsItem), <c>'x.daxfs' | …</c>, or <c>Get-Item x.daxfs | …</c>/<c>Get-DaxFsImage x.daxfs | …</c>
+    /// (their first string argument). Nothing is run to find it.
+    /// </summary>
+    internal static string? ImagePathFromPipeline(CommandAst? commandAst)
+    {
+        if (commandAst?.Parent is not PipelineAst pipeline) return null;
+        int at = pipeline.PipelineElements.IndexOf(commandAst);
+        if (at <= 0) return null;
+        object? value = pipeline.PipelineElements[at - 1] switch
+        {
+            CommandExpressionAst { Expression: VariableExpressionAst v } => VariableValue(v.VariablePath.UserPath),
+            CommandExpressionAst { Expression: StringConstantExpressionAst s } => s.Value,
+            CommandAst c => c.CommandElements.Skip(1).OfType<StringConstantExpressionAst>().FirstOrDefault()?.Value,
+            _ => null,
+        };
+        if (value is null) return null;
+        return ImagePathFrom(new Hashtable { ["Image"] = value });
+    }
+
+    private static object? VariableValue(string name)
+    {
+        using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+        var r = ps.AddCommand("Get-Variable").AddParameter("Name", name).AddParameter("ValueOnly").AddParameter("ErrorAction", "Ignore").Invoke();
+        return r.Count > 0 ? r[0] : null;
     }
 
     /// <summary>The image file named by -Image (or its aliases) in a command being completed; null when none exists.</summary>
@@ -61,6 +106,7 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
             FileInfo f => f.FullName,
             DaxFsImage i => i.Path,
             DaxFsImageSource src => src.Path,
+            DaxFsItem item => item.ImagePath,
             _ => null,
         };
         if (string.IsNullOrEmpty(path)) return null;
@@ -93,7 +139,7 @@ public sealed class BranchNameCompleter : IArgumentCompleter
         var results = new List<CompletionResult>();
         try
         {
-            string? path = ImageItemPathCompleter.ImagePathFrom(fakeBoundParameters);
+            string? path = ImageItemPathCompleter.ImagePathFrom(fakeBoundParameters) ?? ImageItemPathCompleter.ImagePathFromPipeline(commandAst);
             if (path is null) return results;
             string word = (wordToComplete ?? string.Empty).Trim('\'', '"');
             using var reader = DaxFsImageReader.Open(path);
@@ -101,8 +147,7 @@ public sealed class BranchNameCompleter : IArgumentCompleter
             {
                 if (b.State is BranchState.Free or BranchState.Committed || b.Name.Length == 0) continue;
                 if (!b.Name.StartsWith(word, StringComparison.Ordinal)) continue;
-                string text = b.Name.IndexOfAny(new[] { ' ', '\'', '"', '$', '`', ';', '(', ')', '{', '}', '&', '|', ',' }) >= 0 ? "'" + b.Name.Replace("'", "''") + "'" : b.Name;
-                results.Add(new CompletionResult(text, b.Name, CompletionResultType.ParameterValue, $"{b.Name} ({b.State}, parent {b.ParentName ?? "none"})"));
+                results.Add(new CompletionResult(ImageItemPathCompleter.Quote(b.Name), b.Name, CompletionResultType.ParameterValue, $"{b.Name} ({b.State}, parent {b.ParentName ?? "none"})"));
             }
         }
         catch

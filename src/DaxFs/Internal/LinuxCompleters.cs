@@ -44,8 +44,7 @@ public abstract class CachedNameCompleter : IArgumentCompleter
             foreach (var n in names)
             {
                 if (!pattern.IsMatch(n)) continue;
-                string text = n.IndexOfAny(new[] { ' ', '\'', '"', '$', '`', ';', '(', ')', '{', '}', '&', '|', ',' }) >= 0 ? "'" + n.Replace("'", "''") + "'" : n;
-                results.Add(new CompletionResult(text, n, ResultType, n));
+                results.Add(new CompletionResult(ImageItemPathCompleter.Quote(n), n, ResultType, n));
             }
         }
         catch

@@ -11,7 +11,8 @@ public sealed class DaxFsBranch
     /// <summary>The parent's name; null for main.</summary>
     public string? Parent { get; init; }
     public ulong ParentId { get; init; }
-    public BranchState State { get; init; }
+    /// <summary>Active, Committed or Aborted (a <see cref="BranchState"/> name, so that ConvertTo-Json writes it readably).</summary>
+    public string State { get; init; } = string.Empty;
     public uint Generation { get; init; }
     public uint RefCount { get; init; }
     public long LogUsed { get; init; }
@@ -28,7 +29,7 @@ public sealed class DaxFsBranch
 
     internal static DaxFsBranch From(BranchInfo b, int? entries, string imagePath) => new()
     {
-        Name = b.Name, Id = b.Id, Parent = b.ParentName, ParentId = b.ParentId, State = b.State, Generation = b.Generation,
+        Name = b.Name, Id = b.Id, Parent = b.ParentName, ParentId = b.ParentId, State = b.State.ToString(), Generation = b.Generation,
         RefCount = b.RefCount, LogUsed = (long)Math.Min(b.LogUsed, long.MaxValue), LogCapacity = (long)Math.Min(b.LogCapacity, long.MaxValue),
         LogOffset = (long)Math.Min(b.LogOffset, long.MaxValue), EntryCount = entries, NextLocalIno = (long)Math.Min(b.NextLocalIno, long.MaxValue),
         Slot = b.Index, ImagePath = imagePath,
@@ -39,7 +40,8 @@ public sealed class DaxFsBranch
 public sealed class DaxFsDeltaLogEntry
 {
     public string Branch { get; init; } = string.Empty;
-    public DeltaKind Kind { get; init; }
+    /// <summary>Write, Create, Delete, ... (a <see cref="DeltaKind"/> name, so that ConvertTo-Json writes it readably).</summary>
+    public string Kind { get; init; } = string.Empty;
     public ulong Inode { get; init; }
     /// <summary>The path of the inode where known (base image or created earlier in the branch's chain).</summary>
     public string? Path { get; init; }
@@ -56,7 +58,8 @@ public sealed class DaxFsDeltaLogEntry
     public uint? Mode { get; init; }
     public uint? Uid { get; init; }
     public uint? Gid { get; init; }
-    public DeltaAttributes? Changed { get; init; }
+    /// <summary>SetAttr: the attributes set, e.g. "Mode, Uid" (<see cref="DeltaAttributes"/> names).</summary>
+    public string? Changed { get; init; }
     /// <summary>Where the entry sits in the image.</summary>
     public long Offset { get; init; }
     public uint EntrySize { get; init; }

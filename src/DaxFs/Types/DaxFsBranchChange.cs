@@ -8,8 +8,9 @@ public sealed class DaxFsBranchChange
 {
     public string Path { get; init; } = string.Empty;
     /// <summary>Added, Removed, Modified (type, size, content or symlink target) or Attributes (mode or owner only).</summary>
-    public BranchChangeKind Change { get; init; }
-    public DaxFsItemType Type { get; init; }
+    /// <remarks>Names (of <see cref="BranchChangeKind"/> and <see cref="DaxFsItemType"/>), so that ConvertTo-Json writes them readably.</remarks>
+    public string Change { get; init; } = string.Empty;
+    public string Type { get; init; } = string.Empty;
     /// <summary>What changed, e.g. "size 5 → 1; content differs" or "mode -rw-r--r-- → -rw-------".</summary>
     public string Details { get; init; } = string.Empty;
     public string Branch { get; init; } = string.Empty;

@@ -8,7 +8,8 @@ public sealed class DaxFsImage
 {
     public string Path { get; init; } = string.Empty;
     public uint Version { get; init; }
-    public DaxFsImageMode Mode { get; init; }
+    /// <summary>Static, Branching or Split (a <see cref="DaxFsImageMode"/> name, so that ConvertTo-Json writes it readably).</summary>
+    public string Mode { get; init; } = string.Empty;
     public long TotalSize { get; init; }
     /// <summary>Bytes of the file or memory region holding the image.</summary>
     public long Length { get; init; }
@@ -42,7 +43,7 @@ public sealed class DaxFsImage
         {
             Path = path,
             Version = sb.Version,
-            Mode = r.Mode,
+            Mode = r.Mode.ToString(),
             TotalSize = Clamp(sb.TotalSize),
             Length = r.Memory.Length,
             BaseOffset = Clamp(sb.BaseOffset),

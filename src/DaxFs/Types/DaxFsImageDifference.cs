@@ -8,16 +8,21 @@ public sealed class DaxFsImageDifference
 {
     /// <summary>The path inside both trees (/etc/hostname; / for the root).</summary>
     public string Path { get; init; } = string.Empty;
+    // Kinds are names (strings) in the public properties, so that ConvertTo-Json writes them readably (see about_DaxFs).
+    private readonly TreeChange _change;
+
     /// <summary>Added (only in the difference), Removed (only in the reference) or Modified.</summary>
-    public TreeChange Change { get; init; }
-    /// <summary>What differs for a Modified entry: Type, Mode, Uid, Gid, Size, Content, Target.</summary>
-    public TreeProperties Properties { get; init; }
+    public string Change { get; private init; } = string.Empty;
+    /// <summary>What differs for a Modified entry, as <see cref="TreeProperties"/> names: "Size, Content"; "None" otherwise.</summary>
+    public string Properties { get; init; } = string.Empty;
     /// <summary>As Compare-Object shows it: &lt;= only in the reference, =&gt; only in the difference, &lt;&gt; in both, different.</summary>
-    public string SideIndicator => Change switch { TreeChange.Removed => "<=", TreeChange.Added => "=>", _ => "<>" };
+    public string SideIndicator => _change switch { TreeChange.Removed => "<=", TreeChange.Added => "=>", _ => "<>" };
     /// <summary>The type of the entry: the difference's, or the reference's for a removed one.</summary>
-    public DaxFsItemType Type => DifferenceType ?? ReferenceType ?? DaxFsItemType.Unknown;
-    public DaxFsItemType? ReferenceType { get; init; }
-    public DaxFsItemType? DifferenceType { get; init; }
+    public string Type => DifferenceType ?? ReferenceType ?? nameof(DaxFsItemType.Unknown);
+    public string? ReferenceType { get; init; }
+    public string? DifferenceType { get; init; }
+
+    private DaxFsImageDifference(TreeChange change) { _change = change; Change = change.ToString(); }
     /// <summary>Modes as ls -l shows them.</summary>
     public string? ReferenceMode { get; init; }
     public string? DifferenceMode { get; init; }
@@ -43,13 +48,12 @@ public sealed class DaxFsImageDifference
     {
         var a = d.Reference;
         var b = d.Difference;
-        return new DaxFsImageDifference
+        return new DaxFsImageDifference(d.Change)
         {
             Path = d.Path,
-            Change = d.Change,
-            Properties = d.Properties,
-            ReferenceType = a?.Type,
-            DifferenceType = b?.Type,
+            Properties = d.Properties.ToString(),
+            ReferenceType = a?.Type.ToString(),
+            DifferenceType = b?.Type.ToString(),
             ReferenceMode = a is null ? null : Mode(a),
             DifferenceMode = b is null ? null : Mode(b),
             ReferenceUid = a?.Uid,

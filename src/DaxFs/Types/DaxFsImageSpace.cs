@@ -7,7 +7,8 @@ namespace DaxFs;
 public sealed class DaxFsImageSpace
 {
     public string Path { get; init; } = string.Empty;
-    public DaxFsImageMode Mode { get; init; }
+    /// <summary>Static, Branching or Split (a <see cref="DaxFsImageMode"/> name, so that ConvertTo-Json writes it readably).</summary>
+    public string Mode { get; init; } = string.Empty;
     /// <summary>Bytes of the file or memory region measured.</summary>
     public long Length { get; init; }
     /// <summary>The superblock's total_size.</summary>
@@ -49,7 +50,7 @@ public sealed class DaxFsImageSpace
         var usage = r.Usage.Select(u => new DaxFsSpaceUsage
         {
             ImagePath = path,
-            Kind = u.Kind,
+            Kind = u.Kind.ToString(),
             Bytes = u.Bytes,
             Objects = u.Objects,
             Percent = r.Length == 0 ? 0 : Math.Round(100.0 * u.Bytes / r.Length, 2),
@@ -57,7 +58,7 @@ public sealed class DaxFsImageSpace
         return new DaxFsImageSpace
         {
             Path = path,
-            Mode = mode,
+            Mode = mode.ToString(),
             Length = r.Length,
             TotalSize = r.TotalSize,
             Usage = usage,
@@ -90,7 +91,8 @@ public sealed class DaxFsImageSpace
 public sealed class DaxFsSpaceUsage
 {
     public string ImagePath { get; init; } = string.Empty;
-    public SpaceKind Kind { get; init; }
+    /// <summary>The category (a <see cref="SpaceKind"/> name, so that ConvertTo-Json writes it readably).</summary>
+    public string Kind { get; init; } = string.Empty;
     public long Bytes { get; init; }
     /// <summary>Objects owning the bytes: inodes of the table, files with data, directories with entries, symlinks, branch records, page cache slots.</summary>
     public long Objects { get; init; }

@@ -11,7 +11,7 @@ namespace DaxFs;
 public sealed class DaxFsItem
 {
     private readonly ImageItem? _item;
-    private string? _name, _fullName, _directory, _mode, _target;
+    private string? _name, _fullName, _directory, _mode, _target, _type;
     private bool _targetSet;
 
     public DaxFsItem() { }
@@ -22,7 +22,10 @@ public sealed class DaxFsItem
     public string FullName { get => _fullName ??= _item?.FullName ?? string.Empty; init => _fullName = value; }
     /// <summary>The directory holding the entry, inside the image.</summary>
     public string Directory { get => _directory ??= _item?.ParentPath ?? string.Empty; init => _directory = value; }
-    public DaxFsItemType Type { get; init; }
+    /// <summary>File, Directory, SymbolicLink, ... (a <see cref="DaxFsItemType"/> name, so that ConvertTo-Json writes it readably).</summary>
+    public string Type { get => _type ??= ItemType.ToString(); init => _type = value; }
+    /// <summary>The type as the enum (for code); <see cref="Type"/> is its name.</summary>
+    internal DaxFsItemType ItemType { get; init; }
     public long Size { get; init; }
     /// <summary>The mode as <c>ls -l</c> shows it, e.g. <c>-rwsr-xr-x</c>.</summary>
     public string Mode { get => _mode ??= _item is null ? string.Empty : ModeBits.ToModeString(UnixMode); init => _mode = value; }
@@ -57,12 +60,15 @@ public sealed class DaxFsItem
 
     public override string ToString() => FullName;
 
+    /// <summary>The path as the image stores it (raw bytes, also for names that are not UTF-8, whose FullName shows U+FFFD).</summary>
+    internal byte[] FullNameBytes => _item?.FullNameBytes ?? System.Text.Encoding.UTF8.GetBytes(FullName);
+
     internal static DaxFsItem From(ImageItem i, string imagePath, string? branch = null)
     {
         var inode = i.Inode;
         return new(i)
         {
-            Type = ModeBits.TypeOf(inode.Mode),
+            ItemType = ModeBits.TypeOf(inode.Mode),
             Size = inode.Size > long.MaxValue ? long.MaxValue : (long)inode.Size,
             UnixMode = inode.Mode,
             Uid = inode.Uid,

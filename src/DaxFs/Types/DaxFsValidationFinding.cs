@@ -8,11 +8,13 @@ public sealed class DaxFsValidationFinding
 {
     public string ImagePath { get; init; } = string.Empty;
     public string RuleId { get; init; } = string.Empty;
-    public FindingSeverity Severity { get; init; }
+    /// <summary>Error or Warning (a <see cref="FindingSeverity"/> name, so that ConvertTo-Json writes it readably).</summary>
+    public string Severity { get; init; } = string.Empty;
     /// <summary>How the kernel treats the problem: always rejected, rejected by the validate mount option, or not checked.</summary>
-    public KernelVerdict Kernel { get; init; }
+    /// <remarks>A <see cref="KernelVerdict"/> name.</remarks>
+    public string Kernel { get; init; } = string.Empty;
     /// <summary>True when the kernel refuses to mount the image because of this (always, or with validate).</summary>
-    public bool KernelRejects => Kernel != KernelVerdict.NotChecked;
+    public bool KernelRejects => Kernel != nameof(KernelVerdict.NotChecked);
     public long Offset { get; init; }
     public uint? Inode { get; init; }
     public string Message { get; init; } = string.Empty;
@@ -27,8 +29,8 @@ public sealed class DaxFsValidationFinding
     {
         ImagePath = imagePath,
         RuleId = f.RuleId,
-        Severity = f.Severity,
-        Kernel = f.Kernel,
+        Severity = f.Severity.ToString(),
+        Kernel = f.Kernel.ToString(),
         Offset = f.Offset,
         Inode = f.Inode,
         Message = f.Message,

@@ -91,6 +91,61 @@ public sealed class WriterFaultTests : IDisposable
     }
 
     [Fact]
+    public void ADestinationInsideTheSourceIsAcceptedWhenItsFolderIsExcluded()
+    {
+        string t = NewTree(d =>
+        {
+            Directory.CreateDirectory(Path.Combine(d, "out/deeper"));
+            File.WriteAllText(Path.Combine(d, "f"), "x");
+        });
+        var ex = Fails(new ImageBuildOptions { SourcePath = t, Destination = Path.Combine(t, "out", "deeper", "x.daxfs") }, BuildErrorKind.DestinationInsideSource);
+        Assert.Contains("-Exclude 'out/deeper'", ex.Message);
+        // The folder, or one above it, left out of the image: the image cannot end up in itself.
+        foreach (var pattern in new[] { "out", "/out/deeper" })
+        {
+            string dest = Path.Combine(t, "out", "deeper", $"{pattern.Replace('/', '_')}.daxfs");
+            new ImageBuilder(new ImageBuildOptions { SourcePath = t, Destination = dest, Exclude = new[] { pattern } }).Build();
+            using var r = DaxFsImageReader.Open(dest);
+            Assert.Equal(pattern == "out" ? new[] { "/f" } : new[] { "/f", "/out" }, r.Walk("/").Select(i => i.FullName).Order(StringComparer.Ordinal));
+        }
+        // Excluding something else does not make the source folder itself a place for the image.
+        Fails(new ImageBuildOptions { SourcePath = t, Destination = Path.Combine(t, "x.daxfs"), Exclude = new[] { "out" } }, BuildErrorKind.DestinationInsideSource);
+    }
+
+    [Fact]
+    public void ThePlanCountsHardLinksExclusionsSkippedEntriesAndSparseFiles()
+    {
+        string t = NewTree(d =>
+        {
+            File.WriteAllText(Path.Combine(d, "a"), "shared");
+            Directory.CreateDirectory(Path.Combine(d, "d"));
+            File.CreateSymbolicLink(Path.Combine(d, "l"), "a");
+            TestTrees.MkFifo(Path.Combine(d, "fifo"));
+            Directory.CreateDirectory(Path.Combine(d, "skip/inner"));
+            File.WriteAllText(Path.Combine(d, "x.log"), "");
+            using (var f = File.Create(Path.Combine(d, "d", "sparse"))) f.SetLength(3L << 20);
+            using (var f = File.Create(Path.Combine(d, "small-sparse"))) f.SetLength(4096); // below the 64 KiB threshold
+        });
+        TestTrees.HardLink(Path.Combine(t, "a"), Path.Combine(t, "d", "a2"));
+        TestTrees.HardLink(Path.Combine(t, "a"), Path.Combine(t, "a3"));
+        string dest = Path.Combine(OutFolder(), "x.daxfs");
+        var b = new ImageBuilder(new ImageBuildOptions { SourcePath = t, Destination = dest, Exclude = new[] { "skip", "*.log" }, SkipUnsupported = true });
+        var plan = b.Plan();
+        Assert.Equal(2, plan.HardLinkNames);
+        Assert.Equal(2, plan.ExcludedCount);
+        Assert.Equal(1, plan.SkippedCount);
+        Assert.Equal(1, plan.SparseFileCount);
+        Assert.Equal(3L << 20, plan.SparseBytes);
+        var sparse = Assert.Single(plan.Warnings, w => w.Id == "SparseFile");
+        Assert.Equal("d/sparse", sparse.Path);
+        Assert.Contains($"grows by {3L << 20} bytes", sparse.Message);
+        Assert.True(plan.ScanTime > TimeSpan.Zero);
+        b.Build();
+        // DAXFS has no holes: the image holds the whole length.
+        Assert.True(new FileInfo(dest).Length >= 3L << 20);
+    }
+
+    [Fact]
     public void ExcludeDropsNamesAnywhereAndPathsFromTheRoot()
     {
         string t = NewTree(d =>
