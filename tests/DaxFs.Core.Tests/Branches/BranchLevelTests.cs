@@ -1,5 +1,6 @@
 using System.Text;
 using DaxFs.Core.Branches;
+using DaxFs.Core.Export;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 using DaxFs.Core.Tests.Write;
@@ -175,6 +176,25 @@ public sealed class BranchLevelTests : IDisposable
                 Assert.Equal(changed ? Shown.Item(DaxFsItemType.SymbolicLink, Lnk | 0x1FF, 6, 1000, 100, target: "../one") : Shown.Gone, Observe(v, "/obj/link"));
             }
         }
+    }
+
+    [Fact]
+    public void ExportOfAModeZeroFileSaysWhyAndWhereItCanBeRead()
+    {
+        var feature = new LogWriter();
+        feature.File(1, 100, "made.txt");
+        feature.Write(100, 0, "made in feature\n");
+        var deep = new LogWriter();
+        deep.Truncate(100, 0);
+        using var r = Image(new LogWriter(), feature, deep);
+        string dest = _trees.NewFolder("export");
+        Assert.NotEmpty(new ImageExporter(BranchView.Open(r, "feature")).Export("/made.txt", Path.Combine(dest, "feature")).ToList());
+        Assert.Equal("made in feature\n", File.ReadAllText(Path.Combine(dest, "feature", "made.txt")));
+        var ex = Assert.Throws<DaxFsExportException>(() => new ImageExporter(BranchView.Open(r, "deep")).Export("/", Path.Combine(dest, "deep")).ToList());
+        Assert.Equal("/made.txt", ex.PathInImage);
+        Assert.Contains("has mode 0 in branch 'deep', as a fresh kernel mount of the branch shows it", ex.Message);
+        Assert.Contains("Export it from the branch that made it", ex.Message);
+        Assert.False(File.Exists(Path.Combine(dest, "deep", "made.txt")));
     }
 
     /// <summary>
