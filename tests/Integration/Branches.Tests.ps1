@@ -97,16 +97,20 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
                     else { '{0} {1} {2} {3} {4}:{5} {6}' -f $_.FullName, $t, [Convert]::ToString($_.Permissions, 8), $_.Size, $_.Uid, $_.Gid, "$($_.Target)" }
                 }
         }
-        # "./path base64" of every file a fresh mount can read ([ -f ]: a name readdir lists as a file whose inode has mode 0
-        # cannot be opened), against Get-DaxFsContent of the -Type File items of the replay from the live memory.
+        # "sha256 ./path" of the bytes cat reads from every file a fresh mount can open, in one sha256sum process (a process
+        # per file costs a second under emulation). find -type f takes the type from readdir, so names that cannot be
+        # opened (removed or renamed in the branch, or an inode of mode 0) come too: sha256sum skips them. Against
+        # Get-DaxFsContent of the -Type File items of the replay from the live memory (one pipeline: the memory is opened
+        # and the branch replayed once; one byte[] per file, in the items' order).
         function script:Get-GuestContent([string] $Root) {
-            (Invoke-Sh "cd '$Root' && find . -type f 2>/dev/null | sort | while read -r p; do [ -f `"`$p`" ] && printf '%s %s\n' `"`$p`" `"`$(base64 -w0 < `"`$p`")`"; done; true").Output -split "`n" | Where-Object { $_ }
+            (Invoke-Sh "cd '$Root' && find . -type f -print0 2>/dev/null | xargs -0 -r sha256sum 2>/dev/null; true").Output -split "`n" |
+                Where-Object { $_ } | ForEach-Object { $_ -replace '^([0-9a-f]{64})  ', '$1 ' }
         }
         function script:Get-ReplayContent([string] $Branch) {
             $items = @(Get-DaxFsItem $Main -Branch $Branch -Recurse -Type File -WarningAction SilentlyContinue)
-            $encoded = @($items | Get-DaxFsContent -AsByteStream | ForEach-Object { [Convert]::ToBase64String($_) })
-            $encoded.Count | Should -Be $items.Count
-            for ($k = 0; $k -lt $items.Count; $k++) { "./$($items[$k].FullName.TrimStart('/')) $($encoded[$k])" }
+            $hashes = @($items | Get-DaxFsContent -AsByteStream | ForEach-Object { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]$_)).ToLowerInvariant() })
+            $hashes.Count | Should -Be $items.Count
+            for ($k = 0; $k -lt $items.Count; $k++) { "$($hashes[$k]) ./$($items[$k].FullName.TrimStart('/'))" }
         }
         function script:Get-WhatIf([scriptblock] $Script) {
             $t = "$Work/whatif-$([guid]::NewGuid().ToString('n')).txt"
@@ -228,8 +232,7 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
                     $noSize = { $_ -replace '^(\S+ [fl] \d+) \d+', '$1' }
                     $diff = Compare-Object @(Get-GuestListing $b.Mount | ForEach-Object $noSize) @($replay | ForEach-Object $noSize) -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
                     $diff | Should -BeNullOrEmpty -Because "branch $($b.Name): the mount that made the changes (<=) and the replay (=>) differ in more than sizes"
-                    # Every file's bytes: base64 of what the kernel reads, against Get-DaxFsContent from the live memory (one
-                    # pipeline: the memory is opened and the branch replayed once; one byte[] per file, in the items' order).
+                    # Every file's bytes: what the kernel reads against Get-DaxFsContent from the live memory.
                     $diff = Compare-Object @(Get-GuestContent $view) @(Get-ReplayContent $b.Name) -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
                     $diff | Should -BeNullOrEmpty -Because "branch $($b.Name): file bytes read by the kernel (<=) and by Get-DaxFsContent from the live memory (=>) differ"
                 }
