@@ -94,6 +94,34 @@ Describe 'Reading cmdlets on an image in memory' {
         { Get-DaxFsBranch $buf -ErrorAction Stop } | Should -Throw -ErrorId 'DmaBufClosed,DaxFs.Commands.GetDaxFsBranchCommand'
     }
 
+    It 'never reads an item of a disposed dma-buf from a newer buffer that reuses its fd' {
+        # Items carry only their image's name (ImagePath). A newer buffer of the same heap and size gets the freed fd
+        # number: the old item must find no buffer (DmaBufClosed), not the newer one's memory.
+        $old = New-DmaBuf -Size 8MB -Confirm:$false
+        Write-DaxFsImage $Nested -DmaBuf $old -Confirm:$false | Out-Null
+        $item = Get-DaxFsItem $old /data/app.txt
+        ($item | Get-DaxFsContent -Raw) | Should -Be (Get-DaxFsContent $Nested /data/app.txt -Raw)
+        $fd = $old.FileDescriptor
+        $oldName = "$old"
+        $old.Dispose()
+        New-Item -ItemType Directory "$TestDrive/other/data" | Out-Null
+        Set-Content -NoNewline -LiteralPath "$TestDrive/other/data/app.txt" -Value 'not the old buffer'
+        $other = New-DaxFsImage "$TestDrive/other" "$TestDrive/other.daxfs"
+        $new = New-DmaBuf -Size 8MB -Confirm:$false
+        try {
+            $new.FileDescriptor | Should -Be $fd -Because 'the newer buffer reuses the freed fd (the lowest free number)'
+            Write-DaxFsImage $other -DmaBuf $new -Confirm:$false | Out-Null
+            (Get-DaxFsItem $new /data/app.txt | Get-DaxFsContent -Raw) | Should -Be 'not the old buffer'
+            $e = { $item | Get-DaxFsContent -Raw -ErrorAction Stop } | Should -Throw -PassThru
+            $e.FullyQualifiedErrorId | Should -Be 'DmaBufClosed,DaxFs.Commands.GetDaxFsContentCommand'
+            $e.Exception.Message | Should -BeLike "*$oldName has been disposed*"
+            { Get-DaxFsItem $item.ImagePath -ErrorAction Stop } | Should -Throw -ErrorId 'DmaBufClosed,DaxFs.Commands.GetDaxFsItemCommand'
+            $new.Id | Should -BeGreaterThan $old.Id
+            "$new" | Should -Not -Be $oldName
+        }
+        finally { $new.Dispose() }
+    }
+
     It 'reads the memory of a daxfs mount, given as its folder or as a DaxFsMount' {
         Get-BranchShape (Get-DaxFsBranch "$Root/mnt/main") | Should -Be $FileBranches
         Get-BranchShape (Get-DaxFsMount "$Root/mnt/main" | Get-DaxFsBranch) | Should -Be $FileBranches

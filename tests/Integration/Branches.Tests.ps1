@@ -78,24 +78,39 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
             if ($r.ExitCode -ne 0) { throw "dd failed: $($r.Output)" }
             $path
         }
-        # path type mode size target content-hash of every entry under a directory, as the guest sees it.
+        # path type mode size uid:gid target of every entry under a directory, as the guest sees it (type U: mode 0).
         function script:Get-GuestListing([string] $Root) {
             # find's complaints about names readdir lists but lookup cannot find (removed or renamed in a branch) are dropped:
             # the replay leaves those names out too (with a warning).
-            $lines = Invoke-Sh "cd '$Root' && find . -mindepth 1 -printf '%p %y %m %s %l\n' 2>/dev/null | sort"
+            $lines = Invoke-Sh "cd '$Root' && find . -mindepth 1 -printf '%p %y %m %s %U:%G %l\n' 2>/dev/null | sort"
             $lines.Output -split "`n" | Where-Object { $_ } | ForEach-Object {
                 $f = $_ -split ' '
                 # Directory sizes and modes come from the live mount's inode cache: compare what a fresh view shows too.
-                if ($f[1] -eq 'd') { '{0} d' -f $f[0].Substring(1) } else { '{0} {1} {2} {3} {4}' -f $f[0].Substring(1), $f[1], $f[2], $f[3], $f[4] }
+                if ($f[1] -eq 'd') { '{0} d' -f $f[0].Substring(1) } else { '{0} {1} {2} {3} {4} {5}' -f $f[0].Substring(1), $f[1], $f[2], $f[3], $f[4], $f[5] }
             }
         }
         function script:Get-ReplayListing([object] $Image, [string] $Branch) {
             Get-DaxFsItem $Image -Branch $Branch -Recurse -WarningAction SilentlyContinue | Sort-Object { $_.FullName } -Culture ([cultureinfo]::InvariantCulture) |
                 Where-Object FullName -ne '/' | ForEach-Object {
-                    $t = switch ($_.Type) { 'Directory' { 'd' } 'File' { 'f' } 'SymbolicLink' { 'l' } default { '?' } }
+                    $t = switch ($_.Type) { 'Directory' { 'd' } 'File' { 'f' } 'SymbolicLink' { 'l' } default { 'U' } }
                     if ($t -eq 'd') { '{0} d' -f $_.FullName }
-                    else { '{0} {1} {2} {3} {4}' -f $_.FullName, $t, [Convert]::ToString($_.Permissions, 8), $_.Size, "$($_.Target)" }
+                    else { '{0} {1} {2} {3} {4}:{5} {6}' -f $_.FullName, $t, [Convert]::ToString($_.Permissions, 8), $_.Size, $_.Uid, $_.Gid, "$($_.Target)" }
                 }
+        }
+        # "sha256 ./path" of the bytes cat reads from every file a fresh mount can open, in one sha256sum process (a process
+        # per file costs a second under emulation). find -type f takes the type from readdir, so names that cannot be
+        # opened (removed or renamed in the branch, or an inode of mode 0) come too: sha256sum skips them. Against
+        # Get-DaxFsContent of the -Type File items of the replay from the live memory (one pipeline: the memory is opened
+        # and the branch replayed once; one byte[] per file, in the items' order).
+        function script:Get-GuestContent([string] $Root) {
+            (Invoke-Sh "cd '$Root' && find . -type f -print0 2>/dev/null | xargs -0 -r sha256sum 2>/dev/null; true").Output -split "`n" |
+                Where-Object { $_ } | ForEach-Object { $_ -replace '^([0-9a-f]{64})  ', '$1 ' }
+        }
+        function script:Get-ReplayContent([string] $Branch) {
+            $items = @(Get-DaxFsItem $Main -Branch $Branch -Recurse -Type File -WarningAction SilentlyContinue)
+            $hashes = @($items | Get-DaxFsContent -AsByteStream | ForEach-Object { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]$_)).ToLowerInvariant() })
+            $hashes.Count | Should -Be $items.Count
+            for ($k = 0; $k -lt $items.Count; $k++) { "$($hashes[$k]) ./$($items[$k].FullName.TrimStart('/'))" }
         }
         function script:Get-WhatIf([scriptblock] $Script) {
             $t = "$Work/whatif-$([guid]::NewGuid().ToString('n')).txt"
@@ -217,15 +232,8 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
                     $noSize = { $_ -replace '^(\S+ [fl] \d+) \d+', '$1' }
                     $diff = Compare-Object @(Get-GuestListing $b.Mount | ForEach-Object $noSize) @($replay | ForEach-Object $noSize) -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
                     $diff | Should -BeNullOrEmpty -Because "branch $($b.Name): the mount that made the changes (<=) and the replay (=>) differ in more than sizes"
-                    # Every file's bytes: base64 of what the kernel reads, against Get-DaxFsContent from the live memory (one
-                    # pipeline: the memory is opened and the branch replayed once; one byte[] per file, in the items' order).
-                    # find -type f takes the type from readdir, so names that cannot be opened come too: [ -e ] leaves them out.
-                    $files = (Invoke-Sh "cd '$view' && find . -type f 2>/dev/null | sort | while read -r p; do [ -e `"`$p`" ] && printf '%s %s\n' `"`$p`" `"`$(base64 -w0 < `"`$p`")`"; done; true").Output -split "`n" | Where-Object { $_ }
-                    $items = @(Get-DaxFsItem $Main -Branch $b.Name -Recurse -Type File -WarningAction SilentlyContinue)
-                    $encoded = @($items | Get-DaxFsContent -AsByteStream | ForEach-Object { [Convert]::ToBase64String($_) })
-                    $encoded.Count | Should -Be $items.Count
-                    $fromMemory = for ($k = 0; $k -lt $items.Count; $k++) { "./$($items[$k].FullName.TrimStart('/')) $($encoded[$k])" }
-                    $diff = Compare-Object @($files) @($fromMemory) -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
+                    # Every file's bytes: what the kernel reads against Get-DaxFsContent from the live memory.
+                    $diff = Compare-Object @(Get-GuestContent $view) @(Get-ReplayContent $b.Name) -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
                     $diff | Should -BeNullOrEmpty -Because "branch $($b.Name): file bytes read by the kernel (<=) and by Get-DaxFsContent from the live memory (=>) differ"
                 }
                 finally { Dismount-DaxFs $view -Confirm:$false }
@@ -314,6 +322,61 @@ Describe 'Branches through the daxfs kernel module' -Skip:(-not $InVm) {
 
         It 'refuses to commit main before calling the kernel' {
             { Complete-DaxFsBranch $Main -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'MainBranchCannotEnd,DaxFs.Commands.CompleteDaxFsBranchCommand'
+        }
+    }
+
+    Context 'each kind of change in the branch that made the file, in its child and in its grandchild' {
+        It 'shows in a fresh mount of each branch what Get-DaxFsItem -Branch and Get-DaxFsContent show' {
+            # k1 (a child of main, whose log holds branch1's commit) makes one file, directory or symlink per kind of change
+            # and per branch; each kind of change is then made once in k1 (name_k1), once in its child k2 (name_k2) and once
+            # in its grandchild k3 (name_k3). The kernel's entry for an inode in a branch that did not make it takes mode and
+            # owner from the base image only (a file made by a parent shows mode 0 there, and a SETATTR without a size gives
+            # size 0); the base files below were changed by main's committed log first, so the same rule drops main's changes.
+            $k1 = New-DaxFsBranch k1 $Main (New-Dir 'k1') -Confirm:$false
+            $kinds = 'trunc', 'trunc5', 'chmod', 'chown', 'write', 'append', 'unlink', 'rename'
+            $make = foreach ($l in 'k1', 'k2', 'k3') {
+                foreach ($k in $kinds) { "printf 'hello world $l\n' > ${k}_$l" }
+                "mkdir dir_$l rmdir_$l && ln -s hello.txt unlinklink_$l"
+            }
+            (Invoke-Sh "cd '$($k1.MountPoint)' && $($make -join ' && ')").ExitCode | Should -Be 0
+            $k2 = New-DaxFsBranch k2 $k1 (New-Dir 'k2') -Confirm:$false
+            $k3 = New-DaxFsBranch k3 $k2 (New-Dir 'k3') -Confirm:$false
+            $base = @{
+                k1 = "chmod 600 hello.txt && : > keepdir/owned.txt"                     # owned.txt: main's log chowned it
+                k2 = "printf A | dd of=hello.txt conv=notrunc 2>/dev/null && truncate -s 3 modify_me.txt" # modify_me.txt: main's chmod 600 and write
+                k3 = "chown 1000:1001 hello.txt && chmod 640 big.bin"                   # big.bin: main's write in the middle set its size
+            }
+            foreach ($b in $k1, $k2, $k3) {
+                $l = $b.Branch.Split('/')[-1]
+                $ops = ": > trunc_$l && truncate -s 5 trunc5_$l && chmod 600 chmod_$l && chown 1000:1001 chown_$l && " +
+                    "printf ZZ | dd of=write_$l bs=1 seek=3 conv=notrunc 2>/dev/null && echo more >> append_$l && rm unlink_$l && " +
+                    "mv rename_$l renamed_$l && echo inside > dir_$l/inside && mkdir dir_$l/sub && ln -s ../hello.txt dir_$l/link && " +
+                    "rmdir rmdir_$l && rm unlinklink_$l && $($base[$l])"
+                (Invoke-Sh "cd '$($b.MountPoint)' && $ops").ExitCode | Should -Be 0 -Because "the changes in $l"
+            }
+            foreach ($l in 'k1', 'k2', 'k3') {
+                $view = New-Dir "view-$l"
+                (Invoke-Sh "mount -t daxfs -o phys=$('0x{0:x}' -f $Phys),size=$($Image.TotalSize),branch=$l none '$view'").ExitCode | Should -Be 0
+                try {
+                    $guest = @(Get-GuestListing $view)
+                    $guest.Count | Should -BeGreaterThan 40
+                    $diff = Compare-Object $guest @(Get-ReplayListing $Main $l) -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
+                    $diff | Should -BeNullOrEmpty -Because "branch $($l): a fresh mount (<=) and the replay of the live memory (=>) differ"
+                    $diff = Compare-Object @(Get-GuestContent $view) @(Get-ReplayContent $l) -CaseSensitive | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
+                    $diff | Should -BeNullOrEmpty -Because "branch $($l): file bytes read by the kernel (<=) and by Get-DaxFsContent (=>) differ"
+                    if ($l -eq 'k2') {
+                        # The case of the report: made in k1, emptied in k2. A fresh mount shows mode 0 and cannot open it, as the
+                        # replay does; only the mount that emptied it shows it as a regular file (from its inode cache).
+                        $guest | Should -Contain '/trunc_k2 U 0 0 0:0 '
+                        Read-Guest "$view/trunc_k2" | Should -Match 'read failed'
+                        [IO.File]::Exists("$($k2.MountPoint)/trunc_k2") | Should -BeTrue
+                        $item = Get-DaxFsItem $Main /trunc_k2 -Branch k2
+                        ($item.Type, $item.UnixMode, $item.Size) | Should -Be @('Unknown', 0, 0)
+                    }
+                }
+                finally { Dismount-DaxFs $view -Confirm:$false }
+            }
+            foreach ($b in $k3, $k2, $k1) { Dismount-DaxFs $b.MountPoint -Confirm:$false }
         }
     }
 

@@ -183,6 +183,12 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 yield return new ExportedItem(imagePathOf, destPath, type, target.Length, false);
                 yield break;
             }
+            if (type != DaxFsItemType.File && inode.Mode == 0 && tree.BranchName is { } branch)
+                throw new DaxFsExportException(
+                    $"'{imagePathOf}' has mode 0 in branch '{branch}', as a fresh kernel mount of the branch shows it: one branch made " +
+                    "the file and a branch below it changed it (a write, truncate or chown), and the kernel takes the mode and owner of " +
+                    "such a change from the base image only. A fresh mount cannot open it either; the mount that made the change shows " +
+                    "it from its inode cache. Export it from the branch that made it, or copy it from that mount (see about_DaxFs).", imagePathOf);
             if (type != DaxFsItemType.File)
                 throw new DaxFsExportException($"'{imagePathOf}' has an unsupported file type (mode {Convert.ToString(inode.Mode, 8)}).", imagePathOf);
             if (links.TryGetValue(ino, out var first))

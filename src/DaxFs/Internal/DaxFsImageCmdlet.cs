@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using DaxFs.Core.Branches;
-using System.Collections.Concurrent;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
@@ -15,10 +14,9 @@ namespace DaxFs.Internal;
 /// </summary>
 public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
 {
-    // Open dma-bufs by the name their images carry (ImagePath of items and branches), so that items piped on from
-    // Get-DaxFsItem find their buffer again. The name holds the fd number, unique while the buffer is open.
-    private static readonly ConcurrentDictionary<string, WeakReference<DmaBuf>> s_dmaBufs = new(StringComparer.Ordinal);
     private LinuxContext? _context;
+    // The dma-bufs given as images to this cmdlet, by their image names (each name is one buffer's, see DmaBuf.ImageName).
+    private readonly Dictionary<string, DmaBuf> _dmaBufs = new(StringComparer.Ordinal);
 
     private readonly Dictionary<string, DaxFsImageReader> _readers = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Path, string Branch), BranchView> _views = new();
@@ -32,10 +30,11 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     {
         if (source.DmaBuf is { } buffer)
         {
-            s_dmaBufs[source.Path] = new WeakReference<DmaBuf>(buffer);
-            return new[] { source.Path };
+            _dmaBufs[buffer.ImageName] = buffer;
+            return new[] { buffer.ImageName };
         }
-        if (source.IsLiteral) return new[] { source.Path };
+        // An image name of a dma-buf (an item's ImagePath, typed or piped as text): its buffer, or DmaBufClosed when opened.
+        if (source.IsLiteral || DmaBuf.TryFind(source.Path, out _)) return new[] { source.Path };
         try
         {
             var resolved = GetResolvedProviderPathFromPSPath(source.Path, out var provider);
@@ -106,12 +105,14 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         ImageMemory? memory = null;
         try
         {
-            if (s_dmaBufs.TryGetValue(path, out var weak))
+            // A dma-buf given here, or named by an item or branch read from one (piped on): never another buffer that
+            // reuses its fd, since the name holds the buffer's own id.
+            if (_dmaBufs.TryGetValue(path, out var given) || DmaBuf.TryFind(path, out given))
             {
-                if (!weak.TryGetTarget(out var buffer))
+                if (given is null)
                     throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
-                        $"The {path} has been disposed; its memory is gone.", path, Errno.EBADF);
-                memory = DaxMemoryImages.Open(buffer.ToTarget());
+                        $"The {path} has been disposed; its memory is gone. Read the image again from the buffer that holds it now.", path, Errno.EBADF);
+                memory = DaxMemoryImages.Open(given.ToTarget());
             }
             else if (Directory.Exists(path))
             {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using DaxFs.Core.Linux;
 using Microsoft.Win32.SafeHandles;
@@ -10,6 +11,12 @@ namespace DaxFs;
 /// </summary>
 public sealed class DmaBuf : SafeHandle
 {
+    private static long s_lastId;
+    // The open buffers by ImageName, so that items and branches read from one (which carry only that name, as ImagePath)
+    // find it again when piped on. The name holds Id, which no other buffer of the process ever gets: a name can never
+    // find a newer buffer that reuses the fd. An entry goes when its buffer is disposed (or finalized).
+    private static readonly ConcurrentDictionary<string, WeakReference<DmaBuf>> s_open = new(StringComparer.Ordinal);
+
     internal DmaBuf(SafeFileHandle fd, string heap, long size, string? name)
         : base(new IntPtr(-1), ownsHandle: true)
     {
@@ -19,7 +26,13 @@ public sealed class DmaBuf : SafeHandle
         Heap = heap;
         Size = size;
         Name = name;
+        Id = Interlocked.Increment(ref s_lastId);
+        ImageName = $"dma-buf #{Id} ({Heap} heap, {Size} bytes, fd {(int)handle})";
+        s_open[ImageName] = new WeakReference<DmaBuf>(this);
     }
+
+    /// <summary>A number for this buffer that no other buffer of this PowerShell process gets, even after it is disposed.</summary>
+    public long Id { get; }
 
     /// <summary>The heap it came from (system, cma…).</summary>
     public string Heap { get; }
@@ -32,8 +45,29 @@ public sealed class DmaBuf : SafeHandle
 
     public override bool IsInvalid => handle == new IntPtr(-1);
 
+    /// <summary>The name images read from this buffer carry (their ImagePath): unique in the process, never reused.</summary>
+    internal string ImageName { get; }
+
+    /// <summary>
+    /// The open buffer an image name (<see cref="ImageName"/>) belongs to. False when the name is no buffer's; true with
+    /// null when it was a buffer of this process that has been disposed since (its memory is gone).
+    /// </summary>
+    internal static bool TryFind(string imageName, out DmaBuf? buffer)
+    {
+        buffer = null;
+        if (s_open.TryGetValue(imageName, out var weak))
+        {
+            if (weak.TryGetTarget(out var b) && !b.IsClosed) buffer = b;
+            return true;
+        }
+        // Not (or no longer) registered: a name of this form that is not a file is a disposed buffer's (ids only grow).
+        return imageName.StartsWith("dma-buf #", StringComparison.Ordinal) && !File.Exists(imageName)
+            && long.TryParse(imageName.AsSpan(9, Math.Max(0, imageName.IndexOf(' ', 9) - 9)), out long id) && id > 0 && id <= Interlocked.Read(ref s_lastId);
+    }
+
     protected override bool ReleaseHandle()
     {
+        s_open.TryRemove(ImageName, out _);
         using var fd = new SafeFileHandle(handle, ownsHandle: true);
         return true;
     }
@@ -43,10 +77,11 @@ public sealed class DmaBuf : SafeHandle
     {
         if (IsClosed || IsInvalid)
             throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
-                $"The {this} has been disposed; its memory is gone. Allocate another one with New-DmaBuf and write the image into it.",
+                $"The {ImageName} has been disposed; its memory is gone. Allocate another one with New-DmaBuf and write the image into it.",
                 ToString(), Errno.EBADF);
-        return DaxMemoryTargets.ForDmaBuf(this, Size, ToString(), Heap);
+        return DaxMemoryTargets.ForDmaBuf(this, Size, ImageName, Heap);
     }
 
-    public override string ToString() => $"dma-buf ({Heap} heap, {Size} bytes, fd {FileDescriptor})";
+    /// <summary>Its <see cref="ImageName"/>: "dma-buf #ID (HEAP heap, SIZE bytes, fd FD)", the fd it had when allocated.</summary>
+    public override string ToString() => ImageName;
 }
