@@ -56,7 +56,35 @@ function Get-Version {
     $props.Project.PropertyGroup.VersionPrefix | Where-Object { $_ } | Select-Object -First 1
 }
 
+function Get-CmdletName {
+    # Every cmdlet the sources declare ([Cmdlet(VerbsX.Verb, "Noun")]) and every one the manifest exports.
+    $declared = Get-ChildItem -Path (Join-Path $Root 'src/DaxFs') -Filter *.cs -Recurse | Select-String -Pattern '\[Cmdlet\(Verbs\w+\.(\w+),\s*"(\w+)"' |
+        ForEach-Object { '{0}-{1}' -f $_.Matches[0].Groups[1].Value, $_.Matches[0].Groups[2].Value }
+    $exported = (Import-PowerShellDataFile (Join-Path $Root 'DaxFs.psd1')).CmdletsToExport
+    @(@($declared) + @($exported) | Sort-Object -Unique)
+}
+
+function Assert-Help {
+    # Fails the build when a cmdlet has no page in docs/ or no entry in the compiled help, or a help file is missing.
+    $problems = [Collections.Generic.List[string]]::new()
+    foreach ($h in 'DaxFs.dll-Help.xml', 'about_DaxFs.help.txt') {
+        if (-not (Test-Path -LiteralPath (Join-Path $Root "en-US/$h"))) { $problems.Add("en-US/$h is missing") }
+    }
+    $maml = Join-Path $Root 'en-US/DaxFs.dll-Help.xml'
+    $compiled = if (Test-Path -LiteralPath $maml) {
+        $ns = @{ command = 'http://schemas.microsoft.com/maml/dev/command/2004/10' }
+        @(Select-Xml -LiteralPath $maml -XPath '//command:details/command:name' -Namespace $ns | ForEach-Object { $_.Node.InnerText.Trim() })
+    }
+    else { @() }
+    foreach ($name in Get-CmdletName) {
+        if (-not (Test-Path -LiteralPath (Join-Path $Root "docs/$name.md"))) { $problems.Add("$name has no page docs/$name.md") }
+        elseif ($name -cnotin $compiled) { $problems.Add("$name is not in en-US/DaxFs.dll-Help.xml") }
+    }
+    if ($problems.Count) { throw "Help is incomplete: $($problems -join '; '). Write the missing docs/*.md page and run the Docs task." }
+}
+
 function Invoke-Build {
+    Assert-Help
     Invoke-Native dotnet @('build', (Join-Path $Root 'src/DaxFs/DaxFs.csproj'), '-c', $Configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly') | Out-Null
     $bin = Join-Path $Root "src/DaxFs/bin/$Configuration/net8.0"
     if (Test-Path $Staged) { Remove-Item -Recurse -Force $Staged }
@@ -67,11 +95,8 @@ function Invoke-Build {
         @{ From = Join-Path $Root 'src/DaxFs/DaxFs.Format.ps1xml'; To = $Staged }
         @{ From = Join-Path $Root 'LICENSE'; To = $Staged }
     )
-    # Compiled help (the Docs task makes it from docs/); staged when present.
-    foreach ($h in 'DaxFs.dll-Help.xml', 'about_DaxFs.help.txt') {
-        $p = Join-Path $Root "en-US/$h"
-        if (Test-Path -LiteralPath $p) { $files += @{ From = $p; To = Join-Path $Staged 'en-US' } } else { Write-Warning "Help file en-US/$h is missing: run the Docs task." }
-    }
+    # Compiled help (the Docs task makes it from docs/; Assert-Help has checked that it covers every cmdlet).
+    foreach ($h in 'DaxFs.dll-Help.xml', 'about_DaxFs.help.txt') { $files += @{ From = Join-Path $Root "en-US/$h"; To = Join-Path $Staged 'en-US' } }
     foreach ($f in $files) {
         if (-not (Test-Path -LiteralPath $f.From)) { throw "Build output is incomplete: '$($f.From)' is missing." }
         Copy-Item -LiteralPath $f.From -Destination $f.To
@@ -120,10 +145,9 @@ function Invoke-PesterSuite([string] $Tag = '', [string[]] $Path = @((Join-Path 
 }
 
 function Install-Prerequisite {
-    # Debian tools the integration tests need; installed only when missing and only as root.
-    # python3: the vectors' make-trees.sh.
-    $need = @{ 'qemu-system-x86_64' = 'qemu-system-x86'; 'busybox' = 'busybox-static'; 'cpio' = 'cpio'; 'xz' = 'xz-utils'; 'ndctl' = 'ndctl'; 'daxctl' = 'daxctl'; 'python3' = 'python3' }
-    $missing = @($need.Keys | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) } | ForEach-Object { $need[$_] })
+    # Debian tools the integration tests need (tests/Integration/Prerequisites.psd1); installed only when missing and only as root.
+    $need = Import-PowerShellDataFile (Join-Path $Root 'tests/Integration/Prerequisites.psd1')
+    $missing = @($need.Keys | Sort-Object | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) } | ForEach-Object { $need[$_] })
     if (-not $missing) { return }
     if ((id -u) -ne '0' -or -not (Get-Command apt-get -ErrorAction Ignore)) {
         Write-Warning "Missing Debian packages for the integration tests: $($missing -join ' ') (run as root: apt-get install -y $($missing -join ' '))."
@@ -182,7 +206,9 @@ foreach ($t in $Task) {
         'Docs' { Invoke-Docs }
         'Demo' { Invoke-Demo }
         'Clean' {
-            foreach ($d in @($Out) + @(Get-ChildItem -Path (Join-Path $Root 'src'), (Join-Path $Root 'tests') -Directory -Recurse -Include bin, obj | ForEach-Object FullName)) {
+            # out/ (staged module, test results, bench and fuzz work) and every project's bin/ and obj/.
+            $projects = 'src', 'tests', 'bench', 'fuzz' | ForEach-Object { Join-Path $Root $_ } | Where-Object { Test-Path $_ }
+            foreach ($d in @($Out) + @(Get-ChildItem -Path $projects -Directory -Recurse -Include bin, obj, TestResults | ForEach-Object FullName)) {
                 if (Test-Path $d) { Remove-Item -Recurse -Force $d }
             }
         }

@@ -296,7 +296,7 @@ Describe 'Example <Page>: <Title>' -ForEach $examples {
 
 Describe 'Convert-HelpMarkdown' {
     BeforeAll {
-        $fixture = Join-Path $RepoRoot 'tests/Fixtures/Help'
+        $fixture = Join-Path $RepoRoot 'tests/fixtures/help'
         # Writes one page to a fresh docs folder and returns the folder.
         function New-Docs([string] $Name, [string] $Markdown) {
             $dir = Join-Path $TestDrive ([Guid]::NewGuid().ToString('n'))

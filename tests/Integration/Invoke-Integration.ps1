@@ -68,8 +68,8 @@ function Get-SkipReason {
     if ([Runtime.InteropServices.RuntimeInformation]::OSArchitecture -ne 'X64') { return 'the guest shares this machine''s x86-64 programs (dotnet, pwsh), so the host must be x86-64' }
     if (-not (Test-Path -LiteralPath (Join-Path $Kit 'run-vm.sh'))) { return "no VM kit at $Kit (run-vm.sh; set DAXFS_VM_KIT or DAXFS_SHARED)" }
     if (-not (Test-Path -LiteralPath (Join-Path $vectors 'make-trees.sh'))) { return "no test vectors at $vectors" }
-    $tools = [ordered]@{ 'qemu-system-x86_64' = 'qemu-system-x86'; busybox = 'busybox-static'; cpio = 'cpio'; xz = 'xz-utils'; ndctl = 'ndctl'; daxctl = 'daxctl'; python3 = 'python3' }
-    $missing = @($tools.Keys | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) } | ForEach-Object { $tools[$_] })
+    $tools = Import-PowerShellDataFile (Join-Path $PSScriptRoot 'Prerequisites.psd1')
+    $missing = @($tools.Keys | Sort-Object | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) } | ForEach-Object { $tools[$_] })
     if ($missing) { return "missing Debian packages: $($missing -join ' ') (as root: apt-get install -y $($missing -join ' '))" }
     if (-not (Test-Path -LiteralPath $ModulePath)) { return "the staged module $ModulePath is missing (run the Build task)" }
     $null
