@@ -6,7 +6,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 
 if (args.Length < 2)
 {

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
-using DaxFs.Core.Write;
 
 namespace DaxFs.Core.Export;
 
@@ -53,7 +53,7 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 $"Cannot create the destination folder '{destination}': {ex.Message} Nothing was written. Export into a folder this user may write to, " +
                 "or fix the permissions of its parent.", null, inner) { Destination = destination };
         }
-        int destFd = NativeFs.OpenAt(NativeFs.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
+        int destFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
         if (destFd < 0)
         {
             var ex = Errno($"Cannot open the destination folder '{destination}'", null);
@@ -83,9 +83,9 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 // A directory other than the root goes into the destination under its own name, like cp -r.
                 byte[] name = Encoding.UTF8.GetBytes(full[(full.LastIndexOf('/') + 1)..]);
                 string d = Path.Combine(Path.GetFullPath(destination), Encoding.UTF8.GetString(name));
-                if (NativeFs.MkdirAt(destFd, name, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17)
+                if (Syscalls.MkdirAt(destFd, name, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17)
                     throw Errno($"Cannot create the directory '{d}'", full);
-                int fd = NativeFs.OpenAt(destFd, name, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
+                int fd = Syscalls.OpenAt(destFd, name, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY | Syscalls.O_NOFOLLOW);
                 if (fd < 0) throw Errno($"Cannot open '{d}' (a symlink or file is in the way?)", full);
                 openDirs.Add(fd);
                 fixups.Push((destFd, name, start, full));
@@ -112,9 +112,9 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                     {
                         if (!visited.Add(e.Ino))
                             throw new DaxFsFormatException(RuleIds.TreeCycle, e.EntryOffset, $"Directory inode {e.Ino} ('{childImage}') is reached a second time.");
-                        if (NativeFs.MkdirAt(dir.Fd, e.NameBytes, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17 /* EEXIST */)
+                        if (Syscalls.MkdirAt(dir.Fd, e.NameBytes, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17 /* EEXIST */)
                             throw Errno($"Cannot create the directory '{childDest}'", childImage);
-                        int fd = NativeFs.OpenAt(dir.Fd, e.NameBytes, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
+                        int fd = Syscalls.OpenAt(dir.Fd, e.NameBytes, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY | Syscalls.O_NOFOLLOW);
                         if (fd < 0) throw Errno($"Cannot open '{childDest}' (a symlink or file is in the way?)", childImage);
                         openDirs.Add(fd);
                         fixups.Push((dir.Fd, e.NameBytes, inode, childImage));
@@ -145,14 +145,14 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 while (fixups.Count > 0)
                 {
                     var (parentFd, name, inode, path) = fixups.Pop();
-                    bool ownerOk = !_options.PreserveOwner || NativeFs.FchownAt(parentFd, name, inode.Uid, inode.Gid) == 0;
+                    bool ownerOk = !_options.PreserveOwner || Syscalls.FchownAt(parentFd, name, inode.Uid, inode.Gid) == 0;
                     if (!ownerOk && completed) throw Errno($"Cannot set the owner of '{path}'", path);
-                    if (NativeFs.FchmodAt(parentFd, name, inode.Mode & 0xFFF) != 0 && completed) throw Errno($"Cannot set the mode of '{path}'", path);
+                    if (Syscalls.FchmodAt(parentFd, name, inode.Mode & 0xFFF) != 0 && completed) throw Errno($"Cannot set the mode of '{path}'", path);
                 }
             }
             finally
             {
-                foreach (int fd in openDirs) NativeFs.close(fd);
+                foreach (int fd in openDirs) Syscalls.close(fd);
             }
         }
 
@@ -163,12 +163,12 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
             var inode = item.Inode;
             byte[] rel = parentRel.Length == 0 ? name : [.. parentRel, (byte)'/', .. name];
             var type = ModeBits.TypeOf(inode.Mode);
-            if (_options.Overwrite) NativeFs.UnlinkAt(parentFd, name); // a directory in the way stays and fails below
+            if (_options.Overwrite) Syscalls.UnlinkAt(parentFd, name); // a directory in the way stays and fails below
             if (type == DaxFsItemType.SymbolicLink)
             {
                 byte[] target = item.TargetBytes ?? tree.ReadSymlinkTarget(ino);
-                if (NativeFs.SymlinkAt(target, parentFd, name) != 0) throw Errno($"Cannot create the symlink '{destPath}'", imagePathOf);
-                if (_options.PreserveOwner) NativeFs.FchownAt(parentFd, name, inode.Uid, inode.Gid);
+                if (Syscalls.SymlinkAt(target, parentFd, name) != 0) throw Errno($"Cannot create the symlink '{destPath}'", imagePathOf);
+                if (_options.PreserveOwner) Syscalls.FchownAt(parentFd, name, inode.Uid, inode.Gid);
                 yield return new ExportedItem(imagePathOf, destPath, type, target.Length, false);
                 yield break;
             }
@@ -176,11 +176,11 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 throw new DaxFsExportException($"'{imagePathOf}' has an unsupported file type (mode {Convert.ToString(inode.Mode, 8)}).", imagePathOf);
             if (links.TryGetValue(ino, out var first))
             {
-                if (NativeFs.LinkAt(destFd, first, parentFd, name) != 0) throw Errno($"Cannot create the hard link '{destPath}'", imagePathOf);
+                if (Syscalls.LinkAt(destFd, first, parentFd, name) != 0) throw Errno($"Cannot create the hard link '{destPath}'", imagePathOf);
                 yield return new ExportedItem(imagePathOf, destPath, type, (long)inode.Size, true);
                 yield break;
             }
-            int fd = NativeFs.OpenAt(parentFd, name, NativeFs.O_WRONLY | NativeFs.O_CREAT | NativeFs.O_EXCL | NativeFs.O_NOFOLLOW, 0x180);
+            int fd = Syscalls.OpenAt(parentFd, name, Syscalls.O_WRONLY | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, 0x180);
             if (fd < 0) throw Errno($"Cannot create '{destPath}'" + (Marshal.GetLastPInvokeError() == 17 ? " (it exists: use -Force to replace it)" : ""), imagePathOf);
             try
             {
@@ -190,12 +190,12 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 while ((n = content.Read(buffer)) > 0)
                 {
                     ct.ThrowIfCancellationRequested();
-                    if (!NativeFs.WriteAll(fd, buffer.AsSpan(0, n))) throw Errno($"Cannot write '{destPath}'", imagePathOf);
+                    if (!Syscalls.WriteAll(fd, buffer.AsSpan(0, n))) throw Errno($"Cannot write '{destPath}'", imagePathOf);
                 }
-                if (_options.PreserveOwner && NativeFs.fchown(fd, inode.Uid, inode.Gid) != 0) throw Errno($"Cannot set the owner of '{destPath}'", imagePathOf);
-                if (NativeFs.fchmod(fd, inode.Mode & 0xFFF) != 0) throw Errno($"Cannot set the mode of '{destPath}'", imagePathOf);
+                if (_options.PreserveOwner && Syscalls.fchown(fd, inode.Uid, inode.Gid) != 0) throw Errno($"Cannot set the owner of '{destPath}'", imagePathOf);
+                if (Syscalls.fchmod(fd, inode.Mode & 0xFFF) != 0) throw Errno($"Cannot set the mode of '{destPath}'", imagePathOf);
             }
-            finally { NativeFs.close(fd); }
+            finally { Syscalls.close(fd); }
             if (inode.Nlink > 1) links[ino] = rel;
             yield return new ExportedItem(imagePathOf, destPath, type, (long)inode.Size, false);
         }

@@ -105,7 +105,8 @@ public static class Errno
 {
     public const int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
         EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOTTY = 25, ENOSPC = 28,
-        EROFS = 30, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENODATA = 61, EOPNOTSUPP = 95, ESTALE = 116;
+        EROFS = 30, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENODATA = 61, EOPNOTSUPP = 95, ESTALE = 116,
+        EXDEV = 18, EMFILE = 24, EDQUOT = 122;
 
     private static readonly Dictionary<int, string> s_names = new()
     {
@@ -114,6 +115,7 @@ public static class Errno
         [EEXIST] = "EEXIST", [ENODEV] = "ENODEV", [ENOTDIR] = "ENOTDIR", [EISDIR] = "EISDIR", [EINVAL] = "EINVAL",
         [ENOTTY] = "ENOTTY", [ENOSPC] = "ENOSPC", [EROFS] = "EROFS", [EPIPE] = "EPIPE", [ERANGE] = "ERANGE", [ENOSYS] = "ENOSYS",
         [ENODATA] = "ENODATA", [EOPNOTSUPP] = "EOPNOTSUPP", [ENAMETOOLONG] = "ENAMETOOLONG", [ESTALE] = "ESTALE",
+        [EXDEV] = "EXDEV", [EMFILE] = "EMFILE", [EDQUOT] = "EDQUOT",
     };
 
     /// <summary>The symbolic name (ENODEV) or "errno N".</summary>

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Management.Automation;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;

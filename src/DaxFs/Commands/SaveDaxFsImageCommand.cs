@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using DaxFs.Core.Format;
-using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
 using DaxFs.Internal;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;

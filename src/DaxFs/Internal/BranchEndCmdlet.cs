@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 
 namespace DaxFs.Internal;
 

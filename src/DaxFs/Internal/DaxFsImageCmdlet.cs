@@ -3,6 +3,7 @@ using DaxFs.Core.Branches;
 using System.Collections.Concurrent;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
 
 namespace DaxFs.Internal;

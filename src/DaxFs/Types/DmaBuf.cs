@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using Microsoft.Win32.SafeHandles;
 
 namespace DaxFs;

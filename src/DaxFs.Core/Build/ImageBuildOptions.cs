@@ -1,6 +1,6 @@
 using DaxFs.Core.Format;
 
-namespace DaxFs.Core.Write;
+namespace DaxFs.Core.Build;
 
 /// <summary>Whose ownership the image records.</summary>
 public enum OwnerMode

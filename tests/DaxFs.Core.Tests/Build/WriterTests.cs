@@ -1,9 +1,10 @@
+using DaxFs.Core.Linux;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 using DaxFs.Core.Validate;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 
-namespace DaxFs.Core.Tests.Write;
+namespace DaxFs.Core.Tests.Build;
 
 public sealed class WriterFixture : IDisposable
 {
@@ -127,7 +128,7 @@ public sealed class WriterTests(WriterFixture fixture) : IClassFixture<WriterFix
         string src = _trees.NewFolder("deeper-than-path-max");
         string o = Path.GetDirectoryName(Out("x"))!;
         const int Levels = 25;
-        int fd = NativeFs.OpenAt(NativeFs.AT_FDCWD, System.Text.Encoding.UTF8.GetBytes(src), NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
+        int fd = Syscalls.OpenAt(Syscalls.AT_FDCWD, System.Text.Encoding.UTF8.GetBytes(src), Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
         Assert.True(fd >= 0);
         try
         {
@@ -135,20 +136,20 @@ public sealed class WriterTests(WriterFixture fixture) : IClassFixture<WriterFix
             {
                 foreach (var (name, text) in new[] { ("f", $"level {level}\n"), ("g", new string('x', 5000 + level)) })
                 {
-                    int f = NativeFs.OpenAt(fd, System.Text.Encoding.UTF8.GetBytes(name), NativeFs.O_WRONLY | NativeFs.O_CREAT | NativeFs.O_EXCL, 0x1A4);
+                    int f = Syscalls.OpenAt(fd, System.Text.Encoding.UTF8.GetBytes(name), Syscalls.O_WRONLY | Syscalls.O_CREAT | Syscalls.O_EXCL, 0x1A4);
                     Assert.True(f >= 0);
-                    Assert.True(NativeFs.WriteAll(f, System.Text.Encoding.UTF8.GetBytes(text)));
-                    NativeFs.close(f);
+                    Assert.True(Syscalls.WriteAll(f, System.Text.Encoding.UTF8.GetBytes(text)));
+                    Syscalls.close(f);
                 }
                 var dir = System.Text.Encoding.UTF8.GetBytes(new string((char)('a' + level % 26), 200));
-                Assert.Equal(0, NativeFs.MkdirAt(fd, dir, 0x1ED));
-                int next = NativeFs.OpenAt(fd, dir, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
+                Assert.Equal(0, Syscalls.MkdirAt(fd, dir, 0x1ED));
+                int next = Syscalls.OpenAt(fd, dir, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
                 Assert.True(next >= 0);
-                NativeFs.close(fd);
+                Syscalls.close(fd);
                 fd = next;
             }
         }
-        finally { NativeFs.close(fd); }
+        finally { Syscalls.close(fd); }
 
         try
         {

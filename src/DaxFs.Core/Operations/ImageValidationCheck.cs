@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text;
 using DaxFs.Core.Format;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 using DaxFs.Core.Validate;
 
-namespace DaxFs.Core.Linux;
+namespace DaxFs.Core.Operations;
 
 /// <summary>
 /// The mount safety gate: runs every validator rule (<see cref="ImageValidator"/>) on the image in the target's memory

@@ -1,9 +1,11 @@
+using DaxFs.Core.Tests.Linux;
 using System.Security.Cryptography;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
 using static DaxFs.Core.Tests.Linux.FakeHost;
 
-namespace DaxFs.Core.Tests.Linux;
+namespace DaxFs.Core.Tests.Operations;
 
 /// <summary>Writes into real mappings: plain files stand in for /dev/daxX.Y, /dev/mem and /dev/pmemN (same mmap code path).</summary>
 public class DaxMemoryWriterTests

@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 using Microsoft.Win32.SafeHandles;
 
-namespace DaxFs.Core.Linux;
+namespace DaxFs.Core.Operations;
 
 /// <summary>Where an image lives in memory.</summary>
 public enum DaxMemoryTargetKind

@@ -1,8 +1,9 @@
 using DaxFs.Core.Format;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 using Microsoft.Win32.SafeHandles;
 
-namespace DaxFs.Core.Linux;
+namespace DaxFs.Core.Operations;
 
 /// <summary>
 /// An image read straight from memory, for the reading cmdlets (items, content, branches): the memory of a device node

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
+using DaxFs.Core.Linux;
 
-namespace DaxFs.Core.Linux;
+namespace DaxFs.Core.Operations;
 
 /// <summary>Where a write stands: the phase and the bytes done of the total.</summary>
 public readonly record struct DaxWriteProgress(string Phase, long BytesDone, long BytesTotal);

@@ -1,6 +1,7 @@
+using DaxFs.Core.Linux;
 using Microsoft.Win32.SafeHandles;
 
-namespace DaxFs.Core.Write;
+namespace DaxFs.Core.Build;
 
 /// <summary>
 /// Writes an output file front to back through one buffer: small objects and padding are combined into
@@ -60,7 +61,7 @@ internal sealed class ImageWriterSink
     {
         long end = _bufferStart;
         if (!_writeback || _writebackFrom < 0 || end <= _writebackFrom || (!force && end - _writebackFrom < WritebackChunk)) return;
-        if (!NativeFs.StartWriteback(_fd, _writebackFrom, end - _writebackFrom)) _writeback = false; // not supported here: fsync does it all
+        if (!Syscalls.StartWriteback(_fd, _writebackFrom, end - _writebackFrom)) _writeback = false; // not supported here: fsync does it all
         _writebackFrom = end;
     }
 
@@ -109,11 +110,11 @@ internal sealed class ImageWriterSink
             {
                 ct.ThrowIfCancellationRequested();
                 long want = Math.Min(length - done, 16L << 20);
-                nint n = NativeFs.CopyFileRange(srcFd, done, _fd, _bufferStart + done, want);
+                nint n = Syscalls.CopyFileRange(srcFd, done, _fd, _bufferStart + done, want);
                 if (n < 0)
                 {
-                    int e = NativeFs.LastErrno;
-                    if (done == 0 && e is NativeFs.EXDEV or NativeFs.EINVAL or NativeFs.ENOSYS or NativeFs.EOPNOTSUPP or 1 /* EPERM */)
+                    int e = Syscalls.LastErrno;
+                    if (done == 0 && e is Errno.EXDEV or Errno.EINVAL or Errno.ENOSYS or Errno.EOPNOTSUPP or Errno.EPERM)
                     {
                         _copyFileRange = false; // this pair of filesystems cannot; read and write instead
                         break;
@@ -137,8 +138,8 @@ internal sealed class ImageWriterSink
             ct.ThrowIfCancellationRequested();
             if (_filled == BufferSize) Flush();
             int want = (int)Math.Min(length - done, BufferSize - _filled);
-            nint n = NativeFs.PRead(srcFd, _buffer.AsSpan(_filled, want), done);
-            if (n < 0) throw ErrnoException(NativeFs.LastErrno, "read");
+            nint n = Syscalls.PRead(srcFd, _buffer.AsSpan(_filled, want), done);
+            if (n < 0) throw ErrnoException(Syscalls.LastErrno, "read");
             if (n == 0) return false;
             _filled += (int)n;
             done += n;
@@ -160,6 +161,6 @@ internal sealed class ImageWriterSink
     }
 
     internal static IOException ErrnoException(int errno, string what) =>
-        new($"Cannot {what}: {NativeFs.Describe(errno)}.") { HResult = errno };
+        new($"Cannot {what}: {Syscalls.StrError(errno)}.") { HResult = errno };
 
 }

@@ -1,32 +1,26 @@
 using System.Runtime.InteropServices;
 
-namespace DaxFs.Core.Write;
+namespace DaxFs.Core.Linux;
 
 /// <summary>
-/// The few libc calls the writer needs to read a source tree exactly: names as raw bytes (a Linux name
+/// The file-tree half of <see cref="Syscalls"/>: the calls the image builder and the exporter need to read and write a tree exactly: names as raw bytes (a Linux name
 /// need not be UTF-8), lstat-like metadata through statx (one struct layout on every architecture),
 /// directory-relative opens so deep trees never hit PATH_MAX, and copy_file_range for file data.
 /// </summary>
-internal static unsafe partial class NativeFs
+internal static unsafe partial class Syscalls
 {
-    private const string Libc = "libc";
-
-    public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int AT_EMPTY_PATH = 0x1000;
     public const int AT_EACCESS = 0x200;
     public const uint STATX_BASIC_STATS = 0x7ff;
     public const int R_OK = 4;
-    public const int EINTR = 4, ENOENT = 2, EACCES = 13, EXDEV = 18, EINVAL = 22, ENOSPC = 28, ENOSYS = 38, EOPNOTSUPP = 95, EMFILE = 24;
 
     // open(2) flags differ between architectures for O_DIRECTORY/O_NOFOLLOW.
     private static readonly bool GenericFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
     public static int O_DIRECTORY => GenericFlags ? 0x4000 : 0x10000;
     public static int O_NOFOLLOW => GenericFlags ? 0x8000 : 0x20000;
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
 
     [LibraryImport(Libc, SetLastError = true)] private static partial int openat(int dirfd, byte* path, int flags, uint mode);
-    [LibraryImport(Libc, SetLastError = true)] public static partial int close(int fd);
     [LibraryImport(Libc, SetLastError = true)] public static partial int dup(int fd);
     [LibraryImport(Libc, SetLastError = true)] private static partial IntPtr realpath(byte* path, IntPtr resolved);
     [LibraryImport(Libc)] private static partial void free(IntPtr p);
@@ -47,8 +41,8 @@ internal static unsafe partial class NativeFs
     [LibraryImport(Libc, SetLastError = true)] private static partial int sync_file_range(int fd, long offset, long nbytes, uint flags);
     [LibraryImport(Libc, SetLastError = true)] private static partial nint copy_file_range(int fdIn, long* offIn, int fdOut, long* offOut, nint len, uint flags);
 
-    public static int LastErrno => Marshal.GetLastPInvokeError();
-    public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+    /// <summary>strerror: "No space left on device".</summary>
+    public static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
     /// <summary>Bytes of <paramref name="name"/> followed by a NUL, for a path argument.</summary>
     private static byte[] CString(ReadOnlySpan<byte> name)
@@ -74,7 +68,7 @@ internal static unsafe partial class NativeFs
         fixed (byte* p = c)
         {
             int fd;
-            do fd = openat(dirfd, p, flags | O_CLOEXEC, mode); while (fd < 0 && LastErrno == EINTR);
+            do fd = openat(dirfd, p, flags | O_CLOEXEC, mode); while (fd < 0 && LastErrno == Errno.EINTR);
             return fd;
         }
     }
@@ -106,7 +100,7 @@ internal static unsafe partial class NativeFs
             while (done < data.Length)
             {
                 nint n = write(fd, b + done, data.Length - done);
-                if (n < 0) { if (LastErrno == EINTR) continue; return false; }
+                if (n < 0) { if (LastErrno == Errno.EINTR) continue; return false; }
                 done += (int)n;
             }
             return true;
@@ -172,7 +166,7 @@ internal static unsafe partial class NativeFs
         fixed (byte* b = buffer)
         {
             nint n;
-            do n = pread(fd, b, buffer.Length, offset); while (n < 0 && LastErrno == EINTR);
+            do n = pread(fd, b, buffer.Length, offset); while (n < 0 && LastErrno == Errno.EINTR);
             return n;
         }
     }
@@ -181,7 +175,7 @@ internal static unsafe partial class NativeFs
     public static nint CopyFileRange(int fdIn, long offIn, int fdOut, long offOut, long length)
     {
         nint n;
-        do n = copy_file_range(fdIn, &offIn, fdOut, &offOut, (nint)Math.Min(length, 1L << 30), 0); while (n < 0 && LastErrno == EINTR);
+        do n = copy_file_range(fdIn, &offIn, fdOut, &offOut, (nint)Math.Min(length, 1L << 30), 0); while (n < 0 && LastErrno == Errno.EINTR);
         return n;
     }
 
@@ -205,7 +199,7 @@ internal static unsafe partial class NativeFs
                 while (true)
                 {
                     nint n;
-                    do n = getdents64(fd, b, buffer.Length); while (n < 0 && LastErrno == EINTR);
+                    do n = getdents64(fd, b, buffer.Length); while (n < 0 && LastErrno == Errno.EINTR);
                     if (n < 0) { errno = LastErrno; return null; }
                     if (n == 0) { errno = 0; return names; }
                     // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name[] (NUL-terminated) at 19.
@@ -225,7 +219,7 @@ internal static unsafe partial class NativeFs
     }
 }
 
-/// <summary>The statx fields the writer uses.</summary>
+/// <summary>The statx fields the image builder uses.</summary>
 internal readonly record struct StatInfo(uint Mode, uint Uid, uint Gid, uint Nlink, ulong Ino, long Size,
     long MtimeSec, uint MtimeNsec, long CtimeSec, uint CtimeNsec, uint DevMajor, uint DevMinor)
 {

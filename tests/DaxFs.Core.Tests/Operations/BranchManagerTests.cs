@@ -1,11 +1,13 @@
+using DaxFs.Core.Tests.Linux;
 using System.Text;
 using DaxFs.Core.Branches;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
 using DaxFs.Core.Tests.Branches;
 
-namespace DaxFs.Core.Tests.Linux;
+namespace DaxFs.Core.Tests.Operations;
 
 /// <summary>
 /// New-DaxFsBranch's pre-checks and Complete/Undo-DaxFsBranch's plans, on the kernel-made nested.daxfs fixture (main

@@ -2,9 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 
-namespace DaxFs.Core.Tests.Write;
+namespace DaxFs.Core.Tests.Build;
 
 /// <summary>
 /// Property tests over generated trees (fixed seeds, so a failure replays): names with every byte a Linux name may

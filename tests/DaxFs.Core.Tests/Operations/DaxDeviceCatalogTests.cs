@@ -1,8 +1,10 @@
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
+using DaxFs.Core.Tests.Linux;
 using static DaxFs.Core.Tests.Linux.DaxToolJsonTests;
 using static DaxFs.Core.Tests.Linux.FakeHost;
 
-namespace DaxFs.Core.Tests.Linux;
+namespace DaxFs.Core.Tests.Operations;
 
 public class DaxDeviceCatalogTests
 {

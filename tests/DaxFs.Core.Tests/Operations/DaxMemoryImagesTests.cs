@@ -1,9 +1,11 @@
 using DaxFs.Core.Branches;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
+using DaxFs.Core.Tests.Linux;
 using static DaxFs.Core.Tests.Linux.FakeHost;
 
-namespace DaxFs.Core.Tests.Linux;
+namespace DaxFs.Core.Tests.Operations;
 
 /// <summary>Images read in place from memory: device nodes, a mount's phys= range or dma-buf. Plain files play the memory.</summary>
 public class DaxMemoryImagesTests

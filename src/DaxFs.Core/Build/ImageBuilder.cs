@@ -1,10 +1,12 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
+using DaxFs.Core.Linux;
+using DaxFs.Core.Branches;
 using DaxFs.Core.Format;
 using Microsoft.Win32.SafeHandles;
 
-namespace DaxFs.Core.Write;
+namespace DaxFs.Core.Build;
 
 /// <summary>
 /// Builds a DAXFS v5 image from a directory tree: scan (<see cref="Plan"/>), then write
@@ -65,7 +67,7 @@ public sealed class ImageBuilder
             if (o.DeltaSize <= 0 || o.DeltaSize % DaxFsConstants.BlockSize != 0)
                 throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The delta region size must be a positive multiple of 4096 bytes (got {o.DeltaSize}).");
             if (o.DeltaSize < 2 * DaxFsConstants.BranchLogCapacity)
-                warnings.Add(new BuildWarning("SmallDeltaRegion", Linux.BranchSpace.NoRoomAtBuild(o.DeltaSize), null));
+                warnings.Add(new BuildWarning("SmallDeltaRegion", BranchSpace.NoRoomAtBuild(o.DeltaSize), null));
         }
         if (o.PageCacheSlots != 0 && (o.Mode != DaxFsImageMode.Split || !BitOperations.IsPow2(o.PageCacheSlots)))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, o.Mode != DaxFsImageMode.Split
@@ -79,7 +81,7 @@ public sealed class ImageBuilder
                 throw new DaxFsBuildException(BuildErrorKind.SourceNotDirectory, $"The source '{source}' is not a directory: give the directory whose contents become the image.", new[] { source });
             throw new DaxFsBuildException(BuildErrorKind.SourceNotFound, $"The source directory '{source}' does not exist.", new[] { source });
         }
-        string? sourceReal = NativeFs.RealPath(source);
+        string? sourceReal = Syscalls.RealPath(source);
         foreach (var (what, path) in new[] { ("image", o.Destination), ("backing file", o.BackingFile) })
         {
             if (string.IsNullOrEmpty(path)) continue;
@@ -87,7 +89,7 @@ public sealed class ImageBuilder
             if (Directory.Exists(full))
                 throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The {what} destination '{full}' is a directory: give a file name.", new[] { full });
             string dir = Path.GetDirectoryName(full)!;
-            string? dirReal = NativeFs.RealPath(dir)
+            string? dirReal = Syscalls.RealPath(dir)
                 ?? throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The folder '{dir}' for the {what} does not exist: create it first.", new[] { dir });
             if (sourceReal is not null && (dirReal == sourceReal || dirReal.StartsWith(sourceReal.TrimEnd('/') + "/", StringComparison.Ordinal)))
                 throw new DaxFsBuildException(BuildErrorKind.DestinationInsideSource,
@@ -132,7 +134,7 @@ public sealed class ImageBuilder
             File.Move(imageTemp, dest, _options.Overwrite);
             imageTemp = null;
         }
-        catch (IOException ex) when (ex.HResult is NativeFs.ENOSPC or 122 /* EDQUOT */ || ex.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase))
+        catch (IOException ex) when (ex.HResult is Errno.ENOSPC or Errno.EDQUOT || ex.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase))
         {
             throw new DaxFsBuildException(BuildErrorKind.DiskFull,
                 $"The disk holding '{dest}' filled up while writing the image ({layout.TotalSize} bytes): free space or choose another destination. Nothing was left behind.", new[] { dest }, ex);
@@ -209,9 +211,9 @@ public sealed class ImageBuilder
         }
 
         var root = Encoding.UTF8.GetBytes(tree.RootPath);
-        int rootFd = NativeFs.OpenAt(NativeFs.AT_FDCWD, root, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
+        int rootFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, root, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
         if (rootFd < 0)
-            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{tree.RootPath}' again: {NativeFs.Describe(NativeFs.LastErrno)}.", new[] { tree.RootPath });
+            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{tree.RootPath}' again: {Syscalls.StrError(Syscalls.LastErrno)}.", new[] { tree.RootPath });
         try
         {
             int workers = Workers;
@@ -273,7 +275,7 @@ public sealed class ImageBuilder
             }
             progress?.Report(new BuildProgress(itemsDone, plan.InodeCount, bytesDone, plan.DataBytes, null));
         }
-        finally { NativeFs.close(rootFd); }
+        finally { Syscalls.close(rootFd); }
     }
 
     /// <summary>Ranges of inodes per writing thread (see <see cref="Partition"/>).</summary>
@@ -400,7 +402,7 @@ public sealed class ImageBuilder
 
         public void Dispose()
         {
-            if (_fd >= 0 && _fd != _rootFd) NativeFs.close(_fd);
+            if (_fd >= 0 && _fd != _rootFd) Syscalls.close(_fd);
             _fd = -1;
         }
     }
@@ -409,33 +411,33 @@ public sealed class ImageBuilder
     private static void CopyFile(SourceTree tree, SourceNode n, ParentDirectory dir, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
     {
         int dirFd = dir.Get(n.Parent);
-        int fd = dirFd < 0 ? -1 : NativeFs.OpenAt(dirFd, n.Name, NativeFs.O_RDONLY | NativeFs.O_NOFOLLOW);
+        int fd = dirFd < 0 ? -1 : Syscalls.OpenAt(dirFd, n.Name, Syscalls.O_RDONLY | Syscalls.O_NOFOLLOW);
         if (fd < 0)
         {
-            int e = NativeFs.LastErrno;
+            int e = Syscalls.LastErrno;
             string rel = tree.RelativePath(n);
-            if (e == NativeFs.ENOENT)
+            if (e == Errno.ENOENT)
                 throw new DaxFsBuildException(BuildErrorKind.FileChanged, $"'{rel}' disappeared while the image was being built: build again once the tree is quiet.", new[] { rel });
-            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot read '{rel}': {NativeFs.Describe(e)}. Fix its permissions or leave it out with -Exclude.", new[] { rel });
+            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot read '{rel}': {Syscalls.StrError(e)}. Fix its permissions or leave it out with -Exclude.", new[] { rel });
         }
         string Rel() => tree.RelativePath(n);
         try
         {
             bool complete;
             try { complete = sink.CopyFrom(fd, n.DataSize, onBytes, ct); }
-            catch (IOException ex) when (ex.HResult is not NativeFs.ENOSPC and not 122)
+            catch (IOException ex) when (ex.HResult is not Errno.ENOSPC and not Errno.EDQUOT)
             {
                 throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading '{Rel()}' failed: {ex.Message} The image was not written.", new[] { Rel() }, ex);
             }
             if (!complete) throw Changed(Rel(), "shrank");
             // One fstat after the copy tells all: the same inode (not replaced since the scan), the same size and mtime.
-            if (!NativeFs.Stat(fd, out var after)) throw Changed(Rel(), "could not be checked");
+            if (!Syscalls.Stat(fd, out var after)) throw Changed(Rel(), "could not be checked");
             if (after.Ino != n.Stat.Ino || after.DevMajor != n.Stat.DevMajor || after.DevMinor != n.Stat.DevMinor || !after.IsRegular)
                 throw Changed(Rel(), "was replaced");
             if (after.Size != n.DataSize) throw Changed(Rel(), after.Size > n.DataSize ? "grew" : "shrank");
             if (after.MtimeSec != n.Stat.MtimeSec || after.MtimeNsec != n.Stat.MtimeNsec) throw Changed(Rel(), "was modified");
         }
-        finally { NativeFs.close(fd); }
+        finally { Syscalls.close(fd); }
     }
 
     private static DaxFsBuildException Changed(string rel, string how) =>

@@ -1,7 +1,9 @@
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
+using DaxFs.Core.Tests.Linux;
 using static DaxFs.Core.Tests.Linux.FakeHost;
 
-namespace DaxFs.Core.Tests.Linux;
+namespace DaxFs.Core.Tests.Operations;
 
 /// <summary>The mount planner, the pre-mount inspection and the mount calls, over fake devices and a recording mount API.</summary>
 public class DaxFsMounterTests

@@ -1,8 +1,8 @@
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 
-namespace DaxFs.Core.Tests.Write;
+namespace DaxFs.Core.Tests.Build;
 
 public sealed class WriterFaultTests : IDisposable
 {

@@ -1,8 +1,9 @@
 using System.Globalization;
 using DaxFs.Core.Format;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 
-namespace DaxFs.Core.Linux;
+namespace DaxFs.Core.Operations;
 
 /// <summary>What to mount where.</summary>
 public sealed record DaxFsMountRequest

@@ -1,8 +1,9 @@
 using System.IO.Enumeration;
 using System.Text;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Format;
 
-namespace DaxFs.Core.Write;
+namespace DaxFs.Core.Build;
 
 /// <summary>One name in the source tree (a hard-linked file has one node per name, all sharing one inode).</summary>
 internal sealed class SourceNode
@@ -43,27 +44,27 @@ internal sealed class SourceTree
     {
         RootPath = Path.GetFullPath(options.SourcePath);
         var rootBytes = Encoding.UTF8.GetBytes(RootPath);
-        int rootFd = NativeFs.OpenAt(NativeFs.AT_FDCWD, rootBytes, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
+        int rootFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, rootBytes, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
         if (rootFd < 0)
         {
-            int e = NativeFs.LastErrno;
-            if (e == NativeFs.ENOENT)
+            int e = Syscalls.LastErrno;
+            if (e == Errno.ENOENT)
                 throw new DaxFsBuildException(BuildErrorKind.SourceNotFound, $"The source directory '{RootPath}' does not exist.", new[] { RootPath });
             if (e == 20 /* ENOTDIR */)
                 throw new DaxFsBuildException(BuildErrorKind.SourceNotDirectory, $"The source '{RootPath}' is not a directory: give the directory whose contents become the image.", new[] { RootPath });
-            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{RootPath}': {NativeFs.Describe(e)}.", new[] { RootPath });
+            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{RootPath}': {Syscalls.StrError(e)}.", new[] { RootPath });
         }
 
         Listing rootListing;
         StatInfo rootStat;
         try
         {
-            if (!NativeFs.Stat(rootFd, out rootStat))
-                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot stat '{RootPath}': {NativeFs.Describe(NativeFs.LastErrno)}.", new[] { RootPath });
+            if (!Syscalls.Stat(rootFd, out rootStat))
+                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot stat '{RootPath}': {Syscalls.StrError(Syscalls.LastErrno)}.", new[] { RootPath });
             rootListing = new Listing(Array.Empty<byte>());
             new ListingReader(rootFd, options.Exclude, ct).Run(rootListing, workers);
         }
-        finally { NativeFs.close(rootFd); }
+        finally { Syscalls.close(rootFd); }
 
         Assemble(rootListing, rootStat, options);
     }
@@ -125,7 +126,7 @@ internal sealed class SourceTree
             if (type == DaxFsConstants.S_IFLNK)
             {
                 node.LinkTarget = entry.LinkTarget;
-                if (node.LinkTarget is null) unreadable.Add(RelativePath(parent, name) + $" ({NativeFs.Describe(entry.Errno)})");
+                if (node.LinkTarget is null) unreadable.Add(RelativePath(parent, name) + $" ({Syscalls.StrError(entry.Errno)})");
             }
             else if (type == DaxFsConstants.S_IFREG)
             {
@@ -138,10 +139,10 @@ internal sealed class SourceTree
                 var child = entry.Child!;
                 if (child.OpenErrno != 0)
                 {
-                    if (child.OpenErrno == NativeFs.EMFILE)
+                    if (child.OpenErrno == Errno.EMFILE)
                         throw new DaxFsBuildException(BuildErrorKind.Unreadable,
                             $"The tree is nested deeper than this process may hold open directories ('{RelativePath(parent, name)}'); raise the open-file limit (ulimit -n).", new[] { RelativePath(parent, name) });
-                    unreadable.Add(RelativePath(parent, name) + $" ({NativeFs.Describe(child.OpenErrno)})");
+                    unreadable.Add(RelativePath(parent, name) + $" ({Syscalls.StrError(child.OpenErrno)})");
                     continue;
                 }
                 if (Enter(child, unreadable)) stack.Push((index, child, 0));
@@ -169,7 +170,7 @@ internal sealed class SourceTree
         if (listing.ReadErrno != 0)
         {
             string rel = Decode(listing.RelPath);
-            unreadable.Add((rel.Length == 0 ? "/" : rel) + $" ({NativeFs.Describe(listing.ReadErrno)})");
+            unreadable.Add((rel.Length == 0 ? "/" : rel) + $" ({Syscalls.StrError(listing.ReadErrno)})");
             return false;
         }
         if (listing.StatErrors is not null) unreadable.AddRange(listing.StatErrors);
@@ -272,7 +273,7 @@ internal sealed class SourceTree
                     else
                     {
                         int fd = OpenBelow(rootFd, job.RelPath);
-                        if (fd < 0) job.OpenErrno = NativeFs.LastErrno;
+                        if (fd < 0) job.OpenErrno = Syscalls.LastErrno;
                         else ReadTree(job, fd, shallow, deep);
                     }
                 }
@@ -302,26 +303,26 @@ internal sealed class SourceTree
             {
                 deep.Clear();
                 try { Read(top, topFd, shallow, deep); }
-                catch { NativeFs.close(topFd); throw; }
+                catch { Syscalls.close(topFd); throw; }
                 stack.Push((top, topFd, new(deep), 0));
                 while (stack.Count > 0)
                 {
                     var f = stack.Pop();
-                    if (f.Next >= f.Deep.Count) { NativeFs.close(f.Fd); continue; }
+                    if (f.Next >= f.Deep.Count) { Syscalls.close(f.Fd); continue; }
                     stack.Push((f.Listing, f.Fd, f.Deep, f.Next + 1));
                     var (child, index) = f.Deep[f.Next];
                     ct.ThrowIfCancellationRequested();
-                    int fd = NativeFs.OpenAt(f.Fd, f.Listing.Entries[index].Name, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
-                    if (fd < 0) { child.OpenErrno = NativeFs.LastErrno; continue; }
+                    int fd = Syscalls.OpenAt(f.Fd, f.Listing.Entries[index].Name, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY | Syscalls.O_NOFOLLOW);
+                    if (fd < 0) { child.OpenErrno = Syscalls.LastErrno; continue; }
                     deep.Clear();
                     try { Read(child, fd, shallow, deep); }
-                    catch { NativeFs.close(fd); throw; }
+                    catch { Syscalls.close(fd); throw; }
                     stack.Push((child, fd, new(deep), 0));
                 }
             }
             finally
             {
-                while (stack.Count > 0) NativeFs.close(stack.Pop().Fd);
+                while (stack.Count > 0) Syscalls.close(stack.Pop().Fd);
             }
         }
 
@@ -329,18 +330,18 @@ internal sealed class SourceTree
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private void Read(Listing l, int fd, List<Listing> shallow, List<(Listing, int)> deep)
         {
-            var names = NativeFs.ReadDirectory(fd, out int errno);
+            var names = Syscalls.ReadDirectory(fd, out int errno);
             if (names is null) { l.ReadErrno = errno; return; }
             names.Sort(static (a, b) => a.AsSpan().SequenceCompareTo(b));
             var entries = new ListedEntry[names.Count];
             int count = 0;
             foreach (var n in names)
             {
-                if (!NativeFs.Stat(fd, n, out var st))
+                if (!Syscalls.Stat(fd, n, out var st))
                 {
-                    int e = NativeFs.LastErrno;
-                    if (e == NativeFs.ENOENT) continue; // removed since readdir: it is not part of the tree
-                    (l.StatErrors ??= new()).Add((l.RelPath.Length == 0 ? "" : Decode(l.RelPath) + "/") + Decode(n) + $" ({NativeFs.Describe(e)})");
+                    int e = Syscalls.LastErrno;
+                    if (e == Errno.ENOENT) continue; // removed since readdir: it is not part of the tree
+                    (l.StatErrors ??= new()).Add((l.RelPath.Length == 0 ? "" : Decode(l.RelPath) + "/") + Decode(n) + $" ({Syscalls.StrError(e)})");
                     continue;
                 }
                 if (exclude.Count > 0 && IsExcluded(exclude, l.RelPath.Length == 0 ? Decode(n) : Decode(l.RelPath) + "/" + Decode(n), n)) continue;
@@ -350,11 +351,11 @@ internal sealed class SourceTree
                 switch (st.Type)
                 {
                     case DaxFsConstants.S_IFLNK:
-                        entry.LinkTarget = NativeFs.ReadLink(fd, n, st.Size);
-                        if (entry.LinkTarget is null) entry.Errno = NativeFs.LastErrno;
+                        entry.LinkTarget = Syscalls.ReadLink(fd, n, st.Size);
+                        if (entry.LinkTarget is null) entry.Errno = Syscalls.LastErrno;
                         break;
                     case DaxFsConstants.S_IFREG:
-                        if (!NativeFs.CanRead(fd, n)) entry.Errno = NativeFs.EACCES;
+                        if (!Syscalls.CanRead(fd, n)) entry.Errno = Errno.EACCES;
                         break;
                     case DaxFsConstants.S_IFDIR:
                         var child = new Listing(Join(l.RelPath, n));
@@ -381,9 +382,9 @@ internal sealed class SourceTree
     /// <summary>Opens a directory below <paramref name="rootFd"/> by its relative path (not following a symlink in its last component).</summary>
     internal static int OpenBelow(int rootFd, byte[] rel, bool directory = true)
     {
-        int flags = NativeFs.O_RDONLY | NativeFs.O_NOFOLLOW | (directory ? NativeFs.O_DIRECTORY : 0);
-        if (rel.Length < 4000) return NativeFs.OpenAt(rootFd, rel, flags);
-        int dirFd = NativeFs.dup(rootFd);
+        int flags = Syscalls.O_RDONLY | Syscalls.O_NOFOLLOW | (directory ? Syscalls.O_DIRECTORY : 0);
+        if (rel.Length < 4000) return Syscalls.OpenAt(rootFd, rel, flags);
+        int dirFd = Syscalls.dup(rootFd);
         if (dirFd < 0) return -1;
         var span = rel.AsSpan();
         while (true)
@@ -391,15 +392,15 @@ internal sealed class SourceTree
             int slash = span.IndexOf((byte)'/');
             if (slash < 0)
             {
-                int fd = NativeFs.OpenAt(dirFd, span, flags);
-                int e = NativeFs.LastErrno;
-                NativeFs.close(dirFd);
+                int fd = Syscalls.OpenAt(dirFd, span, flags);
+                int e = Syscalls.LastErrno;
+                Syscalls.close(dirFd);
                 System.Runtime.InteropServices.Marshal.SetLastPInvokeError(e);
                 return fd;
             }
-            int next = NativeFs.OpenAt(dirFd, span[..slash], NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
-            int err = NativeFs.LastErrno;
-            NativeFs.close(dirFd);
+            int next = Syscalls.OpenAt(dirFd, span[..slash], Syscalls.O_RDONLY | Syscalls.O_DIRECTORY | Syscalls.O_NOFOLLOW);
+            int err = Syscalls.LastErrno;
+            Syscalls.close(dirFd);
             if (next < 0) { System.Runtime.InteropServices.Marshal.SetLastPInvokeError(err); return -1; }
             dirFd = next;
             span = span[(slash + 1)..];

@@ -1,4 +1,6 @@
-namespace DaxFs.Core.Linux;
+using DaxFs.Core.Linux;
+
+namespace DaxFs.Core.Operations;
 
 /// <summary>A dax device: daxctl's view joined with sysfs (which alone knows the physical start).</summary>
 public sealed record DaxDeviceInfo

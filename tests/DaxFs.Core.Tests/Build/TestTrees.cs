@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace DaxFs.Core.Tests.Write;
+namespace DaxFs.Core.Tests.Build;
 
 /// <summary>
 /// Recreates the source trees of ../shared/vectors (what make-trees.sh does) and generated trees, in a

@@ -1,13 +1,15 @@
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
+using DaxFs.Core.Tests.Linux;
 using DaxFs.Core.Tests.Validate;
 using DaxFs.Core.Validate;
 using DaxFs.Fuzz;
 using static DaxFs.Core.Format.DaxFsConstants;
 using static DaxFs.Core.Tests.Linux.FakeHost;
 
-namespace DaxFs.Core.Tests.Linux;
+namespace DaxFs.Core.Tests.Operations;
 
 /// <summary>The mount gate (<see cref="ImageValidationCheck"/>): on by default, refuses every error finding before any
 /// mount call with the rule ids, offsets and the fix, passes warnings on, and is skipped only when asked.</summary>
