@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
 using DaxFs.Core.Linux;
@@ -9,7 +8,7 @@ using Microsoft.Win32.SafeHandles;
 namespace DaxFs.Core.Build;
 
 /// <summary>
-/// Builds a DAXFS v5 image from a directory tree: scan (<see cref="Plan"/>), then write
+/// Builds a DAXFS image (format version <see cref="DaxFsConstants.Version"/>) from a directory tree: scan (<see cref="Plan"/>), then write
 /// (<see cref="Build"/>) to a temporary file beside the destination that is renamed into place only when whole.
 /// </summary>
 /// <remarks>
@@ -465,9 +464,7 @@ public sealed class ImageBuilder
         var meta = new byte[warm * DaxFsConstants.PageCacheSlotSize];
         for (long p = 0; p < warm; p++)
         {
-            var s = meta.AsSpan((int)(p * DaxFsConstants.PageCacheSlotSize), DaxFsConstants.PageCacheSlotSize);
-            BinaryPrimitives.WriteUInt64LittleEndian(s, ((ulong)p << 2) | 2); // state VALID, tag = page
-            BinaryPrimitives.WriteUInt32LittleEndian(s[8..], 1);             // ref_bit
+            PageCacheSlot.WriteValid(meta.AsSpan((int)(p * PageCacheSlot.RecordSize), PageCacheSlot.RecordSize), (ulong)p);
         }
         RandomAccess.Write(image, meta, region + DaxFsConstants.BlockSize);
 

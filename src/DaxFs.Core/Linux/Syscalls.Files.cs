@@ -223,10 +223,13 @@ internal static unsafe partial class Syscalls
 internal readonly record struct StatInfo(uint Mode, uint Uid, uint Gid, uint Nlink, ulong Ino, long Size,
     long MtimeSec, uint MtimeNsec, long CtimeSec, uint CtimeNsec, uint DevMajor, uint DevMinor)
 {
-    public uint Type => Mode & Format.DaxFsConstants.S_IFMT;
-    public bool IsDirectory => Type == Format.DaxFsConstants.S_IFDIR;
-    public bool IsRegular => Type == Format.DaxFsConstants.S_IFREG;
-    public bool IsSymlink => Type == Format.DaxFsConstants.S_IFLNK;
+    // st_mode's file type bits (the kernel's stat ABI; the image format stores the same modes).
+    private const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
+
+    public uint Type => Mode & S_IFMT;
+    public bool IsDirectory => Type == S_IFDIR;
+    public bool IsRegular => Type == S_IFREG;
+    public bool IsSymlink => Type == S_IFLNK;
 
     public static StatInfo FromStatx(ReadOnlySpan<byte> b)
     {

@@ -99,7 +99,7 @@ public readonly record struct DirectoryEntry(byte[] NameBytes, uint Ino, uint Mo
 }
 
 /// <summary>
-/// Reads a DAXFS v5 image over a memory window without copying: superblocks, inodes, directories,
+/// Reads a DAXFS image (the format version of <see cref="DaxFsConstants.Version"/>) over a memory window without copying: superblocks, inodes, directories,
 /// symlink targets and file content. Every offset taken from the image is checked against the window
 /// and the base region before use; a malformed image raises <see cref="DaxFsFormatException"/>.
 /// Instances are safe for concurrent readers (no mutable state after opening).
@@ -121,32 +121,27 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
             throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
                 $"The image is {memory.Length} bytes, shorter than its {Format.Superblock.RecordSize}-byte superblock.");
         Superblock = Format.Superblock.Read(memory.Span(0, Format.Superblock.RecordSize));
-        if (Superblock.Magic != DaxFsConstants.SuperMagic)
-            throw new DaxFsFormatException(RuleIds.SuperMagic, 0, $"Not a DAXFS image: superblock magic is 0x{Superblock.Magic:x8}, not 0x{DaxFsConstants.SuperMagic:x8}.");
-        if (Superblock.Version != DaxFsConstants.Version)
-            throw new DaxFsFormatException(RuleIds.SuperVersion, 4, $"DAXFS version {Superblock.Version} is not supported; the kernel module mounts version 5 only.");
-        if (Superblock.BaseOffset == 0)
-            throw new DaxFsFormatException(RuleIds.SuperNoBase, 24, "The image has no base image (base_offset is 0).");
+        Throw(HeaderChecks.Magic(Superblock));
+        Throw(HeaderChecks.Version(Superblock));
+        Throw(HeaderChecks.HasBase(Superblock));
         _baseOffset = Superblock.BaseOffset;
         _baseSize = Superblock.BaseSize;
         if (!memory.Contains(_baseOffset, _baseSize) || _baseSize < BaseSuperblock.RecordSize)
-            throw new DaxFsFormatException(RuleIds.BaseRegionBounds, 24,
+            throw new DaxFsFormatException(RuleIds.BaseRegionBounds, Format.Superblock.Offsets.BaseOffset,
                 $"The base image (0x{_baseOffset:x}, {_baseSize} bytes) does not lie inside the image ({memory.Length} bytes): the image is truncated or corrupt.");
         Base = BaseSuperblock.Read(memory.Span(_baseOffset, BaseSuperblock.RecordSize));
-        if (Base.Magic != DaxFsConstants.BaseMagic)
-            throw new DaxFsFormatException(RuleIds.BaseMagic, (long)_baseOffset, $"The base image magic is 0x{Base.Magic:x8}, not 0x{DaxFsConstants.BaseMagic:x8}.");
-        if (Base.Version != DaxFsConstants.Version)
-            throw new DaxFsFormatException(RuleIds.BaseVersion, (long)_baseOffset + 4, $"The base image version is {Base.Version}, not 5.");
-        if (Base.InodeCount == 0)
-            throw new DaxFsFormatException(RuleIds.BaseNoInodes, (long)_baseOffset + 32, "The base image has no inodes.");
-        if (Base.InodeOffset > _baseSize || (ulong)Base.InodeCount * DaxFsConstants.InodeSize > _baseSize - Base.InodeOffset)
-            throw new DaxFsFormatException(RuleIds.InodeTableBounds, (long)_baseOffset + 24,
-                $"The inode table ({Base.InodeCount} inodes at base offset 0x{Base.InodeOffset:x}) exceeds the base image ({_baseSize} bytes).");
+        Throw(HeaderChecks.BaseMagic(Base, _baseOffset));
+        Throw(HeaderChecks.BaseVersion(Base, _baseOffset));
+        Throw(HeaderChecks.HasInodes(Base, _baseOffset));
+        Throw(HeaderChecks.InodeTable(Base, _baseOffset, _baseSize));
         _inodeTable = _baseOffset + Base.InodeOffset;
-        if (Base.RootInode < 1 || Base.RootInode > Base.InodeCount)
-            throw new DaxFsFormatException(RuleIds.RootInodeRange, (long)_baseOffset + 36, $"The root inode number {Base.RootInode} is outside 1..{Base.InodeCount}.");
-        if (ModeBits.TypeOf(GetInode(Base.RootInode).Mode) != DaxFsItemType.Directory)
-            throw new DaxFsFormatException(RuleIds.RootNotDirectory, InodeOffset(Base.RootInode) + 4, "The root inode is not a directory.");
+        Throw(HeaderChecks.RootRange(Base, _baseOffset));
+        Throw(HeaderChecks.RootIsDirectory(Base.RootInode, GetInode(Base.RootInode).Mode, InodeOffset(Base.RootInode)));
+
+        static void Throw(FormatProblem? problem)
+        {
+            if (problem is { } p) throw p.ToException();
+        }
     }
 
     /// <summary>Maps the image file read-only and opens it.</summary>
@@ -234,7 +229,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     private ulong DataStart(uint ino, in BaseInode inode, ulong length, string rule = RuleIds.InodeDataBounds)
     {
         if (inode.DataOffset > _baseSize || length > _baseSize - inode.DataOffset)
-            throw new DaxFsFormatException(rule, InodeOffset(ino) + 24,
+            throw new DaxFsFormatException(rule, InodeOffset(ino) + BaseInode.Offsets.DataOffset,
                 $"Inode {ino}: {length} bytes at base offset 0x{inode.DataOffset:x} lie outside the base image ({_baseSize} bytes).");
         return _baseOffset + inode.DataOffset;
     }
@@ -269,7 +264,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     {
         // The array steps 272 bytes; the last entry needs 271. Check the whole span once (overflow-safe).
         if (count > (ulong.MaxValue - DaxFsConstants.DirentSize) / DaxFsConstants.DirentStride)
-            throw new DaxFsFormatException(RuleIds.DirTooManyEntries, InodeOffset(dirIno) + 16, $"Directory inode {dirIno} declares {count} entries.");
+            throw new DaxFsFormatException(RuleIds.DirTooManyEntries, InodeOffset(dirIno) + BaseInode.Offsets.Size, $"Directory inode {dirIno} declares {count} entries.");
         ulong span = (count - 1) * DaxFsConstants.DirentStride + DaxFsConstants.DirentSize;
         return DataStart(dirIno, inode, span, RuleIds.DirentStride);
     }
@@ -282,9 +277,9 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         mode = Dirent.ReadMode(d);
         int nameLength = Dirent.ReadNameLength(d);
         if (nameLength > DaxFsConstants.NameMax)
-            throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + 8, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
+            throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
         if (nameLength == 0)
-            throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + 8, $"Directory inode {dirIno}, entry {j} has an empty name.");
+            throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j} has an empty name.");
         if (ino < 1 || ino > Base.InodeCount)
             throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{Base.InodeCount}.");
         var name = d.Slice(Dirent.NameOffset, nameLength);
@@ -319,7 +314,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         int nul = bytes.IndexOf((byte)0);
         if (nul >= 0) return bytes[..nul].ToArray();
         if (inode.Size > SymlinkTargetMax)
-            throw new DaxFsFormatException(RuleIds.SymlinkTermination, InodeOffset(ino) + 16,
+            throw new DaxFsFormatException(RuleIds.SymlinkTermination, InodeOffset(ino) + BaseInode.Offsets.Size,
                 $"Symlink inode {ino}'s target is longer than {SymlinkTargetMax} bytes (its size is {inode.Size}), the most a symlink can hold.");
         return bytes.ToArray();
     }
@@ -450,7 +445,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
             if (inode.DataOffset > (ulong)backingLength || inode.Size > (ulong)backingLength - inode.DataOffset)
             {
                 fs.Dispose();
-                throw new DaxFsFormatException(RuleIds.InodeDataBounds, InodeOffset(ino) + 24,
+                throw new DaxFsFormatException(RuleIds.InodeDataBounds, InodeOffset(ino) + BaseInode.Offsets.DataOffset,
                     $"Inode {ino}: {inode.Size} bytes at backing offset 0x{inode.DataOffset:x} lie outside the backing file ({backingLength} bytes).");
             }
             return new WindowStream(fs, (long)inode.DataOffset, (long)inode.Size);

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
@@ -13,9 +12,12 @@ internal sealed partial class ValidationRun
     private const int SuperSize = SuperblockRecordSize;
 
     // Superblock field offsets, for findings.
-    private const long OffMagic = 0, OffVersion = 4, OffBlockSize = 12, OffTotalSize = 16, OffBaseOffset = 24,
-        OffBranchTableOffset = 40, OffBranchTableEntries = 48, OffDeltaOffset = 72, OffDeltaAlloc = 88,
-        OffPcacheOffset = 160, OffPcacheSize = 168, OffPcacheSlots = 176;
+    private const long OffBlockSize = Superblock.Offsets.BlockSize,
+        OffTotalSize = Superblock.Offsets.TotalSize, OffBaseOffset = Superblock.Offsets.BaseOffset,
+        OffBranchTableOffset = Superblock.Offsets.BranchTableOffset, OffBranchTableEntries = Superblock.Offsets.BranchTableEntries,
+        OffDeltaOffset = Superblock.Offsets.DeltaRegionOffset, OffDeltaAlloc = Superblock.Offsets.DeltaAllocOffset,
+        OffPcacheOffset = Superblock.Offsets.PageCacheOffset, OffPcacheSize = Superblock.Offsets.PageCacheSize,
+        OffPcacheSlots = Superblock.Offsets.PageCacheSlotCount;
 
     private readonly ImageMemory _image;
     private readonly ulong _length;
@@ -75,6 +77,14 @@ internal sealed partial class ValidationRun
         return false;
     }
 
+    /// <summary>Reports a header rule's problem, if any; true when there was one.</summary>
+    private bool Report(FormatProblem? problem, uint? inode = null)
+    {
+        if (problem is not { } p) return false;
+        Report(p.RuleId, p.Offset, inode, p.Message);
+        return true;
+    }
+
     private void Report(string ruleId, long offset, uint? inode, string message)
     {
         var rule = RuleIds.Get(ruleId);
@@ -93,8 +103,6 @@ internal sealed partial class ValidationRun
     /// <summary>A checked span; callers test <see cref="InImage"/> first.</summary>
     private ReadOnlySpan<byte> Bytes(ulong offset, int length) => _image.Span(offset, length, RuleIds.ImageTruncated);
 
-    private static uint U32(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt32LittleEndian(b[o..]);
-    private static ushort U16(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt16LittleEndian(b[o..]);
 
     private static string Hex(UInt128 v) => "0x" + v.ToString("x");
 
@@ -131,14 +139,8 @@ internal sealed partial class ValidationRun
         }
         _sb = Superblock.Read(Bytes(0, SuperSize));
 
-        if (_sb.Magic != SuperMagic)
-        {
-            Report(RuleIds.SuperMagic, OffMagic, null,
-                $"Not a DAXFS image: the superblock magic is 0x{_sb.Magic:x8}, not 0x{SuperMagic:x8}.");
-            return;
-        }
-        if (_sb.Version != DaxFsConstants.Version)
-            Report(RuleIds.SuperVersion, OffVersion, null, $"The superblock version is {_sb.Version}; the kernel mounts version {DaxFsConstants.Version} only.");
+        if (Report(HeaderChecks.Magic(_sb))) return;
+        Report(HeaderChecks.Version(_sb));
         if (_sb.BlockSize != BlockSize)
             Report(RuleIds.SuperBlockSize, OffBlockSize, null, $"The superblock block_size is {_sb.BlockSize}, not {BlockSize}.");
         if (_sb.TotalSize > _length)
@@ -167,9 +169,7 @@ internal sealed partial class ValidationRun
         var pcacheR = new Region("page cache region", _sb.PageCacheOffset, _sb.PageCacheSize, OffPcacheOffset);
 
         // Each region that is present (offset != 0) lies inside the image.
-        if (_sb.BaseOffset == 0)
-            Report(RuleIds.SuperNoBase, OffBaseOffset, null, "The image has no base image (base_offset is 0).");
-        else
+        if (!Report(HeaderChecks.HasBase(_sb)))
             _baseRegionBad = !Inside(baseR, RuleIds.BaseRegionBounds);
         if (_sb.BranchTableOffset != 0) _branchTableBad = !Inside(tableR, RuleIds.BranchTableBounds);
         if (_sb.DeltaRegionOffset != 0) _deltaRegionBad = !Inside(deltaR, RuleIds.DeltaRegionBounds);
@@ -251,12 +251,12 @@ internal sealed partial class ValidationRun
             return;
         }
         if (h.Version != PageCacheVersion)
-            Report(RuleIds.PageCacheHeader, (long)pc + 4, null, $"The page cache version is {h.Version}, not {PageCacheVersion}.");
+            Report(RuleIds.PageCacheHeader, (long)pc + PageCacheHeader.Offsets.Version, null, $"The page cache version is {h.Version}, not {PageCacheVersion}.");
         if (h.SlotCount != _sb.PageCacheSlotCount)
-            Report(RuleIds.PageCacheHeader, (long)pc + 8, null,
+            Report(RuleIds.PageCacheHeader, (long)pc + PageCacheHeader.Offsets.SlotCount, null,
                 $"The page cache header has {h.SlotCount} slots but the superblock says {_sb.PageCacheSlotCount}.");
         if (IsPowerOfTwo(h.SlotCount) && h.HashShift != (uint)System.Numerics.BitOperations.Log2(h.SlotCount))
-            Report(RuleIds.PageCacheHeader, (long)pc + 12, null,
+            Report(RuleIds.PageCacheHeader, (long)pc + PageCacheHeader.Offsets.HashShift, null,
                 $"The page cache hash_shift is {h.HashShift}, not log2({h.SlotCount}).");
 
         // The kernel indexes slots with (slot_count - 1) as a mask and finds them at the header's offsets.
@@ -273,6 +273,6 @@ internal sealed partial class ValidationRun
         else if (metaStart < dataEnd && dataStart < metaEnd)
             problem = "its slot records and data blocks overlap";
         if (problem is not null)
-            Report(RuleIds.PageCacheLayout, (long)pc + 16, null, $"The page cache layout is wrong: {problem}.");
+            Report(RuleIds.PageCacheLayout, (long)pc + PageCacheHeader.Offsets.SlotMetaOffset, null, $"The page cache layout is wrong: {problem}.");
     }
 }
