@@ -53,10 +53,15 @@ public enum DaxFsImageMode
 {
     /// <summary>Superblock and base image only: read-only.</summary>
     Static,
-    /// <summary>Branch table, base image and delta region: copy-on-write branches.</summary>
+    /// <summary>Format 5: branch table, base image and delta region: copy-on-write branches.</summary>
     Branching,
-    /// <summary>Branching with regular-file data in an external backing file and a page cache region.</summary>
+    /// <summary>Format 5: branching with regular-file data in an external backing file and a page cache region.
+    /// Format 8: base metadata, overlay and page cache, regular-file data in a backing file.</summary>
     Split,
+    /// <summary>Format 8: base image with file bytes inline and a writable overlay (no page cache).</summary>
+    Overlay,
+    /// <summary>Format 8: no base; the overlay holds everything, the root included (mkdaxfs --empty).</summary>
+    OverlayOnly,
 }
 
 /// <summary>File types the format can hold.</summary>

@@ -102,6 +102,28 @@ public static class RuleIds
     public const string SymlinkEmpty = "SYMLINK-EMPTY";
     public const string DeltaSymlinkTermination = "DELTA-SYMLINK-NUL";
 
+    // Format 8 (shared FORMAT-V8.md): the superblock's geometry, the overlay and the page cache v2
+    public const string V8PageSize = "SB8-PAGESIZE";
+    public const string V8Reserved = "SB8-RESERVED";
+    public const string V8NoRoot = "SB8-NOROOT";
+    public const string OverlayBounds = "SB8-OVERLAY-BOUNDS";
+    public const string OverlayBucketCount = "SB8-OVERLAY-BUCKETS";
+    public const string OverlayTooSmall = "SB8-OVERLAY-SIZE";
+    public const string PageCacheV2Magic = "PC2-MAGIC";
+    public const string OverlayMagic = "OVL-MAGIC";
+    public const string OverlayVersion = "OVL-VERSION";
+    public const string OverlayLayout = "OVL-LAYOUT";
+    public const string OverlayBucketValue = "OVL-BUCKET-BOUNDS";
+    public const string OverlayEntryType = "OVL-ENTRY-TYPE";
+    public const string OverlayKeyMismatch = "OVL-KEY-MISMATCH";
+    public const string OverlayDirentName = "OVL-DIRENT-NAME";
+    public const string OverlayChainCycle = "OVL-CHAIN-CYCLE";
+    public const string OverlayDirListCycle = "OVL-DIRLIST-CYCLE";
+    public const string OverlayFreeList = "OVL-FREELIST";
+    public const string OverlayNextIno = "OVL-NEXTINO";
+    public const string OverlaySymlinkTarget = "OVL-SYMLINK";
+    public const string OverlayLostAppend = "OVL-LOST-APPEND";
+
     private static readonly RuleInfo[] s_all =
     {
         new(ImageTruncated, FindingSeverity.Error, KernelVerdict.NotChecked, "The image is shorter than a structure it declares (reading past the end would crash the kernel)."),
@@ -165,6 +187,26 @@ public static class RuleIds
         new(RootNotInodeOne, FindingSeverity.Error, KernelVerdict.NotChecked, "root_inode is 1: the kernel always mounts inode 1 as the root directory, whatever root_inode says."),
         new(SymlinkEmpty, FindingSeverity.Error, KernelVerdict.NotChecked, "A symlink's target is not empty (size > 0): the kernel reads an empty symlink's target at its data offset with no bound and no NUL check."),
         new(DeltaSymlinkTermination, FindingSeverity.Error, KernelVerdict.NotChecked, "A delta-log SYMLINK entry's target is followed by a NUL: the kernel hands the target to readers as a C string."),
+        new(V8PageSize, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: block_size is this machine's page size (the kernel refuses any other; a power of two, at least 4096, for any reader)."),
+        new(V8Reserved, FindingSeverity.Warning, KernelVerdict.NotChecked, "Format 8: the superblock's reserved field and bytes 112..4095 are zero."),
+        new(V8NoRoot, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: inode 1 (the root) is resolvable: a base inode, or an overlay INODE entry when the image has no base."),
+        new(OverlayBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Format 8: the overlay region lies inside the image."),
+        new(OverlayBucketCount, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Format 8: the overlay bucket count is a power of two."),
+        new(OverlayTooSmall, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Format 8: overlay_size holds the header block and the bucket table; pcache_size holds the header block, slot records and slot pages; the page cache has at least 8 slots."),
+        new(PageCacheV2Magic, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: the page cache header's magic is 0x70636163 (its version, 2, is not checked by the kernel)."),
+        new(OverlayMagic, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: the overlay header's magic is 0x6f766c79."),
+        new(OverlayVersion, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: the overlay header's version is 2."),
+        new(OverlayLayout, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: the overlay header's bucket table and pool (bucket_offset, pool_offset, pool_size, pool_alloc) lie inside the overlay region, apart and after the header (the kernel indexes them unchecked)."),
+        new(OverlayBucketValue, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: every used bucket points at a whole entry inside the pool's used bytes."),
+        new(OverlayEntryType, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: every entry a bucket points at has the type its key says (INODE 1, DIRENT 3, DIRLIST 4)."),
+        new(OverlayKeyMismatch, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: every used bucket is reachable from its key's home bucket and holds its key once; every DIRENT in a chain hashes to the chain's key."),
+        new(OverlayDirentName, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: an overlay dirent's name is 1..255 bytes, NUL-terminated, without '/', not '.' or '..'; a live one names an inode that resolves."),
+        new(OverlayChainCycle, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: no dirent hash chain (next) loops or leaves the pool."),
+        new(OverlayDirListCycle, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: no directory list (dir_next) loops or leaves the pool."),
+        new(OverlayFreeList, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: each free list is empty or a chain of entries inside the pool without a loop."),
+        new(OverlayNextIno, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: next_ino is above every inode the image holds (else new files reuse an existing inode number)."),
+        new(OverlaySymlinkTarget, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: an overlay symlink's target (DATA page 0) is NUL-terminated within the page."),
+        new(OverlayLostAppend, FindingSeverity.Warning, KernelVerdict.NotChecked, "Format 8: a base file's overlay page holds bytes past its size that a mount does not show (the kernel stores a new size only in an existing INODE entry: an append to a base file is lost at remount)."),
     };
 
     private static readonly Dictionary<string, RuleInfo> s_byId = s_all.ToDictionary(r => r.Id, StringComparer.Ordinal);

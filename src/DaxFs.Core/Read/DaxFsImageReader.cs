@@ -111,16 +111,39 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     private readonly ulong _baseOffset;
     private readonly ulong _baseSize;
     private readonly ulong _inodeTable;
+    private readonly uint _inodeCount;
+    private readonly uint _rootInode;
+    private readonly Superblock _superblock;
+    private readonly BaseSuperblock _base;
+    private readonly SuperblockV8 _superblock8;
     private readonly string? _backingFile;
 
     private DaxFsImageReader(ImageMemory memory, string? backingFile)
     {
         _memory = memory;
         _backingFile = backingFile;
+        if (memory.Length >= 8 && ImageFormat.Detect(memory.Span(0, 8)) == DaxFsFormat.V8)
+        {
+            Generation = DaxFsFormat.V8;
+            var v8 = HeaderChecksV8.Open(memory);
+            _superblock8 = v8;
+            if (v8.BaseOffset != 0)
+            {
+                _baseOffset = v8.BaseOffset;
+                _baseSize = v8.BaseSize;
+                _inodeTable = _baseOffset + v8.InodeOffset;
+                _inodeCount = v8.InodeCount;
+                _rootInode = DaxFsConstants.RootInode;
+                // The kernel always mounts inode 1 as the root; with a base it must be a base directory.
+                Throw(HeaderChecks.RootIsDirectory(_rootInode, GetInode(_rootInode).Mode, InodeOffset(_rootInode)));
+            }
+            return;
+        }
+        Generation = DaxFsFormat.V5;
         if (memory.Length < Format.Superblock.RecordSize)
             throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
                 $"The image is {memory.Length} bytes, shorter than its {Format.Superblock.RecordSize}-byte superblock.");
-        Superblock = Format.Superblock.Read(memory.Span(0, Format.Superblock.RecordSize));
+        _superblock = Format.Superblock.Read(memory.Span(0, Format.Superblock.RecordSize));
         Throw(HeaderChecks.Magic(Superblock));
         Throw(HeaderChecks.Version(Superblock));
         Throw(HeaderChecks.HasBase(Superblock));
@@ -129,7 +152,9 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         if (!memory.Contains(_baseOffset, _baseSize) || _baseSize < BaseSuperblock.RecordSize)
             throw new DaxFsFormatException(RuleIds.BaseRegionBounds, Format.Superblock.Offsets.BaseOffset,
                 $"The base image (0x{_baseOffset:x}, {_baseSize} bytes) does not lie inside the image ({memory.Length} bytes): the image is truncated or corrupt.");
-        Base = BaseSuperblock.Read(memory.Span(_baseOffset, BaseSuperblock.RecordSize));
+        _base = BaseSuperblock.Read(memory.Span(_baseOffset, BaseSuperblock.RecordSize));
+        _inodeCount = _base.InodeCount;
+        _rootInode = _base.RootInode;
         Throw(HeaderChecks.BaseMagic(Base, _baseOffset));
         Throw(HeaderChecks.BaseVersion(Base, _baseOffset));
         Throw(HeaderChecks.HasInodes(Base, _baseOffset));
@@ -137,11 +162,11 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         _inodeTable = _baseOffset + Base.InodeOffset;
         Throw(HeaderChecks.RootRange(Base, _baseOffset));
         Throw(HeaderChecks.RootIsDirectory(Base.RootInode, GetInode(Base.RootInode).Mode, InodeOffset(Base.RootInode)));
+    }
 
-        static void Throw(FormatProblem? problem)
-        {
-            if (problem is { } p) throw p.ToException();
-        }
+    private static void Throw(FormatProblem? problem)
+    {
+        if (problem is { } p) throw p.ToException();
     }
 
     /// <summary>Maps the image file read-only and opens it.</summary>
@@ -173,7 +198,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
 
     IEnumerable<ImageItem> IImageTree.ListDirectory(ulong dirIno, string dirPath, int depth)
     {
-        if (dirIno < 1 || dirIno > Base.InodeCount) throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        if (dirIno < 1 || dirIno > _inodeCount) throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
         var inode = GetInode((uint)dirIno);
         if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory)
             throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
@@ -191,28 +216,62 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     public ReadOnlySpan<byte> GetContentSpan(ulong ino) => GetContentSpan(Narrow(ino));
 
     private uint Narrow(ulong ino) =>
-        ino <= uint.MaxValue ? (uint)ino : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+        ino <= uint.MaxValue ? (uint)ino : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{_inodeCount}.");
 
     /// <summary>The target of symlink <paramref name="ino"/> (bytes, without the NUL).</summary>
     public byte[] ReadSymlinkTarget(ulong ino) =>
-        ino is >= 1 and <= uint.MaxValue ? ReadSymlinkTarget((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+        ino is >= 1 and <= uint.MaxValue ? ReadSymlinkTarget((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{_inodeCount}.");
 
     /// <summary>A read-only stream over the content of regular file <paramref name="ino"/>.</summary>
     public Stream OpenContent(ulong ino) =>
-        ino is >= 1 and <= uint.MaxValue ? OpenContent((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
-    public Superblock Superblock { get; }
-    public BaseSuperblock Base { get; }
-    public string? BackingFile => _backingFile;
-    public uint InodeCount => Base.InodeCount;
-    public uint RootInode => Base.RootInode;
+        ino is >= 1 and <= uint.MaxValue ? OpenContent((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{_inodeCount}.");
+    /// <summary>The on-disk generation of the image (5 or 8).</summary>
+    public DaxFsFormat Generation { get; }
 
-    /// <summary>Static when the superblock declares no branch table; split when regular-file data is external.</summary>
-    public DaxFsImageMode Mode =>
-        (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0 || Superblock.PageCacheOffset != 0 ? DaxFsImageMode.Split
+    /// <summary>The format-5 superblock; a format-8 image has none (see <see cref="Superblock8"/>).</summary>
+    public Superblock Superblock => Generation == DaxFsFormat.V5 ? _superblock : throw NotFormat(DaxFsFormat.V5);
+
+    /// <summary>The format-5 base image header; format 8 has none (its geometry is in <see cref="Superblock8"/>).</summary>
+    public BaseSuperblock Base => Generation == DaxFsFormat.V5 ? _base : throw NotFormat(DaxFsFormat.V5);
+
+    /// <summary>The format-8 superblock.</summary>
+    public SuperblockV8 Superblock8 => Generation == DaxFsFormat.V8 ? _superblock8 : throw NotFormat(DaxFsFormat.V8);
+
+    private InvalidOperationException NotFormat(DaxFsFormat wanted) =>
+        new($"The image is DAXFS format {(int)Generation}, which has no format-{(int)wanted} header.");
+
+    public string? BackingFile => _backingFile;
+    /// <summary>Inodes of the base image (0 for a format-8 image without a base).</summary>
+    public uint InodeCount => _inodeCount;
+    /// <summary>The base image's root inode (format 8: always 1, as the kernel mounts it).</summary>
+    public uint RootInode => Generation == DaxFsFormat.V8 ? DaxFsConstants.RootInode : _rootInode;
+    /// <summary>True when the image has base inodes (format 5 always; format 8 unless overlay-only).</summary>
+    public bool HasBase => _inodeCount != 0;
+    /// <summary>Format 8: the image has an overlay region (a mount of it is read-write).</summary>
+    public bool HasOverlay => Generation == DaxFsFormat.V8 && _superblock8.OverlayOffset != 0;
+    /// <summary>Where object data starts, from the base region's start.</summary>
+    public ulong BaseDataOffset => Generation == DaxFsFormat.V8 ? _superblock8.DataOffset : _base.DataOffset;
+
+    /// <summary>
+    /// Format 5: static when the superblock declares no branch table; split when regular-file data is external.
+    /// Format 8: static without overlay; split with a page cache; overlay-only without a base; else overlay.
+    /// </summary>
+    public DaxFsImageMode Mode => Generation == DaxFsFormat.V8
+        ? (_superblock8.OverlayOffset == 0 ? DaxFsImageMode.Static
+            : !HasBase ? DaxFsImageMode.OverlayOnly
+            : _superblock8.PageCacheOffset != 0 ? DaxFsImageMode.Split
+            : DaxFsImageMode.Overlay)
+        : (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0 || Superblock.PageCacheOffset != 0 ? DaxFsImageMode.Split
         : Superblock.BranchTableEntries == 0 ? DaxFsImageMode.Static
         : DaxFsImageMode.Branching;
 
-    public bool HasExternalData => (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0;
+    /// <summary>Regular-file bytes live in a backing file (format 5: the base's flag; format 8: a page cache region with a base).</summary>
+    public bool HasExternalData => Generation == DaxFsFormat.V8
+        ? _superblock8.PageCacheOffset != 0 && HasBase
+        : (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0;
+
+    /// <summary>True when <paramref name="ino"/> is a base inode (1..<see cref="InodeCount"/>).</summary>
+    public bool IsBaseInode(ulong ino) => ino >= 1 && ino <= _inodeCount;
 
     /// <summary>Absolute offset of inode record <paramref name="ino"/>.</summary>
     public long InodeOffset(uint ino) => (long)(_inodeTable + (ulong)(ino - 1) * DaxFsConstants.InodeSize);
@@ -220,13 +279,13 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     /// <summary>The inode record of <paramref name="ino"/> (1-based).</summary>
     public BaseInode GetInode(uint ino)
     {
-        if (ino < 1 || ino > Base.InodeCount)
-            throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+        if (ino < 1 || ino > _inodeCount)
+            throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{_inodeCount}.");
         return BaseInode.Read(_memory.Span((ulong)InodeOffset(ino), DaxFsConstants.InodeSize));
     }
 
     /// <summary>The absolute offset of an object's data, checked to lie inside the base image.</summary>
-    private ulong DataStart(uint ino, in BaseInode inode, ulong length, string rule = RuleIds.InodeDataBounds)
+    internal ulong DataStart(uint ino, in BaseInode inode, ulong length, string rule = RuleIds.InodeDataBounds)
     {
         if (inode.DataOffset > _baseSize || length > _baseSize - inode.DataOffset)
             throw new DaxFsFormatException(rule, InodeOffset(ino) + BaseInode.Offsets.DataOffset,
@@ -259,6 +318,42 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         }
     }
 
+    /// <summary>
+    /// The entries of base directory <paramref name="dirIno"/> as the kernel's readdir hands them to a program: each name
+    /// ends at its first NUL (<c>Cut</c> is then true: a lookup of the shorter name finds nothing, as the stride vectors
+    /// show). Used by views that resolve each listed name again (format 8's overlay). Array bounds, name length and inode
+    /// range are checked as by <see cref="ReadDirectory(uint)"/>.
+    /// </summary>
+    public IEnumerable<(DirectoryEntry Entry, bool Cut)> ReadDirectoryAsListed(uint dirIno)
+    {
+        var inode = GetInode(dirIno);
+        if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory)
+            throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        ulong count = EntryCount(inode);
+        if (count == 0) yield break;
+        ulong start = DirectoryStart(dirIno, inode, count);
+        for (ulong j = 0; j < count; j++)
+        {
+            ulong at = start + j * DaxFsConstants.DirentStride;
+            var d = _memory.Span(at, DaxFsConstants.DirentSize);
+            uint ino = Dirent.ReadIno(d);
+            int nameLength = Dirent.ReadNameLength(d);
+            if (nameLength > DaxFsConstants.NameMax)
+                throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
+            if (ino < 1 || ino > _inodeCount)
+                throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{_inodeCount}.");
+            var name = d.Slice(Dirent.NameOffset, nameLength);
+            int nul = name.IndexOf((byte)0);
+            bool cut = nul >= 0;
+            if (cut) name = name[..nul];
+            if (name.Length == 0)
+                throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j} has an empty name.");
+            if (name.IndexOf((byte)'/') >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
+            yield return (new DirectoryEntry(name.ToArray(), ino, Dirent.ReadMode(d), (long)at), cut);
+        }
+    }
+
     /// <summary>The absolute offset of a directory's entry array of <paramref name="count"/> entries, checked to lie inside the base image.</summary>
     private ulong DirectoryStart(uint dirIno, in BaseInode inode, ulong count)
     {
@@ -280,8 +375,8 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
             throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
         if (nameLength == 0)
             throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j} has an empty name.");
-        if (ino < 1 || ino > Base.InodeCount)
-            throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{Base.InodeCount}.");
+        if (ino < 1 || ino > _inodeCount)
+            throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{_inodeCount}.");
         var name = d.Slice(Dirent.NameOffset, nameLength);
         if (name.IndexOfAny((byte)'/', (byte)0) >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
             throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
@@ -322,7 +417,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     /// <summary>Resolves an absolute path inside the image (no symlinks followed) to its inode number.</summary>
     public bool TryLookup(string path, out uint ino)
     {
-        ino = Base.RootInode;
+        ino = RootInode;
         foreach (var part in SplitPath(path))
         {
             var inode = GetInode(ino);
