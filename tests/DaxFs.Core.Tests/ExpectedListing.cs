@@ -32,12 +32,15 @@ public static class ExpectedListing
     }
 
     /// <summary>The listing of an image in the expected.json shape (link_group = smallest path of a group of paths sharing an inode).</summary>
-    public static SortedDictionary<string, ExpectedEntry> FromImage(DaxFsImageReader reader)
+    public static SortedDictionary<string, ExpectedEntry> FromImage(DaxFsImageReader reader) => FromTree(reader);
+
+    /// <summary>The listing of a tree (a base image or a view over it) as <c>find</c> makes it: names that cannot be looked up are left out.</summary>
+    public static SortedDictionary<string, ExpectedEntry> FromTree(IImageTree reader)
     {
         var items = new List<ImageItem>();
         var root = reader.GetItem("/")!;
         items.Add(root);
-        items.AddRange(reader.Walk("/", recurse: true));
+        items.AddRange(reader.Walk("/", recurse: true).Where(i => !i.Unreachable));
         var groups = items.Where(i => i.Type == DaxFsItemType.File).GroupBy(i => i.Ino)
             .Where(g => g.Count() > 1)
             .ToDictionary(g => g.Key, g => g.Select(i => i.FullName).OrderBy(n => n, StringComparer.Ordinal).First());

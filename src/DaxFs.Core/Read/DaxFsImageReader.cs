@@ -361,6 +361,17 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         if (count > (ulong.MaxValue - DaxFsConstants.DirentSize) / DaxFsConstants.DirentStride)
             throw new DaxFsFormatException(RuleIds.DirTooManyEntries, InodeOffset(dirIno) + BaseInode.Offsets.Size, $"Directory inode {dirIno} declares {count} entries.");
         ulong span = (count - 1) * DaxFsConstants.DirentStride + DaxFsConstants.DirentSize;
+        if (Generation == DaxFsFormat.V8)
+        {
+            // Format 8: the kernel bounds a directory by its size (entries x 271) inside the base region and then reads the
+            // entries 272 bytes apart wherever they fall: past the base's end, the last entry reads the next region (the
+            // split stride vector's overlay header). The array is bounded by the image.
+            ulong start = DataStart(dirIno, inode, count * DaxFsConstants.DirentSize);
+            if (!_memory.Contains(start, span))
+                throw new DaxFsFormatException(RuleIds.DirentStride, InodeOffset(dirIno) + BaseInode.Offsets.DataOffset,
+                    $"Directory inode {dirIno}: its {count} entries, 272 bytes apart from 0x{start:x}, run past the end of the image ({_memory.Length} bytes).");
+            return start;
+        }
         return DataStart(dirIno, inode, span, RuleIds.DirentStride);
     }
 
