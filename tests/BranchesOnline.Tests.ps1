@@ -124,7 +124,7 @@ Describe 'New-DaxFsBranch' {
         New-Item -ItemType Directory "$H/mnt/new" | Out-Null
         $err = $null
         New-DaxFsBranch x "$H/mnt/main" "$H/mnt/new" -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
-        $advice = [DaxFs.Core.Linux.BranchSpace]::Advice
+        $advice = [DaxFs.Core.Branches.BranchSpace]::Advice
         "$w" | Should -BeLike "*$advice*"
         $err[0].Exception.Message | Should -BeLike "*0 bytes left*$advice*"
     }

@@ -100,10 +100,10 @@ public sealed class BranchView : IImageTree
         {
             // The kernel looks the parent up by id among records that are not FREE (a committed parent still counts).
             var parent = table.FirstOrDefault(b => b.Id == cur.ParentId && b.State != BranchState.Free)
-                ?? throw new DaxFsFormatException(RuleIds.BranchParent, cur.RecordOffset + 8,
+                ?? throw new DaxFsFormatException(RuleIds.BranchParent, cur.RecordOffset + BranchRecord.Offsets.ParentId,
                     $"Branch '{cur.Name}' names parent id {cur.ParentId}, which no branch record has: the kernel cannot mount it.");
             if (!seen.Add(parent.Index) || chain.Count >= MaxChainDepth)
-                throw new DaxFsFormatException(RuleIds.BranchCycle, cur.RecordOffset + 8,
+                throw new DaxFsFormatException(RuleIds.BranchCycle, cur.RecordOffset + BranchRecord.Offsets.ParentId,
                     $"The parents of branch '{branch.Name}' form a cycle (through '{parent.Name}'): the kernel would recurse forever mounting it.");
             chain.Add(parent);
             cur = parent;
@@ -553,7 +553,7 @@ public sealed class BranchView : IImageTree
         }
         ulong baseSize = _reader.Superblock.BaseSize;
         if (b.DataOffset > baseSize || p > baseSize - b.DataOffset || (ulong)n > baseSize - b.DataOffset - p)
-            throw new DaxFsFormatException(RuleIds.InodeDataBounds, _reader.InodeOffset((uint)ino) + 24,
+            throw new DaxFsFormatException(RuleIds.InodeDataBounds, _reader.InodeOffset((uint)ino) + BaseInode.Offsets.DataOffset,
                 $"Inode {ino}: its data at base offset 0x{b.DataOffset:x} (+{b.Size}) lies outside the base image.");
         return new ContentSegment(pos, n, (long)(_reader.Superblock.BaseOffset + b.DataOffset + p), false);
     }

@@ -1,3 +1,5 @@
+using DaxFs.Core.Format;
+
 namespace DaxFs.Core.Linux;
 
 /// <summary>What went wrong in the Linux layer; the cmdlets turn each kind into an ErrorRecord category.</summary>
@@ -74,7 +76,7 @@ public sealed class DaxLinuxException : Exception
     public int Errno { get; }
 
     /// <summary>The validator's findings behind an ImageFailsValidation refusal (errors and warnings), in the order made.</summary>
-    public IReadOnlyList<Validate.ValidationFinding> Findings { get; init; } = Array.Empty<Validate.ValidationFinding>();
+    public IReadOnlyList<ValidationFinding> Findings { get; init; } = Array.Empty<ValidationFinding>();
 
     /// <summary>Kernel messages that came with the failure (new mount API), one line each.</summary>
     public IReadOnlyList<string> KernelMessages { get; init; } = Array.Empty<string>();

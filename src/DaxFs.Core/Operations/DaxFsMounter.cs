@@ -38,7 +38,7 @@ public sealed record DaxFsMountPlan
     /// <summary>Static images are mounted read-only (MS_RDONLY / MOUNT_ATTR_RDONLY).</summary>
     public bool ReadOnly { get; init; }
     /// <summary>What <see cref="DaxFsMounter.Inspect"/>'s checks found without refusing (warnings), in order.</summary>
-    public IReadOnlyList<Validate.ValidationFinding> Findings { get; init; } = Array.Empty<Validate.ValidationFinding>();
+    public IReadOnlyList<ValidationFinding> Findings { get; init; } = Array.Empty<ValidationFinding>();
     /// <summary>True when <see cref="DaxFsMountRequest.SkipValidation"/> kept the gate from running.</summary>
     public bool ValidationSkipped { get; init; }
 
@@ -91,7 +91,7 @@ public sealed record DaxFsMountPlan
 /// </summary>
 public interface IDaxFsMountCheck
 {
-    IReadOnlyList<Validate.ValidationFinding> Check(ImageMemory image, DaxFsMountPlan plan, CancellationToken cancellationToken);
+    IReadOnlyList<ValidationFinding> Check(ImageMemory image, DaxFsMountPlan plan, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -192,7 +192,7 @@ public sealed class DaxFsMounter
                 target.Description, Errno.ERANGE);
 
         var result = plan with { Superblock = sb, ReadOnly = sb.BranchTableEntries == 0, ValidationSkipped = plan.Request.SkipValidation };
-        var found = new List<Validate.ValidationFinding>();
+        var found = new List<ValidationFinding>();
         foreach (var check in Checks)
         {
             if (plan.Request.SkipValidation && check is ImageValidationCheck) continue;

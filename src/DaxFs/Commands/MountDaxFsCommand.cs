@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
 using DaxFs.Internal;

@@ -2,13 +2,6 @@ using DaxFs.Core.Format;
 
 namespace DaxFs.Core.Validate;
 
-/// <summary>
-/// One problem the validator found. <see cref="Severity"/> and <see cref="Kernel"/> come from the rule
-/// catalogue (<see cref="RuleIds.Get"/>); <see cref="Offset"/> is the absolute offset in the image of the
-/// offending field or record; <see cref="Inode"/> is set when the finding is about one inode.
-/// </summary>
-public sealed record ValidationFinding(string RuleId, FindingSeverity Severity, KernelVerdict Kernel, long Offset, uint? Inode, string Message);
-
 /// <summary>Options of <see cref="ImageValidator.Validate"/>.</summary>
 public sealed class ValidationOptions
 {
