@@ -34,6 +34,11 @@ public sealed class GetDaxFsBranchCommand : DaxFsImageCmdlet
             foreach (var path in ResolveImagePaths(source))
             {
                 var reader = OpenImage(path);
+                if (reader.Generation != DaxFsFormat.V5)
+                {
+                    WriteError(Errors.NoBranchesInFormat8(path));
+                    continue;
+                }
                 Guard(path, () => Emit(reader, path, patterns));
             }
         }

@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
+using DaxFs.Core.Overlay;
 using DaxFs.Core.Read;
 
 namespace DaxFs.Internal;
@@ -23,6 +24,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
 
     private readonly Dictionary<string, DaxFsImageReader> _readers = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Path, string Branch), BranchView> _views = new();
+    private readonly Dictionary<string, OverlayView> _overlays = new(StringComparer.Ordinal);
     private protected readonly CancellationTokenSource Cancellation = new();
 
     /// <summary>Resolves an image parameter value to provider paths (wildcards expand unless literal).</summary>
@@ -117,7 +119,12 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     private protected IImageTree? OpenTree(string path, string? backingFile, string? branch)
     {
         var reader = OpenImage(path, backingFile);
-        if (string.IsNullOrEmpty(branch)) return reader;
+        if (string.IsNullOrEmpty(branch)) return OpenMountedTree(path, reader);
+        if (reader.Generation != DaxFsFormat.V5)
+        {
+            WriteError(Errors.NoBranchesInFormat8(path));
+            return null;
+        }
         if (_views.TryGetValue((path, branch), out var cached)) return cached;
         BranchView view;
         try { view = BranchView.Open(reader, branch); }
@@ -133,9 +140,25 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         return view;
     }
 
+    /// <summary>
+    /// What a mount of the image shows: for a format-8 image with an overlay, the overlay resolved over the base (cached
+    /// per path); otherwise the base image itself.
+    /// </summary>
+    private protected IImageTree OpenMountedTree(string path, DaxFsImageReader reader)
+    {
+        if (!reader.HasOverlay) return reader;
+        if (_overlays.TryGetValue(path, out var cached)) return cached;
+        OverlayView view;
+        try { view = OverlayView.Open(reader); }
+        catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, path)); throw; }
+        return _overlays[path] = view;
+    }
+
     /// <summary>Turns names a branch lists but cannot open into warnings (find reports them as missing).</summary>
     private protected void WarnUnreachable(string imagePath, string? branch, string itemPath) =>
-        WriteWarning($"'{itemPath}' is listed by the kernel's readdir in branch '{branch}' of '{imagePath}' but cannot be opened (removed or renamed in the branch; see about_DaxFs).");
+        WriteWarning(branch is null
+            ? $"'{itemPath}' is listed by the kernel's readdir in '{imagePath}' but cannot be opened: its stored name is longer than what readdir shows (it holds a NUL), so a lookup finds nothing. Test-DaxFsImage reports the damaged entry."
+            : $"'{itemPath}' is listed by the kernel's readdir in branch '{branch}' of '{imagePath}' but cannot be opened (removed or renamed in the branch; see about_DaxFs).");
 
     /// <summary>Runs an enumeration of the engine, turning format errors into terminating InvalidData errors.</summary>
     private protected void Guard(string imagePath, Action action)
@@ -154,6 +177,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     private void CloseReaders()
     {
         _views.Clear();
+        _overlays.Clear();
         foreach (var r in _readers.Values) r.Dispose();
         _readers.Clear();
     }

@@ -29,6 +29,14 @@ internal static class Errors
         new(new IOException($"Cannot open the image '{path}': {inner.Message}", inner),
             "ImageUnreadable", inner is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, path);
 
+    /// <summary>A branch asked of a format-8 image, which has an overlay instead.</summary>
+    public static ErrorRecord NoBranchesInFormat8(string imagePath) =>
+        new(new InvalidOperationException(
+                $"'{imagePath}' is a DAXFS format-8 image: format 8 has no branches (they were removed with the delta logs). " +
+                "Its writes live in the shared overlay instead, which Get-DaxFsItem, Get-DaxFsContent and Export-DaxFsItem show merged " +
+                "over the base as a mount shows them; Get-DaxFsOverlay lists the overlay and -Changes what it changed against the base."),
+            "Format8HasNoBranches", ErrorCategory.InvalidOperation, imagePath);
+
     public static ErrorRecord ItemNotFound(string imagePath, string itemPath) =>
         new(new ItemNotFoundException($"'{itemPath}' does not exist in the image '{imagePath}'. List the image with Get-DaxFsItem -Recurse."),
             "ItemNotFoundInImage", ErrorCategory.ObjectNotFound, itemPath);
