@@ -112,3 +112,69 @@ public class OverlayVectorTests
         Assert.DoesNotContain(view.Walk("/", recurse: false), i => i.Name == "suid");
     }
 }
+
+public class OverlayStateTests
+{
+    [Theory]
+    // OVERLAY.md: 51 buckets (12 INODE, 16 DATA, 19 DIRENT of which 9 tombstones, 4 DIRLIST), pool_alloc 92864, next_ino 29;
+    // 43 buckets (12 INODE, 14 DATA, 14 DIRENT of which 5 tombstones, 3 DIRLIST), pool_alloc 91024, next_ino 13.
+    [InlineData("overlay-after-writes", 51, 12, 16, 19, 9, 4, 92864UL, 29UL)]
+    [InlineData("overlay-only-after-writes", 43, 12, 14, 14, 5, 3, 91024UL, 13UL)]
+    public void Counts_entries_by_kind_as_the_kernel_left_them(string name, int buckets, int inodes, int data, int dirents, int tombstones, int lists, ulong alloc, ulong nextIno)
+    {
+        using var reader = OverlayVectorTests.Open(name);
+        var s = OverlayState.Of(OverlayView.Open(reader));
+        Assert.Equal((buckets, inodes, data, dirents, tombstones, lists), (s.BucketsUsed, s.InodeEntries, s.DataPages, s.Dirents, s.Tombstones, s.DirLists));
+        Assert.Equal(alloc, s.PoolUsed);
+        Assert.Equal(2UL << 20, s.PoolSize);
+        Assert.Equal(s.PoolSize - alloc, s.PoolFree);
+        Assert.Equal(1024u, s.BucketCount);
+        Assert.Equal(nextIno, s.NextIno);
+        Assert.True(s.FreeInode.Empty && s.FreeData.Empty && s.FreeDirent.Empty);
+    }
+
+    [Fact]
+    public void A_free_list_is_walked_and_a_looping_one_is_refused()
+    {
+        byte[] bytes = File.ReadAllBytes(OverlayVectorTests.Ovl("overlay-only-after-writes.daxfs"));
+        using var r0 = DaxFsImageReader.Open(new ByteImageMemory((byte[])bytes.Clone()));
+        var v0 = OverlayView.Open(r0);
+        ulong pool = v0.PoolStart, alloc = v0.Header.PoolAlloc, hdr = r0.Superblock8.OverlayOffset;
+        // Two free entries past pool_alloc: a -> b -> end, head with generation 3.
+        ulong a = alloc + 64, b = alloc + 128;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan((int)(pool + a)), b);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan((int)(pool + b)), ulong.MaxValue);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan((int)hdr + OverlayHeader.Offsets.FreeInode), (3UL << 48) | a);
+        using (var r = DaxFsImageReader.Open(new ByteImageMemory((byte[])bytes.Clone())))
+        {
+            var s = OverlayState.Of(OverlayView.Open(r));
+            Assert.Equal(new OverlayFreeList((3UL << 48) | a, false, 3, 2), s.FreeInode);
+        }
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan((int)(pool + b)), a); // b -> a: a loop
+        using (var r = DaxFsImageReader.Open(new ByteImageMemory(bytes)))
+        {
+            var ex = Assert.Throws<DaxFsFormatException>(() => OverlayState.Of(OverlayView.Open(r)));
+            Assert.Equal(RuleIds.OverlayFreeList, ex.RuleId);
+        }
+    }
+
+    [Fact]
+    public void Changes_against_the_base_are_what_the_mount_shows()
+    {
+        using var reader = OverlayVectorTests.Open("overlay-after-writes");
+        var changes = DaxFs.Core.Branches.BranchComparer.Compare(reader, OverlayView.Open(reader)).ToDictionary(c => c.Path);
+        Assert.Equal(DaxFs.Core.Branches.BranchChangeKind.Removed, changes["/suid"].Change);
+        Assert.Equal(DaxFs.Core.Branches.BranchChangeKind.Removed, changes["/emptydir"].Change);
+        Assert.Equal(DaxFs.Core.Branches.BranchChangeKind.Added, changes["/new-renamed.txt"].Change);
+        Assert.Equal(DaxFs.Core.Branches.BranchChangeKind.Added, changes["/newdir/c-moved/hello.txt"].Change);
+        Assert.Equal("mode -rw-r--r-- → -rw-------", changes["/one"].Details);
+        Assert.Equal("size 7 → 3; content differs", changes["/private"].Details);
+        Assert.Equal("content differs", changes["/exact4096"].Details);
+        Assert.False(changes.ContainsKey("/a"));          // chmod of a directory is not stored
+        Assert.False(changes.ContainsKey("/empty"));
+        using var only = OverlayVectorTests.Open("overlay-only-after-writes");
+        var all = DaxFs.Core.Branches.BranchComparer.Compare(null, OverlayView.Open(only)).ToList();
+        Assert.All(all, c => Assert.Equal(DaxFs.Core.Branches.BranchChangeKind.Added, c.Change));
+        Assert.Equal(10, all.Count); // the 10 lines of the kernel view, the root included
+    }
+}
