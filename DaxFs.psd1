@@ -18,6 +18,8 @@
         'Export-DaxFsItem'
         'Get-DaxFsBranch'
         'Compare-DaxFsBranch'
+        'Get-DaxFsOverlay'
+        'Compare-DaxFsOverlay'
         'New-DaxFsBranch'
         'Complete-DaxFsBranch'
         'Undo-DaxFsBranch'

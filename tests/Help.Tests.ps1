@@ -117,7 +117,8 @@ BeforeAll {
 
     # A folder with copies of the sample images, where the examples run (they name images as ./basic.static.daxfs), a
     # damaged one, and
-    # in ./branches, of the images whose branches the real kernel wrote (./branches/feature.daxfs; tests/fixtures/branches).
+    # in ./branches, of the images whose branches the real kernel wrote (./branches/feature.daxfs; tests/fixtures/branches),
+    # and in ./overlay, of the format-8 images whose overlay it wrote (tests/fixtures/overlay).
     function New-ExampleFolder {
         $dir = Join-Path $TestDrive ('examples-' + [Guid]::NewGuid().ToString('n'))
         New-Item -ItemType Directory $dir | Out-Null
@@ -128,6 +129,9 @@ BeforeAll {
         [IO.File]::WriteAllBytes((Join-Path $dir 'damaged.daxfs'), $bytes)
         New-Item -ItemType Directory (Join-Path $dir 'branches') | Out-Null
         Copy-Item (Join-Path $PSScriptRoot 'fixtures/branches/*.daxfs') (Join-Path $dir 'branches')
+        # ./overlay: the format-8 images whose overlay the real kernel wrote (tests/fixtures/overlay).
+        New-Item -ItemType Directory (Join-Path $dir 'overlay') | Out-Null
+        Copy-Item (Join-Path $PSScriptRoot 'fixtures/overlay/*.daxfs'), (Join-Path $PSScriptRoot 'fixtures/overlay/*.backing') (Join-Path $dir 'overlay')
         $dir
     }
 
