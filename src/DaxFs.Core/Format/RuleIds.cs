@@ -123,6 +123,7 @@ public static class RuleIds
     public const string OverlayNextIno = "OVL-NEXTINO";
     public const string OverlaySymlinkTarget = "OVL-SYMLINK";
     public const string OverlayLostAppend = "OVL-LOST-APPEND";
+    public const string V8BackingPage = "INODE8-BACKING-PAGE";
 
     private static readonly RuleInfo[] s_all =
     {
@@ -206,6 +207,7 @@ public static class RuleIds
         new(OverlayFreeList, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: each free list is empty or a chain of entries inside the pool without a loop."),
         new(OverlayNextIno, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: next_ino is above every inode the image holds (else new files reuse an existing inode number)."),
         new(OverlaySymlinkTarget, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: an overlay symlink's target (DATA page 0) is NUL-terminated within the page."),
+        new(V8BackingPage, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Format 8, split: a regular file's last backing page is at most 0xFFFFD (the page cache tags pages ino << 20 | page)."),
         new(OverlayLostAppend, FindingSeverity.Warning, KernelVerdict.NotChecked, "Format 8: a base file's overlay page holds bytes past its size that a mount does not show (the kernel stores a new size only in an existing INODE entry: an append to a base file is lost at remount)."),
     };
 

@@ -17,6 +17,12 @@ public sealed class ValidationOptions
     /// <summary>Stop collecting (and stop working) once this many findings have been made.</summary>
     public int MaxFindings { get; init; } = 1000;
 
+    /// <summary>
+    /// Format 8: the page size of the machine that will mount the image (the kernel refuses a block_size that differs).
+    /// Default: this machine's.
+    /// </summary>
+    public int PageSize { get; init; } = Environment.SystemPageSize;
+
     /// <summary>Cancels a long validation with <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken CancellationToken { get; init; }
 

@@ -112,9 +112,16 @@ internal sealed partial class ValidationRun
             }
         }
 
+        CheckBaseObjects(rootOk, root, b + BaseSuperblock.Offsets.InodeCount);
+    }
+
+    /// <summary>The inodes, their data, the directories, the tree and the links of a base whose inode table lies in the image
+    /// (both formats: <see cref="_base"/> carries the geometry, <see cref="_v8"/> the differences).</summary>
+    private void CheckBaseObjects(bool rootOk, uint root, long countField)
+    {
         if (_count > MaxIndexable)
         {
-            Report(RuleIds.ImageTooLarge, b + BaseSuperblock.Offsets.InodeCount, null,
+            Report(RuleIds.ImageTooLarge, countField, null,
                 $"The base image has {_count} inodes, more than the {MaxIndexable} the validator can index; the inodes were not checked.");
             return;
         }
@@ -130,7 +137,7 @@ internal sealed partial class ValidationRun
         CheckEmptySlots();
         WalkTree(rootOk ? root : 0);
         if (rootOk && !_incomplete) CheckReachability();
-        CheckLinkCounts();
+        if (!_v8) CheckLinkCounts(); // format 8 dropped the link-count rules (and links change only in the overlay)
         CheckSymlinkTargets();
     }
 
@@ -168,6 +175,17 @@ internal sealed partial class ValidationRun
             }
 
             UInt128 end = (UInt128)inode.DataOffset + inode.Size;
+            if (_external && type == DaxFsItemType.File && _v8)
+            {
+                // Format 8: the page cache tags a page ino << 20 | backing page, so the last page is at most 0xFFFFD.
+                if (_options.BackingFileLength is long backing8 && end > (ulong)Math.Max(0L, backing8))
+                    Report(RuleIds.InodeDataBounds, rec + BaseInode.Offsets.DataOffset, i,
+                        $"File inode {i}'s data [{Hex(inode.DataOffset)}, +{inode.Size}) runs past the end of the backing file ({backing8} bytes).");
+                if ((end - 1) / _blockV8 > DaxFsV8Constants.MaxPageIndex)
+                    Report(RuleIds.V8BackingPage, rec + BaseInode.Offsets.DataOffset, i,
+                        $"File inode {i}'s last backing page is {(end - 1) / _blockV8}, past 0xFFFFD: the page cache cannot tag it (the kernel's validate refuses it).");
+                continue;
+            }
             if (_external && type == DaxFsItemType.File)
             {
                 if (_options.BackingFileLength is long backing && end > (ulong)Math.Max(0L, backing))

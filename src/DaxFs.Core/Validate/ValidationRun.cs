@@ -137,6 +137,11 @@ internal sealed partial class ValidationRun
                 $"The image is {_length} bytes, shorter than the {SuperSize}-byte superblock.");
             return;
         }
+        if (ImageFormat.Detect(Bytes(0, 8)) == DaxFsFormat.V8)
+        {
+            CheckImageV8();
+            return;
+        }
         _sb = Superblock.Read(Bytes(0, SuperSize));
 
         if (Report(HeaderChecks.Magic(_sb))) return;
