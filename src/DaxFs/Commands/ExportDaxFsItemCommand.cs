@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Export;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
@@ -96,10 +97,14 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
             }
             catch (DaxFsExportException ex)
             {
-                var category = ex.InnerException is IOException io && io.HResult is 13 or 1 ? ErrorCategory.PermissionDenied
-                    : ex.InnerException is IOException { HResult: 17 } ? ErrorCategory.ResourceExists
-                    : ex.InnerException is IOException ? ErrorCategory.WriteError : ErrorCategory.InvalidData;
-                WriteError(new ErrorRecord(ex, "ExportFailed", category, ex.PathInImage ?? ex.Destination ?? path));
+                var category = ex.Kind switch
+                {
+                    ExportFailure.PermissionDenied => ErrorCategory.PermissionDenied,
+                    ExportFailure.AlreadyExists => ErrorCategory.ResourceExists,
+                    ExportFailure.WriteFailed => ErrorCategory.WriteError,
+                    _ => ErrorCategory.InvalidData,
+                };
+                WriteError(new ErrorRecord(ex, ErrorIds.ExportFailed, category, ex.PathInImage ?? ex.Destination ?? path));
             }
             finally
             {

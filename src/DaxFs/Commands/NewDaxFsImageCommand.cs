@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 using DaxFs.Core.Build;
@@ -78,7 +79,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
         var mode = backing is not null ? DaxFsImageMode.Split : Branching ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
         if (mode == DaxFsImageMode.Static && (MyInvocation.BoundParameters.ContainsKey(nameof(DeltaSize))))
         {
-            WriteError(Errors.Make("DeltaSizeWithoutBranching", ErrorCategory.InvalidArgument, DeltaSize,
+            WriteError(Errors.Make(ErrorIds.DeltaSizeWithoutBranching, ErrorCategory.InvalidArgument, DeltaSize,
                 "-DeltaSize sizes the delta region of a branching or split image: add -Branching (or -BackingFile)."));
             return;
         }
@@ -143,12 +144,12 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             var resolved = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out var provider);
             if (provider.Name != "FileSystem")
             {
-                WriteError(Errors.Make("SourceNotOnFileSystem", ErrorCategory.InvalidArgument, path, $"'{path}' is on the {provider.Name} provider; give a directory."));
+                WriteError(Errors.Make(ErrorIds.SourceNotOnFileSystem, ErrorCategory.InvalidArgument, path, $"'{path}' is on the {provider.Name} provider; give a directory."));
                 return null;
             }
             if (resolved.Count != 1)
             {
-                WriteError(Errors.Make("SourceAmbiguous", ErrorCategory.InvalidArgument, path,
+                WriteError(Errors.Make(ErrorIds.SourceAmbiguous, ErrorCategory.InvalidArgument, path,
                     $"'{path}' matches {resolved.Count} items; give one directory (or pipe several to build one image each)."));
                 return null;
             }
@@ -156,7 +157,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
         }
         catch (ItemNotFoundException ex)
         {
-            WriteError(Errors.Make(ex, "SourceNotFound", ErrorCategory.ObjectNotFound, path));
+            WriteError(Errors.Make(ex, ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound, path));
             return null;
         }
     }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
@@ -55,13 +56,13 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         object what = ParameterSetName switch { DeviceSet => Device, DmaBufSet => DmaBuf, _ => $"0x{PhysicalAddress:x}" };
         if (Directory.Exists(dest))
         {
-            ThrowTerminatingError(Errors.Make("DestinationIsDirectory", ErrorCategory.InvalidArgument, dest,
+            ThrowTerminatingError(Errors.Make(ErrorIds.DestinationIsDirectory, ErrorCategory.InvalidArgument, dest,
                 $"'{dest}' is a directory; give the path of the image file to write."));
             return;
         }
         if (File.Exists(dest) && !Force)
         {
-            ThrowTerminatingError(Errors.Make("DestinationExists", ErrorCategory.ResourceExists, dest,
+            ThrowTerminatingError(Errors.Make(ErrorIds.DestinationExists, ErrorCategory.ResourceExists, dest,
                 $"'{dest}' exists. Add -Force to replace it, or choose another path."));
             return;
         }
@@ -115,7 +116,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         }
         catch (IOException ex)
         {
-            ThrowTerminatingError(Errors.Make(ex, "SaveFailed", ErrorCategory.WriteError, dest));
+            ThrowTerminatingError(Errors.Make(ex, ErrorIds.SaveFailed, ErrorCategory.WriteError, dest));
         }
         finally
         {

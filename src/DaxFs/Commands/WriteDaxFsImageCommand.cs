@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
 using DaxFs.Internal;
@@ -60,7 +61,7 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
         var paths = ResolveImagePaths(Image);
         if (paths.Count != 1)
         {
-            ThrowTerminatingError(Errors.Make("OneImageAtATime", ErrorCategory.InvalidArgument, Image.Path,
+            ThrowTerminatingError(Errors.Make(ErrorIds.OneImageAtATime, ErrorCategory.InvalidArgument, Image.Path,
                 $"'{Image.Path}' names {paths.Count} images; one memory region holds one image. Name a single file."));
             return;
         }
@@ -81,7 +82,7 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
             DaxMemoryWriter.CheckFits(length, target);
             var mounts = new DaxFsMounter(Context).MountsOver(target);
             if (mounts.Count > 0 && !Force)
-                throw new DaxLinuxException(DaxErrorKind.MountPointBusy, "TargetMounted",
+                throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.TargetMounted,
                     $"{target.Description} holds a mounted daxfs ({string.Join(", ", mounts.Select(m => m.MountPoint))}); writing over it changes a live file system. " +
                     "Dismount it first (Get-DaxFsMount | Dismount-DaxFs), or add -Force.", target.Description, Errno.EBUSY);
         }, targetName);
@@ -125,8 +126,8 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
     {
         try { action(); }
         catch (DaxLinuxException ex) { ThrowTerminatingError(LinuxErrors.From(ex, target)); }
-        catch (SyscallException ex) { ThrowTerminatingError(LinuxErrors.Unexpected(ex, "WriteFailed", target, "Check dmesg for the kernel's reason.")); }
-        catch (IOException ex) { ThrowTerminatingError(LinuxErrors.Unexpected(ex, "WriteFailed", target, "Check that the image file is not being changed.")); }
+        catch (SyscallException ex) { ThrowTerminatingError(LinuxErrors.Unexpected(ex, ErrorIds.WriteFailed, target, "Check dmesg for the kernel's reason.")); }
+        catch (IOException ex) { ThrowTerminatingError(LinuxErrors.Unexpected(ex, ErrorIds.WriteFailed, target, "Check that the image file is not being changed.")); }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested) { throw new PipelineStoppedException(); }
     }
 
