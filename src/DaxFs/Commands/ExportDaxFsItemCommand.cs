@@ -80,12 +80,10 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
         if (!ShouldProcess(dest, $"Extract '{path}' of '{imagePath}'{branchNote}")) return;
         var exporter = new ImageExporter(tree, new ExportOptions { Overwrite = Force, Unreachable = p => WarnUnreachable(imagePath, tree.BranchName, p) });
         var activity = $"Export-DaxFsItem {imagePath}{(path == "/" ? "" : ":" + path)}";
-        long lastTick = 0;
+        var throttle = new ProgressThrottle();
         var progress = new Progress(p =>
         {
-            long now = Environment.TickCount64;
-            if (now - lastTick < 200) return;
-            lastTick = now;
+            if (!throttle.Due()) return;
             WriteProgress(new ProgressRecord(2, activity, $"{p.ItemsDone} items, {Formatting.Size(p.BytesDone)}") { CurrentOperation = p.CurrentPath });
         });
         Guard(imagePath, () =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Management.Automation;
 using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
@@ -193,16 +192,13 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
     /// <summary>Write-Progress from the build, at most every 200 ms (the build reports per entry, on this thread).</summary>
     private sealed class ThrottledProgress(PSCmdlet cmdlet, string activity) : IProgress<BuildProgress>
     {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private long _last = -1000;
+        private readonly ProgressThrottle _throttle = new();
         private bool _shown;
 
         public void Report(BuildProgress p)
         {
             if (cmdlet.Stopping) return;
-            long now = _clock.ElapsedMilliseconds;
-            if (now - _last < 200) return;
-            _last = now;
+            if (!_throttle.Due()) return;
             _shown = true;
             int percent = p.BytesTotal > 0 ? (int)(100 * p.BytesDone / p.BytesTotal) : p.ItemsTotal > 0 ? (int)(100 * p.ItemsDone / p.ItemsTotal) : 0;
             cmdlet.WriteProgress(new ProgressRecord(1, activity, $"{p.ItemsDone} of {p.ItemsTotal} entries, {Formatting.Size(p.BytesDone)} of {Formatting.Size(p.BytesTotal)}")

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Management.Automation;
 using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
@@ -136,8 +135,7 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
     {
         private readonly Cmdlet _cmdlet;
         private readonly string _activity;
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private long _last = -1;
+        private readonly ProgressThrottle _throttle = new();
         private string _phase = string.Empty;
         private long _phaseStart;
         private bool _shown;
@@ -146,10 +144,9 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
 
         public void Report(DaxWriteProgress value)
         {
-            long now = _clock.ElapsedMilliseconds;
+            long now = _throttle.Elapsed;
             if (value.Phase != _phase) { _phase = value.Phase; _phaseStart = now; }
-            if (_last >= 0 && now - _last < 200 && value.BytesDone < value.BytesTotal) return;
-            _last = now;
+            if (!_throttle.Due(final: value.BytesDone >= value.BytesTotal)) return;
             double seconds = Math.Max((now - _phaseStart) / 1000.0, 0.001);
             double rate = value.BytesDone / seconds;
             var record = new ProgressRecord(ProgressId, _activity,
