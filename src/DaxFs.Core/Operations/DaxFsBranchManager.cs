@@ -84,6 +84,9 @@ public sealed record BranchCreatePlan
 /// <summary>A sibling branch a commit invalidates, and where it is mounted.</summary>
 public sealed record InvalidatedBranch(string Name, string BranchPath, IReadOnlyList<string> MountPoints);
 
+/// <summary>How a branch ends: merged into main (commit) or discarded (abort).</summary>
+public enum BranchEnd { Commit, Abort }
+
 /// <summary>A commit or abort of the branch mounted at <see cref="MountPoint"/>, with what it touches.</summary>
 public sealed record BranchEndPlan
 {
@@ -345,8 +348,9 @@ public sealed class DaxFsBranchManager
     }
 
     /// <summary>What a commit (or abort) of the branch mounted at <paramref name="mountPoint"/> merges (or discards) and invalidates.</summary>
-    public BranchEndPlan PlanEnd(string mountPoint, bool commit)
+    public BranchEndPlan PlanEnd(string mountPoint, BranchEnd end)
     {
+        bool commit = end == BranchEnd.Commit;
         var state = Inspect(mountPoint);
         string what = commit ? "commit" : "abort";
         if (state.Options.Static || state.BranchPath.Count == 0)

@@ -21,7 +21,7 @@ public sealed class GetDaxFsMountCommand : DaxLinuxCmdlet
     protected override void ProcessRecord()
     {
         IReadOnlyList<MountInfoEntry> mounts = Array.Empty<MountInfoEntry>();
-        if (!Try(() => mounts = new DaxFsMounter(Context).ListMounts(), Context.MountInfoPath, terminating: true)) return;
+        if (!TryOrStop(() => mounts = new DaxFsMounter(Context).ListMounts(), Context.MountInfoPath)) return;
         if (MountPoint is null || MountPoint.Length == 0)
         {
             foreach (var m in mounts) WriteObject(DaxFsMount.From(m));

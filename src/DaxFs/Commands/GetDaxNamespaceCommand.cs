@@ -38,7 +38,7 @@ public sealed class GetDaxNamespaceCommand : DaxLinuxCmdlet
         string key = Region ?? string.Empty;
         if (!_lists.TryGetValue(key, out var cached))
         {
-            if (!Try(() => all = Context.Tools.ListNamespaces(Region, Idle, Cancellation.Token), Region ?? "ndctl", terminating: true)) return;
+            if (!TryOrStop(() => all = Context.Tools.ListNamespaces(Region, Idle, Cancellation.Token), Region ?? "ndctl")) return;
             _lists[key] = all;
         }
         else all = cached;

@@ -69,7 +69,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
 
         DaxMemoryTarget target = null!;
         Superblock sb = default;
-        Try(() =>
+        TryOrStop(() =>
         {
             target = ParameterSetName switch
             {
@@ -78,7 +78,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
                 _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
             };
             sb = DaxMemoryImages.ReadSuperblock(target);
-        }, what, terminating: true);
+        }, what);
 
         long length = (long)sb.TotalSize;
         string action = $"Copy the {length}-byte DAXFS image at the start of {target.Description} through {target.DescribeMap(0, length, writable: false)} to {dest}";
@@ -89,7 +89,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         bool done = false;
         try
         {
-            Try(() =>
+            TryOrStop(() =>
             {
                 using (var window = target.Map(0, length, writable: false))
                 using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -101,7 +101,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
                     }
                     file.Flush(flushToDisk: true);
                 }
-            }, what, terminating: true);
+            }, what);
             if (Cancellation.IsCancellationRequested) return;
 
             DaxFsImageReader reader;
