@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Branches;
 using DaxFs.Core.Format;
@@ -66,7 +67,7 @@ public sealed class ImageBuilder
             if (o.DeltaSize <= 0 || o.DeltaSize % DaxFsConstants.BlockSize != 0)
                 throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The delta region size must be a positive multiple of 4096 bytes (got {o.DeltaSize}).");
             if (o.DeltaSize < 2 * DaxFsConstants.BranchLogCapacity)
-                warnings.Add(new BuildWarning("SmallDeltaRegion", BranchSpace.NoRoomAtBuild(o.DeltaSize), null));
+                warnings.Add(new BuildWarning(ErrorIds.SmallDeltaRegion, BranchSpace.NoRoomAtBuild(o.DeltaSize), null));
         }
         if (o.PageCacheSlots != 0 && (o.Mode != DaxFsImageMode.Split || !BitOperations.IsPow2(o.PageCacheSlots)))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, o.Mode != DaxFsImageMode.Split

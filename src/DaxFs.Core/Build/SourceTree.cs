@@ -1,5 +1,6 @@
 using System.IO.Enumeration;
 using System.Text;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Format;
 
@@ -156,7 +157,7 @@ internal sealed class SourceTree
                     $"{unsupported.Count} entr{(unsupported.Count == 1 ? "y is a" : "ies are")} FIFO, socket or device node, which DAXFS cannot hold: " +
                     $"{Summarize(unsupported)}. Exclude them with -Exclude, or leave them out with -SkipUnsupported.", unsupported);
             foreach (var u in unsupported)
-                Warnings.Add(new BuildWarning("UnsupportedFileSkipped", $"Skipped '{u}': DAXFS cannot hold FIFOs, sockets or device nodes.", u));
+                Warnings.Add(new BuildWarning(ErrorIds.UnsupportedFileSkipped, $"Skipped '{u}': DAXFS cannot hold FIFOs, sockets or device nodes.", u));
         }
         if (unreadable.Count > 0)
             throw new DaxFsBuildException(BuildErrorKind.Unreadable,

@@ -21,9 +21,35 @@ public readonly record struct ExportProgress(long ItemsDone, long BytesDone, str
 /// <summary>One thing written under the destination.</summary>
 public sealed record ExportedItem(string ImagePath, string Destination, DaxFsItemType Type, long Size, bool HardLink);
 
-public sealed class DaxFsExportException(string message, string? path, Exception? inner = null) : Exception(message, inner)
+/// <summary>What kind of export failure an <see cref="DaxFsExportException"/> is (the module picks its error category by it).</summary>
+public enum ExportFailure
+{
+    /// <summary>The path to export is not in the image.</summary>
+    NotInImage,
+    /// <summary>The image holds something that cannot be exported: a file type other than file, directory or symlink, or a
+    /// name that would write outside its directory (a hostile or damaged image).</summary>
+    InvalidImage,
+    /// <summary>The system refused for lack of permission (EACCES, EPERM).</summary>
+    PermissionDenied,
+    /// <summary>Something is in the way at the destination (EEXIST).</summary>
+    AlreadyExists,
+    /// <summary>Any other error of the system while writing (ENOSPC, EIO, …).</summary>
+    WriteFailed,
+}
+
+public sealed class DaxFsExportException(string message, string? path, ExportFailure kind, Exception? inner = null) : Exception(message, inner)
 {
     public string? PathInImage { get; } = path;
+
+    public ExportFailure Kind { get; } = kind;
+
+    /// <summary>The kind of failure an errno of the system means.</summary>
+    public static ExportFailure KindOf(int errno) => errno switch
+    {
+        Linux.Errno.EACCES or Linux.Errno.EPERM => ExportFailure.PermissionDenied,
+        Linux.Errno.EEXIST => ExportFailure.AlreadyExists,
+        _ => ExportFailure.WriteFailed,
+    };
 
     /// <summary>The destination folder, when it is what failed (it cannot be created or opened).</summary>
     public string? Destination { get; init; }
@@ -43,21 +69,23 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
         string full = DaxFsImageReader.NormalizePath(imagePath);
         var startItem = tree.GetItem(full);
         if (startItem is null)
-            throw new DaxFsExportException($"'{full}' does not exist in the image.", full);
+            throw new DaxFsExportException($"'{full}' does not exist in the image.", full, ExportFailure.NotInImage);
         try { Directory.CreateDirectory(destination); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // EACCES/EPERM (UnauthorizedAccessException) or another error of mkdir, such as a file in the way.
-            var inner = new IOException(ex.Message, ex) { HResult = ex is UnauthorizedAccessException ? 13 : ex.HResult };
+            // .NET carries the errno of a failed mkdir in IOException.HResult on Linux.
+            int errno = ex is UnauthorizedAccessException ? Linux.Errno.EACCES : ex.HResult;
+            var inner = new IOException(ex.Message, ex) { HResult = errno };
             throw new DaxFsExportException(
                 $"Cannot create the destination folder '{destination}': {ex.Message} Nothing was written. Export into a folder this user may write to, " +
-                "or fix the permissions of its parent.", null, inner) { Destination = destination };
+                "or fix the permissions of its parent.", null, DaxFsExportException.KindOf(errno), inner) { Destination = destination };
         }
         int destFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
         if (destFd < 0)
         {
             var ex = Errno($"Cannot open the destination folder '{destination}'", null);
-            throw new DaxFsExportException(ex.Message + " Nothing was written.", null, ex.InnerException) { Destination = destination };
+            throw new DaxFsExportException(ex.Message + " Nothing was written.", null, ex.Kind, ex.InnerException) { Destination = destination };
         }
         ulong startIno = startItem.Ino;
         var linked = new Dictionary<ulong, byte[]>(); // ino → path (relative to destFd) of its first name
@@ -173,7 +201,7 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 yield break;
             }
             if (type != DaxFsItemType.File)
-                throw new DaxFsExportException($"'{imagePathOf}' has an unsupported file type (mode {Convert.ToString(inode.Mode, 8)}).", imagePathOf);
+                throw new DaxFsExportException($"'{imagePathOf}' has an unsupported file type (mode {Convert.ToString(inode.Mode, 8)}).", imagePathOf, ExportFailure.InvalidImage);
             if (links.TryGetValue(ino, out var first))
             {
                 if (Syscalls.LinkAt(destFd, first, parentFd, name) != 0) throw Errno($"Cannot create the hard link '{destPath}'", imagePathOf);
@@ -181,7 +209,7 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 yield break;
             }
             int fd = Syscalls.OpenAt(parentFd, name, Syscalls.O_WRONLY | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, 0x180);
-            if (fd < 0) throw Errno($"Cannot create '{destPath}'" + (Marshal.GetLastPInvokeError() == 17 ? " (it exists: use -Force to replace it)" : ""), imagePathOf);
+            if (fd < 0) throw Errno($"Cannot create '{destPath}'" + (Marshal.GetLastPInvokeError() == Linux.Errno.EEXIST ? " (it exists: use -Force to replace it)" : ""), imagePathOf);
             try
             {
                 using var content = tree.OpenContent(ino);
@@ -207,12 +235,13 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                    || (name.Length == 1 && name[0] == '.') || (name.Length == 2 && name[0] == '.' && name[1] == '.');
         if (bad)
             throw new DaxFsExportException(
-                $"A directory entry in '{(parent.Length == 0 ? "/" : parent)}' has the name '{Encoding.UTF8.GetString(name)}', which would write outside its directory: the image is hostile or damaged (run Test-DaxFsImage -Detailed). Nothing is written for it.", parent);
+                $"A directory entry in '{(parent.Length == 0 ? "/" : parent)}' has the name '{Encoding.UTF8.GetString(name)}', which would write outside its directory: the image is hostile or damaged (run Test-DaxFsImage -Detailed). Nothing is written for it.", parent, ExportFailure.InvalidImage);
     }
 
     private static DaxFsExportException Errno(string what, string? path)
     {
         int e = Marshal.GetLastPInvokeError();
-        return new DaxFsExportException($"{what}: {Marshal.GetPInvokeErrorMessage(e)}.", path, new IOException(Marshal.GetPInvokeErrorMessage(e)) { HResult = e });
+        return new DaxFsExportException($"{what}: {Marshal.GetPInvokeErrorMessage(e)}.", path, DaxFsExportException.KindOf(e),
+            new IOException(Marshal.GetPInvokeErrorMessage(e)) { HResult = e });
     }
 }

@@ -37,15 +37,6 @@ public static class DaxFsConstants
     public const uint S_IFIFO = 0x1000;
 
     public static long AlignUp(long value, long alignment) => (value + alignment - 1) / alignment * alignment;
-
-    /// <summary>Align up with overflow detection; false when the result does not fit in a signed 64-bit value.</summary>
-    public static bool TryAlignUp(ulong value, ulong alignment, out ulong result)
-    {
-        result = 0;
-        if (value > ulong.MaxValue - (alignment - 1)) return false;
-        result = (value + alignment - 1) / alignment * alignment;
-        return true;
-    }
 }
 
 /// <summary>The three layouts an image can have.</summary>

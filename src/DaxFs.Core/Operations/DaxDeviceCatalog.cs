@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 
 namespace DaxFs.Core.Operations;
@@ -65,7 +66,7 @@ public sealed class DaxDeviceCatalog
     public DaxDeviceInfo SetMode(string name, string mode, bool noOnline = false, bool force = false, CancellationToken ct = default)
     {
         if (mode is not (DaxDeviceModes.DevDax or DaxDeviceModes.SystemRam))
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "InvalidDaxDeviceMode",
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.InvalidDaxDeviceMode,
                 $"'{mode}' is not a dax device mode: use {DaxDeviceModes.DevDax} or {DaxDeviceModes.SystemRam}.", name, Errno.EINVAL);
         var tools = _ctx.Tools;
         var before = Find(name, ct) ?? throw NotFound(name);
@@ -112,7 +113,7 @@ public sealed class DaxDeviceCatalog
     }
 
     private static DaxLinuxException NotFound(string name) =>
-        new(DaxErrorKind.NotFound, "DaxDeviceNotFound",
+        new(DaxErrorKind.NotFound, ErrorIds.DaxDeviceNotFound,
             $"There is no dax device '{name}'. List the devices with Get-DaxDevice; a devdax namespace makes one: New-DaxNamespace -Mode devdax.",
             name, Errno.ENODEV);
 
@@ -123,7 +124,7 @@ public sealed class DaxDeviceCatalog
     public DaxDeviceInfo Get(string name)
     {
         var info = ReadSysfs(name);
-        return info ?? throw new DaxLinuxException(DaxErrorKind.NotFound, "DaxDeviceNotFound",
+        return info ?? throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DaxDeviceNotFound,
             $"There is no dax device '{name}' ({DaxDevices}/{name} does not exist). List the devices with Get-DaxDevice; " +
             "a devdax namespace makes one: New-DaxNamespace -Mode devdax.", name, Errno.ENODEV);
     }
@@ -133,11 +134,11 @@ public sealed class DaxDeviceCatalog
     {
         var d = Get(name);
         if (d.Mode == DaxDeviceModes.SystemRam)
-            throw new DaxLinuxException(DaxErrorKind.DeviceInSystemRam, "DaxDeviceInSystemRam",
+            throw new DaxLinuxException(DaxErrorKind.DeviceInSystemRam, ErrorIds.DaxDeviceInSystemRam,
                 $"{name} is in system-ram mode: its memory is ordinary RAM now and it has no /dev node. Turn it back with " +
                 $"Set-DaxDevice {name} -Mode devdax (its memory must be offline and unused).", name, Errno.EBUSY);
         if (!File.Exists(d.DevicePath))
-            throw new DaxLinuxException(DaxErrorKind.NotFound, "DaxDeviceNotFound",
+            throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DaxDeviceNotFound,
                 $"{name} has no device node {d.DevicePath}{(d.Driver is null ? " (no driver is bound: the device is disabled)" : "")}. " +
                 $"Enable it in devdax mode: Set-DaxDevice {name} -Mode devdax.", name, Errno.ENODEV);
         return d;

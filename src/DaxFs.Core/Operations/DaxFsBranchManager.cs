@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using DaxFs.Core.Branches;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
@@ -82,6 +83,9 @@ public sealed record BranchCreatePlan
 
 /// <summary>A sibling branch a commit invalidates, and where it is mounted.</summary>
 public sealed record InvalidatedBranch(string Name, string BranchPath, IReadOnlyList<string> MountPoints);
+
+/// <summary>How a branch ends: merged into main (commit) or discarded (abort).</summary>
+public enum BranchEnd { Commit, Abort }
 
 /// <summary>A commit or abort of the branch mounted at <see cref="MountPoint"/>, with what it touches.</summary>
 public sealed record BranchEndPlan
@@ -167,7 +171,7 @@ public sealed class DaxFsBranchManager
             try { fd = _ctx.MountApi.GetDmaBuf(entry.MountPoint); }
             catch (SyscallException ex)
             {
-                throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, "DmaBufUnavailable",
+                throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, ErrorIds.DmaBufUnavailable,
                     $"ioctl(DAXFS_IOC_GET_DMABUF) on '{entry.MountPoint}' failed: {Errno.Describe(ex.ErrorNumber)}.", entry.MountPoint, ex.ErrorNumber, ex);
             }
             using (fd)
@@ -178,7 +182,7 @@ public sealed class DaxFsBranchManager
             }
         }
         if (options.PhysicalAddress is not { } phys || options.Size is not { } len || len == 0)
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "MountMemoryUnknown",
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.MountMemoryUnknown,
                 $"mountinfo shows no phys= and size= for '{entry.MountPoint}'.", entry.MountPoint, Errno.EINVAL);
         return ReadFrom(DaxMemoryTargets.ForPhysicalRange(_ctx, phys, len));
     }
@@ -199,11 +203,11 @@ public sealed class DaxFsBranchManager
     {
         int bytes = Encoding.UTF8.GetByteCount(name);
         if (bytes > DaxFsConstants.BranchNameMax)
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchNameTooLong",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameTooLong,
                 $"The branch name '{name}' is {bytes} bytes long; the branch table holds names of at most {DaxFsConstants.BranchNameMax} bytes (the kernel answers ENAMETOOLONG). Choose a shorter -Name.",
                 name, Errno.ENAMETOOLONG);
         if (bytes == 0 || name == "main" || name.IndexOfAny(new[] { ',', '/', '\0', '=' }) >= 0 || name.Any(char.IsWhiteSpace))
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchNameInvalid",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameInvalid,
                 name == "main"
                     ? "'main' is the root branch of every image and cannot be created again (the kernel answers EINVAL). Choose another -Name."
                     : $"The branch name '{name}' cannot be used: a name is 1 to {DaxFsConstants.BranchNameMax} bytes without ',', '=', '/', NUL or white space (mount options and branch paths carry it). Choose another -Name.",
@@ -219,28 +223,28 @@ public sealed class DaxFsBranchManager
     {
         CheckName(name);
         if (table.Superblock.BranchTableEntries == 0)
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "ImageNotBranching",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ImageNotBranching,
                 $"The image at {where} is static: it has no branch table. Build a branching one with New-DaxFsImage -Branching.", where, Errno.EINVAL);
         var taken = table.FindByName(name);
         if (taken is not null)
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchNameInUse",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameInUse,
                 taken.State == BranchState.Active
                     ? $"The image at {where} already has an active branch '{name}' (slot {taken.Index}{(taken.ParentName is { } p ? ", child of '" + p + "'" : "")}). Choose another -Name, or mount that branch."
                     : $"The name '{name}' is still held by a branch a commit invalidated (slot {taken.Index}, {taken.State}): the kernel keeps an invalidated sibling's name for good. Choose another -Name.",
                 name, Errno.EEXIST);
         var p2 = table.FindByName(parent);
         if (p2 is null || p2.State != BranchState.Active)
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "ParentBranchNotActive",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ParentBranchNotActive,
                 p2 is null
                     ? $"The image at {where} has no branch '{parent}' any more (it was committed, aborted or unmounted). Mount a branch of it that is active (Get-DaxFsMount) and use that as -Parent."
                     : $"The parent branch '{parent}' is {p2.State}: a commit of one of its siblings invalidated it, so its mount answers ESTALE. Dismount it (Dismount-DaxFs) and use an active branch as -Parent.",
                 parent, p2 is null ? Errno.ENOENT : Errno.ESTALE);
         if (table.FreeSlots <= 0)
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchTableFull",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchTableFull,
                 $"All {Math.Min(table.Superblock.BranchTableEntries, (uint)DaxFsConstants.MaxBranches)} slots of the branch table at {where} are used: the kernel never frees the slot of a committed, aborted or unmounted branch, so a table holds at most {DaxFsConstants.MaxBranches} branches ever. Build a new image with New-DaxFsImage -Branching and write it again.",
                 where, Errno.ENOSPC);
         if (table.DeltaFree < BranchSpace.LogBytes)
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "DeltaRegionFull",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.DeltaRegionFull,
                 BranchSpace.NoRoomLeft(table.DeltaFree, (long)Math.Min(table.Superblock.DeltaRegionSize, long.MaxValue), where), where, Errno.ENOSPC);
     }
 
@@ -251,7 +255,7 @@ public sealed class DaxFsBranchManager
         var parent = Inspect(parentMountPoint);
         string at = $"'{parent.Mount.MountPoint}'";
         if (parent.Options.Static || parent.BranchName is null)
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "ImageNotBranching",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ImageNotBranching,
                 $"The image mounted at {at} is static: it has no branch table, so it cannot have branches. Build a branching one with New-DaxFsImage -Branching.",
                 parent.Mount.MountPoint, Errno.EINVAL);
         if (parent.Table is { } table) CheckCreate(table, name, parent.BranchName, at);
@@ -259,17 +263,17 @@ public sealed class DaxFsBranchManager
         // The new mount point: the same rules as Mount-DaxFs (exists, is a directory, not a mount point yet).
         string mp = MountInfo.NormalizePath(mountPoint);
         if (!Directory.Exists(mp))
-            throw new DaxLinuxException(DaxErrorKind.MountPointNotFound, "MountPointNotFound",
+            throw new DaxLinuxException(DaxErrorKind.MountPointNotFound, ErrorIds.MountPointNotFound,
                 $"The mount point '{mp}' does not exist. Create it first: New-Item -ItemType Directory '{mp}'.", mp, Errno.ENOENT);
         var busy = MountInfo.FindMountAt(_mounter.ReadMountInfo(), mp);
         if (busy is not null)
-            throw new DaxLinuxException(DaxErrorKind.MountPointBusy, "MountPointBusy",
+            throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountPointBusy,
                 $"'{mp}' is already a mount point ({busy.FileSystemType} from {busy.Source}). Choose another -MountPoint.", mp, Errno.EBUSY);
 
         if (parent.Options.DmaBuf)
             return new BranchCreatePlan { Parent = parent, Name = name, MountPoint = mp, UsesNewMountApi = true, Source = "dmabuf" };
         if (parent.Options.PhysicalAddress is not { } phys || parent.Options.Size is not { } size)
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "MountMemoryUnknown",
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.MountMemoryUnknown,
                 $"mountinfo shows neither a dma-buf nor phys=/size= for {at}, so the child's memory is unknown.", parent.Mount.MountPoint, Errno.EINVAL);
         // The parent's size= is the one the kernel accepted for this image: never smaller than total_size.
         string options = FormattableString.Invariant($"phys=0x{phys:x},size=0x{size:x},branch={name},parent={parent.BranchName}");
@@ -294,7 +298,7 @@ public sealed class DaxFsBranchManager
             }
             catch (SyscallException ex)
             {
-                throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, "DmaBufUnavailable",
+                throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, ErrorIds.DmaBufUnavailable,
                     $"ioctl(DAXFS_IOC_GET_DMABUF) on '{plan.Parent.Mount.MountPoint}' failed: {Errno.Describe(ex.ErrorNumber)}" +
                     (ex.ErrorNumber == Errno.ENOENT ? " (the kernel says the mount was not made from a dma-buf)." : "."), plan.Parent.Mount.MountPoint, ex.ErrorNumber, ex);
             }
@@ -318,7 +322,7 @@ public sealed class DaxFsBranchManager
     }
 
     private static DaxLinuxException StaleParent(BranchCreatePlan plan, SyscallException ex) =>
-        new(DaxErrorKind.BranchRefused, "ParentBranchNotActive",
+        new(DaxErrorKind.BranchRefused, ErrorIds.ParentBranchNotActive,
             $"The parent mount '{plan.Parent.Mount.MountPoint}' answers ESTALE: a commit invalidated its branch '{plan.ParentName}'. Dismount it and use an active branch as -Parent.",
             plan.ParentName, ex.ErrorNumber, ex);
 
@@ -328,15 +332,15 @@ public sealed class DaxFsBranchManager
         string said = messages.Count > 0 ? " The kernel said: " + string.Join(" | ", messages.Select(MountErrors.StripPrefix)) + "." : "";
         return ex.ErrorNumber switch
         {
-            Errno.ENOSPC => new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchSpaceExhausted",
+            Errno.ENOSPC => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchSpaceExhausted,
                 $"The kernel refused to create branch '{plan.Name}' with ENOSPC: the branch table at {where} has no free slot, or its delta region has less than the 1 MiB a new branch takes" +
                 (plan.Parent.TableUnreadable is { } why ? $" (DaxFs could not check which: {why.TrimEnd('.')})" : "") + ". " + BranchSpace.Advice + said,
                 plan.Name, ex.ErrorNumber, ex),
-            Errno.EEXIST => new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchNameInUse",
+            Errno.EEXIST => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameInUse,
                 $"The kernel refused: the image at {where} already has a branch named '{plan.Name}' (EEXIST; an invalidated sibling keeps its name). Choose another -Name.{said}", plan.Name, ex.ErrorNumber, ex),
-            Errno.ENAMETOOLONG => new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchNameTooLong",
+            Errno.ENAMETOOLONG => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameTooLong,
                 $"The kernel refused the name '{plan.Name}' (ENAMETOOLONG): at most {DaxFsConstants.BranchNameMax} bytes. Choose a shorter -Name.{said}", plan.Name, ex.ErrorNumber, ex),
-            Errno.ENOENT => new DaxLinuxException(DaxErrorKind.BranchRefused, "ParentBranchNotActive",
+            Errno.ENOENT => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ParentBranchNotActive,
                 $"The kernel found no branch '{plan.ParentName}' in the image at {where} (ENOENT): it was committed, aborted or unmounted. Use an active branch as -Parent (Get-DaxFsMount).{said}", plan.ParentName, ex.ErrorNumber, ex),
             Errno.ESTALE => StaleParent(plan, ex),
             _ => null,
@@ -344,15 +348,16 @@ public sealed class DaxFsBranchManager
     }
 
     /// <summary>What a commit (or abort) of the branch mounted at <paramref name="mountPoint"/> merges (or discards) and invalidates.</summary>
-    public BranchEndPlan PlanEnd(string mountPoint, bool commit)
+    public BranchEndPlan PlanEnd(string mountPoint, BranchEnd end)
     {
+        bool commit = end == BranchEnd.Commit;
         var state = Inspect(mountPoint);
         string what = commit ? "commit" : "abort";
         if (state.Options.Static || state.BranchPath.Count == 0)
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "ImageNotBranching",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ImageNotBranching,
                 $"'{state.Mount.MountPoint}' holds a static image: it has no branches to {what}.", state.Mount.MountPoint, Errno.EOPNOTSUPP);
         if (state.BranchPath.Count < 2)
-            throw new DaxLinuxException(DaxErrorKind.BranchRefused, "MainBranchCannotEnd",
+            throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.MainBranchCannotEnd,
                 $"'{state.Mount.MountPoint}' shows main (branch=/main): main is never {(commit ? "committed" : "aborted")} (the kernel answers EOPNOTSUPP; after a commit or abort a mount shows main). " +
                 $"{(commit ? "Commit" : "Abort")} a child branch: mount one with New-DaxFsBranch.", state.Mount.MountPoint, Errno.EOPNOTSUPP);
 
@@ -362,7 +367,7 @@ public sealed class DaxFsBranchManager
         {
             var me = table.FindByName(state.BranchName!);
             if (me is null || me.State != BranchState.Active)
-                throw new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchNotActive",
+                throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNotActive,
                     $"The branch '{state.BranchName}' mounted at '{state.Mount.MountPoint}' is {(me is null ? "gone from the branch table" : me.State.ToString())}: a commit of a sibling (or of a branch of its chain) invalidated it, and its files answer ESTALE. Nothing is left to {what}; dismount it with Dismount-DaxFs.",
                     state.Mount.MountPoint, Errno.ESTALE);
         }
@@ -431,17 +436,17 @@ public sealed class DaxFsBranchManager
             string b = plan.State.BranchName!;
             throw ex.ErrorNumber switch
             {
-                Errno.ESTALE => new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchNotActive",
+                Errno.ESTALE => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNotActive,
                     $"The kernel refused to {flag} '{b}' (ESTALE): a commit invalidated it. Dismount '{plan.MountPoint}'.", plan.MountPoint, ex.ErrorNumber, ex),
-                Errno.EBUSY => new DaxLinuxException(DaxErrorKind.BranchRefused, "BranchHasChildren",
+                Errno.EBUSY => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchHasChildren,
                     $"The kernel refused to {flag} '{b}' (EBUSY): the branch has active children in this mount. Commit, abort or dismount them first.", plan.MountPoint, ex.ErrorNumber, ex),
-                Errno.EOPNOTSUPP => new DaxLinuxException(DaxErrorKind.BranchRefused, "MainBranchCannotEnd",
+                Errno.EOPNOTSUPP => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.MainBranchCannotEnd,
                     $"The kernel refused to {flag} at '{plan.MountPoint}' (EOPNOTSUPP): the mount shows main, which is never {(plan.Commit ? "committed" : "aborted")}.", plan.MountPoint, ex.ErrorNumber, ex),
-                Errno.ENOSPC => new DaxLinuxException(DaxErrorKind.BranchRefused, "ParentLogFull",
+                Errno.ENOSPC => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ParentLogFull,
                     $"The kernel could not merge '{b}' (ENOSPC): a parent's 1 MiB delta log cannot hold the child's entries. Nothing was committed past that level; abort instead, or make smaller changes per branch.", plan.MountPoint, ex.ErrorNumber, ex),
-                Errno.EPERM or Errno.EACCES => new DaxLinuxException(DaxErrorKind.NotRoot, "NotRoot",
+                Errno.EPERM or Errno.EACCES => new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.NotRoot,
                     $"The remount of '{plan.MountPoint}' was refused ({Errno.Describe(ex.ErrorNumber)}). Run as root.", plan.MountPoint, ex.ErrorNumber, ex),
-                _ => new DaxLinuxException(DaxErrorKind.BranchRefused, plan.Commit ? "CommitFailed" : "AbortFailed",
+                _ => new DaxLinuxException(DaxErrorKind.BranchRefused, plan.Commit ? ErrorIds.CommitFailed : ErrorIds.AbortFailed,
                     $"The kernel refused to {flag} '{b}' at '{plan.MountPoint}': {Errno.Describe(ex.ErrorNumber)}. The kernel log has the reason: dmesg | tail.", plan.MountPoint, ex.ErrorNumber, ex),
             };
         }

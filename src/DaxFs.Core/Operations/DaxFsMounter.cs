@@ -1,4 +1,5 @@
 using System.Globalization;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
@@ -115,17 +116,17 @@ public sealed class DaxFsMounter
     {
         string mountPoint = MountInfo.NormalizePath(request.MountPoint);
         if (!Directory.Exists(mountPoint))
-            throw new DaxLinuxException(DaxErrorKind.MountPointNotFound, "MountPointNotFound",
+            throw new DaxLinuxException(DaxErrorKind.MountPointNotFound, ErrorIds.MountPointNotFound,
                 $"The mount point '{mountPoint}' does not exist{(File.Exists(mountPoint) ? " as a directory (it is a file)" : "")}. Create it first: New-Item -ItemType Directory '{mountPoint}'.",
                 mountPoint, Errno.ENOENT);
         var existing = TryFindMount(mountPoint);
         if (existing is not null)
-            throw new DaxLinuxException(DaxErrorKind.MountPointBusy, "MountPointBusy",
+            throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountPointBusy,
                 $"'{mountPoint}' is already a mount point ({existing.FileSystemType} from {existing.Source}). Dismount it first " +
                 (existing.FileSystemType == "daxfs" ? $"(Dismount-DaxFs '{mountPoint}')" : $"(umount '{mountPoint}')") + ", or choose another mount point.",
                 mountPoint, Errno.EBUSY);
         if (request.BackingFile is not null && !File.Exists(request.BackingFile))
-            throw new DaxLinuxException(DaxErrorKind.NotFound, "BackingFileNotFound",
+            throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.BackingFileNotFound,
                 $"The backing file '{request.BackingFile}' does not exist. It is the file New-DaxFsImage -BackingFile wrote beside the image.",
                 request.BackingFile, Errno.ENOENT);
 
@@ -138,16 +139,16 @@ public sealed class DaxFsMounter
             case DaxMemoryTargetKind.DaxDevice:
             case DaxMemoryTargetKind.PhysicalRange:
                 if (target.IsMultiRange)
-                    throw new DaxLinuxException(DaxErrorKind.DeviceMultiRange, "DaxDeviceMultiRange",
+                    throw new DaxLinuxException(DaxErrorKind.DeviceMultiRange, ErrorIds.DaxDeviceMultiRange,
                         $"{target.Description} is made of several physical ranges, and a daxfs mount names one range (phys=, size=). " +
                         "Use a dax device with one range (Get-DaxDevice | Where-Object { $_.Mappings.Count -le 1 }), or place the image in a dma-buf.",
                         target.Device ?? target.Description, Errno.EINVAL);
                 if (target.PhysicalAddress is not { } phys)
-                    throw new DaxLinuxException(DaxErrorKind.NotRoot, "PhysicalAddressUnknown",
+                    throw new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.PhysicalAddressUnknown,
                         $"The physical start of {target.Description} is unknown (sysfs 'resource' is readable by root only). Run as root.",
                         target.Description, Errno.EACCES);
                 if (request.BackingFile is not null && request.BackingFile.Contains(','))
-                    throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "BackingPathHasComma",
+                    throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.BackingPathHasComma,
                         $"The backing file path '{request.BackingFile}' contains a comma, which mount(2) options cannot carry. Move or link the file to a path without commas.",
                         request.BackingFile, Errno.EINVAL);
                 return new DaxFsMountPlan
@@ -156,7 +157,7 @@ public sealed class DaxFsMounter
                     Source = target.Device ?? "daxfs",
                 };
             default:
-                throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "UnsupportedMountSource",
+                throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.UnsupportedMountSource,
                     $"{target.Description} cannot be mounted: the kernel mounts a physical range, a dax device or a dma-buf.", target.Description, Errno.EINVAL);
         }
     }
@@ -172,21 +173,21 @@ public sealed class DaxFsMounter
         var target = plan.Request.Target;
         long window = (long)Math.Min(plan.Size, (ulong)target.Size);
         if (window < DaxFsConstants.BlockSize)
-            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, "MountSizeTooSmall",
+            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.MountSizeTooSmall,
                 $"{target.Description} offers {window} bytes: not even a superblock ({DaxFsConstants.BlockSize} bytes) fits (rule {RuleIds.ImageTruncated}).", target.Description, Errno.EINVAL);
 
         using var memory = target.OpenImageMemory(window);
         var sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
         if (sb.Magic != DaxFsConstants.SuperMagic)
-            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
+            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
                 $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}; rule {RuleIds.SuperMagic}). Write one first: Write-DaxFsImage IMAGE {Hint(target)}.",
                 target.Description, Errno.EINVAL);
         if (sb.Version != DaxFsConstants.Version)
-            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "UnsupportedImageVersion",
+            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.UnsupportedImageVersion,
                 $"The image in {target.Description} is DAXFS version {sb.Version}; the kernel module mounts version {DaxFsConstants.Version} only (rule {RuleIds.SuperVersion}). Rebuild it with New-DaxFsImage.",
                 target.Description, Errno.EINVAL);
         if (sb.TotalSize > plan.Size)
-            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, "ImageLargerThanMountSize",
+            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanMountSize,
                 $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount (rule {RuleIds.SuperTotalSize}). " +
                 "Mounting with a size below the image's crashes the kernel, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again with Write-DaxFsImage.",
                 target.Description, Errno.ERANGE);
@@ -228,17 +229,17 @@ public sealed class DaxFsMounter
         try { _ctx.MountApi.Unmount(p, flags); }
         catch (SyscallException ex) when (ex.ErrorNumber == Errno.EBUSY)
         {
-            throw new DaxLinuxException(DaxErrorKind.MountPointBusy, "MountBusy",
+            throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountBusy,
                 $"'{p}' is busy: files on it are open or a process works in it (fuser -vm '{p}' shows which). Close them, or detach it now and let it go when unused: Dismount-DaxFs '{p}' -Lazy.",
                 p, ex.ErrorNumber, ex);
         }
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.EPERM or Errno.EACCES)
         {
-            throw new DaxLinuxException(DaxErrorKind.NotRoot, "NotRoot", $"umount2('{p}') was refused ({Errno.Describe(ex.ErrorNumber)}). Run as root.", p, ex.ErrorNumber, ex);
+            throw new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.NotRoot, $"umount2('{p}') was refused ({Errno.Describe(ex.ErrorNumber)}). Run as root.", p, ex.ErrorNumber, ex);
         }
         catch (SyscallException ex)
         {
-            throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, "UnmountFailed", $"umount2('{p}') failed: {Errno.Describe(ex.ErrorNumber)}.", p, ex.ErrorNumber, ex);
+            throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, ErrorIds.UnmountFailed, $"umount2('{p}') failed: {Errno.Describe(ex.ErrorNumber)}.", p, ex.ErrorNumber, ex);
         }
     }
 
@@ -260,10 +261,10 @@ public sealed class DaxFsMounter
     public MountInfoEntry FindMount(string mountPoint, bool anyFileSystem = false)
     {
         string p = MountInfo.NormalizePath(mountPoint);
-        var entry = TryFindMount(p) ?? throw new DaxLinuxException(DaxErrorKind.NotMounted, "NotMounted",
+        var entry = TryFindMount(p) ?? throw new DaxLinuxException(DaxErrorKind.NotMounted, ErrorIds.NotMounted,
             $"'{p}' is not a mount point. List daxfs mounts with Get-DaxFsMount.", p, Errno.EINVAL);
         if (entry.FileSystemType != "daxfs" && !anyFileSystem)
-            throw new DaxLinuxException(DaxErrorKind.NotMounted, "NotADaxFsMount",
+            throw new DaxLinuxException(DaxErrorKind.NotMounted, ErrorIds.NotADaxFsMount,
                 $"'{p}' is a {entry.FileSystemType} mount, not daxfs; Dismount-DaxFs leaves it alone. Use umount for other file systems.", p, Errno.EINVAL);
         return entry;
     }
@@ -276,7 +277,7 @@ public sealed class DaxFsMounter
         try { return MountInfo.Read(_ctx.MountInfoPath); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, "MountInfoUnreadable",
+            throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, ErrorIds.MountInfoUnreadable,
                 $"Cannot read {_ctx.MountInfoPath}: {ex.Message}. Is /proc mounted?", _ctx.MountInfoPath, Errno.EIO, ex);
         }
     }

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
@@ -20,21 +21,21 @@ public static class DaxMemoryImages
     {
         ArgumentNullException.ThrowIfNull(target);
         if (target.Size < DaxFsConstants.BlockSize)
-            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
+            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
                 $"{target.Description} has {target.Size} bytes: not even a superblock fits.", target.Description, Errno.EINVAL);
         Superblock sb;
         using (var memory = target.OpenImageMemory(DaxFsConstants.BlockSize))
             sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
         if (sb.Magic != DaxFsConstants.SuperMagic)
-            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "NoDaxFsImageAtTarget",
+            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
                 $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}).",
                 target.Description, Errno.EINVAL);
         if (sb.Version != DaxFsConstants.Version)
-            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, "UnsupportedImageVersion",
+            throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.UnsupportedImageVersion,
                 $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads version {DaxFsConstants.Version} only.",
                 target.Description, Errno.EINVAL);
         if (sb.TotalSize < DaxFsConstants.BlockSize || sb.TotalSize > (ulong)target.Size)
-            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, "ImageLargerThanTarget",
+            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanTarget,
                 $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), but the memory has {target.Size}: " +
                 "the superblock is damaged or the image belongs to a larger region. Write a whole image with Write-DaxFsImage.",
                 target.Description, Errno.ERANGE);
@@ -82,7 +83,7 @@ public static class DaxMemoryImages
             try { fd = context.MountApi.GetDmaBuf(entry.MountPoint); }
             catch (SyscallException ex)
             {
-                throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, "DmaBufUnavailable",
+                throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, ErrorIds.DmaBufUnavailable,
                     $"ioctl(DAXFS_IOC_GET_DMABUF) on '{entry.MountPoint}' failed: {Errno.Describe(ex.ErrorNumber)}." +
                     (ex.ErrorNumber == Errno.ESTALE ? " A commit invalidated the branch mounted there; read the memory through another mount of the image." : ""),
                     entry.MountPoint, ex.ErrorNumber, ex);
@@ -95,7 +96,7 @@ public static class DaxMemoryImages
             }
         }
         if (options.PhysicalAddress is not { } phys || options.Size is not { } len || len == 0)
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "MountMemoryUnknown",
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.MountMemoryUnknown,
                 $"mountinfo shows no phys= and size= for '{entry.MountPoint}', so its memory is unknown.", entry.MountPoint, Errno.EINVAL);
         return Open(DaxMemoryTargets.ForPhysicalRange(context, phys, len));
     }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 using Microsoft.Win32.SafeHandles;
@@ -125,11 +126,11 @@ public sealed class DaxMemoryTarget
         string call = $"mmap({NodePath}, offset 0x{start:x}, length 0x{length:x}{(writable ? ", writable" : "")})";
         if (errno is Errno.EPERM or Errno.EACCES)
             return new DaxLinuxException(Kind == DaxMemoryTargetKind.PhysicalRange ? DaxErrorKind.PhysicalRangeUnreachable : DaxErrorKind.PermissionDenied,
-                Kind == DaxMemoryTargetKind.PhysicalRange ? "PhysicalRangeUnreachable" : "MapPermissionDenied",
+                Kind == DaxMemoryTargetKind.PhysicalRange ? ErrorIds.PhysicalRangeUnreachable : ErrorIds.MapPermissionDenied,
                 $"{call} was refused ({Errno.Describe(errno)}). " + (Kind == DaxMemoryTargetKind.PhysicalRange
                     ? "The kernel restricts /dev/mem (CONFIG_STRICT_DEVMEM/CONFIG_IO_STRICT_DEVMEM) and no dax device or raw namespace holds this range: use -Device instead."
                     : "Run as root."), Description, errno);
-        return new DaxLinuxException(DaxErrorKind.SystemCallFailed, "MapFailed",
+        return new DaxLinuxException(DaxErrorKind.SystemCallFailed, ErrorIds.MapFailed,
             $"{call} failed: {Errno.Describe(errno)}." + (errno == Errno.EINVAL && Kind == DaxMemoryTargetKind.DaxDevice
                 ? $" A dax device maps only in multiples of its align ({Granularity} bytes)." : ""), Description, errno);
     }
@@ -210,7 +211,7 @@ public static class DaxMemoryTargets
     public static DaxMemoryTarget ForPhysicalRange(LinuxContext ctx, ulong physicalAddress, ulong size)
     {
         if (size == 0 || size > long.MaxValue || physicalAddress > ulong.MaxValue - size)
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "InvalidPhysicalRange",
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.InvalidPhysicalRange,
                 $"0x{physicalAddress:x}+0x{size:x} is not a usable physical range (give a non-zero -Size).", $"0x{physicalAddress:x}", Errno.EINVAL);
         string description = $"physical range 0x{physicalAddress:x}+0x{size:x}";
         string mem = ctx.PhysicalMemoryPath;
@@ -242,11 +243,11 @@ public static class DaxMemoryTargets
         }
 
         if (refused.Kind == DaxErrorKind.NotFound)
-            throw new DaxLinuxException(DaxErrorKind.NotFound, "PhysicalMemoryDeviceMissing",
+            throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.PhysicalMemoryDeviceMissing,
                 $"{mem} does not exist on this host (a kernel built without CONFIG_DEVMEM, or a container that does not pass it in), " +
                 $"and no dax device or raw pmem namespace holds the {description}. Use -Device for memory a dax device holds.",
                 description, refused.Errno, refused);
-        throw new DaxLinuxException(DaxErrorKind.PhysicalRangeUnreachable, "PhysicalRangeUnreachable",
+        throw new DaxLinuxException(DaxErrorKind.PhysicalRangeUnreachable, ErrorIds.PhysicalRangeUnreachable,
             $"The {description} cannot be reached from user space: {refused.Message.TrimEnd('.')}; and no dax device or raw pmem " +
             "namespace holds it. Use -Device for memory a dax device holds, or make the range available to /dev/mem.", description, refused.Errno, refused);
     }
@@ -261,10 +262,10 @@ public static class DaxMemoryTargets
         string node = ctx.DevicePath(name);
         string? sectors = ctx.Sysfs.ReadText($"/sys/class/block/{name}/size");
         if (!SysfsValues.TryParseUInt64(sectors, out ulong count) || count == 0 || count > long.MaxValue / 512)
-            throw new DaxLinuxException(DaxErrorKind.NotFound, "BlockDeviceSizeUnknown",
+            throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.BlockDeviceSizeUnknown,
                 $"The size of {node} is unknown: /sys/class/block/{name}/size reads '{sectors}'. Check the device with lsblk.", name, Errno.ENODEV);
         if (!File.Exists(node))
-            throw new DaxLinuxException(DaxErrorKind.NotFound, "DeviceNodeNotFound",
+            throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DeviceNodeNotFound,
                 $"{node} does not exist. Check the name with lsblk or Get-DaxNamespace.", name, Errno.ENOENT);
         return new DaxMemoryTarget(DaxMemoryTargetKind.BlockDevice, name, node, (long)count * 512, 0, Environment.SystemPageSize,
             w => OpenNode(node, w, name), true);
@@ -290,17 +291,17 @@ public static class DaxMemoryTargets
         }
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.ENOENT or Errno.ENXIO or Errno.ENODEV)
         {
-            throw new DaxLinuxException(DaxErrorKind.NotFound, "DeviceNodeNotFound",
+            throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DeviceNodeNotFound,
                 $"{path} does not exist ({Errno.Describe(ex.ErrorNumber)}). Check the name with Get-DaxDevice.", what, ex.ErrorNumber, ex);
         }
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.EACCES or Errno.EPERM)
         {
-            throw new DaxLinuxException(DaxErrorKind.NotRoot, "NotRoot",
+            throw new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.NotRoot,
                 $"Opening {path} was refused ({Errno.Describe(ex.ErrorNumber)}). Run as root.", what, ex.ErrorNumber, ex);
         }
         catch (SyscallException ex)
         {
-            throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, "OpenFailed", $"{ex.Message}.", what, ex.ErrorNumber, ex);
+            throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, ErrorIds.OpenFailed, $"{ex.Message}.", what, ex.ErrorNumber, ex);
         }
     }
 

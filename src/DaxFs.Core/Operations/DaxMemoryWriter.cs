@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 
 namespace DaxFs.Core.Operations;
@@ -33,7 +34,7 @@ public static class DaxMemoryWriter
     public static void CheckFits(long imageLength, DaxMemoryTarget target)
     {
         if (imageLength > target.Size)
-            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, "ImageLargerThanTarget",
+            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanTarget,
                 $"The image ({imageLength} bytes) is larger than {target.Description} ({target.Size} bytes). " +
                 "Use a larger device or namespace (New-DaxNamespace -Size), or make the image smaller.", target.Description, Errno.ENOSPC);
     }
@@ -73,7 +74,7 @@ public static class DaxMemoryWriter
 
         var (same, firstDifference, hash) = Verify(source, length, target, progress, cancellationToken);
         if (!same)
-            throw new DaxLinuxException(DaxErrorKind.VerifyFailed, "WriteVerificationFailed",
+            throw new DaxLinuxException(DaxErrorKind.VerifyFailed, ErrorIds.WriteVerificationFailed,
                 $"What was read back from {target.Description} differs from the image, first at offset 0x{firstDifference:x}. " +
                 "The memory may be faulty or something else writes to it (another host, a mounted file system): check Get-DaxFsMount and dmesg, then write again.",
                 target.Description, Errno.EIO);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
@@ -24,7 +25,7 @@ namespace DaxFs.Core.Operations;
 public sealed class ImageValidationCheck : IDaxFsMountCheck
 {
     /// <summary>The error id of the refusal.</summary>
-    public const string ErrorId = "ImageFailsValidation";
+    public const string ErrorId = ErrorIds.ImageFailsValidation;
 
     /// <summary>Findings spelled out in the refusal's message (the rest are counted, and all are in the exception).</summary>
     public int ListedFindings { get; init; } = 5;

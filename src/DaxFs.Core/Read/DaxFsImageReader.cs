@@ -488,39 +488,24 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         string full = NormalizePath(path);
         if (!TryLookup(full, out uint startIno))
             throw new FileNotFoundException($"'{full}' does not exist in the image.", full);
-        var startInode = GetInode(startIno);
-        if (ModeBits.TypeOf(startInode.Mode) != DaxFsItemType.Directory)
+        var start = MakeItem(full, full == "/" ? Array.Empty<byte>() : s_utf8.GetBytes(full[(full.LastIndexOf('/') + 1)..]), startIno, GetInode(startIno), 0);
+        foreach (var item in TreeWalk.Walk(start, full, Entries, CycleFound, recurse, depth, cancellationToken))
+            yield return item;
+
+        IEnumerable<ImageItem> Entries(ulong dirIno, BaseInode dir, string dirPath, int level)
         {
-            yield return MakeItem(full, s_utf8.GetBytes(full[(full.LastIndexOf('/') + 1)..]), startIno, startInode, 0);
-            yield break;
-        }
-        var visited = new HashSet<uint> { startIno };
-        // Like ls -R and Get-ChildItem -Recurse: a directory's entries together, then each subdirectory in turn.
-        var pending = new Stack<(string Path, uint Ino, BaseInode Inode, int Level)>();
-        pending.Push((full == "/" ? "" : full, startIno, startInode, 0));
-        var subdirs = new List<(string, uint, BaseInode, int)>();
-        while (pending.Count > 0)
-        {
-            var dir = pending.Pop();
-            subdirs.Clear();
-            ulong count = EntryCount(dir.Inode);
-            ulong start = count == 0 ? 0 : DirectoryStart(dir.Ino, dir.Inode, count);
+            ulong count = EntryCount(dir);
+            ulong first = count == 0 ? 0 : DirectoryStart((uint)dirIno, dir, count);
             for (ulong j = 0; j < count; j++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var item = EntryItem(dir.Ino, j, start + j * DaxFsConstants.DirentStride, dir.Path, dir.Level);
-                yield return item;
-                if (recurse && dir.Level + 1 <= depth && item.Type == DaxFsItemType.Directory)
-                {
-                    uint ino = (uint)item.Ino;
-                    if (!visited.Add(ino))
-                        throw new DaxFsFormatException(RuleIds.TreeCycle, item.EntryOffset,
-                            $"Directory inode {ino} ('{item.FullName}') is reached a second time: the image's directories form a cycle or share a child.");
-                    subdirs.Add((item.FullName, ino, item.Inode, dir.Level + 1));
-                }
+                yield return EntryItem((uint)dirIno, j, first + j * DaxFsConstants.DirentStride, dirPath, level);
             }
-            for (int k = subdirs.Count - 1; k >= 0; k--) pending.Push(subdirs[k]);
         }
+
+        static void CycleFound(ImageItem item) =>
+            throw new DaxFsFormatException(RuleIds.TreeCycle, item.EntryOffset,
+                $"Directory inode {item.Ino} ('{item.FullName}') is reached a second time: the image's directories form a cycle or share a child.");
     }
 
     /// <summary>

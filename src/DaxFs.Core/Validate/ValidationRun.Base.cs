@@ -417,14 +417,15 @@ internal sealed partial class ValidationRun
         if (root != 0)
         {
             _state[root] |= Reached;
-            Walk(root, markReached: true);
+            Walk(root, childMark: Reached);
         }
         foreach (var d in _dirs)
             if ((_state[d.Ino] & (Gray | Black)) == 0)
-                Walk(d.Ino, markReached: false);
+                Walk(d.Ino, childMark: 0);
     }
 
-    private void Walk(uint start, bool markReached)
+    /// <summary>Depth-first from <paramref name="start"/>, colouring directories; each child also gets <paramref name="childMark"/> (Reached from the root).</summary>
+    private void Walk(uint start, byte childMark)
     {
         var stack = new List<(uint Dir, int Next)> { (start, 0) };
         _state[start] |= Gray;
@@ -442,7 +443,7 @@ internal sealed partial class ValidationRun
             stack[^1] = (dir, next + 1);
             var edge = _edges[range.Start + next];
             uint child = edge.Child;
-            if (markReached) _state[child] |= Reached;
+            _state[child] |= childMark;
             if (TypeOf(_modes[child]) != DaxFsItemType.Directory) continue;
             if ((_state[child] & Gray) != 0)
                 Report(RuleIds.TreeCycle, (long)edge.At, child,

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Export;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
@@ -79,12 +80,10 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
         if (!ShouldProcess(dest, $"Extract '{path}' of '{imagePath}'{branchNote}")) return;
         var exporter = new ImageExporter(tree, new ExportOptions { Overwrite = Force, Unreachable = p => WarnUnreachable(imagePath, tree.BranchName, p) });
         var activity = $"Export-DaxFsItem {imagePath}{(path == "/" ? "" : ":" + path)}";
-        long lastTick = 0;
+        var throttle = new ProgressThrottle();
         var progress = new Progress(p =>
         {
-            long now = Environment.TickCount64;
-            if (now - lastTick < 200) return;
-            lastTick = now;
+            if (!throttle.Due()) return;
             WriteProgress(new ProgressRecord(2, activity, $"{p.ItemsDone} items, {Formatting.Size(p.BytesDone)}") { CurrentOperation = p.CurrentPath });
         });
         Guard(imagePath, () =>
@@ -96,10 +95,14 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
             }
             catch (DaxFsExportException ex)
             {
-                var category = ex.InnerException is IOException io && io.HResult is 13 or 1 ? ErrorCategory.PermissionDenied
-                    : ex.InnerException is IOException { HResult: 17 } ? ErrorCategory.ResourceExists
-                    : ex.InnerException is IOException ? ErrorCategory.WriteError : ErrorCategory.InvalidData;
-                WriteError(new ErrorRecord(ex, "ExportFailed", category, ex.PathInImage ?? ex.Destination ?? path));
+                var category = ex.Kind switch
+                {
+                    ExportFailure.PermissionDenied => ErrorCategory.PermissionDenied,
+                    ExportFailure.AlreadyExists => ErrorCategory.ResourceExists,
+                    ExportFailure.WriteFailed => ErrorCategory.WriteError,
+                    _ => ErrorCategory.InvalidData,
+                };
+                WriteError(new ErrorRecord(ex, ErrorIds.ExportFailed, category, ex.PathInImage ?? ex.Destination ?? path));
             }
             finally
             {

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
@@ -147,7 +148,7 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
                     return DaxMemoryTargets.ForDevice(Context, dev);
                 if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.PhysicalRange) && InputObject.PhysicalAddress is { } phys)
                     return DaxMemoryTargets.ForPhysicalRange(Context, (ulong)phys, (ulong)InputObject.Size);
-                throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "UnsupportedMountSource",
+                throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.UnsupportedMountSource,
                     $"{InputObject.Target} ({InputObject.TargetKind}) cannot be mounted: the kernel mounts a dax device, a physical range or a dma-buf.",
                     InputObject.Target, Errno.EINVAL);
         }

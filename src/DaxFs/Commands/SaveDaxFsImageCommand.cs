@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
@@ -55,20 +56,20 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         object what = ParameterSetName switch { DeviceSet => Device, DmaBufSet => DmaBuf, _ => $"0x{PhysicalAddress:x}" };
         if (Directory.Exists(dest))
         {
-            ThrowTerminatingError(Errors.Make("DestinationIsDirectory", ErrorCategory.InvalidArgument, dest,
+            ThrowTerminatingError(Errors.Make(ErrorIds.DestinationIsDirectory, ErrorCategory.InvalidArgument, dest,
                 $"'{dest}' is a directory; give the path of the image file to write."));
             return;
         }
         if (File.Exists(dest) && !Force)
         {
-            ThrowTerminatingError(Errors.Make("DestinationExists", ErrorCategory.ResourceExists, dest,
+            ThrowTerminatingError(Errors.Make(ErrorIds.DestinationExists, ErrorCategory.ResourceExists, dest,
                 $"'{dest}' exists. Add -Force to replace it, or choose another path."));
             return;
         }
 
         DaxMemoryTarget target = null!;
         Superblock sb = default;
-        Try(() =>
+        TryOrStop(() =>
         {
             target = ParameterSetName switch
             {
@@ -77,7 +78,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
                 _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
             };
             sb = DaxMemoryImages.ReadSuperblock(target);
-        }, what, terminating: true);
+        }, what);
 
         long length = (long)sb.TotalSize;
         string action = $"Copy the {length}-byte DAXFS image at the start of {target.Description} through {target.DescribeMap(0, length, writable: false)} to {dest}";
@@ -88,7 +89,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         bool done = false;
         try
         {
-            Try(() =>
+            TryOrStop(() =>
             {
                 using (var window = target.Map(0, length, writable: false))
                 using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -100,7 +101,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
                     }
                     file.Flush(flushToDisk: true);
                 }
-            }, what, terminating: true);
+            }, what);
             if (Cancellation.IsCancellationRequested) return;
 
             DaxFsImageReader reader;
@@ -115,7 +116,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         }
         catch (IOException ex)
         {
-            ThrowTerminatingError(Errors.Make(ex, "SaveFailed", ErrorCategory.WriteError, dest));
+            ThrowTerminatingError(Errors.Make(ex, ErrorIds.SaveFailed, ErrorCategory.WriteError, dest));
         }
         finally
         {

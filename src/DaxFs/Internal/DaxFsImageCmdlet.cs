@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using DaxFs.Core.Branches;
 using System.Collections.Concurrent;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
@@ -40,7 +41,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         {
             var resolved = GetResolvedProviderPathFromPSPath(source.Path, out var provider);
             if (provider.Name != "FileSystem")
-                ThrowTerminatingError(Errors.Make("ImageNotOnFileSystem", ErrorCategory.InvalidArgument, source.Path,
+                ThrowTerminatingError(Errors.Make(ErrorIds.ImageNotOnFileSystem, ErrorCategory.InvalidArgument, source.Path,
                     $"'{source.Path}' is on the {provider.Name} provider; an image must be a file."));
             return resolved;
         }
@@ -61,7 +62,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
             if (reader is null)
             {
                 if (Directory.Exists(path))
-                    ThrowTerminatingError(Errors.Make("ImageIsDirectory", ErrorCategory.InvalidArgument, path,
+                    ThrowTerminatingError(Errors.Make(ErrorIds.ImageIsDirectory, ErrorCategory.InvalidArgument, path,
                         $"'{path}' is a directory, not an image (nor a daxfs mount point). To build an image from it, run New-DaxFsImage -Path '{path}'."));
                 reader = DaxFsImageReader.Open(path, backingFile);
             }
@@ -87,7 +88,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
             if (s_dmaBufs.TryGetValue(path, out var weak))
             {
                 if (!weak.TryGetTarget(out var buffer))
-                    throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
+                    throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.DmaBufClosed,
                         $"The {path} has been disposed; its memory is gone.", path, Errno.EBADF);
                 memory = DaxMemoryImages.Open(buffer.ToTarget());
             }
@@ -130,7 +131,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         try { view = BranchView.Open(reader, branch); }
         catch (DaxFsBranchNotFoundException ex)
         {
-            WriteError(Errors.Make("BranchNotFound", ErrorCategory.ObjectNotFound, branch, $"'{path}': {ex.Message} List them with Get-DaxFsBranch.", ex));
+            WriteError(Errors.Make(ErrorIds.BranchNotFound, ErrorCategory.ObjectNotFound, branch, $"'{path}': {ex.Message} List them with Get-DaxFsBranch.", ex));
             return null;
         }
         catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, path)); throw; }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 
 namespace DaxFs.Internal;
@@ -23,11 +24,11 @@ internal static class Errors
 
     public static ErrorRecord ImageNotFound(string path, Exception? inner = null) =>
         new(new FileNotFoundException($"Cannot find the image '{path}'. Check the path, or build one with New-DaxFsImage.", path, inner),
-            "ImageNotFound", ErrorCategory.ObjectNotFound, path);
+            ErrorIds.ImageNotFound, ErrorCategory.ObjectNotFound, path);
 
     public static ErrorRecord ImageUnreadable(string path, Exception inner) =>
         new(new IOException($"Cannot open the image '{path}': {inner.Message}", inner),
-            "ImageUnreadable", inner is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, path);
+            ErrorIds.ImageUnreadable, inner is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, path);
 
     /// <summary>A branch asked of a format-8 image, which has an overlay instead.</summary>
     public static ErrorRecord NoBranchesInFormat8(string imagePath) =>
@@ -39,5 +40,5 @@ internal static class Errors
 
     public static ErrorRecord ItemNotFound(string imagePath, string itemPath) =>
         new(new ItemNotFoundException($"'{itemPath}' does not exist in the image '{imagePath}'. List the image with Get-DaxFsItem -Recurse."),
-            "ItemNotFoundInImage", ErrorCategory.ObjectNotFound, itemPath);
+            ErrorIds.ItemNotFoundInImage, ErrorCategory.ObjectNotFound, itemPath);
 }

@@ -259,7 +259,7 @@ public sealed class BranchManagerTests : IDisposable
         LogWriter.PutBranch(image, 6, 7, 5, "nephew", BranchState.Active, sb.DeltaRegionOffset, Array.Empty<byte>());   // child of side: untouched
         LogWriter.PutBranch(image, 7, 8, 1, "gone", BranchState.Aborted, sb.DeltaRegionOffset, Array.Empty<byte>());    // already invalid
         var ctx = Host(image, mounts: new[] { ("main", "/main"), ("feature", "/main/feature"), ("deep", "/main/feature/deep"), ("side", "/main/side"), ("side2", "/main/side"), ("nephew", "/main/side/nephew") });
-        var plan = new DaxFsBranchManager(ctx).PlanEnd(Mnt("deep"), commit: true);
+        var plan = new DaxFsBranchManager(ctx).PlanEnd(Mnt("deep"), BranchEnd.Commit);
         Assert.Equal(new[] { "deep", "feature" }, plan.Chain);
         Assert.Equal(new[] { Mnt("feature") }, plan.ChainMounts);
         Assert.Equal(new[] { "twin", "side" }, plan.Invalidated.Select(i => i.Name));
@@ -272,7 +272,7 @@ public sealed class BranchManagerTests : IDisposable
         Assert.DoesNotContain("nephew", plan.Description);
         Assert.Contains("remount,commit", plan.Description);
 
-        var abort = new DaxFsBranchManager(ctx).PlanEnd(Mnt("deep"), commit: false);
+        var abort = new DaxFsBranchManager(ctx).PlanEnd(Mnt("deep"), BranchEnd.Abort);
         Assert.Empty(abort.Invalidated);
         Assert.Contains("Discard 'deep' with its parent chain 'feature' back to main", abort.Description);
         Assert.Contains($"go stale (ESTALE): '{Mnt("feature")}'", abort.Description);
@@ -282,7 +282,7 @@ public sealed class BranchManagerTests : IDisposable
     public void WithoutTheTableTheMountedSiblingsComeFromMountinfo()
     {
         var ctx = Host(withMem: false, mounts: new[] { ("main", "/main"), ("a", "/main/a"), ("b", "/main/a/b"), ("s", "/main/s"), ("t", "/main/a/t"), ("c", "/main/s/c") });
-        var plan = new DaxFsBranchManager(ctx).PlanEnd(Mnt("b"), commit: true);
+        var plan = new DaxFsBranchManager(ctx).PlanEnd(Mnt("b"), BranchEnd.Commit);
         Assert.Null(plan.State.Table);
         Assert.Equal(new[] { "t", "s" }, plan.Invalidated.Select(i => i.Name));
         Assert.Equal(new[] { Mnt("t") }, plan.Invalidated[0].MountPoints);
@@ -296,11 +296,11 @@ public sealed class BranchManagerTests : IDisposable
         SetState(image, 3, BranchState.Aborted); // deep, invalidated
         var ctx = Host(image, mounts: new[] { ("main", "/main"), ("feature", "/main/feature"), ("deep", "/main/feature/deep") });
         var m = new DaxFsBranchManager(ctx);
-        Assert.Equal("MainBranchCannotEnd", Refused(() => m.PlanEnd(Mnt("main"), true)).ErrorId);
-        Assert.Equal("BranchNotActive", Refused(() => m.PlanEnd(Mnt("deep"), false)).ErrorId);
+        Assert.Equal("MainBranchCannotEnd", Refused(() => m.PlanEnd(Mnt("main"), BranchEnd.Commit)).ErrorId);
+        Assert.Equal("BranchNotActive", Refused(() => m.PlanEnd(Mnt("deep"), BranchEnd.Abort)).ErrorId);
         Assert.Empty(_api.Calls);
 
-        var plan = m.PlanEnd(Mnt("feature"), commit: true);
+        var plan = m.PlanEnd(Mnt("feature"), BranchEnd.Commit);
         m.End(plan);
         Assert.Equal($"mount(none, {Mnt("feature")}, daxfs, {MountFlags.MS_REMOUNT}, commit)", Assert.Single(_api.Calls));
         foreach (var (errno, id) in new[] { (Errno.ESTALE, "BranchNotActive"), (Errno.EBUSY, "BranchHasChildren"), (Errno.EOPNOTSUPP, "MainBranchCannotEnd"), (Errno.EIO, "CommitFailed") })
