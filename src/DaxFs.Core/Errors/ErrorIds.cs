@@ -105,6 +105,11 @@ public static class ErrorIds
     public const string WriteFailed = nameof(WriteFailed);
     public const string WriteVerificationFailed = nameof(WriteVerificationFailed);
 
+    // Format 8 (no branches; the shared overlay)
+    public const string Format8HasNoBranches = nameof(Format8HasNoBranches);
+    public const string ImageHasNoOverlay = nameof(ImageHasNoOverlay);
+    public const string NoOverlayInFormat5 = nameof(NoOverlayInFormat5);
+
     /// <summary>Every id of the catalogue.</summary>
     public static IReadOnlyList<string> All { get; } = typeof(ErrorIds).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
         .Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!).ToArray();

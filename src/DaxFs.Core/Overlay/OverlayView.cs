@@ -380,28 +380,10 @@ public sealed class OverlayView : IImageTree
     {
         string full = DaxFsImageReader.NormalizePath(path);
         var start = GetItem(full) ?? throw new FileNotFoundException($"'{full}' does not exist in the image.", full);
-        if (start.Type != DaxFsItemType.Directory)
-        {
-            yield return start;
-            yield break;
-        }
-        var visited = new HashSet<ulong> { start.Ino };
-        var pending = new Stack<(string Path, ulong Ino, int Level)>();
-        pending.Push((full == "/" ? "" : full, start.Ino, 0));
-        var subdirs = new List<(string, ulong, int)>();
-        while (pending.Count > 0)
-        {
-            var dir = pending.Pop();
-            subdirs.Clear();
-            foreach (var item in ListDirectory(dir.Ino, dir.Path, dir.Level))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                yield return item;
-                if (recurse && !item.Unreachable && dir.Level + 1 <= depth && item.Type == DaxFsItemType.Directory && visited.Add(item.Ino))
-                    subdirs.Add((item.FullName, item.Ino, dir.Level + 1));
-            }
-            for (int k = subdirs.Count - 1; k >= 0; k--) pending.Push(subdirs[k]);
-        }
+        // A directory met again (a base name listed twice, or an overlay that makes a directory its own descendant) is
+        // listed and not entered again.
+        foreach (var item in TreeWalk.Walk(start, full, (dirIno, _, dirPath, level) => ListDirectory(dirIno, dirPath, level), _ => { }, recurse, depth, cancellationToken))
+            yield return item;
     }
 
     // ------------------------------------------------------------------ symlinks and content

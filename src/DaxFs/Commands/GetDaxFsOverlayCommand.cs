@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Overlay;
 using DaxFs.Core.Read;
@@ -36,13 +37,13 @@ public sealed class GetDaxFsOverlayCommand : DaxFsImageCmdlet
     {
         if (reader.Generation != DaxFsFormat.V8)
         {
-            cmdlet.WriteError(Errors.Make("NoOverlayInFormat5", ErrorCategory.InvalidOperation, path,
+            cmdlet.WriteError(Errors.Make(ErrorIds.NoOverlayInFormat5, ErrorCategory.InvalidOperation, path,
                 $"'{path}' is a DAXFS format-5 image: format 5 has no overlay; its writes live in branches. List them with Get-DaxFsBranch and their changes with Compare-DaxFsBranch."));
             return false;
         }
         if (!reader.HasOverlay)
         {
-            cmdlet.WriteError(Errors.Make("ImageHasNoOverlay", ErrorCategory.InvalidOperation, path,
+            cmdlet.WriteError(Errors.Make(ErrorIds.ImageHasNoOverlay, ErrorCategory.InvalidOperation, path,
                 $"'{path}' is a static format-8 image: it has no overlay region, so a mount of it is read-only. Build one with an overlay (mkdaxfs -D/-H with -O, or --empty) to take writes."));
             return false;
         }

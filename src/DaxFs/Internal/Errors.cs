@@ -36,7 +36,7 @@ internal static class Errors
                 $"'{imagePath}' is a DAXFS format-8 image: format 8 has no branches (they were removed with the delta logs). " +
                 "Its writes live in the shared overlay instead, which Get-DaxFsItem, Get-DaxFsContent and Export-DaxFsItem show merged " +
                 "over the base as a mount shows them; Get-DaxFsOverlay lists the overlay and -Changes what it changed against the base."),
-            "Format8HasNoBranches", ErrorCategory.InvalidOperation, imagePath);
+            ErrorIds.Format8HasNoBranches, ErrorCategory.InvalidOperation, imagePath);
 
     public static ErrorRecord ItemNotFound(string imagePath, string itemPath) =>
         new(new ItemNotFoundException($"'{itemPath}' does not exist in the image '{imagePath}'. List the image with Get-DaxFsItem -Recurse."),
