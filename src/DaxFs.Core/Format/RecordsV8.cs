@@ -48,11 +48,14 @@ public record struct SuperblockV8
         public const int Magic = 0, Version = 4, BlockSize = 8, Reserved = 12, TotalSize = 16, BaseOffset = 24, BaseSize = 32,
             InodeOffset = 40, InodeCount = 48, RootInode = 52, DataOffset = 56, OverlayOffset = 64, OverlaySize = 72,
             OverlayBucketCount = 80, OverlayBucketShift = 84, PageCacheOffset = 88, PageCacheSize = 96, PageCacheSlotCount = 104,
-            PageCacheHashShift = 108, End = 112;
+            PageCacheHashShift = 108;
     }
 
-    private const uint FieldsFit = RecordSize - Offsets.End;
-    private const uint EndFollows = Offsets.End - (Offsets.PageCacheHashShift + 4);
+    /// <summary>Where the fields end; the rest of the record is zero.</summary>
+    public const int FieldsEnd = 112;
+
+    private const uint FieldsFit = RecordSize - FieldsEnd;
+    private const uint EndFollows = FieldsEnd - (Offsets.PageCacheHashShift + 4);
 
     public static SuperblockV8 Read(ReadOnlySpan<byte> b) => new()
     {
@@ -94,11 +97,10 @@ public record struct OverlayHeader
     public static class Offsets
     {
         public const int Magic = 0, Version = 4, BucketOffset = 8, PoolOffset = 16, PoolSize = 24, PoolAlloc = 32, NextIno = 40,
-            FreeInode = 48, FreeData = 56, FreeDirent = 64, End = 72;
+            FreeInode = 48, FreeData = 56, FreeDirent = 64;
     }
 
-    private const uint FieldsFit = RecordSize - Offsets.End;
-    private const uint EndFollows = Offsets.End - (Offsets.FreeDirent + 8);
+    private const uint FieldsFit = RecordSize - (Offsets.FreeDirent + 8);
 
     public static OverlayHeader Read(ReadOnlySpan<byte> b) => new()
     {
@@ -297,11 +299,10 @@ public record struct PageCacheHeaderV2
 
     public static class Offsets
     {
-        public const int Magic = 0, Version = 4, SlotMetaOffset = 8, SlotDataOffset = 16, EvictHand = 24, PendingCount = 28, End = 32;
+        public const int Magic = 0, Version = 4, SlotMetaOffset = 8, SlotDataOffset = 16, EvictHand = 24, PendingCount = 28;
     }
 
-    private const uint FieldsFit = RecordSize - Offsets.End;
-    private const uint EndFollows = Offsets.End - (Offsets.PendingCount + 4);
+    private const uint FieldsFit = RecordSize - (Offsets.PendingCount + 4);
 
     public static PageCacheHeaderV2 Read(ReadOnlySpan<byte> b) => new()
     {

@@ -31,7 +31,7 @@ internal sealed partial class ValidationRun
         if (blockOk && sb.BlockSize != _options.PageSize)
             Report(RuleIds.V8PageSize, SuperblockV8.Offsets.BlockSize, null,
                 $"The image's block_size is {sb.BlockSize}, but this machine's page size is {_options.PageSize}: the format-8 kernel refuses to mount it (rebuild it on a machine with that page size).");
-        if (sb.Reserved != 0 || Bytes(0, SuperblockV8.RecordSize)[SuperblockV8.Offsets.End..].IndexOfAnyExcept((byte)0) >= 0)
+        if (sb.Reserved != 0 || Bytes(0, SuperblockV8.RecordSize)[SuperblockV8.FieldsEnd..].IndexOfAnyExcept((byte)0) >= 0)
             Report(RuleIds.V8Reserved, SuperblockV8.Offsets.Reserved, null, "The superblock's reserved bytes are not zero.");
         if (sb.TotalSize > _length)
             Report(RuleIds.SuperTotalSize, SuperblockV8.Offsets.TotalSize, null,

@@ -9,7 +9,11 @@ namespace DaxFs.Core.Tests.Format;
 /// </summary>
 public class RecordLayoutTests
 {
-    public static TheoryData<Type> Records => new() { typeof(Superblock), typeof(BaseSuperblock), typeof(BaseInode), typeof(BranchRecord), typeof(PageCacheHeader) };
+    public static TheoryData<Type> Records => new()
+    {
+        typeof(Superblock), typeof(BaseSuperblock), typeof(BaseInode), typeof(BranchRecord), typeof(PageCacheHeader),
+        typeof(SuperblockV8), typeof(OverlayHeader), typeof(OverlayInodeEntry), typeof(OverlayDirListEntry), typeof(PageCacheHeaderV2),
+    };
 
     private static int RecordSize(Type t) => (int)t.GetField("RecordSize")!.GetRawConstantValue()!;
 
@@ -40,6 +44,11 @@ public class RecordLayoutTests
             case BaseInode s: s.Write(bytes); break;
             case BranchRecord s: s.Write(bytes); break;
             case PageCacheHeader s: s.Write(bytes); break;
+            case SuperblockV8 s: s.Write(bytes); break;
+            case OverlayHeader s: s.Write(bytes); break;
+            case OverlayInodeEntry s: s.Write(bytes); break;
+            case OverlayDirListEntry s: s.Write(bytes); break;
+            case PageCacheHeaderV2 s: s.Write(bytes); break;
             default: throw new ArgumentException(typeof(T).Name);
         }
     }
@@ -51,6 +60,11 @@ public class RecordLayoutTests
         nameof(BaseInode) => BaseInode.Read(bytes),
         nameof(BranchRecord) => BranchRecord.Read(bytes),
         nameof(PageCacheHeader) => PageCacheHeader.Read(bytes),
+        nameof(SuperblockV8) => SuperblockV8.Read(bytes),
+        nameof(OverlayHeader) => OverlayHeader.Read(bytes),
+        nameof(OverlayInodeEntry) => OverlayInodeEntry.Read(bytes),
+        nameof(OverlayDirListEntry) => OverlayDirListEntry.Read(bytes),
+        nameof(PageCacheHeaderV2) => PageCacheHeaderV2.Read(bytes),
         _ => throw new ArgumentException(t.Name),
     };
 
@@ -101,6 +115,43 @@ public class RecordLayoutTests
         PageCacheSlot.WriteValid(s, 5);
         Assert.Equal((5UL << 2) | 2, BitConverter.ToUInt64(s, PageCacheSlot.Offsets.StateTag));
         Assert.Equal(1u, BitConverter.ToUInt32(s, PageCacheSlot.Offsets.RefBit));
+    }
+
+    [Fact]
+    public void Format_8_dirent_bucket_slot_and_keys_sit_where_FORMAT_V8_says()
+    {
+        // DIRENT: type @0, flags @4, parent @8, child @16, child_mode @24, name_len @28, next @32, dir_next @40, name @48 (256).
+        var e = new OverlayDirentEntry { Type = 3, Flags = 1, ParentIno = 0x1122, ChildIno = 0x3344, ChildMode = 0x81A4, NameLength = 2,
+            Next = 0x55, DirNext = 0x66, NameField = "ab"u8.ToArray() };
+        var d = new byte[OverlayDirentEntry.RecordSize];
+        e.Write(d);
+        Assert.Equal(304, d.Length);
+        Assert.Equal((3u, 1u), (BitConverter.ToUInt32(d, 0), BitConverter.ToUInt32(d, 4)));
+        Assert.Equal((0x1122UL, 0x3344UL), (BitConverter.ToUInt64(d, 8), BitConverter.ToUInt64(d, 16)));
+        Assert.Equal((0x81A4u, (ushort)2), (BitConverter.ToUInt32(d, 24), BitConverter.ToUInt16(d, 28)));
+        Assert.Equal((0x55UL, 0x66UL), (BitConverter.ToUInt64(d, 32), BitConverter.ToUInt64(d, 40)));
+        Assert.Equal(new byte[] { (byte)'a', (byte)'b', 0 }, d.AsSpan(48, 3).ToArray());
+        var back = OverlayDirentEntry.Read(d);
+        Assert.True(back.Tombstone);
+        Assert.Equal("ab"u8.ToArray(), back.Name.ToArray());
+
+        var b = OverlayBucket.For(0x1234, 0x40);
+        Assert.True(b.Used);
+        Assert.Equal(0x1234UL, b.Key);
+        Assert.Equal((0x1234UL << 1) | 1, b.StateKey);
+
+        var slot = new byte[16];
+        BitConverter.TryWriteBytes(slot.AsSpan(0), (((5UL << 20) | 7) << 6) | (3UL << 2) | 2);
+        var s = PageCacheSlotV2.Read(slot);
+        Assert.Equal((2UL, 3u, (5UL << 20) | 7), (s.State, s.Readers, s.Tag));
+
+        Assert.Equal((9UL << 20) | 0xFFFFF, OverlayKeys.Inode(9));
+        Assert.Equal((9UL << 20) | 0xFFFFE, OverlayKeys.DirList(9));
+        Assert.Equal((9UL << 20) | 3, OverlayKeys.Data(9, 3));
+        // FNV-1a 64 of the 8 little-endian bytes of 1, then "a", shifted right by 1.
+        ulong h = 0xcbf29ce484222325;
+        foreach (byte c in new byte[] { 1, 0, 0, 0, 0, 0, 0, 0, (byte)'a' }) { h ^= c; h *= 0x100000001b3; }
+        Assert.Equal(h >> 1, OverlayKeys.Dirent(1, "a"u8));
     }
 
     [Fact]
