@@ -34,16 +34,25 @@ public sealed record DaxFsMountPlan
     public ulong Size { get; init; }
     /// <summary>The source string of mount(2) (the device name, or "daxfs").</summary>
     public string Source { get; init; } = "daxfs";
-    /// <summary>The image's superblock, once <see cref="DaxFsMounter.Inspect"/> has read it.</summary>
+    /// <summary>The image's superblock, once <see cref="DaxFsMounter.Inspect"/> has read it (format 5).</summary>
     public Superblock? Superblock { get; init; }
-    /// <summary>Static images are mounted read-only (MS_RDONLY / MOUNT_ATTR_RDONLY).</summary>
+    /// <summary>The image's superblock, once <see cref="DaxFsMounter.Inspect"/> has read it (format 8).</summary>
+    public SuperblockV8? Superblock8 { get; init; }
+    /// <summary>The image's format, once <see cref="DaxFsMounter.Inspect"/> has read it.</summary>
+    public DaxFsFormat Format => Superblock8 is not null ? DaxFsFormat.V8 : Superblock is not null ? DaxFsFormat.V5 : DaxFsFormat.Unknown;
+    /// <summary>The image's total_size, once read.</summary>
+    public ulong? TotalSize => Superblock8?.TotalSize ?? Superblock?.TotalSize;
+    /// <summary>Static images (format 5: no branch table; format 8: no overlay) are mounted read-only (MS_RDONLY / MOUNT_ATTR_RDONLY).</summary>
     public bool ReadOnly { get; init; }
     /// <summary>What <see cref="DaxFsMounter.Inspect"/>'s checks found without refusing (warnings), in order.</summary>
     public IReadOnlyList<ValidationFinding> Findings { get; init; } = Array.Empty<ValidationFinding>();
     /// <summary>True when <see cref="DaxFsMountRequest.SkipValidation"/> kept the gate from running.</summary>
     public bool ValidationSkipped { get; init; }
 
-    public DaxFsImageMode? ImageMode => Superblock is not { } sb ? null
+    public DaxFsImageMode? ImageMode => Superblock8 is { } v8
+        ? (v8.OverlayOffset == 0 ? DaxFsImageMode.Static : v8.BaseOffset == 0 ? DaxFsImageMode.OverlayOnly
+            : v8.PageCacheOffset != 0 ? DaxFsImageMode.Split : DaxFsImageMode.Overlay)
+        : Superblock is not { } sb ? null
         : sb.BranchTableEntries == 0 ? DaxFsImageMode.Static
         : sb.PageCacheOffset != 0 ? DaxFsImageMode.Split : DaxFsImageMode.Branching;
 
@@ -177,6 +186,8 @@ public sealed class DaxFsMounter
                 $"{target.Description} offers {window} bytes: not even a superblock ({DaxFsConstants.BlockSize} bytes) fits (rule {RuleIds.ImageTruncated}).", target.Description, Errno.EINVAL);
 
         using var memory = target.OpenImageMemory(window);
+        if (ImageFormat.Detect(memory.Span(0, 8)) == DaxFsFormat.V8)
+            return RunChecks(plan, memory, InspectV8(plan, memory), cancellationToken);
         var sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
         if (sb.Magic != DaxFsConstants.SuperMagic)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
@@ -184,7 +195,7 @@ public sealed class DaxFsMounter
                 target.Description, Errno.EINVAL);
         if (sb.Version != DaxFsConstants.Version)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.UnsupportedImageVersion,
-                $"The image in {target.Description} is DAXFS version {sb.Version}; the kernel module mounts version {DaxFsConstants.Version} only (rule {RuleIds.SuperVersion}). Rebuild it with New-DaxFsImage.",
+                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs knows formats {DaxFsConstants.Version} and {DaxFsV8Constants.Version} only (rule {RuleIds.SuperVersion}). Rebuild it with New-DaxFsImage.",
                 target.Description, Errno.EINVAL);
         if (sb.TotalSize > plan.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanMountSize,
@@ -193,6 +204,24 @@ public sealed class DaxFsMounter
                 target.Description, Errno.ERANGE);
 
         var result = plan with { Superblock = sb, ReadOnly = sb.BranchTableEntries == 0, ValidationSkipped = plan.Request.SkipValidation };
+        return RunChecks(plan, memory, result, cancellationToken);
+    }
+
+    /// <summary>Format 8: the superblock, the total_size refusal, and read-only exactly when the image has no overlay (as the kernel decides).</summary>
+    private static DaxFsMountPlan InspectV8(DaxFsMountPlan plan, ImageMemory memory)
+    {
+        var target = plan.Request.Target;
+        var sb = SuperblockV8.Read(memory.Span(0, SuperblockV8.RecordSize));
+        if (sb.TotalSize > plan.Size)
+            throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanMountSize,
+                $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount (rule {RuleIds.SuperTotalSize}). " +
+                "Its regions past the mount size would be outside the memory the kernel maps, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again with Write-DaxFsImage.",
+                target.Description, Errno.ERANGE);
+        return plan with { Superblock8 = sb, ReadOnly = sb.OverlayOffset == 0, ValidationSkipped = plan.Request.SkipValidation };
+    }
+
+    private DaxFsMountPlan RunChecks(DaxFsMountPlan plan, ImageMemory memory, DaxFsMountPlan result, CancellationToken cancellationToken)
+    {
         var found = new List<ValidationFinding>();
         foreach (var check in Checks)
         {

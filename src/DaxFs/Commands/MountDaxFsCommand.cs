@@ -97,7 +97,7 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
         if (!Try(() =>
             {
                 plan = InspectWithFindings(mounter, plan);
-                WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS image of {plan.Superblock?.TotalSize} bytes" +
+                WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS format-{(int)plan.Format} image of {plan.TotalSize} bytes" +
                     (plan.ValidationSkipped ? "; not validated (-SkipValidation)." : $"; it passed validation ({plan.Findings.Count} warning{(plan.Findings.Count == 1 ? "" : "s")})."));
                 ReportFindings(plan);
                 entry = mounter.Mount(plan);

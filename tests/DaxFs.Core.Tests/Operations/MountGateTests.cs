@@ -55,6 +55,48 @@ public class MountGateTests
         return ex;
     }
 
+    private static byte[] V8Image(string name) => File.ReadAllBytes(Path.Combine(TestPaths.Vectors, "v8", name));
+
+    [Fact]
+    public void A_format_8_overlay_image_passes_and_mounts_read_write_a_static_one_read_only()
+    {
+        using (var h = new Host(V8Image("overlay/overlay-only-after-writes.daxfs")))
+        {
+            var mounter = new DaxFsMounter(h.Ctx);
+            var plan = mounter.Inspect(mounter.Plan(h.Request()));
+            Assert.Equal(DaxFsFormat.V8, plan.Format);
+            Assert.Equal(DaxFsImageMode.OverlayOnly, plan.ImageMode);
+            Assert.False(plan.ReadOnly);
+            Assert.Empty(plan.Findings);
+            mounter.Mount(plan);
+            Assert.Single(h.Api.Calls);
+        }
+        using (var h = new Host(V8Image("deep.v8.static.daxfs")))
+        {
+            var mounter = new DaxFsMounter(h.Ctx);
+            var plan = mounter.Inspect(mounter.Plan(h.Request()));
+            Assert.Equal(DaxFsImageMode.Static, plan.ImageMode);
+            Assert.True(plan.ReadOnly);
+            Assert.Equal((ulong)V8Image("deep.v8.static.daxfs").Length, plan.TotalSize);
+        }
+    }
+
+    [Fact]
+    public void A_hostile_format_8_overlay_is_refused_before_the_kernel_sees_it()
+    {
+        // A dirent chain that points at itself: the kernel's lookup would never end.
+        byte[] b = V8Image("overlay/overlay-only-after-writes.daxfs");
+        using (var r = DaxFsImageReader.Open(new ByteImageMemory((byte[])b.Clone())))
+        {
+            var v = DaxFs.Core.Overlay.OverlayView.Open(r);
+            ulong d = v.FindDirent(1, "a.txt"u8)!.Value.Offset;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan((int)(v.PoolStart + d + 32)), d);
+        }
+        var ex = Refused(b, out _);
+        Assert.Equal(ImageValidationCheck.ErrorId, ex.ErrorId);
+        Assert.Contains(ex.Findings, f => f.RuleId == RuleIds.OverlayChainCycle);
+    }
+
     [Fact]
     public void The_gate_is_in_every_mounter_by_default()
     {
