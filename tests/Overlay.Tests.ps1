@@ -155,3 +155,26 @@ Describe 'Branch cmdlets on format 8' {
         "$err" | Should -Match 'Get-DaxFsOverlay'
     }
 }
+
+Describe 'Test-DaxFsImage on format 8' {
+    It 'passes the v8 vectors and reports the lost append and the hard-link slot as warnings' {
+        Test-DaxFsImage (Join-Path $V8 'deep.v8.static.daxfs') | Should -BeTrue
+        Test-DaxFsImage $Split -BackingFile $SplitBacking | Should -BeTrue
+        (Test-DaxFsImage $Split -BackingFile $SplitBacking -Detailed).RuleId | Should -Be 'INODE-EMPTY', 'OVL-LOST-APPEND'
+    }
+    It 'fails a hostile overlay with the rule id of the loop' {
+        $bytes = [IO.File]::ReadAllBytes($Only)
+        $r = [DaxFs.Core.Read.DaxFsImageReader]::Open([DaxFs.Core.Read.ByteImageMemory]::new([byte[]]$bytes.Clone(), 'x'), $null)
+        try {
+            $v = [DaxFs.Core.Overlay.OverlayView]::Open($r)
+            $d = $v.FindDirent(1, [Text.Encoding]::UTF8.GetBytes('docs')).Item2 # (entry, pool offset)
+            [BitConverter]::GetBytes([uint64]$d).CopyTo($bytes, [int]($v.PoolStart + $d + 40)) # dir_next -> itself
+        }
+        finally { $r.Dispose() }
+        $bad = Join-Path $TestDrive 'loop.daxfs'
+        [IO.File]::WriteAllBytes($bad, $bytes)
+        Test-DaxFsImage $bad | Should -BeFalse
+        (Test-DaxFsImage $bad -Detailed).RuleId | Should -Contain 'OVL-DIRLIST-CYCLE'
+        { Get-DaxFsItem $bad -Recurse -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidDaxFsImage.OVL-DIRLIST-CYCLE*'
+    }
+}
