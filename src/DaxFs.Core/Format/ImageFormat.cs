@@ -1,3 +1,4 @@
+using DaxFs.Core.Format.V8;
 namespace DaxFs.Core.Format;
 
 /// <summary>The on-disk generations DaxFs reads. Both share the superblock magic; the version field at offset 4 tells them apart.</summary>

@@ -3,6 +3,7 @@ using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Operations;
 

@@ -1,4 +1,5 @@
 using DaxFs.Core.Format;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Overlay;
 

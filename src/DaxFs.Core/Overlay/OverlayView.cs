@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Overlay;
 
@@ -63,7 +64,7 @@ public sealed class OverlayView : IImageTree
         if (_bucketCount == 0 || !BitOperations.IsPow2(_bucketCount))
             throw new DaxFsFormatException(RuleIds.OverlayBucketCount, SuperblockV8.Offsets.OverlayBucketCount,
                 $"The overlay bucket count {_bucketCount} is not a power of two.");
-        if (LayoutProblem(sb, Header) is { } layout)
+        if (HeaderChecksV8.OverlayLayout(sb, Header) is { } layout)
             throw new DaxFsFormatException(RuleIds.OverlayLayout, (long)_overlay, layout);
         _bucketTable = _overlay + Header.BucketOffset;
         _pool = _overlay + Header.PoolOffset;
@@ -86,20 +87,6 @@ public sealed class OverlayView : IImageTree
 
     /// <summary>The tree a mount of <paramref name="reader"/>'s image shows: the overlay view when it has an overlay, else the base.</summary>
     public static IImageTree MountedTree(DaxFsImageReader reader) => reader.HasOverlay ? Open(reader) : reader;
-
-    /// <summary>What is wrong with the overlay header's bucket table and pool placement (null when they fit the region, apart, after the header).</summary>
-    public static string? LayoutProblem(in SuperblockV8 sb, in OverlayHeader h)
-    {
-        UInt128 tableEnd = (UInt128)h.BucketOffset + (UInt128)sb.OverlayBucketCount * DaxFsV8Constants.BucketSize;
-        UInt128 poolEnd = (UInt128)h.PoolOffset + h.PoolSize;
-        if (h.BucketOffset < OverlayHeader.RecordSize || tableEnd > sb.OverlaySize)
-            return $"The overlay's bucket table ({sb.OverlayBucketCount} buckets at 0x{h.BucketOffset:x}) does not lie inside the overlay region ({sb.OverlaySize} bytes) after its header.";
-        if (h.PoolOffset < OverlayHeader.RecordSize || poolEnd > sb.OverlaySize)
-            return $"The overlay's pool ({h.PoolSize} bytes at 0x{h.PoolOffset:x}) does not lie inside the overlay region ({sb.OverlaySize} bytes) after its header.";
-        if ((UInt128)h.PoolOffset < tableEnd && (UInt128)h.BucketOffset < poolEnd)
-            return $"The overlay's bucket table (0x{h.BucketOffset:x}) and pool (0x{h.PoolOffset:x}) overlap.";
-        return null;
-    }
 
     public DaxFsImageReader Reader => _reader;
     string? IImageTree.BranchName => null;

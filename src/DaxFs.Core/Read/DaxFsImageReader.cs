@@ -1,5 +1,6 @@
 using System.Text;
 using DaxFs.Core.Format;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Read;
 
@@ -125,7 +126,11 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         if (memory.Length >= 8 && ImageFormat.Detect(memory.Span(0, 8)) == DaxFsFormat.V8)
         {
             Generation = DaxFsFormat.V8;
-            var v8 = HeaderChecksV8.Open(memory);
+            if (memory.Length < SuperblockV8.RecordSize)
+                throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
+                    $"The image is {memory.Length} bytes, shorter than its {SuperblockV8.RecordSize}-byte format-8 superblock.");
+            var v8 = SuperblockV8.Read(memory.Span(0, SuperblockV8.RecordSize));
+            foreach (var problem in HeaderChecksV8.All(v8, (ulong)memory.Length)) throw problem.ToException();
             _superblock8 = v8;
             if (v8.BaseOffset != 0)
             {

@@ -1,5 +1,6 @@
 using DaxFs.Core.Format;
 using static DaxFs.Core.Format.DaxFsConstants;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Validate;
 

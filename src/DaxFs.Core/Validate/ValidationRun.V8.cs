@@ -1,5 +1,6 @@
 using DaxFs.Core.Format;
 using static DaxFs.Core.Format.DaxFsConstants;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Validate;
 
@@ -144,7 +145,7 @@ internal sealed partial class ValidationRun
             Report(RuleIds.OverlayVersion, (long)ov + OverlayHeader.Offsets.Version, null, $"The overlay version is {h.Version}, not {DaxFsV8Constants.OverlayVersion}: the kernel refuses the mount.");
             return;
         }
-        if (Overlay.OverlayView.LayoutProblem(_sb8, h) is { } layout)
+        if (HeaderChecksV8.OverlayLayout(_sb8, h) is { } layout)
         {
             Report(RuleIds.OverlayLayout, (long)ov + OverlayHeader.Offsets.BucketOffset, null, layout);
             return;
@@ -242,13 +243,13 @@ internal sealed partial class ValidationRun
             ulong suffix = key & OverlayKeys.SuffixMask, ino = key >> OverlayKeys.InoShift;
             if (!EntryIn(off, 4))
             {
-                Report(RuleIds.OverlayBucketValue, at + 8, null, $"Bucket {p} (key 0x{key:x}) points at pool offset {Hex(off)}, outside the pool's used {_poolAlloc} bytes.");
+                Report(RuleIds.OverlayBucketValue, at + OverlayBucket.Offsets.Value, null, $"Bucket {p} (key 0x{key:x}) points at pool offset {Hex(off)}, outside the pool's used {_poolAlloc} bytes.");
                 continue;
             }
             uint type = Superblock.U32(Entry(off, 4), 0);
             if (suffix == OverlayKeys.InodeSuffix)
             {
-                if (!EntryIn(off, OverlayInodeEntry.RecordSize)) { Report(RuleIds.OverlayBucketValue, at + 8, null, $"The INODE entry of inode {ino} at pool offset {Hex(off)} runs past the pool's used bytes."); continue; }
+                if (!EntryIn(off, OverlayInodeEntry.RecordSize)) { Report(RuleIds.OverlayBucketValue, at + OverlayBucket.Offsets.Value, null, $"The INODE entry of inode {ino} at pool offset {Hex(off)} runs past the pool's used bytes."); continue; }
                 if (type != (uint)OverlayEntryType.Inode) { Report(RuleIds.OverlayEntryType, PoolAt(off), null, $"The entry for inode {ino} at pool offset {Hex(off)} has type {type}, not 1 (INODE)."); continue; }
                 var e = OverlayInodeEntry.Read(Entry(off, OverlayInodeEntry.RecordSize));
                 if (TypeOf(e.Mode) == DaxFsItemType.Unknown)
@@ -258,7 +259,7 @@ internal sealed partial class ValidationRun
             }
             if (suffix == OverlayKeys.DirListSuffix)
             {
-                if (!EntryIn(off, OverlayDirListEntry.RecordSize)) { Report(RuleIds.OverlayBucketValue, at + 8, null, $"The DIRLIST entry of directory {ino} at pool offset {Hex(off)} runs past the pool's used bytes."); continue; }
+                if (!EntryIn(off, OverlayDirListEntry.RecordSize)) { Report(RuleIds.OverlayBucketValue, at + OverlayBucket.Offsets.Value, null, $"The DIRLIST entry of directory {ino} at pool offset {Hex(off)} runs past the pool's used bytes."); continue; }
                 if (type != (uint)OverlayEntryType.DirList) { Report(RuleIds.OverlayEntryType, PoolAt(off), null, $"The list entry of directory {ino} at pool offset {Hex(off)} has type {type}, not 4 (DIRLIST)."); continue; }
                 WalkDirList(ino, OverlayDirListEntry.Read(Entry(off, OverlayDirListEntry.RecordSize)).First, maxSteps);
                 continue;
@@ -275,7 +276,7 @@ internal sealed partial class ValidationRun
             // A DATA page: a whole page inside the pool.
             if (!EntryIn(off, B))
             {
-                Report(RuleIds.OverlayBucketValue, at + 8, null, $"The DATA page (inode {ino}, page {suffix}) at pool offset {Hex(off)} runs past the pool's used bytes.");
+                Report(RuleIds.OverlayBucketValue, at + OverlayBucket.Offsets.Value, null, $"The DATA page (inode {ino}, page {suffix}) at pool offset {Hex(off)} runs past the pool's used bytes.");
                 continue;
             }
             if (seen.TryGetValue(key, out ulong firstBucket) && firstBucket == p)

@@ -1,5 +1,6 @@
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs;
 

@@ -1,5 +1,6 @@
 using System.Reflection;
 using DaxFs.Core.Format;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Tests.Format;
 

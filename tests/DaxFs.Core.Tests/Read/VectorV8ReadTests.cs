@@ -2,6 +2,7 @@ using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Overlay;
 using DaxFs.Core.Read;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Tests.Read;
 

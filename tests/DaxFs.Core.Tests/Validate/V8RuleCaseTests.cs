@@ -3,6 +3,7 @@ using DaxFs.Core.Format;
 using DaxFs.Core.Overlay;
 using DaxFs.Core.Read;
 using DaxFs.Core.Validate;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Tests.Validate;
 

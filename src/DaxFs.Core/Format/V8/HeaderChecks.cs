@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace DaxFs.Core.Format;
+namespace DaxFs.Core.Format.V8;
 
 /// <summary>
 /// The format-8 superblock rules that every reader applies before it trusts the headers (the reader throws the first,
@@ -9,17 +9,6 @@ namespace DaxFs.Core.Format;
 /// </summary>
 public static class HeaderChecksV8
 {
-    /// <summary>Reads the superblock of a format-8 image and applies every header rule, throwing the first broken one.</summary>
-    public static SuperblockV8 Open(Read.ImageMemory memory)
-    {
-        if (memory.Length < SuperblockV8.RecordSize)
-            throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
-                $"The image is {memory.Length} bytes, shorter than its {SuperblockV8.RecordSize}-byte format-8 superblock.");
-        var sb = SuperblockV8.Read(memory.Span(0, SuperblockV8.RecordSize));
-        foreach (var p in All(sb, (ulong)memory.Length)) throw p.ToException();
-        return sb;
-    }
-
     /// <summary>Each header rule <paramref name="sb"/> breaks, in order, for an image of <paramref name="length"/> bytes.</summary>
     public static IEnumerable<FormatProblem> All(SuperblockV8 sb, ulong length)
     {
@@ -57,6 +46,20 @@ public static class HeaderChecksV8
 
     public static FormatProblem? HasInodes(in SuperblockV8 sb) => sb.InodeCount != 0 ? null
         : new(RuleIds.BaseNoInodes, SuperblockV8.Offsets.InodeCount, "The base region has no inodes (inode_count is 0).");
+
+    /// <summary>What is wrong with the overlay header's bucket table and pool placement (null when they fit the region, apart, after the header).</summary>
+    public static string? OverlayLayout(in SuperblockV8 sb, in OverlayHeader h)
+    {
+        UInt128 tableEnd = (UInt128)h.BucketOffset + (UInt128)sb.OverlayBucketCount * DaxFsV8Constants.BucketSize;
+        UInt128 poolEnd = (UInt128)h.PoolOffset + h.PoolSize;
+        if (h.BucketOffset < OverlayHeader.RecordSize || tableEnd > sb.OverlaySize)
+            return $"The overlay's bucket table ({sb.OverlayBucketCount} buckets at 0x{h.BucketOffset:x}) does not lie inside the overlay region ({sb.OverlaySize} bytes) after its header.";
+        if (h.PoolOffset < OverlayHeader.RecordSize || poolEnd > sb.OverlaySize)
+            return $"The overlay's pool ({h.PoolSize} bytes at 0x{h.PoolOffset:x}) does not lie inside the overlay region ({sb.OverlaySize} bytes) after its header.";
+        if ((UInt128)h.PoolOffset < tableEnd && (UInt128)h.BucketOffset < poolEnd)
+            return $"The overlay's bucket table (0x{h.BucketOffset:x}) and pool (0x{h.PoolOffset:x}) overlap.";
+        return null;
+    }
 
     public static FormatProblem? InodeTable(in SuperblockV8 sb)
     {

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace DaxFs.Core.Format;
+namespace DaxFs.Core.Format.V8;
 
 // Fixed little-endian records of the DAXFS format 8 (module and mkdaxfs 0.1.0; shared FORMAT-V8.md): the superblock,
 // the shared overlay (header, buckets, pool entries) and the page cache v2. Inode and dirent records are format 5's
