@@ -13,62 +13,24 @@ BeforeAll {
     # Real system calls are made only where they fail before touching memory: as root, on a kernel without daxfs.
     $script:NoRealKernelCall = if ((id -u) -ne '0') { 'needs root: as a user the kernel answers EPERM before the call this test is about' }
         elseif ((Get-Content /proc/filesystems) -match '\bdaxfs$') { 'the daxfs module is loaded here, so a mount of the fake device would reach a made-up physical address' }
-    $script:SavedEnv = @{}
-    foreach ($n in 'DAXFS_SYSFS_ROOT', 'DAXFS_DEV_ROOT', 'DAXFS_MOUNTINFO', 'DAXFS_NDCTL', 'DAXFS_DAXCTL', 'DAXFS_ASSUME_ROOT', 'DAXFS_DMA_HEAP') {
-        $script:SavedEnv[$n] = [Environment]::GetEnvironmentVariable($n)
-    }
-
-    function New-SparseFile([string] $Path, [long] $Length) {
-        New-Item -ItemType Directory -Force (Split-Path $Path) | Out-Null
-        $f = [IO.File]::Create($Path); try { $f.SetLength($Length) } finally { $f.Dispose() }
-    }
-
-    function Add-FakeDaxDevice {
-        param([string] $Root, [string] $Name, [long] $Size, [long] $Resource, [string] $Driver = 'device_dax', [long[][]] $Mappings = @(), [switch] $NoNode)
-        $dir = Join-Path $Root "sys/bus/dax/devices/$Name"
-        New-Item -ItemType Directory -Force $dir | Out-Null
-        Set-Content (Join-Path $dir size) $Size
-        Set-Content (Join-Path $dir align) 2097152
-        Set-Content (Join-Path $dir target_node) 0
-        Set-Content (Join-Path $dir numa_node) 0
-        Set-Content (Join-Path $dir resource) ('0x{0:x}' -f $Resource)
-        for ($i = 0; $i -lt $Mappings.Count; $i++) {
-            $m = New-Item -ItemType Directory -Force (Join-Path $dir "mapping$i")
-            Set-Content (Join-Path $m start) ('0x{0:x}' -f $Mappings[$i][0])
-            Set-Content (Join-Path $m end) ('0x{0:x}' -f $Mappings[$i][1])
-            Set-Content (Join-Path $m page_offset) '0x0'
-        }
-        $drv = New-Item -ItemType Directory -Force (Join-Path $Root "sys/bus/dax/drivers/$Driver")
-        New-Item -ItemType SymbolicLink -Path (Join-Path $dir driver) -Target $drv.FullName | Out-Null
-        if (-not $NoNode) { New-SparseFile (Join-Path $Root "dev/$Name") $Size }
-    }
+    $script:SavedEnv = Save-FakeHostEnvironment
 
     # A fresh fake host with dax0.0 (as recorded in the VM: 502 MiB at 0x100a00000), dax1.0 (two ranges), region0 and
     # namespace0.0 in sysfs, ndctl/daxctl answering with the recorded devdax listings, an empty mountinfo.
     function New-FakeHost {
-        $root = Join-Path $TestDrive ('host-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+        $root = New-FakeHostRoot
         Add-FakeDaxDevice $root 'dax0.0' 526385152 0x100a00000 -Mappings @(, @(0x100a00000, 0x11fffffff))
         Add-FakeDaxDevice $root 'dax1.0' (4 * $MiB) 0x140000000 -Mappings @(@(0x140000000, 0x1401fffff), @(0x280000000, 0x2801fffff))
         New-Item -ItemType Directory -Force (Join-Path $root 'sys/bus/nd/devices/region0'), (Join-Path $root 'sys/bus/nd/devices/namespace0.0'), (Join-Path $root 'mnt') | Out-Null
-        $tools = New-Item -ItemType Directory -Force (Join-Path $root 'tools')
-        foreach ($t in 'ndctl', 'daxctl') {
-            Copy-Item (Join-Path $Fixtures 'fake-tool.sh') (Join-Path $tools $t)
-            chmod +x (Join-Path $tools $t)
-        }
+        $tools = Add-FakeTool $root
         $h = [pscustomobject]@{
-            Root = $root; Tools = $tools.FullName; MountPoint = Join-Path $root 'mnt'; MountInfo = Join-Path $root 'mountinfo'
+            Root = $root; Tools = $tools; MountPoint = Join-Path $root 'mnt'; MountInfo = Join-Path $root 'mountinfo'
             Node = Join-Path $root 'dev/dax0.0'
         }
         Set-Content $h.MountInfo '' -NoNewline
         Set-Answer daxctl list -Fixture 'daxctl-list-devices-mappings.devdax.json'
         Set-Answer ndctl list -Fixture 'ndctl-list-N.devdax.json'
-        $env:DAXFS_SYSFS_ROOT = $root
-        $env:DAXFS_DEV_ROOT = Join-Path $root 'dev'
-        $env:DAXFS_MOUNTINFO = $h.MountInfo
-        $env:DAXFS_NDCTL = Join-Path $tools 'ndctl'
-        $env:DAXFS_DAXCTL = Join-Path $tools 'daxctl'
-        $env:DAXFS_ASSUME_ROOT = '1'
-        $env:DAXFS_DMA_HEAP = 'memfd'
+        Set-FakeHostEnvironment -SysfsRoot $root -DevRoot (Join-Path $root 'dev') -MountInfo $h.MountInfo -Tools $tools -AssumeRoot 1 -DmaHeap memfd
         $h
     }
 
@@ -97,7 +59,7 @@ BeforeAll {
 }
 
 AfterAll {
-    foreach ($n in $SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($n, $SavedEnv[$n]) }
+    Restore-FakeHostEnvironment $SavedEnv
 }
 
 Describe 'The module surface for devices, memory and mounts' {

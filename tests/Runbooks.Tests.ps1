@@ -13,40 +13,23 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $script:Runbooks = Join-Path $RepoRoot 'docs/runbooks'
     $script:Fixtures = Join-Path $PSScriptRoot 'fixtures/linux'
-    $script:SavedEnv = @{}
-    foreach ($n in 'DAXFS_SYSFS_ROOT', 'DAXFS_DEV_ROOT', 'DAXFS_MOUNTINFO', 'DAXFS_NDCTL', 'DAXFS_DAXCTL', 'DAXFS_ASSUME_ROOT', 'DAXFS_DMA_HEAP') {
-        $script:SavedEnv[$n] = [Environment]::GetEnvironmentVariable($n)
-    }
+    $script:SavedEnv = Save-FakeHostEnvironment
     $script:DaxPhys = 0x100a00000
     $script:DaxSize = 526385152
 
     # A fake host: dax0.0 as recorded in the VM (502 MiB at 0x100a00000) in sysfs and as a sparse /dev file, daxctl and
     # ndctl answering with the recorded listings, an empty mount table, memfd dma-bufs.
     function New-FakeHost {
-        $root = Join-Path $TestDrive ('host-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
-        $dir = New-Item -ItemType Directory -Force (Join-Path $root 'sys/bus/dax/devices/dax0.0')
-        @{ size = $DaxSize; align = 2097152; target_node = 0; numa_node = 0; resource = ('0x{0:x}' -f $DaxPhys) }.GetEnumerator() |
-            ForEach-Object { Set-Content (Join-Path $dir $_.Key) $_.Value }
-        $m = New-Item -ItemType Directory -Force (Join-Path $dir 'mapping0')
-        Set-Content (Join-Path $m start) ('0x{0:x}' -f $DaxPhys); Set-Content (Join-Path $m end) '0x11fffffff'; Set-Content (Join-Path $m page_offset) '0x0'
-        $drv = New-Item -ItemType Directory -Force (Join-Path $root 'sys/bus/dax/drivers/device_dax')
-        New-Item -ItemType SymbolicLink -Path (Join-Path $dir driver) -Target $drv.FullName | Out-Null
+        $root = New-FakeHostRoot
+        Add-FakeDaxDevice $root 'dax0.0' $DaxSize $DaxPhys -Mappings @(, @($DaxPhys, 0x11fffffff))
         New-Item -ItemType Directory -Force (Join-Path $root 'dev/dma_heap'), (Join-Path $root 'mnt') | Out-Null
         Set-Content (Join-Path $root 'dev/dma_heap/system') ''
-        $f = [IO.File]::Create((Join-Path $root 'dev/dax0.0')); try { $f.SetLength($DaxSize) } finally { $f.Dispose() }
-        $tools = New-Item -ItemType Directory -Force (Join-Path $root 'tools')
-        foreach ($t in 'ndctl', 'daxctl') { Copy-Item (Join-Path $Fixtures 'fake-tool.sh') (Join-Path $tools $t); chmod +x (Join-Path $tools $t) }
-        Copy-Item (Join-Path $Fixtures 'daxctl-list-devices-mappings.devdax.json') (Join-Path $tools 'daxctl.list.stdout')
-        Copy-Item (Join-Path $Fixtures 'ndctl-list-N.devdax.json') (Join-Path $tools 'ndctl.list.stdout')
+        $tools = Add-FakeTool $root
+        Set-FakeToolAnswer $tools daxctl list 'daxctl-list-devices-mappings.devdax.json'
+        Set-FakeToolAnswer $tools ndctl list 'ndctl-list-N.devdax.json'
         $h = [pscustomobject]@{ Root = $root; Mnt = Join-Path $root 'mnt'; MountInfo = Join-Path $root 'mountinfo'; Node = Join-Path $root 'dev/dax0.0'; Work = Join-Path $root 'work' }
         Set-Content $h.MountInfo '' -NoNewline
-        $env:DAXFS_SYSFS_ROOT = $root
-        $env:DAXFS_DEV_ROOT = Join-Path $root 'dev'
-        $env:DAXFS_MOUNTINFO = $h.MountInfo
-        $env:DAXFS_NDCTL = Join-Path $tools 'ndctl'
-        $env:DAXFS_DAXCTL = Join-Path $tools 'daxctl'
-        $env:DAXFS_ASSUME_ROOT = '1'
-        $env:DAXFS_DMA_HEAP = 'memfd'
+        Set-FakeHostEnvironment -SysfsRoot $root -DevRoot (Join-Path $root 'dev') -MountInfo $h.MountInfo -Tools $tools -AssumeRoot 1 -DmaHeap memfd
         $global:RunbookCalls = [Collections.Generic.List[string]]::new()
         $global:RunbookNextMountId = 100
         $h
@@ -159,7 +142,7 @@ BeforeAll {
 
 AfterAll {
     Remove-Variable -Scope Global -Name RunbookCalls, RunbookNextMountId -ErrorAction Ignore
-    foreach ($n in $SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($n, $SavedEnv[$n]) }
+    Restore-FakeHostEnvironment $SavedEnv
 }
 
 Describe 'The runbooks' {
