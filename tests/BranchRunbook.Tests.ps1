@@ -1,5 +1,5 @@
 # docs/runbooks/Invoke-DaxFsBranchTrial.ps1 without root or a kernel: the branch cmdlets are mocked (Pester's Mock
-# intercepts DaxFs's binary cmdlets in the runbook's scope, see Runbooks.Tests.ps1), and a mountinfo file
+# intercepts DaxFs's binary cmdlets in the runbook's scope, see RunbookHost.ps1), and a mountinfo file
 # (DAXFS_MOUNTINFO) that the mocks keep up to date lets the real Get-DaxFsMount see what they did. Every mocked call, and
 # the check itself, is logged in order in $global:TrialCalls. The real run is in tests/Integration/Branches.Tests.ps1.
 BeforeAll {
