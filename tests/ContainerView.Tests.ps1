@@ -1,14 +1,6 @@
 # docs/runbooks/Add-DaxFsContainerView.ps1 and Remove-DaxFsContainerView.ps1 on the runbook host (RunbookHost.ps1).
-BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
-    . (Join-Path $PSScriptRoot 'RunbookHost.ps1')
-    $script:SavedEnv = Save-FakeHostEnvironment
-}
-
-AfterAll {
-    Remove-Variable -Scope Global -Name RunbookCalls, RunbookNextMountId -ErrorAction Ignore
-    Restore-FakeHostEnvironment $SavedEnv
-}
+BeforeAll { . (Join-Path $PSScriptRoot 'RunbookHost.ps1') }
+AfterAll { Reset-RunbookHost }
 
 Describe 'Add-DaxFsContainerView.ps1 and Remove-DaxFsContainerView.ps1' {
     BeforeAll {

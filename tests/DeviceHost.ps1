@@ -1,8 +1,12 @@
 # The device host of the device, memory and mount suites (Devices, Namespaces, MemoryTargets and Mounts.Tests.ps1):
-# dot-sourced in their BeforeAll after Common.ps1. A fake host (FakeHost.ps1) with two dax devices, region0 and
-# namespace0.0 in sysfs, ndctl/daxctl answering with recorded output (Set-Answer), a mountinfo file, memfd "dma-bufs".
+# dot-sourced in their BeforeAll (it dot-sources Common.ps1 and saves the DAXFS_* variables for AfterAll). A fake host
+# (FakeHost.ps1) with two dax devices, region0 and namespace0.0 in sysfs, ndctl/daxctl answering with recorded output
+# (Set-Answer), a mountinfo file, memfd "dma-bufs".
 # The few real system calls made by those suites (fsopen, mount(2)) fail before touching memory and are skipped where
 # the machine would answer differently ($NoRealKernelCall).
+. (Join-Path $PSScriptRoot 'Common.ps1')
+$script:SavedEnv = Save-FakeHostEnvironment
+
 $script:Fixtures = Join-Path $PSScriptRoot 'fixtures/linux'
 $script:Basic = Join-Path $Vectors 'basic.static.daxfs'
 # A sound image with no hard links ('basic' keeps mkdaxfs's empty inode slot for its hard link: INODE-EMPTY).

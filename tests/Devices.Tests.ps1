@@ -1,14 +1,7 @@
 # The device cmdlets (Get-DaxDevice, Set-DaxDevice), the module surface of the device, memory and mount cmdlets, and
 # tab completion, against the fake device host (DeviceHost.ps1): no root and no hardware needed.
-BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
-    . (Join-Path $PSScriptRoot 'DeviceHost.ps1')
-    $script:SavedEnv = Save-FakeHostEnvironment
-}
-
-AfterAll {
-    Restore-FakeHostEnvironment $SavedEnv
-}
+BeforeAll { . (Join-Path $PSScriptRoot 'DeviceHost.ps1') }
+AfterAll { Restore-FakeHostEnvironment $SavedEnv }
 
 Describe 'The module surface for devices, memory and mounts' {
     It 'exports <_> with typed output' -ForEach @(

@@ -1,14 +1,7 @@
 # New-DmaBuf, Write-DaxFsImage and Save-DaxFsImage against the fake device host (DeviceHost.ps1): a dax device node is a
 # sparse file, dma-bufs are memfds.
-BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
-    . (Join-Path $PSScriptRoot 'DeviceHost.ps1')
-    $script:SavedEnv = Save-FakeHostEnvironment
-}
-
-AfterAll {
-    Restore-FakeHostEnvironment $SavedEnv
-}
+BeforeAll { . (Join-Path $PSScriptRoot 'DeviceHost.ps1') }
+AfterAll { Restore-FakeHostEnvironment $SavedEnv }
 
 Describe 'New-DmaBuf' {
     BeforeEach { $h = New-FakeHost }

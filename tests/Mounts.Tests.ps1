@@ -1,14 +1,7 @@
 # Mount-DaxFs (and its validation gate), Get-DaxFsMount and Dismount-DaxFs against the fake device host (DeviceHost.ps1):
 # a mountinfo file stands for the mount table; real mount calls are made only where they fail before touching memory.
-BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
-    . (Join-Path $PSScriptRoot 'DeviceHost.ps1')
-    $script:SavedEnv = Save-FakeHostEnvironment
-}
-
-AfterAll {
-    Restore-FakeHostEnvironment $SavedEnv
-}
+BeforeAll { . (Join-Path $PSScriptRoot 'DeviceHost.ps1') }
+AfterAll { Restore-FakeHostEnvironment $SavedEnv }
 
 Describe 'Mount-DaxFs' {
     BeforeEach { $h = New-FakeHost }

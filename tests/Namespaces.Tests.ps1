@@ -1,13 +1,6 @@
 # Get-, New- and Remove-DaxNamespace against the fake device host (DeviceHost.ps1): ndctl answers with recorded output.
-BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
-    . (Join-Path $PSScriptRoot 'DeviceHost.ps1')
-    $script:SavedEnv = Save-FakeHostEnvironment
-}
-
-AfterAll {
-    Restore-FakeHostEnvironment $SavedEnv
-}
+BeforeAll { . (Join-Path $PSScriptRoot 'DeviceHost.ps1') }
+AfterAll { Restore-FakeHostEnvironment $SavedEnv }
 
 Describe 'Get-DaxNamespace' {
     BeforeEach { $h = New-FakeHost }

@@ -1,5 +1,5 @@
 # The runbook host of the runbook suites (Runbooks, PublishRootfs, ContainerView, UpdateImage and HostInventory.Tests.ps1):
-# dot-sourced in their BeforeAll after Common.ps1.
+# dot-sourced in their BeforeAll (it dot-sources Common.ps1 and saves the DAXFS_* variables for AfterAll).
 # The runbooks of docs/runbooks, run without root or hardware. Pester's Mock replaces DaxFs's binary cmdlets like any
 # command: the runbooks call them from script scope, so `Mock Mount-DaxFs` (no -ModuleName: DaxFs is a binary module,
 # Pester can only inject into script modules, and the calls come from the runbook anyway) intercepts them, with their
@@ -11,6 +11,9 @@
 #   - the mocked Mount-DaxFs shows at the mount point what the memory holds (Save-DaxFsImage, then Export-DaxFsItem),
 #     so a corrupted write shows up through the "mount" as it would in the kernel.
 # Every mocked call is logged in order in $RunbookCalls.
+. (Join-Path $PSScriptRoot 'Common.ps1')
+$script:SavedEnv = Save-FakeHostEnvironment
+
 $script:Runbooks = Join-Path $RepoRoot 'docs/runbooks'
 $script:Fixtures = Join-Path $PSScriptRoot 'fixtures/linux'
 $script:DaxPhys = 0x100a00000
@@ -137,3 +140,10 @@ function New-CorruptCopy([string] $ImagePath, [string] $Marker) {
 }
 
 $script:Publish = Join-Path $Runbooks 'Publish-DaxFsRootfs.ps1'
+
+
+# For AfterAll: the mocks' globals removed, the DAXFS_* variables restored.
+function Reset-RunbookHost {
+    Remove-Variable -Scope Global -Name RunbookCalls, RunbookNextMountId -ErrorAction Ignore
+    Restore-FakeHostEnvironment $SavedEnv
+}

@@ -1,16 +1,8 @@
 # The runbooks of docs/runbooks as scripts (help, parameters, output types) and the mocking of DaxFs's binary cmdlets
 # they rely on; each runbook's own behaviour is in its file (PublishRootfs, ContainerView, UpdateImage, HostInventory).
 # The host and the mocks: RunbookHost.ps1.
-BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
-    . (Join-Path $PSScriptRoot 'RunbookHost.ps1')
-    $script:SavedEnv = Save-FakeHostEnvironment
-}
-
-AfterAll {
-    Remove-Variable -Scope Global -Name RunbookCalls, RunbookNextMountId -ErrorAction Ignore
-    Restore-FakeHostEnvironment $SavedEnv
-}
+BeforeAll { . (Join-Path $PSScriptRoot 'RunbookHost.ps1') }
+AfterAll { Reset-RunbookHost }
 
 Describe 'The runbooks' {
     It '<_> has comment-based help for itself and every parameter, with examples' -ForEach @(

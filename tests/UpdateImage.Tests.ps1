@@ -1,14 +1,6 @@
 # docs/runbooks/Update-DaxFsImage.ps1 on the runbook host (RunbookHost.ps1).
-BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
-    . (Join-Path $PSScriptRoot 'RunbookHost.ps1')
-    $script:SavedEnv = Save-FakeHostEnvironment
-}
-
-AfterAll {
-    Remove-Variable -Scope Global -Name RunbookCalls, RunbookNextMountId -ErrorAction Ignore
-    Restore-FakeHostEnvironment $SavedEnv
-}
+BeforeAll { . (Join-Path $PSScriptRoot 'RunbookHost.ps1') }
+AfterAll { Reset-RunbookHost }
 
 Describe 'Update-DaxFsImage.ps1' {
     BeforeAll {
