@@ -48,6 +48,20 @@ Describe 'Build' {
         $r.Output | Should -Match 'en-US/about_DaxFs\.help\.txt is missing'
     }
 
+    It 'cleans the output of every project, bench/ and fuzz/ included' {
+        $dir = Join-Path $TestDrive ([guid]::NewGuid())
+        New-Item -ItemType Directory $dir | Out-Null
+        Copy-Item (Join-Path $RepoRoot 'build.ps1') $dir
+        $made = 'out/DaxFs', 'src/A/bin/Release', 'src/A/obj', 'tests/T/bin', 'tests/T/TestResults', 'bench/B/bin', 'bench/B/obj', 'fuzz/F/bin', 'fuzz/F/obj'
+        foreach ($d in $made) { New-Item -ItemType Directory -Force (Join-Path $dir $d) | Out-Null; Set-Content (Join-Path $dir "$d/x") 'x' }
+        Set-Content (Join-Path $dir 'bench/B/Program.cs') 'source'
+        $pwsh = Get-PwshCommand
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $dir 'build.ps1') Clean
+        $LASTEXITCODE | Should -Be 0
+        foreach ($d in $made) { Join-Path $dir $d | Should -Not -Exist }
+        Join-Path $dir 'bench/B/Program.cs' | Should -Exist
+    }
+
     It 'runs in CI the test command that README.md shows' {
         $line = Get-Content (Join-Path $RepoRoot '.ci/run') | Where-Object { $_ -match "^cmd='(.+)'$" } | Select-Object -First 1
         $line | Should -Not -BeNullOrEmpty -Because '.ci/run names its command in one line cmd=''...'''

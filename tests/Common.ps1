@@ -107,3 +107,6 @@ ConvertTo-Json -InputObject $result -Depth 6 -Compress
     if ($LASTEXITCODE -ne 0) { throw "The child pwsh without CAP_DAC_OVERRIDE failed (exit $LASTEXITCODE): $($out -join "`n")" }
     @($out)[-1] | ConvertFrom-Json
 }
+
+# The fake host's building blocks (sysfs, /dev, mountinfo, ndctl/daxctl, DAXFS_* variables).
+. (Join-Path $PSScriptRoot 'FakeHost.ps1')

@@ -57,7 +57,7 @@ Describe 'Reading format-8 images' {
     }
     It 'says which format an image is and shows the overlay and page cache regions' {
         $i = Get-DaxFsImage $Split
-        $i.Format | Should -Be 'V8'
+        $i.Format | Should -Be 'Format8'
         $i.Version | Should -Be 8
         $i.Mode | Should -Be 'Split'
         $i.BlockSize | Should -Be 4096
@@ -69,7 +69,7 @@ Describe 'Reading format-8 images' {
         $i.NextInodeId | Should -Be 29
         (Get-DaxFsImage $Only).Mode | Should -Be 'OverlayOnly'
         (Get-DaxFsImage (Join-Path $V8 'basic.v8.static.daxfs')).Mode | Should -Be 'Static'
-        (Get-DaxFsImage (Join-Path $Vectors 'basic.static.daxfs')).Format | Should -Be 'V5'
+        (Get-DaxFsImage (Join-Path $Vectors 'basic.static.daxfs')).Format | Should -Be 'Format5'
         ((Get-DaxFsImage $Split | Format-List | Out-String -Width 200) -replace '\e\[[0-9;]*m', '') | Should -Match 'Overlay\s+: 2\.0 MiB at 0x8000, 1024 buckets, pool 2\.0 MiB \(91 KiB used\)'
     }
     It 'reads content written through the mount, and exports the overlay view' {

@@ -152,6 +152,13 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Only_the_format_layer_names_the_format_version()
+    {
+        var literal = new Regex(@"(?i)\bversion 5\b|\bv5\b|\bnot 5\b");
+        Assert.Empty(s_files.Value.Where(f => f.Folder != "Format" && literal.IsMatch(f.Text)).Select(f => f.RelativePath));
+    }
+
+    [Fact]
     public void The_offset_check_finds_what_it_is_for()
     {
         // The patterns above on lines the old code had: each must be caught.

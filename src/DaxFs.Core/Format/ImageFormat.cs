@@ -7,9 +7,9 @@ public enum DaxFsFormat
     /// <summary>Not a DAXFS image, or a version DaxFs does not know.</summary>
     Unknown = 0,
     /// <summary>Format 5: base image with its own header, branches with delta logs, page cache v1.</summary>
-    V5 = 5,
+    Format5 = 5,
     /// <summary>Format 8: base without header, the shared hash overlay, page cache v2.</summary>
-    V8 = 8,
+    Format8 = 8,
 }
 
 /// <summary>Which generation an image is, from its first 8 bytes.</summary>
@@ -21,8 +21,8 @@ public static class ImageFormat
         if (head.Length < 8 || Superblock.U32(head, Superblock.Offsets.Magic) != DaxFsConstants.SuperMagic) return DaxFsFormat.Unknown;
         return Superblock.U32(head, Superblock.Offsets.Version) switch
         {
-            DaxFsConstants.Version => DaxFsFormat.V5,
-            DaxFsV8Constants.Version => DaxFsFormat.V8,
+            DaxFsConstants.Version => DaxFsFormat.Format5,
+            DaxFsV8Constants.Version => DaxFsFormat.Format8,
             _ => DaxFsFormat.Unknown,
         };
     }

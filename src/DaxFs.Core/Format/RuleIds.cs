@@ -129,7 +129,7 @@ public static class RuleIds
     {
         new(ImageTruncated, FindingSeverity.Error, KernelVerdict.NotChecked, "The image is shorter than a structure it declares (reading past the end would crash the kernel)."),
         new(SuperMagic, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Superblock magic is 0x64617835."),
-        new(SuperVersion, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Superblock version is 5."),
+        new(SuperVersion, FindingSeverity.Error, KernelVerdict.AlwaysRejects, $"Superblock version is {DaxFsConstants.Version}."),
         new(SuperBlockSize, FindingSeverity.Warning, KernelVerdict.NotChecked, "Superblock block_size is 4096."),
         new(SuperTotalSize, FindingSeverity.Error, KernelVerdict.NotChecked, "total_size is no larger than the memory holding the image (a size= below it crashes the kernel)."),
         new(SuperNoBase, FindingSeverity.Error, KernelVerdict.NotChecked, "The image has a base image (base_offset is not 0)."),
@@ -144,7 +144,7 @@ public static class RuleIds
         new(BranchTableEntries, FindingSeverity.Error, KernelVerdict.NotChecked, "branch_table_entries is 0 (static) or at most 256 with a branch table."),
         new(PageCacheHeader, FindingSeverity.Warning, KernelVerdict.NotChecked, "The page cache header has its magic, version and the superblock's slot count."),
         new(BaseMagic, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Base image magic is 0x64646135."),
-        new(BaseVersion, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Base image version is 5."),
+        new(BaseVersion, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, $"Base image version is {DaxFsConstants.Version}."),
         new(BaseTotalSize, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The base image's total_size is no larger than the superblock's base_size."),
         new(BaseNoInodes, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The base image has at least one inode."),
         new(InodeTableBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The inode table lies inside the base image."),

@@ -40,7 +40,7 @@ public sealed record DaxFsMountPlan
     /// <summary>The image's superblock, once <see cref="DaxFsMounter.Inspect"/> has read it (format 8).</summary>
     public SuperblockV8? Superblock8 { get; init; }
     /// <summary>The image's format, once <see cref="DaxFsMounter.Inspect"/> has read it.</summary>
-    public DaxFsFormat Format => Superblock8 is not null ? DaxFsFormat.V8 : Superblock is not null ? DaxFsFormat.V5 : DaxFsFormat.Unknown;
+    public DaxFsFormat Format => Superblock8 is not null ? DaxFsFormat.Format8 : Superblock is not null ? DaxFsFormat.Format5 : DaxFsFormat.Unknown;
     /// <summary>The image's total_size, once read.</summary>
     public ulong? TotalSize => Superblock8?.TotalSize ?? Superblock?.TotalSize;
     /// <summary>Static images (format 5: no branch table; format 8: no overlay) are mounted read-only (MS_RDONLY / MOUNT_ATTR_RDONLY).</summary>
@@ -187,7 +187,7 @@ public sealed class DaxFsMounter
                 $"{target.Description} offers {window} bytes: not even a superblock ({DaxFsConstants.BlockSize} bytes) fits (rule {RuleIds.ImageTruncated}).", target.Description, Errno.EINVAL);
 
         using var memory = target.OpenImageMemory(window);
-        if (ImageFormat.Detect(memory.Span(0, 8)) == DaxFsFormat.V8)
+        if (ImageFormat.Detect(memory.Span(0, 8)) == DaxFsFormat.Format8)
             return RunChecks(plan, memory, InspectV8(plan, memory), cancellationToken);
         var sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
         if (sb.Magic != DaxFsConstants.SuperMagic)

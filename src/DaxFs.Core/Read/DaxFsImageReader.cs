@@ -123,9 +123,9 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     {
         _memory = memory;
         _backingFile = backingFile;
-        if (memory.Length >= 8 && ImageFormat.Detect(memory.Span(0, 8)) == DaxFsFormat.V8)
+        if (memory.Length >= 8 && ImageFormat.Detect(memory.Span(0, 8)) == DaxFsFormat.Format8)
         {
-            Generation = DaxFsFormat.V8;
+            Generation = DaxFsFormat.Format8;
             if (memory.Length < SuperblockV8.RecordSize)
                 throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
                     $"The image is {memory.Length} bytes, shorter than its {SuperblockV8.RecordSize}-byte format-8 superblock.");
@@ -144,7 +144,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
             }
             return;
         }
-        Generation = DaxFsFormat.V5;
+        Generation = DaxFsFormat.Format5;
         if (memory.Length < Format.Superblock.RecordSize)
             throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
                 $"The image is {memory.Length} bytes, shorter than its {Format.Superblock.RecordSize}-byte superblock.");
@@ -234,13 +234,13 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     public DaxFsFormat Generation { get; }
 
     /// <summary>The format-5 superblock; a format-8 image has none (see <see cref="Superblock8"/>).</summary>
-    public Superblock Superblock => Generation == DaxFsFormat.V5 ? _superblock : throw NotFormat(DaxFsFormat.V5);
+    public Superblock Superblock => Generation == DaxFsFormat.Format5 ? _superblock : throw NotFormat(DaxFsFormat.Format5);
 
     /// <summary>The format-5 base image header; format 8 has none (its geometry is in <see cref="Superblock8"/>).</summary>
-    public BaseSuperblock Base => Generation == DaxFsFormat.V5 ? _base : throw NotFormat(DaxFsFormat.V5);
+    public BaseSuperblock Base => Generation == DaxFsFormat.Format5 ? _base : throw NotFormat(DaxFsFormat.Format5);
 
     /// <summary>The format-8 superblock.</summary>
-    public SuperblockV8 Superblock8 => Generation == DaxFsFormat.V8 ? _superblock8 : throw NotFormat(DaxFsFormat.V8);
+    public SuperblockV8 Superblock8 => Generation == DaxFsFormat.Format8 ? _superblock8 : throw NotFormat(DaxFsFormat.Format8);
 
     private InvalidOperationException NotFormat(DaxFsFormat wanted) =>
         new($"The image is DAXFS format {(int)Generation}, which has no format-{(int)wanted} header.");
@@ -249,19 +249,19 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     /// <summary>Inodes of the base image (0 for a format-8 image without a base).</summary>
     public uint InodeCount => _inodeCount;
     /// <summary>The base image's root inode (format 8: always 1, as the kernel mounts it).</summary>
-    public uint RootInode => Generation == DaxFsFormat.V8 ? DaxFsConstants.RootInode : _rootInode;
+    public uint RootInode => Generation == DaxFsFormat.Format8 ? DaxFsConstants.RootInode : _rootInode;
     /// <summary>True when the image has base inodes (format 5 always; format 8 unless overlay-only).</summary>
     public bool HasBase => _inodeCount != 0;
     /// <summary>Format 8: the image has an overlay region (a mount of it is read-write).</summary>
-    public bool HasOverlay => Generation == DaxFsFormat.V8 && _superblock8.OverlayOffset != 0;
+    public bool HasOverlay => Generation == DaxFsFormat.Format8 && _superblock8.OverlayOffset != 0;
     /// <summary>Where object data starts, from the base region's start.</summary>
-    public ulong BaseDataOffset => Generation == DaxFsFormat.V8 ? _superblock8.DataOffset : _base.DataOffset;
+    public ulong BaseDataOffset => Generation == DaxFsFormat.Format8 ? _superblock8.DataOffset : _base.DataOffset;
 
     /// <summary>
     /// Format 5: static when the superblock declares no branch table; split when regular-file data is external.
     /// Format 8: static without overlay; split with a page cache; overlay-only without a base; else overlay.
     /// </summary>
-    public DaxFsImageMode Mode => Generation == DaxFsFormat.V8
+    public DaxFsImageMode Mode => Generation == DaxFsFormat.Format8
         ? (_superblock8.OverlayOffset == 0 ? DaxFsImageMode.Static
             : !HasBase ? DaxFsImageMode.OverlayOnly
             : _superblock8.PageCacheOffset != 0 ? DaxFsImageMode.Split
@@ -271,7 +271,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         : DaxFsImageMode.Branching;
 
     /// <summary>Regular-file bytes live in a backing file (format 5: the base's flag; format 8: a page cache region with a base).</summary>
-    public bool HasExternalData => Generation == DaxFsFormat.V8
+    public bool HasExternalData => Generation == DaxFsFormat.Format8
         ? _superblock8.PageCacheOffset != 0 && HasBase
         : (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0;
 
@@ -366,7 +366,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         if (count > (ulong.MaxValue - DaxFsConstants.DirentSize) / DaxFsConstants.DirentStride)
             throw new DaxFsFormatException(RuleIds.DirTooManyEntries, InodeOffset(dirIno) + BaseInode.Offsets.Size, $"Directory inode {dirIno} declares {count} entries.");
         ulong span = (count - 1) * DaxFsConstants.DirentStride + DaxFsConstants.DirentSize;
-        if (Generation == DaxFsFormat.V8)
+        if (Generation == DaxFsFormat.Format8)
         {
             // Format 8: the kernel bounds a directory by its size (entries x 271) inside the base region and then reads the
             // entries 272 bytes apart wherever they fall: past the base's end, the last entry reads the next region (the

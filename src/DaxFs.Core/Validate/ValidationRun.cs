@@ -137,7 +137,7 @@ internal sealed partial class ValidationRun
                 $"The image is {_length} bytes, shorter than the {SuperSize}-byte superblock.");
             return;
         }
-        if (ImageFormat.Detect(Bytes(0, 8)) == DaxFsFormat.V8)
+        if (ImageFormat.Detect(Bytes(0, 8)) == DaxFsFormat.Format8)
         {
             CheckImageV8();
             return;

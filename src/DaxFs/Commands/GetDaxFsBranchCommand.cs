@@ -35,7 +35,7 @@ public sealed class GetDaxFsBranchCommand : DaxFsImageCmdlet
             foreach (var path in ResolveImagePaths(source))
             {
                 var reader = OpenImage(path);
-                if (reader.Generation != DaxFsFormat.V5)
+                if (reader.Generation != DaxFsFormat.Format5)
                 {
                     WriteError(Errors.NoBranchesInFormat8(path));
                     continue;

@@ -35,7 +35,7 @@ public sealed class GetDaxFsOverlayCommand : DaxFsImageCmdlet
     /// <summary>Writes a non-terminating error and returns false when the image has no overlay to show.</summary>
     internal static bool HasOverlay(PSCmdlet cmdlet, DaxFsImageReader reader, string path)
     {
-        if (reader.Generation != DaxFsFormat.V8)
+        if (reader.Generation != DaxFsFormat.Format8)
         {
             cmdlet.WriteError(Errors.Make(ErrorIds.NoOverlayInFormat5, ErrorCategory.InvalidOperation, path,
                 $"'{path}' is a DAXFS format-5 image: format 5 has no overlay; its writes live in branches. List them with Get-DaxFsBranch and their changes with Compare-DaxFsBranch."));

@@ -17,9 +17,9 @@ namespace DaxFs.Commands;
 [OutputType(typeof(DaxFsImage))]
 public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
 {
-    private const string DeviceSet = "Device";
-    private const string PhysicalSet = "PhysicalAddress";
-    private const string DmaBufSet = "DmaBuf";
+    private const string DeviceSet = MemoryTargetParameters.DeviceSet;
+    private const string PhysicalSet = MemoryTargetParameters.PhysicalSet;
+    private const string DmaBufSet = MemoryTargetParameters.DmaBufSet;
     private const int ChunkSize = 1 << 20;
 
     /// <summary>A dax device in devdax mode (dax0.0): the image at its start.</summary>
@@ -53,7 +53,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
     protected override void ProcessRecord()
     {
         string dest = GetUnresolvedProviderPathFromPSPath(Destination);
-        object what = ParameterSetName switch { DeviceSet => Device, DmaBufSet => DmaBuf, _ => $"0x{PhysicalAddress:x}" };
+        object what = MemoryTargetParameters.TargetName(ParameterSetName, Device, PhysicalAddress, DmaBuf);
         if (Directory.Exists(dest))
         {
             ThrowTerminatingError(Errors.Make(ErrorIds.DestinationIsDirectory, ErrorCategory.InvalidArgument, dest,
@@ -71,12 +71,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         Superblock sb = default;
         TryOrStop(() =>
         {
-            target = ParameterSetName switch
-            {
-                DeviceSet => DaxMemoryTargets.ForDevice(Context, Device),
-                DmaBufSet => DmaBuf.ToTarget(),
-                _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
-            };
+            target = MemoryTargetParameters.Resolve(ParameterSetName, Context, Device, PhysicalAddress, Size, DmaBuf);
             sb = DaxMemoryImages.ReadSuperblock(target);
         }, what);
 

@@ -14,9 +14,9 @@ namespace DaxFs.Commands;
 [OutputType(typeof(DaxFsMemoryImage))]
 public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
 {
-    private const string DeviceSet = "Device";
-    private const string DmaBufSet = "DmaBuf";
-    private const string PhysicalSet = "PhysicalAddress";
+    private const string DeviceSet = MemoryTargetParameters.DeviceSet;
+    private const string DmaBufSet = MemoryTargetParameters.DmaBufSet;
+    private const string PhysicalSet = MemoryTargetParameters.PhysicalSet;
     private const int ProgressId = 0x44415801;
 
     private LinuxContext? _context;
@@ -69,15 +69,10 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
         long length = new FileInfo(path).Length;
 
         DaxMemoryTarget target = null!;
-        object targetName = ParameterSetName switch { DeviceSet => Device, DmaBufSet => DmaBuf, _ => $"0x{PhysicalAddress:x}" };
+        object targetName = MemoryTargetParameters.TargetName(ParameterSetName, Device, PhysicalAddress, DmaBuf);
         Linux(() =>
         {
-            target = ParameterSetName switch
-            {
-                DeviceSet => DaxMemoryTargets.ForDevice(Context, Device),
-                DmaBufSet => DmaBuf.ToTarget(),
-                _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
-            };
+            target = MemoryTargetParameters.Resolve(ParameterSetName, Context, Device, PhysicalAddress, Size, DmaBuf);
             DaxMemoryWriter.CheckFits(length, target);
             var mounts = new DaxFsMounter(Context).MountsOver(target);
             if (mounts.Count > 0 && !Force)

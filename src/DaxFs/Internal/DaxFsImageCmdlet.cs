@@ -121,7 +121,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     {
         var reader = OpenImage(path, backingFile);
         if (string.IsNullOrEmpty(branch)) return OpenMountedTree(path, reader);
-        if (reader.Generation != DaxFsFormat.V5)
+        if (reader.Generation != DaxFsFormat.Format5)
         {
             WriteError(Errors.NoBranchesInFormat8(path));
             return null;

@@ -98,7 +98,7 @@ public sealed class BranchNameCompleter : IArgumentCompleter
             if (path is null) return results;
             string word = (wordToComplete ?? string.Empty).Trim('\'', '"');
             using var reader = DaxFsImageReader.Open(path);
-            if (reader.Generation != DaxFsFormat.V5) return results; // format 8 has no branches
+            if (reader.Generation != DaxFsFormat.Format5) return results; // format 8 has no branches
             foreach (var b in BranchTable.Read(reader))
             {
                 if (b.State is BranchState.Free or BranchState.Committed || b.Name.Length == 0) continue;

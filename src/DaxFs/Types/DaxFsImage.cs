@@ -47,7 +47,7 @@ public sealed class DaxFsImage
 
     internal static DaxFsImage From(DaxFsImageReader r, string path)
     {
-        if (r.Generation == DaxFsFormat.V8) return FromV8(r, path);
+        if (r.Generation == DaxFsFormat.Format8) return FromV8(r, path);
         var sb = r.Superblock;
         long deltaUsed = sb.DeltaAllocOffset >= sb.DeltaRegionOffset && sb.DeltaRegionOffset != 0
             ? (long)Math.Min(sb.DeltaAllocOffset - sb.DeltaRegionOffset, sb.DeltaRegionSize) : 0;
@@ -89,7 +89,7 @@ public sealed class DaxFsImage
         return new DaxFsImage
         {
             Path = path,
-            Format = DaxFsFormat.V8,
+            Format = DaxFsFormat.Format8,
             Version = sb.Version,
             BlockSize = sb.BlockSize,
             Mode = r.Mode,

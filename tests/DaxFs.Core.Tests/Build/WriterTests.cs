@@ -44,8 +44,7 @@ public sealed class WriterTests(WriterFixture fixture) : IClassFixture<WriterFix
         Assert.Equal(result.Plan.TotalSize, new FileInfo(img).Length);
         using var reader = DaxFsImageReader.Open(img, back);
         Assert.Equal(mode, reader.Mode);
-        var expected = ExpectedListing.Load(TestPaths.Vector(tree + ".expected.json"));
-        ExpectedListing.AssertEqual(expected, ExpectedListing.FromImage(reader), compareOwners: TestTrees.IsRoot);
+        ExpectedListing.AssertMatches(reader, TestPaths.Vector(tree + ".expected.json"), compareOwners: TestTrees.IsRoot);
 
         // Nothing but the destination (and backing file) is left in the folder: no temp files.
         var files = Directory.GetFiles(Path.GetDirectoryName(img)!).Select(Path.GetFileName).Order().ToArray();

@@ -110,7 +110,7 @@ public class DaxMemoryWriterTests
         using var reader = DaxFsImageReader.Open(target.OpenImageMemory());
         Assert.Equal("dax0.0", reader.Memory.Source);
         Assert.Equal(4L * 1024 * 1024, reader.Memory.Length);
-        ExpectedListing.AssertEqual(ExpectedListing.Load(TestPaths.Vector("basic.expected.json")), ExpectedListing.FromImage(reader));
+        ExpectedListing.AssertMatches(reader, TestPaths.Vector("basic.expected.json"));
     }
 
     [Fact]

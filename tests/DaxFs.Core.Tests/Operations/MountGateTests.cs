@@ -64,7 +64,7 @@ public class MountGateTests
         {
             var mounter = new DaxFsMounter(h.Ctx);
             var plan = mounter.Inspect(mounter.Plan(h.Request()));
-            Assert.Equal(DaxFsFormat.V8, plan.Format);
+            Assert.Equal(DaxFsFormat.Format8, plan.Format);
             Assert.Equal(DaxFsImageMode.OverlayOnly, plan.ImageMode);
             Assert.False(plan.ReadOnly);
             Assert.Empty(plan.Findings);
