@@ -11,6 +11,7 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Get-DaxFsImage'
+        'Measure-DaxFsImage'
         'Get-DaxFsItem'
         'Get-DaxFsContent'
         'Test-DaxFsImage'
@@ -18,11 +19,13 @@
         'Export-DaxFsItem'
         'Get-DaxFsBranch'
         'Compare-DaxFsBranch'
+        'Compare-DaxFsImage'
         'New-DaxFsBranch'
         'Complete-DaxFsBranch'
         'Undo-DaxFsBranch'
         'Get-DaxDevice'
         'Set-DaxDevice'
+        'Get-DaxRegion'
         'Get-DaxNamespace'
         'New-DaxNamespace'
         'Remove-DaxNamespace'
