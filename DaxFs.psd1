@@ -11,6 +11,7 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Get-DaxFsImage'
+        'Measure-DaxFsImage'
         'Get-DaxFsItem'
         'Get-DaxFsContent'
         'Test-DaxFsImage'
@@ -20,11 +21,13 @@
         'Compare-DaxFsBranch'
         'Get-DaxFsOverlay'
         'Compare-DaxFsOverlay'
+        'Compare-DaxFsImage'
         'New-DaxFsBranch'
         'Complete-DaxFsBranch'
         'Undo-DaxFsBranch'
         'Get-DaxDevice'
         'Set-DaxDevice'
+        'Get-DaxRegion'
         'Get-DaxNamespace'
         'New-DaxNamespace'
         'Remove-DaxNamespace'

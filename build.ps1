@@ -101,10 +101,36 @@ function Invoke-Build {
         if (-not (Test-Path -LiteralPath $f.From)) { throw "Build output is incomplete: '$($f.From)' is missing." }
         Copy-Item -LiteralPath $f.From -Destination $f.To
     }
+    Copy-Sample (Join-Path $Staged 'samples')
     $version = Get-Version
     $manifest = (Get-Content -Raw (Join-Path $Root 'DaxFs.psd1')) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'"
     Set-Content -LiteralPath (Join-Path $Staged 'DaxFs.psd1') -Value $manifest -NoNewline
     Write-Host "Staged DaxFs $version in $Staged"
+}
+
+# The sample images shipped in the module's samples folder (samples/README.md): the test vectors, a damaged copy of
+# basic.static.daxfs, and the kernel-written branch fixtures. The help examples run against a copy of this folder.
+function Copy-Sample([string] $Destination) {
+    $vectors = Join-Path $Root 'tests/vectors'
+    New-Item -ItemType Directory -Force (Join-Path $Destination 'branches') | Out-Null
+    # big.branching.daxfs is left out: its 4 MiB of file data do not compress and big.static.daxfs holds the same tree.
+    $from = @(Get-ChildItem $vectors -Filter '*.daxfs' | Where-Object Name -ne 'big.branching.daxfs') +
+        @(Get-Item (Join-Path $vectors 'make-trees.sh'), (Join-Path $Root 'samples/README.md'))
+    if (-not (Test-Path (Join-Path $vectors 'basic.static.daxfs'))) { throw "Build output is incomplete: the sample images in $vectors are missing." }
+    Copy-Item -LiteralPath $from.FullName -Destination $Destination
+    $branches = @(Get-ChildItem (Join-Path $Root 'tests/fixtures/branches') -Filter '*.daxfs')
+    if ($branches.Count -lt 2) { throw 'Build output is incomplete: the branch fixtures in tests/fixtures/branches are missing.' }
+    Copy-Item -LiteralPath $branches.FullName -Destination (Join-Path $Destination 'branches')
+    # overlay/: the format-8 images whose overlay the real kernel wrote, with the backing file of the split one.
+    $overlay = @(Get-ChildItem (Join-Path $Root 'tests/fixtures/overlay') -File | Where-Object Extension -in '.daxfs', '.backing')
+    if ($overlay.Count -lt 3) { throw 'Build output is incomplete: the overlay fixtures in tests/fixtures/overlay are missing.' }
+    New-Item -ItemType Directory -Force (Join-Path $Destination 'overlay') | Out-Null
+    Copy-Item -LiteralPath $overlay.FullName -Destination (Join-Path $Destination 'overlay')
+    # damaged.daxfs: basic with inode 18 (/a/five000) zeroed (inode table at 0x2000, 64 bytes a record), so a dirent
+    # names an inode of no type (INODE-TYPE).
+    $bytes = [IO.File]::ReadAllBytes((Join-Path $vectors 'basic.static.daxfs'))
+    [Array]::Clear($bytes, 0x2000 + 17 * 64, 64)
+    [IO.File]::WriteAllBytes((Join-Path $Destination 'damaged.daxfs'), $bytes)
 }
 
 function Get-PesterModule {

@@ -12,6 +12,9 @@
       - peak resident memory of the build, for the tree and for the 4x twin (it must not grow with file bytes);
       - Get-DaxFsItem -Recurse over the image against Get-ChildItem -Recurse -Force over the tree;
       - the engine's enumeration rate (entries/s) and reading every file through the reader against from the tree.
+      - Compare-DaxFsImage of the image with a copy of itself and with its tree (every file hashed with SHA-256 on both
+        sides, in parallel, the image's straight from its memory map) against `sha256sum -c` of a manifest of the tree
+        (one side only, one thread).
     erofs-utils and squashfs-tools are installed with apt-get when missing and running as root.
 #>
 param(
@@ -152,6 +155,28 @@ $ri = ($ri | Sort-Object)[[int][math]::Floor($Runs / 2)]; $rt = ($rt | Sort-Obje
 Add-Row 'read every file through the reader' ([math]::Round($ri, 3)) 's' '' ''
 Add-Row 'read every file from the tree' ([math]::Round($rt, 3)) 's' '' ''
 Add-Row '  reader speed-up' ([math]::Round($rt / $ri, 1)) 'x' '>= 3x' ($(if ($rt / $ri -ge 3) { 'yes' } else { 'no' }))
+
+Write-Host 'Timing Compare-DaxFsImage against sha256sum -c, interleaved...'
+# The manifest is made once (not timed); the image's twin is a copy, so every file is hashed on both sides.
+$manifest = Join-Path $WorkPath 'tree.sha256'
+if (-not (Test-Path $manifest) -or (Get-Item $manifest).LastWriteTimeUtc -lt (Get-Item "$tree.stamp").LastWriteTimeUtc) {
+    bash -c "cd '$tree' && find . -type f -print0 | sort -z | xargs -0 sha256sum > '$manifest'"
+    if ($LASTEXITCODE -ne 0) { throw 'Making the sha256sum manifest failed.' }
+}
+$twin = Join-Path $WorkPath 'tree-twin.daxfs'
+Copy-Item -LiteralPath $img -Destination $twin -Force
+$c = Measure-Interleaved ([ordered]@{
+    sha = @({ bash -c "cd '$tree' && sha256sum -c --quiet '$manifest'"; if ($LASTEXITCODE) { throw 'sha256sum -c found a difference.' } }, $null)
+    images = @({ if (Compare-DaxFsImage $img $twin) { throw 'The image differs from its copy.' } }, $null)
+    tree = @({ if (Compare-DaxFsImage $img $tree) { throw 'The image differs from its tree.' } }, $null)
+})
+$files = @(Get-Content $manifest).Count
+Add-Timing "sha256sum -c ($files files, the tree only)" $c.sha
+Add-Timing 'Compare-DaxFsImage image image (both hashed)' $c.images
+Add-Ratio '  speed-up over sha256sum -c' $c.sha $c.images '>= 1x' { param($x) $x -ge 1 }
+Add-Timing 'Compare-DaxFsImage image tree (both hashed)' $c.tree
+Add-Ratio '  speed-up over sha256sum -c' $c.sha $c.tree '>= 1x' { param($x) $x -ge 1 }
+Remove-Item -Force -ErrorAction Ignore $twin
 
 $cpu = (Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', ''
 $mem = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)

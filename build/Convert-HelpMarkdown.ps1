@@ -19,7 +19,7 @@
     valid platyPS markdown):
       - An example is a "### Example N: Title" section of a cmdlet page, or a ```powershell block in an about
         topic. Its ```powershell fenced blocks are the code; they run, in order, in a folder holding copies of
-        the sample images (shared/vectors/*.daxfs), with the kernel-made branch fixtures
+        the sample images (tests/vectors/*.daxfs), with the kernel-made branch fixtures
         (tests/fixtures/branches/*.daxfs) in ./branches, so they name images as ./basic.static.daxfs or
         ./branches/feature.daxfs.
       - Code that needs more than an unprivileged user and a file says so on its first line:

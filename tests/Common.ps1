@@ -1,9 +1,9 @@
-# Dot-sourced by the Pester suites: imports the staged module and locates the shared vectors.
+# Dot-sourced by the Pester suites: imports the staged module and locates the test vectors (tests/vectors, see its README).
 Set-StrictMode -Version Latest
 if (-not $env:DAXFS_MODULE_PATH) { $env:DAXFS_MODULE_PATH = Join-Path $PSScriptRoot '../out/DaxFs/DaxFs.psd1' }
 Import-Module $env:DAXFS_MODULE_PATH -Force
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
-$script:Vectors = if ($env:DAXFS_SHARED) { Join-Path $env:DAXFS_SHARED 'vectors' } else { (Resolve-Path (Join-Path $script:RepoRoot '../shared/vectors')).Path }
+$script:Vectors = Join-Path $script:RepoRoot 'tests/vectors'
 
 # The same PowerShell as this one, as a command line: 'dotnet pwsh.dll' for the tool manifest's pwsh, the apphost otherwise.
 function Get-PwshCommand {

@@ -115,23 +115,13 @@ BeforeAll {
         (($text -replace "`r`n", "`n") -split "`n" | ForEach-Object TrimEnd) -join "`n" -replace '^\n+', '' -replace '\n+$', ''
     }
 
-    # A folder with copies of the sample images, where the examples run (they name images as ./basic.static.daxfs), a
-    # damaged one, and
-    # in ./branches, of the images whose branches the real kernel wrote (./branches/feature.daxfs; tests/fixtures/branches),
-    # and in ./overlay, of the format-8 images whose overlay it wrote (tests/fixtures/overlay).
+    # A folder with a copy of the module's sample images (samples/ of the staged module: the vectors, ./damaged.daxfs and
+    # ./branches/*.daxfs, ./overlay/*; see samples/README.md), where the examples run: what a user gets by copying that folder.
     function New-ExampleFolder {
         $dir = Join-Path $TestDrive ('examples-' + [Guid]::NewGuid().ToString('n'))
-        New-Item -ItemType Directory $dir | Out-Null
-        Copy-Item (Join-Path $Vectors '*.daxfs') $dir
-        # ./damaged.daxfs: basic with inode 18 (/a/five000) zeroed, so a dirent names an inode of no type (INODE-TYPE).
-        $bytes = [IO.File]::ReadAllBytes((Join-Path $Vectors 'basic.static.daxfs'))
-        [Array]::Clear($bytes, 0x2000 + 17 * 64, 64)
-        [IO.File]::WriteAllBytes((Join-Path $dir 'damaged.daxfs'), $bytes)
-        New-Item -ItemType Directory (Join-Path $dir 'branches') | Out-Null
-        Copy-Item (Join-Path $PSScriptRoot 'fixtures/branches/*.daxfs') (Join-Path $dir 'branches')
-        # ./overlay: the format-8 images whose overlay the real kernel wrote (tests/fixtures/overlay).
-        New-Item -ItemType Directory (Join-Path $dir 'overlay') | Out-Null
-        Copy-Item (Join-Path $PSScriptRoot 'fixtures/overlay/*.daxfs'), (Join-Path $PSScriptRoot 'fixtures/overlay/*.backing') (Join-Path $dir 'overlay')
+        $samples = Join-Path (Split-Path $ManifestPath) 'samples'
+        if (-not (Test-Path (Join-Path $samples 'basic.static.daxfs'))) { throw "The staged module has no sample images in $samples (run the Build task)." }
+        Copy-Item -Recurse $samples $dir
         $dir
     }
 
@@ -285,9 +275,10 @@ Describe 'Example <Page>: <Title>' -ForEach $examples {
         try {
             $code = [scriptblock]::Create($Example.Code)
             $objects = & { $ErrorActionPreference = 'Stop'; & $code }
+            # Formatted where the example ran, as a console shows it (views show paths below it as ./NAME).
+            $actual = Format-ExampleOutput $objects
         }
         finally { Pop-Location }
-        $actual = Format-ExampleOutput $objects
         if ($null -ne $Example.Output) {
             $expected = (($Example.Output -split "`n" | ForEach-Object TrimEnd) -join "`n").Trim("`n")
             $actual | Should -BeExactly $expected

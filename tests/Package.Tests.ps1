@@ -12,5 +12,6 @@ Describe 'Package' {
         $r.Cmdlets | Should -Be (Test-ModuleManifest $env:DAXFS_MODULE_PATH).ExportedCmdlets.Count
         $r.Synopsis | Should -Not -BeNullOrEmpty
         $r.Ran | Should -Be 'Static'
+        $r.SampleEntries | Should -Be 18 -Because 'the package ships samples/basic.static.daxfs (18 entries)'
     }
 }

@@ -3,7 +3,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $script:IsRoot = (id -u) -eq '0'
 
-    # The basic tree of ../shared/vectors/make-trees.sh, made with PowerShell (owners need root).
+    # The basic tree of tests/vectors/make-trees.sh, made with PowerShell (owners need root).
     function New-BasicTree([string] $Root) {
         $t = Join-Path $Root 'basic'
         New-Item -ItemType Directory "$t/a/b/c", "$t/emptydir" -Force | Out-Null

@@ -145,18 +145,16 @@ public static class Program
         return 0;
     }
 
-    /// <summary>../shared/vectors beside the repository (or $DAXFS_SHARED/vectors).</summary>
+    /// <summary>The repository's tests/vectors above the current folder or the program.</summary>
     public static string FindVectors()
     {
-        string? env = Environment.GetEnvironmentVariable("DAXFS_SHARED");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(Path.Combine(env, "vectors"))) return Path.Combine(env, "vectors");
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                string candidate = Path.Combine(dir.FullName, "shared", "vectors");
-                if (Directory.Exists(candidate)) return candidate;
+                string candidate = Path.Combine(dir.FullName, "tests", "vectors");
+                if (File.Exists(Path.Combine(candidate, "basic.static.daxfs"))) return candidate;
             }
-        throw new ArgumentException("Cannot find shared/vectors above the current folder: pass --vectors DIR or set DAXFS_SHARED.");
+        throw new ArgumentException("Cannot find the repository's tests/vectors above the current folder: run from the repository or pass --vectors DIR.");
     }
 
     /// <summary>A backing file for split images: 1 MiB of a fixed pattern, made once.</summary>

@@ -17,6 +17,18 @@ public static class Formatting
         return v.ToString(v < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + " " + s_units[u];
     }
 
+    /// <summary>
+    /// A path as a view shows it: ./NAME below <paramref name="currentDirectory"/> (what the operator typed, in most
+    /// cases), the full path elsewhere.
+    /// </summary>
+    public static string DisplayPath(string? path, string? currentDirectory)
+    {
+        if (string.IsNullOrEmpty(path)) return string.Empty;
+        if (string.IsNullOrEmpty(currentDirectory)) return path;
+        string dir = currentDirectory.EndsWith('/') ? currentDirectory : currentDirectory + "/";
+        return path.StartsWith(dir, StringComparison.Ordinal) && path.Length > dir.Length ? "./" + path[dir.Length..] : path;
+    }
+
     /// <summary>An offset as 0x hex.</summary>
     public static string Hex(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,6 @@
 namespace DaxFs.Core.Tests;
 
-/// <summary>Locates the repository and the shared test vectors (../shared beside the clone).</summary>
+/// <summary>Locates the repository and its test vectors (tests/vectors, copied from the shared kit; see its README).</summary>
 public static class TestPaths
 {
     private static readonly Lazy<string> s_repoRoot = new(() =>
@@ -12,20 +12,16 @@ public static class TestPaths
         throw new DirectoryNotFoundException("Cannot find the repository root (DaxFs.slnx) above " + AppContext.BaseDirectory);
     });
 
-    private static readonly Lazy<string> s_shared = new(() =>
+    private static readonly Lazy<string> s_vectors = new(() =>
     {
-        string? env = Environment.GetEnvironmentVariable("DAXFS_SHARED");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(Path.Combine(env, "vectors"))) return env;
-        for (var dir = new DirectoryInfo(s_repoRoot.Value); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared");
-            if (Directory.Exists(Path.Combine(candidate, "vectors"))) return candidate;
-        }
-        throw new DirectoryNotFoundException("Cannot find shared/vectors beside the repository (set DAXFS_SHARED).");
+        string path = Path.Combine(s_repoRoot.Value, "tests", "vectors");
+        if (!File.Exists(Path.Combine(path, "basic.static.daxfs")))
+            throw new DirectoryNotFoundException($"The test vectors are missing from {path} (they are part of the repository: restore them with git checkout -- tests/vectors).");
+        return path;
     });
 
     public static string RepoRoot => s_repoRoot.Value;
-    public static string Shared => s_shared.Value;
-    public static string Vectors => Path.Combine(s_shared.Value, "vectors");
+    /// <summary>tests/vectors: the reference tool's format-5 images, their expected listings and make-trees.sh.</summary>
+    public static string Vectors => s_vectors.Value;
     public static string Vector(string name) => Path.Combine(Vectors, name);
 }

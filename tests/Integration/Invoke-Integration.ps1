@@ -51,7 +51,8 @@ $clock = [Diagnostics.Stopwatch]::StartNew()
 $root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 $shared = if ($env:DAXFS_SHARED) { $env:DAXFS_SHARED } else { Join-Path $root '../shared' }
 if (-not $Kit) { $Kit = if ($env:DAXFS_VM_KIT) { $env:DAXFS_VM_KIT } else { Join-Path $shared 'vm' } }
-$vectors = Join-Path $shared 'vectors'
+# The vectors' source trees (make-trees.sh) and expected listings are part of the repository.
+$vectors = Join-Path $root 'tests/vectors'
 $data = Join-Path $root 'out/integration'
 $results = Join-Path $data 'results'
 
@@ -66,8 +67,14 @@ function Write-Result([int] $Passed, [int] $Failed, [int] $Skipped, [string] $Sk
 function Get-SkipReason {
     if (-not $IsLinux) { return 'the VM kit runs on Linux only' }
     if ([Runtime.InteropServices.RuntimeInformation]::OSArchitecture -ne 'X64') { return 'the guest shares this machine''s x86-64 programs (dotnet, pwsh), so the host must be x86-64' }
-    if (-not (Test-Path -LiteralPath (Join-Path $Kit 'run-vm.sh'))) { return "no VM kit at $Kit (run-vm.sh; set DAXFS_VM_KIT or DAXFS_SHARED)" }
-    if (-not (Test-Path -LiteralPath (Join-Path $vectors 'make-trees.sh'))) { return "no test vectors at $vectors" }
+    if (-not (Test-Path -LiteralPath (Join-Path $Kit 'run-vm.sh'))) {
+        return ("no VM kit at $Kit. The real-kernel suite boots a VM with the kit's run-vm.sh (QEMU, an emulated NVDIMM, " +
+            'a kernel with the daxfs module in its kernel/ folder). Point at a copy of the kit with DAXFS_VM_KIT=/path/to/vm ' +
+            '(or DAXFS_SHARED=/path/holding/vm, or -Kit); to boot your own kernel image and daxfs.ko with that run-vm.sh, add ' +
+            '-Kernel/-KernelModule (./build.ps1 Integration -Kernel /boot/vmlinuz-X -KernelModule ./daxfs.ko, or ' +
+            'DAXFS_KERNEL/DAXFS_KERNEL_MODULE).')
+    }
+    if (-not (Test-Path -LiteralPath (Join-Path $vectors 'make-trees.sh'))) { return "no test vectors at $vectors (they are part of the repository: git checkout -- tests/vectors)" }
     $tools = Import-PowerShellDataFile (Join-Path $PSScriptRoot 'Prerequisites.psd1')
     $missing = @($tools.Keys | Sort-Object | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) } | ForEach-Object { $tools[$_] })
     if ($missing) { return "missing Debian packages: $($missing -join ' ') (as root: apt-get install -y $($missing -join ' '))" }

@@ -29,6 +29,7 @@ public static class ErrorIds
     public const string DaxDeviceMultiRange = nameof(DaxDeviceMultiRange);
     public const string DaxDeviceNotFound = nameof(DaxDeviceNotFound);
     public const string DaxNamespaceNotFound = nameof(DaxNamespaceNotFound);
+    public const string DaxRegionNotFound = nameof(DaxRegionNotFound);
     public const string DeviceNodeNotFound = nameof(DeviceNodeNotFound);
     public const string DmaBufClosed = nameof(DmaBufClosed);
     public const string DmaBufUnavailable = nameof(DmaBufUnavailable);
@@ -86,8 +87,10 @@ public static class ErrorIds
 
     // Building, reading, saving and writing images
     public const string BackingFileRequired = nameof(BackingFileRequired);
+    public const string CompareReadFailed = nameof(CompareReadFailed);
     public const string DestinationExists = nameof(DestinationExists);
     public const string DestinationIsDirectory = nameof(DestinationIsDirectory);
+    public const string DirectoryUnreadable = nameof(DirectoryUnreadable);
     public const string ExportFailed = nameof(ExportFailed);
     public const string ImageIsDirectory = nameof(ImageIsDirectory);
     public const string ImageLargerThanTarget = nameof(ImageLargerThanTarget);
@@ -97,6 +100,7 @@ public static class ErrorIds
     public const string ItemNotAFile = nameof(ItemNotAFile);
     public const string ItemNotFoundInImage = nameof(ItemNotFoundInImage);
     public const string OneImageAtATime = nameof(OneImageAtATime);
+    public const string ReferenceNotSingle = nameof(ReferenceNotSingle);
     public const string SaveFailed = nameof(SaveFailed);
     public const string SourceAmbiguous = nameof(SourceAmbiguous);
     public const string SourceNotFound = nameof(SourceNotFound);

@@ -49,6 +49,30 @@ public sealed record NdctlNamespace
     public string? Region { get; init; }
 }
 
+/// <summary>An NVDIMM region as ndctl prints it (ndctl list --regions).</summary>
+public sealed record NdctlRegion
+{
+    public required string Dev { get; init; }
+    public ulong? Size { get; init; }
+    /// <summary>The alignment namespaces in this region must keep (sizes are multiples of it).</summary>
+    public ulong? Align { get; init; }
+    /// <summary>Bytes not yet given to a namespace.</summary>
+    public ulong? AvailableSize { get; init; }
+    /// <summary>The largest contiguous free extent: the biggest namespace that can still be made.</summary>
+    public ulong? MaxAvailableExtent { get; init; }
+    /// <summary>"pmem" or "blk".</summary>
+    public string? Type { get; init; }
+    public string? PersistenceDomain { get; init; }
+    public int? NumaNode { get; init; }
+    public int? TargetNode { get; init; }
+    /// <summary>"disabled" when listed with --idle and not enabled; null when enabled.</summary>
+    public string? State { get; init; }
+    /// <summary>The DIMMs the region spans (nmem0, ...), when ndctl printed its mappings.</summary>
+    public IReadOnlyList<string> Dimms { get; init; } = Array.Empty<string>();
+    /// <summary>Namespaces printed inside the region (ndctl list -R -N), else empty.</summary>
+    public IReadOnlyList<string> Namespaces { get; init; } = Array.Empty<string>();
+}
+
 /// <summary>
 /// Parsers for the JSON that ndctl and daxctl print. They accept every shape the tools produce: a flat array (one object
 /// kind), a bare object (one match under -u), the {dimms,regions,namespaces} platform object (several kinds), objects
@@ -116,6 +140,63 @@ public static class DaxToolJson
                     break;
             }
         }
+    }
+
+    /// <summary>Regions from "ndctl list --regions" output: a flat array, a bare object, or regions inside {regions} or buses.</summary>
+    public static IReadOnlyList<NdctlRegion> ParseRegions(string output)
+    {
+        var list = new List<NdctlRegion>();
+        using var doc = Parse(output, "ndctl");
+        if (doc is null) return list;
+        Walk(doc.RootElement);
+        return list;
+
+        void Walk(JsonElement e)
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.Array:
+                    foreach (var x in e.EnumerateArray()) Walk(x);
+                    break;
+                case JsonValueKind.Object:
+                    string? dev = Str(e, "dev");
+                    if (dev is not null && dev.StartsWith("region", StringComparison.Ordinal))
+                    {
+                        list.Add(ReadRegion(e, dev));
+                        break;
+                    }
+                    foreach (var key in new[] { "regions", "buses" })
+                        if (e.TryGetProperty(key, out var child)) Walk(child);
+                    break;
+            }
+        }
+    }
+
+    private static NdctlRegion ReadRegion(JsonElement e, string dev)
+    {
+        var dimms = new List<string>();
+        if (e.TryGetProperty("mappings", out var m) && m.ValueKind == JsonValueKind.Array)
+            foreach (var x in m.EnumerateArray())
+                if (Str(x, "dimm") is { } d) dimms.Add(d);
+        var namespaces = new List<string>();
+        if (e.TryGetProperty("namespaces", out var ns) && ns.ValueKind == JsonValueKind.Array)
+            foreach (var x in ns.EnumerateArray())
+                if (Str(x, "dev") is { } n) namespaces.Add(n);
+        return new NdctlRegion
+        {
+            Dev = dev,
+            Size = U64(e, "size"),
+            Align = U64(e, "align"),
+            AvailableSize = U64(e, "available_size"),
+            MaxAvailableExtent = U64(e, "max_available_extent"),
+            Type = Str(e, "type"),
+            PersistenceDomain = Str(e, "persistence_domain"),
+            NumaNode = I32(e, "numa_node"),
+            TargetNode = I32(e, "target_node"),
+            State = Str(e, "state"),
+            Dimms = dimms,
+            Namespaces = namespaces,
+        };
     }
 
     private static DaxctlDevice ReadDaxDevice(JsonElement e, int? regionId)

@@ -52,6 +52,14 @@ public sealed class DaxTools
         return new ToolCommand("ndctl", _ndctl, args, region);
     }
 
+    /// <summary>ndctl list --regions (with --idle: disabled regions too).</summary>
+    public ToolCommand ListRegionsCommand(bool idle = false)
+    {
+        var args = new List<string> { "list", "--regions" };
+        if (idle) args.Add("--idle");
+        return new ToolCommand("ndctl", _ndctl, args);
+    }
+
     public ToolCommand CreateNamespaceCommand(string region, string mode, ulong? size, ulong? align, string? name)
     {
         var args = new List<string> { "create-namespace", "--region=" + region, "--mode=" + mode };
@@ -86,6 +94,9 @@ public sealed class DaxTools
 
     public IReadOnlyList<NdctlNamespace> ListNamespaces(string? region = null, bool idle = false, CancellationToken ct = default) =>
         DaxToolJson.ParseNamespaces(Run(ListNamespacesCommand(region, idle), ct).StandardOutput);
+
+    public IReadOnlyList<NdctlRegion> ListRegions(bool idle = false, CancellationToken ct = default) =>
+        DaxToolJson.ParseRegions(Run(ListRegionsCommand(idle), ct).StandardOutput);
 
     /// <summary>Runs create-namespace (a new one, or --reconfig) and returns the namespace it printed.</summary>
     public NdctlNamespace CreateNamespace(ToolCommand command, CancellationToken ct = default)
@@ -129,6 +140,7 @@ public sealed class DaxTools
         int errno = Errno.FromToolMessage(result.StandardError) is int fromText and > 0 ? fromText : Errno.FromToolExitCode(result.ExitCode);
         string summary = Summary(result.StandardError);
         string why = $"exit code {result.ExitCode}" + (errno != 0 ? $", {Errno.Name(errno)}" : "");
+        bool namesRegion = command.Arguments.Any(a => a.StartsWith("--region=", StringComparison.Ordinal));
         string next = errno switch
         {
             _ when result.StandardError.Contains("will auto-online memory", StringComparison.Ordinal) =>
@@ -137,9 +149,10 @@ public sealed class DaxTools
                 " This NVDIMM has no labels: reconfigure its one namespace instead (New-DaxNamespace -Reconfigure namespaceX.Y -Mode ...).",
             Errno.EBUSY => " The device or namespace is in use: unmount file systems on it, stop users of its memory, then retry.",
             Errno.EPERM or Errno.EACCES => " Run as root.",
-            Errno.ENOSPC => " The region has no room for that size: check 'ndctl list --regions' for available_size.",
+            Errno.ENOSPC => " The region has no room for that size: Get-DaxRegion shows each region's AvailableSize and MaxAvailableExtent.",
+            Errno.ENXIO or Errno.ENODEV or Errno.ENOENT when namesRegion => " Check the region's name: Get-DaxRegion lists the regions.",
             Errno.ENXIO or Errno.ENODEV or Errno.ENOENT => " Check the name with Get-DaxDevice or Get-DaxNamespace.",
-            Errno.EINVAL => " An argument was refused: check the size and alignment (multiples of the region's align).",
+            Errno.EINVAL => " An argument was refused: check the size and alignment (multiples of the region's align; Get-DaxRegion shows it).",
             _ => "",
         };
         return new DaxLinuxException(DaxErrorKind.ToolFailed, command.Tool == "ndctl" ? ErrorIds.NdctlFailed : ErrorIds.DaxctlFailed,

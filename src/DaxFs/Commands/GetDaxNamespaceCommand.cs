@@ -11,6 +11,7 @@ namespace DaxFs.Commands;
 public sealed class GetDaxNamespaceCommand : DaxLinuxCmdlet
 {
     private readonly Dictionary<string, IReadOnlyList<NdctlNamespace>> _lists = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _checkedRegions = new(StringComparer.Ordinal);
 
     /// <summary>Namespace names (namespace0.0); wildcards allowed. All when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -42,6 +43,19 @@ public sealed class GetDaxNamespaceCommand : DaxLinuxCmdlet
             _lists[key] = all;
         }
         else all = cached;
+
+        // ndctl prints nothing for a region that does not exist, as for one without namespaces: tell them apart.
+        if (all.Count == 0 && Region is not null && !_checkedRegions.Contains(Region))
+        {
+            _checkedRegions.Add(Region);
+            IReadOnlyList<NdctlRegion> regions = Array.Empty<NdctlRegion>();
+            if (Try(() => regions = Context.Tools.ListRegions(idle: true, Cancellation.Token), Region) &&
+                !regions.Any(r => string.Equals(r.Dev, Region, StringComparison.Ordinal)))
+            {
+                WriteError(LinuxErrors.From(GetDaxRegionCommand.RegionNotFound(Region, regions, idleListed: true)));
+                return;
+            }
+        }
 
         var selected = all.Where(n => Mode is null || n.Mode == Mode).ToList();
         if (Name is null || Name.Length == 0)

@@ -5,7 +5,7 @@ using System.Text;
 namespace DaxFs.Core.Tests.Build;
 
 /// <summary>
-/// Recreates the source trees of ../shared/vectors (what make-trees.sh does) and generated trees, in a
+/// Recreates the source trees of tests/vectors (what make-trees.sh does) and generated trees, in a
 /// temporary folder that is removed on dispose.
 /// </summary>
 public sealed partial class TestTrees : IDisposable

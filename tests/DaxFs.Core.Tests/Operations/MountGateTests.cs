@@ -55,7 +55,7 @@ public class MountGateTests
         return ex;
     }
 
-    private static byte[] V8Image(string name) => File.ReadAllBytes(Path.Combine(TestPaths.Vectors, "v8", name));
+    private static byte[] V8Image(string name) => File.ReadAllBytes(V8ValidationTests.V8(name));
 
     [Fact]
     public void A_format_8_overlay_image_passes_and_mounts_read_write_a_static_one_read_only()

@@ -13,7 +13,7 @@ namespace DaxFs.Core.Tests.Overlay;
 /// </summary>
 public class OverlayVectorTests
 {
-    public static string Ovl(string name) => Path.Combine(TestPaths.Vectors, "v8", "overlay", name);
+    public static string Ovl(string name) => Validate.V8ValidationTests.V8("overlay/" + name);
 
     public static DaxFsImageReader Open(string name)
     {

@@ -10,7 +10,7 @@ namespace DaxFs.Core.Tests.Read;
 /// <summary>The format-8 vectors (shared vectors/v8, made by mkdaxfs 0.1.0) read exactly as NAME.expected.json, as the v8 module lists them (vectors/v8/CHECK.md).</summary>
 public class VectorV8ReadTests
 {
-    public static string V8(string name) => Path.Combine(TestPaths.Vectors, "v8", name);
+    public static string V8(string name) => Validate.V8ValidationTests.V8(name);
 
     /// <summary>The reader of a v8 vector, split ones with their backing file when mkdaxfs wrote one.</summary>
     public static DaxFsImageReader Open(string name, string kind)

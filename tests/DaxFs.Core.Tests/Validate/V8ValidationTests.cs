@@ -7,7 +7,10 @@ namespace DaxFs.Core.Tests.Validate;
 /// <summary>Test-DaxFsImage's rules for format 8 on the v8 vectors (CHECK.md: what the module's validate says of each) and mutants of them.</summary>
 public class V8ValidationTests
 {
-    public static string V8(string name) => Path.Combine(TestPaths.Vectors, "v8", name);
+    /// <summary>A format-8 vector (tests/vectors/v8), or with "overlay/" a kernel-written overlay image (tests/fixtures/overlay).</summary>
+    public static string V8(string name) => name.StartsWith("overlay/", StringComparison.Ordinal)
+        ? Path.Combine(TestPaths.RepoRoot, "tests", "fixtures", name)
+        : Path.Combine(TestPaths.Vectors, "v8", name);
 
     public static IReadOnlyList<ValidationFinding> Validate(byte[] bytes, long? backing = null, int pageSize = 4096) =>
         ImageValidator.Validate(new ByteImageMemory(bytes), new ValidationOptions { BackingFileLength = backing, PageSize = pageSize, ThrowOnMissedBoundsCheck = true });
