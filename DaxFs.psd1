@@ -19,6 +19,8 @@
         'Export-DaxFsItem'
         'Get-DaxFsBranch'
         'Compare-DaxFsBranch'
+        'Get-DaxFsOverlay'
+        'Compare-DaxFsOverlay'
         'Compare-DaxFsImage'
         'New-DaxFsBranch'
         'Complete-DaxFsBranch'

@@ -56,7 +56,35 @@ function Get-Version {
     $props.Project.PropertyGroup.VersionPrefix | Where-Object { $_ } | Select-Object -First 1
 }
 
+function Get-CmdletName {
+    # Every cmdlet the sources declare ([Cmdlet(VerbsX.Verb, "Noun")]) and every one the manifest exports.
+    $declared = Get-ChildItem -Path (Join-Path $Root 'src/DaxFs') -Filter *.cs -Recurse | Select-String -Pattern '\[Cmdlet\(Verbs\w+\.(\w+),\s*"(\w+)"' |
+        ForEach-Object { '{0}-{1}' -f $_.Matches[0].Groups[1].Value, $_.Matches[0].Groups[2].Value }
+    $exported = (Import-PowerShellDataFile (Join-Path $Root 'DaxFs.psd1')).CmdletsToExport
+    @(@($declared) + @($exported) | Sort-Object -Unique)
+}
+
+function Assert-Help {
+    # Fails the build when a cmdlet has no page in docs/ or no entry in the compiled help, or a help file is missing.
+    $problems = [Collections.Generic.List[string]]::new()
+    foreach ($h in 'DaxFs.dll-Help.xml', 'about_DaxFs.help.txt') {
+        if (-not (Test-Path -LiteralPath (Join-Path $Root "en-US/$h"))) { $problems.Add("en-US/$h is missing") }
+    }
+    $maml = Join-Path $Root 'en-US/DaxFs.dll-Help.xml'
+    $compiled = if (Test-Path -LiteralPath $maml) {
+        $ns = @{ command = 'http://schemas.microsoft.com/maml/dev/command/2004/10' }
+        @(Select-Xml -LiteralPath $maml -XPath '//command:details/command:name' -Namespace $ns | ForEach-Object { $_.Node.InnerText.Trim() })
+    }
+    else { @() }
+    foreach ($name in Get-CmdletName) {
+        if (-not (Test-Path -LiteralPath (Join-Path $Root "docs/$name.md"))) { $problems.Add("$name has no page docs/$name.md") }
+        elseif ($name -cnotin $compiled) { $problems.Add("$name is not in en-US/DaxFs.dll-Help.xml") }
+    }
+    if ($problems.Count) { throw "Help is incomplete: $($problems -join '; '). Write the missing docs/*.md page and run the Docs task." }
+}
+
 function Invoke-Build {
+    Assert-Help
     Invoke-Native dotnet @('build', (Join-Path $Root 'src/DaxFs/DaxFs.csproj'), '-c', $Configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly') | Out-Null
     $bin = Join-Path $Root "src/DaxFs/bin/$Configuration/net8.0"
     if (Test-Path $Staged) { Remove-Item -Recurse -Force $Staged }
@@ -67,11 +95,8 @@ function Invoke-Build {
         @{ From = Join-Path $Root 'src/DaxFs/DaxFs.Format.ps1xml'; To = $Staged }
         @{ From = Join-Path $Root 'LICENSE'; To = $Staged }
     )
-    # Compiled help (the Docs task makes it from docs/); staged when present.
-    foreach ($h in 'DaxFs.dll-Help.xml', 'about_DaxFs.help.txt') {
-        $p = Join-Path $Root "en-US/$h"
-        if (Test-Path -LiteralPath $p) { $files += @{ From = $p; To = Join-Path $Staged 'en-US' } } else { Write-Warning "Help file en-US/$h is missing: run the Docs task." }
-    }
+    # Compiled help (the Docs task makes it from docs/; Assert-Help has checked that it covers every cmdlet).
+    foreach ($h in 'DaxFs.dll-Help.xml', 'about_DaxFs.help.txt') { $files += @{ From = Join-Path $Root "en-US/$h"; To = Join-Path $Staged 'en-US' } }
     foreach ($f in $files) {
         if (-not (Test-Path -LiteralPath $f.From)) { throw "Build output is incomplete: '$($f.From)' is missing." }
         Copy-Item -LiteralPath $f.From -Destination $f.To
@@ -96,6 +121,11 @@ function Copy-Sample([string] $Destination) {
     $branches = @(Get-ChildItem (Join-Path $Root 'tests/fixtures/branches') -Filter '*.daxfs')
     if ($branches.Count -lt 2) { throw 'Build output is incomplete: the branch fixtures in tests/fixtures/branches are missing.' }
     Copy-Item -LiteralPath $branches.FullName -Destination (Join-Path $Destination 'branches')
+    # overlay/: the format-8 images whose overlay the real kernel wrote, with the backing file of the split one.
+    $overlay = @(Get-ChildItem (Join-Path $Root 'tests/fixtures/overlay') -File | Where-Object Extension -in '.daxfs', '.backing')
+    if ($overlay.Count -lt 3) { throw 'Build output is incomplete: the overlay fixtures in tests/fixtures/overlay are missing.' }
+    New-Item -ItemType Directory -Force (Join-Path $Destination 'overlay') | Out-Null
+    Copy-Item -LiteralPath $overlay.FullName -Destination (Join-Path $Destination 'overlay')
     # damaged.daxfs: basic with inode 18 (/a/five000) zeroed (inode table at 0x2000, 64 bytes a record), so a dirent
     # names an inode of no type (INODE-TYPE).
     $bytes = [IO.File]::ReadAllBytes((Join-Path $vectors 'basic.static.daxfs'))
@@ -141,10 +171,9 @@ function Invoke-PesterSuite([string] $Tag = '', [string[]] $Path = @((Join-Path 
 }
 
 function Install-Prerequisite {
-    # Debian tools the integration tests need; installed only when missing and only as root.
-    # python3: the vectors' make-trees.sh.
-    $need = @{ 'qemu-system-x86_64' = 'qemu-system-x86'; 'busybox' = 'busybox-static'; 'cpio' = 'cpio'; 'xz' = 'xz-utils'; 'ndctl' = 'ndctl'; 'daxctl' = 'daxctl'; 'python3' = 'python3' }
-    $missing = @($need.Keys | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) } | ForEach-Object { $need[$_] })
+    # Debian tools the integration tests need (tests/Integration/Prerequisites.psd1); installed only when missing and only as root.
+    $need = Import-PowerShellDataFile (Join-Path $Root 'tests/Integration/Prerequisites.psd1')
+    $missing = @($need.Keys | Sort-Object | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) } | ForEach-Object { $need[$_] })
     if (-not $missing) { return }
     if ((id -u) -ne '0' -or -not (Get-Command apt-get -ErrorAction Ignore)) {
         Write-Warning "Missing Debian packages for the integration tests: $($missing -join ' ') (run as root: apt-get install -y $($missing -join ' '))."
@@ -203,7 +232,9 @@ foreach ($t in $Task) {
         'Docs' { Invoke-Docs }
         'Demo' { Invoke-Demo }
         'Clean' {
-            foreach ($d in @($Out) + @(Get-ChildItem -Path (Join-Path $Root 'src'), (Join-Path $Root 'tests') -Directory -Recurse -Include bin, obj | ForEach-Object FullName)) {
+            # out/ (staged module, test results, bench and fuzz work) and every project's bin/ and obj/.
+            $projects = 'src', 'tests', 'bench', 'fuzz' | ForEach-Object { Join-Path $Root $_ } | Where-Object { Test-Path $_ }
+            foreach ($d in @($Out) + @(Get-ChildItem -Path $projects -Directory -Recurse -Include bin, obj, TestResults | ForEach-Object FullName)) {
                 if (Test-Path $d) { Remove-Item -Recurse -Force $d }
             }
         }

@@ -1,11 +1,11 @@
 # docs/runbooks/Invoke-DaxFsBranchTrial.ps1 without root or a kernel: the branch cmdlets are mocked (Pester's Mock
-# intercepts DaxFs's binary cmdlets in the runbook's scope, see Runbooks.Tests.ps1), and a mountinfo file
+# intercepts DaxFs's binary cmdlets in the runbook's scope, see RunbookHost.ps1), and a mountinfo file
 # (DAXFS_MOUNTINFO) that the mocks keep up to date lets the real Get-DaxFsMount see what they did. Every mocked call, and
 # the check itself, is logged in order in $global:TrialCalls. The real run is in tests/Integration/Branches.Tests.ps1.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $script:Trial = Join-Path $RepoRoot 'docs/runbooks/Invoke-DaxFsBranchTrial.ps1'
-    $script:SavedMountInfo = $env:DAXFS_MOUNTINFO
+    $script:SavedEnv = Save-FakeHostEnvironment
     $script:Phys = 0x100000000
 
     function Add-MountLine([string] $MountPoint, [string] $Branch, [string] $Ro = 'rw') {
@@ -25,9 +25,9 @@ BeforeAll {
 
     # A host with main mounted read-only at mnt/main; the mocks of the branch cmdlets, consistent with the mount table.
     function New-TrialHost {
-        $root = Join-Path $TestDrive ('h-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+        $root = New-FakeHostRoot 'h'
         New-Item -ItemType Directory -Force "$root/mnt/main" | Out-Null
-        $env:DAXFS_MOUNTINFO = "$root/mountinfo"
+        Set-FakeHostEnvironment -MountInfo "$root/mountinfo"
         Set-Content $env:DAXFS_MOUNTINFO '' -NoNewline
         $global:TrialCalls = [Collections.Generic.List[string]]::new()
         $global:TrialNextMountId = 40
@@ -51,7 +51,7 @@ BeforeAll {
 }
 
 AfterAll {
-    $env:DAXFS_MOUNTINFO = $SavedMountInfo
+    Restore-FakeHostEnvironment $SavedEnv
     Remove-Variable -Scope Global -Name TrialCalls, TrialNextMountId -ErrorAction Ignore
 }
 

@@ -7,12 +7,11 @@ BeforeAll {
     $script:Nested = Join-Path $PSScriptRoot 'fixtures/branches/nested.daxfs'
     $script:Phys = 0x200000
     $script:Size = (Get-Item $Nested).Length
-    $script:SavedEnv = @{}
-    foreach ($n in 'DAXFS_DEV_ROOT', 'DAXFS_MOUNTINFO', 'DAXFS_ASSUME_ROOT') { $script:SavedEnv[$n] = [Environment]::GetEnvironmentVariable($n) }
+    $script:SavedEnv = Save-FakeHostEnvironment
 
     # A fake host: the image (bytes, changed by $Change) at $Phys in dev/mem, and mountinfo lines for @{ name = branch path }.
     function New-BranchHost([System.Collections.Specialized.OrderedDictionary] $Mounts, [scriptblock] $Change, [switch] $NoMemory) {
-        $root = Join-Path $TestDrive ('h-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+        $root = New-FakeHostRoot 'h'
         New-Item -ItemType Directory -Force "$root/dev", "$root/mnt" | Out-Null
         $bytes = [IO.File]::ReadAllBytes($Nested)
         if ($Change) { & $Change $bytes }
@@ -28,9 +27,7 @@ BeforeAll {
             $id++
         }
         Set-Content "$root/mountinfo" ($lines -join "`n")
-        $env:DAXFS_DEV_ROOT = "$root/dev"
-        $env:DAXFS_MOUNTINFO = "$root/mountinfo"
-        $env:DAXFS_ASSUME_ROOT = '0'
+        Set-FakeHostEnvironment -DevRoot "$root/dev" -MountInfo "$root/mountinfo" -AssumeRoot 0
         $root
     }
     function Get-WhatIf([scriptblock] $Script) {
@@ -44,7 +41,7 @@ BeforeAll {
 }
 
 AfterAll {
-    foreach ($n in $SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($n, $SavedEnv[$n]) }
+    Restore-FakeHostEnvironment $SavedEnv
 }
 
 Describe 'New-DaxFsBranch' {
@@ -124,7 +121,7 @@ Describe 'New-DaxFsBranch' {
         New-Item -ItemType Directory "$H/mnt/new" | Out-Null
         $err = $null
         New-DaxFsBranch x "$H/mnt/main" "$H/mnt/new" -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
-        $advice = [DaxFs.Core.Linux.BranchSpace]::Advice
+        $advice = [DaxFs.Core.Branches.BranchSpace]::Advice
         "$w" | Should -BeLike "*$advice*"
         $err[0].Exception.Message | Should -BeLike "*0 bytes left*$advice*"
     }

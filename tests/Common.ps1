@@ -5,6 +5,13 @@ Import-Module $env:DAXFS_MODULE_PATH -Force
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
 $script:Vectors = Join-Path $script:RepoRoot 'tests/vectors'
 
+# The same PowerShell as this one, as a command line: 'dotnet pwsh.dll' for the tool manifest's pwsh, the apphost otherwise.
+function Get-PwshCommand {
+    $pwsh = @([Environment]::ProcessPath)
+    if ([IO.Path]::GetFileNameWithoutExtension($pwsh[0]) -eq 'dotnet') { $pwsh += (Join-Path $PSHOME 'pwsh.dll') }
+    , $pwsh
+}
+
 # The listing of an image in the shape of the vectors' NAME.expected.json, made through the cmdlets.
 function Get-ImageListing {
     param([Parameter(Mandatory)] $Image, [string] $BackingFile)
@@ -80,9 +87,7 @@ function Invoke-WithoutDacOverride {
     if ($LASTEXITCODE -ne 0 -or $null -eq $capEff) { return "this process cannot drop capabilities ($($drop[0]): $($probe -join ' '))" }
     if ($capEff -band 6) { return "$($drop[0]) ran, but the child still holds CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH (CapEff $('{0:x}' -f $capEff))" }
 
-    # The same PowerShell as this one: 'dotnet pwsh.dll' for the tool manifest's pwsh, the apphost otherwise.
-    $pwsh = @([Environment]::ProcessPath)
-    if ([IO.Path]::GetFileNameWithoutExtension($pwsh[0]) -eq 'dotnet') { $pwsh += (Join-Path $PSHOME 'pwsh.dll') }
+    $pwsh = Get-PwshCommand
     $wrapper = Join-Path ([IO.Path]::GetTempPath()) "daxfs-nodac-$PID-$([guid]::NewGuid().ToString('n').Substring(0, 8)).ps1"
     Set-Content -LiteralPath $wrapper -Value @'
 param([string] $ModulePath, [string] $Body, [string] $ArgumentsJson)
@@ -102,3 +107,6 @@ ConvertTo-Json -InputObject $result -Depth 6 -Compress
     if ($LASTEXITCODE -ne 0) { throw "The child pwsh without CAP_DAC_OVERRIDE failed (exit $LASTEXITCODE): $($out -join "`n")" }
     @($out)[-1] | ConvertFrom-Json
 }
+
+# The fake host's building blocks (sysfs, /dev, mountinfo, ndctl/daxctl, DAXFS_* variables).
+. (Join-Path $PSScriptRoot 'FakeHost.ps1')

@@ -116,7 +116,7 @@ BeforeAll {
     }
 
     # A folder with a copy of the module's sample images (samples/ of the staged module: the vectors, ./damaged.daxfs and
-    # ./branches/*.daxfs; see samples/README.md), where the examples run: what a user gets by copying that folder.
+    # ./branches/*.daxfs, ./overlay/*; see samples/README.md), where the examples run: what a user gets by copying that folder.
     function New-ExampleFolder {
         $dir = Join-Path $TestDrive ('examples-' + [Guid]::NewGuid().ToString('n'))
         $samples = Join-Path (Split-Path $ManifestPath) 'samples'
@@ -291,7 +291,7 @@ Describe 'Example <Page>: <Title>' -ForEach $examples {
 
 Describe 'Convert-HelpMarkdown' {
     BeforeAll {
-        $fixture = Join-Path $RepoRoot 'tests/Fixtures/Help'
+        $fixture = Join-Path $RepoRoot 'tests/fixtures/help'
         # Writes one page to a fresh docs folder and returns the folder.
         function New-Docs([string] $Name, [string] $Markdown) {
             $dir = Join-Path $TestDrive ([Guid]::NewGuid().ToString('n'))

@@ -9,8 +9,7 @@ BeforeAll {
     $script:Nested = Join-Path $PSScriptRoot 'fixtures/branches/nested.daxfs'
     $script:Phys = 0x200000
     $script:Size = (Get-Item $Nested).Length
-    $script:SavedEnv = @{}
-    foreach ($n in 'DAXFS_SYSFS_ROOT', 'DAXFS_DEV_ROOT', 'DAXFS_MOUNTINFO', 'DAXFS_ASSUME_ROOT', 'DAXFS_DMA_HEAP') { $script:SavedEnv[$n] = [Environment]::GetEnvironmentVariable($n) }
+    $script:SavedEnv = Save-FakeHostEnvironment
 
     # A fake host: the image at the start of dev/pmem0 (8 MiB block device) and dev/dax0.0 (8 MiB, align 2 MiB), and at
     # $Phys in dev/mem, where a mountinfo line shows it mounted (main) at mnt/main.
@@ -32,11 +31,7 @@ BeforeAll {
     Set-Content "$root/sys/class/block/empty0/size" 8
     $f = [IO.File]::Create("$root/dev/empty0"); try { $f.SetLength(4096) } finally { $f.Dispose() }
     Set-Content "$root/mountinfo" "40 1 0:40 / $root/mnt/main rw,relatime - daxfs none ro,phys=0x$('{0:x}' -f $Phys),size=$Size,branch=/main"
-    $env:DAXFS_SYSFS_ROOT = $root
-    $env:DAXFS_DEV_ROOT = "$root/dev"
-    $env:DAXFS_MOUNTINFO = "$root/mountinfo"
-    $env:DAXFS_ASSUME_ROOT = '1'
-    $env:DAXFS_DMA_HEAP = 'memfd'
+    Set-FakeHostEnvironment -SysfsRoot $root -DevRoot "$root/dev" -MountInfo "$root/mountinfo" -AssumeRoot 1 -DmaHeap memfd
     $script:Root = $root
 
     function Get-Shape($Items) { @($Items | ForEach-Object { '{0} {1} {2} {3} {4}' -f $_.FullName, $_.Type, $_.Mode, $_.Size, $_.Target }) }
@@ -47,7 +42,7 @@ BeforeAll {
 }
 
 AfterAll {
-    foreach ($n in $SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($n, $SavedEnv[$n]) }
+    Restore-FakeHostEnvironment $SavedEnv
 }
 
 Describe 'Reading cmdlets on an image in memory' {

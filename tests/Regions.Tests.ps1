@@ -1,30 +1,25 @@
 # Get-DaxRegion (ndctl list -R) and the region errors of the namespace cmdlets, against a fake host: ndctl played by
-# tests/fixtures/linux/fake-tool.sh answering with recorded output, a sysfs tree in TestDrive (see Devices.Tests.ps1).
+# tests/fixtures/linux/fake-tool.sh answering with recorded output, a sysfs tree in TestDrive (FakeHost.ps1).
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $script:Fixtures = Join-Path $PSScriptRoot 'fixtures/linux'
-    $script:SavedEnv = @{}
-    foreach ($n in 'DAXFS_SYSFS_ROOT', 'DAXFS_NDCTL', 'DAXFS_DAXCTL', 'DAXFS_ASSUME_ROOT') { $script:SavedEnv[$n] = [Environment]::GetEnvironmentVariable($n) }
+    $script:SavedEnv = Save-FakeHostEnvironment
 
     function New-FakeRegionHost([string[]] $Regions = @('region0')) {
-        $root = Join-Path $TestDrive ('host-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+        $root = New-FakeHostRoot
         foreach ($r in $Regions) { New-Item -ItemType Directory -Force (Join-Path $root "sys/bus/nd/devices/$r") | Out-Null }
         New-Item -ItemType Directory -Force (Join-Path $root 'sys/bus/nd/devices/namespace0.0') | Out-Null
-        $tools = New-Item -ItemType Directory -Force (Join-Path $root 'tools')
-        foreach ($t in 'ndctl', 'daxctl') { Copy-Item (Join-Path $Fixtures 'fake-tool.sh') (Join-Path $tools $t); chmod +x (Join-Path $tools $t) }
+        $tools = Add-FakeTool $root
         # ndctl list --regions answers with the recorded region listing, ndctl list --namespaces with the namespaces.
-        Copy-Item (Join-Path $Fixtures 'ndctl-list-R.devdax.json') (Join-Path $tools 'ndctl.list.--regions.stdout')
-        Copy-Item (Join-Path $Fixtures 'ndctl-list-N.devdax.json') (Join-Path $tools 'ndctl.list.stdout')
-        $env:DAXFS_SYSFS_ROOT = $root
-        $env:DAXFS_NDCTL = Join-Path $tools 'ndctl'
-        $env:DAXFS_DAXCTL = Join-Path $tools 'daxctl'
-        $env:DAXFS_ASSUME_ROOT = '1'
-        [pscustomobject]@{ Root = $root; Tools = $tools.FullName }
+        Set-FakeToolAnswer $tools ndctl 'list.--regions' 'ndctl-list-R.devdax.json'
+        Set-FakeToolAnswer $tools ndctl list 'ndctl-list-N.devdax.json'
+        Set-FakeHostEnvironment -SysfsRoot $root -Tools $tools -AssumeRoot 1
+        [pscustomobject]@{ Root = $root; Tools = $tools }
     }
     function Get-ToolLog([string] $Tool) { $p = Join-Path $h.Tools "$Tool.log"; if (Test-Path $p) { @(Get-Content $p) } else { @() } }
 }
 
-AfterAll { foreach ($n in $SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($n, $SavedEnv[$n]) } }
+AfterAll { Restore-FakeHostEnvironment $SavedEnv }
 
 Describe 'Get-DaxRegion' {
     BeforeEach { $h = New-FakeRegionHost }

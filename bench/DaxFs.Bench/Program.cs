@@ -6,8 +6,8 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
+using DaxFs.Core.Build;
 using DaxFs.Core.Validate;
-using DaxFs.Core.Write;
 
 if (args.Length < 2)
 {

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using DaxFs.Core.Format;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 using static DaxFs.Core.Format.DaxFsConstants;
 
 namespace DaxFs.Fuzz;

@@ -76,8 +76,8 @@ function Get-SkipReason {
             'DAXFS_KERNEL/DAXFS_KERNEL_MODULE).')
     }
     if (-not (Test-Path -LiteralPath (Join-Path $vectors 'make-trees.sh'))) { return "no test vectors at $vectors (they are part of the repository: git checkout -- tests/vectors)" }
-    $tools = [ordered]@{ 'qemu-system-x86_64' = 'qemu-system-x86'; busybox = 'busybox-static'; cpio = 'cpio'; xz = 'xz-utils'; ndctl = 'ndctl'; daxctl = 'daxctl'; python3 = 'python3' }
-    $missing = @($tools.Keys | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) } | ForEach-Object { $tools[$_] })
+    $tools = Import-PowerShellDataFile (Join-Path $PSScriptRoot 'Prerequisites.psd1')
+    $missing = @($tools.Keys | Sort-Object | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) } | ForEach-Object { $tools[$_] })
     if ($missing) { return "missing Debian packages: $($missing -join ' ') (as root: apt-get install -y $($missing -join ' '))" }
     if (-not (Test-Path -LiteralPath $ModulePath)) { return "the staged module $ModulePath is missing (run the Build task)" }
     $null

@@ -16,10 +16,16 @@ public sealed record BranchChange(string Path, BranchChangeKind Change, DaxFsIte
 /// </summary>
 public static class BranchComparer
 {
-    public static IEnumerable<BranchChange> Compare(BranchView branch, CancellationToken cancellationToken = default)
+    public static IEnumerable<BranchChange> Compare(BranchView branch, CancellationToken cancellationToken = default) =>
+        Compare((IImageTree?)branch.OpenParent() ?? branch.Reader, branch, cancellationToken);
+
+    /// <summary>
+    /// What <paramref name="branch"/> shows differently from <paramref name="parent"/>, path by path (null
+    /// <paramref name="parent"/>: an empty tree, so every path is Added). Also used for a format-8 overlay against its base.
+    /// </summary>
+    public static IEnumerable<BranchChange> Compare(IImageTree? parent, IImageTree branch, CancellationToken cancellationToken = default)
     {
-        IImageTree parent = (IImageTree?)branch.OpenParent() ?? branch.Reader;
-        var before = Snapshot(parent, cancellationToken);
+        var before = parent is null ? new Dictionary<string, ImageItem>(StringComparer.Ordinal) : Snapshot(parent, cancellationToken);
         var after = Snapshot(branch, cancellationToken);
         foreach (var path in before.Keys.Union(after.Keys).OrderBy(p => p, StringComparer.Ordinal))
         {
@@ -36,7 +42,7 @@ public static class BranchComparer
             if (a.Type == b.Type && a.Type == DaxFsItemType.File)
             {
                 if (a.Inode.Size != b.Inode.Size) content.Add($"size {b.Inode.Size} → {a.Inode.Size}");
-                if (!SameContent(parent, b, branch, a)) content.Add("content differs");
+                if (!SameContent(parent!, b, branch, a)) content.Add("content differs");
             }
             if ((a.Inode.Mode & 0xFFF) != (b.Inode.Mode & 0xFFF) && a.Type == b.Type)
                 attributes.Add($"mode {ModeBits.ToModeString(b.Inode.Mode)} → {ModeBits.ToModeString(a.Inode.Mode)}");

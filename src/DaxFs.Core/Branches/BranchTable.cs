@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
@@ -46,7 +45,7 @@ public sealed record DeltaLogEntry(long Offset, long LogPosition, DeltaKind Kind
 /// <summary>Reads the branch table and delta logs of a branching image (offline: from a file, device or memory dump).</summary>
 public static class BranchTable
 {
-    public const int DeltaHeaderSize = 24;
+    public const int DeltaHeaderSize = DeltaEntry.HeaderSize;
 
     /// <summary>The used records (not FREE) of the branch table, in table order; empty for a static image.</summary>
     public static IReadOnlyList<BranchInfo> Read(DaxFsImageReader reader) => Read(reader.Memory, reader.Superblock);
@@ -81,7 +80,7 @@ public static class BranchTable
         ulong regionStart = sb.DeltaRegionOffset, regionEnd = sb.DeltaRegionOffset + sb.DeltaRegionSize;
         if (branch.LogUsed == 0) return list;
         if (branch.LogOffset < regionStart || branch.LogOffset > regionEnd || branch.LogUsed > regionEnd - branch.LogOffset || branch.LogUsed > branch.LogCapacity)
-            throw new DaxFsFormatException(RuleIds.BranchLogBounds, branch.RecordOffset + 16,
+            throw new DaxFsFormatException(RuleIds.BranchLogBounds, branch.RecordOffset + BranchRecord.Offsets.DeltaLogOffset,
                 $"Branch '{branch.Name}': its log [0x{branch.LogOffset:x}, +{branch.LogUsed}) is not inside the delta region or exceeds its capacity.");
         ulong p = 0;
         while (p < branch.LogUsed)
@@ -90,22 +89,29 @@ public static class BranchTable
             ulong at = branch.LogOffset + p;
             if (left < DeltaHeaderSize) Bad(at, $"the log ends with {left} bytes, too few for an entry header");
             var h = reader.Memory.Span(at, DeltaHeaderSize, RuleIds.DeltaEntry);
-            uint type = U32(h, 0), total = U32(h, 4);
+            uint type = DeltaEntry.ReadType(h), total = DeltaEntry.ReadTotalSize(h);
+            const int totalField = DeltaEntry.Header.TotalSize;
             if (total == 0) break;
-            if (total < DeltaHeaderSize || total > left) Bad(at + 4, $"the entry at log offset {p} has total_size {total}");
+            if (total < DeltaHeaderSize || total > left) Bad(at + totalField, $"the entry at log offset {p} has total_size {total}");
             var body = reader.Memory.Span(at, (int)total, RuleIds.DeltaEntry)[DeltaHeaderSize..];
-            var entry = new DeltaLogEntry((long)at, (long)p, (DeltaKind)type, total, U64(h, 8), U64(h, 16));
+            var entry = new DeltaLogEntry((long)at, (long)p, (DeltaKind)type, total, DeltaEntry.ReadIno(h), DeltaEntry.ReadTimestamp(h));
             list.Add(type switch
             {
-                1 => WriteEntry(entry, body, at),
-                2 or 5 => Create(entry, body, at),
-                3 => Delete(entry, body, at),
-                4 => body.Length >= 8 ? entry with { NewSize = U64(body, 0) } : Bad<DeltaLogEntry>(at + 4, "a TRUNCATE entry is shorter than its 8-byte fixed part"),
-                6 => Rename(entry, body, at),
-                7 => body.Length >= 24
-                    ? entry with { Mode = U32(body, 0), Uid = U32(body, 4), Gid = U32(body, 8), Valid = (DeltaAttributes)U32(body, 12), NewSize = U64(body, 16) }
-                    : Bad<DeltaLogEntry>(at + 4, "a SETATTR entry is shorter than its 24-byte fixed part"),
-                8 => Symlink(entry, body, at),
+                DeltaEntry.TypeWrite => WriteEntry(entry, body, at),
+                DeltaEntry.TypeCreate or DeltaEntry.TypeMkdir => Create(entry, body, at),
+                DeltaEntry.TypeDelete => Delete(entry, body, at),
+                DeltaEntry.TypeTruncate => body.Length >= DeltaEntry.Truncate.FixedSize
+                    ? entry with { NewSize = U64(body, DeltaEntry.Truncate.NewSize) }
+                    : Bad<DeltaLogEntry>(at + totalField, "a TRUNCATE entry is shorter than its 8-byte fixed part"),
+                DeltaEntry.TypeRename => Rename(entry, body, at),
+                DeltaEntry.TypeSetAttr => body.Length >= DeltaEntry.SetAttr.FixedSize
+                    ? entry with
+                    {
+                        Mode = U32(body, DeltaEntry.SetAttr.Mode), Uid = U32(body, DeltaEntry.SetAttr.Uid), Gid = U32(body, DeltaEntry.SetAttr.Gid),
+                        Valid = (DeltaAttributes)U32(body, DeltaEntry.SetAttr.Valid), NewSize = U64(body, DeltaEntry.SetAttr.Size),
+                    }
+                    : Bad<DeltaLogEntry>(at + totalField, "a SETATTR entry is shorter than its 24-byte fixed part"),
+                DeltaEntry.TypeSymlink => Symlink(entry, body, at),
                 _ => Bad<DeltaLogEntry>(at, $"the entry at log offset {p} has unknown type {type}"),
             });
             p += total;
@@ -115,49 +121,66 @@ public static class BranchTable
 
     private static DeltaLogEntry WriteEntry(DeltaLogEntry e, ReadOnlySpan<byte> body, ulong at)
     {
-        if (body.Length < 16) Bad(at + 4, "a WRITE entry is shorter than its 16-byte fixed part");
-        uint len = U32(body, 8);
-        if (len > (uint)(body.Length - 16)) Bad(at + 32, $"a WRITE entry's {len} data bytes run past the entry");
-        return e with { FileOffset = U64(body, 0), Length = len, DataOffset = (long)at + DeltaHeaderSize + 16 };
+        const int fixedSize = DeltaEntry.Write.FixedSize;
+        if (body.Length < fixedSize) Bad(at + DeltaEntry.Header.TotalSize, "a WRITE entry is shorter than its 16-byte fixed part");
+        uint len = U32(body, DeltaEntry.Write.Length);
+        if (len > (uint)(body.Length - fixedSize)) Bad(at + DeltaHeaderSize + DeltaEntry.Write.Length, $"a WRITE entry's {len} data bytes run past the entry");
+        return e with { FileOffset = U64(body, DeltaEntry.Write.FileOffset), Length = len, DataOffset = (long)at + DeltaHeaderSize + fixedSize };
     }
 
     private static DeltaLogEntry Create(DeltaLogEntry e, ReadOnlySpan<byte> body, ulong at)
     {
-        if (body.Length < 32) Bad(at + 4, "a CREATE/MKDIR entry is shorter than its 32-byte fixed part");
-        int n = U16(body, 28);
-        if (n > body.Length - 32) Bad(at + DeltaHeaderSize + 28, $"a CREATE/MKDIR entry's {n}-byte name runs past the entry");
-        return e with { ParentIno = U64(body, 0), NewIno = U64(body, 8), Mode = U32(body, 16), Uid = U32(body, 20), Gid = U32(body, 24), NameBytes = body.Slice(32, n).ToArray() };
+        const int fixedSize = DeltaEntry.Create.FixedSize;
+        if (body.Length < fixedSize) Bad(at + DeltaEntry.Header.TotalSize, "a CREATE/MKDIR entry is shorter than its 32-byte fixed part");
+        int n = U16(body, DeltaEntry.Create.NameLength);
+        if (n > body.Length - fixedSize) Bad(at + DeltaHeaderSize + DeltaEntry.Create.NameLength, $"a CREATE/MKDIR entry's {n}-byte name runs past the entry");
+        return e with
+        {
+            ParentIno = U64(body, DeltaEntry.Create.ParentIno), NewIno = U64(body, DeltaEntry.Create.NewIno), Mode = U32(body, DeltaEntry.Create.Mode),
+            Uid = U32(body, DeltaEntry.Create.Uid), Gid = U32(body, DeltaEntry.Create.Gid), NameBytes = body.Slice(fixedSize, n).ToArray(),
+        };
     }
 
     private static DeltaLogEntry Delete(DeltaLogEntry e, ReadOnlySpan<byte> body, ulong at)
     {
-        if (body.Length < 16) Bad(at + 4, "a DELETE entry is shorter than its 16-byte fixed part");
-        int n = U16(body, 8);
-        if (n > body.Length - 16) Bad(at + DeltaHeaderSize + 8, $"a DELETE entry's {n}-byte name runs past the entry");
-        return e with { ParentIno = U64(body, 0), NameBytes = body.Slice(16, n).ToArray() };
+        const int fixedSize = DeltaEntry.Delete.FixedSize;
+        if (body.Length < fixedSize) Bad(at + DeltaEntry.Header.TotalSize, "a DELETE entry is shorter than its 16-byte fixed part");
+        int n = U16(body, DeltaEntry.Delete.NameLength);
+        if (n > body.Length - fixedSize) Bad(at + DeltaHeaderSize + DeltaEntry.Delete.NameLength, $"a DELETE entry's {n}-byte name runs past the entry");
+        return e with { ParentIno = U64(body, DeltaEntry.Delete.ParentIno), NameBytes = body.Slice(fixedSize, n).ToArray() };
     }
 
     private static DeltaLogEntry Rename(DeltaLogEntry e, ReadOnlySpan<byte> body, ulong at)
     {
-        if (body.Length < 32) Bad(at + 4, "a RENAME entry is shorter than its 32-byte fixed part");
-        int o = U16(body, 24), n = U16(body, 26);
-        if (o + n > body.Length - 32) Bad(at + DeltaHeaderSize + 24, $"a RENAME entry's names ({o} + {n} bytes) run past the entry");
-        return e with { ParentIno = U64(body, 0), NewParentIno = U64(body, 8), NewIno = U64(body, 16), NameBytes = body.Slice(32, o).ToArray(), NewNameBytes = body.Slice(32 + o, n).ToArray() };
+        const int fixedSize = DeltaEntry.Rename.FixedSize;
+        if (body.Length < fixedSize) Bad(at + DeltaEntry.Header.TotalSize, "a RENAME entry is shorter than its 32-byte fixed part");
+        int o = U16(body, DeltaEntry.Rename.OldNameLength), n = U16(body, DeltaEntry.Rename.NewNameLength);
+        if (o + n > body.Length - fixedSize) Bad(at + DeltaHeaderSize + DeltaEntry.Rename.OldNameLength, $"a RENAME entry's names ({o} + {n} bytes) run past the entry");
+        return e with
+        {
+            ParentIno = U64(body, DeltaEntry.Rename.OldParentIno), NewParentIno = U64(body, DeltaEntry.Rename.NewParentIno), NewIno = U64(body, DeltaEntry.Rename.Ino),
+            NameBytes = body.Slice(fixedSize, o).ToArray(), NewNameBytes = body.Slice(fixedSize + o, n).ToArray(),
+        };
     }
 
     private static DeltaLogEntry Symlink(DeltaLogEntry e, ReadOnlySpan<byte> body, ulong at)
     {
         // The fixed part is 28 bytes of fields padded to 32 (8-byte alignment of the C struct).
-        if (body.Length < 32) Bad(at + 4, "a SYMLINK entry is shorter than its 32-byte fixed part");
-        int n = U16(body, 24), t = U16(body, 26);
+        const int fixedSize = DeltaEntry.Symlink.FixedSize;
+        if (body.Length < fixedSize) Bad(at + DeltaEntry.Header.TotalSize, "a SYMLINK entry is shorter than its 32-byte fixed part");
+        int n = U16(body, DeltaEntry.Symlink.NameLength), t = U16(body, DeltaEntry.Symlink.TargetLength);
         // target_len excludes the NUL that follows the target (as the kernel writes and checks it).
-        if (n + t + 1 > body.Length - 32) Bad(at + DeltaHeaderSize + 24, $"a SYMLINK entry's name, target and NUL ({n} + {t} + 1 bytes) run past the entry");
-        return e with { ParentIno = U64(body, 0), NewIno = U64(body, 8), Uid = U32(body, 16), Gid = U32(body, 20), NameBytes = body.Slice(32, n).ToArray(), TargetBytes = body.Slice(32 + n, t).ToArray() };
+        if (n + t + 1 > body.Length - fixedSize) Bad(at + DeltaHeaderSize + DeltaEntry.Symlink.NameLength, $"a SYMLINK entry's name, target and NUL ({n} + {t} + 1 bytes) run past the entry");
+        return e with
+        {
+            ParentIno = U64(body, DeltaEntry.Symlink.ParentIno), NewIno = U64(body, DeltaEntry.Symlink.NewIno), Uid = U32(body, DeltaEntry.Symlink.Uid),
+            Gid = U32(body, DeltaEntry.Symlink.Gid), NameBytes = body.Slice(fixedSize, n).ToArray(), TargetBytes = body.Slice(fixedSize + n, t).ToArray(),
+        };
     }
 
     private static void Bad(ulong at, string what) => throw new DaxFsFormatException(RuleIds.DeltaEntry, (long)at, $"Delta log: {what}.");
     private static T Bad<T>(ulong at, string what) => throw new DaxFsFormatException(RuleIds.DeltaEntry, (long)at, $"Delta log: {what}.");
-    private static uint U32(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt32LittleEndian(b[o..]);
-    private static ulong U64(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt64LittleEndian(b[o..]);
-    private static ushort U16(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt16LittleEndian(b[o..]);
+    private static uint U32(ReadOnlySpan<byte> b, int field) => DeltaEntry.U32(b, field);
+    private static ulong U64(ReadOnlySpan<byte> b, int field) => DeltaEntry.U64(b, field);
+    private static ushort U16(ReadOnlySpan<byte> b, int field) => DeltaEntry.U16(b, field);
 }

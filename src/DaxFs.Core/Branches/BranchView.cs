@@ -100,10 +100,10 @@ public sealed class BranchView : IImageTree
         {
             // The kernel looks the parent up by id among records that are not FREE (a committed parent still counts).
             var parent = table.FirstOrDefault(b => b.Id == cur.ParentId && b.State != BranchState.Free)
-                ?? throw new DaxFsFormatException(RuleIds.BranchParent, cur.RecordOffset + 8,
+                ?? throw new DaxFsFormatException(RuleIds.BranchParent, cur.RecordOffset + BranchRecord.Offsets.ParentId,
                     $"Branch '{cur.Name}' names parent id {cur.ParentId}, which no branch record has: the kernel cannot mount it.");
             if (!seen.Add(parent.Index) || chain.Count >= MaxChainDepth)
-                throw new DaxFsFormatException(RuleIds.BranchCycle, cur.RecordOffset + 8,
+                throw new DaxFsFormatException(RuleIds.BranchCycle, cur.RecordOffset + BranchRecord.Offsets.ParentId,
                     $"The parents of branch '{branch.Name}' form a cycle (through '{parent.Name}'): the kernel would recurse forever mounting it.");
             chain.Add(parent);
             cur = parent;
@@ -480,28 +480,9 @@ public sealed class BranchView : IImageTree
     {
         string full = DaxFsImageReader.NormalizePath(path);
         var start = GetItem(full) ?? throw new FileNotFoundException($"'{full}' does not exist in branch '{BranchName}'.", full);
-        if (start.Type != DaxFsItemType.Directory)
-        {
-            yield return start;
-            yield break;
-        }
-        var visited = new HashSet<ulong> { start.Ino };
-        var pending = new Stack<(string Path, ulong Ino, int Level, byte[]? Raw)>();
-        pending.Push((full == "/" ? "" : full, start.Ino, 0, null));
-        var subdirs = new List<(string, ulong, int, byte[]?)>();
-        while (pending.Count > 0)
-        {
-            var dir = pending.Pop();
-            subdirs.Clear();
-            foreach (var item in ListDirectory(dir.Ino, dir.Path, dir.Level, dir.Raw))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                yield return item;
-                if (recurse && !item.Unreachable && dir.Level + 1 <= depth && item.Type == DaxFsItemType.Directory && visited.Add(item.Ino))
-                    subdirs.Add((item.FullName, item.Ino, dir.Level + 1, dir.Raw is not null || item.HasRawPath ? item.FullNameBytes : null));
-            }
-            for (int k = subdirs.Count - 1; k >= 0; k--) pending.Push(subdirs[k]);
-        }
+        // A directory met again (a log can make one its own descendant) is listed but not entered twice.
+        foreach (var item in TreeWalk.Walk(start, full, (dirIno, _, dirPath, level, dirRaw) => ListDirectory(dirIno, dirPath, level, dirRaw), _ => { }, recurse, depth, cancellationToken))
+            yield return item;
     }
 
     // ------------------------------------------------------------------ content
@@ -574,7 +555,7 @@ public sealed class BranchView : IImageTree
         }
         ulong baseSize = _reader.Superblock.BaseSize;
         if (b.DataOffset > baseSize || p > baseSize - b.DataOffset || (ulong)n > baseSize - b.DataOffset - p)
-            throw new DaxFsFormatException(RuleIds.InodeDataBounds, _reader.InodeOffset((uint)ino) + 24,
+            throw new DaxFsFormatException(RuleIds.InodeDataBounds, _reader.InodeOffset((uint)ino) + BaseInode.Offsets.DataOffset,
                 $"Inode {ino}: its data at base offset 0x{b.DataOffset:x} (+{b.Size}) lies outside the base image.");
         return new ContentSegment(pos, n, (long)(_reader.Superblock.BaseOffset + b.DataOffset + p), false);
     }

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using DaxFs.Core.Linux;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
-using DaxFs.Core.Write;
 
 namespace DaxFs.Core.Export;
 
@@ -21,9 +21,35 @@ public readonly record struct ExportProgress(long ItemsDone, long BytesDone, str
 /// <summary>One thing written under the destination.</summary>
 public sealed record ExportedItem(string ImagePath, string Destination, DaxFsItemType Type, long Size, bool HardLink);
 
-public sealed class DaxFsExportException(string message, string? path, Exception? inner = null) : Exception(message, inner)
+/// <summary>What kind of export failure an <see cref="DaxFsExportException"/> is (the module picks its error category by it).</summary>
+public enum ExportFailure
+{
+    /// <summary>The path to export is not in the image.</summary>
+    NotInImage,
+    /// <summary>The image holds something that cannot be exported: a file type other than file, directory or symlink, or a
+    /// name that would write outside its directory (a hostile or damaged image).</summary>
+    InvalidImage,
+    /// <summary>The system refused for lack of permission (EACCES, EPERM).</summary>
+    PermissionDenied,
+    /// <summary>Something is in the way at the destination (EEXIST).</summary>
+    AlreadyExists,
+    /// <summary>Any other error of the system while writing (ENOSPC, EIO, …).</summary>
+    WriteFailed,
+}
+
+public sealed class DaxFsExportException(string message, string? path, ExportFailure kind, Exception? inner = null) : Exception(message, inner)
 {
     public string? PathInImage { get; } = path;
+
+    public ExportFailure Kind { get; } = kind;
+
+    /// <summary>The kind of failure an errno of the system means.</summary>
+    public static ExportFailure KindOf(int errno) => errno switch
+    {
+        Linux.Errno.EACCES or Linux.Errno.EPERM => ExportFailure.PermissionDenied,
+        Linux.Errno.EEXIST => ExportFailure.AlreadyExists,
+        _ => ExportFailure.WriteFailed,
+    };
 
     /// <summary>The destination folder, when it is what failed (it cannot be created or opened).</summary>
     public string? Destination { get; init; }
@@ -43,7 +69,7 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
         string full = DaxFsImageReader.NormalizePath(imagePath);
         var startItem = tree.GetItem(full);
         if (startItem is null)
-            throw new DaxFsExportException($"'{full}' does not exist in the image.", full);
+            throw new DaxFsExportException($"'{full}' does not exist in the image.", full, ExportFailure.NotInImage);
         return Export(startItem, destination, progress, ct);
     }
 
@@ -59,16 +85,18 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // EACCES/EPERM (UnauthorizedAccessException) or another error of mkdir, such as a file in the way.
-            var inner = new IOException(ex.Message, ex) { HResult = ex is UnauthorizedAccessException ? 13 : ex.HResult };
+            // .NET carries the errno of a failed mkdir in IOException.HResult on Linux.
+            int errno = ex is UnauthorizedAccessException ? Linux.Errno.EACCES : ex.HResult;
+            var inner = new IOException(ex.Message, ex) { HResult = errno };
             throw new DaxFsExportException(
                 $"Cannot create the destination folder '{destination}': {ex.Message} Nothing was written. Export into a folder this user may write to, " +
-                "or fix the permissions of its parent.", null, inner) { Destination = destination };
+                "or fix the permissions of its parent.", null, DaxFsExportException.KindOf(errno), inner) { Destination = destination };
         }
-        int destFd = NativeFs.OpenAt(NativeFs.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), NativeFs.O_RDONLY | NativeFs.O_DIRECTORY);
+        int destFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, Encoding.UTF8.GetBytes(Path.GetFullPath(destination)), Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
         if (destFd < 0)
         {
             var ex = Errno($"Cannot open the destination folder '{destination}'", null);
-            throw new DaxFsExportException(ex.Message + " Nothing was written.", null, ex.InnerException) { Destination = destination };
+            throw new DaxFsExportException(ex.Message + " Nothing was written.", null, ex.Kind, ex.InnerException) { Destination = destination };
         }
         ulong startIno = startItem.Ino;
         var linked = new Dictionary<ulong, byte[]>(); // ino → path (relative to destFd) of its first name
@@ -94,9 +122,9 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 // A directory other than the root goes into the destination under its own name, like cp -r.
                 byte[] name = startName;
                 string d = Path.Combine(Path.GetFullPath(destination), Encoding.UTF8.GetString(name));
-                if (NativeFs.MkdirAt(destFd, name, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17)
+                if (Syscalls.MkdirAt(destFd, name, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17)
                     throw Errno($"Cannot create the directory '{d}'", full);
-                int fd = NativeFs.OpenAt(destFd, name, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
+                int fd = Syscalls.OpenAt(destFd, name, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY | Syscalls.O_NOFOLLOW);
                 if (fd < 0) throw Errno($"Cannot open '{d}' (a symlink or file is in the way?)", full);
                 openDirs.Add(fd);
                 fixups.Push((destFd, name, start, full));
@@ -123,9 +151,9 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                     {
                         if (!visited.Add(e.Ino))
                             throw new DaxFsFormatException(RuleIds.TreeCycle, e.EntryOffset, $"Directory inode {e.Ino} ('{childImage}') is reached a second time.");
-                        if (NativeFs.MkdirAt(dir.Fd, e.NameBytes, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17 /* EEXIST */)
+                        if (Syscalls.MkdirAt(dir.Fd, e.NameBytes, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != 17 /* EEXIST */)
                             throw Errno($"Cannot create the directory '{childDest}'", childImage);
-                        int fd = NativeFs.OpenAt(dir.Fd, e.NameBytes, NativeFs.O_RDONLY | NativeFs.O_DIRECTORY | NativeFs.O_NOFOLLOW);
+                        int fd = Syscalls.OpenAt(dir.Fd, e.NameBytes, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY | Syscalls.O_NOFOLLOW);
                         if (fd < 0) throw Errno($"Cannot open '{childDest}' (a symlink or file is in the way?)", childImage);
                         openDirs.Add(fd);
                         fixups.Push((dir.Fd, e.NameBytes, inode, childImage));
@@ -156,14 +184,14 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 while (fixups.Count > 0)
                 {
                     var (parentFd, name, inode, path) = fixups.Pop();
-                    bool ownerOk = !_options.PreserveOwner || NativeFs.FchownAt(parentFd, name, inode.Uid, inode.Gid) == 0;
+                    bool ownerOk = !_options.PreserveOwner || Syscalls.FchownAt(parentFd, name, inode.Uid, inode.Gid) == 0;
                     if (!ownerOk && completed) throw Errno($"Cannot set the owner of '{path}'", path);
-                    if (NativeFs.FchmodAt(parentFd, name, inode.Mode & 0xFFF) != 0 && completed) throw Errno($"Cannot set the mode of '{path}'", path);
+                    if (Syscalls.FchmodAt(parentFd, name, inode.Mode & 0xFFF) != 0 && completed) throw Errno($"Cannot set the mode of '{path}'", path);
                 }
             }
             finally
             {
-                foreach (int fd in openDirs) NativeFs.close(fd);
+                foreach (int fd in openDirs) Syscalls.close(fd);
             }
         }
 
@@ -174,12 +202,12 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
             var inode = item.Inode;
             byte[] rel = parentRel.Length == 0 ? name : [.. parentRel, (byte)'/', .. name];
             var type = ModeBits.TypeOf(inode.Mode);
-            if (_options.Overwrite) NativeFs.UnlinkAt(parentFd, name); // a directory in the way stays and fails below
+            if (_options.Overwrite) Syscalls.UnlinkAt(parentFd, name); // a directory in the way stays and fails below
             if (type == DaxFsItemType.SymbolicLink)
             {
                 byte[] target = item.TargetBytes ?? tree.ReadSymlinkTarget(ino);
-                if (NativeFs.SymlinkAt(target, parentFd, name) != 0) throw Errno($"Cannot create the symlink '{destPath}'", imagePathOf);
-                if (_options.PreserveOwner) NativeFs.FchownAt(parentFd, name, inode.Uid, inode.Gid);
+                if (Syscalls.SymlinkAt(target, parentFd, name) != 0) throw Errno($"Cannot create the symlink '{destPath}'", imagePathOf);
+                if (_options.PreserveOwner) Syscalls.FchownAt(parentFd, name, inode.Uid, inode.Gid);
                 yield return new ExportedItem(imagePathOf, destPath, type, target.Length, false);
                 yield break;
             }
@@ -188,17 +216,17 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                     $"'{imagePathOf}' has mode 0 in branch '{branch}', as a fresh kernel mount of the branch shows it: one branch made " +
                     "the file and a branch below it changed it (a write, truncate or chown), and the kernel takes the mode and owner of " +
                     "such a change from the base image only. A fresh mount cannot open it either; the mount that made the change shows " +
-                    "it from its inode cache. Export it from the branch that made it, or copy it from that mount (see about_DaxFs).", imagePathOf);
+                    "it from its inode cache. Export it from the branch that made it, or copy it from that mount (see about_DaxFs).", imagePathOf, ExportFailure.InvalidImage);
             if (type != DaxFsItemType.File)
-                throw new DaxFsExportException($"'{imagePathOf}' has an unsupported file type (mode {Convert.ToString(inode.Mode, 8)}).", imagePathOf);
+                throw new DaxFsExportException($"'{imagePathOf}' has an unsupported file type (mode {Convert.ToString(inode.Mode, 8)}).", imagePathOf, ExportFailure.InvalidImage);
             if (links.TryGetValue(ino, out var first))
             {
-                if (NativeFs.LinkAt(destFd, first, parentFd, name) != 0) throw Errno($"Cannot create the hard link '{destPath}'", imagePathOf);
+                if (Syscalls.LinkAt(destFd, first, parentFd, name) != 0) throw Errno($"Cannot create the hard link '{destPath}'", imagePathOf);
                 yield return new ExportedItem(imagePathOf, destPath, type, (long)inode.Size, true);
                 yield break;
             }
-            int fd = NativeFs.OpenAt(parentFd, name, NativeFs.O_WRONLY | NativeFs.O_CREAT | NativeFs.O_EXCL | NativeFs.O_NOFOLLOW, 0x180);
-            if (fd < 0) throw Errno($"Cannot create '{destPath}'" + (Marshal.GetLastPInvokeError() == 17 ? " (it exists: use -Force to replace it)" : ""), imagePathOf);
+            int fd = Syscalls.OpenAt(parentFd, name, Syscalls.O_WRONLY | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, 0x180);
+            if (fd < 0) throw Errno($"Cannot create '{destPath}'" + (Marshal.GetLastPInvokeError() == Linux.Errno.EEXIST ? " (it exists: use -Force to replace it)" : ""), imagePathOf);
             try
             {
                 using var content = tree.OpenContent(ino);
@@ -207,20 +235,20 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 while ((n = content.Read(buffer)) > 0)
                 {
                     ct.ThrowIfCancellationRequested();
-                    if (!NativeFs.WriteAll(fd, buffer.AsSpan(0, n))) throw Errno($"Cannot write '{destPath}'", imagePathOf);
+                    if (!Syscalls.WriteAll(fd, buffer.AsSpan(0, n))) throw Errno($"Cannot write '{destPath}'", imagePathOf);
                 }
-                if (_options.PreserveOwner && NativeFs.fchown(fd, inode.Uid, inode.Gid) != 0) throw Errno($"Cannot set the owner of '{destPath}'", imagePathOf);
-                if (NativeFs.fchmod(fd, inode.Mode & 0xFFF) != 0) throw Errno($"Cannot set the mode of '{destPath}'", imagePathOf);
+                if (_options.PreserveOwner && Syscalls.fchown(fd, inode.Uid, inode.Gid) != 0) throw Errno($"Cannot set the owner of '{destPath}'", imagePathOf);
+                if (Syscalls.fchmod(fd, inode.Mode & 0xFFF) != 0) throw Errno($"Cannot set the mode of '{destPath}'", imagePathOf);
             }
             catch (OperationCanceledException)
             {
                 // Stopped (Ctrl+C, SIGTERM, SIGHUP) while this file was written: no part of a file is left under its name.
-                NativeFs.close(fd);
+                Syscalls.close(fd);
                 fd = -1;
-                NativeFs.UnlinkAt(parentFd, name);
+                Syscalls.UnlinkAt(parentFd, name);
                 throw;
             }
-            finally { if (fd >= 0) NativeFs.close(fd); }
+            finally { if (fd >= 0) Syscalls.close(fd); }
             if (inode.Nlink > 1) links[ino] = rel;
             yield return new ExportedItem(imagePathOf, destPath, type, (long)inode.Size, false);
         }
@@ -232,12 +260,13 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                    || (name.Length == 1 && name[0] == '.') || (name.Length == 2 && name[0] == '.' && name[1] == '.');
         if (bad)
             throw new DaxFsExportException(
-                $"A directory entry in '{(parent.Length == 0 ? "/" : parent)}' has the name '{Encoding.UTF8.GetString(name)}', which would write outside its directory: the image is hostile or damaged (run Test-DaxFsImage -Detailed). Nothing is written for it.", parent);
+                $"A directory entry in '{(parent.Length == 0 ? "/" : parent)}' has the name '{Encoding.UTF8.GetString(name)}', which would write outside its directory: the image is hostile or damaged (run Test-DaxFsImage -Detailed). Nothing is written for it.", parent, ExportFailure.InvalidImage);
     }
 
     private static DaxFsExportException Errno(string what, string? path)
     {
         int e = Marshal.GetLastPInvokeError();
-        return new DaxFsExportException($"{what}: {Marshal.GetPInvokeErrorMessage(e)}.", path, new IOException(Marshal.GetPInvokeErrorMessage(e)) { HResult = e });
+        return new DaxFsExportException($"{what}: {Marshal.GetPInvokeErrorMessage(e)}.", path, DaxFsExportException.KindOf(e),
+            new IOException(Marshal.GetPInvokeErrorMessage(e)) { HResult = e });
     }
 }

@@ -37,15 +37,6 @@ public static class DaxFsConstants
     public const uint S_IFIFO = 0x1000;
 
     public static long AlignUp(long value, long alignment) => (value + alignment - 1) / alignment * alignment;
-
-    /// <summary>Align up with overflow detection; false when the result does not fit in a signed 64-bit value.</summary>
-    public static bool TryAlignUp(ulong value, ulong alignment, out ulong result)
-    {
-        result = 0;
-        if (value > ulong.MaxValue - (alignment - 1)) return false;
-        result = (value + alignment - 1) / alignment * alignment;
-        return true;
-    }
 }
 
 /// <summary>The three layouts an image can have.</summary>
@@ -53,10 +44,15 @@ public enum DaxFsImageMode
 {
     /// <summary>Superblock and base image only: read-only.</summary>
     Static,
-    /// <summary>Branch table, base image and delta region: copy-on-write branches.</summary>
+    /// <summary>Format 5: branch table, base image and delta region: copy-on-write branches.</summary>
     Branching,
-    /// <summary>Branching with regular-file data in an external backing file and a page cache region.</summary>
+    /// <summary>Format 5: branching with regular-file data in an external backing file and a page cache region.
+    /// Format 8: base metadata, overlay and page cache, regular-file data in a backing file.</summary>
     Split,
+    /// <summary>Format 8: base image with file bytes inline and a writable overlay (no page cache).</summary>
+    Overlay,
+    /// <summary>Format 8: no base; the overlay holds everything, the root included (mkdaxfs --empty).</summary>
+    OverlayOnly,
 }
 
 /// <summary>File types the format can hold.</summary>

@@ -24,6 +24,10 @@ public static class IncompleteWrite
     /// <summary>Bytes of the identifying marker at offset 0.</summary>
     public const int MarkerLength = 8;
 
+    /// <summary>Puts the marker's <see cref="MarkerLength"/> bytes (little-endian <see cref="Marker"/>) into <paramref name="destination"/>.</summary>
+    public static void WriteMarker(Span<byte> destination) =>
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(destination, Marker);
+
     /// <summary>True when <paramref name="block"/> (the first bytes of a target) starts with the marker.</summary>
     public static bool IsMarked(ReadOnlySpan<byte> block) =>
         block.Length >= MarkerLength && BinaryPrimitives.ReadUInt64LittleEndian(block) == Marker;

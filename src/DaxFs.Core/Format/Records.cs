@@ -20,27 +20,46 @@ public record struct Superblock
 
     public const int RecordSize = DaxFsConstants.SuperblockRecordSize;
 
+    /// <summary>Where each field sits in the record (bytes from its start); 116..159 is the coordination block.</summary>
+    public static class Offsets
+    {
+        public const int Magic = 0, Version = 4, Flags = 8, BlockSize = 12, TotalSize = 16, BaseOffset = 24, BaseSize = 32,
+            BranchTableOffset = 40, BranchTableEntries = 48, ActiveBranches = 52, NextBranchId = 56, NextInodeId = 64,
+            DeltaRegionOffset = 72, DeltaRegionSize = 80, DeltaAllocOffset = 88, CommitSequence = 96, LastCommittedId = 104,
+            CoordLock = 112, PageCacheOffset = 160, PageCacheSize = 168, PageCacheSlotCount = 176, PageCacheHashShift = 180,
+            PageCachePending = 184;
+    }
+
+    // The fields end inside the record (a compile-time check: a negative constant does not convert to uint).
+    private const uint FieldsFit = RecordSize - (Offsets.PageCachePending + 4);
+
     public static Superblock Read(ReadOnlySpan<byte> b) => new()
     {
-        Magic = U32(b, 0), Version = U32(b, 4), Flags = U32(b, 8), BlockSize = U32(b, 12),
-        TotalSize = U64(b, 16), BaseOffset = U64(b, 24), BaseSize = U64(b, 32), BranchTableOffset = U64(b, 40),
-        BranchTableEntries = U32(b, 48), ActiveBranches = U32(b, 52), NextBranchId = U64(b, 56), NextInodeId = U64(b, 64),
-        DeltaRegionOffset = U64(b, 72), DeltaRegionSize = U64(b, 80), DeltaAllocOffset = U64(b, 88),
-        CommitSequence = U64(b, 96), LastCommittedId = U64(b, 104), CoordLock = U32(b, 112),
-        PageCacheOffset = U64(b, 160), PageCacheSize = U64(b, 168), PageCacheSlotCount = U32(b, 176),
-        PageCacheHashShift = U32(b, 180), PageCachePending = U32(b, 184),
+        Magic = U32(b, Offsets.Magic), Version = U32(b, Offsets.Version), Flags = U32(b, Offsets.Flags), BlockSize = U32(b, Offsets.BlockSize),
+        TotalSize = U64(b, Offsets.TotalSize), BaseOffset = U64(b, Offsets.BaseOffset), BaseSize = U64(b, Offsets.BaseSize),
+        BranchTableOffset = U64(b, Offsets.BranchTableOffset), BranchTableEntries = U32(b, Offsets.BranchTableEntries),
+        ActiveBranches = U32(b, Offsets.ActiveBranches), NextBranchId = U64(b, Offsets.NextBranchId), NextInodeId = U64(b, Offsets.NextInodeId),
+        DeltaRegionOffset = U64(b, Offsets.DeltaRegionOffset), DeltaRegionSize = U64(b, Offsets.DeltaRegionSize),
+        DeltaAllocOffset = U64(b, Offsets.DeltaAllocOffset), CommitSequence = U64(b, Offsets.CommitSequence),
+        LastCommittedId = U64(b, Offsets.LastCommittedId), CoordLock = U32(b, Offsets.CoordLock),
+        PageCacheOffset = U64(b, Offsets.PageCacheOffset), PageCacheSize = U64(b, Offsets.PageCacheSize),
+        PageCacheSlotCount = U32(b, Offsets.PageCacheSlotCount), PageCacheHashShift = U32(b, Offsets.PageCacheHashShift),
+        PageCachePending = U32(b, Offsets.PageCachePending),
     };
 
     public readonly void Write(Span<byte> b)
     {
         b[..RecordSize].Clear();
-        W32(b, 0, Magic); W32(b, 4, Version); W32(b, 8, Flags); W32(b, 12, BlockSize);
-        W64(b, 16, TotalSize); W64(b, 24, BaseOffset); W64(b, 32, BaseSize); W64(b, 40, BranchTableOffset);
-        W32(b, 48, BranchTableEntries); W32(b, 52, ActiveBranches); W64(b, 56, NextBranchId); W64(b, 64, NextInodeId);
-        W64(b, 72, DeltaRegionOffset); W64(b, 80, DeltaRegionSize); W64(b, 88, DeltaAllocOffset);
-        W64(b, 96, CommitSequence); W64(b, 104, LastCommittedId); W32(b, 112, CoordLock);
-        W64(b, 160, PageCacheOffset); W64(b, 168, PageCacheSize); W32(b, 176, PageCacheSlotCount);
-        W32(b, 180, PageCacheHashShift); W32(b, 184, PageCachePending);
+        W32(b, Offsets.Magic, Magic); W32(b, Offsets.Version, Version); W32(b, Offsets.Flags, Flags); W32(b, Offsets.BlockSize, BlockSize);
+        W64(b, Offsets.TotalSize, TotalSize); W64(b, Offsets.BaseOffset, BaseOffset); W64(b, Offsets.BaseSize, BaseSize);
+        W64(b, Offsets.BranchTableOffset, BranchTableOffset); W32(b, Offsets.BranchTableEntries, BranchTableEntries);
+        W32(b, Offsets.ActiveBranches, ActiveBranches); W64(b, Offsets.NextBranchId, NextBranchId); W64(b, Offsets.NextInodeId, NextInodeId);
+        W64(b, Offsets.DeltaRegionOffset, DeltaRegionOffset); W64(b, Offsets.DeltaRegionSize, DeltaRegionSize);
+        W64(b, Offsets.DeltaAllocOffset, DeltaAllocOffset); W64(b, Offsets.CommitSequence, CommitSequence);
+        W64(b, Offsets.LastCommittedId, LastCommittedId); W32(b, Offsets.CoordLock, CoordLock);
+        W64(b, Offsets.PageCacheOffset, PageCacheOffset); W64(b, Offsets.PageCacheSize, PageCacheSize);
+        W32(b, Offsets.PageCacheSlotCount, PageCacheSlotCount); W32(b, Offsets.PageCacheHashShift, PageCacheHashShift);
+        W32(b, Offsets.PageCachePending, PageCachePending);
     }
 
     internal static uint U32(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt32LittleEndian(b[o..]);
@@ -61,19 +80,30 @@ public record struct BaseSuperblock
 
     public const int RecordSize = 48;
 
+    /// <summary>Where each field sits in the record.</summary>
+    public static class Offsets
+    {
+        public const int Magic = 0, Version = 4, Flags = 8, BlockSize = 12, TotalSize = 16, InodeOffset = 24, InodeCount = 32,
+            RootInode = 36, DataOffset = 40;
+    }
+
+    private const uint FieldsFit = RecordSize - (Offsets.DataOffset + 8);
+
     public static BaseSuperblock Read(ReadOnlySpan<byte> b) => new()
     {
-        Magic = Superblock.U32(b, 0), Version = Superblock.U32(b, 4), Flags = Superblock.U32(b, 8),
-        BlockSize = Superblock.U32(b, 12), TotalSize = Superblock.U64(b, 16), InodeOffset = Superblock.U64(b, 24),
-        InodeCount = Superblock.U32(b, 32), RootInode = Superblock.U32(b, 36), DataOffset = Superblock.U64(b, 40),
+        Magic = Superblock.U32(b, Offsets.Magic), Version = Superblock.U32(b, Offsets.Version), Flags = Superblock.U32(b, Offsets.Flags),
+        BlockSize = Superblock.U32(b, Offsets.BlockSize), TotalSize = Superblock.U64(b, Offsets.TotalSize),
+        InodeOffset = Superblock.U64(b, Offsets.InodeOffset), InodeCount = Superblock.U32(b, Offsets.InodeCount),
+        RootInode = Superblock.U32(b, Offsets.RootInode), DataOffset = Superblock.U64(b, Offsets.DataOffset),
     };
 
     public readonly void Write(Span<byte> b)
     {
         b[..RecordSize].Clear();
-        Superblock.W32(b, 0, Magic); Superblock.W32(b, 4, Version); Superblock.W32(b, 8, Flags);
-        Superblock.W32(b, 12, BlockSize); Superblock.W64(b, 16, TotalSize); Superblock.W64(b, 24, InodeOffset);
-        Superblock.W32(b, 32, InodeCount); Superblock.W32(b, 36, RootInode); Superblock.W64(b, 40, DataOffset);
+        Superblock.W32(b, Offsets.Magic, Magic); Superblock.W32(b, Offsets.Version, Version); Superblock.W32(b, Offsets.Flags, Flags);
+        Superblock.W32(b, Offsets.BlockSize, BlockSize); Superblock.W64(b, Offsets.TotalSize, TotalSize);
+        Superblock.W64(b, Offsets.InodeOffset, InodeOffset); Superblock.W32(b, Offsets.InodeCount, InodeCount);
+        Superblock.W32(b, Offsets.RootInode, RootInode); Superblock.W64(b, Offsets.DataOffset, DataOffset);
     }
 }
 
@@ -86,28 +116,46 @@ public record struct BaseInode
 
     public const int RecordSize = DaxFsConstants.InodeSize;
 
+    /// <summary>Where each field sits in the record.</summary>
+    public static class Offsets
+    {
+        public const int Ino = 0, Mode = 4, Uid = 8, Gid = 12, Size = 16, DataOffset = 24, Nlink = 32;
+    }
+
+    private const uint FieldsFit = RecordSize - (Offsets.Nlink + 4);
+
     public static BaseInode Read(ReadOnlySpan<byte> b) => new()
     {
-        Ino = Superblock.U32(b, 0), Mode = Superblock.U32(b, 4), Uid = Superblock.U32(b, 8), Gid = Superblock.U32(b, 12),
-        Size = Superblock.U64(b, 16), DataOffset = Superblock.U64(b, 24), Nlink = Superblock.U32(b, 32),
+        Ino = Superblock.U32(b, Offsets.Ino), Mode = Superblock.U32(b, Offsets.Mode), Uid = Superblock.U32(b, Offsets.Uid),
+        Gid = Superblock.U32(b, Offsets.Gid), Size = Superblock.U64(b, Offsets.Size), DataOffset = Superblock.U64(b, Offsets.DataOffset),
+        Nlink = Superblock.U32(b, Offsets.Nlink),
     };
 
     public readonly void Write(Span<byte> b)
     {
-        b[..DaxFsConstants.InodeSize].Clear();
-        Superblock.W32(b, 0, Ino); Superblock.W32(b, 4, Mode); Superblock.W32(b, 8, Uid); Superblock.W32(b, 12, Gid);
-        Superblock.W64(b, 16, Size); Superblock.W64(b, 24, DataOffset); Superblock.W32(b, 32, Nlink);
+        b[..RecordSize].Clear();
+        Superblock.W32(b, Offsets.Ino, Ino); Superblock.W32(b, Offsets.Mode, Mode); Superblock.W32(b, Offsets.Uid, Uid);
+        Superblock.W32(b, Offsets.Gid, Gid); Superblock.W64(b, Offsets.Size, Size); Superblock.W64(b, Offsets.DataOffset, DataOffset);
+        Superblock.W32(b, Offsets.Nlink, Nlink);
     }
 }
 
 /// <summary>A directory entry: 271 bytes of fields, stepped 272 bytes apart in the array.</summary>
 public static class Dirent
 {
-    public const int NameOffset = 16;
+    /// <summary>Where each field sits in the entry.</summary>
+    public static class Offsets
+    {
+        public const int Ino = 0, Mode = 4, NameLength = 8, Name = 16;
+    }
 
-    public static uint ReadIno(ReadOnlySpan<byte> b) => Superblock.U32(b, 0);
-    public static uint ReadMode(ReadOnlySpan<byte> b) => Superblock.U32(b, 4);
-    public static ushort ReadNameLength(ReadOnlySpan<byte> b) => Superblock.U16(b, 8);
+    public const int NameOffset = Offsets.Name;
+
+    private const uint FieldsFit = DaxFsConstants.DirentSize - (Offsets.Name + DaxFsConstants.NameMax);
+
+    public static uint ReadIno(ReadOnlySpan<byte> b) => Superblock.U32(b, Offsets.Ino);
+    public static uint ReadMode(ReadOnlySpan<byte> b) => Superblock.U32(b, Offsets.Mode);
+    public static ushort ReadNameLength(ReadOnlySpan<byte> b) => Superblock.U16(b, Offsets.NameLength);
 
     /// <summary>Writes one dirent into <paramref name="b"/> (at least 271 bytes), zeroing reserved bytes and the unused name tail.</summary>
     public static void Write(Span<byte> b, uint ino, uint mode, ReadOnlySpan<byte> name)
@@ -115,8 +163,8 @@ public static class Dirent
         if (name.Length == 0 || name.Length > DaxFsConstants.NameMax)
             throw new ArgumentOutOfRangeException(nameof(name), "A dirent name is 1 to 255 bytes.");
         b[..DaxFsConstants.DirentSize].Clear();
-        Superblock.W32(b, 0, ino); Superblock.W32(b, 4, mode); Superblock.W16(b, 8, (ushort)name.Length);
-        name.CopyTo(b[NameOffset..]);
+        Superblock.W32(b, Offsets.Ino, ino); Superblock.W32(b, Offsets.Mode, mode); Superblock.W16(b, Offsets.NameLength, (ushort)name.Length);
+        name.CopyTo(b[Offsets.Name..]);
     }
 }
 
@@ -133,23 +181,36 @@ public record struct BranchRecord
     public uint Generation;
 
     public const int RecordSize = DaxFsConstants.BranchRecordSize;
+    public const int NameFieldSize = 32;
+
+    /// <summary>Where each field sits in the record.</summary>
+    public static class Offsets
+    {
+        public const int BranchId = 0, ParentId = 8, DeltaLogOffset = 16, DeltaLogSize = 24, DeltaLogCapacity = 32, State = 40,
+            RefCount = 44, NextLocalIno = 48, Name = 56, Generation = 88;
+    }
+
+    private const uint NameFits = Offsets.Generation - (Offsets.Name + NameFieldSize);
+    private const uint FieldsFit = RecordSize - (Offsets.Generation + 4);
 
     public static BranchRecord Read(ReadOnlySpan<byte> b) => new()
     {
-        BranchId = Superblock.U64(b, 0), ParentId = Superblock.U64(b, 8), DeltaLogOffset = Superblock.U64(b, 16),
-        DeltaLogSize = Superblock.U64(b, 24), DeltaLogCapacity = Superblock.U64(b, 32), State = Superblock.U32(b, 40),
-        RefCount = Superblock.U32(b, 44), NextLocalIno = Superblock.U64(b, 48), NameField = b.Slice(56, 32).ToArray(),
-        Generation = Superblock.U32(b, 88),
+        BranchId = Superblock.U64(b, Offsets.BranchId), ParentId = Superblock.U64(b, Offsets.ParentId),
+        DeltaLogOffset = Superblock.U64(b, Offsets.DeltaLogOffset), DeltaLogSize = Superblock.U64(b, Offsets.DeltaLogSize),
+        DeltaLogCapacity = Superblock.U64(b, Offsets.DeltaLogCapacity), State = Superblock.U32(b, Offsets.State),
+        RefCount = Superblock.U32(b, Offsets.RefCount), NextLocalIno = Superblock.U64(b, Offsets.NextLocalIno),
+        NameField = b.Slice(Offsets.Name, NameFieldSize).ToArray(), Generation = Superblock.U32(b, Offsets.Generation),
     };
 
     public readonly void Write(Span<byte> b)
     {
         b[..RecordSize].Clear();
-        Superblock.W64(b, 0, BranchId); Superblock.W64(b, 8, ParentId); Superblock.W64(b, 16, DeltaLogOffset);
-        Superblock.W64(b, 24, DeltaLogSize); Superblock.W64(b, 32, DeltaLogCapacity); Superblock.W32(b, 40, State);
-        Superblock.W32(b, 44, RefCount); Superblock.W64(b, 48, NextLocalIno);
-        if (NameField is not null) NameField.AsSpan(0, Math.Min(32, NameField.Length)).CopyTo(b.Slice(56, 32));
-        Superblock.W32(b, 88, Generation);
+        Superblock.W64(b, Offsets.BranchId, BranchId); Superblock.W64(b, Offsets.ParentId, ParentId);
+        Superblock.W64(b, Offsets.DeltaLogOffset, DeltaLogOffset); Superblock.W64(b, Offsets.DeltaLogSize, DeltaLogSize);
+        Superblock.W64(b, Offsets.DeltaLogCapacity, DeltaLogCapacity); Superblock.W32(b, Offsets.State, State);
+        Superblock.W32(b, Offsets.RefCount, RefCount); Superblock.W64(b, Offsets.NextLocalIno, NextLocalIno);
+        if (NameField is not null) NameField.AsSpan(0, Math.Min(NameFieldSize, NameField.Length)).CopyTo(b.Slice(Offsets.Name, NameFieldSize));
+        Superblock.W32(b, Offsets.Generation, Generation);
     }
 
     /// <summary>True when the name field holds a NUL within its 32 bytes.</summary>
@@ -177,23 +238,58 @@ public record struct PageCacheHeader
 
     public const int RecordSize = 40;
 
+    /// <summary>Where each field sits in the record.</summary>
+    public static class Offsets
+    {
+        public const int Magic = 0, Version = 4, SlotCount = 8, HashShift = 12, SlotMetaOffset = 16, SlotDataOffset = 24,
+            EvictHand = 32, PendingCount = 36;
+    }
+
+    private const uint FieldsFit = RecordSize - (Offsets.PendingCount + 4);
+
     public static PageCacheHeader Read(ReadOnlySpan<byte> b) => new()
     {
-        Magic = Superblock.U32(b, 0), Version = Superblock.U32(b, 4), SlotCount = Superblock.U32(b, 8),
-        HashShift = Superblock.U32(b, 12), SlotMetaOffset = Superblock.U64(b, 16), SlotDataOffset = Superblock.U64(b, 24),
-        EvictHand = Superblock.U32(b, 32), PendingCount = Superblock.U32(b, 36),
+        Magic = Superblock.U32(b, Offsets.Magic), Version = Superblock.U32(b, Offsets.Version), SlotCount = Superblock.U32(b, Offsets.SlotCount),
+        HashShift = Superblock.U32(b, Offsets.HashShift), SlotMetaOffset = Superblock.U64(b, Offsets.SlotMetaOffset),
+        SlotDataOffset = Superblock.U64(b, Offsets.SlotDataOffset), EvictHand = Superblock.U32(b, Offsets.EvictHand),
+        PendingCount = Superblock.U32(b, Offsets.PendingCount),
     };
 
     public readonly void Write(Span<byte> b)
     {
         b[..RecordSize].Clear();
-        Superblock.W32(b, 0, Magic); Superblock.W32(b, 4, Version); Superblock.W32(b, 8, SlotCount); Superblock.W32(b, 12, HashShift);
-        Superblock.W64(b, 16, SlotMetaOffset); Superblock.W64(b, 24, SlotDataOffset); Superblock.W32(b, 32, EvictHand);
-        Superblock.W32(b, 36, PendingCount);
+        Superblock.W32(b, Offsets.Magic, Magic); Superblock.W32(b, Offsets.Version, Version); Superblock.W32(b, Offsets.SlotCount, SlotCount);
+        Superblock.W32(b, Offsets.HashShift, HashShift); Superblock.W64(b, Offsets.SlotMetaOffset, SlotMetaOffset);
+        Superblock.W64(b, Offsets.SlotDataOffset, SlotDataOffset); Superblock.W32(b, Offsets.EvictHand, EvictHand);
+        Superblock.W32(b, Offsets.PendingCount, PendingCount);
     }
 
     /// <summary>Bytes of a page cache region with <paramref name="slotCount"/> slots: header, slot records padded to a block, data.</summary>
     public static long RegionSize(uint slotCount) =>
         DaxFsConstants.BlockSize + DaxFsConstants.AlignUp((long)slotCount * DaxFsConstants.PageCacheSlotSize, DaxFsConstants.BlockSize)
         + (long)slotCount * DaxFsConstants.BlockSize;
+}
+
+/// <summary>One 16-byte page cache slot record: a state word (state in bits 1..0, tag = backing page above) and a ref bit.</summary>
+public static class PageCacheSlot
+{
+    public const int RecordSize = DaxFsConstants.PageCacheSlotSize;
+    public const ulong StateValid = 2;
+    public const int TagShift = 2;
+
+    /// <summary>Where each field sits in the record.</summary>
+    public static class Offsets
+    {
+        public const int StateTag = 0, RefBit = 8;
+    }
+
+    private const uint FieldsFit = RecordSize - (Offsets.RefBit + 4);
+
+    /// <summary>A slot that holds <paramref name="page"/> of the backing file, valid and recently used.</summary>
+    public static void WriteValid(Span<byte> b, ulong page)
+    {
+        b[..RecordSize].Clear();
+        Superblock.W64(b, Offsets.StateTag, (page << TagShift) | StateValid);
+        Superblock.W32(b, Offsets.RefBit, 1);
+    }
 }

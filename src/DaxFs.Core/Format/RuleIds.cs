@@ -106,12 +106,34 @@ public static class RuleIds
     public const string IncompleteWrite = "IMG-INCOMPLETE-WRITE";
     // Added with the uncapped checks: the list of findings was cut short (every rule still ran)
     public const string FindingsTruncated = "FINDINGS-TRUNCATED";
+    // Format 8 (shared FORMAT-V8.md): the superblock's geometry, the overlay and the page cache v2
+    public const string V8PageSize = "SB8-PAGESIZE";
+    public const string V8Reserved = "SB8-RESERVED";
+    public const string V8NoRoot = "SB8-NOROOT";
+    public const string OverlayBounds = "SB8-OVERLAY-BOUNDS";
+    public const string OverlayBucketCount = "SB8-OVERLAY-BUCKETS";
+    public const string OverlayTooSmall = "SB8-OVERLAY-SIZE";
+    public const string PageCacheV2Magic = "PC2-MAGIC";
+    public const string OverlayMagic = "OVL-MAGIC";
+    public const string OverlayVersion = "OVL-VERSION";
+    public const string OverlayLayout = "OVL-LAYOUT";
+    public const string OverlayBucketValue = "OVL-BUCKET-BOUNDS";
+    public const string OverlayEntryType = "OVL-ENTRY-TYPE";
+    public const string OverlayKeyMismatch = "OVL-KEY-MISMATCH";
+    public const string OverlayDirentName = "OVL-DIRENT-NAME";
+    public const string OverlayChainCycle = "OVL-CHAIN-CYCLE";
+    public const string OverlayDirListCycle = "OVL-DIRLIST-CYCLE";
+    public const string OverlayFreeList = "OVL-FREELIST";
+    public const string OverlayNextIno = "OVL-NEXTINO";
+    public const string OverlaySymlinkTarget = "OVL-SYMLINK";
+    public const string OverlayLostAppend = "OVL-LOST-APPEND";
+    public const string V8BackingPage = "INODE8-BACKING-PAGE";
 
     private static readonly RuleInfo[] s_all =
     {
         new(ImageTruncated, FindingSeverity.Error, KernelVerdict.NotChecked, "The image is shorter than a structure it declares (reading past the end would crash the kernel)."),
         new(SuperMagic, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Superblock magic is 0x64617835."),
-        new(SuperVersion, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Superblock version is 5."),
+        new(SuperVersion, FindingSeverity.Error, KernelVerdict.AlwaysRejects, $"Superblock version is {DaxFsConstants.Version}."),
         new(SuperBlockSize, FindingSeverity.Warning, KernelVerdict.NotChecked, "Superblock block_size is 4096."),
         new(SuperTotalSize, FindingSeverity.Error, KernelVerdict.NotChecked, "total_size is no larger than the memory holding the image (a size= below it crashes the kernel)."),
         new(SuperNoBase, FindingSeverity.Error, KernelVerdict.NotChecked, "The image has a base image (base_offset is not 0)."),
@@ -126,7 +148,7 @@ public static class RuleIds
         new(BranchTableEntries, FindingSeverity.Error, KernelVerdict.NotChecked, "branch_table_entries is 0 (static) or at most 256 with a branch table."),
         new(PageCacheHeader, FindingSeverity.Warning, KernelVerdict.NotChecked, "The page cache header has its magic, version and the superblock's slot count."),
         new(BaseMagic, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Base image magic is 0x64646135."),
-        new(BaseVersion, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Base image version is 5."),
+        new(BaseVersion, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, $"Base image version is {DaxFsConstants.Version}."),
         new(BaseTotalSize, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The base image's total_size is no larger than the superblock's base_size."),
         new(BaseNoInodes, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The base image has at least one inode."),
         new(InodeTableBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "The inode table lies inside the base image."),
@@ -172,6 +194,27 @@ public static class RuleIds
         new(DeltaSymlinkTermination, FindingSeverity.Error, KernelVerdict.NotChecked, "A delta-log SYMLINK entry's target is followed by a NUL: the kernel hands the target to readers as a C string."),
         new(IncompleteWrite, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Block 0 does not hold DaxFs's write-in-progress header (the text DAXFSWIP at offset 0): a Write-DaxFsImage to this memory was interrupted before it finished, so the bytes after it mix the old and the new image. The kernel refuses it (wrong magic); write the image again."),
         new(FindingsTruncated, FindingSeverity.Warning, KernelVerdict.NotChecked, "All findings are listed: when more were made than the limit keeps, this finding counts the rest by rule (every rule ran over the whole image, and errors are listed before warnings)."),
+        new(V8PageSize, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: block_size is this machine's page size (the kernel refuses any other; a power of two, at least 4096, for any reader)."),
+        new(V8Reserved, FindingSeverity.Warning, KernelVerdict.NotChecked, "Format 8: the superblock's reserved field and bytes 112..4095 are zero."),
+        new(V8NoRoot, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: inode 1 (the root) is resolvable: a base inode, or an overlay INODE entry when the image has no base."),
+        new(OverlayBounds, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Format 8: the overlay region lies inside the image."),
+        new(OverlayBucketCount, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Format 8: the overlay bucket count is a power of two."),
+        new(OverlayTooSmall, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Format 8: overlay_size holds the header block and the bucket table; pcache_size holds the header block, slot records and slot pages; the page cache has at least 8 slots."),
+        new(PageCacheV2Magic, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: the page cache header's magic is 0x70636163 (its version, 2, is not checked by the kernel)."),
+        new(OverlayMagic, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: the overlay header's magic is 0x6f766c79."),
+        new(OverlayVersion, FindingSeverity.Error, KernelVerdict.AlwaysRejects, "Format 8: the overlay header's version is 2."),
+        new(OverlayLayout, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: the overlay header's bucket table and pool (bucket_offset, pool_offset, pool_size, pool_alloc) lie inside the overlay region, apart and after the header (the kernel indexes them unchecked)."),
+        new(OverlayBucketValue, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: every used bucket points at a whole entry inside the pool's used bytes."),
+        new(OverlayEntryType, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: every entry a bucket points at has the type its key says (INODE 1, DIRENT 3, DIRLIST 4)."),
+        new(OverlayKeyMismatch, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: every used bucket is reachable from its key's home bucket and holds its key once; every DIRENT in a chain hashes to the chain's key."),
+        new(OverlayDirentName, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: an overlay dirent's name is 1..255 bytes, NUL-terminated, without '/', not '.' or '..'; a live one names an inode that resolves."),
+        new(OverlayChainCycle, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: no dirent hash chain (next) loops or leaves the pool."),
+        new(OverlayDirListCycle, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: no directory list (dir_next) loops or leaves the pool."),
+        new(OverlayFreeList, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: each free list is empty or a chain of entries inside the pool without a loop."),
+        new(OverlayNextIno, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: next_ino is above every inode the image holds (else new files reuse an existing inode number)."),
+        new(OverlaySymlinkTarget, FindingSeverity.Error, KernelVerdict.NotChecked, "Format 8: an overlay symlink's target (DATA page 0) is NUL-terminated within the page."),
+        new(V8BackingPage, FindingSeverity.Error, KernelVerdict.RejectsWithValidate, "Format 8, split: a regular file's last backing page is at most 0xFFFFD (the page cache tags pages ino << 20 | page)."),
+        new(OverlayLostAppend, FindingSeverity.Warning, KernelVerdict.NotChecked, "Format 8: a base file's overlay page holds bytes past its size that a mount does not show (the kernel stores a new size only in an existing INODE entry: an append to a base file is lost at remount)."),
     };
 
     private static readonly Dictionary<string, RuleInfo> s_byId = s_all.ToDictionary(r => r.Id, StringComparer.Ordinal);

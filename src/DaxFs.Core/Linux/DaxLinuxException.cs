@@ -1,3 +1,5 @@
+using DaxFs.Core.Format;
+
 namespace DaxFs.Core.Linux;
 
 /// <summary>What went wrong in the Linux layer; the cmdlets turn each kind into an ErrorRecord category.</summary>
@@ -76,7 +78,7 @@ public sealed class DaxLinuxException : Exception
     public int Errno { get; }
 
     /// <summary>The validator's findings behind an ImageFailsValidation refusal (errors and warnings), in the order made.</summary>
-    public IReadOnlyList<Validate.ValidationFinding> Findings { get; init; } = Array.Empty<Validate.ValidationFinding>();
+    public IReadOnlyList<ValidationFinding> Findings { get; init; } = Array.Empty<ValidationFinding>();
 
     /// <summary>Kernel messages that came with the failure (new mount API), one line each.</summary>
     public IReadOnlyList<string> KernelMessages { get; init; } = Array.Empty<string>();
@@ -107,7 +109,8 @@ public static class Errno
 {
     public const int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
         EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOTTY = 25, ENOSPC = 28,
-        EROFS = 30, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENODATA = 61, EOPNOTSUPP = 95, ESTALE = 116;
+        EROFS = 30, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENODATA = 61, EOPNOTSUPP = 95, ESTALE = 116,
+        EXDEV = 18, EMFILE = 24, EDQUOT = 122;
 
     private static readonly Dictionary<int, string> s_names = new()
     {
@@ -116,6 +119,7 @@ public static class Errno
         [EEXIST] = "EEXIST", [ENODEV] = "ENODEV", [ENOTDIR] = "ENOTDIR", [EISDIR] = "EISDIR", [EINVAL] = "EINVAL",
         [ENOTTY] = "ENOTTY", [ENOSPC] = "ENOSPC", [EROFS] = "EROFS", [EPIPE] = "EPIPE", [ERANGE] = "ERANGE", [ENOSYS] = "ENOSYS",
         [ENODATA] = "ENODATA", [EOPNOTSUPP] = "EOPNOTSUPP", [ENAMETOOLONG] = "ENAMETOOLONG", [ESTALE] = "ESTALE",
+        [EXDEV] = "EXDEV", [EMFILE] = "EMFILE", [EDQUOT] = "EDQUOT",
     };
 
     /// <summary>The symbolic name (ENODEV) or "errno N".</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using DaxFs.Core.Errors;
 
 namespace DaxFs.Core.Linux;
 
@@ -288,7 +289,7 @@ public static class DaxToolJson
         catch (JsonException ex)
         {
             string head = output.Length > 200 ? output[..200] + "…" : output;
-            throw new DaxLinuxException(DaxErrorKind.ToolOutputInvalid, tool == "ndctl" ? "NdctlOutputInvalid" : "DaxctlOutputInvalid",
+            throw new DaxLinuxException(DaxErrorKind.ToolOutputInvalid, tool == "ndctl" ? ErrorIds.NdctlOutputInvalid : ErrorIds.DaxctlOutputInvalid,
                 $"{tool} printed something that is not JSON ({ex.Message}): {head.Trim()}. Check that '{tool} --version' runs and is version 71 or later.",
                 tool, inner: ex);
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DaxFs.Core.Errors;
 
 namespace DaxFs.Core.Linux;
 
@@ -103,7 +104,7 @@ public sealed class DaxTools
         var result = Run(command, ct);
         var created = DaxToolJson.ParseNamespaces(result.StandardOutput);
         if (created.Count == 0)
-            throw new DaxLinuxException(DaxErrorKind.ToolOutputInvalid, "NdctlOutputInvalid",
+            throw new DaxLinuxException(DaxErrorKind.ToolOutputInvalid, ErrorIds.NdctlOutputInvalid,
                 $"'{command.CommandLine}' succeeded but printed no namespace. List the namespaces with Get-DaxNamespace to see what it made.",
                 command.Target ?? command.Tool);
         return created[0];
@@ -127,7 +128,7 @@ public sealed class DaxTools
 
     /// <summary>The error for a missing tool, naming the Debian package.</summary>
     public static DaxLinuxException NotInstalled(string tool, string fileName, Exception? inner = null) =>
-        new(DaxErrorKind.ToolNotInstalled, tool == "ndctl" ? "NdctlNotInstalled" : "DaxctlNotInstalled",
+        new(DaxErrorKind.ToolNotInstalled, tool == "ndctl" ? ErrorIds.NdctlNotInstalled : ErrorIds.DaxctlNotInstalled,
             $"{tool} is not installed{(fileName != tool ? $" (looked for '{fileName}')" : "")}. Install the Debian package: " +
             $"apt-get install {tool}" + (tool == "ndctl" ? " (and daxctl for dax devices)." : "."), tool, Errno.ENOENT, inner);
 
@@ -154,7 +155,7 @@ public sealed class DaxTools
             Errno.EINVAL => " An argument was refused: check the size and alignment (multiples of the region's align; Get-DaxRegion shows it).",
             _ => "",
         };
-        return new DaxLinuxException(DaxErrorKind.ToolFailed, command.Tool == "ndctl" ? "NdctlFailed" : "DaxctlFailed",
+        return new DaxLinuxException(DaxErrorKind.ToolFailed, command.Tool == "ndctl" ? ErrorIds.NdctlFailed : ErrorIds.DaxctlFailed,
             $"'{command.CommandLine}' failed ({why}){(summary.Length > 0 ? ": " + summary : ".")}{next}",
             command.Target ?? command.Tool, errno)
         {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using DaxFs.Core.Errors;
 
 namespace DaxFs.Core.Linux;
 
@@ -59,23 +60,23 @@ public sealed unsafe class LinuxDmaHeap : IDmaHeap
 
     public SafeFileHandle Allocate(string heap, long size)
     {
-        if (size <= 0) throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "InvalidDmaBufSize", $"A dma-buf needs a positive size, not {size}.", heap, Errno.EINVAL);
+        if (size <= 0) throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.InvalidDmaBufSize, $"A dma-buf needs a positive size, not {size}.", heap, Errno.EINVAL);
         if (heap.Contains('/') || heap is "." or "..")
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "InvalidDmaHeapName", $"'{heap}' is not a heap name (names are entries of {Directory}).", heap, Errno.EINVAL);
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.InvalidDmaHeapName, $"'{heap}' is not a heap name (names are entries of {Directory}).", heap, Errno.EINVAL);
         string path = HeapPath(heap);
         SafeFileHandle heapFd;
         try { heapFd = Syscalls.Open(path, Syscalls.O_RDWR); }
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.ENOENT or Errno.ENOTDIR)
         {
             var heaps = ListHeaps();
-            throw new DaxLinuxException(DaxErrorKind.NotFound, "DmaHeapNotFound",
+            throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DmaHeapNotFound,
                 $"There is no dma-heap '{heap}' ({path} does not exist). " +
                 (heaps.Count > 0 ? $"Heaps here: {string.Join(", ", heaps)}." : $"This kernel offers no dma-heaps ({Directory} is missing): it needs CONFIG_DMABUF_HEAPS and CONFIG_DMABUF_HEAPS_SYSTEM."),
                 heap, ex.ErrorNumber, ex);
         }
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.EACCES or Errno.EPERM)
         {
-            throw new DaxLinuxException(DaxErrorKind.NotRoot, "NotRoot", $"Opening {path} was refused ({Errno.Describe(ex.ErrorNumber)}). Run as root.", heap, ex.ErrorNumber, ex);
+            throw new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.NotRoot, $"Opening {path} was refused ({Errno.Describe(ex.ErrorNumber)}). Run as root.", heap, ex.ErrorNumber, ex);
         }
 
         using (heapFd)
@@ -84,7 +85,7 @@ public sealed unsafe class LinuxDmaHeap : IDmaHeap
             if (Syscalls.ioctl(heapFd, Syscalls.DMA_HEAP_IOCTL_ALLOC, &data) != 0)
             {
                 int e = Syscalls.LastErrno;
-                throw new DaxLinuxException(e == Errno.ENOMEM ? DaxErrorKind.ImageTooLarge : DaxErrorKind.SystemCallFailed, "DmaBufAllocationFailed",
+                throw new DaxLinuxException(e == Errno.ENOMEM ? DaxErrorKind.ImageTooLarge : DaxErrorKind.SystemCallFailed, ErrorIds.DmaBufAllocationFailed,
                     $"The '{heap}' heap could not allocate {size} bytes: DMA_HEAP_IOCTL_ALLOC failed with {Errno.Describe(e)}." +
                     (e == Errno.ENOMEM ? " Ask for less, or free memory." : ""), heap, e);
             }
@@ -100,7 +101,7 @@ public sealed unsafe class LinuxDmaHeap : IDmaHeap
     {
         byte[] bytes = Syscalls.NullTerminated(name);
         if (bytes.Length > MaxNameLength)
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufNameTooLong",
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.DmaBufNameTooLong,
                 $"A dma-buf name holds at most {MaxNameLength - 1} bytes; '{name}' has {bytes.Length - 1}.", name, Errno.EINVAL);
         fixed (byte* p = bytes)
         {
@@ -108,7 +109,7 @@ public sealed unsafe class LinuxDmaHeap : IDmaHeap
             if (Syscalls.ioctl(buffer, Syscalls.DMA_BUF_SET_NAME, p) != 0)
             {
                 int e = Syscalls.LastErrno;
-                throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, "DmaBufSetNameFailed",
+                throw new DaxLinuxException(DaxErrorKind.SystemCallFailed, ErrorIds.DmaBufSetNameFailed,
                     $"DMA_BUF_SET_NAME '{name}' failed: {Errno.Describe(e)}.", name, e);
             }
         }
@@ -137,7 +138,7 @@ public sealed class MemfdDmaHeap : IDmaHeap
 
     public SafeFileHandle Allocate(string heap, long size)
     {
-        if (size <= 0) throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "InvalidDmaBufSize", $"A dma-buf needs a positive size, not {size}.", heap, Errno.EINVAL);
+        if (size <= 0) throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.InvalidDmaBufSize, $"A dma-buf needs a positive size, not {size}.", heap, Errno.EINVAL);
         int fd = Syscalls.memfd_create("daxfs-" + heap, 1 /* MFD_CLOEXEC */);
         if (fd < 0) throw new SyscallException("memfd_create", Syscalls.LastErrno);
         var handle = new SafeFileHandle((IntPtr)fd, ownsHandle: true);
@@ -154,7 +155,7 @@ public sealed class MemfdDmaHeap : IDmaHeap
     public void SetName(SafeHandle buffer, string name)
     {
         if (Syscalls.NullTerminated(name).Length > LinuxDmaHeap.MaxNameLength)
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufNameTooLong",
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.DmaBufNameTooLong,
                 $"A dma-buf name holds at most {LinuxDmaHeap.MaxNameLength - 1} bytes; '{name}' has {Syscalls.NullTerminated(name).Length - 1}.", name, Errno.EINVAL);
         lock (_names) _names[buffer.DangerousGetHandle()] = name;
     }

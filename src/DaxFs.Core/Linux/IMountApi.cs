@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using DaxFs.Core.Errors;
 
 namespace DaxFs.Core.Linux;
 
@@ -214,23 +215,23 @@ public static class MountErrors
         bool moving = call == "move_mount" || ex.Call == "mount";
 
         if ((atFsOpen && e == Errno.ENODEV) || (ex.Call == "mount" && e == Errno.ENODEV && messages.Count == 0 && fileSystemType == "daxfs"))
-            return new DaxLinuxException(DaxErrorKind.ModuleNotLoaded, fileSystemType == "daxfs" ? "DaxFsModuleNotLoaded" : "FileSystemNotSupported",
+            return new DaxLinuxException(DaxErrorKind.ModuleNotLoaded, fileSystemType == "daxfs" ? ErrorIds.DaxFsModuleNotLoaded : ErrorIds.FileSystemNotSupported,
                 fileSystemType == "daxfs"
                     ? $"The daxfs kernel module is not loaded (the kernel does not know the file system type 'daxfs': {Errno.Describe(e)}). Load it with 'modprobe daxfs' (or 'insmod daxfs.ko'), then retry."
                     : $"The kernel does not know the file system type '{fileSystemType}' ({Errno.Describe(e)}). Load its module with 'modprobe {fileSystemType}'.",
                 fileSystemType, e, ex) { KernelMessages = messages };
         if (e is Errno.EPERM or Errno.EACCES && (atFsOpen || ex.Call == "mount"))
-            return new DaxLinuxException(DaxErrorKind.NotRoot, "NotRoot",
+            return new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.NotRoot,
                 $"{call} was refused ({Errno.Describe(e)}): mounting needs root (CAP_SYS_ADMIN). Run PowerShell as root.{said}", target, e, ex) { KernelMessages = messages };
         if (moving && e is Errno.ENOENT or Errno.ENOTDIR)
-            return new DaxLinuxException(DaxErrorKind.MountPointNotFound, "MountPointNotFound",
+            return new DaxLinuxException(DaxErrorKind.MountPointNotFound, ErrorIds.MountPointNotFound,
                 $"The mount point '{target}' does not exist or is not a directory ({Errno.Describe(e)}). Create it first: New-Item -ItemType Directory '{target}'.{said}",
                 target, e, ex) { KernelMessages = messages };
         if (e == Errno.EBUSY)
-            return new DaxLinuxException(DaxErrorKind.MountPointBusy, "MountPointBusy",
+            return new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountPointBusy,
                 $"{call} answered {Errno.Describe(e)}: the mount point '{target}' or the memory is in use (already mounted?). Check Get-DaxFsMount, dismount it, or choose another mount point.{said}",
                 target, e, ex) { KernelMessages = messages };
-        return new DaxLinuxException(DaxErrorKind.MountRefused, "MountFailed",
+        return new DaxLinuxException(DaxErrorKind.MountRefused, ErrorIds.MountFailed,
             $"The kernel refused to mount {fileSystemType} at '{target}': {call} failed with {Errno.Describe(e)}.{(said.Length > 0 ? said : " It gave no reason here; the kernel log has it: dmesg | tail.")}",
             target, e, ex) { KernelMessages = messages };
     }

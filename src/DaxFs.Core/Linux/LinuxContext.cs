@@ -1,3 +1,5 @@
+using DaxFs.Core.Errors;
+
 namespace DaxFs.Core.Linux;
 
 /// <summary>
@@ -33,7 +35,7 @@ public sealed class LinuxContext
     public void RequireRoot(string what)
     {
         if (!IsRoot())
-            throw new DaxLinuxException(DaxErrorKind.NotRoot, "NotRoot",
+            throw new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.NotRoot,
                 $"{what} needs root. Run PowerShell as root (sudo pwsh), or use -WhatIf to see what would be done.", what, Errno.EPERM);
     }
 

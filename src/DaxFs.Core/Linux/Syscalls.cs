@@ -4,15 +4,15 @@ using Microsoft.Win32.SafeHandles;
 namespace DaxFs.Core.Linux;
 
 /// <summary>
-/// The raw Linux calls of the memory, device and mount layer: open/mmap/ioctl for device memory, mount(2)/umount2 and the
+/// The one layer of raw Linux calls (constants, errno, libc imports). This half: the memory, device and mount calls, open/mmap/ioctl for device memory, mount(2)/umount2 and the
 /// new mount API (fsopen 430, fsconfig 431, fsmount 432, move_mount 429: the same numbers on every architecture since
 /// Linux 5.1). Nothing here decides anything; callers check results and turn errno into <see cref="DaxLinuxException"/>.
 /// </summary>
-internal static unsafe class Syscalls
+internal static unsafe partial class Syscalls
 {
     private const string Libc = "libc";
 
-    public const int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 0x80000; // asm-generic values, the same on x86-64 and arm64
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000; // asm-generic values, the same on x86-64 and arm64
     public const int PROT_READ = 1, PROT_WRITE = 2;
     public const int MAP_SHARED = 1;
     public const int MS_SYNC = 4;

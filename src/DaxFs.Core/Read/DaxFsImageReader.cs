@@ -1,5 +1,6 @@
 using System.Text;
 using DaxFs.Core.Format;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Read;
 
@@ -126,7 +127,7 @@ public readonly record struct DirectoryEntry(byte[] NameBytes, uint Ino, uint Mo
 }
 
 /// <summary>
-/// Reads a DAXFS v5 image over a memory window without copying: superblocks, inodes, directories,
+/// Reads a DAXFS image (the format version of <see cref="DaxFsConstants.Version"/>) over a memory window without copying: superblocks, inodes, directories,
 /// symlink targets and file content. Every offset taken from the image is checked against the window
 /// and the base region before use; a malformed image raises <see cref="DaxFsFormatException"/>.
 /// Instances are safe for concurrent readers (no mutable state after opening).
@@ -138,45 +139,69 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     private readonly ulong _baseOffset;
     private readonly ulong _baseSize;
     private readonly ulong _inodeTable;
+    private readonly uint _inodeCount;
+    private readonly uint _rootInode;
+    private readonly Superblock _superblock;
+    private readonly BaseSuperblock _base;
+    private readonly SuperblockV8 _superblock8;
     private readonly string? _backingFile;
 
     private DaxFsImageReader(ImageMemory memory, string? backingFile)
     {
         _memory = memory;
         _backingFile = backingFile;
+        if (memory.Length >= 8 && ImageFormat.Detect(memory.Span(0, 8)) == DaxFsFormat.Format8)
+        {
+            Generation = DaxFsFormat.Format8;
+            if (memory.Length < SuperblockV8.RecordSize)
+                throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
+                    $"The image is {memory.Length} bytes, shorter than its {SuperblockV8.RecordSize}-byte format-8 superblock.");
+            var v8 = SuperblockV8.Read(memory.Span(0, SuperblockV8.RecordSize));
+            foreach (var problem in HeaderChecksV8.All(v8, (ulong)memory.Length)) throw problem.ToException();
+            _superblock8 = v8;
+            if (v8.BaseOffset != 0)
+            {
+                _baseOffset = v8.BaseOffset;
+                _baseSize = v8.BaseSize;
+                _inodeTable = _baseOffset + v8.InodeOffset;
+                _inodeCount = v8.InodeCount;
+                _rootInode = DaxFsConstants.RootInode;
+                // The kernel always mounts inode 1 as the root; with a base it must be a base directory.
+                Throw(HeaderChecks.RootIsDirectory(_rootInode, GetInode(_rootInode).Mode, InodeOffset(_rootInode)));
+            }
+            return;
+        }
+        Generation = DaxFsFormat.Format5;
         if (memory.Length < Format.Superblock.RecordSize)
             throw new DaxFsFormatException(RuleIds.ImageTruncated, memory.Length,
                 $"The image is {memory.Length} bytes, shorter than its {Format.Superblock.RecordSize}-byte superblock.");
-        Superblock = Format.Superblock.Read(memory.Span(0, Format.Superblock.RecordSize));
+        _superblock = Format.Superblock.Read(memory.Span(0, Format.Superblock.RecordSize));
         if (Superblock.Magic != DaxFsConstants.SuperMagic && IncompleteWrite.IsMarked(memory.Span(0, IncompleteWrite.MarkerLength)))
             throw new DaxFsFormatException(RuleIds.IncompleteWrite, 0,
                 "This is not a whole image: a Write-DaxFsImage to this memory was interrupted before it finished (block 0 holds DaxFs's write-in-progress header). Write the image again.");
-        if (Superblock.Magic != DaxFsConstants.SuperMagic)
-            throw new DaxFsFormatException(RuleIds.SuperMagic, 0, $"Not a DAXFS image: superblock magic is 0x{Superblock.Magic:x8}, not 0x{DaxFsConstants.SuperMagic:x8}.");
-        if (Superblock.Version != DaxFsConstants.Version)
-            throw new DaxFsFormatException(RuleIds.SuperVersion, 4, $"DAXFS version {Superblock.Version} is not supported; the kernel module mounts version 5 only.");
-        if (Superblock.BaseOffset == 0)
-            throw new DaxFsFormatException(RuleIds.SuperNoBase, 24, "The image has no base image (base_offset is 0).");
+        Throw(HeaderChecks.Magic(Superblock));
+        Throw(HeaderChecks.Version(Superblock));
+        Throw(HeaderChecks.HasBase(Superblock));
         _baseOffset = Superblock.BaseOffset;
         _baseSize = Superblock.BaseSize;
         if (!memory.Contains(_baseOffset, _baseSize) || _baseSize < BaseSuperblock.RecordSize)
-            throw new DaxFsFormatException(RuleIds.BaseRegionBounds, 24,
+            throw new DaxFsFormatException(RuleIds.BaseRegionBounds, Format.Superblock.Offsets.BaseOffset,
                 $"The base image (0x{_baseOffset:x}, {_baseSize} bytes) does not lie inside the image ({memory.Length} bytes): the image is truncated or corrupt.");
-        Base = BaseSuperblock.Read(memory.Span(_baseOffset, BaseSuperblock.RecordSize));
-        if (Base.Magic != DaxFsConstants.BaseMagic)
-            throw new DaxFsFormatException(RuleIds.BaseMagic, (long)_baseOffset, $"The base image magic is 0x{Base.Magic:x8}, not 0x{DaxFsConstants.BaseMagic:x8}.");
-        if (Base.Version != DaxFsConstants.Version)
-            throw new DaxFsFormatException(RuleIds.BaseVersion, (long)_baseOffset + 4, $"The base image version is {Base.Version}, not 5.");
-        if (Base.InodeCount == 0)
-            throw new DaxFsFormatException(RuleIds.BaseNoInodes, (long)_baseOffset + 32, "The base image has no inodes.");
-        if (Base.InodeOffset > _baseSize || (ulong)Base.InodeCount * DaxFsConstants.InodeSize > _baseSize - Base.InodeOffset)
-            throw new DaxFsFormatException(RuleIds.InodeTableBounds, (long)_baseOffset + 24,
-                $"The inode table ({Base.InodeCount} inodes at base offset 0x{Base.InodeOffset:x}) exceeds the base image ({_baseSize} bytes).");
+        _base = BaseSuperblock.Read(memory.Span(_baseOffset, BaseSuperblock.RecordSize));
+        _inodeCount = _base.InodeCount;
+        _rootInode = _base.RootInode;
+        Throw(HeaderChecks.BaseMagic(Base, _baseOffset));
+        Throw(HeaderChecks.BaseVersion(Base, _baseOffset));
+        Throw(HeaderChecks.HasInodes(Base, _baseOffset));
+        Throw(HeaderChecks.InodeTable(Base, _baseOffset, _baseSize));
         _inodeTable = _baseOffset + Base.InodeOffset;
-        if (Base.RootInode < 1 || Base.RootInode > Base.InodeCount)
-            throw new DaxFsFormatException(RuleIds.RootInodeRange, (long)_baseOffset + 36, $"The root inode number {Base.RootInode} is outside 1..{Base.InodeCount}.");
-        if (ModeBits.TypeOf(GetInode(Base.RootInode).Mode) != DaxFsItemType.Directory)
-            throw new DaxFsFormatException(RuleIds.RootNotDirectory, InodeOffset(Base.RootInode) + 4, "The root inode is not a directory.");
+        Throw(HeaderChecks.RootRange(Base, _baseOffset));
+        Throw(HeaderChecks.RootIsDirectory(Base.RootInode, GetInode(Base.RootInode).Mode, InodeOffset(Base.RootInode)));
+    }
+
+    private static void Throw(FormatProblem? problem)
+    {
+        if (problem is { } p) throw p.ToException();
     }
 
     /// <summary>Maps the image file read-only and opens it.</summary>
@@ -208,7 +233,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
 
     IEnumerable<ImageItem> IImageTree.ListDirectory(ulong dirIno, string dirPath, int depth)
     {
-        if (dirIno < 1 || dirIno > Base.InodeCount) throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        if (dirIno < 1 || dirIno > _inodeCount) throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
         var inode = GetInode((uint)dirIno);
         if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory)
             throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
@@ -226,28 +251,62 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     public ReadOnlySpan<byte> GetContentSpan(ulong ino) => GetContentSpan(Narrow(ino));
 
     private uint Narrow(ulong ino) =>
-        ino <= uint.MaxValue ? (uint)ino : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+        ino <= uint.MaxValue ? (uint)ino : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{_inodeCount}.");
 
     /// <summary>The target of symlink <paramref name="ino"/> (bytes, without the NUL).</summary>
     public byte[] ReadSymlinkTarget(ulong ino) =>
-        ino is >= 1 and <= uint.MaxValue ? ReadSymlinkTarget((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+        ino is >= 1 and <= uint.MaxValue ? ReadSymlinkTarget((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{_inodeCount}.");
 
     /// <summary>A read-only stream over the content of regular file <paramref name="ino"/>.</summary>
     public Stream OpenContent(ulong ino) =>
-        ino is >= 1 and <= uint.MaxValue ? OpenContent((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
-    public Superblock Superblock { get; }
-    public BaseSuperblock Base { get; }
-    public string? BackingFile => _backingFile;
-    public uint InodeCount => Base.InodeCount;
-    public uint RootInode => Base.RootInode;
+        ino is >= 1 and <= uint.MaxValue ? OpenContent((uint)ino) : throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{_inodeCount}.");
+    /// <summary>The on-disk generation of the image (5 or 8).</summary>
+    public DaxFsFormat Generation { get; }
 
-    /// <summary>Static when the superblock declares no branch table; split when regular-file data is external.</summary>
-    public DaxFsImageMode Mode =>
-        (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0 || Superblock.PageCacheOffset != 0 ? DaxFsImageMode.Split
+    /// <summary>The format-5 superblock; a format-8 image has none (see <see cref="Superblock8"/>).</summary>
+    public Superblock Superblock => Generation == DaxFsFormat.Format5 ? _superblock : throw NotFormat(DaxFsFormat.Format5);
+
+    /// <summary>The format-5 base image header; format 8 has none (its geometry is in <see cref="Superblock8"/>).</summary>
+    public BaseSuperblock Base => Generation == DaxFsFormat.Format5 ? _base : throw NotFormat(DaxFsFormat.Format5);
+
+    /// <summary>The format-8 superblock.</summary>
+    public SuperblockV8 Superblock8 => Generation == DaxFsFormat.Format8 ? _superblock8 : throw NotFormat(DaxFsFormat.Format8);
+
+    private InvalidOperationException NotFormat(DaxFsFormat wanted) =>
+        new($"The image is DAXFS format {(int)Generation}, which has no format-{(int)wanted} header.");
+
+    public string? BackingFile => _backingFile;
+    /// <summary>Inodes of the base image (0 for a format-8 image without a base).</summary>
+    public uint InodeCount => _inodeCount;
+    /// <summary>The base image's root inode (format 8: always 1, as the kernel mounts it).</summary>
+    public uint RootInode => Generation == DaxFsFormat.Format8 ? DaxFsConstants.RootInode : _rootInode;
+    /// <summary>True when the image has base inodes (format 5 always; format 8 unless overlay-only).</summary>
+    public bool HasBase => _inodeCount != 0;
+    /// <summary>Format 8: the image has an overlay region (a mount of it is read-write).</summary>
+    public bool HasOverlay => Generation == DaxFsFormat.Format8 && _superblock8.OverlayOffset != 0;
+    /// <summary>Where object data starts, from the base region's start.</summary>
+    public ulong BaseDataOffset => Generation == DaxFsFormat.Format8 ? _superblock8.DataOffset : _base.DataOffset;
+
+    /// <summary>
+    /// Format 5: static when the superblock declares no branch table; split when regular-file data is external.
+    /// Format 8: static without overlay; split with a page cache; overlay-only without a base; else overlay.
+    /// </summary>
+    public DaxFsImageMode Mode => Generation == DaxFsFormat.Format8
+        ? (_superblock8.OverlayOffset == 0 ? DaxFsImageMode.Static
+            : !HasBase ? DaxFsImageMode.OverlayOnly
+            : _superblock8.PageCacheOffset != 0 ? DaxFsImageMode.Split
+            : DaxFsImageMode.Overlay)
+        : (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0 || Superblock.PageCacheOffset != 0 ? DaxFsImageMode.Split
         : Superblock.BranchTableEntries == 0 ? DaxFsImageMode.Static
         : DaxFsImageMode.Branching;
 
-    public bool HasExternalData => (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0;
+    /// <summary>Regular-file bytes live in a backing file (format 5: the base's flag; format 8: a page cache region with a base).</summary>
+    public bool HasExternalData => Generation == DaxFsFormat.Format8
+        ? _superblock8.PageCacheOffset != 0 && HasBase
+        : (Base.Flags & DaxFsConstants.BaseFlagExternalData) != 0;
+
+    /// <summary>True when <paramref name="ino"/> is a base inode (1..<see cref="InodeCount"/>).</summary>
+    public bool IsBaseInode(ulong ino) => ino >= 1 && ino <= _inodeCount;
 
     /// <summary>Absolute offset of inode record <paramref name="ino"/>.</summary>
     public long InodeOffset(uint ino) => (long)(_inodeTable + (ulong)(ino - 1) * DaxFsConstants.InodeSize);
@@ -255,16 +314,16 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     /// <summary>The inode record of <paramref name="ino"/> (1-based).</summary>
     public BaseInode GetInode(uint ino)
     {
-        if (ino < 1 || ino > Base.InodeCount)
-            throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{Base.InodeCount}.");
+        if (ino < 1 || ino > _inodeCount)
+            throw new DaxFsFormatException(RuleIds.DirentIno, -1, $"Inode {ino} is outside 1..{_inodeCount}.");
         return BaseInode.Read(_memory.Span((ulong)InodeOffset(ino), DaxFsConstants.InodeSize));
     }
 
     /// <summary>The absolute offset of an object's data, checked to lie inside the base image.</summary>
-    private ulong DataStart(uint ino, in BaseInode inode, ulong length, string rule = RuleIds.InodeDataBounds)
+    internal ulong DataStart(uint ino, in BaseInode inode, ulong length, string rule = RuleIds.InodeDataBounds)
     {
         if (inode.DataOffset > _baseSize || length > _baseSize - inode.DataOffset)
-            throw new DaxFsFormatException(rule, InodeOffset(ino) + 24,
+            throw new DaxFsFormatException(rule, InodeOffset(ino) + BaseInode.Offsets.DataOffset,
                 $"Inode {ino}: {length} bytes at base offset 0x{inode.DataOffset:x} lie outside the base image ({_baseSize} bytes).");
         return _baseOffset + inode.DataOffset;
     }
@@ -294,13 +353,60 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         }
     }
 
+    /// <summary>
+    /// The entries of base directory <paramref name="dirIno"/> as the kernel's readdir hands them to a program: each name
+    /// ends at its first NUL (<c>Cut</c> is then true: a lookup of the shorter name finds nothing, as the stride vectors
+    /// show). Used by views that resolve each listed name again (format 8's overlay). Array bounds, name length and inode
+    /// range are checked as by <see cref="ReadDirectory(uint)"/>.
+    /// </summary>
+    public IEnumerable<(DirectoryEntry Entry, bool Cut)> ReadDirectoryAsListed(uint dirIno)
+    {
+        var inode = GetInode(dirIno);
+        if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory)
+            throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        ulong count = EntryCount(inode);
+        if (count == 0) yield break;
+        ulong start = DirectoryStart(dirIno, inode, count);
+        for (ulong j = 0; j < count; j++)
+        {
+            ulong at = start + j * DaxFsConstants.DirentStride;
+            var d = _memory.Span(at, DaxFsConstants.DirentSize);
+            uint ino = Dirent.ReadIno(d);
+            int nameLength = Dirent.ReadNameLength(d);
+            if (nameLength > DaxFsConstants.NameMax)
+                throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
+            if (ino < 1 || ino > _inodeCount)
+                throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{_inodeCount}.");
+            var name = d.Slice(Dirent.NameOffset, nameLength);
+            int nul = name.IndexOf((byte)0);
+            bool cut = nul >= 0;
+            if (cut) name = name[..nul];
+            if (name.Length == 0)
+                throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j} has an empty name.");
+            if (name.IndexOf((byte)'/') >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
+            yield return (new DirectoryEntry(name.ToArray(), ino, Dirent.ReadMode(d), (long)at), cut);
+        }
+    }
+
     /// <summary>The absolute offset of a directory's entry array of <paramref name="count"/> entries, checked to lie inside the base image.</summary>
     private ulong DirectoryStart(uint dirIno, in BaseInode inode, ulong count)
     {
         // The array steps 272 bytes; the last entry needs 271. Check the whole span once (overflow-safe).
         if (count > (ulong.MaxValue - DaxFsConstants.DirentSize) / DaxFsConstants.DirentStride)
-            throw new DaxFsFormatException(RuleIds.DirTooManyEntries, InodeOffset(dirIno) + 16, $"Directory inode {dirIno} declares {count} entries.");
+            throw new DaxFsFormatException(RuleIds.DirTooManyEntries, InodeOffset(dirIno) + BaseInode.Offsets.Size, $"Directory inode {dirIno} declares {count} entries.");
         ulong span = (count - 1) * DaxFsConstants.DirentStride + DaxFsConstants.DirentSize;
+        if (Generation == DaxFsFormat.Format8)
+        {
+            // Format 8: the kernel bounds a directory by its size (entries x 271) inside the base region and then reads the
+            // entries 272 bytes apart wherever they fall: past the base's end, the last entry reads the next region (the
+            // split stride vector's overlay header). The array is bounded by the image.
+            ulong start = DataStart(dirIno, inode, count * DaxFsConstants.DirentSize);
+            if (!_memory.Contains(start, span))
+                throw new DaxFsFormatException(RuleIds.DirentStride, InodeOffset(dirIno) + BaseInode.Offsets.DataOffset,
+                    $"Directory inode {dirIno}: its {count} entries, 272 bytes apart from 0x{start:x}, run past the end of the image ({_memory.Length} bytes).");
+            return start;
+        }
         return DataStart(dirIno, inode, span, RuleIds.DirentStride);
     }
 
@@ -312,11 +418,11 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         mode = Dirent.ReadMode(d);
         int nameLength = Dirent.ReadNameLength(d);
         if (nameLength > DaxFsConstants.NameMax)
-            throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + 8, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
+            throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
         if (nameLength == 0)
-            throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + 8, $"Directory inode {dirIno}, entry {j} has an empty name.");
-        if (ino < 1 || ino > Base.InodeCount)
-            throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{Base.InodeCount}.");
+            throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j} has an empty name.");
+        if (ino < 1 || ino > _inodeCount)
+            throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{_inodeCount}.");
         var name = d.Slice(Dirent.NameOffset, nameLength);
         if (name.IndexOfAny((byte)'/', (byte)0) >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
             throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
@@ -349,7 +455,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         int nul = bytes.IndexOf((byte)0);
         if (nul >= 0) return bytes[..nul].ToArray();
         if (inode.Size > SymlinkTargetMax)
-            throw new DaxFsFormatException(RuleIds.SymlinkTermination, InodeOffset(ino) + 16,
+            throw new DaxFsFormatException(RuleIds.SymlinkTermination, InodeOffset(ino) + BaseInode.Offsets.Size,
                 $"Symlink inode {ino}'s target is longer than {SymlinkTargetMax} bytes (its size is {inode.Size}), the most a symlink can hold.");
         return bytes.ToArray();
     }
@@ -357,7 +463,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     /// <summary>Resolves an absolute path inside the image (no symlinks followed) to its inode number.</summary>
     public bool TryLookup(string path, out uint ino)
     {
-        ino = Base.RootInode;
+        ino = RootInode;
         foreach (var part in SplitPath(path))
         {
             var inode = GetInode(ino);
@@ -437,39 +543,24 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         string full = NormalizePath(path);
         if (!TryLookup(full, out uint startIno))
             throw new FileNotFoundException($"'{full}' does not exist in the image.", full);
-        var startInode = GetInode(startIno);
-        if (ModeBits.TypeOf(startInode.Mode) != DaxFsItemType.Directory)
+        var start = MakeItem(full, full == "/" ? Array.Empty<byte>() : s_utf8.GetBytes(full[(full.LastIndexOf('/') + 1)..]), startIno, GetInode(startIno), 0);
+        foreach (var item in TreeWalk.Walk(start, full, Entries, CycleFound, recurse, depth, cancellationToken))
+            yield return item;
+
+        IEnumerable<ImageItem> Entries(ulong dirIno, BaseInode dir, string dirPath, int level, byte[]? dirRaw)
         {
-            yield return MakeItem(full, s_utf8.GetBytes(full[(full.LastIndexOf('/') + 1)..]), startIno, startInode, 0);
-            yield break;
-        }
-        var visited = new HashSet<uint> { startIno };
-        // Like ls -R and Get-ChildItem -Recurse: a directory's entries together, then each subdirectory in turn.
-        var pending = new Stack<(string Path, uint Ino, BaseInode Inode, int Level, byte[]? Raw)>();
-        pending.Push((full == "/" ? "" : full, startIno, startInode, 0, null));
-        var subdirs = new List<(string, uint, BaseInode, int, byte[]?)>();
-        while (pending.Count > 0)
-        {
-            var dir = pending.Pop();
-            subdirs.Clear();
-            ulong count = EntryCount(dir.Inode);
-            ulong start = count == 0 ? 0 : DirectoryStart(dir.Ino, dir.Inode, count);
+            ulong count = EntryCount(dir);
+            ulong first = count == 0 ? 0 : DirectoryStart((uint)dirIno, dir, count);
             for (ulong j = 0; j < count; j++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var item = EntryItem(dir.Ino, j, start + j * DaxFsConstants.DirentStride, dir.Path, dir.Level, dir.Raw);
-                yield return item;
-                if (recurse && dir.Level + 1 <= depth && item.Type == DaxFsItemType.Directory)
-                {
-                    uint ino = (uint)item.Ino;
-                    if (!visited.Add(ino))
-                        throw new DaxFsFormatException(RuleIds.TreeCycle, item.EntryOffset,
-                            $"Directory inode {ino} ('{item.FullName}') is reached a second time: the image's directories form a cycle or share a child.");
-                    subdirs.Add((item.FullName, ino, item.Inode, dir.Level + 1, dir.Raw is not null || item.HasRawName ? item.FullNameBytes : null));
-                }
+                yield return EntryItem((uint)dirIno, j, first + j * DaxFsConstants.DirentStride, dirPath, level, dirRaw);
             }
-            for (int k = subdirs.Count - 1; k >= 0; k--) pending.Push(subdirs[k]);
         }
+
+        static void CycleFound(ImageItem item) =>
+            throw new DaxFsFormatException(RuleIds.TreeCycle, item.EntryOffset,
+                $"Directory inode {item.Ino} ('{item.FullName}') is reached a second time: the image's directories form a cycle or share a child.");
     }
 
     /// <summary>
@@ -500,7 +591,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
             if (inode.DataOffset > (ulong)backingLength || inode.Size > (ulong)backingLength - inode.DataOffset)
             {
                 fs.Dispose();
-                throw new DaxFsFormatException(RuleIds.InodeDataBounds, InodeOffset(ino) + 24,
+                throw new DaxFsFormatException(RuleIds.InodeDataBounds, InodeOffset(ino) + BaseInode.Offsets.DataOffset,
                     $"Inode {ino}: {inode.Size} bytes at backing offset 0x{inode.DataOffset:x} lie outside the backing file ({backingLength} bytes).");
             }
             return new WindowStream(fs, (long)inode.DataOffset, (long)inode.Size);

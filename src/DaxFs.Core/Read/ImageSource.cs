@@ -1,5 +1,5 @@
 using System.Text;
-using DaxFs.Core.Write;
+using DaxFs.Core.Linux;
 using Microsoft.Win32.SafeHandles;
 
 namespace DaxFs.Core.Read;
@@ -50,10 +50,10 @@ internal static class ImageSource
     {
         if (!OperatingSystem.IsLinux()) return null;
         var name = Encoding.UTF8.GetBytes(System.IO.Path.GetFullPath(path));
-        if (!NativeFs.Stat(NativeFs.AT_FDCWD, name, out var st, follow: true))
+        if (!Syscalls.Stat(Syscalls.AT_FDCWD, name, out var st, follow: true))
         {
-            int errno = NativeFs.LastErrno;
-            if (errno is NativeFs.ENOENT or 20 /* ENOTDIR */) throw new FileNotFoundException($"Could not find file '{path}'.", path);
+            int errno = Syscalls.LastErrno;
+            if (errno is Errno.ENOENT or 20 /* ENOTDIR */) throw new FileNotFoundException($"Could not find file '{path}'.", path);
             return null; // let the ordinary open report it
         }
         Refuse(path, st.Mode);
@@ -70,7 +70,7 @@ internal static class ImageSource
             throw new FileNotFoundException($"Could not find file '{path}'.", path);
         }
         catch (Linux.SyscallException ex) { throw new IOException($"Cannot open '{path}': {Linux.Errno.Describe(ex.ErrorNumber)}.", ex); }
-        if (!NativeFs.Stat((int)fd.DangerousGetHandle(), out var now) || (now.Mode & S_IFMT) != S_IFREG)
+        if (!Syscalls.Stat((int)fd.DangerousGetHandle(), out var now) || (now.Mode & S_IFMT) != S_IFREG)
         {
             fd.Dispose();
             throw new ImageSourceException(path, ImageSourceKind.Fifo,
@@ -100,7 +100,7 @@ internal static class ImageSource
     /// <summary>True when the character device at <paramref name="path"/> is a device-dax node (its sysfs class is dax).</summary>
     private static bool IsDaxDevice(string path)
     {
-        string? real = NativeFs.RealPath(path);
+        string? real = Syscalls.RealPath(path);
         string name = System.IO.Path.GetFileName(real ?? path);
         return name.StartsWith("dax", StringComparison.Ordinal) && Directory.Exists($"/sys/bus/dax/devices/{name}");
     }

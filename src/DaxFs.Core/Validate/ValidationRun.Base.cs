@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using DaxFs.Core.Format;
 using static DaxFs.Core.Format.DaxFsConstants;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Validate;
 
@@ -64,42 +65,30 @@ internal sealed partial class ValidationRun
         _base = BaseSuperblock.Read(Bytes(bo, BaseSuperblock.RecordSize));
         long b = (long)bo;
 
-        if (_base.Magic != BaseMagic)
-        {
-            Report(RuleIds.BaseMagic, b, null, $"The base image magic is 0x{_base.Magic:x8}, not 0x{BaseMagic:x8}.");
-            return;
-        }
-        if (_base.Version != DaxFsConstants.Version)
-            Report(RuleIds.BaseVersion, b + 4, null, $"The base image version is {_base.Version}, not {DaxFsConstants.Version}.");
+        if (Report(HeaderChecks.BaseMagic(_base, bo))) return;
+        Report(HeaderChecks.BaseVersion(_base, bo));
         if (_base.BlockSize != BlockSize)
-            Report(RuleIds.SuperBlockSize, b + 12, null, $"The base image block_size is {_base.BlockSize}, not {BlockSize}.");
+            Report(RuleIds.SuperBlockSize, b + BaseSuperblock.Offsets.BlockSize, null, $"The base image block_size is {_base.BlockSize}, not {BlockSize}.");
         if (_base.TotalSize > _sb.BaseSize)
-            Report(RuleIds.BaseTotalSize, b + 16, null,
+            Report(RuleIds.BaseTotalSize, b + BaseSuperblock.Offsets.TotalSize, null,
                 $"The base image's total_size {_base.TotalSize} exceeds the superblock's base_size {_sb.BaseSize}.");
 
         _external = (_base.Flags & BaseFlagExternalData) != 0;
         bool hasPcache = _sb.PageCacheOffset != 0;
         if (_external != hasPcache)
-            Report(RuleIds.SplitModeMismatch, b + 8, null, _external
+            Report(RuleIds.SplitModeMismatch, b + BaseSuperblock.Offsets.Flags, null, _external
                 ? "The base image says regular-file data is in a backing file, but the image has no page cache region: the kernel would read that data from the base image."
                 : "The image has a page cache region, but the base image does not say regular-file data is in a backing file: the kernel would read regular files through the page cache.");
         if (_external && _options.BackingFileLength is null)
-            Report(RuleIds.ExternalData, b + 8, null,
+            Report(RuleIds.ExternalData, b + BaseSuperblock.Offsets.Flags, null,
                 "Regular-file data lives in an external backing file; its extents were not checked (no backing file length given).");
 
         _count = _base.InodeCount;
-        if (_count == 0)
-        {
-            Report(RuleIds.BaseNoInodes, b + 32, null, "The base image has no inodes.");
-            return;
-        }
+        if (Report(HeaderChecks.HasInodes(_base, bo))) return;
 
         // The kernel bounds the inode table by the superblock's base_size.
         UInt128 tableLen = (UInt128)_count * InodeSize;
-        bool tableBad = _base.InodeOffset > _sb.BaseSize || tableLen > _sb.BaseSize - _base.InodeOffset;
-        if (tableBad)
-            Report(RuleIds.InodeTableBounds, b + 24, null,
-                $"The inode table ({_count} inodes at base offset {Hex(_base.InodeOffset)}) exceeds the base image ({_sb.BaseSize} bytes).");
+        bool tableBad = Report(HeaderChecks.InodeTable(_base, bo, _sb.BaseSize));
         UInt128 tableAbs = (UInt128)bo + _base.InodeOffset;
         if (!InImage(tableAbs, tableLen))
         {
@@ -113,31 +102,32 @@ internal sealed partial class ValidationRun
 
         bool rootOk = true;
         uint root = _base.RootInode;
-        if (root < 1 || root > _count)
-        {
-            Report(RuleIds.RootInodeRange, b + 36, null, $"The root inode number {root} is outside 1..{_count}.");
+        if (Report(HeaderChecks.RootRange(_base, bo)))
             rootOk = false;
-        }
         else
         {
             uint rootMode = BaseInode.Read(Bytes((ulong)InodeRecord(root), InodeSize)).Mode;
-            if (TypeOf(rootMode) != DaxFsItemType.Directory)
-            {
-                Report(RuleIds.RootNotDirectory, InodeRecord(root) + 4, root, $"The root inode {root} is not a directory (mode {Octal(rootMode)}).");
+            if (Report(HeaderChecks.RootIsDirectory(root, rootMode, InodeRecord(root)), root))
                 rootOk = false;
-            }
             if (root != 1)
             {
                 // The kernel's root is DAXFS_ROOT_INO (super.c): it never reads root_inode.
                 uint oneMode = BaseInode.Read(Bytes((ulong)InodeRecord(1), InodeSize)).Mode;
-                Report(RuleIds.RootNotInodeOne, b + 36, null,
+                Report(RuleIds.RootNotInodeOne, b + BaseSuperblock.Offsets.RootInode, null,
                     $"root_inode is {root}, but the kernel always mounts inode 1 as the root (inode 1 has mode {Octal(oneMode)}): it would show another tree than the image names.");
             }
         }
 
+        CheckBaseObjects(rootOk, root, b + BaseSuperblock.Offsets.InodeCount);
+    }
+
+    /// <summary>The inodes, their data, the directories, the tree and the links of a base whose inode table lies in the image
+    /// (both formats: <see cref="_base"/> carries the geometry, <see cref="_v8"/> the differences).</summary>
+    private void CheckBaseObjects(bool rootOk, uint root, long countField)
+    {
         if (_count > MaxIndexable)
         {
-            Report(RuleIds.ImageTooLarge, b + 32, null,
+            Report(RuleIds.ImageTooLarge, countField, null,
                 $"The base image has {_count} inodes, more than the {MaxIndexable} the validator can index; the inodes were not checked.");
             return;
         }
@@ -153,7 +143,7 @@ internal sealed partial class ValidationRun
         CheckEmptySlots();
         WalkTree(rootOk ? root : 0);
         if (rootOk && !_incomplete) CheckReachability();
-        CheckLinkCounts();
+        if (!_v8) CheckLinkCounts(); // format 8 dropped the link-count rules (and links change only in the overlay)
         CheckSymlinkTargets();
     }
 
@@ -176,7 +166,7 @@ internal sealed partial class ValidationRun
                     _emptySlots.Add(i);
                     continue;
                 }
-                Report(RuleIds.InodeType, rec + 4, i, $"Inode {i} has unsupported file type 0{Octal((inode.Mode & S_IFMT) >> 12)} (mode {Octal(inode.Mode)}).");
+                Report(RuleIds.InodeType, rec + BaseInode.Offsets.Mode, i, $"Inode {i} has unsupported file type 0{Octal((inode.Mode & S_IFMT) >> 12)} (mode {Octal(inode.Mode)}).");
                 continue;
             }
             if (inode.Ino != i)
@@ -186,26 +176,37 @@ internal sealed partial class ValidationRun
                 // The kernel points an empty symlink's i_link at its data offset all the same (NULL when that is
                 // outside the memory) and readers run strlen over it.
                 if (type == DaxFsItemType.SymbolicLink)
-                    Report(RuleIds.SymlinkEmpty, rec + 16, i,
+                    Report(RuleIds.SymlinkEmpty, rec + BaseInode.Offsets.Size, i,
                         $"Symlink inode {i} has an empty target (size 0); the kernel would read a C string at base offset {Hex(inode.DataOffset)} with no bound.");
                 continue;
             }
 
             UInt128 end = (UInt128)inode.DataOffset + inode.Size;
+            if (_external && type == DaxFsItemType.File && _v8)
+            {
+                // Format 8: the page cache tags a page ino << 20 | backing page, so the last page is at most 0xFFFFD.
+                if (_options.BackingFileLength is long backing8 && end > (ulong)Math.Max(0L, backing8))
+                    Report(RuleIds.InodeDataBounds, rec + BaseInode.Offsets.DataOffset, i,
+                        $"File inode {i}'s data [{Hex(inode.DataOffset)}, +{inode.Size}) runs past the end of the backing file ({backing8} bytes).");
+                if ((end - 1) / _blockV8 > DaxFsV8Constants.MaxPageIndex)
+                    Report(RuleIds.V8BackingPage, rec + BaseInode.Offsets.DataOffset, i,
+                        $"File inode {i}'s last backing page is {(end - 1) / _blockV8}, past 0xFFFFD: the page cache cannot tag it (the kernel's validate refuses it).");
+                continue;
+            }
             if (_external && type == DaxFsItemType.File)
             {
                 if (_options.BackingFileLength is long backing && end > (ulong)Math.Max(0L, backing))
-                    Report(RuleIds.InodeDataBounds, rec + 24, i,
+                    Report(RuleIds.InodeDataBounds, rec + BaseInode.Offsets.DataOffset, i,
                         $"File inode {i}'s data [{Hex(inode.DataOffset)}, +{inode.Size}) runs past the end of the backing file ({backing} bytes).");
                 if (end > baseTotal)
-                    ReportBookkeeping(RuleIds.SplitDataKernelBounds, rec + 24, i,
+                    ReportBookkeeping(RuleIds.SplitDataKernelBounds, rec + BaseInode.Offsets.DataOffset, i,
                         $"File inode {i}'s backing-file extent ends at {Hex(end)}, past the base image's total_size {baseTotal}: the kernel's validate refuses it.");
                 continue;
             }
 
             bool inBase = end <= baseTotal;
             if (!inBase)
-                Report(RuleIds.InodeDataBounds, rec + 24, i,
+                Report(RuleIds.InodeDataBounds, rec + BaseInode.Offsets.DataOffset, i,
                     $"Inode {i}'s data [{Hex(inode.DataOffset)}, +{inode.Size}) runs past the base image (total_size {baseTotal}).");
 
             switch (type)
@@ -216,11 +217,11 @@ internal sealed partial class ValidationRun
 
                 case DaxFsItemType.Directory:
                     if (inode.Size % DirentSize != 0)
-                        Report(RuleIds.DirSize, rec + 16, i, $"Directory inode {i} has size {inode.Size}, not a multiple of {DirentSize}.");
+                        Report(RuleIds.DirSize, rec + BaseInode.Offsets.Size, i, $"Directory inode {i} has size {inode.Size}, not a multiple of {DirentSize}.");
                     ulong n = inode.Size / DirentSize;
                     if (n > uint.MaxValue)
                     {
-                        Report(RuleIds.DirTooManyEntries, rec + 16, i, $"Directory inode {i} declares {n} entries, more than 2^32-1.");
+                        Report(RuleIds.DirTooManyEntries, rec + BaseInode.Offsets.Size, i, $"Directory inode {i} declares {n} entries, more than 2^32-1.");
                         _incomplete = true;
                         break;
                     }
@@ -239,7 +240,7 @@ internal sealed partial class ValidationRun
                     if (!inBase) break;
                     if (end + 1 > baseTotal)
                     {
-                        Report(RuleIds.SymlinkTermination, rec + 16, i,
+                        Report(RuleIds.SymlinkTermination, rec + BaseInode.Offsets.Size, i,
                             $"Symlink inode {i}'s target and its NUL ({inode.Size} + 1 bytes at base offset {Hex(inode.DataOffset)}) extend past the base image (total_size {baseTotal}).");
                         break;
                     }
@@ -266,7 +267,7 @@ internal sealed partial class ValidationRun
             {
                 d.Skip = true;
                 _incomplete = true;
-                Report(RuleIds.DirOverlap, InodeRecord(d.Ino) + 24, d.Ino,
+                Report(RuleIds.DirOverlap, InodeRecord(d.Ino) + BaseInode.Offsets.DataOffset, d.Ino,
                     $"Directory inode {d.Ino}'s dirent array at base offset {Hex(d.Offset)} overlaps directory inode {owner}'s; its entries were not checked.");
                 continue;
             }
@@ -355,7 +356,7 @@ internal sealed partial class ValidationRun
         }
         if (total > MaxIndexable)
         {
-            Report(RuleIds.ImageTooLarge, Off((UInt128)_baseOffset + 32), null,
+            Report(RuleIds.ImageTooLarge, Off((UInt128)_baseOffset + BaseSuperblock.Offsets.InodeCount), null,
                 $"The directories hold {total} dirents, more than the {MaxIndexable} the validator can index; the dirents were not checked.");
             _incomplete = true;
             return;
@@ -383,9 +384,9 @@ internal sealed partial class ValidationRun
                     Report(RuleIds.DirentIno, (long)at, d.Ino, $"Directory inode {d.Ino}, entry {j} names inode {child}, outside 1..{_count}.");
 
                 if (nameLen > NameMax)
-                    Report(RuleIds.DirentNameLength, (long)at + 8, d.Ino, $"Directory inode {d.Ino}, entry {j} has name_len {nameLen}, more than {NameMax}.");
+                    Report(RuleIds.DirentNameLength, (long)at + Dirent.Offsets.NameLength, d.Ino, $"Directory inode {d.Ino}, entry {j} has name_len {nameLen}, more than {NameMax}.");
                 else if (nameLen == 0)
-                    Report(RuleIds.DirentEmptyName, (long)at + 8, d.Ino, $"Directory inode {d.Ino}, entry {j} has an empty name.");
+                    Report(RuleIds.DirentEmptyName, (long)at + Dirent.Offsets.NameLength, d.Ino, $"Directory inode {d.Ino}, entry {j} has an empty name.");
                 else
                 {
                     var name = e.Slice(Dirent.NameOffset, nameLen);
@@ -400,7 +401,7 @@ internal sealed partial class ValidationRun
 
                 if (!childOk) continue;
                 if (mode != _modes[child])
-                    Report(RuleIds.DirentMode, (long)at + 4, d.Ino,
+                    Report(RuleIds.DirentMode, (long)at + Dirent.Offsets.Mode, d.Ino,
                         $"Directory inode {d.Ino}, entry {j} gives inode {child} the mode {Octal(mode)}, but the inode has {Octal(_modes[child])}.");
                 if (_refs[child] != uint.MaxValue) _refs[child]++;
                 if (TypeOf(_modes[child]) == DaxFsItemType.Directory)
@@ -426,15 +427,16 @@ internal sealed partial class ValidationRun
         if (root != 0)
         {
             _state[root] |= Reached;
-            Walk(root, markReached: true);
+            Walk(root, childMark: Reached);
         }
         foreach (var d in _dirs)
             if ((_state[d.Ino] & (Gray | Black)) == 0)
-                Walk(d.Ino, markReached: false);
+                Walk(d.Ino, childMark: 0);
     }
 
+    /// <summary>Depth-first from <paramref name="start"/>, colouring directories; each child also gets <paramref name="childMark"/> (Reached from the root).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Walk(uint start, bool markReached)
+    private void Walk(uint start, byte childMark)
     {
         var stack = new List<(uint Dir, int Next)> { (start, 0) };
         _state[start] |= Gray;
@@ -452,7 +454,7 @@ internal sealed partial class ValidationRun
             stack[^1] = (dir, next + 1);
             var edge = _edges[range.Start + next];
             uint child = edge.Child;
-            if (markReached) _state[child] |= Reached;
+            _state[child] |= childMark;
             if (TypeOf(_modes[child]) != DaxFsItemType.Directory) continue;
             if ((_state[child] & Gray) != 0)
                 Report(RuleIds.TreeCycle, (long)edge.At, child,
@@ -475,11 +477,11 @@ internal sealed partial class ValidationRun
         {
             long rec = InodeRecord(i);
             if (_incomplete || _refs[i] != 0)
-                Report(RuleIds.InodeType, rec + 4, i, _incomplete
+                Report(RuleIds.InodeType, rec + BaseInode.Offsets.Mode, i, _incomplete
                     ? $"Inode {i} is an empty (all-zero) record, and not every directory could be read to show that nothing names it."
                     : $"Inode {i} is an empty (all-zero) record with no file type, but {_refs[i]} dirent(s) name it.");
             else
-                ReportBookkeeping(RuleIds.InodeEmptySlot, rec + 4, i,
+                ReportBookkeeping(RuleIds.InodeEmptySlot, rec + BaseInode.Offsets.Mode, i,
                     $"Inode {i} is an empty (all-zero) record that no dirent names, as mkdaxfs leaves for a hard link's extra name; the kernel's validate refuses it (file type 00).");
         }
     }
@@ -511,21 +513,21 @@ internal sealed partial class ValidationRun
             if (!_incomplete && nlink != _refs[i])
             {
                 string message = $"Inode {i} has nlink {nlink} but {_refs[i]} dirents name it.";
-                if ((root && _refs[i] == 0 && nlink != 0) || (usualDir && _refs[i] == 1)) ReportBookkeeping(RuleIds.NlinkMismatch, rec + 32, i, message);
-                else Report(RuleIds.NlinkMismatch, rec + 32, i, message);
+                if ((root && _refs[i] == 0 && nlink != 0) || (usualDir && _refs[i] == 1)) ReportBookkeeping(RuleIds.NlinkMismatch, rec + BaseInode.Offsets.Nlink, i, message);
+                else Report(RuleIds.NlinkMismatch, rec + BaseInode.Offsets.Nlink, i, message);
             }
-            if (nlink > 1 && !(TypeOf(_modes[i]) == DaxFsItemType.File))
+            if (nlink > 1 && TypeOf(_modes[i]) != DaxFsItemType.File)
             {
                 string message = $"Inode {i} has nlink {nlink} but is not a regular file (mode {Octal(_modes[i])}).";
-                if (usualDir) ReportBookkeeping(RuleIds.NlinkNotFile, rec + 32, i, message);
-                else Report(RuleIds.NlinkNotFile, rec + 32, i, message);
+                if (usualDir) ReportBookkeeping(RuleIds.NlinkNotFile, rec + BaseInode.Offsets.Nlink, i, message);
+                else Report(RuleIds.NlinkNotFile, rec + BaseInode.Offsets.Nlink, i, message);
             }
             if (nlink == 0)
             {
                 string message = $"Inode {i} has nlink 0.";
                 bool emptySlot = !_incomplete && _refs[i] == 0 && record.IndexOfAnyExcept((byte)0) < 0;
-                if (emptySlot) ReportBookkeeping(RuleIds.NlinkZero, rec + 32, i, message);
-                else Report(RuleIds.NlinkZero, rec + 32, i, message);
+                if (emptySlot) ReportBookkeeping(RuleIds.NlinkZero, rec + BaseInode.Offsets.Nlink, i, message);
+                else Report(RuleIds.NlinkZero, rec + BaseInode.Offsets.Nlink, i, message);
             }
         }
     }

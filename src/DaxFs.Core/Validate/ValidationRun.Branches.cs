@@ -6,7 +6,7 @@ namespace DaxFs.Core.Validate;
 // The branch table and the delta logs of every branch the kernel can load (active, committed, aborted).
 internal sealed partial class ValidationRun
 {
-    private const int DeltaHeaderSize = 24;
+    private const int DeltaHeaderSize = DeltaEntry.HeaderSize;
 
     private void CheckBranches()
     {
@@ -27,12 +27,12 @@ internal sealed partial class ValidationRun
             if (r.State == (uint)BranchState.Free) continue;
             string who = $"Branch record {i} (id {r.BranchId})";
             if (r.State > (uint)BranchState.Aborted)
-                Report(RuleIds.BranchState, (long)at + 40, null, $"{who} has state {r.State}; states are 0 FREE, 1 ACTIVE, 2 COMMITTED, 3 ABORTED.");
+                Report(RuleIds.BranchState, (long)at + BranchRecord.Offsets.State, null, $"{who} has state {r.State}; states are 0 FREE, 1 ACTIVE, 2 COMMITTED, 3 ABORTED.");
             if (!r.NameTerminated)
-                Report(RuleIds.BranchName, (long)at + 56, null, $"{who} has a name that is not NUL-terminated within 32 bytes.");
+                Report(RuleIds.BranchName, (long)at + BranchRecord.Offsets.Name, null, $"{who} has a name that is not NUL-terminated within 32 bytes.");
             // The kernel clears the name of an aborted branch and of a committed one (branch.c memsets it on both).
             else if (r.NameField[0] == 0 && r.State is not ((uint)BranchState.Aborted or (uint)BranchState.Committed))
-                Report(RuleIds.BranchName, (long)at + 56, null, $"{who} has an empty name.");
+                Report(RuleIds.BranchName, (long)at + BranchRecord.Offsets.Name, null, $"{who} has an empty name.");
             if (!byId.TryAdd(r.BranchId, (int)i))
                 Report(RuleIds.BranchDuplicate, (long)at, null, $"{who} has the same id as branch record {byId[r.BranchId]}.");
         }
@@ -46,7 +46,7 @@ internal sealed partial class ValidationRun
             if (r.State == (uint)BranchState.Free || r.ParentId == 0) continue;
             if (byId.TryGetValue(r.ParentId, out int p)) parent[i] = p;
             else
-                Report(RuleIds.BranchParent, (long)(tableOffset + (ulong)i * BranchRecordSize) + 8, null,
+                Report(RuleIds.BranchParent, (long)(tableOffset + (ulong)i * BranchRecordSize) + BranchRecord.Offsets.ParentId, null,
                     $"Branch record {i} (id {r.BranchId}) names parent id {r.ParentId}, which is not in the branch table.");
         }
         var walk = new int[n];
@@ -60,7 +60,7 @@ internal sealed partial class ValidationRun
                 j = parent[j];
             }
             if (j >= 0 && walk[j] == i + 1)
-                Report(RuleIds.BranchCycle, (long)(tableOffset + (ulong)j * BranchRecordSize) + 8, null,
+                Report(RuleIds.BranchCycle, (long)(tableOffset + (ulong)j * BranchRecordSize) + BranchRecord.Offsets.ParentId, null,
                     $"Branch record {j} (id {records[j].BranchId}) is its own ancestor: the parent chain loops.");
         }
 
@@ -87,7 +87,7 @@ internal sealed partial class ValidationRun
             UInt128 end = (UInt128)r.DeltaLogOffset + Math.Max(r.DeltaLogSize, r.DeltaLogCapacity);
             if (owner >= 0 && r.DeltaLogOffset < maxEnd)
             {
-                Report(RuleIds.BranchLogBounds, (long)(tableOffset + (ulong)i * BranchRecordSize) + 16, null,
+                Report(RuleIds.BranchLogBounds, (long)(tableOffset + (ulong)i * BranchRecordSize) + BranchRecord.Offsets.DeltaLogOffset, null,
                     $"Branch record {i} ({ShowName(r)}, id {r.BranchId}): its log at {Hex(r.DeltaLogOffset)} overlaps the log of branch record {owner}.");
                 continue;
             }
@@ -130,7 +130,7 @@ internal sealed partial class ValidationRun
         else if (r.DeltaLogSize > r.DeltaLogCapacity)
             problem = $"its log size {r.DeltaLogSize} exceeds its capacity {r.DeltaLogCapacity}";
         if (problem is not null)
-            Report(RuleIds.BranchLogBounds, (long)recordAt + 16, null, $"{who}: {problem}.");
+            Report(RuleIds.BranchLogBounds, (long)recordAt + BranchRecord.Offsets.DeltaLogOffset, null, $"{who}: {problem}.");
 
         // The used part of the log can be walked when it is inside the delta region and the image.
         return region && logStart >= regionStart && logStart + r.DeltaLogSize <= regionEnd && InImage(logStart, r.DeltaLogSize);
@@ -153,58 +153,40 @@ internal sealed partial class ValidationRun
                 return;
             }
             var h = Bytes(at, DeltaHeaderSize);
-            uint type = U32(h, 0);
-            uint total = U32(h, 4);
+            uint type = DeltaEntry.ReadType(h);
+            uint total = DeltaEntry.ReadTotalSize(h);
+            const int totalField = DeltaEntry.Header.TotalSize;
             if (total == 0) return; // the kernel's end-of-log marker (delta.c stops scanning here)
             if (total < DeltaHeaderSize)
             {
-                Report(RuleIds.DeltaEntry, (long)at + 4, null, $"{who}: the entry at log offset {p} has total_size {total}, less than its {DeltaHeaderSize}-byte header.");
+                Report(RuleIds.DeltaEntry, (long)at + totalField, null, $"{who}: the entry at log offset {p} has total_size {total}, less than its {DeltaHeaderSize}-byte header.");
                 return;
             }
             if (total > left)
             {
-                Report(RuleIds.DeltaEntry, (long)at + 4, null, $"{who}: the entry at log offset {p} ({total} bytes) runs past the log's {logSize} used bytes.");
+                Report(RuleIds.DeltaEntry, (long)at + totalField, null, $"{who}: the entry at log offset {p} ({total} bytes) runs past the log's {logSize} used bytes.");
                 return;
             }
-            int fixedSize = type switch
-            {
-                1 => 16, // WRITE: offset u64, len u32, flags u32
-                2 => 32, // CREATE: parent u64, new_ino u64, mode, uid, gid u32, name_len u16, flags u16
-                3 => 16, // DELETE: parent u64, name_len u16, flags u16, reserved u32
-                4 => 8,  // TRUNCATE: new_size u64
-                5 => 32, // MKDIR: as CREATE
-                6 => 32, // RENAME: old_parent, new_parent, ino u64, old_len u16, new_len u16, reserved u32
-                7 => 24, // SETATTR: mode, uid, gid, valid u32, size u64
-                8 => 32, // SYMLINK: parent u64, new_ino u64, uid, gid u32, name_len u16, target_len u16 (padded to 32)
-                _ => -1,
-            };
+            int fixedSize = DeltaEntry.FixedSize(type);
             if (fixedSize < 0)
                 Report(RuleIds.DeltaEntry, (long)at, null, $"{who}: the entry at log offset {p} has unknown type {type}.");
             else if (total < DeltaHeaderSize + fixedSize)
-                Report(RuleIds.DeltaEntry, (long)at + 4, null,
+                Report(RuleIds.DeltaEntry, (long)at + totalField, null,
                     $"{who}: the type {type} entry at log offset {p} has total_size {total}, less than {DeltaHeaderSize + fixedSize}.");
             else
             {
                 var f = Bytes(at + DeltaHeaderSize, fixedSize);
-                ulong variable = type switch
-                {
-                    1 => U32(f, 8),
-                    2 or 5 => U16(f, 28),
-                    3 => U16(f, 8),
-                    6 => (ulong)U16(f, 24) + U16(f, 26),
-                    8 => (ulong)U16(f, 24) + U16(f, 26) + 1,
-                    _ => 0,
-                };
+                ulong variable = DeltaEntry.VariableSize(type, f);
                 if (total < DeltaHeaderSize + (ulong)fixedSize + variable)
-                    Report(RuleIds.DeltaEntry, (long)at + 4, null,
+                    Report(RuleIds.DeltaEntry, (long)at + totalField, null,
                         $"{who}: the type {type} entry at log offset {p} has total_size {total}, too small for its {variable} bytes of data or names.");
-                else if (type == 8)
+                else if (type == DeltaEntry.TypeSymlink)
                 {
                     // The kernel keeps a pointer to the target and readlink runs strlen over it (inode.c, delta.c).
                     ulong nul = at + DeltaHeaderSize + (ulong)fixedSize + variable - 1; // inside the entry (checked above)
                     if (Bytes(nul, 1)[0] != 0)
                         Report(RuleIds.DeltaSymlinkTermination, (long)nul, null,
-                            $"{who}: the SYMLINK entry at log offset {p} has no NUL after its {U16(f, 26)}-byte target.");
+                            $"{who}: the SYMLINK entry at log offset {p} has no NUL after its {DeltaEntry.U16(f, DeltaEntry.Symlink.TargetLength)}-byte target.");
                 }
             }
             p += total;

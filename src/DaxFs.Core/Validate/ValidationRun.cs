@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
@@ -13,9 +12,12 @@ internal sealed partial class ValidationRun
     private const int SuperSize = SuperblockRecordSize;
 
     // Superblock field offsets, for findings.
-    private const long OffMagic = 0, OffVersion = 4, OffBlockSize = 12, OffTotalSize = 16, OffBaseOffset = 24,
-        OffBranchTableOffset = 40, OffBranchTableEntries = 48, OffDeltaOffset = 72, OffDeltaAlloc = 88,
-        OffPcacheOffset = 160, OffPcacheSize = 168, OffPcacheSlots = 176;
+    private const long OffBlockSize = Superblock.Offsets.BlockSize,
+        OffTotalSize = Superblock.Offsets.TotalSize, OffBaseOffset = Superblock.Offsets.BaseOffset,
+        OffBranchTableOffset = Superblock.Offsets.BranchTableOffset, OffBranchTableEntries = Superblock.Offsets.BranchTableEntries,
+        OffDeltaOffset = Superblock.Offsets.DeltaRegionOffset, OffDeltaAlloc = Superblock.Offsets.DeltaAllocOffset,
+        OffPcacheOffset = Superblock.Offsets.PageCacheOffset, OffPcacheSize = Superblock.Offsets.PageCacheSize,
+        OffPcacheSlots = Superblock.Offsets.PageCacheSlotCount;
 
     private readonly ImageMemory _image;
     private readonly ulong _length;
@@ -66,6 +68,14 @@ internal sealed partial class ValidationRun
         foreach (var r in RuleIds.All)
             if (r.Id == id) return true;
         return false;
+    }
+
+    /// <summary>Reports a header rule's problem, if any; true when there was one.</summary>
+    private bool Report(FormatProblem? problem, uint? inode = null)
+    {
+        if (problem is not { } p) return false;
+        Report(p.RuleId, p.Offset, inode, p.Message);
+        return true;
     }
 
     private void Report(string ruleId, long offset, uint? inode, string message)
@@ -190,8 +200,6 @@ internal sealed partial class ValidationRun
     /// <summary>A checked span; callers test <see cref="InImage"/> first.</summary>
     private ReadOnlySpan<byte> Bytes(ulong offset, int length) => _image.Span(offset, length, RuleIds.ImageTruncated);
 
-    private static uint U32(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt32LittleEndian(b[o..]);
-    private static ushort U16(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt16LittleEndian(b[o..]);
 
     private static string Hex(UInt128 v) => "0x" + v.ToString("x");
 
@@ -226,24 +234,23 @@ internal sealed partial class ValidationRun
                 $"The image is {_length} bytes, shorter than the {SuperSize}-byte superblock.");
             return;
         }
-        _sb = Superblock.Read(Bytes(0, SuperSize));
-
-        if (_sb.Magic != SuperMagic && IncompleteWrite.IsMarked(Bytes(0, IncompleteWrite.MarkerLength)))
+        if (ImageFormat.Detect(Bytes(0, 8)) != DaxFsFormat.Format8 && IncompleteWrite.IsMarked(Bytes(0, IncompleteWrite.MarkerLength)))
         {
             string? who = IncompleteWrite.Describe(Bytes(0, Math.Min(BlockSize, (int)Math.Min(_length, int.MaxValue))));
-            Report(RuleIds.IncompleteWrite, OffMagic, null,
+            Report(RuleIds.IncompleteWrite, Superblock.Offsets.Magic, null,
                 "A Write-DaxFsImage to this memory was interrupted before it finished: block 0 holds DaxFs's write-in-progress header" +
                 (who is null ? "" : $" (\"DAXFSWIP{who}\")") + " instead of a superblock, and the bytes after it mix the old and the new image. Write the image again.");
             return;
         }
-        if (_sb.Magic != SuperMagic)
+        if (ImageFormat.Detect(Bytes(0, 8)) == DaxFsFormat.Format8)
         {
-            Report(RuleIds.SuperMagic, OffMagic, null,
-                $"Not a DAXFS image: the superblock magic is 0x{_sb.Magic:x8}, not 0x{SuperMagic:x8}.");
+            CheckImageV8();
             return;
         }
-        if (_sb.Version != DaxFsConstants.Version)
-            Report(RuleIds.SuperVersion, OffVersion, null, $"The superblock version is {_sb.Version}; the kernel mounts version {DaxFsConstants.Version} only.");
+        _sb = Superblock.Read(Bytes(0, SuperSize));
+
+        if (Report(HeaderChecks.Magic(_sb))) return;
+        Report(HeaderChecks.Version(_sb));
         if (_sb.BlockSize != BlockSize)
             Report(RuleIds.SuperBlockSize, OffBlockSize, null, $"The superblock block_size is {_sb.BlockSize}, not {BlockSize}.");
         if (_sb.TotalSize > _length)
@@ -272,9 +279,7 @@ internal sealed partial class ValidationRun
         var pcacheR = new Region("page cache region", _sb.PageCacheOffset, _sb.PageCacheSize, OffPcacheOffset);
 
         // Each region that is present (offset != 0) lies inside the image.
-        if (_sb.BaseOffset == 0)
-            Report(RuleIds.SuperNoBase, OffBaseOffset, null, "The image has no base image (base_offset is 0).");
-        else
+        if (!Report(HeaderChecks.HasBase(_sb)))
             _baseRegionBad = !Inside(baseR, RuleIds.BaseRegionBounds);
         if (_sb.BranchTableOffset != 0) _branchTableBad = !Inside(tableR, RuleIds.BranchTableBounds);
         if (_sb.DeltaRegionOffset != 0) _deltaRegionBad = !Inside(deltaR, RuleIds.DeltaRegionBounds);
@@ -356,12 +361,12 @@ internal sealed partial class ValidationRun
             return;
         }
         if (h.Version != PageCacheVersion)
-            Report(RuleIds.PageCacheHeader, (long)pc + 4, null, $"The page cache version is {h.Version}, not {PageCacheVersion}.");
+            Report(RuleIds.PageCacheHeader, (long)pc + PageCacheHeader.Offsets.Version, null, $"The page cache version is {h.Version}, not {PageCacheVersion}.");
         if (h.SlotCount != _sb.PageCacheSlotCount)
-            Report(RuleIds.PageCacheHeader, (long)pc + 8, null,
+            Report(RuleIds.PageCacheHeader, (long)pc + PageCacheHeader.Offsets.SlotCount, null,
                 $"The page cache header has {h.SlotCount} slots but the superblock says {_sb.PageCacheSlotCount}.");
         if (IsPowerOfTwo(h.SlotCount) && h.HashShift != (uint)System.Numerics.BitOperations.Log2(h.SlotCount))
-            Report(RuleIds.PageCacheHeader, (long)pc + 12, null,
+            Report(RuleIds.PageCacheHeader, (long)pc + PageCacheHeader.Offsets.HashShift, null,
                 $"The page cache hash_shift is {h.HashShift}, not log2({h.SlotCount}).");
 
         // The kernel indexes slots with (slot_count - 1) as a mask and finds them at the header's offsets.
@@ -378,6 +383,6 @@ internal sealed partial class ValidationRun
         else if (metaStart < dataEnd && dataStart < metaEnd)
             problem = "its slot records and data blocks overlap";
         if (problem is not null)
-            Report(RuleIds.PageCacheLayout, (long)pc + 16, null, $"The page cache layout is wrong: {problem}.");
+            Report(RuleIds.PageCacheLayout, (long)pc + PageCacheHeader.Offsets.SlotMetaOffset, null, $"The page cache layout is wrong: {problem}.");
     }
 }

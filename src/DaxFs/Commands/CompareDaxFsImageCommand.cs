@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using DaxFs.Core.Errors;
+using DaxFs.Core.Compare;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;
@@ -42,7 +45,7 @@ public sealed class CompareDaxFsImageCommand : DaxFsImageCmdlet
     {
         var paths = ResolveImagePaths(ReferenceImage);
         if (paths.Count != 1)
-            ThrowTerminatingError(Errors.Make("ReferenceNotSingle", ErrorCategory.InvalidArgument, ReferenceImage.Path,
+            ThrowTerminatingError(Errors.Make(ErrorIds.ReferenceNotSingle, ErrorCategory.InvalidArgument, ReferenceImage.Path,
                 $"-ReferenceImage '{ReferenceImage.Path}' names {paths.Count} images; give exactly one."));
         var tree = OpenTree(paths[0], ReferenceImage.BackingFile, out var error);
         if (tree is null) ThrowTerminatingError(error!);
@@ -73,12 +76,12 @@ public sealed class CompareDaxFsImageCommand : DaxFsImageCmdlet
                 catch (DaxFsFormatException ex) { WriteError(Errors.InvalidImage(ex, path)); continue; }
                 catch (DaxFsBuildException ex)
                 {
-                    WriteError(Errors.Make("DirectoryUnreadable", ErrorCategory.ReadError, path, $"Cannot read the directory '{path}': {ex.Message}", ex));
+                    WriteError(Errors.Make(ErrorIds.DirectoryUnreadable, ErrorCategory.ReadError, path, $"Cannot read the directory '{path}': {ex.Message}", ex));
                     continue;
                 }
                 catch (AggregateException ex) when (ex.InnerException is IOException or UnauthorizedAccessException or InvalidOperationException)
                 {
-                    WriteError(Errors.Make("CompareReadFailed", ErrorCategory.ReadError, path,
+                    WriteError(Errors.Make(ErrorIds.CompareReadFailed, ErrorCategory.ReadError, path,
                         $"Comparing '{refPath}' with '{path}' failed: {ex.InnerException.Message}", ex.InnerException));
                     continue;
                 }
@@ -114,7 +117,7 @@ public sealed class CompareDaxFsImageCommand : DaxFsImageCmdlet
         }
         if (reader.HasExternalData && backingFile is null && !SkipContent)
         {
-            error = Errors.Make("BackingFileRequired", ErrorCategory.InvalidArgument, path,
+            error = Errors.Make(ErrorIds.BackingFileRequired, ErrorCategory.InvalidArgument, path,
                 $"'{path}' is a split image: its file data is in a backing file. Pipe in Get-DaxFsImage '{path}' -BackingFile FILE, or add -SkipContent.");
             return null;
         }

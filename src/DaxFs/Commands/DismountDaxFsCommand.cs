@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Export;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
@@ -100,12 +101,10 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
         try { (totalItems, totalBytes) = Measure(tree, start); }
         catch (DaxFsFormatException) { } // the export meets it too, and reports it once
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested) { return; }
-        long lastTick = 0;
+        var throttle = new ProgressThrottle();
         var progress = new Progress(p =>
         {
-            long now = Environment.TickCount64;
-            if (now - lastTick < 200) return;
-            lastTick = now;
+            if (!throttle.Due()) return;
             int percent = totalBytes > 0 ? (int)(100 * Math.Min(p.BytesDone, totalBytes) / totalBytes)
                 : totalItems > 0 ? (int)(100 * Math.Min(p.ItemsDone, totalItems) / totalItems) : 0;
             WriteProgress(new ProgressRecord(2, activity, $"{p.ItemsDone} of {totalItems} items, {Formatting.Size(p.BytesDone)} of {Formatting.Size(totalBytes)}")
@@ -125,10 +124,14 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
             }
             catch (DaxFsExportException ex)
             {
-                var category = ex.InnerException is IOException io && io.HResult is 13 or 1 ? ErrorCategory.PermissionDenied
-                    : ex.InnerException is IOException { HResult: 17 } ? ErrorCategory.ResourceExists
-                    : ex.InnerException is IOException ? ErrorCategory.WriteError : ErrorCategory.InvalidData;
-                WriteError(new ErrorRecord(ex, "ExportFailed", category, ex.PathInImage ?? ex.Destination ?? path));
+                var category = ex.Kind switch
+                {
+                    ExportFailure.PermissionDenied => ErrorCategory.PermissionDenied,
+                    ExportFailure.AlreadyExists => ErrorCategory.ResourceExists,
+                    ExportFailure.WriteFailed => ErrorCategory.WriteError,
+                    _ => ErrorCategory.InvalidData,
+                };
+                WriteError(new ErrorRecord(ex, ErrorIds.ExportFailed, category, ex.PathInImage ?? ex.Destination ?? path));
             }
             finally
             {

@@ -1,5 +1,7 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;
@@ -31,7 +33,7 @@ public sealed class GetDaxDeviceCommand : DaxLinuxCmdlet
         {
             if (Namespace.Device is null)
             {
-                WriteError(Errors.Make("NamespaceHasNoDaxDevice", ErrorCategory.InvalidArgument, Namespace,
+                WriteError(Errors.Make(ErrorIds.NamespaceHasNoDaxDevice, ErrorCategory.InvalidArgument, Namespace,
                     $"{Namespace.Name} is in {Namespace.Mode ?? "an unknown"} mode and has no dax device. " +
                     $"Only devdax namespaces do: New-DaxNamespace -Reconfigure {Namespace.Name} -Mode devdax (destroys its data)."));
                 return;
@@ -61,7 +63,7 @@ public sealed class GetDaxDeviceCommand : DaxLinuxCmdlet
                 WriteObject(DaxDevice.From(d));
             }
             if (!found && !WildcardPattern.ContainsWildcardCharacters(name))
-                WriteError(LinuxErrors.From(new DaxLinuxException(DaxErrorKind.NotFound, "DaxDeviceNotFound",
+                WriteError(LinuxErrors.From(new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DaxDeviceNotFound,
                     $"There is no dax device '{name}'. " + (devices.Count > 0
                         ? $"Devices here: {string.Join(", ", devices.Select(d => d.Name))}."
                         : "This machine has none: a devdax namespace makes one (New-DaxNamespace -Mode devdax)."), name, Errno.ENODEV)));

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using DaxFs.Core.Branches;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 using DaxFs.Internal;
@@ -36,6 +37,11 @@ public sealed class GetDaxFsBranchCommand : DaxFsImageCmdlet
             {
                 var reader = OpenImage(path);
                 if (reader is null) continue;
+                if (reader.Generation != DaxFsFormat.Format5)
+                {
+                    WriteError(Errors.NoBranchesInFormat8(path));
+                    continue;
+                }
                 Guard(path, () => Emit(reader, path, patterns));
             }
         }
@@ -52,7 +58,7 @@ public sealed class GetDaxFsBranchCommand : DaxFsImageCmdlet
         var selected = branches.Where(b => patterns is null || patterns.Any(p => p.IsMatch(b.Name))).ToList();
         if (patterns is not null && selected.Count == 0)
         {
-            WriteError(Errors.Make("BranchNotFound", ErrorCategory.ObjectNotFound, string.Join(",", Name!),
+            WriteError(Errors.Make(ErrorIds.BranchNotFound, ErrorCategory.ObjectNotFound, string.Join(",", Name!),
                 $"No branch of '{path}' matches '{string.Join("', '", Name!)}'. Branches: {(branches.Count == 0 ? "none yet (the kernel creates main at the first mount)" : string.Join(", ", branches.Select(b => b.Name)))}."));
             return;
         }

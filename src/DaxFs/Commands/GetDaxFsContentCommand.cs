@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Text;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 using DaxFs.Internal;
@@ -80,7 +81,7 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
         var type = item.Type;
         if (type != DaxFsItemType.File)
         {
-            WriteError(Errors.Make("ItemNotAFile", ErrorCategory.InvalidArgument, path,
+            WriteError(Errors.Make(ErrorIds.ItemNotAFile, ErrorCategory.InvalidArgument, path,
                 $"'{path}' in '{imagePath}' is a {type}, not a file. List it with Get-DaxFsItem instead."));
             return;
         }
@@ -88,7 +89,7 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
         try { stream = tree.OpenContent(ino); }
         catch (InvalidOperationException ex)
         {
-            WriteError(Errors.Make("BackingFileRequired", ErrorCategory.ResourceUnavailable, imagePath,
+            WriteError(Errors.Make(ErrorIds.BackingFileRequired, ErrorCategory.ResourceUnavailable, imagePath,
                 $"{ex.Message} Pass it with -BackingFile.", ex));
             return;
         }

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using System.Management.Automation;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
@@ -77,7 +78,7 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
                             WriteObject(DaxFsItem.From(resolved.Item, imagePath, Branch));
                             return;
                         }
-                        WriteError(Errors.Make("PathNotUtf8", ErrorCategory.InvalidArgument, inside,
+                        WriteError(Errors.Make(ErrorIds.PathNotUtf8, ErrorCategory.InvalidArgument, inside,
                             $"'{p}' in '{imagePath}' leads to the directory '{inside}', whose path is not UTF-8, so it cannot be listed by path. " +
                             "Get-DaxFsItem -Recurse on its parent lists it, each item keeping its raw path for Get-DaxFsContent and Export-DaxFsItem."));
                         return;

@@ -1,5 +1,7 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;
@@ -19,7 +21,7 @@ public sealed class GetDaxFsMountCommand : DaxLinuxCmdlet
     protected override void ProcessRecord()
     {
         IReadOnlyList<MountInfoEntry> mounts = Array.Empty<MountInfoEntry>();
-        if (!Try(() => mounts = new DaxFsMounter(Context).ListMounts(), Context.MountInfoPath, terminating: true)) return;
+        if (!TryOrStop(() => mounts = new DaxFsMounter(Context).ListMounts(), Context.MountInfoPath)) return;
         if (MountPoint is null || MountPoint.Length == 0)
         {
             foreach (var m in mounts) WriteObject(DaxFsMount.From(m));
@@ -33,7 +35,7 @@ public sealed class GetDaxFsMountCommand : DaxLinuxCmdlet
             var hits = mounts.Where(m => wild ? pattern.IsMatch(m.MountPoint) : m.MountPoint == full).ToList();
             foreach (var m in hits) WriteObject(DaxFsMount.From(m));
             if (hits.Count == 0 && !wild)
-                WriteError(LinuxErrors.From(new DaxLinuxException(DaxErrorKind.NotMounted, "DaxFsMountNotFound",
+                WriteError(LinuxErrors.From(new DaxLinuxException(DaxErrorKind.NotMounted, ErrorIds.DaxFsMountNotFound,
                     $"No daxfs is mounted at '{full}'. Get-DaxFsMount without arguments lists every daxfs mount.", full, Errno.EINVAL)));
         }
     }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Internal;
 
@@ -38,7 +39,7 @@ public sealed class GetDaxNamespaceCommand : DaxLinuxCmdlet
         string key = Region ?? string.Empty;
         if (!_lists.TryGetValue(key, out var cached))
         {
-            if (!Try(() => all = Context.Tools.ListNamespaces(Region, Idle, Cancellation.Token), Region ?? "ndctl", terminating: true)) return;
+            if (!TryOrStop(() => all = Context.Tools.ListNamespaces(Region, Idle, Cancellation.Token), Region ?? "ndctl")) return;
             _lists[key] = all;
         }
         else all = cached;
@@ -73,7 +74,7 @@ public sealed class GetDaxNamespaceCommand : DaxLinuxCmdlet
     }
 
     internal static DaxLinuxException NamespaceNotFound(string name, IReadOnlyList<NdctlNamespace> known, bool idleListed) =>
-        new(DaxErrorKind.NotFound, "DaxNamespaceNotFound",
+        new(DaxErrorKind.NotFound, ErrorIds.DaxNamespaceNotFound,
             $"There is no namespace '{name}'" + (idleListed ? "" : " among the enabled ones (add -Idle for disabled ones)") + ". " +
             (known.Count > 0 ? $"Namespaces here: {string.Join(", ", known.Select(n => n.Dev))}." : "Regions without namespaces get one with New-DaxNamespace -Region."),
             name, Errno.ENXIO);

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Internal;
 
@@ -27,7 +28,7 @@ public sealed class GetDaxRegionCommand : DaxLinuxCmdlet
         if (_all is null)
         {
             IReadOnlyList<NdctlRegion> listed = Array.Empty<NdctlRegion>();
-            if (!Try(() => listed = Context.Tools.ListRegions(Idle, Cancellation.Token), "ndctl", terminating: true)) return;
+            if (!TryOrStop(() => listed = Context.Tools.ListRegions(Idle, Cancellation.Token), "ndctl")) return;
             _all = listed;
         }
         if (Name is null || Name.Length == 0)
@@ -47,7 +48,7 @@ public sealed class GetDaxRegionCommand : DaxLinuxCmdlet
 
     /// <summary>DaxRegionNotFound, naming the regions that exist.</summary>
     internal static DaxLinuxException RegionNotFound(string name, IReadOnlyList<NdctlRegion> known, bool idleListed) =>
-        new(DaxErrorKind.NotFound, "DaxRegionNotFound",
+        new(DaxErrorKind.NotFound, ErrorIds.DaxRegionNotFound,
             $"There is no region '{name}'" + (idleListed ? "" : " among the enabled ones (add -Idle for disabled ones)") + ". " +
             (known.Count > 0 ? $"Regions here: {string.Join(", ", known.Select(r => r.Dev))} (Get-DaxRegion lists them)." : "ndctl lists no NVDIMM region on this host."),
             name, Errno.ENXIO);

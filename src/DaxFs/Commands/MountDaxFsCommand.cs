@@ -1,5 +1,8 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
+using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;
@@ -15,9 +18,9 @@ namespace DaxFs.Commands;
 [OutputType(typeof(DaxFsMount))]
 public sealed class MountDaxFsCommand : DaxLinuxCmdlet
 {
-    private const string DeviceSet = "Device";
-    private const string PhysicalSet = "PhysicalAddress";
-    private const string DmaBufSet = "DmaBuf";
+    private const string DeviceSet = MemoryTargetParameters.DeviceSet;
+    private const string PhysicalSet = MemoryTargetParameters.PhysicalSet;
+    private const string DmaBufSet = MemoryTargetParameters.DmaBufSet;
     private const string InputSet = "InputObject";
 
     /// <summary>A dax device in devdax mode (dax0.0): mounts its whole range (sysfs resource and size).</summary>
@@ -96,7 +99,7 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
                 // Shared: no DaxFs process writes this memory while the gate reads it and the kernel mounts it.
                 using var reading = DaxTargetLock.Acquire(plan.Request.Target, exclusive: false, "mount it");
                 plan = InspectWithFindings(mounter, plan);
-                WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS image of {plan.Superblock?.TotalSize} bytes" +
+                WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS format-{(int)plan.Format} image of {plan.TotalSize} bytes" +
                     (plan.ValidationSkipped ? "; not validated (-SkipValidation)." : $"; it passed validation ({plan.Findings.Count} warning{(plan.Findings.Count == 1 ? "" : "s")})."));
                 ReportFindings(plan);
                 entry = mounter.Mount(plan);
@@ -133,23 +136,15 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
 
     private DaxMemoryTarget Target()
     {
-        switch (ParameterSetName)
-        {
-            case DeviceSet:
-                return DaxMemoryTargets.ForDevice(Context, Device);
-            case PhysicalSet:
-                return DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size);
-            case DmaBufSet:
-                return DmaBuf.ToTarget();
-            default:
-                if (InputObject.DmaBuf is { } buf) return buf.ToTarget();
-                if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.DaxDevice) && InputObject.Device is { } dev)
-                    return DaxMemoryTargets.ForDevice(Context, dev);
-                if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.PhysicalRange) && InputObject.PhysicalAddress is { } phys)
-                    return DaxMemoryTargets.ForPhysicalRange(Context, (ulong)phys, (ulong)InputObject.Size);
-                throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "UnsupportedMountSource",
-                    $"{InputObject.Target} ({InputObject.TargetKind}) cannot be mounted: the kernel mounts a dax device, a physical range or a dma-buf.",
-                    InputObject.Target, Errno.EINVAL);
-        }
+        if (ParameterSetName != InputSet) return MemoryTargetParameters.Resolve(ParameterSetName, Context, Device, PhysicalAddress, Size, DmaBuf);
+        // What Write-DaxFsImage -PassThru returned: where it wrote the image.
+        if (InputObject.DmaBuf is { } buf) return buf.ToTarget();
+        if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.DaxDevice) && InputObject.Device is { } dev)
+            return DaxMemoryTargets.ForDevice(Context, dev);
+        if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.PhysicalRange) && InputObject.PhysicalAddress is { } phys)
+            return DaxMemoryTargets.ForPhysicalRange(Context, (ulong)phys, (ulong)InputObject.Size);
+        throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.UnsupportedMountSource,
+            $"{InputObject.Target} ({InputObject.TargetKind}) cannot be mounted: the kernel mounts a dax device, a physical range or a dma-buf.",
+            InputObject.Target, Errno.EINVAL);
     }
 }

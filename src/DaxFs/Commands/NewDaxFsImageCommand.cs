@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;
@@ -79,7 +80,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
         var mode = backing is not null ? DaxFsImageMode.Split : Branching ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
         if (mode == DaxFsImageMode.Static && (MyInvocation.BoundParameters.ContainsKey(nameof(DeltaSize))))
         {
-            WriteError(Errors.Make("DeltaSizeWithoutBranching", ErrorCategory.InvalidArgument, DeltaSize,
+            WriteError(Errors.Make(ErrorIds.DeltaSizeWithoutBranching, ErrorCategory.InvalidArgument, DeltaSize,
                 "-DeltaSize sizes the delta region of a branching or split image: add -Branching (or -BackingFile)."));
             return;
         }
@@ -179,12 +180,12 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             var resolved = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out var provider);
             if (provider.Name != "FileSystem")
             {
-                WriteError(Errors.Make("SourceNotOnFileSystem", ErrorCategory.InvalidArgument, path, $"'{path}' is on the {provider.Name} provider; give a directory."));
+                WriteError(Errors.Make(ErrorIds.SourceNotOnFileSystem, ErrorCategory.InvalidArgument, path, $"'{path}' is on the {provider.Name} provider; give a directory."));
                 return null;
             }
             if (resolved.Count != 1)
             {
-                WriteError(Errors.Make("SourceAmbiguous", ErrorCategory.InvalidArgument, path,
+                WriteError(Errors.Make(ErrorIds.SourceAmbiguous, ErrorCategory.InvalidArgument, path,
                     $"'{path}' matches {resolved.Count} items; give one directory (or pipe several to build one image each)."));
                 return null;
             }
@@ -192,7 +193,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
         }
         catch (ItemNotFoundException ex)
         {
-            WriteError(Errors.Make(ex, "SourceNotFound", ErrorCategory.ObjectNotFound, path));
+            WriteError(Errors.Make(ex, ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound, path));
             return null;
         }
     }
@@ -236,16 +237,13 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
     /// <summary>Write-Progress from the build, at most every 200 ms (the build reports per entry, on this thread).</summary>
     private sealed class ThrottledProgress(PSCmdlet cmdlet, string activity) : IProgress<BuildProgress>
     {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private long _last = -1000;
+        private readonly ProgressThrottle _throttle = new();
         private bool _shown;
 
         public void Report(BuildProgress p)
         {
             if (cmdlet.Stopping) return;
-            long now = _clock.ElapsedMilliseconds;
-            if (now - _last < 200) return;
-            _last = now;
+            if (!_throttle.Due()) return;
             _shown = true;
             int percent = p.BytesTotal > 0 ? (int)(100 * p.BytesDone / p.BytesTotal) : p.ItemsTotal > 0 ? (int)(100 * p.ItemsDone / p.ItemsTotal) : 0;
             cmdlet.WriteProgress(new ProgressRecord(1, activity, $"{p.ItemsDone} of {p.ItemsTotal} entries, {Formatting.Size(p.BytesDone)} of {Formatting.Size(p.BytesTotal)}")

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using System.Management.Automation;
 using DaxFs.Core.Linux;
 using DaxFs.Internal;
@@ -78,9 +79,9 @@ public sealed class NewDaxNamespaceCommand : DaxLinuxCmdlet
         var known = Context.Sysfs.List(devices).Where(n => n.StartsWith(region ? "region" : "namespace", StringComparison.Ordinal)).ToList();
         string list = known.Count > 0 ? $" Here: {string.Join(", ", known)}." : $" There are none here ({devices} lists no {(region ? "region" : "namespace")}).";
         throw region
-            ? new DaxLinuxException(DaxErrorKind.NotFound, "DaxRegionNotFound",
+            ? new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DaxRegionNotFound,
                 $"There is no NVDIMM region '{name}'.{list} Get-DaxRegion lists the regions.", name, Errno.ENXIO)
-            : new DaxLinuxException(DaxErrorKind.NotFound, "DaxNamespaceNotFound",
+            : new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DaxNamespaceNotFound,
                 $"There is no namespace '{name}'.{list} List them with Get-DaxNamespace -Idle.", name, Errno.ENXIO);
     }
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Internal;
 using Microsoft.Win32.SafeHandles;
@@ -46,7 +47,7 @@ public sealed class NewDmaBufCommand : DaxLinuxCmdlet
         }
         catch (SyscallException ex)
         {
-            ThrowTerminatingError(LinuxErrors.Unexpected(ex, "DmaBufAllocationFailed", path, "Check dmesg for the heap's reason."));
+            ThrowTerminatingError(LinuxErrors.Unexpected(ex, ErrorIds.DmaBufAllocationFailed, path, "Check dmesg for the heap's reason."));
         }
         finally
         {

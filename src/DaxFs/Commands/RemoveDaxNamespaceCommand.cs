@@ -18,7 +18,7 @@ public sealed class RemoveDaxNamespaceCommand : DaxLinuxCmdlet
     protected override void ProcessRecord()
     {
         var tools = Context.Tools;
-        if (_known is null && !Try(() => _known = tools.ListNamespaces(idle: true, ct: Cancellation.Token), "ndctl", terminating: true)) return;
+        if (_known is null && !TryOrStop(() => _known = tools.ListNamespaces(idle: true, ct: Cancellation.Token), "ndctl")) return;
         foreach (var name in Name)
         {
             var ns = _known!.FirstOrDefault(n => n.Dev == name);

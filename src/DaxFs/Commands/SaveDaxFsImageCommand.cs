@@ -1,6 +1,8 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Core.Read;
 using DaxFs.Internal;
 
@@ -16,9 +18,9 @@ namespace DaxFs.Commands;
 [OutputType(typeof(DaxFsImage))]
 public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
 {
-    private const string DeviceSet = "Device";
-    private const string PhysicalSet = "PhysicalAddress";
-    private const string DmaBufSet = "DmaBuf";
+    private const string DeviceSet = MemoryTargetParameters.DeviceSet;
+    private const string PhysicalSet = MemoryTargetParameters.PhysicalSet;
+    private const string DmaBufSet = MemoryTargetParameters.DmaBufSet;
     private const int ChunkSize = 1 << 20;
 
     /// <summary>A dax device in devdax mode (dax0.0): the image at its start.</summary>
@@ -52,16 +54,16 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
     protected override void ProcessRecord()
     {
         string dest = GetUnresolvedProviderPathFromPSPath(Destination);
-        object what = ParameterSetName switch { DeviceSet => Device, DmaBufSet => DmaBuf, _ => $"0x{PhysicalAddress:x}" };
+        object what = MemoryTargetParameters.TargetName(ParameterSetName, Device, PhysicalAddress, DmaBuf);
         if (Directory.Exists(dest))
         {
-            ThrowTerminatingError(Errors.Make("DestinationIsDirectory", ErrorCategory.InvalidArgument, dest,
+            ThrowTerminatingError(Errors.Make(ErrorIds.DestinationIsDirectory, ErrorCategory.InvalidArgument, dest,
                 $"'{dest}' is a directory; give the path of the image file to write."));
             return;
         }
         if (File.Exists(dest) && !Force)
         {
-            ThrowTerminatingError(Errors.Make("DestinationExists", ErrorCategory.ResourceExists, dest,
+            ThrowTerminatingError(Errors.Make(ErrorIds.DestinationExists, ErrorCategory.ResourceExists, dest,
                 $"'{dest}' exists. Add -Force to replace it, or choose another path."));
             return;
         }
@@ -71,18 +73,13 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         DaxTargetLock? reading = null;
         try
         {
-            Try(() =>
+            TryOrStop(() =>
             {
-                target = ParameterSetName switch
-                {
-                    DeviceSet => DaxMemoryTargets.ForDevice(Context, Device),
-                    DmaBufSet => DmaBuf.ToTarget(),
-                    _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
-                };
+                target = MemoryTargetParameters.Resolve(ParameterSetName, Context, Device, PhysicalAddress, Size, DmaBuf);
                 // Shared: no DaxFs process writes this memory while it is copied.
                 reading = DaxTargetLock.Acquire(target, exclusive: false, "copy the image from it");
                 sb = DaxMemoryImages.ReadSuperblock(target);
-            }, what, terminating: true);
+            }, what);
 
             long length = (long)sb.TotalSize;
             string action = $"Copy the {length}-byte DAXFS image at the start of {target.Description} through {target.DescribeMap(0, length, writable: false)} to {dest}";
@@ -95,7 +92,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
             using var signals = TerminationSignals.CancelOn(Cancellation);
             try
             {
-                Try(() =>
+                TryOrStop(() =>
                 {
                     using (var window = target.Map(0, length, writable: false))
                     using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -107,7 +104,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
                         }
                         file.Flush(flushToDisk: true);
                     }
-                }, what, terminating: true);
+                }, what);
                 if (Cancellation.IsCancellationRequested)
                 {
                     if (signals.Received is not null) throw new PipelineStoppedException();
@@ -126,7 +123,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
             }
             catch (IOException ex)
             {
-                ThrowTerminatingError(Errors.Make(ex, "SaveFailed", ErrorCategory.WriteError, dest));
+                ThrowTerminatingError(Errors.Make(ex, ErrorIds.SaveFailed, ErrorCategory.WriteError, dest));
             }
             finally
             {

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Operations;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;
@@ -11,5 +12,5 @@ namespace DaxFs.Commands;
 [OutputType(typeof(DaxFsMount))]
 public sealed class UndoDaxFsBranchCommand : BranchEndCmdlet
 {
-    private protected override bool Commit => false;
+    private protected override BranchEnd End => BranchEnd.Abort;
 }

@@ -1,6 +1,7 @@
-using System.Diagnostics;
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using DaxFs.Internal;
 
 namespace DaxFs.Commands;
@@ -13,9 +14,9 @@ namespace DaxFs.Commands;
 [OutputType(typeof(DaxFsMemoryImage))]
 public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
 {
-    private const string DeviceSet = "Device";
-    private const string DmaBufSet = "DmaBuf";
-    private const string PhysicalSet = "PhysicalAddress";
+    private const string DeviceSet = MemoryTargetParameters.DeviceSet;
+    private const string DmaBufSet = MemoryTargetParameters.DmaBufSet;
+    private const string PhysicalSet = MemoryTargetParameters.PhysicalSet;
     private const int ProgressId = 0x44415801;
 
     private LinuxContext? _context;
@@ -59,7 +60,7 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
         var paths = ResolveImagePaths(Image);
         if (paths.Count != 1)
         {
-            ThrowTerminatingError(Errors.Make("OneImageAtATime", ErrorCategory.InvalidArgument, Image.Path,
+            ThrowTerminatingError(Errors.Make(ErrorIds.OneImageAtATime, ErrorCategory.InvalidArgument, Image.Path,
                 $"'{Image.Path}' names {paths.Count} images; one memory region holds one image. Name a single file."));
             return;
         }
@@ -68,19 +69,14 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
         long length = new FileInfo(path).Length;
 
         DaxMemoryTarget target = null!;
-        object targetName = ParameterSetName switch { DeviceSet => Device, DmaBufSet => DmaBuf, _ => $"0x{PhysicalAddress:x}" };
+        object targetName = MemoryTargetParameters.TargetName(ParameterSetName, Device, PhysicalAddress, DmaBuf);
         Linux(() =>
         {
-            target = ParameterSetName switch
-            {
-                DeviceSet => DaxMemoryTargets.ForDevice(Context, Device),
-                DmaBufSet => DmaBuf.ToTarget(),
-                _ => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
-            };
+            target = MemoryTargetParameters.Resolve(ParameterSetName, Context, Device, PhysicalAddress, Size, DmaBuf);
             DaxMemoryWriter.CheckFits(length, target);
             var mounts = new DaxFsMounter(Context).MountsOver(target);
             if (mounts.Count > 0 && !Force)
-                throw new DaxLinuxException(DaxErrorKind.MountPointBusy, "TargetMounted",
+                throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.TargetMounted,
                     $"{target.Description} holds a mounted daxfs ({string.Join(", ", mounts.Select(m => m.MountPoint))}); writing over it changes a live file system. " +
                     "Dismount it first (Get-DaxFsMount | Dismount-DaxFs), or add -Force.", target.Description, Errno.EBUSY);
         }, targetName);
@@ -126,8 +122,8 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
     {
         try { action(); }
         catch (DaxLinuxException ex) { ThrowTerminatingError(LinuxErrors.From(ex, target)); }
-        catch (SyscallException ex) { ThrowTerminatingError(LinuxErrors.Unexpected(ex, "WriteFailed", target, "Check dmesg for the kernel's reason.")); }
-        catch (IOException ex) { ThrowTerminatingError(LinuxErrors.Unexpected(ex, "WriteFailed", target, "Check that the image file is not being changed.")); }
+        catch (SyscallException ex) { ThrowTerminatingError(LinuxErrors.Unexpected(ex, ErrorIds.WriteFailed, target, "Check dmesg for the kernel's reason.")); }
+        catch (IOException ex) { ThrowTerminatingError(LinuxErrors.Unexpected(ex, ErrorIds.WriteFailed, target, "Check that the image file is not being changed.")); }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested) { throw new PipelineStoppedException(); }
     }
 
@@ -136,8 +132,7 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
     {
         private readonly Cmdlet _cmdlet;
         private readonly string _activity;
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private long _last = -1;
+        private readonly ProgressThrottle _throttle = new();
         private string _phase = string.Empty;
         private long _phaseStart;
         private bool _shown;
@@ -146,10 +141,9 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
 
         public void Report(DaxWriteProgress value)
         {
-            long now = _clock.ElapsedMilliseconds;
+            long now = _throttle.Elapsed;
             if (value.Phase != _phase) { _phase = value.Phase; _phaseStart = now; }
-            if (_last >= 0 && now - _last < 200 && value.BytesDone < value.BytesTotal) return;
-            _last = now;
+            if (!_throttle.Due(final: value.BytesDone >= value.BytesTotal)) return;
             double seconds = Math.Max((now - _phaseStart) / 1000.0, 0.001);
             double rate = value.BytesDone / seconds;
             var record = new ProgressRecord(ProgressId, _activity,

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 
 namespace DaxFs.Internal;
 
@@ -17,7 +18,9 @@ public abstract class BranchEndCmdlet : DaxLinuxCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    private protected abstract bool Commit { get; }
+    private protected abstract BranchEnd End { get; }
+
+    private bool Commit => End == BranchEnd.Commit;
 
     protected override void ProcessRecord()
     {
@@ -27,7 +30,7 @@ public abstract class BranchEndCmdlet : DaxLinuxCmdlet
         {
             string full = MountInfo.NormalizePath(GetUnresolvedProviderPathFromPSPath(p));
             BranchEndPlan plan = null!;
-            if (!Try(() => plan = manager.PlanEnd(full, Commit), full)) continue;
+            if (!Try(() => plan = manager.PlanEnd(full, End), full)) continue;
             if (plan.State.TableUnreadable is { } why) WriteVerbose($"The branch table behind '{full}' could not be read: {why}");
             string caption = Commit ? "Commit branch" : "Abort branch";
             if (!ShouldProcess(plan.Description, $"{plan.Description}\nContinue?", caption)) continue;

@@ -1,7 +1,10 @@
 using System.Management.Automation;
 using DaxFs.Core.Branches;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
+using DaxFs.Core.Overlay;
 using DaxFs.Core.Read;
 
 namespace DaxFs.Internal;
@@ -20,6 +23,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
 
     private readonly Dictionary<string, DaxFsImageReader> _readers = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Path, string Branch), BranchView> _views = new();
+    private readonly Dictionary<string, OverlayView> _overlays = new(StringComparer.Ordinal);
     private protected readonly CancellationTokenSource Cancellation = new();
 
     /// <summary>
@@ -40,7 +44,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
             var resolved = GetResolvedProviderPathFromPSPath(source.Path, out var provider);
             if (provider.Name != "FileSystem")
             {
-                WriteError(Errors.Make("ImageNotOnFileSystem", ErrorCategory.InvalidArgument, source.Path,
+                WriteError(Errors.Make(ErrorIds.ImageNotOnFileSystem, ErrorCategory.InvalidArgument, source.Path,
                     $"'{source.Path}' is on the {provider.Name} provider; an image must be a file."));
                 return Array.Empty<string>();
             }
@@ -77,7 +81,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
             {
                 if (Directory.Exists(path))
                 {
-                    error = Errors.Make("ImageIsDirectory", ErrorCategory.InvalidArgument, path,
+                    error = Errors.Make(ErrorIds.ImageIsDirectory, ErrorCategory.InvalidArgument, path,
                         $"'{path}' is a directory, not an image (nor a daxfs mount point). To build an image from it, run New-DaxFsImage -Path '{path}'.");
                     return null;
                 }
@@ -110,7 +114,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
             if (_dmaBufs.TryGetValue(path, out var given) || DmaBuf.TryFind(path, out given))
             {
                 if (given is null)
-                    throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
+                    throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.DmaBufClosed,
                         $"The {path} has been disposed; its memory is gone. Read the image again from the buffer that holds it now.", path, Errno.EBADF);
                 memory = DaxMemoryImages.Open(given.ToTarget());
             }
@@ -142,13 +146,19 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     private protected IImageTree? OpenTree(string path, string? backingFile, string? branch)
     {
         var reader = OpenImage(path, backingFile);
-        if (reader is null || string.IsNullOrEmpty(branch)) return reader;
+        if (reader is null) return null;
+        if (string.IsNullOrEmpty(branch)) return OpenMountedTree(path, reader);
+        if (reader.Generation != DaxFsFormat.Format5)
+        {
+            WriteError(Errors.NoBranchesInFormat8(path));
+            return null;
+        }
         if (_views.TryGetValue((path, branch), out var cached)) return cached;
         BranchView view;
         try { view = BranchView.Open(reader, branch); }
         catch (DaxFsBranchNotFoundException ex)
         {
-            WriteError(Errors.Make("BranchNotFound", ErrorCategory.ObjectNotFound, branch, $"'{path}': {ex.Message} List them with Get-DaxFsBranch.", ex));
+            WriteError(Errors.Make(ErrorIds.BranchNotFound, ErrorCategory.ObjectNotFound, branch, $"'{path}': {ex.Message} List them with Get-DaxFsBranch.", ex));
             return null;
         }
         catch (DaxFsFormatException ex)
@@ -162,9 +172,25 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         return view;
     }
 
+    /// <summary>
+    /// What a mount of the image shows: for a format-8 image with an overlay, the overlay resolved over the base (cached
+    /// per path); otherwise the base image itself.
+    /// </summary>
+    private protected IImageTree OpenMountedTree(string path, DaxFsImageReader reader)
+    {
+        if (!reader.HasOverlay) return reader;
+        if (_overlays.TryGetValue(path, out var cached)) return cached;
+        OverlayView view;
+        try { view = OverlayView.Open(reader); }
+        catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, path)); throw; }
+        return _overlays[path] = view;
+    }
+
     /// <summary>Turns names a branch lists but cannot open into warnings (find reports them as missing).</summary>
     private protected void WarnUnreachable(string imagePath, string? branch, string itemPath) =>
-        WriteWarning($"'{itemPath}' is listed by the kernel's readdir in branch '{branch}' of '{imagePath}' but cannot be opened (removed or renamed in the branch; see about_DaxFs).");
+        WriteWarning(branch is null
+            ? $"'{itemPath}' is listed by the kernel's readdir in '{imagePath}' but cannot be opened: its stored name is longer than what readdir shows (it holds a NUL), so a lookup finds nothing. Test-DaxFsImage reports the damaged entry."
+            : $"'{itemPath}' is listed by the kernel's readdir in branch '{branch}' of '{imagePath}' but cannot be opened (removed or renamed in the branch; see about_DaxFs).");
 
     /// <summary>
     /// Runs an enumeration of the engine over one image; a format error met on the way is a non-terminating InvalidData
@@ -186,6 +212,7 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     private void CloseReaders()
     {
         _views.Clear();
+        _overlays.Clear();
         foreach (var r in _readers.Values) r.Dispose();
         _readers.Clear();
     }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 
 namespace DaxFs.Internal;
@@ -23,30 +24,38 @@ internal static class Errors
 
     public static ErrorRecord ImageNotFound(string path, Exception? inner = null) =>
         new(new FileNotFoundException($"Cannot find the image '{path}'. Check the path, or build one with New-DaxFsImage.", path, inner),
-            "ImageNotFound", ErrorCategory.ObjectNotFound, path);
+            ErrorIds.ImageNotFound, ErrorCategory.ObjectNotFound, path);
 
     public static ErrorRecord ImageUnreadable(string path, Exception inner) =>
         new(new IOException($"Cannot open the image '{path}': {inner.Message}", inner),
-            "ImageUnreadable", inner is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, path);
+            ErrorIds.ImageUnreadable, inner is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, path);
+
+    /// <summary>A branch asked of a format-8 image, which has an overlay instead.</summary>
+    public static ErrorRecord NoBranchesInFormat8(string imagePath) =>
+        new(new InvalidOperationException(
+                $"'{imagePath}' is a DAXFS format-8 image: format 8 has no branches (they were removed with the delta logs). " +
+                "Its writes live in the shared overlay instead, which Get-DaxFsItem, Get-DaxFsContent and Export-DaxFsItem show merged " +
+                "over the base as a mount shows them; Get-DaxFsOverlay lists the overlay and -Changes what it changed against the base."),
+            ErrorIds.Format8HasNoBranches, ErrorCategory.InvalidOperation, imagePath);
 
     /// <summary>The path given as an image is a directory (ImageIsDirectory) or a FIFO, socket or character device (ImageNotAFile).</summary>
     public static ErrorRecord NotAnImageFile(Core.Read.ImageSourceException ex) =>
-        new(ex, ex.Kind == Core.Read.ImageSourceKind.Directory ? "ImageIsDirectory" : "ImageNotAFile", ErrorCategory.InvalidArgument, ex.Path);
+        new(ex, ex.Kind == Core.Read.ImageSourceKind.Directory ? ErrorIds.ImageIsDirectory : ErrorIds.ImageNotAFile, ErrorCategory.InvalidArgument, ex.Path);
 
     /// <summary>A path that did not resolve (PathResolver): not there, a dangling link on the way, a link loop, a file used as a directory.</summary>
     public static ErrorRecord PathNotResolved(string imagePath, string itemPath, DaxFs.Core.Read.PathResolution r) => r.Error switch
     {
         DaxFs.Core.Read.PathResolutionError.DanglingLink => new(new ItemNotFoundException(
                 $"'{itemPath}' in '{imagePath}': {r.Message} List the image with Get-DaxFsItem -Recurse."),
-            "DanglingSymbolicLink", ErrorCategory.ObjectNotFound, itemPath),
+            ErrorIds.DanglingSymbolicLink, ErrorCategory.ObjectNotFound, itemPath),
         DaxFs.Core.Read.PathResolutionError.TooManyLinks => new(new InvalidOperationException($"'{itemPath}' in '{imagePath}': {r.Message}"),
-            "TooManySymbolicLinks", ErrorCategory.InvalidData, itemPath),
+            ErrorIds.TooManySymbolicLinks, ErrorCategory.InvalidData, itemPath),
         DaxFs.Core.Read.PathResolutionError.NotADirectory => new(new ItemNotFoundException($"'{itemPath}' in '{imagePath}': {r.Message}"),
-            "NotADirectoryInImage", ErrorCategory.ObjectNotFound, itemPath),
+            ErrorIds.NotADirectoryInImage, ErrorCategory.ObjectNotFound, itemPath),
         _ => ItemNotFound(imagePath, itemPath),
     };
 
     public static ErrorRecord ItemNotFound(string imagePath, string itemPath) =>
         new(new ItemNotFoundException($"'{itemPath}' does not exist in the image '{imagePath}'. List the image with Get-DaxFsItem -Recurse."),
-            "ItemNotFoundInImage", ErrorCategory.ObjectNotFound, itemPath);
+            ErrorIds.ItemNotFoundInImage, ErrorCategory.ObjectNotFound, itemPath);
 }

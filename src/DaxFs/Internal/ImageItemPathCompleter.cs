@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using DaxFs.Core.Branches;
 using DaxFs.Core.Format;
+using DaxFs.Core.Overlay;
 using DaxFs.Core.Read;
 
 namespace DaxFs.Internal;
@@ -26,7 +27,7 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
             string shownDir = slash < 0 ? "/" : word[..(slash + 1)];
 
             using var reader = DaxFsImageReader.Open(path);
-            IImageTree tree = fakeBoundParameters["Branch"] is string branch && branch.Length > 0 ? BranchView.Open(reader, branch) : reader;
+            IImageTree tree = fakeBoundParameters["Branch"] is string branch && branch.Length > 0 ? BranchView.Open(reader, branch) : OverlayView.MountedTree(reader);
             var dirItem = tree.GetItem(dir);
             if (dirItem is null || dirItem.Type != DaxFsItemType.Directory) return results;
             foreach (var e in tree.ListDirectory(dirItem.Ino, "", 0))
@@ -143,6 +144,7 @@ public sealed class BranchNameCompleter : IArgumentCompleter
             if (path is null) return results;
             string word = (wordToComplete ?? string.Empty).Trim('\'', '"');
             using var reader = DaxFsImageReader.Open(path);
+            if (reader.Generation != DaxFsFormat.Format5) return results; // format 8 has no branches
             foreach (var b in BranchTable.Read(reader))
             {
                 if (b.State is BranchState.Free or BranchState.Committed || b.Name.Length == 0) continue;

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 
 namespace DaxFs.Internal;
 

@@ -67,8 +67,13 @@ public abstract class DaxLinuxCmdlet : PSCmdlet, IDisposable
     private protected LinuxContext Context => _context ??= LinuxContext.FromEnvironment();
 
     /// <summary>Runs <paramref name="action"/>; a <see cref="DaxLinuxException"/> becomes a non-terminating error (one
-    /// failed input among many) or, with <paramref name="terminating"/>, ends the command.</summary>
-    private protected bool Try(Action action, object? target, bool terminating = false)
+    /// failed input among many). False when it failed or was stopped.</summary>
+    private protected bool Try(Action action, object? target) => Run(action, target, WriteError);
+
+    /// <summary>Runs <paramref name="action"/>; a <see cref="DaxLinuxException"/> ends the command (nothing else to go on with).</summary>
+    private protected bool TryOrStop(Action action, object? target) => Run(action, target, ThrowTerminatingError);
+
+    private bool Run(Action action, object? target, Action<ErrorRecord> report)
     {
         try
         {
@@ -77,9 +82,7 @@ public abstract class DaxLinuxCmdlet : PSCmdlet, IDisposable
         }
         catch (DaxLinuxException ex)
         {
-            var record = LinuxErrors.From(ex, target);
-            if (terminating) ThrowTerminatingError(record);
-            WriteError(record);
+            report(LinuxErrors.From(ex, target));
             return false;
         }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
@@ -89,7 +92,7 @@ public abstract class DaxLinuxCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Throws the NotRoot error (terminating) unless the process is root.</summary>
-    private protected void RequireRoot(string what) => Try(() => Context.RequireRoot(what), what, terminating: true);
+    private protected void RequireRoot(string what) => TryOrStop(() => Context.RequireRoot(what), what);
 
     protected override void StopProcessing() => Cancellation.Cancel();
 

@@ -1,4 +1,4 @@
-using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 
 namespace DaxFs;
 

@@ -1,3 +1,4 @@
+using DaxFs.Core.Compare;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 using Microsoft.Win32.SafeHandles;
 
 namespace DaxFs;
@@ -76,7 +78,7 @@ public sealed class DmaBuf : SafeHandle
     internal DaxMemoryTarget ToTarget()
     {
         if (IsClosed || IsInvalid)
-            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, "DmaBufClosed",
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.DmaBufClosed,
                 $"The {ImageName} has been disposed; its memory is gone. Allocate another one with New-DmaBuf and write the image into it.",
                 ToString(), Errno.EBADF);
         return DaxMemoryTargets.ForDmaBuf(this, Size, ImageName, Heap);

@@ -3,8 +3,8 @@ using DaxFs.Core.Branches;
 using DaxFs.Core.Export;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
-using DaxFs.Core.Tests.Write;
-using DaxFs.Core.Write;
+using DaxFs.Core.Tests.Build;
+using DaxFs.Core.Build;
 
 namespace DaxFs.Core.Tests.Branches;
 

@@ -3,9 +3,9 @@ using System.Text;
 using DaxFs.Core.Branches;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
-using DaxFs.Core.Tests.Write;
+using DaxFs.Core.Tests.Build;
 using DaxFs.Core.Validate;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 
 namespace DaxFs.Core.Tests.Branches;
 

@@ -19,6 +19,7 @@ public sealed class ExporterCancellationTests : IDisposable
         public string? BranchName => null;
         public bool TryLookup(string path, out ulong ino) => ((IImageTree)reader).TryLookup(path, out ino);
         public ImageItem? GetItem(string path) => ((IImageTree)reader).GetItem(path);
+        public ImageItem? GetItem(byte[] path) => ((IImageTree)reader).GetItem(path);
         public IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth) => ((IImageTree)reader).ListDirectory(dirIno, dirPath, depth);
         public IEnumerable<ImageItem> Walk(string path = "/", bool recurse = true, int depth = int.MaxValue, CancellationToken cancellationToken = default) =>
             ((IImageTree)reader).Walk(path, recurse, depth, cancellationToken);

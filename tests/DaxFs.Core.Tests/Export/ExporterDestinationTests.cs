@@ -23,6 +23,7 @@ public sealed class ExporterDestinationTests : IDisposable
         var ex = Assert.Throws<DaxFsExportException>(() => new ImageExporter(reader).Export("/", dest).ToList());
 
         Assert.Equal(dest, ex.Destination);
+        Assert.Equal(ExportFailure.WriteFailed, ex.Kind); // mkdir below a file: ENOTDIR
         Assert.Null(ex.PathInImage);
         Assert.IsType<IOException>(ex.InnerException);
         Assert.Contains($"'{dest}'", ex.Message);
@@ -30,4 +31,25 @@ public sealed class ExporterDestinationTests : IDisposable
         Assert.Equal("mine", File.ReadAllText(file));
         Assert.Equal(new[] { file }, Directory.GetFileSystemEntries(_work));
     }
+
+    [Fact]
+    public void Each_failure_says_its_kind()
+    {
+        using var reader = DaxFsImageReader.Open(TestPaths.Vector("basic.static.daxfs"));
+        string dest = Path.Combine(_work, "out");
+        new ImageExporter(reader).Export("/", dest).ToList();
+
+        var again = Assert.Throws<DaxFsExportException>(() => new ImageExporter(reader).Export("/", dest).ToList());
+        Assert.Equal(ExportFailure.AlreadyExists, again.Kind);
+        var missing = Assert.Throws<DaxFsExportException>(() => new ImageExporter(reader).Export("/no-such-item", dest).ToList());
+        Assert.Equal(ExportFailure.NotInImage, missing.Kind);
+    }
+
+    [Theory]
+    [InlineData(DaxFs.Core.Linux.Errno.EACCES, ExportFailure.PermissionDenied)]
+    [InlineData(DaxFs.Core.Linux.Errno.EPERM, ExportFailure.PermissionDenied)]
+    [InlineData(DaxFs.Core.Linux.Errno.EEXIST, ExportFailure.AlreadyExists)]
+    [InlineData(DaxFs.Core.Linux.Errno.ENOSPC, ExportFailure.WriteFailed)]
+    [InlineData(DaxFs.Core.Linux.Errno.EIO, ExportFailure.WriteFailed)]
+    public void An_errno_maps_to_one_kind(int errno, ExportFailure kind) => Assert.Equal(kind, DaxFsExportException.KindOf(errno));
 }

@@ -1,4 +1,5 @@
 using DaxFs.Core.Linux;
+using DaxFs.Core.Operations;
 
 namespace DaxFs.Core.Tests.Linux;
 

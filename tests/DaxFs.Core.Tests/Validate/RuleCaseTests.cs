@@ -216,14 +216,15 @@ public class RuleCaseTests
     public static TheoryData<string> AllRules()
     {
         var data = new TheoryData<string>();
-        foreach (var r in RuleIds.All) data.Add(r.Id);
+        foreach (var r in RuleIds.All)
+            if (!V8RuleCaseTests.Format8Only.Contains(r.Id)) data.Add(r.Id); // those: V8RuleCaseTests, on format-8 images
         return data;
     }
 
     [Fact]
     public void Every_catalogue_rule_has_a_crafted_case()
     {
-        var missing = RuleIds.All.Select(r => r.Id).Where(id => !s_cases.ContainsKey(id)).ToList();
+        var missing = RuleIds.All.Select(r => r.Id).Where(id => !s_cases.ContainsKey(id) && !V8RuleCaseTests.Format8Only.Contains(id)).ToList();
         Assert.True(missing.Count == 0, "No crafted case for: " + string.Join(", ", missing));
         Assert.True(s_cases.Keys.All(k => RuleIds.All.Any(r => r.Id == k)));
     }

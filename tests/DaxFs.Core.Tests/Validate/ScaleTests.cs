@@ -3,7 +3,7 @@ using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 using DaxFs.Core.Validate;
-using DaxFs.Core.Write;
+using DaxFs.Core.Build;
 using DaxFs.Fuzz;
 using static DaxFs.Core.Format.DaxFsConstants;
 using static DaxFs.Core.Tests.Validate.ValidatorTestKit;

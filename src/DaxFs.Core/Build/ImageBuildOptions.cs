@@ -1,0 +1,140 @@
+using DaxFs.Core.Format;
+
+namespace DaxFs.Core.Build;
+
+/// <summary>Whose ownership the image records.</summary>
+public enum OwnerMode
+{
+    /// <summary>uid and gid as in the source tree.</summary>
+    Keep,
+    /// <summary>Everything owned by root (0:0), as for a root filesystem built by an unprivileged user.</summary>
+    Root,
+}
+
+/// <summary>What <see cref="ImageBuilder"/> builds, and from what.</summary>
+public sealed class ImageBuildOptions
+{
+    /// <summary>The source directory.</summary>
+    public required string SourcePath { get; init; }
+
+    /// <summary>The image file to write.</summary>
+    public required string Destination { get; init; }
+
+    /// <summary>Static (default), Branching, or Split (which needs <see cref="BackingFile"/>).</summary>
+    public DaxFsImageMode Mode { get; init; } = DaxFsImageMode.Static;
+
+    /// <summary>Delta region bytes for branching and split images (block multiple).</summary>
+    public long DeltaSize { get; init; } = DaxFsConstants.DefaultDeltaSize;
+
+    /// <summary>Split mode: the file that receives regular-file data.</summary>
+    public string? BackingFile { get; init; }
+
+    /// <summary>Split mode: page cache slots (a power of two); 0 picks the largest power of two not above the backing pages, at least 16.</summary>
+    public uint PageCacheSlots { get; init; }
+
+    /// <summary>Wildcards (* ? [..]) on paths relative to the root; a pattern without '/' matches any entry's name.</summary>
+    public IReadOnlyList<string> Exclude { get; init; } = Array.Empty<string>();
+
+    public OwnerMode Owner { get; init; } = OwnerMode.Keep;
+
+    /// <summary>Overrides every uid when set (after <see cref="Owner"/>).</summary>
+    public uint? Uid { get; init; }
+
+    /// <summary>Overrides every gid when set (after <see cref="Owner"/>).</summary>
+    public uint? Gid { get; init; }
+
+    /// <summary>Leave out FIFOs, sockets and device nodes with a warning instead of failing.</summary>
+    public bool SkipUnsupported { get; init; }
+
+    /// <summary>Replace an existing destination (only once the new image is complete).</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>Tests: threads writing data (default: up to 4, by core count) and the entry count from which they are used.</summary>
+    internal int? Workers { get; init; }
+    internal int? ParallelThreshold { get; init; }
+}
+
+/// <summary>Progress of a build: entries and bytes written so far; the current path is made only when read.</summary>
+public readonly struct BuildProgress(long itemsDone, long itemsTotal, long bytesDone, long bytesTotal, Func<string>? currentPath)
+{
+    public long ItemsDone { get; } = itemsDone;
+    public long ItemsTotal { get; } = itemsTotal;
+    public long BytesDone { get; } = bytesDone;
+    public long BytesTotal { get; } = bytesTotal;
+    public string? CurrentPath => currentPath?.Invoke();
+}
+
+/// <summary>A warning the build produced (a skipped special file, a small delta region...).</summary>
+public sealed record BuildWarning(string Id, string Message, string? Path);
+
+/// <summary>What a build would write, known after the scan and before any byte is written.</summary>
+public sealed class ImageBuildPlan
+{
+    public required DaxFsImageMode Mode { get; init; }
+    public required uint InodeCount { get; init; }
+    public required long FileCount { get; init; }
+    public required long DirectoryCount { get; init; }
+    public required long SymlinkCount { get; init; }
+    /// <summary>Bytes of regular-file content (each hard-linked file counted once).</summary>
+    public required long DataBytes { get; init; }
+    public required long BaseSize { get; init; }
+    /// <summary>The image's total_size (the file's length).</summary>
+    public required long TotalSize { get; init; }
+    /// <summary>Split mode: bytes of the backing file; 0 otherwise.</summary>
+    public required long BackingSize { get; init; }
+    public required uint PageCacheSlots { get; init; }
+    public required IReadOnlyList<BuildWarning> Warnings { get; init; }
+    /// <summary>Names that are further names of an inode (hard links; each shares its first name's inode and data).</summary>
+    public long HardLinkNames { get; init; }
+    /// <summary>Entries left out by the exclusions (an excluded directory counts once).</summary>
+    public long ExcludedCount { get; init; }
+    /// <summary>FIFOs, sockets and device nodes left out (SkipUnsupported).</summary>
+    public long SkippedCount { get; init; }
+    /// <summary>Sparse regular files (64 KiB or more of holes) and the hole bytes the image stores as zeros.</summary>
+    public long SparseFileCount { get; init; }
+    public long SparseBytes { get; init; }
+    /// <summary>How long reading the source tree took.</summary>
+    public TimeSpan ScanTime { get; init; }
+    /// <summary>How long laying the image out took.</summary>
+    public TimeSpan LayoutTime { get; init; }
+}
+
+/// <summary>The outcome of a successful build.</summary>
+public sealed class ImageBuildResult
+{
+    public required string Destination { get; init; }
+    public string? BackingFile { get; init; }
+    public required ImageBuildPlan Plan { get; init; }
+    public IReadOnlyList<BuildWarning> Warnings => Plan.Warnings;
+    /// <summary>Temporary files of earlier, killed builds of the same destination: removed, or only found.</summary>
+    public IReadOnlyList<StaleTemporaryFile> StaleTemporaryFiles { get; init; } = Array.Empty<StaleTemporaryFile>();
+}
+
+public enum BuildErrorKind
+{
+    SourceNotFound,
+    SourceNotDirectory,
+    DestinationExists,
+    DestinationInsideSource,
+    InvalidOption,
+    Unreadable,
+    UnsupportedFileType,
+    FileChanged,
+    TooManyInodes,
+    DiskFull,
+    WriteFailed,
+}
+
+/// <summary>A build that cannot go on; <see cref="Paths"/> names every offending source path.</summary>
+public sealed class DaxFsBuildException : Exception
+{
+    public DaxFsBuildException(BuildErrorKind kind, string message, IReadOnlyList<string>? paths = null, Exception? inner = null)
+        : base(message, inner)
+    {
+        Kind = kind;
+        Paths = paths ?? Array.Empty<string>();
+    }
+
+    public BuildErrorKind Kind { get; }
+    public IReadOnlyList<string> Paths { get; }
+}

@@ -1,0 +1,624 @@
+using System.Numerics;
+using System.Text;
+using DaxFs.Core.Errors;
+using DaxFs.Core.Linux;
+using DaxFs.Core.Branches;
+using DaxFs.Core.Format;
+using Microsoft.Win32.SafeHandles;
+
+namespace DaxFs.Core.Build;
+
+/// <summary>
+/// Builds a DAXFS image (format version <see cref="DaxFsConstants.Version"/>) from a directory tree: scan (<see cref="Plan"/>), then write
+/// (<see cref="Build"/>) to a temporary file beside the destination that is renamed into place only when whole.
+/// </summary>
+/// <remarks>
+/// Layout: inodes numbered in pre-order with children sorted by ordinal name bytes (root = 1), one inode per
+/// distinct source inode; every data object block-aligned in inode order; directory arrays reserve the real
+/// 272-byte dirent stride; an empty directory has size 0 and offset 0. Directory nlink is 2 + subdirectories,
+/// file nlink the names it has in the image, symlink nlink 1. The same tree always gives the same bytes.
+/// </remarks>
+public sealed class ImageBuilder
+{
+    private static readonly byte[] Nul = { 0 };
+    private readonly ImageBuildOptions _options;
+    private SourceTree? _tree;
+    private Layout? _layout;
+    private ImageBuildPlan? _plan;
+
+    public ImageBuilder(ImageBuildOptions options) => _options = options ?? throw new ArgumentNullException(nameof(options));
+
+    /// <summary>Checks the options and destination, scans the tree and lays the image out. Writes nothing.</summary>
+    public ImageBuildPlan Plan(CancellationToken ct = default)
+    {
+        if (_plan is not null) return _plan;
+        var warnings = CheckOptions();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        _tree = SourceTree.Scan(_options, Workers, ct);
+        var scanTime = clock.Elapsed;
+        warnings.AddRange(_tree.Warnings);
+        _layout = Layout.Compute(_tree, _options);
+        var layoutTime = clock.Elapsed - scanTime;
+        var l = _layout;
+        _plan = new ImageBuildPlan
+        {
+            Mode = _options.Mode,
+            InodeCount = (uint)_tree.Inodes.Count,
+            FileCount = _tree.Inodes.Count(n => n.Stat.IsRegular),
+            DirectoryCount = _tree.Inodes.Count(n => n.Stat.IsDirectory),
+            SymlinkCount = _tree.Inodes.Count(n => n.Stat.IsSymlink),
+            DataBytes = l.DataBytes,
+            BaseSize = l.BaseSize,
+            TotalSize = l.TotalSize,
+            BackingSize = l.BackingSize,
+            PageCacheSlots = l.PageCacheSlots,
+            Warnings = warnings,
+            HardLinkNames = _tree.HardLinkNames,
+            ExcludedCount = _tree.ExcludedCount,
+            SkippedCount = _tree.SkippedCount,
+            SparseFileCount = _tree.SparseFileCount,
+            SparseBytes = _tree.SparseBytes,
+            ScanTime = scanTime,
+            LayoutTime = layoutTime,
+        };
+        return _plan;
+    }
+
+    private List<BuildWarning> CheckOptions()
+    {
+        var o = _options;
+        var warnings = new List<BuildWarning>();
+        if (o.Mode == DaxFsImageMode.Split && string.IsNullOrEmpty(o.BackingFile))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "A split image needs a backing file for its file data: give -BackingFile.");
+        if (o.Mode != DaxFsImageMode.Split && !string.IsNullOrEmpty(o.BackingFile))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "A backing file is only used by split images.");
+        if (o.Mode != DaxFsImageMode.Static)
+        {
+            if (o.DeltaSize <= 0 || o.DeltaSize % DaxFsConstants.BlockSize != 0)
+                throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The delta region size must be a positive multiple of 4096 bytes (got {o.DeltaSize}).");
+            if (o.DeltaSize < 2 * DaxFsConstants.BranchLogCapacity)
+                warnings.Add(new BuildWarning(ErrorIds.SmallDeltaRegion, BranchSpace.NoRoomAtBuild(o.DeltaSize), null));
+        }
+        if (o.PageCacheSlots != 0 && (o.Mode != DaxFsImageMode.Split || !BitOperations.IsPow2(o.PageCacheSlots)))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, o.Mode != DaxFsImageMode.Split
+                ? "Page cache slots are only used by split images."
+                : $"The page cache slot count must be a power of two (got {o.PageCacheSlots}).");
+
+        string source = Path.GetFullPath(o.SourcePath);
+        if (!Directory.Exists(source))
+        {
+            if (File.Exists(source))
+                throw new DaxFsBuildException(BuildErrorKind.SourceNotDirectory, $"The source '{source}' is not a directory: give the directory whose contents become the image.", new[] { source });
+            throw new DaxFsBuildException(BuildErrorKind.SourceNotFound, $"The source directory '{source}' does not exist.", new[] { source });
+        }
+        string? sourceReal = Syscalls.RealPath(source);
+        foreach (var (what, path) in new[] { ("image", o.Destination), ("backing file", o.BackingFile) })
+        {
+            if (string.IsNullOrEmpty(path)) continue;
+            string full = Path.GetFullPath(path);
+            if (Directory.Exists(full))
+                throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The {what} destination '{full}' is a directory: give a file name.", new[] { full });
+            string dir = Path.GetDirectoryName(full)!;
+            string? dirReal = Syscalls.RealPath(dir)
+                ?? throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The folder '{dir}' for the {what} does not exist: create it first.", new[] { dir });
+            if (sourceReal is not null && (dirReal == sourceReal || dirReal.StartsWith(sourceReal.TrimEnd('/') + "/", StringComparison.Ordinal))
+                && !InExcludedFolder(o.Exclude, sourceReal, dirReal))
+                throw new DaxFsBuildException(BuildErrorKind.DestinationInsideSource,
+                    $"The {what} '{full}' would be inside the source tree '{source}' and end up in itself: write it outside the tree" +
+                    (dirReal == sourceReal ? "." : $", or leave its folder out of the image (-Exclude '{dirReal[sourceReal.TrimEnd('/').Length..].TrimStart('/')}')."), new[] { full });
+            if (File.Exists(full) && !o.Overwrite)
+                throw new DaxFsBuildException(BuildErrorKind.DestinationExists, $"The {what} '{full}' already exists: use -Force to replace it (it is replaced only once the new one is complete).", new[] { full });
+        }
+        if (o.BackingFile is not null && Path.GetFullPath(o.BackingFile) == Path.GetFullPath(o.Destination))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "The backing file and the image must be different files.");
+        return warnings;
+    }
+
+    /// <summary>True when folder <paramref name="dirReal"/> (inside <paramref name="sourceReal"/>) or one above it is left out by the exclusions, so a file written there is not read into the image.</summary>
+    private static bool InExcludedFolder(IReadOnlyList<string> exclude, string sourceReal, string dirReal)
+    {
+        if (exclude.Count == 0 || dirReal == sourceReal) return false;
+        string relative = dirReal[sourceReal.TrimEnd('/').Length..].TrimStart('/');
+        string prefix = "";
+        foreach (var part in relative.Split('/'))
+        {
+            prefix = prefix.Length == 0 ? part : prefix + "/" + part;
+            if (SourceTree.IsExcluded(exclude, prefix, Encoding.UTF8.GetBytes(part))) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Writes the image (and in split mode the backing file). Nothing appears under the destination names unless the build completes.</summary>
+    public ImageBuildResult Build(IProgress<BuildProgress>? progress = null, CancellationToken ct = default)
+    {
+        var plan = Plan(ct);
+        var tree = _tree!;
+        var layout = _layout!;
+        string dest = Path.GetFullPath(_options.Destination);
+        string? backing = _options.BackingFile is null ? null : Path.GetFullPath(_options.BackingFile);
+
+        // A build killed earlier (SIGKILL, a crash) left its temporary file here: remove it before the space check.
+        var stale = RemoveStaleTemporaryFiles();
+        CheckFreeSpace(dest, layout.ImageAllocatedBytes + (backing is not null && SameFolder(dest, backing) ? layout.BackingSize : 0));
+        if (backing is not null && !SameFolder(dest, backing)) CheckFreeSpace(backing, layout.BackingSize);
+
+        string? imageTemp = null, backingTemp = null;
+        FileStream? image = null, back = null;
+        try
+        {
+            image = CreateTemp(dest, layout.TotalSize, layout.ImageAllocatedBytes, out imageTemp);
+            if (backing is not null) back = CreateTemp(backing, layout.BackingSize, layout.BackingSize, out backingTemp);
+
+            WriteContent(tree, layout, image.SafeFileHandle, back?.SafeFileHandle, plan, progress, ct);
+            if (back is not null) WritePageCache(layout, image.SafeFileHandle, back.SafeFileHandle);
+
+            back?.Flush(flushToDisk: true);
+            image.Flush(flushToDisk: true);
+            back?.Dispose(); back = null;
+            image.Dispose(); image = null;
+            ct.ThrowIfCancellationRequested();
+
+            if (backingTemp is not null) { File.Move(backingTemp, backing!, _options.Overwrite); backingTemp = null; }
+            File.Move(imageTemp, dest, _options.Overwrite);
+            imageTemp = null;
+        }
+        catch (IOException ex) when (ex.HResult is Errno.ENOSPC or Errno.EDQUOT || ex.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DaxFsBuildException(BuildErrorKind.DiskFull,
+                $"The disk holding '{dest}' filled up while writing the image ({layout.TotalSize} bytes): free space or choose another destination. Nothing was left behind.", new[] { dest }, ex);
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException)
+        {
+            throw new DaxFsBuildException(BuildErrorKind.WriteFailed, $"Writing the image '{dest}' failed: {ex.Message} Nothing was left behind.", new[] { dest }, ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new DaxFsBuildException(BuildErrorKind.WriteFailed,
+                $"Cannot write in the folder of '{dest}': {ex.Message} Choose a folder you can write to.", new[] { dest }, ex);
+        }
+        finally
+        {
+            back?.Dispose();
+            image?.Dispose();
+            if (imageTemp is not null) TryDelete(imageTemp);
+            if (backingTemp is not null) TryDelete(backingTemp);
+        }
+        return new ImageBuildResult { Destination = dest, BackingFile = backing, Plan = plan, StaleTemporaryFiles = stale };
+    }
+
+    /// <summary>Removes the temporary files that killed builds of this destination (and backing file) left, and lists
+    /// them with those it could not prove stale (see <see cref="Write.StaleTemporaryFiles"/>). <see cref="Build"/> calls it.</summary>
+    public IReadOnlyList<StaleTemporaryFile> RemoveStaleTemporaryFiles()
+    {
+        var found = new List<StaleTemporaryFile>(StaleTemporaryFiles.Clean(_options.Destination));
+        if (_options.BackingFile is not null) found.AddRange(StaleTemporaryFiles.Clean(_options.BackingFile));
+        return found;
+    }
+
+    private static bool SameFolder(string a, string b) => Path.GetDirectoryName(a) == Path.GetDirectoryName(b);
+
+    private static void CheckFreeSpace(string path, long needed)
+    {
+        long free;
+        try { free = new DriveInfo(Path.GetDirectoryName(path)!).AvailableFreeSpace; }
+        catch (Exception) { return; } // unknown: writing will tell
+        if (free < needed)
+            throw new DaxFsBuildException(BuildErrorKind.DiskFull,
+                $"The image needs {needed} bytes but the disk holding '{path}' has {free} free: free space or choose another destination.", new[] { path });
+    }
+
+    private static FileStream CreateTemp(string destination, long length, long allocate, out string tempPath)
+    {
+        tempPath = StaleTemporaryFiles.NewName(destination);
+        var fs = new FileStream(tempPath, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.None,
+            PreallocationSize = allocate,
+        });
+        try { fs.SetLength(length); }
+        catch { fs.Dispose(); TryDelete(tempPath); throw; }
+        return fs;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>Threads that read the tree and write data (default: up to 4, by core count).</summary>
+    private int Workers => _options.Workers ?? Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+    /// <summary>Trees smaller than this are written on the calling thread (progress reports come in order, per entry).</summary>
+    internal const int ParallelThreshold = 4096;
+
+    private void WriteContent(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle,
+        ImageBuildPlan plan, IProgress<BuildProgress>? progress, CancellationToken ct)
+    {
+        // Superblock, branch table (all FREE: zero), base superblock, inode table.
+        {
+            var sink = new ImageWriterSink(imageHandle);
+            layout.Superblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
+            sink.Seek((long)layout.Superblock.BaseOffset);
+            layout.BaseSuperblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
+            foreach (var n in tree.Inodes)
+                InodeOf(n).Write(sink.Reserve(DaxFsConstants.InodeSize));
+            sink.Finish();
+        }
+
+        var root = Encoding.UTF8.GetBytes(tree.RootPath);
+        int rootFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, root, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
+        if (rootFd < 0)
+            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{tree.RootPath}' again: {Syscalls.StrError(Syscalls.LastErrno)}.", new[] { tree.RootPath });
+        try
+        {
+            int workers = Workers;
+            if (workers == 1 || tree.Inodes.Count < (_options.ParallelThreshold ?? ParallelThreshold))
+            {
+                long items = 0, bytes = 0;
+                using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd);
+                writer.Write(0, tree.Inodes.Count, (n, di, db) =>
+                {
+                    items += di; bytes += db;
+                    progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
+                }, ct);
+                writer.Finish();
+                return;
+            }
+
+            // Objects sit at offsets fixed by the layout, so ranges of inodes are written side by side, each front to
+            // back through a writer's buffer. There are several ranges per thread, taken in turn by whichever thread is
+            // free, so a thread that gets less CPU (or slower files) does not hold up the end. Progress is reported from
+            // this (the caller's) thread.
+            var ranges = Partition(tree, workers * RangesPerWorker);
+            long itemsDone = 0, bytesDone = 0;
+            int nextRange = -1;
+            SourceNode? current = null;
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var tasks = Enumerable.Range(0, Math.Min(workers, ranges.Count)).Select(_ => Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd);
+                    Action<SourceNode, long, long> onProgress = (n, di, db) =>
+                    {
+                        Interlocked.Add(ref itemsDone, di);
+                        Interlocked.Add(ref bytesDone, db);
+                        current = n;
+                    };
+                    int k;
+                    while ((k = Interlocked.Increment(ref nextRange)) < ranges.Count)
+                        writer.Write(ranges[k].From, ranges[k].To, onProgress, cts.Token);
+                    writer.Finish();
+                }
+                catch { cts.Cancel(); throw; }
+            }, cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+            try
+            {
+                while (!Task.WaitAll(tasks, 100))
+                {
+                    var n = current;
+                    progress?.Report(new BuildProgress(Interlocked.Read(ref itemsDone), plan.InodeCount, Interlocked.Read(ref bytesDone), plan.DataBytes,
+                        n is null ? null : () => tree.RelativePath(n)));
+                }
+            }
+            catch (AggregateException ex)
+            {
+                var real = ex.Flatten().InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException);
+                if (real is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(real).Throw();
+                ct.ThrowIfCancellationRequested();
+                throw new OperationCanceledException(ct);
+            }
+            progress?.Report(new BuildProgress(itemsDone, plan.InodeCount, bytesDone, plan.DataBytes, null));
+        }
+        finally { Syscalls.close(rootFd); }
+    }
+
+    /// <summary>Ranges of inodes per writing thread (see <see cref="Partition"/>).</summary>
+    private const int RangesPerWorker = 8;
+
+    /// <summary>Splits the inodes into contiguous ranges of about equal work (bytes plus a per-entry cost).</summary>
+    private static List<(int From, int To)> Partition(SourceTree tree, int parts)
+    {
+        const long PerEntry = 32 * 1024; // an open/stat/close costs about as much as copying this many cached bytes
+        long total = 0;
+        foreach (var n in tree.Inodes) total += PerEntry + n.Stat.Size * (n.Stat.IsRegular ? 1 : 0);
+        var ranges = new List<(int, int)>();
+        long acc = 0, share = total / parts;
+        int from = 0;
+        for (int i = 0; i < tree.Inodes.Count; i++)
+        {
+            var n = tree.Inodes[i];
+            acc += PerEntry + (n.Stat.IsRegular ? n.Stat.Size : 0);
+            if (acc >= share * (ranges.Count + 1) && ranges.Count < parts - 1) { ranges.Add((from, i + 1)); from = i + 1; }
+        }
+        if (from < tree.Inodes.Count) ranges.Add((from, tree.Inodes.Count));
+        return ranges;
+    }
+
+    /// <summary>Writes ranges of inodes, each front to back, through its own buffers (one per thread).</summary>
+    private sealed class RangeWriter : IDisposable
+    {
+        private readonly SourceTree _tree;
+        private readonly long _baseAbs;
+        private readonly ImageWriterSink _sink;
+        private readonly ImageWriterSink? _backSink;
+        // Files are opened relative to their directory, kept open while the writer stays in it (pre-order keeps a
+        // directory's files together), so each open looks up one name instead of the whole path.
+        private readonly ParentDirectory _dir;
+
+        public RangeWriter(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle, int rootFd)
+        {
+            _tree = tree;
+            _baseAbs = (long)layout.Superblock.BaseOffset;
+            _sink = new ImageWriterSink(imageHandle);
+            _backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
+            _dir = new ParentDirectory(tree, rootFd);
+        }
+
+        /// <summary>Writes the data objects of inodes [from, to) in order; <paramref name="onProgress"/> gets (node, items, bytes) increments.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public void Write(int from, int to, Action<SourceNode, long, long> onProgress, CancellationToken ct)
+        {
+            var tree = _tree;
+            var sink = _sink;
+            var backSink = _backSink;
+            long baseAbs = _baseAbs;
+            bool positioned = false, backPositioned = false;
+            void SeekImage(long offset) { if (!positioned) { sink.SeekAbsolute(offset); positioned = true; } else sink.Seek(offset); }
+            for (int i = from; i < to; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var n = tree.Inodes[i];
+                if (n.Stat.IsDirectory)
+                {
+                    if (n.Children!.Count > 0)
+                    {
+                        SeekImage(baseAbs + n.DataOffset);
+                        foreach (int c in n.Children)
+                        {
+                            var child = tree.Nodes[c];
+                            Dirent.Write(sink.Reserve(DaxFsConstants.DirentStride), child.Ino, ModeOf(child), child.Name);
+                        }
+                    }
+                }
+                else if (n.Stat.IsSymlink)
+                {
+                    SeekImage(baseAbs + n.DataOffset);
+                    sink.Write(n.LinkTarget);
+                    sink.Write(Nul);
+                }
+                else if (n.DataSize > 0)
+                {
+                    ImageWriterSink target;
+                    if (backSink is not null)
+                    {
+                        if (!backPositioned) { backSink.SeekAbsolute(n.DataOffset); backPositioned = true; } else backSink.Seek(n.DataOffset);
+                        target = backSink;
+                    }
+                    else { SeekImage(baseAbs + n.DataOffset); target = sink; }
+                    CopyFile(tree, n, _dir, target, b => onProgress(n, 0, b), ct);
+                }
+                onProgress(n, 1, 0);
+            }
+        }
+
+        /// <summary>Writes what is buffered and starts its writeback.</summary>
+        public void Finish()
+        {
+            _sink.Finish();
+            _backSink?.Finish();
+        }
+
+        public void Dispose() => _dir.Dispose();
+    }
+
+    /// <summary>The open directory of the files a writer is copying: the root's descriptor, or one it opened and closes.</summary>
+    private sealed class ParentDirectory : IDisposable
+    {
+        private readonly SourceTree _tree;
+        private readonly int _rootFd;
+        private int _node, _fd;
+
+        public ParentDirectory(SourceTree tree, int rootFd)
+        {
+            _tree = tree;
+            _rootFd = _fd = rootFd;
+        }
+
+        /// <summary>A descriptor of the directory node <paramref name="parent"/>, or -1 with errno set.</summary>
+        public int Get(int parent)
+        {
+            if (parent == _node && _fd >= 0) return _fd;
+            Dispose();
+            _node = parent;
+            _fd = parent == 0 ? _rootFd : SourceTree.OpenBelow(_rootFd, _tree.RelativeBytes(_tree.Nodes[parent]));
+            return _fd;
+        }
+
+        public void Dispose()
+        {
+            if (_fd >= 0 && _fd != _rootFd) Syscalls.close(_fd);
+            _fd = -1;
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void CopyFile(SourceTree tree, SourceNode n, ParentDirectory dir, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
+    {
+        int dirFd = dir.Get(n.Parent);
+        int fd = dirFd < 0 ? -1 : Syscalls.OpenAt(dirFd, n.Name, Syscalls.O_RDONLY | Syscalls.O_NOFOLLOW);
+        if (fd < 0)
+        {
+            int e = Syscalls.LastErrno;
+            string rel = tree.RelativePath(n);
+            if (e == Errno.ENOENT)
+                throw new DaxFsBuildException(BuildErrorKind.FileChanged, $"'{rel}' disappeared while the image was being built: build again once the tree is quiet.", new[] { rel });
+            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot read '{rel}': {Syscalls.StrError(e)}. Fix its permissions or leave it out with -Exclude.", new[] { rel });
+        }
+        string Rel() => tree.RelativePath(n);
+        try
+        {
+            bool complete;
+            try { complete = sink.CopyFrom(fd, n.DataSize, onBytes, ct); }
+            catch (IOException ex) when (ex.HResult is not Errno.ENOSPC and not Errno.EDQUOT)
+            {
+                throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading '{Rel()}' failed: {ex.Message} The image was not written.", new[] { Rel() }, ex);
+            }
+            if (!complete) throw Changed(Rel(), "shrank");
+            // One fstat after the copy tells all: the same inode (not replaced since the scan), the same size and mtime.
+            if (!Syscalls.Stat(fd, out var after)) throw Changed(Rel(), "could not be checked");
+            if (after.Ino != n.Stat.Ino || after.DevMajor != n.Stat.DevMajor || after.DevMinor != n.Stat.DevMinor || !after.IsRegular)
+                throw Changed(Rel(), "was replaced");
+            if (after.Size != n.DataSize) throw Changed(Rel(), after.Size > n.DataSize ? "grew" : "shrank");
+            if (after.MtimeSec != n.Stat.MtimeSec || after.MtimeNsec != n.Stat.MtimeNsec) throw Changed(Rel(), "was modified");
+        }
+        finally { Syscalls.close(fd); }
+    }
+
+    private static DaxFsBuildException Changed(string rel, string how) =>
+        new(BuildErrorKind.FileChanged, $"'{rel}' {how} while the image was being built, so the image would not match the tree: build again once the tree is quiet.", new[] { rel });
+
+    /// <summary>Split mode: header, slot records and the first pages of the backing file pre-warmed (first page wins).</summary>
+    private static void WritePageCache(Layout layout, SafeFileHandle image, SafeFileHandle backing)
+    {
+        uint slots = layout.PageCacheSlots;
+        long metaSize = DaxFsConstants.AlignUp((long)slots * DaxFsConstants.PageCacheSlotSize, DaxFsConstants.BlockSize);
+        var header = new PageCacheHeader
+        {
+            Magic = DaxFsConstants.PageCacheMagic, Version = DaxFsConstants.PageCacheVersion, SlotCount = slots,
+            HashShift = (uint)BitOperations.Log2(slots), SlotMetaOffset = DaxFsConstants.BlockSize,
+            SlotDataOffset = (ulong)(DaxFsConstants.BlockSize + metaSize),
+        };
+        var block = new byte[DaxFsConstants.BlockSize];
+        header.Write(block);
+        long region = layout.PageCacheOffset;
+        RandomAccess.Write(image, block, region);
+
+        long pages = layout.BackingSize / DaxFsConstants.BlockSize;
+        long warm = Math.Min(pages, slots); // page p < slots lands in slot p: the first pages fill every slot they can
+        if (warm == 0) return;
+        var meta = new byte[warm * DaxFsConstants.PageCacheSlotSize];
+        for (long p = 0; p < warm; p++)
+        {
+            PageCacheSlot.WriteValid(meta.AsSpan((int)(p * PageCacheSlot.RecordSize), PageCacheSlot.RecordSize), (ulong)p);
+        }
+        RandomAccess.Write(image, meta, region + DaxFsConstants.BlockSize);
+
+        var buf = new byte[1 << 20];
+        long dataAt = region + (long)header.SlotDataOffset;
+        for (long off = 0; off < warm * DaxFsConstants.BlockSize; off += buf.Length)
+        {
+            int want = (int)Math.Min(buf.Length, warm * DaxFsConstants.BlockSize - off);
+            int got = RandomAccess.Read(backing, buf.AsSpan(0, want), off);
+            if (got != want) throw new IOException("The backing file ended before its recorded size.");
+            RandomAccess.Write(image, buf.AsSpan(0, want), dataAt + off);
+        }
+    }
+
+    private BaseInode InodeOf(SourceNode n) => new()
+    {
+        Ino = n.Ino,
+        Mode = ModeOf(n),
+        Uid = _options.Uid ?? (_options.Owner == OwnerMode.Root ? 0 : n.Stat.Uid),
+        Gid = _options.Gid ?? (_options.Owner == OwnerMode.Root ? 0 : n.Stat.Gid),
+        Size = (ulong)n.DataSize,
+        DataOffset = (ulong)n.DataOffset,
+        Nlink = n.Stat.IsDirectory ? (uint)(2 + n.SubdirectoryCount) : n.Stat.IsRegular ? n.Names : 1,
+    };
+
+    private static uint ModeOf(SourceNode n) => n.Stat.Mode & 0xFFFF;
+
+    /// <summary>Where everything goes.</summary>
+    private sealed class Layout
+    {
+        public Superblock Superblock;
+        public BaseSuperblock BaseSuperblock;
+        public long BaseSize, TotalSize, BackingSize, DataBytes, PageCacheOffset, ImageAllocatedBytes;
+        public uint PageCacheSlots;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static Layout Compute(SourceTree tree, ImageBuildOptions o)
+        {
+            const long B = DaxFsConstants.BlockSize;
+            bool split = o.Mode == DaxFsImageMode.Split;
+            long n = tree.Inodes.Count;
+            long dataStart = DaxFsConstants.AlignUp(B + n * DaxFsConstants.InodeSize, B);
+            long cursor = dataStart, back = 0, dataBytes = 0;
+            foreach (var node in tree.Inodes)
+            {
+                if (node.Stat.IsDirectory)
+                {
+                    long count = node.Children!.Count;
+                    node.DataSize = count * DaxFsConstants.DirentSize;
+                    if (count == 0) { node.DataOffset = 0; continue; }
+                    node.DataOffset = cursor;
+                    cursor += DaxFsConstants.AlignUp(count * DaxFsConstants.DirentStride, B);
+                }
+                else if (node.Stat.IsSymlink)
+                {
+                    node.DataSize = node.LinkTarget!.Length;
+                    node.DataOffset = cursor;
+                    cursor += DaxFsConstants.AlignUp(node.DataSize + 1, B);
+                }
+                else
+                {
+                    node.DataSize = node.Stat.Size;
+                    dataBytes += node.DataSize;
+                    if (split) { node.DataOffset = back; back += DaxFsConstants.AlignUp(node.DataSize, B); }
+                    else { node.DataOffset = cursor; cursor += DaxFsConstants.AlignUp(node.DataSize, B); }
+                }
+            }
+            long baseSize = cursor;
+
+            var l = new Layout { BaseSize = baseSize, BackingSize = back, DataBytes = dataBytes };
+            l.BaseSuperblock = new BaseSuperblock
+            {
+                Magic = DaxFsConstants.BaseMagic, Version = DaxFsConstants.Version, Flags = split ? DaxFsConstants.BaseFlagExternalData : 0,
+                BlockSize = (uint)B, TotalSize = (ulong)baseSize, InodeOffset = (ulong)B, InodeCount = (uint)n,
+                RootInode = DaxFsConstants.RootInode, DataOffset = (ulong)dataStart,
+            };
+            var sb = new Superblock
+            {
+                Magic = DaxFsConstants.SuperMagic, Version = DaxFsConstants.Version, BlockSize = (uint)B,
+                BaseSize = (ulong)baseSize, NextInodeId = (ulong)n + 1,
+            };
+            if (o.Mode == DaxFsImageMode.Static)
+            {
+                sb.BaseOffset = (ulong)B;
+                sb.TotalSize = (ulong)(B + baseSize);
+                l.ImageAllocatedBytes = B + baseSize;
+            }
+            else
+            {
+                long baseOffset = B + DaxFsConstants.BranchTableSize;
+                long after = baseOffset + baseSize;
+                sb.BaseOffset = (ulong)baseOffset;
+                sb.BranchTableOffset = (ulong)B;
+                sb.BranchTableEntries = DaxFsConstants.MaxBranches;
+                sb.NextBranchId = 1;
+                if (split)
+                {
+                    long pages = (back + B - 1) / B;
+                    uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots
+                        : pages > 0 ? (uint)Math.Max(16, 1L << BitOperations.Log2((ulong)Math.Min(pages, 1L << 31))) : 16;
+                    l.PageCacheSlots = slots;
+                    l.PageCacheOffset = after;
+                    long region = PageCacheHeader.RegionSize(slots);
+                    sb.PageCacheOffset = (ulong)after;
+                    sb.PageCacheSize = (ulong)region;
+                    sb.PageCacheSlotCount = slots;
+                    sb.PageCacheHashShift = (uint)BitOperations.Log2(slots);
+                    after += region;
+                }
+                sb.DeltaRegionOffset = (ulong)after;
+                sb.DeltaRegionSize = (ulong)o.DeltaSize;
+                sb.DeltaAllocOffset = (ulong)after;
+                sb.TotalSize = (ulong)(after + o.DeltaSize);
+                l.ImageAllocatedBytes = after; // the delta region stays sparse until the kernel writes to it
+            }
+            l.Superblock = sb;
+            l.TotalSize = (long)sb.TotalSize;
+            return l;
+        }
+    }
+}

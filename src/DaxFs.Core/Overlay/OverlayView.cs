@@ -1,0 +1,544 @@
+using System.Collections.Concurrent;
+using System.Numerics;
+using System.Text;
+using DaxFs.Core.Format;
+using DaxFs.Core.Read;
+using DaxFs.Core.Format.V8;
+
+namespace DaxFs.Core.Overlay;
+
+/// <summary>
+/// What a fresh mount of a format-8 image with an overlay shows, offline: overlay entries over base entries, resolved the
+/// way the module resolves them (shared FORMAT-V8.md §5):
+/// <list type="bullet">
+/// <item>attributes of inode N: its INODE entry, else base record N (N within the base), else no such inode;</item>
+/// <item>lookup(dir, name): the overlay DIRENT for (dir, name) found through the hash table and its <c>next</c> chain (a
+/// tombstone hides the name, even a base one), else the directory's base dirents;</item>
+/// <item>readdir(dir): base dirents without a tombstone of their name, then the directory's DIRLIST chain (newest first)
+/// minus tombstones and entries of another parent; each listed name is looked up again, as <c>find</c> does (a base
+/// name that also has a live overlay dirent is listed twice, both resolving to the overlay's inode);</item>
+/// <item>page p of a file: its DATA page, else base bytes below the base size, else the read stops (a hole ends the
+/// content early); symlink targets from DATA page 0 up to its NUL, else the base target.</item>
+/// </list>
+/// KERNEL quirks are reproduced, not repaired: an append to a base file without an INODE entry keeps its page but not its
+/// size (<see cref="FindLostAppends"/> reports such pages). Not modelled: a read that starts in inline base bytes of a
+/// base+overlay image without page cache stays in base bytes across later overlay pages (mkdaxfs never makes such an
+/// image; the page-by-page rule is used).
+/// <para>Every offset from the overlay is checked against the pool before use; chains and lists are walked at most as
+/// many steps as entries fit in the pool (a loop raises <see cref="DaxFsFormatException"/>); memory grows with the used
+/// buckets and the directories listed, both bounded by the image. Instances are safe for concurrent readers.</para>
+/// </summary>
+public sealed class OverlayView : IImageTree
+{
+    private static readonly UTF8Encoding s_utf8 = new(false, false);
+    private readonly DaxFsImageReader _reader;
+    private readonly ImageMemory _memory;
+    private readonly ulong _overlay, _pool, _poolSize, _block, _bucketTable;
+    private readonly uint _bucketCount;
+    private readonly Dictionary<ulong, ulong> _index;
+    private readonly int _usedBuckets;
+    private readonly ConcurrentDictionary<uint, Dictionary<string, uint>> _baseNames = new();
+
+    private OverlayView(DaxFsImageReader reader)
+    {
+        _reader = reader;
+        _memory = reader.Memory;
+        var sb = reader.Superblock8;
+        _block = sb.BlockSize;
+        ulong length = (ulong)_memory.Length;
+        if (sb.OverlayOffset > length || sb.OverlaySize > length - sb.OverlayOffset)
+            throw new DaxFsFormatException(RuleIds.OverlayBounds, SuperblockV8.Offsets.OverlayOffset,
+                $"The overlay region (0x{sb.OverlayOffset:x}, {sb.OverlaySize} bytes) does not lie inside the image ({length} bytes).");
+        if (sb.OverlaySize < OverlayHeader.RecordSize)
+            throw new DaxFsFormatException(RuleIds.OverlayTooSmall, SuperblockV8.Offsets.OverlaySize,
+                $"The overlay region is {sb.OverlaySize} bytes, too small for its {OverlayHeader.RecordSize}-byte header.");
+        _overlay = sb.OverlayOffset;
+        Header = OverlayHeader.Read(_memory.Span(_overlay, OverlayHeader.RecordSize));
+        if (Header.Magic != DaxFsV8Constants.OverlayMagic)
+            throw new DaxFsFormatException(RuleIds.OverlayMagic, (long)_overlay + OverlayHeader.Offsets.Magic,
+                $"The overlay header's magic is 0x{Header.Magic:x8}, not 0x{DaxFsV8Constants.OverlayMagic:x8}: the kernel refuses the mount.");
+        if (Header.Version != DaxFsV8Constants.OverlayVersion)
+            throw new DaxFsFormatException(RuleIds.OverlayVersion, (long)_overlay + OverlayHeader.Offsets.Version,
+                $"The overlay header's version is {Header.Version}, not {DaxFsV8Constants.OverlayVersion}: the kernel refuses the mount.");
+        _bucketCount = sb.OverlayBucketCount;
+        if (_bucketCount == 0 || !BitOperations.IsPow2(_bucketCount))
+            throw new DaxFsFormatException(RuleIds.OverlayBucketCount, SuperblockV8.Offsets.OverlayBucketCount,
+                $"The overlay bucket count {_bucketCount} is not a power of two.");
+        if (HeaderChecksV8.OverlayLayout(sb, Header) is { } layout)
+            throw new DaxFsFormatException(RuleIds.OverlayLayout, (long)_overlay, layout);
+        _bucketTable = _overlay + Header.BucketOffset;
+        _pool = _overlay + Header.PoolOffset;
+        _poolSize = Header.PoolSize;
+        _index = BuildIndex(out _usedBuckets);
+        if (!TryGetAttributes(DaxFsConstants.RootInode, out var root) || ModeBits.TypeOf(root.Mode) != DaxFsItemType.Directory)
+            throw new DaxFsFormatException(RuleIds.V8NoRoot, (long)_overlay,
+                "Inode 1 (the root) is not a directory in the base or the overlay: the kernel cannot mount the image.");
+    }
+
+    /// <summary>Opens the overlay view of a format-8 image that has an overlay region.</summary>
+    /// <exception cref="DaxFsFormatException">The overlay header or its table is malformed.</exception>
+    public static OverlayView Open(DaxFsImageReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (!reader.HasOverlay)
+            throw new InvalidOperationException("The image has no overlay region (only format-8 images made for a read-write mount have one).");
+        return new OverlayView(reader);
+    }
+
+    /// <summary>The tree a mount of <paramref name="reader"/>'s image shows: the overlay view when it has an overlay, else the base.</summary>
+    public static IImageTree MountedTree(DaxFsImageReader reader) => reader.HasOverlay ? Open(reader) : reader;
+
+    public DaxFsImageReader Reader => _reader;
+    string? IImageTree.BranchName => null;
+    /// <summary>The overlay header.</summary>
+    public OverlayHeader Header { get; }
+    /// <summary>Buckets in the table.</summary>
+    public uint BucketCount => _bucketCount;
+    /// <summary>Buckets marked used.</summary>
+    public int UsedBuckets => _usedBuckets;
+    /// <summary>Absolute offset of the pool in the image.</summary>
+    public ulong PoolStart => _pool;
+    /// <summary>The page size the image records (block_size).</summary>
+    public ulong BlockSize => _block;
+
+    // ------------------------------------------------------------------ the hash table
+
+    private OverlayBucket Bucket(ulong i) => OverlayBucket.Read(_memory.Span(_bucketTable + i * OverlayBucket.RecordSize, OverlayBucket.RecordSize));
+
+    /// <summary>
+    /// Every key the kernel's probe can find, with the bucket it finds: a probe starts at key &amp; (count-1), steps +1 with
+    /// wrap-around and stops at the first unused bucket, so a used bucket is reachable only when no unused bucket lies
+    /// between its key's home and it, and of two buckets with one key the first on the probe wins. One pass over the table.
+    /// </summary>
+    private Dictionary<ulong, ulong> BuildIndex(out int used)
+    {
+        ulong n = _bucketCount;
+        ulong mask = n - 1;
+        // Start just after an unused bucket (if any), so every run of used buckets is seen from its start.
+        ulong first = 0;
+        bool anyUnused = false;
+        for (ulong i = 0; i < n; i++)
+            if (!Bucket(i).Used) { first = (i + 1) & mask; anyUnused = true; break; }
+        var index = new Dictionary<ulong, ulong>();
+        var distance = new Dictionary<ulong, ulong>();
+        used = 0;
+        ulong runStart = first;
+        for (ulong step = 0; step < n; step++)
+        {
+            ulong p = (first + step) & mask;
+            var b = Bucket(p);
+            if (!b.Used) { runStart = (p + 1) & mask; continue; }
+            used++;
+            ulong key = b.Key;
+            ulong home = key & mask;
+            ulong homeToP = (p - home) & mask;
+            if (anyUnused && ((home - runStart) & mask) > ((p - runStart) & mask)) continue; // an unused bucket ends the probe first
+            if (distance.TryGetValue(key, out ulong d) && d <= homeToP) continue;
+            distance[key] = homeToP;
+            index[key] = b.Value;
+        }
+        return index;
+    }
+
+    /// <summary>The pool offset the kernel finds for <paramref name="key"/>, if any.</summary>
+    public bool TryFind(ulong key, out ulong poolOffset) => _index.TryGetValue(key & OverlayKeys.KeyMask, out poolOffset);
+
+    /// <summary>Every reachable key with its pool offset.</summary>
+    public IReadOnlyDictionary<ulong, ulong> Keys => _index;
+
+    /// <summary><paramref name="size"/> bytes of the pool at <paramref name="offset"/>, checked to lie inside the pool.</summary>
+    public ReadOnlySpan<byte> PoolBytes(ulong offset, int size, string rule = RuleIds.OverlayBucketValue)
+    {
+        if (offset > _poolSize || (ulong)size > _poolSize - offset)
+            throw new DaxFsFormatException(rule, (long)Math.Min(_pool + Math.Min(offset, _poolSize), long.MaxValue),
+                $"An overlay entry of {size} bytes at pool offset 0x{offset:x} does not lie inside the pool ({_poolSize} bytes).");
+        return _memory.Span(_pool + offset, size);
+    }
+
+    private uint EntryType(ulong offset) => Superblock.U32(PoolBytes(offset, 4), 0);
+
+    private void RequireType(ulong offset, OverlayEntryType want, ulong key)
+    {
+        uint t = EntryType(offset);
+        if (t != (uint)want)
+            throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + offset),
+                $"The overlay entry at pool offset 0x{offset:x} (key 0x{key:x}) has type {t}, not {(uint)want} ({want}).");
+    }
+
+    /// <summary>The INODE entry of <paramref name="ino"/>, if the overlay has one.</summary>
+    public OverlayInodeEntry? InodeEntry(ulong ino)
+    {
+        ulong key = OverlayKeys.Inode(ino);
+        if (!_index.TryGetValue(key, out ulong off)) return null;
+        var e = OverlayInodeEntry.Read(PoolBytes(off, OverlayInodeEntry.RecordSize));
+        if (e.Type != (uint)OverlayEntryType.Inode)
+            throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + off),
+                $"The overlay entry for inode {ino} at pool offset 0x{off:x} has type {e.Type}, not 1 (INODE).");
+        return e;
+    }
+
+    /// <summary>The pool offset of DATA page <paramref name="page"/> of <paramref name="ino"/>, checked to hold a whole page.</summary>
+    public bool TryFindPage(ulong ino, ulong page, out ulong poolOffset)
+    {
+        if (page > DaxFsV8Constants.MaxPageIndex || !_index.TryGetValue(OverlayKeys.Data(ino, page), out poolOffset)) { poolOffset = 0; return false; }
+        PoolBytes(poolOffset, (int)_block);
+        return true;
+    }
+
+    private ulong MaxSteps => _poolSize / OverlayDirentEntry.RecordSize + 1;
+
+    /// <summary>The overlay dirent for (<paramref name="dir"/>, <paramref name="name"/>): the bucket of its hash, then the <c>next</c> chain.</summary>
+    public (OverlayDirentEntry Entry, ulong Offset)? FindDirent(ulong dir, ReadOnlySpan<byte> name)
+    {
+        ulong key = OverlayKeys.Dirent(dir, name);
+        if (!_index.TryGetValue(key, out ulong off)) return null;
+        ulong steps = 0;
+        while (off != DaxFsV8Constants.None)
+        {
+            if (++steps > MaxSteps)
+                throw new DaxFsFormatException(RuleIds.OverlayChainCycle, (long)(_pool + Math.Min(off, _poolSize)),
+                    $"The dirent chain of key 0x{key:x} has more links than dirents fit in the pool: it loops.");
+            var e = ReadDirent(off, key);
+            if (e.ParentIno == dir && e.NameLength == name.Length && e.Name.SequenceEqual(name)) return (e, off);
+            off = e.Next;
+        }
+        return null;
+    }
+
+    private OverlayDirentEntry ReadDirent(ulong off, ulong key)
+    {
+        var e = OverlayDirentEntry.Read(PoolBytes(off, OverlayDirentEntry.RecordSize, RuleIds.OverlayChainCycle));
+        if (e.Type != (uint)OverlayEntryType.Dirent)
+            throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + off),
+                $"The overlay entry at pool offset 0x{off:x} (key 0x{key:x}) has type {e.Type}, not 3 (DIRENT).");
+        if (e.NameLength is 0 or > DaxFsConstants.NameMax)
+            throw new DaxFsFormatException(RuleIds.OverlayDirentName, (long)(_pool + off) + OverlayDirentEntry.Offsets.NameLength,
+                $"The overlay dirent at pool offset 0x{off:x} has name length {e.NameLength}, outside 1..255.");
+        return e;
+    }
+
+    /// <summary>The overlay dirents of directory <paramref name="dir"/> in its DIRLIST order (newest first), all of them (tombstones and other parents included).</summary>
+    public IEnumerable<(OverlayDirentEntry Entry, ulong Offset)> DirList(ulong dir)
+    {
+        ulong key = OverlayKeys.DirList(dir);
+        if (!_index.TryGetValue(key, out ulong off)) yield break;
+        var list = OverlayDirListEntry.Read(PoolBytes(off, OverlayDirListEntry.RecordSize));
+        if (list.Type != (uint)OverlayEntryType.DirList)
+            throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + off),
+                $"The overlay entry for the list of directory {dir} at pool offset 0x{off:x} has type {list.Type}, not 4 (DIRLIST).");
+        ulong steps = 0;
+        for (ulong cur = list.First; cur != DaxFsV8Constants.None;)
+        {
+            if (++steps > MaxSteps)
+                throw new DaxFsFormatException(RuleIds.OverlayDirListCycle, (long)(_pool + Math.Min(cur, _poolSize)),
+                    $"The overlay list of directory {dir} has more links than dirents fit in the pool: it loops.");
+            var e = OverlayDirentEntry.Read(PoolBytes(cur, OverlayDirentEntry.RecordSize, RuleIds.OverlayDirListCycle));
+            if (e.Type != (uint)OverlayEntryType.Dirent)
+                throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + cur),
+                    $"The overlay list of directory {dir} links pool offset 0x{cur:x}, whose type is {e.Type}, not 3 (DIRENT).");
+            if (e.NameLength is 0 or > DaxFsConstants.NameMax)
+                throw new DaxFsFormatException(RuleIds.OverlayDirentName, (long)(_pool + cur) + OverlayDirentEntry.Offsets.NameLength,
+                    $"The overlay dirent at pool offset 0x{cur:x} has name length {e.NameLength}, outside 1..255.");
+            yield return (e, cur);
+            cur = e.DirNext;
+        }
+    }
+
+    // ------------------------------------------------------------------ inodes
+
+    /// <summary>What the kernel shows for <paramref name="ino"/>: its INODE entry, else its base record (DataOffset is the base one).</summary>
+    public bool TryGetAttributes(ulong ino, out BaseInode attributes)
+    {
+        if (InodeEntry(ino) is { } e)
+        {
+            ulong dataOffset = _reader.IsBaseInode(ino) ? _reader.GetInode((uint)ino).DataOffset : 0;
+            attributes = new BaseInode { Ino = unchecked((uint)ino), Mode = e.Mode, Uid = e.Uid, Gid = e.Gid, Size = e.Size, Nlink = e.Nlink, DataOffset = dataOffset };
+            return true;
+        }
+        if (_reader.IsBaseInode(ino))
+        {
+            attributes = _reader.GetInode((uint)ino);
+            return true;
+        }
+        attributes = default;
+        return false;
+    }
+
+    /// <summary>True when <paramref name="ino"/> has its own INODE entry or is not a base inode (made through a mount).</summary>
+    public bool IsOverlayInode(ulong ino) => !_reader.IsBaseInode(ino) || _index.ContainsKey(OverlayKeys.Inode(ino));
+
+    // ------------------------------------------------------------------ lookup and readdir
+
+    private static string Latin1(ReadOnlySpan<byte> name) => Encoding.Latin1.GetString(name);
+
+    /// <summary>The first base dirent of each name in base directory <paramref name="dir"/> (what a lookup there finds).</summary>
+    private Dictionary<string, uint> BaseNames(uint dir) => _baseNames.GetOrAdd(dir, d =>
+    {
+        var names = new Dictionary<string, uint>(StringComparer.Ordinal);
+        // A name readdir cuts at a NUL is stored longer than any path can name it: no lookup finds it.
+        foreach (var (e, cut) in _reader.ReadDirectoryAsListed(d))
+            if (!cut) names.TryAdd(Latin1(e.NameBytes), e.Ino);
+        return names;
+    });
+
+    private bool IsBaseDirectory(ulong dir) => _reader.IsBaseInode(dir) && ModeBits.TypeOf(_reader.GetInode((uint)dir).Mode) == DaxFsItemType.Directory;
+
+    /// <summary>The inode a lookup of <paramref name="name"/> in <paramref name="dir"/> finds (false when none, or a tombstone hides it).</summary>
+    public bool TryLookupChild(ulong dir, ReadOnlySpan<byte> name, out ulong ino)
+    {
+        if (FindDirent(dir, name) is { } d)
+        {
+            ino = d.Entry.Tombstone ? 0 : d.Entry.ChildIno;
+            return !d.Entry.Tombstone;
+        }
+        if (IsBaseDirectory(dir) && BaseNames((uint)dir).TryGetValue(Latin1(name), out uint b)) { ino = b; return true; }
+        ino = 0;
+        return false;
+    }
+
+    public bool TryLookup(string path, out ulong ino)
+    {
+        ino = DaxFsConstants.RootInode;
+        foreach (var part in DaxFsImageReader.NormalizePath(path).Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!TryGetAttributes(ino, out var a) || ModeBits.TypeOf(a.Mode) != DaxFsItemType.Directory) return false;
+            if (!TryLookupChild(ino, s_utf8.GetBytes(part), out ulong child) || !TryGetAttributes(child, out _)) return false;
+            ino = child;
+        }
+        return TryGetAttributes(ino, out _);
+    }
+
+    public ImageItem? GetItem(string path)
+    {
+        string full = DaxFsImageReader.NormalizePath(path);
+        if (!TryLookup(full, out ulong ino) || !TryGetAttributes(ino, out var a)) return null;
+        byte[] name = full == "/" ? Array.Empty<byte>() : s_utf8.GetBytes(full[(full.LastIndexOf('/') + 1)..]);
+        return Item(full, name, ino, a, 0, -1);
+    }
+
+    /// <summary>The item at an absolute raw path (components compared as bytes, as the kernel's lookup does), or null.</summary>
+    public ImageItem? GetItem(byte[] path)
+    {
+        ulong ino = DaxFsConstants.RootInode;
+        byte[] last = Array.Empty<byte>();
+        foreach (var part in PathResolver.SplitRaw(path))
+        {
+            if (!TryGetAttributes(ino, out var d) || ModeBits.TypeOf(d.Mode) != DaxFsItemType.Directory) return null;
+            if (!TryLookupChild(ino, part, out ulong child) || !TryGetAttributes(child, out _)) return null;
+            ino = child;
+            last = part;
+        }
+        if (!TryGetAttributes(ino, out var a)) return null;
+        return Item(DaxFsImageReader.NormalizePath(s_utf8.GetString(path)), last, ino, a, 0, -1, last.Length == 0 ? null : path);
+    }
+
+    private ImageItem Item(string fullName, byte[] name, ulong ino, BaseInode a, int depth, long offset, byte[]? fullNameBytes = null) =>
+        new(fullName, name, ino, a, ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null, depth, offset, fullNameBytes: fullNameBytes);
+
+    /// <summary>The names readdir lists in <paramref name="dir"/>, in its order, with the dirent's inode, mode and absolute offset.</summary>
+    public IEnumerable<(byte[] Name, ulong Ino, uint Mode, long Offset, bool FromOverlay)> ReadDirectory(ulong dir)
+    {
+        if (IsBaseDirectory(dir))
+        {
+            foreach (var (e, _) in _reader.ReadDirectoryAsListed((uint)dir))
+            {
+                if (FindDirent(dir, e.NameBytes) is { } d && d.Entry.Tombstone) continue;
+                yield return (e.NameBytes, e.Ino, e.Mode, e.Offset, false);
+            }
+        }
+        foreach (var (e, off) in DirList(dir))
+        {
+            if (e.Tombstone || e.ParentIno != dir) continue;
+            byte[] name = e.Name.ToArray();
+            int nul = Array.IndexOf(name, (byte)0);
+            if (nul >= 0) name = name[..nul];
+            if (name.Length == 0) continue;
+            yield return (name, e.ChildIno, e.ChildMode, (long)(_pool + off), true);
+        }
+    }
+
+    /// <summary>
+    /// The entries of a directory as <c>find</c> shows them: each name readdir lists, with the attributes of the inode a
+    /// lookup of that name finds; a name whose lookup fails comes back with <see cref="ImageItem.Unreachable"/> set.
+    /// </summary>
+    public IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth) => ListDirectory(dirIno, dirPath, depth, null);
+
+    /// <summary>As <see cref="ListDirectory(ulong, string, int)"/>; <paramref name="dirBytes"/> is the directory's raw path when it is not UTF-8, so the items keep theirs.</summary>
+    private IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth, byte[]? dirBytes)
+    {
+        if (!TryGetAttributes(dirIno, out var d) || ModeBits.TypeOf(d.Mode) != DaxFsItemType.Directory)
+            throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        foreach (var (name, listedIno, mode, offset, _) in ReadDirectory(dirIno))
+        {
+            string path = dirPath + "/" + s_utf8.GetString(name);
+            byte[]? raw = dirBytes is null ? null : [.. dirBytes, (byte)'/', .. name];
+            if (TryLookupChild(dirIno, name, out ulong ino) && TryGetAttributes(ino, out var a))
+                yield return Item(path, name, ino, a, depth, offset, raw);
+            else
+                yield return new ImageItem(path, name, listedIno, new BaseInode { Ino = unchecked((uint)listedIno), Mode = mode & DaxFsConstants.S_IFMT }, null, depth, offset, unreachable: true, fullNameBytes: raw);
+        }
+    }
+
+    /// <summary>
+    /// Lists a path like <see cref="DaxFsImageReader.Walk"/>, unreachable names included. Each directory inode is entered
+    /// once (a name listed twice, or an overlay that makes a directory its own descendant, cannot make the walk endless).
+    /// </summary>
+    public IEnumerable<ImageItem> Walk(string path = "/", bool recurse = true, int depth = int.MaxValue, CancellationToken cancellationToken = default)
+    {
+        string full = DaxFsImageReader.NormalizePath(path);
+        var start = GetItem(full) ?? throw new FileNotFoundException($"'{full}' does not exist in the image.", full);
+        // A directory met again (a base name listed twice, or an overlay that makes a directory its own descendant) is
+        // listed and not entered again.
+        foreach (var item in TreeWalk.Walk(start, full, (dirIno, _, dirPath, level, dirRaw) => ListDirectory(dirIno, dirPath, level, dirRaw), _ => { }, recurse, depth, cancellationToken))
+            yield return item;
+    }
+
+    // ------------------------------------------------------------------ symlinks and content
+
+    /// <summary>The symlink target the kernel gives: DATA page 0 up to its NUL, else the base target.</summary>
+    public byte[] ReadSymlinkTarget(ulong ino)
+    {
+        if (TryFindPage(ino, 0, out ulong off))
+        {
+            var page = PoolBytes(off, (int)_block);
+            int nul = page.IndexOf((byte)0);
+            if (nul < 0)
+                throw new DaxFsFormatException(RuleIds.OverlaySymlinkTarget, (long)(_pool + off),
+                    $"The target of symlink inode {ino} (its overlay page 0 at pool offset 0x{off:x}) has no NUL within the page.");
+            return page[..nul].ToArray();
+        }
+        if (_reader.IsBaseInode(ino) && ModeBits.TypeOf(_reader.GetInode((uint)ino).Mode) == DaxFsItemType.SymbolicLink)
+            return _reader.ReadSymlinkTarget(ino);
+        throw new DaxFsFormatException(RuleIds.OverlaySymlinkTarget, -1, $"Symlink inode {ino} has no target: no overlay page 0 and no base record.");
+    }
+
+    /// <summary>Where a run of a file's bytes comes from: a pool page, inline base bytes (both absolute image offsets), or the backing file.</summary>
+    public readonly record struct ContentSegment(long Position, long Length, long Source, bool FromBackingFile);
+
+    /// <summary>
+    /// The runs of bytes a reader gets from a file, page by page: its DATA page, else base bytes below the base size, else
+    /// the read stops there (the content ends at the first hole, even when the size says more).
+    /// </summary>
+    public IReadOnlyList<ContentSegment> PlanContent(ulong ino, out long size)
+    {
+        if (!TryGetAttributes(ino, out var a)) throw new FileNotFoundException($"Inode {ino} does not exist in the image.");
+        if (ModeBits.TypeOf(a.Mode) != DaxFsItemType.File) throw new InvalidOperationException($"Inode {ino} is not a regular file.");
+        size = a.Size > long.MaxValue ? long.MaxValue : (long)a.Size;
+        bool isBase = _reader.IsBaseInode(ino);
+        var b = isBase ? _reader.GetInode((uint)ino) : default;
+        bool baseFile = isBase && ModeBits.TypeOf(b.Mode) == DaxFsItemType.File;
+        ulong baseSize = baseFile ? b.Size : 0;
+        bool backing = baseFile && _reader.HasExternalData;
+        ulong inlineStart = 0;
+        if (baseFile && !backing && baseSize > 0) inlineStart = _reader.DataStart((uint)ino, b, baseSize);
+        if (backing && baseSize > 0) CheckBacking((uint)ino, b);
+        var segments = new List<ContentSegment>();
+        long pos = 0;
+        long block = (long)_block;
+        while (pos < size)
+        {
+            ulong page = (ulong)(pos / block);
+            long into = pos % block;
+            long n = Math.Min(block - into, size - pos);
+            ContentSegment seg;
+            if (TryFindPage(ino, page, out ulong off))
+                seg = new ContentSegment(pos, n, (long)(_pool + off) + into, false);
+            else if ((ulong)pos < baseSize)
+            {
+                n = Math.Min(n, (long)(baseSize - (ulong)pos));
+                seg = backing ? new ContentSegment(pos, n, (long)b.DataOffset + pos, true) : new ContentSegment(pos, n, (long)inlineStart + pos, false);
+            }
+            else break;
+            if (segments.Count > 0 && segments[^1] is var last && last.FromBackingFile == seg.FromBackingFile
+                && last.Position + last.Length == seg.Position && last.Source + last.Length == seg.Source)
+                segments[^1] = last with { Length = last.Length + seg.Length };
+            else segments.Add(seg);
+            pos += n;
+        }
+        return segments;
+    }
+
+    private void CheckBacking(uint ino, in BaseInode b)
+    {
+        if (_reader.BackingFile is null)
+            throw new InvalidOperationException("This split image keeps regular-file data in a backing file: pass the backing file to read content.");
+        long length = new FileInfo(_reader.BackingFile).Length;
+        if (b.DataOffset > (ulong)length || b.Size > (ulong)length - b.DataOffset)
+            throw new DaxFsFormatException(RuleIds.InodeDataBounds, _reader.InodeOffset(ino) + BaseInode.Offsets.DataOffset,
+                $"Inode {ino}: {b.Size} bytes at backing offset 0x{b.DataOffset:x} lie outside the backing file ({length} bytes).");
+    }
+
+    /// <summary>The content of a regular file as a reader of a fresh mount gets it (see <see cref="PlanContent"/>).</summary>
+    public Stream OpenContent(ulong ino) => new SegmentStream(_reader, PlanContent(ino, out _));
+
+    private sealed class SegmentStream(DaxFsImageReader reader, IReadOnlyList<ContentSegment> plan)
+        : ReadOnlyWindowStream(plan.Count == 0 ? 0 : plan[^1].Position + plan[^1].Length)
+    {
+        private FileStream? _backing;
+
+        protected override int ReadAt(long position, Span<byte> buffer)
+        {
+            int lo = 0, hi = plan.Count - 1;
+            while (lo < hi)
+            {
+                int mid = (lo + hi + 1) / 2;
+                if (plan[mid].Position <= position) lo = mid; else hi = mid - 1;
+            }
+            var seg = plan[lo];
+            long into = position - seg.Position;
+            int n = (int)Math.Min(buffer.Length, seg.Length - into);
+            if (!seg.FromBackingFile)
+            {
+                reader.Memory.Span((ulong)(seg.Source + into), n, RuleIds.OverlayBucketValue).CopyTo(buffer);
+                return n;
+            }
+            _backing ??= new FileStream(reader.BackingFile!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.RandomAccess);
+            _backing.Position = seg.Source + into;
+            int got = _backing.Read(buffer[..n]);
+            if (got == 0) throw new DaxFsFormatException(RuleIds.InodeDataBounds, -1, $"The backing file ends before offset {seg.Source + into}.");
+            return got;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _backing?.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    // ------------------------------------------------------------------ the lost-append quirk
+
+    /// <summary>A base file's overlay page holding bytes past the size a mount shows.</summary>
+    public readonly record struct LostAppend(ulong Ino, ulong Page, ulong Size, long BytesPastSize, long PoolOffset);
+
+    /// <summary>
+    /// Base regular files without an INODE entry whose overlay DATA pages hold non-zero bytes past their base size: what an
+    /// append through a mount wrote, and what a remount does not show (KERNEL: a new size is stored only in an existing
+    /// INODE entry). Reported, not repaired: the view shows the file at its base size, as the kernel does.
+    /// </summary>
+    public IEnumerable<LostAppend> FindLostAppends()
+    {
+        foreach (var (key, off) in _index)
+        {
+            ulong suffix = key & OverlayKeys.SuffixMask;
+            if (suffix > DaxFsV8Constants.MaxPageIndex) continue;
+            ulong ino = key >> OverlayKeys.InoShift;
+            if (!_reader.IsBaseInode(ino) || _index.ContainsKey(OverlayKeys.Inode(ino))) continue;
+            var b = _reader.GetInode((uint)ino);
+            if (ModeBits.TypeOf(b.Mode) != DaxFsItemType.File) continue;
+            // A DIRENT's hash can look like a DATA key: only a key whose entry is not a dirent of that hash counts.
+            if (off <= _poolSize && _poolSize - off >= OverlayDirentEntry.RecordSize && EntryType(off) == (uint)OverlayEntryType.Dirent)
+            {
+                var e = OverlayDirentEntry.Read(PoolBytes(off, OverlayDirentEntry.RecordSize));
+                if (e.NameLength is > 0 and <= DaxFsConstants.NameMax && OverlayKeys.Dirent(e.ParentIno, e.Name) == key) continue;
+            }
+            if (off > _poolSize || _block > _poolSize - off) continue;
+            ulong pageStart = suffix * _block;
+            if (pageStart + _block <= b.Size) continue;
+            var page = PoolBytes(off, (int)_block);
+            int from = b.Size > pageStart ? (int)(b.Size - pageStart) : 0;
+            int last = page[from..].LastIndexOfAnyExcept((byte)0);
+            if (last >= 0) yield return new LostAppend(ino, suffix, b.Size, last + 1, (long)(_pool + off));
+        }
+    }
+}

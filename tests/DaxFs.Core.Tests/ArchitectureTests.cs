@@ -1,0 +1,183 @@
+using System.Text.RegularExpressions;
+
+namespace DaxFs.Core.Tests;
+
+/// <summary>
+/// The engine's map as ARCHITECTURE.md draws it: the arrows between the folders of src/DaxFs.Core, measured from
+/// the code, match the document's table exactly; each folder is its namespace; no PowerShell in the engine; and no
+/// raw field offset outside the format layer.
+/// </summary>
+public class ArchitectureTests
+{
+    private static readonly string Engine = Path.Combine(TestPaths.RepoRoot, "src", "DaxFs.Core");
+
+    private sealed record SourceFile(string Folder, string RelativePath, string Text, string Code);
+
+    private static readonly Lazy<IReadOnlyList<SourceFile>> s_files = new(() =>
+        Directory.EnumerateFiles(Engine, "*.cs", SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(Engine, p).Replace('\\', '/'))
+            .Where(r => !r.StartsWith("bin/", StringComparison.Ordinal) && !r.StartsWith("obj/", StringComparison.Ordinal) && r.Contains('/'))
+            .Select(r =>
+            {
+                string text = File.ReadAllText(Path.Combine(Engine, r));
+                return new SourceFile(r[..r.IndexOf('/')], r, text, StripCommentsAndStrings(text));
+            })
+            .ToList());
+
+    /// <summary>Code without comments and string literals (so that prose and messages never count as code).</summary>
+    private static string StripCommentsAndStrings(string text)
+    {
+        string s = Regex.Replace(text, @"/\*.*?\*/", " ", RegexOptions.Singleline);
+        s = Regex.Replace(s, @"//[^\n]*", " ");
+        s = Regex.Replace(s, @"@""(?:""""|[^""])*""", "\"\"");
+        s = Regex.Replace(s, @"\$?""(?:\\.|[^""\\\n])*""", "\"\"");
+        s = Regex.Replace(s, @"'(?:\\.|[^'\\\n])'", "' '");
+        return s;
+    }
+
+    /// <summary>The table of ARCHITECTURE.md: folder → the folders it may use.</summary>
+    private static Dictionary<string, SortedSet<string>> DocumentedArrows()
+    {
+        var map = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        foreach (string line in File.ReadLines(Path.Combine(TestPaths.RepoRoot, "ARCHITECTURE.md")))
+        {
+            var m = Regex.Match(line, @"^\| `(\w+)/` \|.*\| ([^|]*) \|\s*$");
+            if (!m.Success) continue;
+            var uses = Regex.Matches(m.Groups[2].Value, @"`(\w+)`").Select(u => u.Groups[1].Value);
+            map[m.Groups[1].Value] = new SortedSet<string>(uses, StringComparer.Ordinal);
+        }
+        // The last column names folders in backticks; other backticked words there are explanation.
+        foreach (var uses in map.Values) uses.IntersectWith(map.Keys);
+        return map;
+    }
+
+    /// <summary>The types each engine namespace declares (for qualified names such as <c>Branches.BranchSpace</c>).</summary>
+    private static Dictionary<string, HashSet<string>> DeclaredTypes() =>
+        s_files.Value.GroupBy(f => f.Folder).ToDictionary(g => g.Key, g => g
+            .SelectMany(f => Regex.Matches(f.Code, @"\b(?:class|struct|record|interface|enum)\s+(\w+)").Select(m => m.Groups[1].Value))
+            .ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+
+    private static Dictionary<string, SortedSet<string>> MeasuredArrows()
+    {
+        var types = DeclaredTypes();
+        var folders = types.Keys.ToHashSet(StringComparer.Ordinal);
+        var map = folders.ToDictionary(f => f, _ => new SortedSet<string>(StringComparer.Ordinal), StringComparer.Ordinal);
+        foreach (var f in s_files.Value)
+        {
+            // using DaxFs.Core.X; using static DaxFs.Core.X.Y; DaxFs.Core.X.Y anywhere; X.Type where X declares Type.
+            foreach (Match m in Regex.Matches(f.Code, @"\bDaxFs\.Core\.(\w+)"))
+                map[f.Folder].Add(m.Groups[1].Value);
+            foreach (Match m in Regex.Matches(f.Code, @"(?<![\w.])(\w+)\.(\w+)"))
+                if (types.TryGetValue(m.Groups[1].Value, out var declared) && declared.Contains(m.Groups[2].Value))
+                    map[f.Folder].Add(m.Groups[1].Value);
+            map[f.Folder].Remove(f.Folder);
+        }
+        return map;
+    }
+
+    private static string Show(Dictionary<string, SortedSet<string>> map) =>
+        string.Join("\n", map.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} -> {string.Join(", ", kv.Value)}"));
+
+    [Fact]
+    public void The_arrows_between_engine_folders_are_the_ones_ARCHITECTURE_md_lists()
+    {
+        var documented = DocumentedArrows();
+        var measured = MeasuredArrows();
+        Assert.Equal(measured.Keys.OrderBy(k => k, StringComparer.Ordinal), documented.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        Assert.Equal(Show(documented), Show(measured));
+    }
+
+    [Fact]
+    public void The_documented_arrows_have_no_cycle()
+    {
+        var map = DocumentedArrows();
+        var state = new Dictionary<string, int>(StringComparer.Ordinal);
+        bool Visit(string n)
+        {
+            if (state.TryGetValue(n, out int s)) return s == 2;
+            state[n] = 1;
+            foreach (var m in map.GetValueOrDefault(n) ?? new SortedSet<string>())
+                if (!Visit(m)) return false;
+            state[n] = 2;
+            return true;
+        }
+        Assert.All(map.Keys, k => Assert.True(Visit(k), $"the arrows from {k} lead back to it"));
+        Assert.Empty(map["Format"]);
+        Assert.Empty(map["Errors"]);
+        Assert.Equal(new[] { "Errors", "Format" }, map["Linux"]);
+    }
+
+    [Fact]
+    public void Each_engine_folder_is_its_namespace()
+    {
+        var wrong = s_files.Value
+            .Select(f => (f.RelativePath, Namespace: Regex.Match(f.Code, @"^namespace\s+([\w.]+)\s*;", RegexOptions.Multiline).Groups[1].Value,
+                Expected: "DaxFs.Core." + Path.GetDirectoryName(f.RelativePath)!.Replace('/', '.')))
+            .Where(x => x.Namespace != x.Expected)
+            .Select(x => $"{x.RelativePath}: namespace {x.Namespace}, expected {x.Expected}");
+        Assert.Empty(wrong);
+    }
+
+    [Fact]
+    public void The_engine_has_no_PowerShell()
+    {
+        Assert.Empty(s_files.Value.Where(f => f.Code.Contains("System.Management.Automation", StringComparison.Ordinal)).Select(f => f.RelativePath));
+        Assert.DoesNotContain("PowerShell", File.ReadAllText(Path.Combine(Engine, "DaxFs.Core.csproj")), StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Outside Format/ (and Linux/, which decodes the kernel's own structures such as statx), image bytes are read
+    /// only through the format's records: no BinaryPrimitives, no slice at a literal position, and no finding or
+    /// format error at "an offset plus a number".
+    /// </summary>
+    [Fact]
+    public void No_raw_field_offset_appears_outside_the_format_layer()
+    {
+        var rules = new (string Why, Regex Pattern)[]
+        {
+            ("decodes bytes itself", new Regex(@"\bBinaryPrimitives\.")),
+            ("slices at a literal position", new Regex(@"\[\s*(?:[2-9]|\d{2,})\s*\.\.|\.Slice\(\s*(?:[2-9]|\d{2,})\s*[,)]")),
+            ("reads a field at a literal position", new Regex(@"\bU(?:16|32|64)\(\s*\w+\s*,\s*\d+\s*\)")),
+            ("reports an offset plus a literal", new Regex(@"(?:DaxFsFormatException|Report|Bad(?:<\w+>)?)\(\s*(?:RuleIds\.\w+\s*,\s*)?[^,;]*?\+\s*(?:[2-9]|\d{2,})\b[^,;]*,")),
+        };
+        var found = new List<string>();
+        foreach (var f in s_files.Value.Where(f => f.Folder is not "Format" and not "Linux"))
+        {
+            string[] lines = f.Code.Split('\n');
+            for (int i = 0; i < lines.Length; i++)
+                foreach (var (why, pattern) in rules)
+                    if (pattern.IsMatch(lines[i])) found.Add($"{f.RelativePath}:{i + 1} {why}: {lines[i].Trim()}");
+        }
+        Assert.Empty(found);
+    }
+
+    [Fact]
+    public void Only_the_format_layer_names_the_format_version()
+    {
+        var literal = new Regex(@"(?i)\bversion 5\b|\bv5\b|\bnot 5\b");
+        Assert.Empty(s_files.Value.Where(f => f.Folder != "Format" && literal.IsMatch(f.Text)).Select(f => f.RelativePath));
+    }
+
+    [Fact]
+    public void The_offset_check_finds_what_it_is_for()
+    {
+        // The patterns above on lines the old code had: each must be caught.
+        string[] old =
+        {
+            "throw new DaxFsFormatException(RuleIds.BaseVersion, (long)_baseOffset + 4, \"\");",
+            "Report(RuleIds.BranchState, (long)at + 40, null, \"\");",
+            "uint type = U32(h, 0), total = U32(h, 4);",
+            "BinaryPrimitives.WriteUInt32LittleEndian(s[8..], 1);",
+            "NameBytes = body.Slice(32, n).ToArray()",
+        };
+        var file = new SourceFile("Read", "Read/Old.cs", string.Join('\n', old), StripCommentsAndStrings(string.Join('\n', old)));
+        var patterns = new[]
+        {
+            new Regex(@"\bBinaryPrimitives\."),
+            new Regex(@"\[\s*(?:[2-9]|\d{2,})\s*\.\.|\.Slice\(\s*(?:[2-9]|\d{2,})\s*[,)]"),
+            new Regex(@"\bU(?:16|32|64)\(\s*\w+\s*,\s*\d+\s*\)"),
+            new Regex(@"(?:DaxFsFormatException|Report|Bad(?:<\w+>)?)\(\s*(?:RuleIds\.\w+\s*,\s*)?[^,;]*?\+\s*(?:[2-9]|\d{2,})\b[^,;]*,"),
+        };
+        Assert.All(file.Code.Split('\n'), line => Assert.Contains(patterns, p => p.IsMatch(line)));
+    }
+}

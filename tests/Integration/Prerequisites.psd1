@@ -1,0 +1,12 @@
+# The programs the integration suite needs on the host and the Debian package of each; read by build.ps1
+# (which installs the missing ones as root) and by Invoke-Integration.ps1 (which skips the suite without them).
+# python3: the vectors' make-trees.sh.
+@{
+    'qemu-system-x86_64' = 'qemu-system-x86'
+    'busybox'            = 'busybox-static'
+    'cpio'               = 'cpio'
+    'xz'                 = 'xz-utils'
+    'ndctl'              = 'ndctl'
+    'daxctl'             = 'daxctl'
+    'python3'            = 'python3'
+}
