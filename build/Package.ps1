@@ -26,7 +26,10 @@ try {
     New-Item -ItemType Directory -Force $scratch | Out-Null
     Save-PSResource -Name DaxFs -Repository $repoName -Path $scratch -TrustRepository
     $saved = Join-Path $scratch "DaxFs/$($manifest.Version)/DaxFs.psd1"
-    $check = & dotnet pwsh -NoProfile -NonInteractive -Command "Import-Module '$saved'; (Get-Command -Module DaxFs).Count; (Get-Help New-DaxFsImage).Synopsis; `$t = Join-Path ([IO.Path]::GetTempPath()) 'daxfs-pkg-$PID'; New-Item -ItemType Directory `$t/root -Force | Out-Null; (New-DaxFsImage `$t/root `$t/root.daxfs -Force).Mode; Remove-Item -Recurse -Force `$t; (Get-DaxFsItem (Join-Path (Get-Module DaxFs).ModuleBase 'samples/basic.static.daxfs') -Recurse).Count"
+    # The pwsh that runs this script (dotnet pwsh from the tool manifest, or an installed pwsh), whatever the current folder.
+    $pwsh = @([Environment]::ProcessPath)
+    if ([IO.Path]::GetFileNameWithoutExtension($pwsh[0]) -eq 'dotnet') { $pwsh += (Join-Path $PSHOME 'pwsh.dll') }
+    $check = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$saved'; (Get-Command -Module DaxFs).Count; (Get-Help New-DaxFsImage).Synopsis; `$t = Join-Path ([IO.Path]::GetTempPath()) 'daxfs-pkg-$PID'; New-Item -ItemType Directory `$t/root -Force | Out-Null; (New-DaxFsImage `$t/root `$t/root.daxfs -Force).Mode; Remove-Item -Recurse -Force `$t; (Get-DaxFsItem (Join-Path (Get-Module DaxFs).ModuleBase 'samples/basic.static.daxfs') -Recurse).Count"
     if ($LASTEXITCODE -ne 0 -or [int]$check[0] -ne $manifest.ExportedCmdlets.Count -or $check[2] -ne 'Static') { throw "The packaged module does not import and run with all its cmdlets: $check" }
     $pkg = Get-ChildItem $RepositoryPath -Filter "DaxFs.$($manifest.Version).nupkg"
     Write-Host "Packaged DaxFs $($manifest.Version): $($pkg.FullName) ($($check[0]) cmdlets; help: '$($check[1])'; New-DaxFsImage ran from the package)"

@@ -482,7 +482,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     /// <summary>The item at an absolute raw path (components compared as bytes), or null when it does not exist.</summary>
     public ImageItem? GetItem(byte[] path)
     {
-        uint ino = Base.RootInode;
+        uint ino = RootInode;
         byte[] last = Array.Empty<byte>();
         foreach (var part in PathResolver.SplitRaw(path))
         {
