@@ -27,7 +27,7 @@ public sealed class DaxFsBranchNotFoundException(string name, IReadOnlyList<stri
 /// A malformed log never crashes the replay: it raises <see cref="DaxFsFormatException"/> with a rule id (the kernel refuses
 /// to mount such a branch). Instances are read-only after opening and safe for concurrent readers.
 /// </summary>
-public sealed class BranchView : IImageTree
+public sealed class BranchView : IImageTree, INameLookup
 {
     /// <summary>Bytes per read(2) call of the reader the content emulates (cat and cp use 128 KiB).</summary>
     public const int ReadCallSize = 128 * 1024;
@@ -410,18 +410,7 @@ public sealed class BranchView : IImageTree
 
     // ------------------------------------------------------------------ paths and items
 
-    public bool TryLookup(string path, out ulong ino)
-    {
-        // KERNEL: the root is always inode 1 (the base superblock's root_inode is not used).
-        ino = DaxFsConstants.RootInode;
-        foreach (var part in DaxFsImageReader.NormalizePath(path).Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!TryGetAttributes(ino, out var a) || ModeBits.TypeOf(a.Mode) != DaxFsItemType.Directory) return false;
-            if (!TryLookupChild(ino, Encoding.UTF8.GetBytes(part), out ulong child) || !TryGetAttributes(child, out _)) return false;
-            ino = child;
-        }
-        return TryGetAttributes(ino, out _);
-    }
+    public bool TryLookup(string path, out ulong ino) => NameLookup.TryLookup(this, path, out ino);
 
     public ImageItem? GetItem(string path)
     {
@@ -432,21 +421,7 @@ public sealed class BranchView : IImageTree
     }
 
     /// <summary>The item at an absolute raw path (components compared as bytes, as the kernel's lookup does), or null.</summary>
-    public ImageItem? GetItem(byte[] path)
-    {
-        ulong ino = DaxFsConstants.RootInode;
-        byte[] last = Array.Empty<byte>();
-        foreach (var part in PathResolver.SplitRaw(path))
-        {
-            if (!TryGetAttributes(ino, out var d) || ModeBits.TypeOf(d.Mode) != DaxFsItemType.Directory) return null;
-            if (!TryLookupChild(ino, part, out ulong child) || !TryGetAttributes(child, out _)) return null;
-            ino = child;
-            last = part;
-        }
-        if (!TryGetAttributes(ino, out var a)) return null;
-        return new ImageItem(DaxFsImageReader.NormalizePath(Encoding.UTF8.GetString(path)), last, ino, a,
-            ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null, 0, -1, fullNameBytes: last.Length == 0 ? null : path);
-    }
+    public ImageItem? GetItem(byte[] path) => NameLookup.GetItem(this, path);
 
     private ImageItem Item(string fullName, byte[] name, ulong ino, BaseInode a, int depth, long offset, byte[]? fullNameBytes = null) =>
         new(fullName, name, ino, a, ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null, depth, offset, fullNameBytes: fullNameBytes);
@@ -486,9 +461,6 @@ public sealed class BranchView : IImageTree
     }
 
     // ------------------------------------------------------------------ content
-
-    /// <summary>Where a run of a file's bytes comes from: the image (a write's data or the base image), or the backing file.</summary>
-    public readonly record struct ContentSegment(long Position, long Length, long Source, bool FromBackingFile);
 
     /// <summary>
     /// The runs of bytes a reader gets from <c>read(2)</c> calls of <see cref="ReadCallSize"/> bytes from offset 0 until one
@@ -569,41 +541,7 @@ public sealed class BranchView : IImageTree
         var plan = PlanContent(ino, out _);
         if (plan.Any(s => s.FromBackingFile) && _reader.BackingFile is null)
             throw new InvalidOperationException("This split image keeps regular-file data in a backing file: pass the backing file to read content.");
-        return new SegmentStream(_reader, plan);
+        return new SegmentStream(_reader, plan, RuleIds.DeltaEntry);
     }
 
-    private sealed class SegmentStream(DaxFsImageReader reader, IReadOnlyList<ContentSegment> plan)
-        : ReadOnlyWindowStream(plan.Count == 0 ? 0 : plan[^1].Position + plan[^1].Length)
-    {
-        private FileStream? _backing;
-
-        protected override int ReadAt(long position, Span<byte> buffer)
-        {
-            int lo = 0, hi = plan.Count - 1;
-            while (lo < hi)
-            {
-                int mid = (lo + hi + 1) / 2;
-                if (plan[mid].Position <= position) lo = mid; else hi = mid - 1;
-            }
-            var seg = plan[lo];
-            long into = position - seg.Position;
-            int n = (int)Math.Min(buffer.Length, seg.Length - into);
-            if (!seg.FromBackingFile)
-            {
-                reader.Memory.Span((ulong)(seg.Source + into), n, RuleIds.DeltaEntry).CopyTo(buffer);
-                return n;
-            }
-            _backing ??= new FileStream(reader.BackingFile!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.RandomAccess);
-            _backing.Position = seg.Source + into;
-            int got = _backing.Read(buffer[..n]);
-            if (got == 0) throw new DaxFsFormatException(RuleIds.InodeDataBounds, -1, $"The backing file ends before offset {seg.Source + into}.");
-            return got;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _backing?.Dispose();
-            base.Dispose(disposing);
-        }
-    }
 }

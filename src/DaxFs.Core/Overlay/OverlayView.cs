@@ -28,7 +28,7 @@ namespace DaxFs.Core.Overlay;
 /// many steps as entries fit in the pool (a loop raises <see cref="DaxFsFormatException"/>); memory grows with the used
 /// buckets and the directories listed, both bounded by the image. Instances are safe for concurrent readers.</para>
 /// </summary>
-public sealed class OverlayView : IImageTree
+public sealed class OverlayView : IImageTree, INameLookup
 {
     private static readonly UTF8Encoding s_utf8 = new(false, false);
     private readonly DaxFsImageReader _reader;
@@ -296,17 +296,7 @@ public sealed class OverlayView : IImageTree
         return false;
     }
 
-    public bool TryLookup(string path, out ulong ino)
-    {
-        ino = DaxFsConstants.RootInode;
-        foreach (var part in DaxFsImageReader.NormalizePath(path).Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!TryGetAttributes(ino, out var a) || ModeBits.TypeOf(a.Mode) != DaxFsItemType.Directory) return false;
-            if (!TryLookupChild(ino, s_utf8.GetBytes(part), out ulong child) || !TryGetAttributes(child, out _)) return false;
-            ino = child;
-        }
-        return TryGetAttributes(ino, out _);
-    }
+    public bool TryLookup(string path, out ulong ino) => NameLookup.TryLookup(this, path, out ino);
 
     public ImageItem? GetItem(string path)
     {
@@ -317,20 +307,7 @@ public sealed class OverlayView : IImageTree
     }
 
     /// <summary>The item at an absolute raw path (components compared as bytes, as the kernel's lookup does), or null.</summary>
-    public ImageItem? GetItem(byte[] path)
-    {
-        ulong ino = DaxFsConstants.RootInode;
-        byte[] last = Array.Empty<byte>();
-        foreach (var part in PathResolver.SplitRaw(path))
-        {
-            if (!TryGetAttributes(ino, out var d) || ModeBits.TypeOf(d.Mode) != DaxFsItemType.Directory) return null;
-            if (!TryLookupChild(ino, part, out ulong child) || !TryGetAttributes(child, out _)) return null;
-            ino = child;
-            last = part;
-        }
-        if (!TryGetAttributes(ino, out var a)) return null;
-        return Item(DaxFsImageReader.NormalizePath(s_utf8.GetString(path)), last, ino, a, 0, -1, last.Length == 0 ? null : path);
-    }
+    public ImageItem? GetItem(byte[] path) => NameLookup.GetItem(this, path);
 
     private ImageItem Item(string fullName, byte[] name, ulong ino, BaseInode a, int depth, long offset, byte[]? fullNameBytes = null) =>
         new(fullName, name, ino, a, ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null, depth, offset, fullNameBytes: fullNameBytes);
@@ -412,9 +389,6 @@ public sealed class OverlayView : IImageTree
         throw new DaxFsFormatException(RuleIds.OverlaySymlinkTarget, -1, $"Symlink inode {ino} has no target: no overlay page 0 and no base record.");
     }
 
-    /// <summary>Where a run of a file's bytes comes from: a pool page, inline base bytes (both absolute image offsets), or the backing file.</summary>
-    public readonly record struct ContentSegment(long Position, long Length, long Source, bool FromBackingFile);
-
     /// <summary>
     /// The runs of bytes a reader gets from a file, page by page: its DATA page, else base bytes below the base size, else
     /// the read stops there (the content ends at the first hole, even when the size says more).
@@ -469,42 +443,8 @@ public sealed class OverlayView : IImageTree
     }
 
     /// <summary>The content of a regular file as a reader of a fresh mount gets it (see <see cref="PlanContent"/>).</summary>
-    public Stream OpenContent(ulong ino) => new SegmentStream(_reader, PlanContent(ino, out _));
+    public Stream OpenContent(ulong ino) => new SegmentStream(_reader, PlanContent(ino, out _), RuleIds.OverlayBucketValue);
 
-    private sealed class SegmentStream(DaxFsImageReader reader, IReadOnlyList<ContentSegment> plan)
-        : ReadOnlyWindowStream(plan.Count == 0 ? 0 : plan[^1].Position + plan[^1].Length)
-    {
-        private FileStream? _backing;
-
-        protected override int ReadAt(long position, Span<byte> buffer)
-        {
-            int lo = 0, hi = plan.Count - 1;
-            while (lo < hi)
-            {
-                int mid = (lo + hi + 1) / 2;
-                if (plan[mid].Position <= position) lo = mid; else hi = mid - 1;
-            }
-            var seg = plan[lo];
-            long into = position - seg.Position;
-            int n = (int)Math.Min(buffer.Length, seg.Length - into);
-            if (!seg.FromBackingFile)
-            {
-                reader.Memory.Span((ulong)(seg.Source + into), n, RuleIds.OverlayBucketValue).CopyTo(buffer);
-                return n;
-            }
-            _backing ??= new FileStream(reader.BackingFile!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.RandomAccess);
-            _backing.Position = seg.Source + into;
-            int got = _backing.Read(buffer[..n]);
-            if (got == 0) throw new DaxFsFormatException(RuleIds.InodeDataBounds, -1, $"The backing file ends before offset {seg.Source + into}.");
-            return got;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _backing?.Dispose();
-            base.Dispose(disposing);
-        }
-    }
 
     // ------------------------------------------------------------------ the lost-append quirk
 

@@ -83,3 +83,48 @@ internal sealed class WindowStream : ReadOnlyWindowStream
         base.Dispose(disposing);
     }
 }
+
+/// <summary>
+/// Where a run of a file's bytes comes from, in a view that pieces a file together (a branch's writes over the base, an
+/// overlay's pages over the base): the image (absolute offset) or the backing file of a split image.
+/// </summary>
+public readonly record struct ContentSegment(long Position, long Length, long Source, bool FromBackingFile);
+
+/// <summary>
+/// A file's bytes read through a plan of <see cref="ContentSegment"/>s in position order; a read from the image outside it
+/// is refused with <c>boundsRule</c>, and the backing file is opened on first need.
+/// </summary>
+internal sealed class SegmentStream(DaxFsImageReader reader, IReadOnlyList<ContentSegment> plan, string boundsRule)
+    : ReadOnlyWindowStream(plan.Count == 0 ? 0 : plan[^1].Position + plan[^1].Length)
+{
+    private FileStream? _backing;
+
+    protected override int ReadAt(long position, Span<byte> buffer)
+    {
+        int lo = 0, hi = plan.Count - 1;
+        while (lo < hi)
+        {
+            int mid = (lo + hi + 1) / 2;
+            if (plan[mid].Position <= position) lo = mid; else hi = mid - 1;
+        }
+        var seg = plan[lo];
+        long into = position - seg.Position;
+        int n = (int)Math.Min(buffer.Length, seg.Length - into);
+        if (!seg.FromBackingFile)
+        {
+            reader.Memory.Span((ulong)(seg.Source + into), n, boundsRule).CopyTo(buffer);
+            return n;
+        }
+        _backing ??= new FileStream(reader.BackingFile!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.RandomAccess);
+        _backing.Position = seg.Source + into;
+        int got = _backing.Read(buffer[..n]);
+        if (got == 0) throw new Format.DaxFsFormatException(Format.RuleIds.InodeDataBounds, -1, $"The backing file ends before offset {seg.Source + into}.");
+        return got;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _backing?.Dispose();
+        base.Dispose(disposing);
+    }
+}
