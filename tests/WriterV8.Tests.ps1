@@ -240,3 +240,52 @@ Describe 'New-DaxFsImage -Format 8 at real size' {
         Compare-DaxFsImage $v5.Path $static.Path | Should -BeNullOrEmpty
     }
 }
+
+Describe 'A format-8 image written to DAX memory' {
+    BeforeAll {
+        $script:SavedEnv = Save-FakeHostEnvironment
+        # A fake host with one dax device, dax0.0 (16 MiB), whose node is a sparse file: the same mmap/msync path as /dev/dax0.0.
+        $root = New-FakeHostRoot 'v8host'
+        $dir = Join-Path $root 'sys/bus/dax/devices/dax0.0'
+        New-Item -ItemType Directory -Force $dir, (Join-Path $root 'dev') | Out-Null
+        Set-Content (Join-Path $dir size) 16MB
+        Set-Content (Join-Path $dir align) 2097152
+        Set-Content (Join-Path $dir resource) '0x100000000'
+        $drv = New-Item -ItemType Directory -Force (Join-Path $root 'sys/bus/dax/drivers/device_dax')
+        New-Item -ItemType SymbolicLink -Path (Join-Path $dir driver) -Target $drv.FullName | Out-Null
+        New-SparseFile (Join-Path $root 'dev/dax0.0') 16MB
+        Set-Content (Join-Path $root 'mountinfo') '' -NoNewline
+        Set-FakeHostEnvironment -SysfsRoot $root -DevRoot (Join-Path $root 'dev') -MountInfo (Join-Path $root 'mountinfo') -AssumeRoot 1
+        $script:Node = Join-Path $root 'dev/dax0.0'
+        $script:V8Out = Join-Path $script:Work 'v8-memory'
+        New-Item -ItemType Directory -Force $script:V8Out | Out-Null
+    }
+    AfterAll { Restore-FakeHostEnvironment $script:SavedEnv }
+
+    It 'is written whole over a format-5 image and reads back from the device as from its file' {
+        Write-DaxFsImage (Join-Path $script:Vectors 'basic.static.daxfs') -Device dax0.0 -Confirm:$false
+        $img = New-DaxFsImage $script:Sample (Join-Path $script:V8Out 's.daxfs') -Format 8 -BackingFile (Join-Path $script:V8Out 's.data') -OverlayPoolSize 1MB -OverlayBuckets 1024
+        $w = Write-DaxFsImage $img.Path -Device dax0.0 -PassThru -Confirm:$false
+        $w.Verified | Should -BeTrue
+        $onDevice = Get-DaxFsImage $script:Node -BackingFile (Join-Path $script:V8Out 's.data')
+        $onDevice.Format | Should -Be 'Format8'
+        $onDevice.Mode | Should -Be 'Split'
+        Test-DaxFsImage $onDevice | Should -BeTrue
+        Compare-DaxFsImage (Get-DaxFsImage $img.Path -BackingFile (Join-Path $script:V8Out 's.data')) $onDevice | Should -BeNullOrEmpty
+        Compare-DaxFsImage $onDevice $script:Sample | Should -BeNullOrEmpty
+    }
+
+    It 'leaves a target refused as IMG-INCOMPLETE-WRITE while the marker is there, over a format-8 image as over format 5' {
+        $img = New-DaxFsImage -Empty (Join-Path $script:V8Out 'e.daxfs') -Format 8 -OverlayPoolSize 1MB -OverlayBuckets 1024 -Force
+        Write-DaxFsImage $img.Path -Device dax0.0 -Confirm:$false
+        # What the writer stores first, over the old superblock: the marker (a write cut short here leaves exactly this).
+        $f = [IO.File]::Open($script:Node, 'Open', 'ReadWrite')
+        try { $f.Write([Text.Encoding]::ASCII.GetBytes('DAXFSWIP'), 0, 8) } finally { $f.Dispose() }
+        (Test-DaxFsImage $script:Node -Detailed).RuleId | Should -Contain 'IMG-INCOMPLETE-WRITE'
+        Get-DaxFsImage $script:Node -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        "$($e[0].Exception.Message)" | Should -Match 'IMG-INCOMPLETE-WRITE|interrupted'
+        # A rewrite makes it whole again.
+        (Write-DaxFsImage $img.Path -Device dax0.0 -PassThru -Confirm:$false).Verified | Should -BeTrue
+        (Get-DaxFsImage $script:Node).Mode | Should -Be 'OverlayOnly'
+    }
+}

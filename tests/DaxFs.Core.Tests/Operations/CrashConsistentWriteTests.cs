@@ -143,7 +143,7 @@ public class CrashConsistentWriteTests
             Assert.Equal(DaxErrorKind.ImageInvalid, ex.Kind);
             Assert.Contains(RuleIds.IncompleteWrite, ex.Message);
             Assert.Contains(ex.Findings, f => f.RuleId == RuleIds.IncompleteWrite);
-            var read = Assert.Throws<DaxLinuxException>(() => DaxMemoryImages.ReadSuperblock(h.Target()));
+            var read = Assert.Throws<DaxLinuxException>(() => DaxMemoryImages.ReadImageLength(h.Target()));
             Assert.Equal("IncompleteWriteAtTarget", read.ErrorId);
 
             // A rewrite succeeds, and the gate lets it through to the mount call.
