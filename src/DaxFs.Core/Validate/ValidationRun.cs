@@ -238,7 +238,7 @@ internal sealed partial class ValidationRun
         {
             string? who = IncompleteWrite.Describe(Bytes(0, Math.Min(BlockSize, (int)Math.Min(_length, int.MaxValue))));
             Report(RuleIds.IncompleteWrite, Superblock.Offsets.Magic, null,
-                "A Write-DaxFsImage to this memory was interrupted before it finished: block 0 holds DaxFs's write-in-progress header" +
+                "An image write into this memory was interrupted before it finished: block 0 holds DaxFs's write-in-progress header" +
                 (who is null ? "" : $" (\"DAXFSWIP{who}\")") + " instead of a superblock, and the bytes after it mix the old and the new image. Write the image again.");
             return;
         }
