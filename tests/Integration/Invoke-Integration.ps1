@@ -14,8 +14,10 @@
               killed with SIGKILL at random moments: the gate refuses what they leave as IMG-INCOMPLETE-WRITE; a second
               writer and a mount are refused naming the first) and Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
       hostile the NVDIMM as one raw namespace holding the hostile set (HostileImages in TreeTools: structural breaks
-              and seeded mutants of a small and a large static, branching and split image): Hostile.Tests.ps1 mounts each through
-              Mount-DaxFs and its gate. A boot of its own, so a kernel crash cannot take the other boots' tests with it;
+              and seeded mutants of a small and a large static, branching and split image, and of the large tree's
+              branching image whose branches and logs the real kernel wrote, tests/fixtures/branches/large-kernel.daxfs.gz):
+              Hostile.Tests.ps1 mounts each through Mount-DaxFs and its gate (and the kernel-made ones, once through
+              it, at each live branch too). A boot of its own, so a kernel crash cannot take the other boots' tests with it;
               a guest that dies is reported as a failure with the console's last lines.
     Writes the summed counts to -ResultFile as JSON (Passed, Failed, Skipped, SkipReason, Boots). When the kit or its
     prerequisites are missing nothing runs: SkipReason says why, and it is printed.
