@@ -13,6 +13,10 @@
               views, inventory, update, rollbacks after a corrupted write), WriteSafety.Tests.ps1 (writers of dax0.0
               killed with SIGKILL at random moments: the gate refuses what they leave as IMG-INCOMPLETE-WRITE; a second
               writer and a mount are refused naming the first) and Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
+      hosts   two guests on one --memory-file, as two hosts on a memory pool, and this machine reading that file offline
+              (Invoke-HostsBoot.ps1: HostsWriter/HostsReader.Tests.ps1; a write the other kernel tries to mount meanwhile,
+              every file read back by physical range with the reader's page cache measured, sibling branches of two
+              kernels and a commit; the fleet runbook over SSH remoting when sshd is installed)
       hostile the NVDIMM as one raw namespace holding the hostile set (HostileImages in TreeTools: structural breaks
               and seeded mutants of a small and a large static, branching and split image): Hostile.Tests.ps1 mounts each through
               Mount-DaxFs and its gate. A boot of its own, so a kernel crash cannot take the other boots' tests with it;
@@ -36,8 +40,8 @@ param(
     # The VM kit (run-vm.sh and kernel/); default $env:DAXFS_VM_KIT, $env:DAXFS_SHARED/vm, or ../shared/vm.
     [string] $Kit,
     # Which boots to run.
-    [ValidateSet('raw', 'devdax', 'hostile')]
-    [string[]] $Boot = @('raw', 'devdax', 'hostile'),
+    [ValidateSet('raw', 'devdax', 'hostile', 'hosts')]
+    [string[]] $Boot = @('raw', 'devdax', 'hostile', 'hosts'),
     # Limit for one boot, in seconds (run-vm.sh --timeout). The devdax boot took 666 s on a 2-core machine running two
     # other VMs and 1397 s with three (the runbooks took 225 s and 920 s of that): a loaded machine needs the margin.
     [int] $BootTimeout = 2400
@@ -253,6 +257,14 @@ $passed = 0; $failed = 0; $skipped = 0
 Push-Location $root
 try {
     foreach ($b in $Boot) {
+        if ($b -eq 'hosts') {
+            # Two guests on one memory file and this machine reading it offline (Invoke-HostsBoot.ps1).
+            Write-Host "Integration: boot 'hosts': two guests on one memory file"
+            $entry = & (Join-Path $PSScriptRoot 'Invoke-HostsBoot.ps1') -Kit $Kit -KitArgs $kitArgs -PesterPath $PesterPath -ModulePath $ModulePath -DataPath $data -BootTimeout $BootTimeout
+            $passed += $entry.Passed; $failed += $entry.Failed; $skipped += $entry.Skipped
+            $boots.Add($entry)
+            continue
+        }
         $json = Join-Path $results "$b.json"
         $vmArgs = @((Join-Path $Kit 'run-vm.sh')) + $kitArgs + @('--timeout', "$BootTimeout")
         if ($b -eq 'devdax') { $vmArgs += @('--devdax', '--memory-size', '512M') }
