@@ -22,8 +22,9 @@ BeforeAll {
         Mock Invoke-Command -RemoveParameterType Session {
             foreach ($s in $Session) {
                 $fh = $global:FleetHosts[$s.InstanceId]
-                $global:RunbookCalls.Add("Invoke-Command $($fh.Name) $($ArgumentList[0])")
-                if ($fh.Fail[$ArgumentList[0]] -eq 'unreachable') {
+                $step = if ($ArgumentList.Count -eq 1) { 'Inventory' } else { $ArgumentList[0] }
+                $global:RunbookCalls.Add("Invoke-Command $($fh.Name) $step")
+                if ($fh.Fail[$step] -eq 'unreachable') {
                     Write-Error -Message "[$($fh.Name)] The SSH transport process has abruptly terminated causing this remote session to break." -TargetObject $s -ErrorId 'PSSessionStateBroken'
                     continue
                 }
@@ -149,5 +150,71 @@ Describe 'Publish-DaxFsImageToFleet.ps1' {
         $r = Invoke-Fleet $hosts @{ WhatIf = $true }
         $r | Should -BeNullOrEmpty
         @($RunbookCalls | Where-Object { $_ -like 'Invoke-Command*' }) | Should -Be @('Invoke-Command node1 Inspect', 'Invoke-Command node2 Inspect', 'Invoke-Command node3 Inspect')
+    }
+}
+
+Describe 'Get-DaxFsFleetInventory.ps1' {
+    BeforeEach {
+        $h = New-FakeHost
+        $global:FleetHosts = @{}
+        $script:Inventory = Join-Path $Runbooks 'Get-DaxFsFleetInventory.ps1'
+        $script:Img = (New-DaxFsImage (New-RootTree "tree-$(Get-Random)") (Join-Path $TestDrive "inv-$(Get-Random).daxfs") -Owner Root).Path
+        $script:Other = (New-DaxFsImage (New-RootTree "tree-$(Get-Random)" 'other motd') (Join-Path $TestDrive "other-$(Get-Random).daxfs") -Owner Root).Path
+        & (Get-Command Write-DaxFsImage -CommandType Cmdlet) $Img -Device dax0.0 -Confirm:$false
+        Add-FakeDaxDevice $h.Root 'dax2.0' (64MB) 0x200000000 -Mappings @(, @(0x200000000, 0x203ffffff))
+        & (Get-Command Write-DaxFsImage -CommandType Cmdlet) $Other -Device dax2.0 -Confirm:$false
+        $script:hosts = 'node1', 'node2', 'node3' | ForEach-Object { New-FakeSession $_ }
+        function Set-HostMount([int] $Index, [long] $Phys, [long] $Size, [string] $MountPoint = '/mnt/pool') {
+            Add-Content $global:FleetHosts[$hosts[$Index].InstanceId].MountInfo ("70 27 0:70 / $MountPoint ro,relatime - daxfs none ro,phys=0x{0:x},size={1},static" -f $Phys, $Size)
+        }
+        Use-FakeFleet
+    }
+
+    It 'names the image every host has mounted, and that they agree' {
+        0..2 | ForEach-Object { Set-HostMount $_ $DaxPhys $DaxSize }
+        $r = @(& $Inventory -Session $hosts -Image $Img -ModulePath $ModulePath)
+        $r | Should -HaveCount 3
+        $r[0].PSTypeNames[0] | Should -Be 'DaxFs.Runbook.FleetMount'
+        $r.Host | Should -Be 'node1', 'node2', 'node3'
+        $r.Status | Should -Be 'Mounted', 'Mounted', 'Mounted'
+        $r.ImageName | Should -Be (@(Split-Path -Leaf $Img) * 3)
+        $r.Sha256 | Should -Be (@((Get-FileHash $Img -Algorithm SHA256).Hash) * 3)
+        $r.Format | Should -Be 5, 5, 5
+        $r.Mode | Should -Be 'Static', 'Static', 'Static'
+        $r.Agrees | Should -Be $true, $true, $true
+    }
+    It 'shows the host that has another image at the mount point, and the host that has none' {
+        Set-HostMount 0 $DaxPhys $DaxSize
+        Set-HostMount 1 $DaxPhys $DaxSize
+        Set-HostMount 2 0x200000000 (64MB)
+        Set-HostMount 0 $DaxPhys $DaxSize '/mnt/extra'
+        $r = @(& $Inventory -Session $hosts -Image $Img, $Other -ModulePath $ModulePath)
+        $odd = $r | Where-Object { $_.Host -eq 'node3' -and $_.MountPoint -eq '/mnt/pool' }
+        $odd.Agrees | Should -BeFalse
+        $odd.ImageName | Should -Be (Split-Path -Leaf $Other)
+        $odd.Note | Should -Be 'differs from 2 of 3 host(s) at /mnt/pool'
+        ($r | Where-Object { $_.MountPoint -eq '/mnt/pool' -and $_.Host -ne 'node3' }).Agrees | Should -Be $true, $true
+        $missing = @($r | Where-Object Status -eq 'NotMounted')
+        $missing.Host | Should -Be 'node2', 'node3'
+        $missing.MountPoint | Should -Be '/mnt/extra', '/mnt/extra'
+        $missing.Agrees | Should -Be $false, $false
+    }
+    It 'lists a host it cannot reach as Unreachable and goes on' {
+        Set-HostMount 0 $DaxPhys $DaxSize
+        $global:FleetHosts[$hosts[1].InstanceId].Fail.Inventory = 'unreachable'
+        $r = @(& $Inventory -Session $hosts -ModulePath $ModulePath)
+        ($r | Where-Object Host -eq 'node2').Status | Should -Be 'Unreachable'
+        ($r | Where-Object Host -eq 'node2').Error | Should -Match 'abruptly terminated'
+        ($r | Where-Object Host -eq 'node1').Status | Should -Be 'Mounted'
+    }
+    It 'lists the branches of a branching image and compares such images by their base' {
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs'))
+        $f = [IO.File]::OpenWrite($h.Node); try { $f.Write($bytes, 0, $bytes.Length) } finally { $f.Dispose() }
+        0..1 | ForEach-Object { Set-HostMount $_ $DaxPhys $bytes.Length }
+        $r = @(& $Inventory -Session $hosts[0..1] -ModulePath $ModulePath)
+        $r.Mode | Should -Be 'Branching', 'Branching'
+        $r[0].Branches | Should -Be 'main:Active', 'feature:Active'
+        $r[0].BaseSha256 | Should -Not -BeNullOrEmpty
+        $r.Agrees | Should -Be $true, $true
     }
 }
