@@ -173,7 +173,7 @@ if ($fleet -and $suitesDone) {
     try {
         $key = Join-Path $dir 'ssh/client_key'
         $sessions = foreach ($g in $guests) {
-            New-PSSession -HostName 127.0.0.1 -Port $g.Port -UserName root -KeyFilePath $key -Name ($g.Boot -replace 'hosts-') -Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' } -ErrorAction Stop
+            New-PSSession -HostName 127.0.0.1 -Port $g.Port -UserName root -KeyFilePath $key -Name ($g.Boot -replace 'hosts-') -ConnectingTimeout 600000 -Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' } -ErrorAction Stop
         }
         $connect = $fw.Elapsed.TotalSeconds
         $phys = [uint64]0x100000000 + 128MB
