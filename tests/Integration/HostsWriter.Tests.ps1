@@ -23,6 +23,7 @@ Describe 'Publishing into memory another kernel shares (writer)' {
         $seen = $false
         for ($i = 0; $i -lt 3000 -and -not $run.IsCompleted; $i++) { if ((Get-Head) -eq 'DAXFSWIP') { $seen = $true; break }; Start-Sleep -Milliseconds 5 }
         $ps.Stop()
+        $ps.Dispose()
         $Measured.StoppedWriteSawMarker = $seen
         $seen | Should -BeTrue -Because 'the write should still run when the marker is stored (a 40 MiB image)'
         Get-Head | Should -Be 'DAXFSWIP'
@@ -55,7 +56,7 @@ Describe 'Sibling branches made by two kernels (writer)' {
         Set-Content (Join-Path $Br 'f1.txt') 'changed by A'
         Send-Signal 'A-branched'
         Wait-Signal 'B-branched'
-        (Get-DaxFsBranch $Main | Where-Object State -eq 'Active').Name | Should -Be 'main', 'brB', 'brA' -Because 'each kernel sees the other''s branch in the shared table'
+        (Get-DaxFsBranch $Main | Where-Object State -eq 'Active').Name | Should -Be 'main', 'brA', 'brB' -Because 'each kernel sees the other''s branch in the shared table'
     }
     It 'commits brA after the host read both branches offline' {
         Wait-Signal 'host-read-branches'

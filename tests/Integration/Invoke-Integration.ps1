@@ -121,10 +121,15 @@ Import-Module $ModulePath -Force
 $asRoot = (& id -u) -eq '0'
 if (-not $asRoot) { Write-Warning 'Not root: the trees keep your own uid/gid and readable modes, so owners and closed modes are not exercised.' }
 $treeDir = Join-Path $data 'trees'
+# The trees and images are the single-guest boots' (raw, devdax); the hosts boot makes its own.
+$trees = [Collections.Generic.List[object]]::new()
+$images = [Collections.Generic.List[object]]::new()
+$nvdimm = Join-Path $data 'nvdimm-raw.img'
+$branchOffset = 0L; $scratchOffset = 0L; $nvdimmSize = 0L
+if (@($Boot | Where-Object { $_ -in 'raw', 'devdax' }).Count) {
 & bash (Join-Path $vectors 'make-trees.sh') $treeDir | Out-Host
 if ($LASTEXITCODE) { throw "make-trees.sh failed ($LASTEXITCODE)." }
 
-$trees = [Collections.Generic.List[object]]::new()
 foreach ($name in 'basic', 'wide', 'deep', 'empty', 'big', 'stride') {
     # A copy under the data folder: the guest sees the repository folder, but not necessarily ../shared (a /tmp/shared
     # on the host is hidden behind the guest's own /tmp).
@@ -144,7 +149,6 @@ foreach ($g in @(@{ P = 'names'; S = 1101 }, @{ P = 'modes'; S = 2202 }, @{ P = 
     $trees.Add([pscustomobject]@{ Name = $name; Kind = 'generated'; Seed = $g.S; Expected = $null })
 }
 
-$images = [Collections.Generic.List[object]]::new()
 foreach ($t in $trees) {
     $source = Join-Path $treeDir $t.Name
     $listing = Join-Path $data "listings/$($t.Name).json"
@@ -167,7 +171,6 @@ foreach ($t in $trees) {
 }
 # Every image into the raw boot's NVDIMM, each at its own 2 MiB-aligned offset from its start: the guest mounts them where they lie
 # (copying them in over 9p would take minutes under emulation). The file's size is a multiple of 16 MiB (the kit's unit).
-$nvdimm = Join-Path $data 'nvdimm-raw.img'
 if (Test-Path -LiteralPath $nvdimm) { Remove-Item -LiteralPath $nvdimm }
 # The first 24 MiB are Branches.Tests.ps1's own (its image with a 20 MiB delta region, at the start of /dev/pmem0 so
 # that it can be read through the node as well), so that the kernel's writes into its branch table and logs touch
@@ -183,6 +186,7 @@ foreach ($i in $images) {
 $scratchOffset = $offset
 $nvdimmSize = [long]([math]::Ceiling(($offset + 32MB) / 16MB) * 16MB)
 $fs = [IO.File]::Open($nvdimm, 'Open', 'ReadWrite'); try { $fs.SetLength($nvdimmSize) } finally { $fs.Dispose() }
+}
 # The hostile set: a small tree in static, branching (1 MiB delta region: exactly main's log) and split mode, every
 # structural break (HostileImages.Structural) and seeded mutants (150 of the static image, 40 of the branching one with
 # a live main branch); from a large tree (2,000 directories, 8,000 entries) the untouched images, 22 object-level
