@@ -88,7 +88,11 @@ if ($fleet) {
     & chmod 600 (Join-Path $ssh 'host_key') (Join-Path $ssh 'client_key')
     $pwshWrapper = Join-Path $ssh 'pwsh-sshs.sh'
     # The guest's pwsh for the powershell subsystem: the tool manifest's pwsh, started from the repository folder.
-    Set-Content $pwshWrapper "#!/bin/sh`nexport HOME=/tmp/home PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOTNET_CLI_TELEMETRY_OPTOUT=1 NUGET_PACKAGES='$env:NUGET_PACKAGES'`ncd '$((Resolve-Path "$PSScriptRoot/../..").Path)' && exec dotnet pwsh -sshs -NoLogo -NoProfile"
+    # The environment the guest's own commands get from run-vm.sh (HOME, the NuGet cache where dotnet finds the tool).
+    $nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+    Set-Content $pwshWrapper ("#!/bin/sh`nexport HOME=/tmp/home DOTNET_CLI_HOME=/tmp/home PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin " +
+        "DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 LANG=C.UTF-8 NUGET_PACKAGES='$nuget'`n" +
+        "cd '$((Resolve-Path "$PSScriptRoot/../..").Path)' && exec dotnet pwsh -sshs -NoLogo -NoProfile")
     & chmod 755 $pwshWrapper
     Set-Content (Join-Path $ssh 'sshd_config') @"
 Port 22
