@@ -7,7 +7,7 @@
 boot=$1; dir=$2; pester=$3; module=$4; data=$5; result=$6
 if [ -f "$dir/ssh/sshd_config" ] && [ -x /usr/sbin/sshd ]; then
   mkdir -p /run/sshd /tmp/home
-  /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/results/sshd-$boot.log" && echo "guest: sshd started"
+  /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/sshd-$boot.log" && echo "guest: sshd started"
 fi
 DAXFS_HOSTS_DIR=$dir dotnet pwsh -NoProfile -NonInteractive -File tests/Integration/Invoke-GuestSuite.ps1 -Boot "$boot" \
   -PesterPath "$pester" -ModulePath "$module" -DataPath "$data" -ResultFile "$result"
