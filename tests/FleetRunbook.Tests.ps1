@@ -199,6 +199,14 @@ Describe 'Get-DaxFsFleetInventory.ps1' {
         $missing.MountPoint | Should -Be '/mnt/extra', '/mnt/extra'
         $missing.Agrees | Should -Be $false, $false
     }
+    It 'lists nothing but a reachable host without daxfs mounts' {
+        $r = @(& $Inventory -Session $hosts -ModulePath $ModulePath)
+        $r | Should -BeNullOrEmpty
+        Set-HostMount 0 $DaxPhys $DaxSize
+        $r = @(& $Inventory -Session $hosts -ModulePath $ModulePath)
+        $r.Host | Should -Be 'node1', 'node2', 'node3'
+        $r.Status | Should -Be 'Mounted', 'NotMounted', 'NotMounted'
+    }
     It 'lists a host it cannot reach as Unreachable and goes on' {
         Set-HostMount 0 $DaxPhys $DaxSize
         $global:FleetHosts[$hosts[1].InstanceId].Fail.Inventory = 'unreachable'

@@ -68,7 +68,8 @@ param(
 
 Set-StrictMode -Version Latest
 
-# What runs on each host: one record per daxfs mount. It never throws: a failure comes back as Error.
+# What runs on each host: a Host record (so that a host without mounts still answers), then one Mount record per daxfs
+# mount (flat records: remoting serializes nested objects as strings). It never throws: a failure comes back as Error.
 $agent = {
     param([string] $ModulePath)
     Set-StrictMode -Version Latest
@@ -77,9 +78,10 @@ $agent = {
         Import-Module $ModulePath
         $mounts = @(Get-DaxFsMount)
     }
-    catch { return [pscustomobject]@{ MountPoint = $null; Error = "$_" } }
+    catch { return [pscustomobject]@{ Kind = 'Host'; Error = "$_" } }
+    [pscustomobject]@{ Kind = 'Host'; Error = $null }
     foreach ($m in $mounts) {
-        $r = [ordered]@{ MountPoint = $m.MountPoint; Source = $m.Source; PhysicalAddress = $m.PhysicalAddress; Size = $m.Size; Sha256 = $null; BaseSha256 = $null
+        $r = [ordered]@{ Kind = 'Mount'; MountPoint = $m.MountPoint; Source = $m.Source; PhysicalAddress = $m.PhysicalAddress; Size = $m.Size; Sha256 = $null; BaseSha256 = $null
             Format = $null; Mode = $null; Branches = @(); Error = $null }
         $copy = Join-Path ([IO.Path]::GetTempPath()) "daxfs-inventory-$PID-$([guid]::NewGuid().ToString('n')).daxfs"
         try {
@@ -147,9 +149,10 @@ foreach ($s in $Session) {
         continue
     }
     $list = @($answers[$s.InstanceId])
-    if ($list.Count -eq 1 -and -not $list[0].MountPoint -and $list[0].Error) { Add-Row $name 'Unreadable' $null $list[0].Error; continue }
+    $head = $list | Where-Object Kind -eq 'Host' | Select-Object -First 1
+    if ($head -and $head.Error) { Add-Row $name 'Unreadable' $null $head.Error; continue }
     $reached.Add($name)
-    foreach ($m in $list) { Add-Row $name $(if ($m.Error) { 'Unreadable' } else { 'Mounted' }) $m $m.Error }
+    foreach ($m in @($list | Where-Object Kind -eq 'Mount')) { Add-Row $name $(if ($m.Error) { 'Unreadable' } else { 'Mounted' }) $m $m.Error }
 }
 
 # Which hosts disagree, per mount point: the image most hosts show there is the reference.

@@ -217,7 +217,7 @@ $errors = @($findings | Where-Object { "$($_.Severity)" -eq 'Error' })
 if ($errors) { throw "$Image is not safe to mount: $(($errors | ForEach-Object { "$($_.RuleId): $($_.Message)" }) -join '; ')" }
 $sha = (Get-FileHash -LiteralPath $Image -Algorithm SHA256).Hash
 $export = Join-Path ([IO.Path]::GetTempPath()) "daxfs-fleet-$PID"
-Remove-Item -LiteralPath $export -Recurse -Force -ErrorAction Ignore
+Remove-Item -LiteralPath $export -Recurse -Force -ErrorAction Ignore -WhatIf:$false -Confirm:$false
 try {
     Export-DaxFsItem -Image $Image -Destination $export -WhatIf:$false -Confirm:$false -ErrorAction Stop | Out-Null
     $expected = @(Get-DaxFsItem -Image $Image -Recurse -ErrorAction Stop | ForEach-Object {
@@ -227,7 +227,7 @@ try {
             }
         })
 }
-finally { Remove-Item -LiteralPath $export -Recurse -Force -ErrorAction Ignore }
+finally { Remove-Item -LiteralPath $export -Recurse -Force -ErrorAction Ignore -WhatIf:$false -Confirm:$false }
 Write-Verbose "$Image`: format $($info.Version), $($info.Mode), $($info.TotalSize) bytes, $($expected.Count) entries, sha256 $sha"
 
 $P = @{
