@@ -73,8 +73,7 @@ public static class DaxActiveBranches
         throw new DaxLinuxException(DaxErrorKind.TargetInUse, ErrorIds.ImageHasActiveBranches,
             $"{name} holds a branching image with {active.Count} active branch{(active.Count == 1 ? "" : "es")}: {Describe(active)}. " +
             "Each is mounted by a kernel on this host or on another host that shares the memory, or was left by a kernel that stopped " +
-            $"without unmounting; {action} pulls the image from under those mounts. Unmount those branches where they are mounted " +
-            $"(Get-DaxFsBranch {target.NodePath} lists them), or add -Force when no kernel uses them any more.",
-            targetName ?? target.Description, Errno.EBUSY);
+            $"without unmounting; {action} pulls the image from under those mounts. Unmount those branches where they are mounted.",
+            targetName ?? target.Description, Errno.EBUSY) { NextStep = NextStep.UnmountActiveBranches, NextStepSubject = target.NodePath };
     }
 }

@@ -93,7 +93,8 @@ public class DaxActiveBranchesTests
         Assert.Contains("deep (id ", ex.Message);
         Assert.Contains("another host that shares the memory", ex.Message);
         Assert.Contains("writing over it pulls the image", ex.Message);
-        Assert.Contains("-Force", ex.Message);
+        Assert.Equal(NextStep.UnmountActiveBranches, ex.NextStep);
+        Assert.Equal(target.NodePath, ex.NextStepSubject);
     }
 
     [Fact]
