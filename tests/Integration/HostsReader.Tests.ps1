@@ -28,7 +28,7 @@ Describe 'Mounting memory another kernel writes (reader)' {
         Wait-Signal 'A-writing'
         # A shell loop of raw mount attempts while the writer writes: each records what the memory starts with and
         # whether the kernel mounted it; a mount is checked (entry count and one file's hash) and unmounted at once.
-        $log = Join-Path $HostsDir 'results/mount-loop.txt'
+        $log = Join-Path $Data 'results/mount-loop.txt'
         $probe = $Hosts.Probe
         $loop = @"
 i=0; s=$Sync

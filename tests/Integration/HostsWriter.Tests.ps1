@@ -20,8 +20,15 @@ Describe 'Publishing into memory another kernel shares (writer)' {
                 Write-DaxFsImage $Image -PhysicalAddress $Phys -Size 96MB -Confirm:$false
             }).AddArgument($env:DAXFS_MODULE_PATH).AddArgument($Hosts.Image).AddArgument($StaticPhys)
         $run = $ps.BeginInvoke()
+        # Polled in this process through /dev/pmem0's page cache, which the writer's map shares (a dd per poll is too slow
+        # under emulation to catch a 40 MiB write).
+        $head = [byte[]]::new(8)
         $seen = $false
-        for ($i = 0; $i -lt 3000 -and -not $run.IsCompleted; $i++) { if ((Get-Head) -eq 'DAXFSWIP') { $seen = $true; break }; Start-Sleep -Milliseconds 5 }
+        while (-not $run.IsCompleted) {
+            $f = [IO.File]::Open('/dev/pmem0', 'Open', 'Read', 'ReadWrite')
+            try { $f.ReadExactly($head) } finally { $f.Dispose() }
+            if ([Text.Encoding]::ASCII.GetString($head) -eq 'DAXFSWIP') { $seen = $true; break }
+        }
         $ps.Stop()
         $ps.Dispose()
         $Measured.StoppedWriteSawMarker = $seen
