@@ -90,7 +90,7 @@ Describe 'Sibling branches made by two kernels (reader)' {
     It 'makes brB beside the other kernel''s brA and writes in it' {
         Wait-Signal 'A-read'
         Wait-Signal 'A-main'
-        Invoke-Tool mount @('-t', 'daxfs', '-o', "phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize, 'none', $Main) | Out-Null
+        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize), 'none', $Main) | Out-Null
         Send-Signal 'B-main'
         # One kernel after the other: making a branch takes no cross-kernel lock (about_DaxFs, Sharing across hosts).
         Wait-Signal 'A-branched'
@@ -118,7 +118,7 @@ Describe 'Sibling branches made by two kernels (reader)' {
     It 'shows the commit in a fresh mount of main only; its main mounted before does not' {
         $Measured.OldMainHasNewA = Test-Path (Join-Path $Main 'new-A.txt')
         $Measured.OldMainF1 = Get-Content (Join-Path $Main 'f1.txt')
-        Invoke-Tool mount @('-t', 'daxfs', '-o', "phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize, 'none', $Main2) | Out-Null
+        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize), 'none', $Main2) | Out-Null
         $Measured.FreshMainHasNewA = Test-Path (Join-Path $Main2 'new-A.txt')
         $Measured.FreshMainF1 = Get-Content (Join-Path $Main2 'f1.txt')
         $Measured.OldMainHasNewA | Should -BeFalse

@@ -55,7 +55,7 @@ Describe 'Publishing into memory another kernel shares (writer)' {
 
 Describe 'Sibling branches made by two kernels (writer)' {
     It 'makes brA beside the other kernel''s brB and writes in it' {
-        Invoke-Tool mount @('-t', 'daxfs', '-o', "phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize, 'none', $Main) | Out-Null
+        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize), 'none', $Main) | Out-Null
         Send-Signal 'A-main'
         Wait-Signal 'B-main'
         New-DaxFsBranch -Name brA -Parent $Main -MountPoint $Br -Confirm:$false | Out-Null
