@@ -13,7 +13,7 @@
               views, inventory, update, rollbacks after a corrupted write), WriteSafety.Tests.ps1 (writers of dax0.0
               killed with SIGKILL at random moments: the gate refuses what they leave as IMG-INCOMPLETE-WRITE; a second
               writer and a mount are refused naming the first) and Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
-      hosts   two guests on one --memory-file, as two hosts on a memory pool, and this machine reading that file offline
+      hosts   (only with -Boot hosts; not run by default yet) two guests on one --memory-file, as two hosts on a memory pool, and this machine reading that file offline
               (Invoke-HostsBoot.ps1: HostsWriter/HostsReader.Tests.ps1; a write the other kernel tries to mount meanwhile,
               every file read back by physical range with the reader's page cache measured, sibling branches of two
               kernels and a commit; the fleet runbook over SSH remoting when sshd is installed)
@@ -40,8 +40,9 @@ param(
     # The VM kit (run-vm.sh and kernel/); default $env:DAXFS_VM_KIT, $env:DAXFS_SHARED/vm, or ../shared/vm.
     [string] $Kit,
     # Which boots to run.
+    # hosts is not in the default set yet: its scenario has not passed a run (#20).
     [ValidateSet('raw', 'devdax', 'hostile', 'hosts')]
-    [string[]] $Boot = @('raw', 'devdax', 'hostile', 'hosts'),
+    [string[]] $Boot = @('raw', 'devdax', 'hostile'),
     # Limit for one boot, in seconds (run-vm.sh --timeout). The devdax boot took 666 s on a 2-core machine running two
     # other VMs and 1397 s with three (the runbooks took 225 s and 920 s of that): a loaded machine needs the margin.
     [int] $BootTimeout = 2400
