@@ -71,7 +71,8 @@ Describe 'New-DaxNamespace' {
     It 'reconfigures a label-less namespace with -Reconfigure' {
         Set-Answer ndctl create-namespace -Fixture 'ndctl-create-namespace.fsdax.json'
         (New-DaxNamespace -Reconfigure namespace0.0 -Mode fsdax -Confirm:$false).BlockDevice | Should -Be 'pmem0'
-        Get-ToolLog ndctl | Should -Be @('create-namespace --reconfig=namespace0.0 --mode=fsdax --force')
+        # the namespace's memory is read first (its branch table: SharedMemory.Tests.ps1)
+        Get-ToolLog ndctl | Should -Be @('list --namespaces --idle', 'create-namespace --reconfig=namespace0.0 --mode=fsdax --force')
     }
     It 'turns an ndctl failure into NdctlFailed with the next step' {
         Set-Answer ndctl create-namespace -StderrFixture 'ndctl-create-namespace.labelless-237.stderr' -Exit 237

@@ -79,6 +79,7 @@ public static class ErrorIds
     public const string CommitFailed = nameof(CommitFailed);
     public const string DeltaRegionFull = nameof(DeltaRegionFull);
     public const string DeltaSizeWithoutBranching = nameof(DeltaSizeWithoutBranching);
+    public const string ImageHasActiveBranches = nameof(ImageHasActiveBranches);
     public const string ImageNotBranching = nameof(ImageNotBranching);
     public const string MainBranchCannotEnd = nameof(MainBranchCannotEnd);
     public const string ParentBranchNotActive = nameof(ParentBranchNotActive);

@@ -94,6 +94,9 @@ public enum NextStep
     MountChildBranch,
     /// <summary>The branch went stale: dismount it.</summary>
     DismountStaleBranch,
+    /// <summary>Kernels (here or on other hosts sharing the memory) have branches of the image mounted: unmount them where
+    /// they are (the subject is the node whose branch table lists them), or write/destroy anyway when none is used any more.</summary>
+    UnmountActiveBranches,
 
     // Image files
     /// <summary>A directory was given as an image: build one from it (the error's target).</summary>

@@ -48,6 +48,11 @@ public sealed class NewDaxNamespaceCommand : DaxLinuxCmdlet
     [ValidateLength(1, 63)]
     public string? Label { get; set; }
 
+    /// <summary>With -Reconfigure: destroy the namespace even when the branching image on it has active branches (mounted
+    /// by some kernel, on this host or another that shares the memory).</summary>
+    [Parameter(ParameterSetName = ReconfigureSet)]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         var tools = Context.Tools;
@@ -63,11 +68,20 @@ public sealed class NewDaxNamespaceCommand : DaxLinuxCmdlet
             ? $"{command.CommandLine} (everything on {Reconfigure} is lost)"
             : command.CommandLine;
         WriteVerbose(command.CommandLine);
+        // The memory itself says which kernels (here or on other hosts of a pool) have branches of its image mounted.
+        // Read as root only: before ShouldProcess, so -WhatIf shows the refusal; without root the call stops below.
+        if (ParameterSetName == ReconfigureSet && !Force && Context.IsRoot() && !Try(() => RefuseActiveBranches(tools), Reconfigure)) return;
         if (!ShouldProcess(target, action)) return;
         RequireRoot("New-DaxNamespace");
         NdctlNamespace created = null!;
         if (Try(() => created = tools.CreateNamespace(command, Cancellation.Token), target))
             WriteObject(DaxNamespace.From(created));
+    }
+
+    private void RefuseActiveBranches(DaxTools tools)
+    {
+        var ns = tools.ListNamespaces(idle: true, ct: Cancellation.Token).FirstOrDefault(n => n.Dev == Reconfigure);
+        if (ns is not null) DaxFs.Core.Operations.DaxActiveBranches.RefuseNamespace(Context, ns, $"reconfiguring {Reconfigure}");
     }
 
     /// <summary>The region or namespace must be in /sys/bus/nd/devices (DaxRegionNotFound, DaxNamespaceNotFound).</summary>

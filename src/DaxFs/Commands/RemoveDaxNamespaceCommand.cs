@@ -15,6 +15,11 @@ public sealed class RemoveDaxNamespaceCommand : DaxLinuxCmdlet
     [ArgumentCompleter(typeof(DaxNamespaceNameCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();
 
+    /// <summary>Destroy a namespace even when the branching image on it has active branches (mounted by some kernel, on this
+    /// host or another that shares the memory).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         var tools = Context.Tools;
@@ -30,6 +35,8 @@ public sealed class RemoveDaxNamespaceCommand : DaxLinuxCmdlet
             var command = tools.DestroyNamespaceCommand(name);
             string what = Describe(ns);
             WriteVerbose(command.CommandLine);
+            // Mounts of other kernels show only in the memory (the branch table); read as root, before ShouldProcess.
+            if (!Force && Context.IsRoot() && !Try(() => DaxFs.Core.Operations.DaxActiveBranches.RefuseNamespace(Context, ns, $"destroying {name}"), name)) continue;
             if (!ShouldProcess(what, $"{command.CommandLine} (everything on it is lost)")) continue;
             RequireRoot("Remove-DaxNamespace");
             Try(() => tools.Run(command, Cancellation.Token), name);

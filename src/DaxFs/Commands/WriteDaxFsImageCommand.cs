@@ -8,7 +8,8 @@ namespace DaxFs.Commands;
 
 /// <summary>
 /// Write-DaxFsImage: copies an image into memory (a dax device, a dma-buf or a physical range) and verifies it by reading
-/// it back. Refuses images larger than the target and memory that a daxfs mount is using.
+/// it back. Refuses images larger than the target, memory that a daxfs mount is using, and memory whose branching image
+/// has active branches (mounts of any kernel that shares the memory).
 /// </summary>
 [Cmdlet(VerbsCommunications.Write, "DaxFsImage", DefaultParameterSetName = DeviceSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(DaxFsMemoryImage))]
@@ -45,7 +46,8 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
     [ValidateRange(1, ulong.MaxValue)]
     public ulong Size { get; set; }
 
-    /// <summary>Write even over memory that a daxfs mount uses (the mounted file system will see the new bytes).</summary>
+    /// <summary>Write even over memory that a daxfs mount uses (the mounted file system will see the new bytes), or that
+    /// holds a branching image whose branch table shows active branches (mounted by some kernel, here or on another host).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -79,6 +81,8 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
                 throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.TargetMounted,
                     $"{target.Description} holds a mounted daxfs ({string.Join(", ", mounts.Select(m => m.MountPoint))}); writing over it changes a live file system. " +
                     "Dismount it first (Get-DaxFsMount | Dismount-DaxFs), or add -Force.", target.Description, Errno.EBUSY);
+            // Mounts on other kernels (other hosts of a memory pool) show only in the memory: a branching image's branch table.
+            if (!Force) DaxActiveBranches.Refuse(target, "writing over it");
         }, targetName);
 
         string action = $"Write {path} ({length} bytes) through {target.DescribeMap(0, length, writable: true)} and read it back";

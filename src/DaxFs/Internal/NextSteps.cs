@@ -56,6 +56,7 @@ internal static class NextSteps
         NextStep.OtherMountPoint => "Choose another -MountPoint.",
         NextStep.MountChildBranch => "New-DaxFsBranch mounts one.",
         NextStep.DismountStaleBranch => "Dismount-DaxFs does that.",
+        NextStep.UnmountActiveBranches => $"Get-DaxFsBranch {target} lists them; -Force goes ahead when no kernel uses them any more.",
         NextStep.BuildFromDirectory => $"To build an image from it, run New-DaxFsImage -Path '{target}'.",
         NextStep.ReplaceExisting => "Use -Force to replace it.",
         NextStep.ValidateImage => "Test-DaxFsImage -Detailed lists what is wrong with it.",
