@@ -1,5 +1,6 @@
 using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
+using DaxFs.Core.Format.V8;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 using Microsoft.Win32.SafeHandles;
@@ -14,20 +15,26 @@ namespace DaxFs.Core.Operations;
 public static class DaxMemoryImages
 {
     /// <summary>
-    /// The superblock at the start of <paramref name="target"/>; refuses memory without a DAXFS image of this version, or
-    /// whose image claims more bytes than the memory holds.
+    /// The length (total_size) of the DAXFS image, format 5 or format 8, at the start of <paramref name="target"/>; refuses
+    /// memory without a DAXFS image of a version DaxFs reads, one a write left incomplete, or an image that claims more bytes
+    /// than the memory holds.
     /// </summary>
-    public static Superblock ReadSuperblock(DaxMemoryTarget target)
+    public static long ReadImageLength(DaxMemoryTarget target)
     {
         ArgumentNullException.ThrowIfNull(target);
         if (target.Size < DaxFsConstants.BlockSize)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
                 $"{target.Description} has {target.Size} bytes: not even a superblock fits.", target.Description, Errno.EINVAL);
         Superblock sb;
+        DaxFsFormat format;
+        ulong totalSize;
         bool marked;
         using (var memory = target.OpenImageMemory(DaxFsConstants.BlockSize))
         {
-            sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
+            var head = memory.Span(0, Superblock.RecordSize);
+            sb = Superblock.Read(head);
+            format = ImageFormat.Detect(head);
+            totalSize = format == DaxFsFormat.Format8 ? SuperblockV8.Read(memory.Span(0, SuperblockV8.RecordSize)).TotalSize : sb.TotalSize;
             marked = IncompleteWrite.IsMarked(memory.Span(0, IncompleteWrite.MarkerLength));
         }
         if (sb.Magic != DaxFsConstants.SuperMagic && marked)
@@ -38,24 +45,20 @@ public static class DaxMemoryImages
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
                 $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}).",
                 target.Description, Errno.EINVAL);
-        if (sb.Version != DaxFsConstants.Version)
+        if (format == DaxFsFormat.Unknown)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.UnsupportedImageVersion,
-                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads version {DaxFsConstants.Version} only.",
+                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads versions {DaxFsConstants.Version} and {DaxFsV8Constants.Version}.",
                 target.Description, Errno.EINVAL);
-        if (sb.TotalSize < DaxFsConstants.BlockSize || sb.TotalSize > (ulong)target.Size)
+        if (totalSize < DaxFsConstants.BlockSize || totalSize > (ulong)target.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanTarget,
-                $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), but the memory has {target.Size}: " +
+                $"The image in {target.Description} says it is {totalSize} bytes (total_size), but the memory has {target.Size}: " +
                 "the superblock is damaged or the image belongs to a larger region. Write a whole image.",
                 target.Description, Errno.ERANGE) { NextStep = NextStep.WriteImage };
-        return sb;
+        return (long)totalSize;
     }
 
     /// <summary>Maps the image at the start of <paramref name="target"/> read-only: its superblock's total_size bytes.</summary>
-    public static ImageMemory Open(DaxMemoryTarget target)
-    {
-        var sb = ReadSuperblock(target);
-        return target.OpenImageMemory((long)sb.TotalSize);
-    }
+    public static ImageMemory Open(DaxMemoryTarget target) => target.OpenImageMemory(ReadImageLength(target));
 
     /// <summary>
     /// The memory behind a device node path: a dax device (/dev/dax0.0, size and align from sysfs) or a block device

@@ -47,7 +47,7 @@ public sealed class SaveDaxFsImageCommand : DaxMemoryTargetCmdlet
         }
 
         DaxMemoryTarget target = null!;
-        Superblock sb = default;
+        long length = 0;
         DaxTargetLock? reading = null;
         try
         {
@@ -56,10 +56,9 @@ public sealed class SaveDaxFsImageCommand : DaxMemoryTargetCmdlet
                 target = ResolveTarget();
                 // Shared: no DaxFs process writes this memory while it is copied.
                 reading = DaxTargetLock.Acquire(target, exclusive: false, "copy the image from it");
-                sb = DaxMemoryImages.ReadSuperblock(target);
+                length = DaxMemoryImages.ReadImageLength(target);
             }, what);
 
-            long length = (long)sb.TotalSize;
             string action = $"Copy the {length}-byte DAXFS image at the start of {target.Description} through {target.DescribeMap(0, length, writable: false)} to {dest}";
             WriteVerbose(action);
             if (!ShouldProcess(dest, action)) return;

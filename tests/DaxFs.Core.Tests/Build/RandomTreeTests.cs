@@ -20,7 +20,8 @@ public sealed class RandomTreeTests : IDisposable
 
     private static readonly long[] InterestingSizes = { 0, 1, 271, 272, 4095, 4096, 4097, 8191, 8192, 8193, 65536, 131073 };
 
-    public static TheoryData<int> Seeds() => new() { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+    /// <summary>Seeds 1-12 build format 5 (static, branching, split by seed % 3), 13-18 format 8 (static, split by seed % 2).</summary>
+    public static TheoryData<int> Seeds() => new() { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18 };
 
     [Theory]
     [MemberData(nameof(Seeds))]
@@ -95,9 +96,10 @@ public sealed class RandomTreeTests : IDisposable
             if (expected[k].Group >= 0) expected[k] = expected[k] with { Nlink = groupSizes[expected[k].Group] };
 
         string img = Path.Combine(_trees.NewFolder("out" + seed), "r.daxfs");
-        var mode = (DaxFsImageMode)(seed % 3);
+        var format = seed > 12 ? DaxFsFormat.Format8 : DaxFsFormat.Format5;
+        var mode = format == DaxFsFormat.Format8 ? (seed % 2 == 0 ? DaxFsImageMode.Static : DaxFsImageMode.Split) : (DaxFsImageMode)(seed % 3);
         string? back = mode == DaxFsImageMode.Split ? img + ".data" : null;
-        new ImageBuilder(new ImageBuildOptions { SourcePath = root, Destination = img, Mode = mode, BackingFile = back }).Build();
+        new ImageBuilder(new ImageBuildOptions { SourcePath = root, Destination = img, Format = format, Mode = mode, BackingFile = back }).Build();
 
         using var reader = DaxFsImageReader.Open(img, back);
         var actual = new SortedDictionary<string, Entry>(StringComparer.Ordinal);
@@ -139,6 +141,13 @@ public sealed class RandomTreeTests : IDisposable
         Assert.Equal(expected.Keys, actual.Keys);
         foreach (var (k, e) in expected) Assert.True(e == actual[k], $"{Hex(k)}: expected {e}, got {actual[k]}");
         Assert.Equal(2u + (uint)subdirs[""], reader.GetInode(1).Nlink);
+        if (format == DaxFsFormat.Format8)
+        {
+            // Format 8 dropped format 5's link-count rules: a DaxFs image has nothing for the validator to say.
+            using var mem = MappedFileImageMemory.Open(img);
+            var findings = DaxFs.Core.Validate.ImageValidator.Validate(mem, new DaxFs.Core.Validate.ValidationOptions { BackingFileLength = back is null ? null : new FileInfo(back).Length });
+            Assert.True(findings.Count == 0, string.Join("\n", findings));
+        }
     }
 
     private static string Hex(string latin1) => Convert.ToHexString(Encoding.Latin1.GetBytes(latin1));

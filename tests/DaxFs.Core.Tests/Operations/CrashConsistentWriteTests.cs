@@ -101,6 +101,11 @@ public class CrashConsistentWriteTests
         { "basic.static.daxfs", "deep.static.daxfs" },   // a larger image over a smaller one
         { "deep.static.daxfs", "basic.static.daxfs" },   // a smaller image over a larger one
         { "deep.static.daxfs", "basic.branching.daxfs" },
+        // Format 8 (the superblock record is block 0's first 4096 bytes as in format 5; the overlay and page cache headers
+        // are body): a format-8 image over a format-5 one, the reverse, and format 8 over format 8.
+        { "deep.static.daxfs", "v8/empty.v8.split.daxfs" },
+        { "v8/deep.v8.static.daxfs", "basic.static.daxfs" },
+        { "v8/deep.v8.static.daxfs", "v8/empty.v8.split.daxfs" },
     };
 
     [Theory]
@@ -139,7 +144,7 @@ public class CrashConsistentWriteTests
             Assert.Equal(DaxErrorKind.ImageInvalid, ex.Kind);
             Assert.Contains(RuleIds.IncompleteWrite, ex.Message);
             Assert.Contains(ex.Findings, f => f.RuleId == RuleIds.IncompleteWrite);
-            var read = Assert.Throws<DaxLinuxException>(() => DaxMemoryImages.ReadSuperblock(h.Target()));
+            var read = Assert.Throws<DaxLinuxException>(() => DaxMemoryImages.ReadImageLength(h.Target()));
             Assert.Equal("IncompleteWriteAtTarget", read.ErrorId);
 
             // A rewrite succeeds, and the gate lets it through to the mount call.

@@ -54,6 +54,40 @@ public class DaxMemoryImagesTests
         Assert.Equal(FileBranches(), Branches(memory));
     }
 
+    [Theory]
+    [InlineData("v8/basic.v8.split.daxfs")]
+    [InlineData("v8/deep.v8.static.daxfs")]
+    public void A_format_8_image_in_memory_maps_its_total_size_and_reads_as_its_file(string vector)
+    {
+        using var root = new TempDir();
+        string image = TestPaths.Vector(vector);
+        string pmem = Node(root, "pmem0", 16 * (long)MiB, image);
+        root.File("sys/class/block/pmem0/size", $"{16 * MiB / 512}\n");
+        var target = DaxMemoryImages.ForNode(Context(root), pmem)!;
+        Assert.Equal(new FileInfo(image).Length, DaxMemoryImages.ReadImageLength(target));
+        using var memory = DaxMemoryImages.Open(target);
+        Assert.Equal(new FileInfo(image).Length, memory.Length);
+        using var fromMemory = DaxFsImageReader.Open(memory);
+        using var fromFile = DaxFsImageReader.Open(image);
+        Assert.Equal(DaxFs.Core.Format.DaxFsFormat.Format8, fromMemory.Generation);
+        Assert.Equal(fromFile.Mode, fromMemory.Mode);
+        Assert.Equal(fromFile.Walk("/").Select(i => i.FullName), fromMemory.Walk("/").Select(i => i.FullName));
+    }
+
+    [Fact]
+    public void A_version_DaxFs_does_not_read_is_refused_naming_both_it_reads()
+    {
+        using var root = new TempDir();
+        var bytes = File.ReadAllBytes(TestPaths.Vector("v8/deep.v8.static.daxfs"));
+        bytes[4] = 7;
+        string pmem = root.File("dev/pmem0");
+        File.WriteAllBytes(pmem, bytes);
+        root.File("sys/class/block/pmem0/size", $"{bytes.Length / 512}\n");
+        var ex = Assert.Throws<DaxLinuxException>(() => DaxMemoryImages.ReadImageLength(DaxMemoryImages.ForNode(Context(root), pmem)!));
+        Assert.Equal(DaxFs.Core.Errors.ErrorIds.UnsupportedImageVersion, ex.ErrorId);
+        Assert.Contains("versions 5 and 8", ex.Message);
+    }
+
     [Fact]
     public void A_dax_device_node_goes_through_the_device_catalog()
     {
