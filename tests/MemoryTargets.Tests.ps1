@@ -177,3 +177,55 @@ Describe 'Save-DaxFsImage' {
         { Save-DaxFsImage -Device dax9.9 -Destination $out } | Should -Throw -ErrorId 'DaxDeviceNotFound,DaxFs.Commands.SaveDaxFsImageCommand'
     }
 }
+
+Describe 'The memory-target parameters' {
+    # Declared once (DaxMemoryTargetCmdlet) for the three cmdlets about an image in memory, so they cannot drift (#17).
+    BeforeAll {
+        function Get-TargetShape([string] $Command) {
+            $cmd = Get-Command $Command
+            foreach ($name in 'Device', 'PhysicalAddress', 'Size', 'DmaBuf') {
+                $p = $cmd.Parameters[$name]
+                foreach ($a in $p.Attributes | Where-Object { $_ -is [Management.Automation.ParameterAttribute] } | Sort-Object ParameterSetName) {
+                    $other = ($p.Attributes | Where-Object { $_ -isnot [Management.Automation.ParameterAttribute] } | ForEach-Object { $_.GetType().Name } | Sort-Object) -join '+'
+                    "-$name [$($p.ParameterType.Name)] set $($a.ParameterSetName) mandatory $($a.Mandatory) byValue $($a.ValueFromPipeline) byName $($a.ValueFromPipelineByPropertyName) $other"
+                }
+            }
+            "default set $($cmd.DefaultParameterSet)"
+        }
+    }
+
+    It 'are the same in Mount-DaxFs, Save-DaxFsImage and Write-DaxFsImage' {
+        $mount = Get-TargetShape Mount-DaxFs
+        $mount | Should -Contain '-Device [String] set Device mandatory True byValue False byName True ArgumentCompleterAttribute+ValidateNotNullOrEmptyAttribute'
+        $mount | Should -Contain '-DmaBuf [DmaBuf] set DmaBuf mandatory True byValue True byName False '
+        $mount | Should -Contain '-Size [UInt64] set PhysicalAddress mandatory True byValue False byName True ValidateRangeAttribute'
+        $mount | Should -Contain 'default set Device'
+        Get-TargetShape Save-DaxFsImage | Should -Be $mount
+        Get-TargetShape Write-DaxFsImage | Should -Be $mount
+    }
+
+    It 'each set of the three names one kind of memory' {
+        foreach ($c in 'Mount-DaxFs', 'Save-DaxFsImage', 'Write-DaxFsImage') {
+            $sets = (Get-Command $c).ParameterSets
+            foreach ($s in @{ Device = @('Device'); PhysicalAddress = @('PhysicalAddress', 'Size'); DmaBuf = @('DmaBuf') }.GetEnumerator()) {
+                $set = $sets | Where-Object Name -eq $s.Key
+                $set | Should -Not -BeNullOrEmpty -Because "$c has the $($s.Key) set"
+                @($set.Parameters.Name | Where-Object { $_ -in 'Device', 'PhysicalAddress', 'Size', 'DmaBuf' }) | Should -Be $s.Value -Because "$c's $($s.Key) set"
+            }
+        }
+    }
+
+    It 'bind from the pipeline in Write-DaxFsImage as in the others: what -PassThru returned writes the same memory again' {
+        $h = New-FakeHost
+        $first = Write-DaxFsImage $Basic -Device dax0.0 -PassThru -Confirm:$false
+        $again = $first | Write-DaxFsImage -PassThru -Confirm:$false
+        $again.Device | Should -Be 'dax0.0'
+        $again.Sha256 | Should -Be $first.Sha256
+        $b = New-DmaBuf -Size 1MB
+        try {
+            Write-DaxFsImage $Basic -DmaBuf $b -Confirm:$false
+            ($b | Save-DaxFsImage -Destination (Join-Path $TestDrive 'from-pipe.daxfs')).Length | Should -Be ([IO.FileInfo]$Basic).Length
+        }
+        finally { $b.Dispose() }
+    }
+}

@@ -16,7 +16,14 @@ internal sealed partial class ValidationRun
         // Same bound as SB-BRANCHTABLE-BOUNDS, already reported when it fails.
         if (!InImage(tableOffset, (Offset128)n * BranchRecordSize)) return;
         // The table is in the image, so n <= image length / 128.
+        var (records, byId) = ReadBranchRecords(n, tableOffset);
+        CheckBranchParents(records, byId, tableOffset);
+        CheckBranchLogs(records, tableOffset);
+    }
 
+    /// <summary>The table's records, each used one checked on its own (state, name, a unique id), and the records by id.</summary>
+    private (BranchRecord[] Records, Dictionary<ulong, int> ById) ReadBranchRecords(uint n, ulong tableOffset)
+    {
         var records = new BranchRecord[n];
         var byId = new Dictionary<ulong, int>();
         for (uint i = 0; i < n; i++)
@@ -36,10 +43,15 @@ internal sealed partial class ValidationRun
             if (!byId.TryAdd(r.BranchId, (int)i))
                 Report(RuleIds.BranchDuplicate, (long)at, null, $"{who} has the same id as branch record {byId[r.BranchId]}.");
         }
+        return (records, byId);
+    }
 
-        // Parents exist and form no cycle (each record has at most one parent: follow the chains once).
+    /// <summary>Parents exist and form no cycle (each record has at most one parent: follow the chains once).</summary>
+    private void CheckBranchParents(BranchRecord[] records, Dictionary<ulong, int> byId, ulong tableOffset)
+    {
+        int n = records.Length;
         var parent = new int[n];
-        for (uint i = 0; i < n; i++)
+        for (int i = 0; i < n; i++)
         {
             parent[i] = -1;
             var r = records[i];
@@ -63,11 +75,14 @@ internal sealed partial class ValidationRun
                 Report(RuleIds.BranchCycle, (long)(tableOffset + (ulong)j * BranchRecordSize) + BranchRecord.Offsets.ParentId, null,
                     $"Branch record {j} (id {records[j].BranchId}) is its own ancestor: the parent chain loops.");
         }
+    }
 
-        // Logs of live branches: bounds, then no two overlapping (the kernel gives each its own allocation, and
-        // walking each byte of the delta region once keeps the work linear), then the walk.
+    /// <summary>Logs of live branches: bounds, then no two overlapping (the kernel gives each its own allocation, and
+    /// walking each byte of the delta region once keeps the work linear), then the walk.</summary>
+    private void CheckBranchLogs(BranchRecord[] records, ulong tableOffset)
+    {
         var walkable = new List<uint>();
-        for (uint i = 0; i < n; i++)
+        for (uint i = 0; i < records.Length; i++)
         {
             var r = records[i];
             // The kernel loads ABORTED records too: by name (an invalidated sibling keeps its name) and as the parent
@@ -80,7 +95,7 @@ internal sealed partial class ValidationRun
             ? records[x].DeltaLogOffset.CompareTo(records[y].DeltaLogOffset) : x.CompareTo(y));
         Offset128 maxEnd = 0;
         long owner = -1;
-        var walk2 = new List<uint>();
+        var walk = new List<uint>();
         foreach (uint i in walkable)
         {
             var r = records[i];
@@ -96,10 +111,10 @@ internal sealed partial class ValidationRun
                 maxEnd = end;
                 owner = i;
             }
-            walk2.Add(i);
+            walk.Add(i);
         }
-        walk2.Sort();
-        foreach (uint i in walk2)
+        walk.Sort();
+        foreach (uint i in walk)
         {
             var r = records[i];
             _ct.ThrowIfCancellationRequested();

@@ -16,29 +16,9 @@ namespace DaxFs.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Mount, "DaxFs", DefaultParameterSetName = DeviceSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(DaxFsMount))]
-public sealed class MountDaxFsCommand : DaxLinuxCmdlet
+public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
 {
-    private const string DeviceSet = MemoryTargetParameters.DeviceSet;
-    private const string PhysicalSet = MemoryTargetParameters.PhysicalSet;
-    private const string DmaBufSet = MemoryTargetParameters.DmaBufSet;
     private const string InputSet = "InputObject";
-
-    /// <summary>A dax device in devdax mode (dax0.0): mounts its whole range (sysfs resource and size).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = DeviceSet, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(DaxDeviceNameCompleter))]
-    [ValidateNotNullOrEmpty]
-    public string Device { get; set; } = string.Empty;
-
-    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet, ValueFromPipelineByPropertyName = true)]
-    public ulong PhysicalAddress { get; set; }
-
-    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet, ValueFromPipelineByPropertyName = true)]
-    [ValidateRange(1, ulong.MaxValue)]
-    public ulong Size { get; set; }
-
-    /// <summary>A dma-buf from New-DmaBuf holding the image.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = DmaBufSet, ValueFromPipeline = true)]
-    public DmaBuf DmaBuf { get; set; } = null!;
 
     /// <summary>What Write-DaxFsImage -PassThru returns.</summary>
     [Parameter(Mandatory = true, ParameterSetName = InputSet, ValueFromPipeline = true)]
@@ -140,7 +120,7 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
 
     private DaxMemoryTarget Target()
     {
-        if (ParameterSetName != InputSet) return MemoryTargetParameters.Resolve(ParameterSetName, Context, Device, PhysicalAddress, Size, DmaBuf);
+        if (NamesMemoryTarget) return ResolveTarget();
         // What Write-DaxFsImage -PassThru returned: where it wrote the image.
         if (InputObject.DmaBuf is { } buf) return buf.ToTarget();
         if (InputObject.TargetKind == nameof(DaxMemoryTargetKind.DaxDevice) && InputObject.Device is { } dev)

@@ -16,31 +16,9 @@ namespace DaxFs.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Save, "DaxFsImage", DefaultParameterSetName = DeviceSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(DaxFsImage))]
-public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
+public sealed class SaveDaxFsImageCommand : DaxMemoryTargetCmdlet
 {
-    private const string DeviceSet = MemoryTargetParameters.DeviceSet;
-    private const string PhysicalSet = MemoryTargetParameters.PhysicalSet;
-    private const string DmaBufSet = MemoryTargetParameters.DmaBufSet;
     private const int ChunkSize = 1 << 20;
-
-    /// <summary>A dax device in devdax mode (dax0.0): the image at its start.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = DeviceSet, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(DaxDeviceNameCompleter))]
-    [ValidateNotNullOrEmpty]
-    public string Device { get; set; } = string.Empty;
-
-    /// <summary>The physical start of the memory that holds the image.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet, ValueFromPipelineByPropertyName = true)]
-    public ulong PhysicalAddress { get; set; }
-
-    /// <summary>Bytes of memory at -PhysicalAddress.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet, ValueFromPipelineByPropertyName = true)]
-    [ValidateRange(1, ulong.MaxValue)]
-    public ulong Size { get; set; }
-
-    /// <summary>A dma-buf from New-DmaBuf that holds an image.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = DmaBufSet)]
-    public DmaBuf DmaBuf { get; set; } = null!;
 
     /// <summary>The file to write the image to.</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -54,7 +32,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
     protected override void ProcessRecord()
     {
         string dest = GetUnresolvedProviderPathFromPSPath(Destination);
-        object what = MemoryTargetParameters.TargetName(ParameterSetName, Device, PhysicalAddress, DmaBuf);
+        object what = TargetName;
         if (Directory.Exists(dest))
         {
             ThrowTerminatingError(Errors.Make(ErrorIds.DestinationIsDirectory, ErrorCategory.InvalidArgument, dest,
@@ -75,7 +53,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         {
             TryOrStop(() =>
             {
-                target = MemoryTargetParameters.Resolve(ParameterSetName, Context, Device, PhysicalAddress, Size, DmaBuf);
+                target = ResolveTarget();
                 // Shared: no DaxFs process writes this memory while it is copied.
                 reading = DaxTargetLock.Acquire(target, exclusive: false, "copy the image from it");
                 length = DaxMemoryImages.ReadImageLength(target);

@@ -13,38 +13,14 @@ namespace DaxFs.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Write, "DaxFsImage", DefaultParameterSetName = DeviceSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(DaxFsMemoryImage))]
-public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
+public sealed class WriteDaxFsImageCommand : DaxMemoryTargetCmdlet
 {
-    private const string DeviceSet = MemoryTargetParameters.DeviceSet;
-    private const string DmaBufSet = MemoryTargetParameters.DmaBufSet;
-    private const string PhysicalSet = MemoryTargetParameters.PhysicalSet;
     private const int ProgressId = 0x44415801;
-
-    private LinuxContext? _context;
 
     /// <summary>The image: a path, a FileInfo, or a DaxFsImage (from New-DaxFsImage or Get-DaxFsImage).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Path", "FullName", "ImagePath", "LiteralPath")]
     public DaxFsImageSource Image { get; set; } = null!;
-
-    /// <summary>A dax device in devdax mode (dax0.0).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = DeviceSet)]
-    [ArgumentCompleter(typeof(DaxDeviceNameCompleter))]
-    [ValidateNotNullOrEmpty]
-    public string Device { get; set; } = string.Empty;
-
-    /// <summary>A dma-buf from New-DmaBuf.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = DmaBufSet)]
-    public DmaBuf DmaBuf { get; set; } = null!;
-
-    /// <summary>The physical start of the memory (through /dev/mem, or the dax device or raw pmem namespace holding it).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet)]
-    public ulong PhysicalAddress { get; set; }
-
-    /// <summary>Bytes of memory at -PhysicalAddress.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet)]
-    [ValidateRange(1, ulong.MaxValue)]
-    public ulong Size { get; set; }
 
     /// <summary>Write even over memory that a daxfs mount uses (the mounted file system will see the new bytes), or that
     /// holds a branching image whose branch table shows active branches (mounted by some kernel, here or on another host).</summary>
@@ -54,8 +30,6 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
     /// <summary>Return where the image now is (pipe it to Mount-DaxFs).</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
-
-    private LinuxContext Context => _context ??= LinuxContext.FromEnvironment();
 
     protected override void ProcessRecord()
     {
@@ -71,10 +45,10 @@ public sealed class WriteDaxFsImageCommand : DaxFsImageCmdlet
         long length = new FileInfo(path).Length;
 
         DaxMemoryTarget target = null!;
-        object targetName = MemoryTargetParameters.TargetName(ParameterSetName, Device, PhysicalAddress, DmaBuf);
+        object targetName = TargetName;
         Linux(() =>
         {
-            target = MemoryTargetParameters.Resolve(ParameterSetName, Context, Device, PhysicalAddress, Size, DmaBuf);
+            target = ResolveTarget();
             DaxMemoryWriter.CheckFits(length, target);
             var mounts = new DaxFsMounter(Context).MountsOver(target);
             if (mounts.Count > 0 && !Force)

@@ -15,17 +15,14 @@ namespace DaxFs.Internal;
 /// in place: a device node path (/dev/dax0.0, /dev/pmem0), a daxfs mount point or DaxFsMount (the mount's memory), or
 /// a DmaBuf.
 /// </summary>
-public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
+public abstract class DaxFsImageCmdlet : DaxLinuxCmdlet
 {
-    private LinuxContext? _context;
     // The dma-bufs given as images to this cmdlet, by their image names (each name is one buffer's, see DmaBuf.ImageName).
     private readonly Dictionary<string, DmaBuf> _dmaBufs = new(StringComparer.Ordinal);
 
     private readonly Dictionary<string, DaxFsImageReader> _readers = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Path, string Branch), BranchView> _views = new();
     private readonly Dictionary<string, OverlayView> _overlays = new(StringComparer.Ordinal);
-    private protected readonly CancellationTokenSource Cancellation = new();
-
     /// <summary>
     /// Resolves an image parameter value to provider paths (wildcards expand unless literal). A value that names no image
     /// is a non-terminating error (one bad input among many): the result is then empty and the next input goes on.
@@ -105,7 +102,6 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
     private DaxFsImageReader? OpenMemoryImage(string path, string? backingFile, out ErrorRecord? error)
     {
         error = null;
-        _context ??= LinuxContext.FromEnvironment();
         ImageMemory? memory = null;
         try
         {
@@ -120,11 +116,11 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
             }
             else if (Directory.Exists(path))
             {
-                var mount = new DaxFsMounter(_context).ListMounts().FirstOrDefault(m => m.MountPoint == MountInfo.NormalizePath(path));
+                var mount = new DaxFsMounter(Context).ListMounts().FirstOrDefault(m => m.MountPoint == MountInfo.NormalizePath(path));
                 if (mount is null) return null;
-                memory = DaxMemoryImages.OpenMount(_context, mount);
+                memory = DaxMemoryImages.OpenMount(Context, mount);
             }
-            else if (DaxMemoryImages.ForNode(_context, path) is { } target)
+            else if (DaxMemoryImages.ForNode(Context, path) is { } target)
             {
                 memory = DaxMemoryImages.Open(target);
             }
@@ -205,8 +201,6 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
 
     private protected string ResolveFileSystemPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
-    protected override void StopProcessing() => Cancellation.Cancel();
-
     protected override void EndProcessing() => CloseReaders();
 
     private void CloseReaders()
@@ -217,10 +211,5 @@ public abstract class DaxFsImageCmdlet : PSCmdlet, IDisposable
         _readers.Clear();
     }
 
-    public void Dispose()
-    {
-        CloseReaders();
-        Cancellation.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    private protected override void DisposeResources() => CloseReaders();
 }

@@ -100,8 +100,12 @@ public abstract class DaxLinuxCmdlet : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => Cancellation.Cancel();
 
+    /// <summary>Releases what a derived base holds (open images); the cancellation source goes after it.</summary>
+    private protected virtual void DisposeResources() { }
+
     public void Dispose()
     {
+        DisposeResources();
         Cancellation.Dispose();
         GC.SuppressFinalize(this);
     }

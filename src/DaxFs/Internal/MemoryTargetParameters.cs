@@ -1,35 +1,59 @@
+using System.Management.Automation;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
 
 namespace DaxFs.Internal;
 
 /// <summary>
-/// The memory-target parameter sets that Mount-DaxFs, Save-DaxFsImage and Write-DaxFsImage share: a dax device
-/// (-Device), a physical range (-PhysicalAddress and -Size) or a dma-buf (-DmaBuf). The set names, the target each set
-/// makes and the name an error shows for it live here once; each cmdlet declares the parameters themselves (their
-/// pipeline binding differs: Mount-DaxFs takes a dma-buf from the pipeline, Write-DaxFsImage an image).
+/// The base of the cmdlets about an image in memory (Mount-DaxFs, Save-DaxFsImage, Write-DaxFsImage): the memory-target
+/// parameter sets declared once, so the three cannot drift. A dax device (-Device), a physical range (-PhysicalAddress
+/// and -Size) or a dma-buf (-DmaBuf); each set's parameters bind from the pipeline the same way in all three (a device or
+/// a range by property name, as Get-DaxFsMount and Write-DaxFsImage -PassThru give them; a DmaBuf by value, as New-DmaBuf
+/// gives it). The set names, the target each set makes and the name an error shows for it live here too.
 /// </summary>
-internal static class MemoryTargetParameters
+public abstract class DaxMemoryTargetCmdlet : DaxFsImageCmdlet
 {
-    public const string DeviceSet = "Device";
-    public const string PhysicalSet = "PhysicalAddress";
-    public const string DmaBufSet = "DmaBuf";
+    internal const string DeviceSet = "Device";
+    internal const string PhysicalSet = "PhysicalAddress";
+    internal const string DmaBufSet = "DmaBuf";
+
+    /// <summary>A dax device in devdax mode (dax0.0).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DeviceSet, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(DaxDeviceNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string Device { get; set; } = string.Empty;
+
+    /// <summary>The physical start of the memory (through /dev/mem, or the dax device or raw pmem namespace holding it).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet, ValueFromPipelineByPropertyName = true)]
+    public ulong PhysicalAddress { get; set; }
+
+    /// <summary>Bytes of memory at -PhysicalAddress.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PhysicalSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, ulong.MaxValue)]
+    public ulong Size { get; set; }
+
+    /// <summary>A dma-buf from New-DmaBuf.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DmaBufSet, ValueFromPipeline = true)]
+    public DmaBuf DmaBuf { get; set; } = null!;
+
+    /// <summary>True when the bound parameter set is one of the memory-target sets (a cmdlet may have others).</summary>
+    private protected bool NamesMemoryTarget => ParameterSetName is DeviceSet or PhysicalSet or DmaBufSet;
 
     /// <summary>The memory the bound parameter set names.</summary>
-    public static DaxMemoryTarget Resolve(string parameterSet, LinuxContext context, string device, ulong physicalAddress, ulong size, DmaBuf? dmaBuf) =>
-        parameterSet switch
+    private protected DaxMemoryTarget ResolveTarget() =>
+        ParameterSetName switch
         {
-            DeviceSet => DaxMemoryTargets.ForDevice(context, device),
-            DmaBufSet => dmaBuf!.ToTarget(),
-            PhysicalSet => DaxMemoryTargets.ForPhysicalRange(context, physicalAddress, size),
-            _ => throw new ArgumentOutOfRangeException(nameof(parameterSet), parameterSet, "Not a memory-target parameter set."),
+            DeviceSet => DaxMemoryTargets.ForDevice(Context, Device),
+            DmaBufSet => DmaBuf.ToTarget(),
+            PhysicalSet => DaxMemoryTargets.ForPhysicalRange(Context, PhysicalAddress, Size),
+            _ => throw new InvalidOperationException($"'{ParameterSetName}' is not a memory-target parameter set."),
         };
 
     /// <summary>What an error names as its target: the device name, the DmaBuf, or the physical address in hex.</summary>
-    public static object TargetName(string parameterSet, string device, ulong physicalAddress, DmaBuf? dmaBuf) => parameterSet switch
+    private protected object TargetName => ParameterSetName switch
     {
-        DeviceSet => device,
-        DmaBufSet => dmaBuf!,
-        _ => $"0x{physicalAddress:x}",
+        DeviceSet => Device,
+        DmaBufSet => DmaBuf,
+        _ => $"0x{PhysicalAddress:x}",
     };
 }
