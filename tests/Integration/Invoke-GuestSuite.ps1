@@ -4,7 +4,7 @@
     counts, timings and every test's outcome as JSON.
 #>
 param(
-    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax', 'hostile')] [string] $Boot,
+    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax', 'hostile', 'v8')] [string] $Boot,
     [Parameter(Mandatory)] [string] $PesterPath,
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $DataPath,
@@ -29,6 +29,7 @@ $files = switch ($Boot) {
     # WriteSafety.Tests.ps1 kills writers of dax0.0 mid-write and leaves it holding a whole image, unmounted.
     'devdax' { 'Runbooks.Tests.ps1', 'WriteSafety.Tests.ps1', 'Devices.Tests.ps1' }
     'hostile' { 'Hostile.Tests.ps1' }
+    'v8' { 'V8.Tests.ps1' }
 }
 $config = New-PesterConfiguration
 $config.Run.Path = @($files | ForEach-Object { Join-Path $PSScriptRoot $_ })
@@ -49,6 +50,7 @@ $watch.Stop()
     TestSeconds = [math]::Round($watch.Elapsed.TotalSeconds, 1)
     # Hostile.Tests.ps1 leaves its counts here (refused, mounted and read, refused by the kernel).
     Hostile = $(if (Test-Path -LiteralPath (Join-Path $DataPath 'results/hostile-counts.json')) { Get-Content -Raw (Join-Path $DataPath 'results/hostile-counts.json') | ConvertFrom-Json } else { $null })
+    V8 = $(if (Test-Path -LiteralPath (Join-Path $DataPath 'results/v8-counts.json')) { Get-Content -Raw (Join-Path $DataPath 'results/v8-counts.json') | ConvertFrom-Json } else { $null })
     Tests = @($result.Tests | ForEach-Object { [pscustomobject]@{ Name = $_.ExpandedPath; Result = $_.Result; Seconds = [math]::Round($_.Duration.TotalSeconds, 2) } })
 } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $ResultFile
 exit 0
