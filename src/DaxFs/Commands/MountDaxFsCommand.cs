@@ -68,7 +68,7 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
 
     /// <summary>Format 8: the coherence backend, coherent (the module's default) or cxl3 (the mem_model option).</summary>
     [Parameter]
-    public DaxFsMemoryModel? MemoryModel { get; set; }
+    public DaxFsMemoryModel MemoryModel { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -82,7 +82,7 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
                 plan = mounter.Plan(new DaxFsMountRequest
                 {
                     Target = target, MountPoint = mountPoint, Validate = Validate, BackingFile = backing, Name = Name, SkipValidation = SkipValidation,
-                    MemoryModel = MemoryModel,
+                    MemoryModel = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryModel)) ? MemoryModel : null,
                 });
             }, mountPoint)) return;
 
