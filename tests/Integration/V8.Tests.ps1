@@ -246,6 +246,29 @@ Describe 'Format-8 images mounted through Mount-DaxFs list like their source' {
     }
 }
 
+Describe 'The container-view runbook on a read-only format-8 mount' {
+    AfterAll { Clear-Mount $script:Mnt }
+
+    It 'gives two containers their own OverlayFS view of one static format-8 mount, and takes them down' {
+        $runbooks = Join-Path $PSScriptRoot '../../docs/runbooks'
+        $views = '/tmp/daxfs-it/v8-views'
+        $m = Mount-V8 (Get-V8Image 'basic.v8.static')
+        $m.ReadOnly | Should -BeTrue
+        $v = @(& (Join-Path $runbooks 'Add-DaxFsContainerView.ps1') -Name c1, c2 -MountPoint $script:Mnt -ViewRoot $views -TmpfsSize 16m -Confirm:$false)
+        $v.State | Should -Be @('Created', 'Created')
+        $before = Get-Content -Raw (Join-Path $script:Mnt 'a/b/c/hello.txt')
+        Set-Content "$views/c1/root/a/b/c/hello.txt" 'changed in c1'
+        New-Item "$views/c2/root/only-c2" -ItemType File | Out-Null
+        Get-Content "$views/c1/root/a/b/c/hello.txt" | Should -Be 'changed in c1'
+        Get-Content -Raw "$views/c2/root/a/b/c/hello.txt" | Should -Be $before
+        Get-Content -Raw (Join-Path $script:Mnt 'a/b/c/hello.txt') | Should -Be $before
+        Test-Path "$views/c1/root/only-c2" | Should -BeFalse
+        @(Get-Content /proc/self/mountinfo | Where-Object { $_ -match " - overlay .*lowerdir=$([regex]::Escape($script:Mnt))" }).Count | Should -Be 2
+        & (Join-Path $runbooks 'Remove-DaxFsContainerView.ps1') -Name c1, c2 -ViewRoot $views -MountPoint $script:Mnt -DismountImage -Confirm:$false | Out-Null
+        @(Get-Content /proc/self/mountinfo | Where-Object { $_ -match ' - (overlay|daxfs) ' }) | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Writes through a format-8 mount read back offline as a fresh mount shows them' {
     AfterEach { Clear-Mount $script:Mnt }
 

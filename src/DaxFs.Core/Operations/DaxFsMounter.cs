@@ -242,7 +242,7 @@ public sealed class DaxFsMounter
 
     /// <summary>
     /// Refuses an image the loaded daxfs module cannot mount: the format-5 module says "unsupported version 8", the
-    /// format-8 one "unsupported version 5 (expected 8)", and format-8 options (mem_model=) are unknown parameters to the
+    /// format-8 one "unsupported version N (expected 8)" for a format-5 image, and format-8 options (mem_model=) are unknown parameters to the
     /// format-5 module. A module DaxFs does not know, or none loaded, is left to the kernel to judge.
     /// </summary>
     private DaxFsMountPlan RequireModule(DaxFsMountPlan plan)

@@ -1,6 +1,7 @@
 using DaxFs.Core.Format;
+using DaxFs.Core.Linux;
 
-namespace DaxFs.Core.Linux;
+namespace DaxFs.Core.Operations;
 
 /// <summary>
 /// The daxfs kernel module this host has loaded, and the on-disk format it mounts, read from sysfs
