@@ -221,6 +221,27 @@ Describe 'The loaded daxfs module' {
     }
 }
 
+Describe 'A format-8 image in a dma-buf' {
+    AfterEach { Clear-Mount $script:Mnt }
+
+    It 'is written to a dma-buf, mounted through the new mount API (dmabuf=) read-write with its overlay, and lists like its source' {
+        $img = Get-V8Image 'basic.built.split'
+        $b = New-DmaBuf -Size ([math]::Ceiling($img.Length / 4096) * 4096)
+        try {
+            $m = $img.Image | Write-DaxFsImage -DmaBuf $b -PassThru -Confirm:$false | Mount-DaxFs -MountPoint $script:Mnt -BackingFile $img.Backing -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue
+            $m.DmaBuf | Should -BeTrue
+            $m.Format | Should -Be 8
+            $m.Overlay | Should -BeTrue
+            $m.ReadOnly | Should -BeFalse
+            (Compare-WithSource $script:Mnt $img.Listing) -join "`n" | Should -BeNullOrEmpty
+            Set-Content (Join-Path $script:Mnt 'written-in-a-dma-buf') 'dma'
+            Dismount-DaxFs $script:Mnt -Confirm:$false
+            (Get-DaxFsItem $b '/written-in-a-dma-buf' -BackingFile $img.Backing).Size | Should -Be 4
+        }
+        finally { Clear-Mount $script:Mnt; $b.Dispose() }
+    }
+}
+
 Describe 'Format-8 images mounted through Mount-DaxFs list like their source' {
     AfterEach { Clear-Mount $script:Mnt }
 
