@@ -246,6 +246,14 @@ Describe 'Format-8 images mounted through Mount-DaxFs list like their source' {
     AfterEach { Clear-Mount $script:Mnt }
 
     It '<Image.Name>' -ForEach $Listed {
+        if ($Image.Kind -eq 'vector' -and $Image.Tree -eq 'stride') {
+            # mkdaxfs (both generations) lets the last 201-byte name of the stride tree's big directory run into the next
+            # object (vectors/v8/CHECK.md): the kernel would list a damaged name. The gate refuses the image for it.
+            $err = Get-MountRefusal $Image
+            $err.FullyQualifiedErrorId | Should -BeLike 'ImageFailsValidation,*'
+            @($err.Exception.Data['Findings'] | ForEach-Object RuleId) | Should -Contain 'DIRENT-STRIDE'
+            return
+        }
         $m = Mount-V8 $Image
         $m.Format | Should -Be 8
         $hasOverlay = $Image.Name -like '*split*' -or $Image.Name -like 'overlay-only*'
@@ -253,13 +261,7 @@ Describe 'Format-8 images mounted through Mount-DaxFs list like their source' {
         $m.Overlay | Should -Be $hasOverlay
         $m.ReadOnly | Should -Be (-not $hasOverlay)
         if ($Image.Listing) {
-            $diff = @(Compare-WithSource $script:Mnt $Image.Listing)
-            if ($Image.Kind -eq 'vector' -and $Image.Tree -eq 'stride') {
-                # mkdaxfs (both generations) corrupts one 201-byte name of the stride tree (vectors/v8/CHECK.md): the
-                # real name is missing, and the static image shows the damaged name instead.
-                $diff.Count | Should -BeLessOrEqual 2 -Because ($diff -join "`n")
-            }
-            else { $diff -join "`n" | Should -BeNullOrEmpty }
+            (Compare-WithSource $script:Mnt $Image.Listing) -join "`n" | Should -BeNullOrEmpty
         }
         else { @(Get-ChildItem -LiteralPath $script:Mnt -Force) | Should -BeNullOrEmpty }
         Dismount-DaxFs $script:Mnt -Confirm:$false

@@ -1,10 +1,14 @@
 using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
+using DaxFs.Core.Format.V8;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Read;
 using Microsoft.Win32.SafeHandles;
 
 namespace DaxFs.Core.Operations;
+
+/// <summary>What the superblock of an image in memory says: its format and total_size.</summary>
+public sealed record MemoryImageHeader(DaxFsFormat Format, ulong TotalSize);
 
 /// <summary>
 /// An image read straight from memory, for the reading cmdlets (items, content, branches): the memory of a device node
@@ -14,10 +18,10 @@ namespace DaxFs.Core.Operations;
 public static class DaxMemoryImages
 {
     /// <summary>
-    /// The superblock at the start of <paramref name="target"/>; refuses memory without a DAXFS image of this version, or
-    /// whose image claims more bytes than the memory holds.
+    /// The format and total size of the image at the start of <paramref name="target"/>, format 5 or 8; refuses memory
+    /// without a DAXFS image of either format, or whose image claims more bytes than the memory holds.
     /// </summary>
-    public static Superblock ReadSuperblock(DaxMemoryTarget target)
+    public static MemoryImageHeader ReadSuperblock(DaxMemoryTarget target)
     {
         ArgumentNullException.ThrowIfNull(target);
         if (target.Size < DaxFsConstants.BlockSize)
@@ -25,10 +29,15 @@ public static class DaxMemoryImages
                 $"{target.Description} has {target.Size} bytes: not even a superblock fits.", target.Description, Errno.EINVAL);
         Superblock sb;
         bool marked;
+        DaxFsFormat format;
+        ulong totalSize;
         using (var memory = target.OpenImageMemory(DaxFsConstants.BlockSize))
         {
             sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
             marked = IncompleteWrite.IsMarked(memory.Span(0, IncompleteWrite.MarkerLength));
+            format = ImageFormat.Detect(memory.Span(0, 8));
+            // Format 8 keeps total_size at the same offset (16) in its own superblock record.
+            totalSize = format == DaxFsFormat.Format8 ? SuperblockV8.Read(memory.Span(0, SuperblockV8.RecordSize)).TotalSize : sb.TotalSize;
         }
         if (sb.Magic != DaxFsConstants.SuperMagic && marked)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.IncompleteWriteAtTarget,
@@ -38,23 +47,23 @@ public static class DaxMemoryImages
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
                 $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}).",
                 target.Description, Errno.EINVAL);
-        if (sb.Version != DaxFsConstants.Version)
+        if (format == DaxFsFormat.Unknown)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.UnsupportedImageVersion,
-                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads version {DaxFsConstants.Version} only.",
+                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads formats {DaxFsConstants.Version} and {DaxFsV8Constants.Version} only.",
                 target.Description, Errno.EINVAL);
-        if (sb.TotalSize < DaxFsConstants.BlockSize || sb.TotalSize > (ulong)target.Size)
+        if (totalSize < DaxFsConstants.BlockSize || totalSize > (ulong)target.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanTarget,
-                $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), but the memory has {target.Size}: " +
+                $"The image in {target.Description} says it is {totalSize} bytes (total_size), but the memory has {target.Size}: " +
                 "the superblock is damaged or the image belongs to a larger region. Write a whole image with Write-DaxFsImage.",
                 target.Description, Errno.ERANGE);
-        return sb;
+        return new MemoryImageHeader(format, totalSize);
     }
 
     /// <summary>Maps the image at the start of <paramref name="target"/> read-only: its superblock's total_size bytes.</summary>
     public static ImageMemory Open(DaxMemoryTarget target)
     {
-        var sb = ReadSuperblock(target);
-        return target.OpenImageMemory((long)sb.TotalSize);
+        var header = ReadSuperblock(target);
+        return target.OpenImageMemory((long)header.TotalSize);
     }
 
     /// <summary>

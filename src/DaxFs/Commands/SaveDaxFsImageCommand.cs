@@ -69,7 +69,7 @@ public sealed class SaveDaxFsImageCommand : DaxLinuxCmdlet
         }
 
         DaxMemoryTarget target = null!;
-        Superblock sb = default;
+        MemoryImageHeader sb = null!;
         DaxTargetLock? reading = null;
         try
         {
