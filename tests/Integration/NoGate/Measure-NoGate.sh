@@ -3,13 +3,17 @@
 # Invoke-Integration.ps1 -Boot v8) crash or hang the format-8 module when mounted WITHOUT DaxFs's gate. Boots the VM
 # with the v8 NVDIMM and walks the cases with guest-nogate.sh; a crash (exit 125) or a hang (exit 124) ends the boot,
 # is recorded against the case that started last, and the next boot goes on after it.
-# Usage: tests/Integration/NoGate/Measure-NoGate.sh [KIT] (run from the repository root; writes out/nogate/).
+# Usage: /work/wt/vmslot.sh tests/Integration/NoGate/Measure-NoGate.sh [KIT] (run from the repository root; holds one VM
+# slot for all its boots; writes out/nogate/, with its own copy of the NVDIMM and backing files, so that the next
+# Invoke-Integration.ps1 may start meanwhile).
 set -u
 kit=${1:-../shared/vm}
 data=out/integration
 mkdir -p out/nogate
+cp --sparse=always $data/nvdimm-v8.img out/nogate/nvdimm.img
+cp $data/v8/overlay-after-writes.backing out/nogate/
 list=out/nogate/cases.txt
-dotnet pwsh -NoProfile -Command "(Get-Content -Raw $data/v8.json | ConvertFrom-Json).Hostile | ForEach-Object { '{0} {1} {2} {3} {4} {5}' -f \$_.Name, \$_.Offset, \$_.Length, \$(if (\$_.Backing) { \$_.Backing } else { '-' }), \$_.Kind, \$(if (\$_.Expect) { \$_.Expect } else { '-' }) }" > $list
+dotnet pwsh -NoProfile -Command "(Get-Content -Raw $data/v8.json | ConvertFrom-Json).Hostile | ForEach-Object { '{0} {1} {2} {3} {4} {5}' -f \$_.Name, \$_.Offset, \$_.Length, \$(if (\$_.Backing) { '$PWD/out/nogate/' + (Split-Path -Leaf \$_.Backing) } else { '-' }), \$_.Kind, \$(if (\$_.Expect) { \$_.Expect } else { '-' }) }" > $list
 size=$(dotnet pwsh -NoProfile -Command "(Get-Content -Raw $data/v8.json | ConvertFrom-Json).NvdimmSize / 1MB")
 total=$(wc -l < $list)
 progress=out/nogate/progress.txt; : > $progress
@@ -17,7 +21,7 @@ summary=out/nogate/summary.txt; : > $summary
 from=1; boots=0
 while [ "$from" -le "$total" ]; do
   boots=$((boots + 1))
-  /work/wt/vmslot.sh "$kit/run-vm.sh" --module "$kit/kernel/daxfs-v8.ko" --memory-file $data/nvdimm-v8.img --memory-size ${size}M --timeout 600 \
+  "$kit/run-vm.sh" --module "$kit/kernel/daxfs-v8.ko" --memory-file out/nogate/nvdimm.img --memory-size ${size}M --timeout 600 \
     -- sh tests/Integration/NoGate/guest-nogate.sh $list $from $progress > out/nogate/boot-$boots.log 2>&1
   rc=$?
   last=$(grep '^start ' $progress | tail -1 | cut -d' ' -f2)
