@@ -8,10 +8,10 @@
 # Invoke-Integration.ps1 may start meanwhile).
 set -u
 kit=${1:-../shared/vm}
-data=out/integration
+data=${NOGATE_DATA:-out/integration}
 mkdir -p out/nogate
 cp --sparse=always $data/nvdimm-v8.img out/nogate/nvdimm.img
-cp $data/v8/overlay-after-writes.backing out/nogate/
+cp $data/v8/overlay-after-writes.backing out/nogate/ 2>/dev/null || cp $data/overlay-after-writes.backing out/nogate/
 list=out/nogate/cases.txt
 dotnet pwsh -NoProfile -Command "(Get-Content -Raw $data/v8.json | ConvertFrom-Json).Hostile | ForEach-Object { '{0} {1} {2} {3} {4} {5}' -f \$_.Name, \$_.Offset, \$_.Length, \$(if (\$_.Backing) { '$PWD/out/nogate/' + (Split-Path -Leaf \$_.Backing) } else { '-' }), \$_.Kind, \$(if (\$_.Expect) { \$_.Expect } else { '-' }) }" > $list
 size=$(dotnet pwsh -NoProfile -Command "(Get-Content -Raw $data/v8.json | ConvertFrom-Json).NvdimmSize / 1MB")
