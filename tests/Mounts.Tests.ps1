@@ -283,4 +283,18 @@ Describe 'Mount-DaxFs and the loaded daxfs module' {
         $table | Should -Match '8 overlay\s+rw\s+/mnt/v8split'
         $m[1] | Format-List | Out-String | Should -Match 'Module\s+: daxfs module 0\.1\.0 \(format 8\)'
     }
+    It 'reads a format-8 image in memory: through its mount (Get-DaxFsItem), and copied out (Save-DaxFsImage)' {
+        $image = Join-Path $Vectors 'v8/overlay/overlay-only-after-writes.daxfs'
+        if (-not (Test-Path $image)) { $image = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs' }
+        Set-NodeImage $image
+        $length = (Get-Item $image).Length
+        Set-Content $h.MountInfo "39 35 0:33 / $($h.MountPoint) rw,relatime - daxfs dax0.0 rw,phys=0x100a00000,size=$length,overlay"
+        $fromMount = @(Get-DaxFsItem (Get-DaxFsMount $h.MountPoint) -Recurse | ForEach-Object { "$($_.FullName) $($_.Size)" })
+        $fromFile = @(Get-DaxFsItem $image -Recurse | ForEach-Object { "$($_.FullName) $($_.Size)" })
+        $fromMount | Should -Be $fromFile
+        $fromMount.Count | Should -BeGreaterThan 5
+        $copy = Join-Path $h.Root 'copy.daxfs'
+        Save-DaxFsImage -Device dax0.0 -Destination $copy -Confirm:$false
+        (Get-FileHash $copy).Hash | Should -Be (Get-FileHash $image).Hash
+    }
 }
