@@ -105,6 +105,16 @@ foreach ($f in @($Kernel, $KernelModule) | Where-Object { $_ }) {
     }
 }
 
+# The v8 boot needs the format-8 module: the kit's kernel/daxfs-v8.ko, or -KernelModule8 (DAXFS_KERNEL_MODULE8).
+$module8 = if ($KernelModule8) { $KernelModule8 } else { Join-Path $Kit 'kernel/daxfs-v8.ko' }
+$v8Skip = $null
+if ($Boot -contains 'v8' -and -not (Test-Path -LiteralPath $module8)) {
+    $v8Skip = "no format-8 daxfs module at $module8 (give one with -KernelModule8 or DAXFS_KERNEL_MODULE8, built for the kit's kernel)"
+    Write-Host "Integration: boot 'v8' skipped: $v8Skip" -ForegroundColor Yellow
+    $Boot = @($Boot | Where-Object { $_ -ne 'v8' })
+}
+$module8 = if (Test-Path -LiteralPath $module8) { (Resolve-Path -LiteralPath $module8).Path } else { $module8 }
+
 # ---- prepare on the host ----
 function Remove-Tree([string] $Path) {
     # Trees hold closed directories and names that are not UTF-8: chmod and rm take raw bytes.
@@ -351,7 +361,6 @@ if ($Boot -contains 'v8') {
     $v8Size = [long]([math]::Ceiling(($at + $slot.Size + 1MB) / 16MB) * 16MB)
     $fs = [IO.File]::Open($v8nv, 'Open', 'ReadWrite'); try { $fs.SetLength($v8Size) } finally { $fs.Dispose() }
     $module5 = if ($KernelModule) { (Resolve-Path -LiteralPath $KernelModule).Path } else { Join-Path $Kit 'kernel/daxfs.ko' }
-    $module8 = if ($KernelModule8) { (Resolve-Path -LiteralPath $KernelModule8).Path } else { Join-Path $Kit 'kernel/daxfs-v8.ko' }
     [pscustomobject]@{ NvdimmSize = $v8Size; Images = @($v8Images); Hostile = @($cases); Slot = $slot; Module5 = $module5; Module8 = $module8
         OverlayVectors = $ovlDir } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'v8.json')
     $v8Count = $v8Images.Count + @($cases).Count
@@ -368,7 +377,7 @@ $kitArgs = @()
 if ($Kernel) { $kitArgs += @('--kernel', (Resolve-Path -LiteralPath $Kernel).Path) }
 if ($KernelModule) { $kitArgs += @('--module', (Resolve-Path -LiteralPath $KernelModule).Path) }
 $boots = [Collections.Generic.List[object]]::new()
-$passed = 0; $failed = 0; $skipped = 0
+$passed = 0; $failed = 0; $skipped = $(if ($v8Skip) { 1 } else { 0 })
 Push-Location $root
 try {
     foreach ($b in $Boot) {
@@ -443,5 +452,5 @@ foreach ($bt in $boots) {
     }
 }
 Write-Host ("Integration: prepare {0:0.0} s, whole run {1:0.0} s" -f $prepare.Elapsed.TotalSeconds, $clock.Elapsed.TotalSeconds)
-Write-Result $passed $failed $skipped '' $boots $prepare.Elapsed.TotalSeconds
+Write-Result $passed $failed $skipped $(if ($v8Skip) { "v8: $v8Skip" } else { '' }) $boots $prepare.Elapsed.TotalSeconds
 exit 0
