@@ -150,18 +150,18 @@ public sealed class DaxFsMounter
         string mountPoint = MountInfo.NormalizePath(request.MountPoint);
         if (!Directory.Exists(mountPoint))
             throw new DaxLinuxException(DaxErrorKind.MountPointNotFound, ErrorIds.MountPointNotFound,
-                $"The mount point '{mountPoint}' does not exist{(File.Exists(mountPoint) ? " as a directory (it is a file)" : "")}. Create it first: New-Item -ItemType Directory '{mountPoint}'.",
-                mountPoint, Errno.ENOENT);
+                $"The mount point '{mountPoint}' does not exist{(File.Exists(mountPoint) ? " as a directory (it is a file)" : "")}.",
+                mountPoint, Errno.ENOENT) { NextStep = NextStep.CreateMountPoint };
         var existing = TryFindMount(mountPoint);
         if (existing is not null)
             throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountPointBusy,
-                $"'{mountPoint}' is already a mount point ({existing.FileSystemType} from {existing.Source}). Dismount it first " +
-                (existing.FileSystemType == "daxfs" ? $"(Dismount-DaxFs '{mountPoint}')" : $"(umount '{mountPoint}')") + ", or choose another mount point.",
-                mountPoint, Errno.EBUSY);
+                $"'{mountPoint}' is already a mount point ({existing.FileSystemType} from {existing.Source})." +
+                (existing.FileSystemType == "daxfs" ? "" : $" Dismount it first (umount '{mountPoint}'), or choose another mount point."),
+                mountPoint, Errno.EBUSY) { NextStep = existing.FileSystemType == "daxfs" ? NextStep.DismountFirst : NextStep.None };
         if (request.BackingFile is not null && !File.Exists(request.BackingFile))
             throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.BackingFileNotFound,
-                $"The backing file '{request.BackingFile}' does not exist. It is the file New-DaxFsImage -BackingFile wrote beside the image.",
-                request.BackingFile, Errno.ENOENT);
+                $"The backing file '{request.BackingFile}' does not exist.",
+                request.BackingFile, Errno.ENOENT) { NextStep = NextStep.GiveBackingFile };
 
         var target = request.Target;
         request = request with { MountPoint = mountPoint };
@@ -174,8 +174,8 @@ public sealed class DaxFsMounter
                 if (target.IsMultiRange)
                     throw new DaxLinuxException(DaxErrorKind.DeviceMultiRange, ErrorIds.DaxDeviceMultiRange,
                         $"{target.Description} is made of several physical ranges, and a daxfs mount names one range (phys=, size=). " +
-                        "Use a dax device with one range (Get-DaxDevice | Where-Object { $_.Mappings.Count -le 1 }), or place the image in a dma-buf.",
-                        target.Device ?? target.Description, Errno.EINVAL);
+                        "Use a dax device with one range, or place the image in a dma-buf.",
+                        target.Device ?? target.Description, Errno.EINVAL) { NextStep = NextStep.SingleRangeDevice };
                 if (target.PhysicalAddress is not { } phys)
                     throw new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.PhysicalAddressUnknown,
                         $"The physical start of {target.Description} is unknown (sysfs 'resource' is readable by root only). Run as root.",
@@ -218,23 +218,23 @@ public sealed class DaxFsMounter
             // The gate's refusal, whether or not the request skips validation: these bytes are never a mountable image.
             var findings = Validate.ImageValidator.Validate(memory, new Validate.ValidationOptions { CancellationToken = cancellationToken });
             throw new DaxLinuxException(DaxErrorKind.ImageInvalid, ImageValidationCheck.ErrorId,
-                ImageValidationCheck.Describe(target.Description, findings.Where(f => f.Severity == FindingSeverity.Error).ToList(), 1,
-                    nextStep: $"Write the image again: Write-DaxFsImage IMAGE {Hint(target)}."),
-                target.Description, Errno.EINVAL) { Findings = findings };
+                ImageValidationCheck.Describe(target.Description, findings.Where(f => f.Severity == FindingSeverity.Error).ToList(), 1) +
+                " Write the image again.",
+                target.Description, Errno.EINVAL) { Findings = findings, NextStep = NextStep.WriteImage };
         }
         if (sb.Magic != DaxFsConstants.SuperMagic)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
-                $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}; rule {RuleIds.SuperMagic}). Write one first: Write-DaxFsImage IMAGE {Hint(target)}.",
-                target.Description, Errno.EINVAL);
+                $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}; rule {RuleIds.SuperMagic}). Write one first.",
+                target.Description, Errno.EINVAL) { NextStep = NextStep.WriteImage };
         if (sb.Version != DaxFsConstants.Version)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.UnsupportedImageVersion,
-                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs knows formats {DaxFsConstants.Version} and {DaxFsV8Constants.Version} only (rule {RuleIds.SuperVersion}). Rebuild it with New-DaxFsImage.",
-                target.Description, Errno.EINVAL);
+                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs knows formats {DaxFsConstants.Version} and {DaxFsV8Constants.Version} only (rule {RuleIds.SuperVersion}). Build it again.",
+                target.Description, Errno.EINVAL) { NextStep = NextStep.RebuildImage };
         if (sb.TotalSize > plan.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanMountSize,
                 $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount (rule {RuleIds.SuperTotalSize}). " +
-                "Mounting with a size below the image's crashes the kernel, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again with Write-DaxFsImage.",
-                target.Description, Errno.ERANGE);
+                "Mounting with a size below the image's crashes the kernel, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again.",
+                target.Description, Errno.ERANGE) { NextStep = NextStep.WriteImage };
 
         var result = plan with { Superblock = sb, ReadOnly = sb.BranchTableEntries == 0, ValidationSkipped = plan.Request.SkipValidation };
         return RunChecks(plan, memory, RequireModule(result), cancellationToken);
@@ -252,18 +252,17 @@ public sealed class DaxFsMounter
         int format = (int)plan.Format;
         if (plan.Request.MemoryModel is not null && plan.Format != DaxFsFormat.Format8)
             throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.MountOptionNeedsFormat8,
-                $"-MemoryModel (mem_model={plan.MemoryModelOption}) is an option of the format-8 module, and the image in {target.Description} is format {format}: " +
-                "the format-5 module refuses the option. Mount without -MemoryModel, or rebuild the image with New-DaxFsImage -Format 8 and load the format-8 daxfs module.",
-                target.Description, Errno.EINVAL);
+                $"The memory model (mem_model={plan.MemoryModelOption}) is an option of the format-8 module, and the image in {target.Description} is format {format}: " +
+                "the format-5 module refuses the option. Mount without a memory model, or rebuild the image in format 8 and load the format-8 daxfs module.",
+                target.Description, Errno.EINVAL) { NextStep = NextStep.RebuildInFormat, NextStepSubject = "8" };
         if (module.Refuses(plan.Format))
         {
             int other = (int)module.Format;
             throw new DaxLinuxException(DaxErrorKind.WrongModule, ErrorIds.ModuleCannotMountFormat,
                 $"The image in {target.Description} is DAXFS format {format}, and this host has loaded the {module.Description} ({DaxFsKernelModule.SysfsPath}), " +
                 $"which mounts format {other} only (it would refuse with 'unsupported version {format}'). Either load the format-{format} module " +
-                $"(after every daxfs mount is gone: rmmod daxfs, then insmod the format-{format} daxfs.ko), or rebuild the image for the loaded module: " +
-                $"New-DaxFsImage -Format {other}, then Write-DaxFsImage.",
-                target.Description, Errno.EINVAL);
+                $"(after every daxfs mount is gone: rmmod daxfs, then insmod the format-{format} daxfs.ko), or rebuild the image in format {other} for the loaded module.",
+                target.Description, Errno.EINVAL) { NextStep = NextStep.RebuildInFormat, NextStepSubject = other.ToString(CultureInfo.InvariantCulture) };
         }
         return plan with { Module = module };
     }
@@ -276,8 +275,8 @@ public sealed class DaxFsMounter
         if (sb.TotalSize > plan.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanMountSize,
                 $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount (rule {RuleIds.SuperTotalSize}). " +
-                "Its regions past the mount size would be outside the memory the kernel maps, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again with Write-DaxFsImage.",
-                target.Description, Errno.ERANGE);
+                "Its regions past the mount size would be outside the memory the kernel maps, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again.",
+                target.Description, Errno.ERANGE) { NextStep = NextStep.WriteImage };
         return plan with { Superblock8 = sb, ReadOnly = sb.OverlayOffset == 0, ValidationSkipped = plan.Request.SkipValidation };
     }
 
@@ -320,8 +319,8 @@ public sealed class DaxFsMounter
         catch (SyscallException ex) when (ex.ErrorNumber == Errno.EBUSY)
         {
             throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountBusy,
-                $"'{p}' is busy: files on it are open or a process works in it (fuser -vm '{p}' shows which). Close them, or detach it now and let it go when unused: Dismount-DaxFs '{p}' -Lazy.",
-                p, ex.ErrorNumber, ex);
+                $"'{p}' is busy: files on it are open or a process works in it (fuser -vm '{p}' shows which). Close them, or detach it now and let it go when unused (a lazy unmount).",
+                p, ex.ErrorNumber, ex) { NextStep = NextStep.DismountLazily };
         }
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.EPERM or Errno.EACCES)
         {
@@ -352,10 +351,10 @@ public sealed class DaxFsMounter
     {
         string p = MountInfo.NormalizePath(mountPoint);
         var entry = TryFindMount(p) ?? throw new DaxLinuxException(DaxErrorKind.NotMounted, ErrorIds.NotMounted,
-            $"'{p}' is not a mount point. List daxfs mounts with Get-DaxFsMount.", p, Errno.EINVAL);
+            $"'{p}' is not a mount point.", p, Errno.EINVAL) { NextStep = NextStep.ListMounts };
         if (entry.FileSystemType != "daxfs" && !anyFileSystem)
             throw new DaxLinuxException(DaxErrorKind.NotMounted, ErrorIds.NotADaxFsMount,
-                $"'{p}' is a {entry.FileSystemType} mount, not daxfs; Dismount-DaxFs leaves it alone. Use umount for other file systems.", p, Errno.EINVAL);
+                $"'{p}' is a {entry.FileSystemType} mount, not daxfs; DaxFs leaves it alone. Use umount for other file systems.", p, Errno.EINVAL);
         return entry;
     }
 
@@ -373,13 +372,6 @@ public sealed class DaxFsMounter
     }
 
     private MountInfoEntry? TryFindMount(string mountPoint) => MountInfo.FindMountAt(ReadMountInfo(), mountPoint);
-
-    private static string Hint(DaxMemoryTarget t) => t.Kind switch
-    {
-        DaxMemoryTargetKind.DaxDevice when t.Device is not null => "-Device " + t.Device,
-        DaxMemoryTargetKind.DmaBuf => "-DmaBuf $buffer",
-        _ => $"-PhysicalAddress 0x{t.PhysicalAddress ?? t.NodeOffset:x} -Size {t.Size}",
-    };
 }
 
 /// <summary>The daxfs fields of a mount, read from its super options (phys=, size=, source=dmabuf, static, branch=…, overlay, export).</summary>
