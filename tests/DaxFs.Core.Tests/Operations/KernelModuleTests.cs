@@ -112,7 +112,9 @@ public class KernelModuleTests
         Assert.Contains("format 8", ex.Message);
         Assert.Contains("daxfs module without a version (format 5)", ex.Message);
         Assert.Contains("load the format-8 module", ex.Message);
-        Assert.Contains("New-DaxFsImage -Format 5", ex.Message);
+        Assert.Contains("rebuild the image in format 5", ex.Message);
+        Assert.Equal(NextStep.RebuildInFormat, ex.NextStep);
+        Assert.Equal("5", ex.NextStepSubject);
         Assert.Empty(h.Api.Calls);
     }
 
@@ -125,7 +127,8 @@ public class KernelModuleTests
         Assert.Equal(ErrorIds.ModuleCannotMountFormat, ex.ErrorId);
         Assert.Contains("daxfs module 0.1.0 (format 8)", ex.Message);
         Assert.Contains("'unsupported version 5'", ex.Message);
-        Assert.Contains("New-DaxFsImage -Format 8", ex.Message);
+        Assert.Equal(NextStep.RebuildInFormat, ex.NextStep);
+        Assert.Equal("8", ex.NextStepSubject);
         Assert.Empty(h.Api.Calls);
     }
 
@@ -163,7 +166,8 @@ public class KernelModuleTests
             var ex = Assert.Throws<DaxLinuxException>(() => mounter.Inspect(mounter.Plan(h.Request(DaxFsMemoryModel.Coherent))));
             Assert.Equal(ErrorIds.MountOptionNeedsFormat8, ex.ErrorId);
             Assert.Contains("mem_model=coherent", ex.Message);
-            Assert.Contains("New-DaxFsImage -Format 8", ex.Message);
+            Assert.Equal(NextStep.RebuildInFormat, ex.NextStep);
+            Assert.Equal("8", ex.NextStepSubject);
             Assert.Empty(h.Api.Calls);
         }
     }
