@@ -67,8 +67,10 @@ BeforeAll {
             '{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}' -f $t, [Convert]::ToString($i.UnixMode -band 0xFFF, 8), $i.Uid, $i.Gid, $i.Size, $i.LinkCount, $i.Target, $i.FullName
         }
         $sums = foreach ($i in $items | Where-Object Type -eq 'File') {
-            $bytes = [byte[]]@($i | Get-DaxFsContent -AsByteStream @extra)
-            'sha256|{0}|{1}' -f [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($bytes)).ToLowerInvariant(), $i.FullName
+            # -AsByteStream writes the content in chunks (byte arrays): hash them in order.
+            $sha = [Security.Cryptography.IncrementalHash]::CreateHash('SHA256')
+            foreach ($chunk in ($i | Get-DaxFsContent -AsByteStream @extra)) { if ($chunk -is [byte[]]) { $sha.AppendData($chunk) } else { $sha.AppendData([byte[]]@($chunk)) } }
+            'sha256|{0}|{1}' -f [Convert]::ToHexString($sha.GetHashAndReset()).ToLowerInvariant(), $i.FullName
         }
         Format-View $lines $sums
     }
