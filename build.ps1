@@ -30,7 +30,9 @@ param(
 
     # Integration: an operator's own kernel image and daxfs.ko (default: ../shared/vm/kernel).
     [string] $Kernel = $env:DAXFS_KERNEL,
-    [string] $KernelModule = $env:DAXFS_KERNEL_MODULE
+    [string] $KernelModule = $env:DAXFS_KERNEL_MODULE,
+    # Integration: the format-8 daxfs.ko for the v8 boot (default: ../shared/vm/kernel/daxfs-v8.ko).
+    [string] $KernelModule8 = $env:DAXFS_KERNEL_MODULE8
 )
 
 Set-StrictMode -Version Latest
@@ -220,6 +222,7 @@ function Invoke-IntegrationTests {
     $args2 = @('pwsh', '-NoProfile', '-NonInteractive', '-File', $script, '-ResultFile', $json, '-PesterPath', (Get-PesterModule))
     if ($Kernel) { $args2 += @('-Kernel', $Kernel) }
     if ($KernelModule) { $args2 += @('-KernelModule', $KernelModule) }
+    if ($KernelModule8) { $args2 += @('-KernelModule8', $KernelModule8) }
     $code = Invoke-Native dotnet $args2 -AllowFailure
     if (-not (Test-Path $json)) { Add-Counts 0 1 0 "Integration (no results; exit $code)"; return }
     $r = Get-Content -Raw $json | ConvertFrom-Json

@@ -196,7 +196,7 @@ Describe 'Get-DaxFsMount and Dismount-DaxFs' {
         { Get-DaxFsMount /mnt/tmp -ErrorAction Stop } | Should -Throw -ErrorId 'DaxFsMountNotFound,DaxFs.Commands.GetDaxFsMountCommand'
     }
     It 'formats as a table' {
-        Get-DaxFsMount | Format-Table | Out-String | Should -Match 'dax0.0\s+0x100a00000\s+502 MiB\s+static\s+ro\s+/mnt/dax root'
+        Get-DaxFsMount | Format-Table | Out-String | Should -Match 'dax0.0\s+0x100a00000\s+502 MiB\s+5 static\s+ro\s+/mnt/dax root'
     }
     It 'dismounts nothing under -WhatIf, from the pipeline' {
         Get-DaxFsMount | Dismount-DaxFs -WhatIf -ErrorVariable errs
@@ -211,5 +211,90 @@ Describe 'Get-DaxFsMount and Dismount-DaxFs' {
     It 'needs root' {
         $env:DAXFS_ASSUME_ROOT = '0'
         { Get-DaxFsMount | Dismount-DaxFs -Confirm:$false } | Should -Throw -ErrorId 'NotRoot,DaxFs.Commands.DismountDaxFsCommand'
+    }
+}
+
+Describe 'Mount-DaxFs and the loaded daxfs module' {
+    BeforeAll {
+        $script:V8Static = Join-Path $Vectors 'v8/deep.v8.static.daxfs'
+        function Set-NodeImage([string] $Image) {
+            $bytes = [IO.File]::ReadAllBytes($Image)
+            $f = [IO.File]::OpenWrite($h.Node); try { $f.Write($bytes, 0, $bytes.Length) } finally { $f.Dispose() }
+        }
+        # What the two modules expose in sysfs, as measured in the VM: the format-8 module its version and srcversion,
+        # the format-5 module neither.
+        function Set-LoadedModule([int] $Format) {
+            $dir = Join-Path $h.Root 'sys/module/daxfs'
+            New-Item -ItemType Directory -Force $dir | Out-Null
+            Set-Content (Join-Path $dir 'initstate') 'live'
+            if ($Format -eq 8) { Set-Content (Join-Path $dir 'version') '0.1.0'; Set-Content (Join-Path $dir 'srcversion') 'E4B31E22E0014FF3AA8B6DB' }
+        }
+    }
+    BeforeEach { $h = New-FakeHost }
+
+    It 'refuses a format-5 image while the format-8 module is loaded, before any mount call, saying what to do' {
+        Set-LoadedModule 8
+        Set-NodeImage $Sound
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'ModuleCannotMountFormat,DaxFs.Commands.MountDaxFsCommand'
+        $e.CategoryInfo.Category | Should -Be 'NotInstalled'
+        $e.TargetObject | Should -Be 'dax0.0'
+        $e.Exception.Message | Should -Match 'DAXFS format 5.*daxfs module 0\.1\.0 \(format 8\)'
+        $e.Exception.Message | Should -Match 'load the format-5 module'
+        $e.Exception.Message | Should -Match 'New-DaxFsImage -Format 8'
+    }
+    It 'refuses a format-8 image while the format-5 module is loaded' {
+        Set-LoadedModule 5
+        Set-NodeImage $V8Static
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'ModuleCannotMountFormat,DaxFs.Commands.MountDaxFsCommand'
+        $e.Exception.Message | Should -Match 'daxfs module without a version \(format 5\)'
+        $e.Exception.Message | Should -Match 'New-DaxFsImage -Format 5'
+    }
+    It 'passes -MemoryModel as mem_model=, and refuses it on a format-5 image' {
+        Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -MemoryModel cxl3 -WhatIf -Verbose 4>&1 | Out-String |
+            Should -Match ([regex]::Escape("mount -t daxfs -o phys=0x100a00000,size=0x1f600000,mem_model=cxl3 dax0.0 $($h.MountPoint)"))
+        $b = New-DmaBuf -Size 1MB
+        try {
+            $b | Mount-DaxFs -MountPoint $h.MountPoint -MemoryModel Coherent -WhatIf -Verbose 4>&1 | Out-String |
+                Should -Match 'fsconfig\(FSCONFIG_SET_STRING "mem_model"="coherent"\)'
+        }
+        finally { $b.Dispose() }
+        Set-NodeImage $Sound
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -MemoryModel Cxl3 -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'MountOptionNeedsFormat8,DaxFs.Commands.MountDaxFsCommand'
+        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $e.Exception.Message | Should -Match 'mem_model=cxl3'
+    }
+    It 'Get-DaxFsMount shows each mount''s format and overlay, and the loaded module' {
+        Set-LoadedModule 8
+        Set-Content $h.MountInfo @(
+            "39 35 0:33 / /mnt/v8static rw,relatime - daxfs none ro,name=foo,phys=0x100000000,size=77824"
+            "40 35 0:34 / /mnt/v8split rw,relatime - daxfs none rw,phys=0x100200000,size=1175552,overlay"
+        )
+        $m = Get-DaxFsMount
+        $m.Format | Should -Be @(8, 8)
+        $m.Overlay | Should -Be @($false, $true)
+        $m.ReadOnly | Should -Be @($true, $false)
+        $m[0].Module | Should -Be 'daxfs module 0.1.0 (format 8)'
+        $m[0].ModuleVersion | Should -Be '0.1.0'
+        $table = $m | Format-Table | Out-String
+        $table | Should -Match '8 static\s+ro\s+/mnt/v8static'
+        $table | Should -Match '8 overlay\s+rw\s+/mnt/v8split'
+        $m[1] | Format-List | Out-String | Should -Match 'Module\s+: daxfs module 0\.1\.0 \(format 8\)'
+    }
+    It 'reads a format-8 image in memory: through its mount (Get-DaxFsItem), and copied out (Save-DaxFsImage)' {
+        $image = Join-Path $Vectors 'v8/overlay/overlay-only-after-writes.daxfs'
+        if (-not (Test-Path $image)) { $image = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs' }
+        Set-NodeImage $image
+        $length = (Get-Item $image).Length
+        Set-Content $h.MountInfo "39 35 0:33 / $($h.MountPoint) rw,relatime - daxfs dax0.0 rw,phys=0x100a00000,size=$length,overlay"
+        $fromMount = @(Get-DaxFsItem (Get-DaxFsMount $h.MountPoint) -Recurse | ForEach-Object { "$($_.FullName) $($_.Size)" })
+        $fromFile = @(Get-DaxFsItem $image -Recurse | ForEach-Object { "$($_.FullName) $($_.Size)" })
+        $fromMount | Should -Be $fromFile
+        $fromMount.Count | Should -BeGreaterThan 5
+        $copy = Join-Path $h.Root 'copy.daxfs'
+        Save-DaxFsImage -Device dax0.0 -Destination $copy -Confirm:$false
+        (Get-FileHash $copy).Hash | Should -Be (Get-FileHash $image).Hash
     }
 }

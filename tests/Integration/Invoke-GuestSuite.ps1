@@ -4,7 +4,7 @@
     counts, timings and every test's outcome as JSON.
 #>
 param(
-    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax', 'hostile', 'hosts-writer', 'hosts-reader')] [string] $Boot,
+    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax', 'hostile', 'hosts-writer', 'hosts-reader', 'v8')] [string] $Boot,
     [Parameter(Mandatory)] [string] $PesterPath,
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $DataPath,
@@ -32,10 +32,14 @@ $files = switch ($Boot) {
     # The two guests of the hosts boot, on one memory file (Invoke-HostsBoot.ps1).
     'hosts-writer' { 'HostsWriter.Tests.ps1' }
     'hosts-reader' { 'HostsReader.Tests.ps1' }
+    'v8' { 'V8.Tests.ps1' }
 }
 $config = New-PesterConfiguration
 $config.Run.Path = @($files | ForEach-Object { Join-Path $PSScriptRoot $_ })
 $config.Run.PassThru = $true
+# For a quicker look at a few tests while working: DAXFS_IT_FILTER=pattern;pattern (Pester full-name wildcards; run-vm.sh
+# passes DAXFS_* variables into the guest). CI leaves it unset.
+if ($env:DAXFS_IT_FILTER) { $config.Filter.FullName = @($env:DAXFS_IT_FILTER -split ';') }
 $config.Output.Verbosity = 'Detailed'
 $config.Output.RenderMode = 'Plaintext'
 $watch = [Diagnostics.Stopwatch]::StartNew()
@@ -52,6 +56,7 @@ $watch.Stop()
     TestSeconds = [math]::Round($watch.Elapsed.TotalSeconds, 1)
     # Hostile.Tests.ps1 leaves its counts here (refused, mounted and read, refused by the kernel).
     Hostile = $(if (Test-Path -LiteralPath (Join-Path $DataPath 'results/hostile-counts.json')) { Get-Content -Raw (Join-Path $DataPath 'results/hostile-counts.json') | ConvertFrom-Json } else { $null })
+    V8 = $(if (Test-Path -LiteralPath (Join-Path $DataPath 'results/v8-counts.json')) { Get-Content -Raw (Join-Path $DataPath 'results/v8-counts.json') | ConvertFrom-Json } else { $null })
     Tests = @($result.Tests | ForEach-Object { [pscustomobject]@{ Name = $_.ExpandedPath; Result = $_.Result; Seconds = [math]::Round($_.Duration.TotalSeconds, 2) } })
 } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $ResultFile
 exit 0

@@ -17,6 +17,10 @@
               (Invoke-HostsBoot.ps1: HostsWriter/HostsReader.Tests.ps1; a write the other kernel tries to mount meanwhile,
               every file read back by physical range with the reader's page cache measured, sibling branches of two
               kernels and a commit; the fleet runbook over SSH remoting when sshd is installed)
+      v8      (only with -Boot v8; not run by default yet) the format-8 module (kit's kernel/daxfs-v8.ko), the NVDIMM raw: V8.Tests.ps1 (the loaded module read from sysfs and
+              the refusal of the other generation, switching modules within the boot; every v8 vector and every image DaxFs
+              builds in format 8 mounted through Mount-DaxFs and listed against its source; writes through format-8 mounts
+              read back offline exactly as a fresh mount shows them; the hostile format-8 set through Mount-DaxFs)
       hostile the NVDIMM as one raw namespace holding the hostile set (HostileImages in TreeTools: structural breaks
               and seeded mutants of a small and a large static, branching and split image, and of the large tree's
               branching image whose branches and logs the real kernel wrote, tests/fixtures/branches/large-kernel.daxfs.gz):
@@ -42,9 +46,12 @@ param(
     # The VM kit (run-vm.sh and kernel/); default $env:DAXFS_VM_KIT, $env:DAXFS_SHARED/vm, or ../shared/vm.
     [string] $Kit,
     # Which boots to run.
-    # hosts is not in the default set yet: its scenario has not passed a run (#20).
-    [ValidateSet('raw', 'devdax', 'hostile', 'hosts')]
+    # hosts and v8 are not in the default set yet: their scenarios have not passed a whole run (#20, #18).
+    [ValidateSet('raw', 'devdax', 'hostile', 'hosts', 'v8')]
     [string[]] $Boot = @('raw', 'devdax', 'hostile'),
+    # The format-8 daxfs module for the v8 boot (run-vm.sh --module); default: the kit's kernel/daxfs-v8.ko. The format-5
+    # module (-KernelModule, or the kit's kernel/daxfs.ko) is loaded in that boot too, to switch generations.
+    [string] $KernelModule8,
     # Limit for one boot, in seconds (run-vm.sh --timeout). The devdax boot took 666 s on a 2-core machine running two
     # other VMs and 1397 s with three (the runbooks took 225 s and 920 s of that): a loaded machine needs the margin.
     [int] $BootTimeout = 2400
@@ -105,6 +112,16 @@ foreach ($f in @($Kernel, $KernelModule) | Where-Object { $_ }) {
     }
 }
 
+# The v8 boot needs the format-8 module: the kit's kernel/daxfs-v8.ko, or -KernelModule8 (DAXFS_KERNEL_MODULE8).
+$module8 = if ($KernelModule8) { $KernelModule8 } else { Join-Path $Kit 'kernel/daxfs-v8.ko' }
+$v8Skip = $null
+if ($Boot -contains 'v8' -and -not (Test-Path -LiteralPath $module8)) {
+    $v8Skip = "no format-8 daxfs module at $module8 (give one with -KernelModule8 or DAXFS_KERNEL_MODULE8, built for the kit's kernel)"
+    Write-Host "Integration: boot 'v8' skipped: $v8Skip" -ForegroundColor Yellow
+    $Boot = @($Boot | Where-Object { $_ -ne 'v8' })
+}
+$module8 = if (Test-Path -LiteralPath $module8) { (Resolve-Path -LiteralPath $module8).Path } else { $module8 }
+
 # ---- prepare on the host ----
 function Remove-Tree([string] $Path) {
     # Trees hold closed directories and names that are not UTF-8: chmod and rm take raw bytes.
@@ -113,7 +130,7 @@ function Remove-Tree([string] $Path) {
 
 Write-Host "Integration: preparing trees and images in $data"
 $prepare = [Diagnostics.Stopwatch]::StartNew()
-foreach ($d in 'trees', 'images', 'listings', 'results', 'bin', 'nvdimm-raw.img', 'hostile', 'nvdimm-hostile.img') { Remove-Tree (Join-Path $data $d) }
+foreach ($d in 'trees', 'images', 'listings', 'results', 'bin', 'nvdimm-raw.img', 'hostile', 'nvdimm-hostile.img', 'v8', 'nvdimm-v8.img') { Remove-Tree (Join-Path $data $d) }
 New-Item -ItemType Directory -Force -Path $results, (Join-Path $data 'images'), (Join-Path $data 'listings') | Out-Null
 
 & dotnet build (Join-Path $PSScriptRoot 'TreeTools/DaxFs.TreeTools.csproj') -c Release -o (Join-Path $data 'bin') --nologo -v q -clp:ErrorsOnly | Out-Host
@@ -260,6 +277,117 @@ if ($Boot -contains 'hostile') {
         @($cases | Where-Object Source -eq 'large').Count, @($cases | Where-Object Source -eq 'kernel').Count)
 }
 
+# The v8 boot: format-8 images in one raw NVDIMM (nvdimm-v8.img), each at its own 2 MiB-aligned offset: the v8 vectors,
+# a format-5 vector (the refusal of the other generation), images built by DaxFs in format 8 from every tree (static,
+# split; one overlay-only), copies that the kernel writes to, a large split image (2,000 directories, 8,000 entries, a
+# 16 MiB overlay) for thousands of writes, and the hostile format-8 set; v8.json lists them.
+$v8Count = 0
+if ($Boot -contains 'v8') {
+    . (Join-Path $PSScriptRoot 'V8Images.ps1')
+    $vdir = New-Item -ItemType Directory -Force (Join-Path $data 'v8')
+    $v8Vectors = Join-Path $vectors 'v8'
+    $v8Images = [Collections.Generic.List[object]]::new()
+    function Add-V8([string] $Name, [string] $Kind, [string] $Path, [string] $Backing, [string] $Listing, [string] $Tree) {
+        $v8Images.Add([pscustomobject]@{ Name = $Name; Kind = $Kind; Image = $Path; Backing = $Backing; Listing = $Listing; Tree = $Tree; Length = (Get-Item -LiteralPath $Path).Length })
+    }
+    foreach ($t in $trees | Where-Object Kind -eq 'vector') {
+        foreach ($mode in 'static', 'split') {
+            $img = Join-Path $v8Vectors "$($t.Name).v8.$mode.daxfs"
+            $back = Join-Path $v8Vectors "$($t.Name).v8.$mode.backing"
+            if (-not (Test-Path -LiteralPath $img)) { continue }
+            # Backing files are opened by the guest kernel: copies under the data folder, which the guest shares.
+            $backCopy = $null
+            if (Test-Path -LiteralPath $back) { $backCopy = Join-Path $vdir "$($t.Name).v8.$mode.backing"; Copy-Item -LiteralPath $back -Destination $backCopy -Force }
+            Add-V8 "$($t.Name).v8.$mode" 'vector' $img $backCopy $t.Listing $t.Name
+        }
+    }
+    foreach ($t in $trees) {
+        foreach ($mode in 'Static', 'Split') {
+            $img = Join-Path $vdir "$($t.Name).built.$($mode.ToLowerInvariant()).daxfs"
+            $back = if ($mode -eq 'Split') { "$img.backing" } else { $null }
+            New-V8Image -Source $t.Source -Destination $img -Mode $mode -BackingFile $back | Out-Null
+            Add-V8 "$($t.Name).built.$($mode.ToLowerInvariant())" 'built' $img $back $t.Listing $t.Name
+        }
+    }
+    New-V8Image -Destination (Join-Path $vdir 'overlay-only.built.daxfs') -Mode OverlayOnly -PoolSize 2MB | Out-Null
+    Add-V8 'overlay-only.built' 'built' (Join-Path $vdir 'overlay-only.built.daxfs') $null $null $null
+    # Copies the kernel writes to (writes through the mount, read back offline after a fresh mount).
+    Copy-Item -LiteralPath (Join-Path $v8Vectors 'basic.v8.split.backing') -Destination (Join-Path $vdir 'write.basic.v8.split.backing') -Force
+    Add-V8 'write.basic.v8.split' 'write' (Join-Path $v8Vectors 'basic.v8.split.daxfs') (Join-Path $vdir 'write.basic.v8.split.backing') $null 'basic'
+    $w = Join-Path $vdir 'write.mixed-5505.built.split.daxfs'
+    New-V8Image -Source (Join-Path $treeDir 'mixed-5505') -Destination $w -Mode Split -BackingFile "$w.backing" -PoolSize 4MB -Buckets 4096 | Out-Null
+    Add-V8 'write.mixed-5505.built.split' 'write' $w "$w.backing" $null 'mixed-5505'
+    $w = Join-Path $vdir 'write.overlay-only.built.daxfs'
+    New-V8Image -Destination $w -Mode OverlayOnly -PoolSize 4MB -Buckets 4096 | Out-Null
+    Add-V8 'write.overlay-only.built' 'write' $w $null $null $null
+    Add-V8 'write.empty.v8.split' 'write' (Join-Path $v8Vectors 'empty.v8.split.daxfs') $null $null 'empty'
+    # The other generation: a format-5 image, refused while the format-8 module is loaded.
+    Add-V8 'deep.static.format5' 'format5' (Join-Path $vectors 'deep.static.daxfs') $null (($trees | Where-Object Name -eq 'deep').Listing) 'deep'
+    # The large tree (as the hostile boot's: the small hostile tree plus 2,000 directories and 8,000 entries) in a split
+    # image with a 16 MiB overlay: the kernel adds thousands of entries to it, and the guest breaks its overlay.
+    $lsrc = Join-Path $vdir 'large-src'
+    $small = Join-Path $vdir 'small-src'
+    New-Item -ItemType Directory -Force (Join-Path $small 'sub') | Out-Null
+    Set-Content (Join-Path $small 'a.txt') 'alpha'
+    Set-Content (Join-Path $small 'sub/b.txt') ('bravo ' * 300)
+    [DaxFs.TreeTools.HostileImages]::MakeLargeTree($small, $lsrc, 2000, 8000, 1616)
+    $lim = Join-Path $vdir 'large.built.split.daxfs'
+    New-V8Image -Source $lsrc -Destination $lim -Mode Split -BackingFile "$lim.backing" -PoolSize 16MB -Buckets 16384 -Slots 256 | Out-Null
+    $llist = Join-Path $data 'listings/v8-large.json'
+    [DaxFs.TreeTools.TreeListing]::Save([DaxFs.TreeTools.TreeListing]::List($lsrc), $llist)
+    Add-V8 'large.built.split' 'large' $lim "$lim.backing" $llist 'large'
+    $largeStatic = Join-Path $vdir 'large.built.static.daxfs'
+    New-V8Image -Source $lsrc -Destination $largeStatic -Mode Static | Out-Null
+    Add-V8 'large.built.static' 'built' $largeStatic $null $llist 'large'
+
+    # The hostile format-8 set (host-made): every structural break of the two kernel-written overlays (the vectors'
+    # overlay/), seeded mutants of them and of the large images (static: the base; split: the base and an empty overlay).
+    $hostile = [Collections.Generic.List[object]]::new()
+    $ovl = Join-Path $v8Vectors 'overlay'
+    $ovlDir = if (Test-Path -LiteralPath $ovl) { $ovl } else { Join-Path $root 'tests/fixtures/overlay' }
+    $splitBacking = Join-Path $vdir 'overlay-after-writes.backing'
+    Copy-Item -LiteralPath (Join-Path $ovlDir 'overlay-after-writes.backing') -Destination $splitBacking -Force
+    $ovSplit = [IO.File]::ReadAllBytes((Join-Path $ovlDir 'overlay-after-writes.daxfs'))
+    $ovOnly = [IO.File]::ReadAllBytes((Join-Path $ovlDir 'overlay-only-after-writes.daxfs'))
+    foreach ($c in @([pscustomobject]@{ Name = 'overlay-after-writes'; Kind = 'valid'; Expect = ''; Bytes = $ovSplit }) + @(New-V8StructuralBreaks $ovSplit 'overlay-after-writes') + @(New-V8Mutants $ovSplit 'overlay-after-writes' 8101 24)) {
+        $c | Add-Member Backing $splitBacking; $c | Add-Member Source 'small'; $hostile.Add($c)
+    }
+    foreach ($c in @([pscustomobject]@{ Name = 'overlay-only-after-writes'; Kind = 'valid'; Expect = ''; Bytes = $ovOnly }) + @(New-V8StructuralBreaks $ovOnly 'overlay-only-after-writes') + @(New-V8Mutants $ovOnly 'overlay-only-after-writes' 8102 24)) {
+        $c | Add-Member Backing $null; $c | Add-Member Source 'small'; $hostile.Add($c)
+    }
+    $lsBytes = [IO.File]::ReadAllBytes($largeStatic)
+    $rng = [Random]::new(8103)
+    foreach ($n in 0..5) {
+        $b = [byte[]]$lsBytes.Clone()
+        foreach ($e in 1..(1 + $rng.Next(4))) { $b[$rng.Next($b.Length)] = [byte]$rng.Next(256) }
+        $hostile.Add([pscustomobject]@{ Name = 'large-static-mutant-{0:000}' -f $n; Kind = 'mutant'; Expect = ''; Bytes = $b; Backing = $null; Source = 'large' })
+    }
+    $v8nv = Join-Path $data 'nvdimm-v8.img'
+    $at = 0L
+    foreach ($i in $v8Images) {
+        $i | Add-Member Offset $at
+        [DaxFs.TreeTools.NvdimmFile]::Place($v8nv, $at, $i.Image) | Out-Null
+        $at += [math]::Ceiling($i.Length / 2MB) * 2MB
+    }
+    $cases = foreach ($c in $hostile) {
+        [DaxFs.TreeTools.NvdimmFile]::Place($v8nv, $at, $c.Bytes) | Out-Null
+        [pscustomobject]@{ Name = $c.Name; Kind = $c.Kind; Source = $c.Source; Expect = $c.Expect; Offset = $at; Length = $c.Bytes.Length; Backing = $c.Backing }
+        $at += [math]::Ceiling($c.Bytes.Length / 64KB) * 64KB
+    }
+    # The slot where the guest writes, one at a time, the breaks of the overlay the kernel wrote into the large image.
+    $at = [long]([math]::Ceiling($at / 2MB) * 2MB)
+    $large = $v8Images | Where-Object Kind -eq 'large'
+    $slot = [pscustomobject]@{ Offset = $at; Size = [long]([math]::Ceiling($large.Length / 2MB) * 2MB) }
+    $v8Size = [long]([math]::Ceiling(($at + $slot.Size + 1MB) / 16MB) * 16MB)
+    $fs = [IO.File]::Open($v8nv, 'Open', 'ReadWrite'); try { $fs.SetLength($v8Size) } finally { $fs.Dispose() }
+    $module5 = if ($KernelModule) { (Resolve-Path -LiteralPath $KernelModule).Path } else { Join-Path $Kit 'kernel/daxfs.ko' }
+    [pscustomobject]@{ NvdimmSize = $v8Size; Images = @($v8Images); Hostile = @($cases); Slot = $slot; Module5 = $module5; Module8 = $module8
+        OverlayVectors = $ovlDir } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'v8.json')
+    $v8Count = $v8Images.Count + @($cases).Count
+    Write-Host ("Integration: v8 boot: {0} images and {1} hostile format-8 images ({2} structural, {3} mutants) in {4} MiB of NVDIMM" -f $v8Images.Count, @($cases).Count,
+        @($cases | Where-Object Kind -eq 'structural').Count, @($cases | Where-Object Kind -eq 'mutant').Count, ($v8Size / 1MB))
+}
+
 [pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = $nvdimmSize - $scratchOffset; BranchOffset = $branchOffset; BranchSize = 24MB; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
 $prepare.Stop()
 Write-Host ("Integration: {0} trees, {1} images ({2} MiB of NVDIMM) in {3:0.0} s" -f $trees.Count, $images.Count, ($nvdimmSize / 1MB), $prepare.Elapsed.TotalSeconds)
@@ -269,7 +397,7 @@ $kitArgs = @()
 if ($Kernel) { $kitArgs += @('--kernel', (Resolve-Path -LiteralPath $Kernel).Path) }
 if ($KernelModule) { $kitArgs += @('--module', (Resolve-Path -LiteralPath $KernelModule).Path) }
 $boots = [Collections.Generic.List[object]]::new()
-$passed = 0; $failed = 0; $skipped = 0
+$passed = 0; $failed = 0; $skipped = $(if ($v8Skip) { 1 } else { 0 })
 Push-Location $root
 try {
     foreach ($b in $Boot) {
@@ -282,9 +410,12 @@ try {
             continue
         }
         $json = Join-Path $results "$b.json"
-        $vmArgs = @((Join-Path $Kit 'run-vm.sh')) + $kitArgs + @('--timeout', "$BootTimeout")
+        # The v8 boot loads the format-8 module (and switches to the format-5 one within the boot to test both).
+        $bootKitArgs = if ($b -eq 'v8') { @($kitArgs | Where-Object { $_ -ne '--module' -and $_ -ne $(if ($KernelModule) { (Resolve-Path -LiteralPath $KernelModule).Path }) }) + @('--module', $module8) } else { $kitArgs }
+        $vmArgs = @((Join-Path $Kit 'run-vm.sh')) + $bootKitArgs + @('--timeout', "$BootTimeout")
         if ($b -eq 'devdax') { $vmArgs += @('--devdax', '--memory-size', '512M') }
         elseif ($b -eq 'hostile') { $vmArgs += @('--memory-file', (Join-Path $data 'nvdimm-hostile.img'), '--memory-size', "$($hostileSize / 1MB)M") }
+        elseif ($b -eq 'v8') { $vmArgs += @('--memory-file', (Join-Path $data 'nvdimm-v8.img'), '--memory-size', "$($v8Size / 1MB)M") }
         else { $vmArgs += @('--memory-file', $nvdimm, '--memory-size', "$($nvdimmSize / 1MB)M") }
         $vmArgs += @('--', 'dotnet', 'pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'Invoke-GuestSuite.ps1'),
             '-Boot', $b, '-PesterPath', $PesterPath, '-ModulePath', (Resolve-Path $ModulePath).Path, '-DataPath', $data, '-ResultFile', $json)
@@ -302,6 +433,7 @@ try {
             $entry.Passed = $r.Passed; $entry.Failed = $r.Failed; $entry.Skipped = $r.Skipped
             $entry.PwshStartSeconds = $r.StartSeconds; $entry.TestSeconds = $r.TestSeconds
             if ($r.PSObject.Properties['Hostile'] -and $r.Hostile) { $entry.Hostile = $r.Hostile }
+            if ($r.PSObject.Properties['V8'] -and $r.V8) { $entry.V8 = $r.V8 }
         }
         if (-not $r -or $code -ne 0) {
             # No results, or the guest did not end cleanly after writing them (a crash afterwards): a failure either way,
@@ -343,6 +475,13 @@ foreach ($bt in $boots) {
         }
     }
 }
+foreach ($bt in $boots) {
+    if ($bt.PSObject.Properties['V8'] -and $bt.V8) {
+        $v = $bt.V8
+        Write-Host ("Integration: v8 boot: {0} images mounted and listed like their source, {1} written through the kernel and read back offline; hostile: {2} images, {3} refused by DaxFs, {4} mounted and read, {5} refused by the kernel, {6} read errors, {7} crashes" -f
+            $v.Listed, $v.WrittenAndReadBack, $v.Hostile, $v.RefusedByDaxFs, $v.MountedAndRead, $v.RefusedByKernel, $v.ReadErrors, $(if ($bt.ExitCode -eq 0) { 0 } else { 'the boot died' }))
+    }
+}
 Write-Host ("Integration: prepare {0:0.0} s, whole run {1:0.0} s" -f $prepare.Elapsed.TotalSeconds, $clock.Elapsed.TotalSeconds)
-Write-Result $passed $failed $skipped '' $boots $prepare.Elapsed.TotalSeconds
+Write-Result $passed $failed $skipped $(if ($v8Skip) { "v8: $v8Skip" } else { '' }) $boots $prepare.Elapsed.TotalSeconds
 exit 0

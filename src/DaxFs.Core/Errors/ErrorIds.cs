@@ -54,7 +54,9 @@ public static class ErrorIds
     public const string MountBusy = nameof(MountBusy);
     public const string MountFailed = nameof(MountFailed);
     public const string MountInfoUnreadable = nameof(MountInfoUnreadable);
+    public const string ModuleCannotMountFormat = nameof(ModuleCannotMountFormat);
     public const string MountMemoryUnknown = nameof(MountMemoryUnknown);
+    public const string MountOptionNeedsFormat8 = nameof(MountOptionNeedsFormat8);
     public const string MountPointBusy = nameof(MountPointBusy);
     public const string MountPointNotFound = nameof(MountPointNotFound);
     public const string MountSizeTooSmall = nameof(MountSizeTooSmall);

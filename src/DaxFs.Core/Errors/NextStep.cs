@@ -105,4 +105,7 @@ public enum NextStep
     ReplaceExisting,
     /// <summary>The image is damaged or hostile: list every finding.</summary>
     ValidateImage,
+    /// <summary>The image is of the other DAXFS generation than the loaded module: build it again in the format that is the
+    /// subject (5 or 8) and write it.</summary>
+    RebuildInFormat,
 }

@@ -16,6 +16,8 @@ public enum DaxErrorKind
     ToolOutputInvalid,
     /// <summary>The daxfs kernel module is not loaded (the kernel does not know the file system type).</summary>
     ModuleNotLoaded,
+    /// <summary>The loaded daxfs module mounts another on-disk format than the image's.</summary>
+    WrongModule,
     /// <summary>No such dax device, namespace, region or heap.</summary>
     NotFound,
     /// <summary>The dax device is in system-ram mode: it is ordinary RAM now and has no /dev node to map.</summary>

@@ -21,6 +21,17 @@ public sealed record DaxFsMountRequest
     public string? Name { get; init; }
     /// <summary>Skip the mount gate (<see cref="ImageValidationCheck"/>): the kernel then trusts whatever the memory holds.</summary>
     public bool SkipValidation { get; init; }
+    /// <summary>Format 8: the coherence backend (the "mem_model" option); null leaves the module's default (coherent).</summary>
+    public DaxFsMemoryModel? MemoryModel { get; init; }
+}
+
+/// <summary>The format-8 module's coherence backends (mem_model=): ordinary cache-coherent memory, or CXL 3 shared memory.</summary>
+public enum DaxFsMemoryModel
+{
+    /// <summary>mem_model=coherent: cache-coherent memory (the module's default).</summary>
+    Coherent,
+    /// <summary>mem_model=cxl3: CXL 3 shared memory across hosts.</summary>
+    Cxl3,
 }
 
 /// <summary>How a request will be mounted, decided before anything happens.</summary>
@@ -49,6 +60,16 @@ public sealed record DaxFsMountPlan
     public IReadOnlyList<ValidationFinding> Findings { get; init; } = Array.Empty<ValidationFinding>();
     /// <summary>True when <see cref="DaxFsMountRequest.SkipValidation"/> kept the gate from running.</summary>
     public bool ValidationSkipped { get; init; }
+    /// <summary>The daxfs module the host has loaded, once <see cref="DaxFsMounter.Inspect"/> has read it.</summary>
+    public DaxFsKernelModule? Module { get; init; }
+
+    /// <summary>The mem_model= value of the request ("coherent", "cxl3"), or null.</summary>
+    public string? MemoryModelOption => Request.MemoryModel switch
+    {
+        DaxFsMemoryModel.Coherent => "coherent",
+        DaxFsMemoryModel.Cxl3 => "cxl3",
+        _ => null,
+    };
 
     public DaxFsImageMode? ImageMode => Superblock8 is { } v8
         ? (v8.OverlayOffset == 0 ? DaxFsImageMode.Static : v8.BaseOffset == 0 ? DaxFsImageMode.OverlayOnly
@@ -71,6 +92,7 @@ public sealed record DaxFsMountPlan
             if (Request.Validate) parts.Add("validate");
             if (Request.BackingFile is not null) parts.Add("backing=" + Request.BackingFile);
             if (Request.Name is not null) parts.Add("name=" + Request.Name);
+            if (MemoryModelOption is { } model) parts.Add("mem_model=" + model);
             return string.Join(',', parts);
         }
     }
@@ -84,6 +106,7 @@ public sealed record DaxFsMountPlan
             if (Request.Target.BufferHandle is { } fd) list.Add(FsParameter.FileDescriptor("dmabuf", fd));
             if (Request.BackingFile is not null) list.Add(FsParameter.String("backing", Request.BackingFile));
             if (Request.Name is not null) list.Add(FsParameter.String("name", Request.Name));
+            if (MemoryModelOption is { } model) list.Add(FsParameter.String("mem_model", model));
             if (Request.Validate) list.Add(FsParameter.Flag("validate"));
             return list;
         }
@@ -188,7 +211,7 @@ public sealed class DaxFsMounter
 
         using var memory = target.OpenImageMemory(window);
         if (ImageFormat.Detect(memory.Span(0, 8)) == DaxFsFormat.Format8)
-            return RunChecks(plan, memory, InspectV8(plan, memory), cancellationToken);
+            return RunChecks(plan, memory, RequireModule(InspectV8(plan, memory)), cancellationToken);
         var sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
         if (sb.Magic != DaxFsConstants.SuperMagic && IncompleteWrite.IsMarked(memory.Span(0, IncompleteWrite.MarkerLength)))
         {
@@ -214,7 +237,34 @@ public sealed class DaxFsMounter
                 target.Description, Errno.ERANGE) { NextStep = NextStep.WriteImage };
 
         var result = plan with { Superblock = sb, ReadOnly = sb.BranchTableEntries == 0, ValidationSkipped = plan.Request.SkipValidation };
-        return RunChecks(plan, memory, result, cancellationToken);
+        return RunChecks(plan, memory, RequireModule(result), cancellationToken);
+    }
+
+    /// <summary>
+    /// Refuses an image the loaded daxfs module cannot mount: the format-5 module says "unsupported version 8", the
+    /// format-8 one "unsupported version N (expected 8)" for a format-5 image, and format-8 options (mem_model=) are unknown parameters to the
+    /// format-5 module. A module DaxFs does not know, or none loaded, is left to the kernel to judge.
+    /// </summary>
+    private DaxFsMountPlan RequireModule(DaxFsMountPlan plan)
+    {
+        var module = DaxFsKernelModule.Read(_ctx.Sysfs);
+        var target = plan.Request.Target;
+        int format = (int)plan.Format;
+        if (plan.Request.MemoryModel is not null && plan.Format != DaxFsFormat.Format8)
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.MountOptionNeedsFormat8,
+                $"The memory model (mem_model={plan.MemoryModelOption}) is an option of the format-8 module, and the image in {target.Description} is format {format}: " +
+                "the format-5 module refuses the option. Mount without a memory model, or rebuild the image in format 8 and load the format-8 daxfs module.",
+                target.Description, Errno.EINVAL) { NextStep = NextStep.RebuildInFormat, NextStepSubject = "8" };
+        if (module.Refuses(plan.Format))
+        {
+            int other = (int)module.Format;
+            throw new DaxLinuxException(DaxErrorKind.WrongModule, ErrorIds.ModuleCannotMountFormat,
+                $"The image in {target.Description} is DAXFS format {format}, and this host has loaded the {module.Description} ({DaxFsKernelModule.SysfsPath}), " +
+                $"which mounts format {other} only (it would refuse with 'unsupported version {format}'). Either load the format-{format} module " +
+                $"(after every daxfs mount is gone: rmmod daxfs, then insmod the format-{format} daxfs.ko), or rebuild the image in format {other} for the loaded module.",
+                target.Description, Errno.EINVAL) { NextStep = NextStep.RebuildInFormat, NextStepSubject = other.ToString(CultureInfo.InvariantCulture) };
+        }
+        return plan with { Module = module };
     }
 
     /// <summary>Format 8: the superblock, the total_size refusal, and read-only exactly when the image has no overlay (as the kernel decides).</summary>
@@ -324,7 +374,7 @@ public sealed class DaxFsMounter
     private MountInfoEntry? TryFindMount(string mountPoint) => MountInfo.FindMountAt(ReadMountInfo(), mountPoint);
 }
 
-/// <summary>The daxfs fields of a mount, read from its super options (phys=, size=, source=dmabuf, static, branch=…).</summary>
+/// <summary>The daxfs fields of a mount, read from its super options (phys=, size=, source=dmabuf, static, branch=…, overlay, export).</summary>
 public sealed record DaxFsMountOptions
 {
     public ulong? PhysicalAddress { get; init; }
@@ -335,11 +385,22 @@ public sealed record DaxFsMountOptions
     public string? Branch { get; init; }
     public string? Name { get; init; }
     public bool HasBackingFile { get; init; }
+    /// <summary>Format 8: the image has a shared overlay and is mounted read-write through it ("overlay").</summary>
+    public bool Overlay { get; init; }
+    /// <summary>Format 8: the page cache is exported ("export").</summary>
+    public bool Export { get; init; }
+
+    /// <summary>
+    /// The format of the mounted image, from what the module shows: the format-5 module always shows "static" or
+    /// "branch=" (and "backing=&lt;path&gt;" for split images); the format-8 module shows neither, only "overlay" when the
+    /// image has one (measured in the VM: "ro,phys=…,size=…" for a static format-8 image, "rw,…,overlay" with an overlay).
+    /// </summary>
+    public DaxFsFormat Format => Static || Branch is not null || HasBackingFile ? DaxFsFormat.Format5 : DaxFsFormat.Format8;
 
     public static DaxFsMountOptions From(MountInfoEntry e)
     {
         ulong? phys = null, size = null;
-        bool dmabuf = false, isStatic = false, backing = false;
+        bool dmabuf = false, isStatic = false, backing = false, overlay = false, export = false;
         string? branch = null, name = null;
         foreach (var (k, v) in e.SuperOptionList)
         {
@@ -352,8 +413,14 @@ public sealed record DaxFsMountOptions
                 case "branch": branch = v; break;
                 case "name": name = v; break;
                 case "backing": backing = true; break;
+                case "overlay" when v is null: overlay = true; break;
+                case "export" when v is null: export = true; break;
             }
         }
-        return new DaxFsMountOptions { PhysicalAddress = phys, Size = size, DmaBuf = dmabuf, Static = isStatic, Branch = branch, Name = name, HasBackingFile = backing };
+        return new DaxFsMountOptions
+        {
+            PhysicalAddress = phys, Size = size, DmaBuf = dmabuf, Static = isStatic, Branch = branch, Name = name, HasBackingFile = backing,
+            Overlay = overlay, Export = export,
+        };
     }
 }

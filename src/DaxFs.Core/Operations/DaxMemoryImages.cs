@@ -7,6 +7,9 @@ using Microsoft.Win32.SafeHandles;
 
 namespace DaxFs.Core.Operations;
 
+/// <summary>What the superblock of an image in memory says: its format and total_size.</summary>
+public sealed record MemoryImageHeader(DaxFsFormat Format, ulong TotalSize);
+
 /// <summary>
 /// An image read straight from memory, for the reading cmdlets (items, content, branches): the memory of a device node
 /// (a dax device, a raw pmem namespace's block device), of a dma-buf, or of a daxfs mount. The superblock is read first
@@ -15,27 +18,26 @@ namespace DaxFs.Core.Operations;
 public static class DaxMemoryImages
 {
     /// <summary>
-    /// The length (total_size) of the DAXFS image, format 5 or format 8, at the start of <paramref name="target"/>; refuses
-    /// memory without a DAXFS image of a version DaxFs reads, one a write left incomplete, or an image that claims more bytes
-    /// than the memory holds.
+    /// The format and total size of the image at the start of <paramref name="target"/>, format 5 or 8; refuses memory
+    /// without a DAXFS image of either format, or whose image claims more bytes than the memory holds.
     /// </summary>
-    public static long ReadImageLength(DaxMemoryTarget target)
+    public static MemoryImageHeader ReadSuperblock(DaxMemoryTarget target)
     {
         ArgumentNullException.ThrowIfNull(target);
         if (target.Size < DaxFsConstants.BlockSize)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
                 $"{target.Description} has {target.Size} bytes: not even a superblock fits.", target.Description, Errno.EINVAL);
         Superblock sb;
+        bool marked;
         DaxFsFormat format;
         ulong totalSize;
-        bool marked;
         using (var memory = target.OpenImageMemory(DaxFsConstants.BlockSize))
         {
-            var head = memory.Span(0, Superblock.RecordSize);
-            sb = Superblock.Read(head);
-            format = ImageFormat.Detect(head);
-            totalSize = format == DaxFsFormat.Format8 ? SuperblockV8.Read(memory.Span(0, SuperblockV8.RecordSize)).TotalSize : sb.TotalSize;
+            sb = Superblock.Read(memory.Span(0, Superblock.RecordSize));
             marked = IncompleteWrite.IsMarked(memory.Span(0, IncompleteWrite.MarkerLength));
+            format = ImageFormat.Detect(memory.Span(0, 8));
+            // Format 8 keeps total_size at the same offset (16) in its own superblock record.
+            totalSize = format == DaxFsFormat.Format8 ? SuperblockV8.Read(memory.Span(0, SuperblockV8.RecordSize)).TotalSize : sb.TotalSize;
         }
         if (sb.Magic != DaxFsConstants.SuperMagic && marked)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.IncompleteWriteAtTarget,
@@ -47,18 +49,25 @@ public static class DaxMemoryImages
                 target.Description, Errno.EINVAL);
         if (format == DaxFsFormat.Unknown)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.UnsupportedImageVersion,
-                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads versions {DaxFsConstants.Version} and {DaxFsV8Constants.Version}.",
+                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads formats {DaxFsConstants.Version} and {DaxFsV8Constants.Version} only.",
                 target.Description, Errno.EINVAL);
         if (totalSize < DaxFsConstants.BlockSize || totalSize > (ulong)target.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanTarget,
                 $"The image in {target.Description} says it is {totalSize} bytes (total_size), but the memory has {target.Size}: " +
                 "the superblock is damaged or the image belongs to a larger region. Write a whole image.",
                 target.Description, Errno.ERANGE) { NextStep = NextStep.WriteImage };
-        return (long)totalSize;
+        return new MemoryImageHeader(format, totalSize);
     }
 
+    /// <summary>The length (total_size) of the image at the start of <paramref name="target"/>; refuses as <see cref="ReadSuperblock"/> does.</summary>
+    public static long ReadImageLength(DaxMemoryTarget target) => (long)ReadSuperblock(target).TotalSize;
+
     /// <summary>Maps the image at the start of <paramref name="target"/> read-only: its superblock's total_size bytes.</summary>
-    public static ImageMemory Open(DaxMemoryTarget target) => target.OpenImageMemory(ReadImageLength(target));
+    public static ImageMemory Open(DaxMemoryTarget target)
+    {
+        var header = ReadSuperblock(target);
+        return target.OpenImageMemory((long)header.TotalSize);
+    }
 
     /// <summary>
     /// The memory behind a device node path: a dax device (/dev/dax0.0, size and align from sysfs) or a block device

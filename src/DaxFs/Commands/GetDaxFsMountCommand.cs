@@ -22,9 +22,11 @@ public sealed class GetDaxFsMountCommand : DaxLinuxCmdlet
     {
         IReadOnlyList<MountInfoEntry> mounts = Array.Empty<MountInfoEntry>();
         if (!TryOrStop(() => mounts = new DaxFsMounter(Context).ListMounts(), Context.MountInfoPath)) return;
+        // One module serves every daxfs mount of the host (it cannot be unloaded while one exists).
+        var module = mounts.Count > 0 ? DaxFsKernelModule.Read(Context.Sysfs) : null;
         if (MountPoint is null || MountPoint.Length == 0)
         {
-            foreach (var m in mounts) WriteObject(DaxFsMount.From(m));
+            foreach (var m in mounts) WriteObject(DaxFsMount.From(m, module));
             return;
         }
         foreach (var p in MountPoint)
@@ -33,7 +35,7 @@ public sealed class GetDaxFsMountCommand : DaxLinuxCmdlet
             string full = wild ? p : MountInfo.NormalizePath(GetUnresolvedProviderPathFromPSPath(p));
             var pattern = new WildcardPattern(full, WildcardOptions.None);
             var hits = mounts.Where(m => wild ? pattern.IsMatch(m.MountPoint) : m.MountPoint == full).ToList();
-            foreach (var m in hits) WriteObject(DaxFsMount.From(m));
+            foreach (var m in hits) WriteObject(DaxFsMount.From(m, module));
             if (hits.Count == 0 && !wild)
                 WriteError(LinuxErrors.From(new DaxLinuxException(DaxErrorKind.NotMounted, ErrorIds.DaxFsMountNotFound,
                     $"No daxfs is mounted at '{full}'. Get-DaxFsMount without arguments lists every daxfs mount.", full, Errno.EINVAL)));

@@ -46,6 +46,10 @@ public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
     [ValidatePattern("^[^,\\s]+$")]
     public string? Name { get; set; }
 
+    /// <summary>Format 8: the coherence backend, coherent (the module's default) or cxl3 (the mem_model option).</summary>
+    [Parameter]
+    public DaxFsMemoryModel MemoryModel { get; set; }
+
     protected override void ProcessRecord()
     {
         string mountPoint = GetUnresolvedProviderPathFromPSPath(MountPoint);
@@ -58,6 +62,7 @@ public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
                 plan = mounter.Plan(new DaxFsMountRequest
                 {
                     Target = target, MountPoint = mountPoint, Validate = Validate, BackingFile = backing, Name = Name, SkipValidation = SkipValidation,
+                    MemoryModel = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryModel)) ? MemoryModel : null,
                 });
             }, mountPoint)) return;
 
@@ -79,13 +84,14 @@ public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
                 // Shared: no DaxFs process writes this memory while the gate reads it and the kernel mounts it.
                 using var reading = DaxTargetLock.Acquire(plan.Request.Target, exclusive: false, "mount it");
                 plan = InspectWithFindings(mounter, plan);
+                WriteVerbose($"The host has loaded the {plan.Module?.Description ?? "daxfs module"}" + (plan.Module?.SourceVersion is { } src ? $" (srcversion {src})." : "."));
                 WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS format-{(int)plan.Format} image of {plan.TotalSize} bytes" +
                     (plan.ValidationSkipped ? "; not validated (-SkipValidation)." : $"; it passed validation ({plan.Findings.Count} warning{(plan.Findings.Count == 1 ? "" : "s")})."));
                 ReportFindings(plan);
                 entry = mounter.Mount(plan);
             }, plan.Request.MountPoint)) return;
 
-        if (entry is not null) WriteObject(DaxFsMount.From(entry));
+        if (entry is not null) WriteObject(DaxFsMount.From(entry, plan.Module));
         else WriteWarning($"The mount call succeeded, but {Context.MountInfoPath} shows no mount at '{plan.Request.MountPoint}'.");
     }
 

@@ -49,7 +49,7 @@ public sealed class NewDaxFsBranchCommand : DaxLinuxCmdlet
         RequireRoot("New-DaxFsBranch");
         MountInfoEntry? entry = null;
         if (!Try(() => entry = manager.Create(plan), Name)) return;
-        if (entry is not null) WriteObject(DaxFsMount.From(entry));
+        if (entry is not null) WriteObject(DaxFsMount.From(entry, DaxFsKernelModule.Read(Context.Sysfs)));
         else WriteWarning($"The mount call succeeded, but {Context.MountInfoPath} shows no mount at '{plan.MountPoint}'.");
     }
 }

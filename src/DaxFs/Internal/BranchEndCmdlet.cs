@@ -39,7 +39,7 @@ public abstract class BranchEndCmdlet : DaxLinuxCmdlet
             if (PassThru)
             {
                 var after = new DaxFsMounter(Context).ListMounts().LastOrDefault(m => m.MountPoint == full);
-                if (after is not null) WriteObject(DaxFsMount.From(after));
+                if (after is not null) WriteObject(DaxFsMount.From(after, DaxFsKernelModule.Read(Context.Sysfs)));
             }
         }
     }

@@ -20,7 +20,7 @@ internal static class LinuxErrors
     {
         DaxErrorKind.NotRoot or DaxErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
         DaxErrorKind.ToolNotInstalled => ErrorCategory.NotInstalled,
-        DaxErrorKind.ModuleNotLoaded => ErrorCategory.NotInstalled,
+        DaxErrorKind.ModuleNotLoaded or DaxErrorKind.WrongModule => ErrorCategory.NotInstalled,
         DaxErrorKind.ToolOutputInvalid => ErrorCategory.ParserError,
         DaxErrorKind.NotFound or DaxErrorKind.MountPointNotFound or DaxErrorKind.NotMounted => ErrorCategory.ObjectNotFound,
         DaxErrorKind.DeviceInSystemRam => ErrorCategory.InvalidOperation,

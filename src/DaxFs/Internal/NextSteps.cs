@@ -60,6 +60,7 @@ internal static class NextSteps
         NextStep.BuildFromDirectory => $"To build an image from it, run New-DaxFsImage -Path '{target}'.",
         NextStep.ReplaceExisting => "Use -Force to replace it.",
         NextStep.ValidateImage => "Test-DaxFsImage -Detailed lists what is wrong with it.",
+        NextStep.RebuildInFormat => $"New-DaxFsImage -Format {target} builds it in that format; Write-DaxFsImage places it.",
         _ => null,
     };
 

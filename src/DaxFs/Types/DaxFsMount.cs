@@ -23,6 +23,16 @@ public sealed class DaxFsMount
     public string? Name { get; init; }
     /// <summary>Split image: regular-file data comes from a backing file.</summary>
     public bool HasBackingFile { get; init; }
+    /// <summary>The on-disk format of the mounted image (5 or 8), from the options the module shows.</summary>
+    public int Format { get; init; }
+    /// <summary>Format 8: the image has a shared overlay, and the mount writes to it.</summary>
+    public bool Overlay { get; init; }
+    /// <summary>Format 8: the page cache is exported (export=).</summary>
+    public bool Export { get; init; }
+    /// <summary>The daxfs module the host has loaded, which serves every daxfs mount ("daxfs module 0.1.0 (format 8)").</summary>
+    public string? Module { get; init; }
+    /// <summary>The module's version (/sys/module/daxfs/version); empty for the format-5 module, which declares none.</summary>
+    public string? ModuleVersion { get; init; }
     public int MountId { get; init; }
     /// <summary>major:minor of the mount's st_dev.</summary>
     public string DeviceNumber { get; init; } = string.Empty;
@@ -31,7 +41,7 @@ public sealed class DaxFsMount
 
     public override string ToString() => MountPoint;
 
-    internal static DaxFsMount From(MountInfoEntry e)
+    internal static DaxFsMount From(MountInfoEntry e, DaxFsKernelModule? module)
     {
         var o = DaxFsMountOptions.From(e);
         return new DaxFsMount
@@ -46,6 +56,11 @@ public sealed class DaxFsMount
             Branch = o.Branch,
             Name = o.Name,
             HasBackingFile = o.HasBackingFile,
+            Format = (int)o.Format,
+            Overlay = o.Overlay,
+            Export = o.Export,
+            Module = module?.Description,
+            ModuleVersion = module?.Version,
             MountId = e.MountId,
             DeviceNumber = e.Device,
             MountOptions = e.MountOptions,

@@ -89,6 +89,26 @@ public class DaxMemoryImagesTests
     }
 
     [Fact]
+    public void A_format_8_image_in_memory_maps_its_total_size_and_reads_as_a_mount_shows_it()
+    {
+        using var root = new TempDir();
+        string image = Validate.V8ValidationTests.V8("overlay/overlay-only-after-writes.daxfs");
+        string pmem = Node(root, "pmem0", 16 * (long)MiB, image);
+        root.File("sys/class/block/pmem0/size", $"{16 * MiB / 512}\n");
+        var target = DaxMemoryImages.ForNode(Context(root), pmem)!;
+        var header = DaxMemoryImages.ReadSuperblock(target);
+        Assert.Equal(DaxFs.Core.Format.DaxFsFormat.Format8, header.Format);
+        Assert.Equal((ulong)new FileInfo(image).Length, header.TotalSize);
+        using var memory = DaxMemoryImages.Open(target);
+        Assert.Equal(new FileInfo(image).Length, memory.Length);
+        using var reader = DaxFsImageReader.Open(memory);
+        var tree = DaxFs.Core.Overlay.OverlayView.MountedTree(reader);
+        using var fromFile = DaxFsImageReader.Open(image);
+        Assert.Equal(DaxFs.Core.Overlay.OverlayView.MountedTree(fromFile).Walk("/").Select(i => i.FullName + " " + i.Ino),
+            tree.Walk("/").Select(i => i.FullName + " " + i.Ino));
+    }
+
+    [Fact]
     public void A_dax_device_node_goes_through_the_device_catalog()
     {
         using var root = new TempDir();
