@@ -141,12 +141,12 @@ Import-Module $ModulePath -Force
 $asRoot = (& id -u) -eq '0'
 if (-not $asRoot) { Write-Warning 'Not root: the trees keep your own uid/gid and readable modes, so owners and closed modes are not exercised.' }
 $treeDir = Join-Path $data 'trees'
-# The trees and images are the single-guest boots' (raw, devdax); the hosts boot makes its own.
+# The trees and images are the single-guest boots' (raw, devdax; v8 builds its format-8 images from the same trees); the hosts boot makes its own.
 $trees = [Collections.Generic.List[object]]::new()
 $images = [Collections.Generic.List[object]]::new()
 $nvdimm = Join-Path $data 'nvdimm-raw.img'
 $branchOffset = 0L; $scratchOffset = 0L; $nvdimmSize = 0L
-if (@($Boot | Where-Object { $_ -in 'raw', 'devdax' }).Count) {
+if (@($Boot | Where-Object { $_ -in 'raw', 'devdax', 'v8' }).Count) {
 & bash (Join-Path $vectors 'make-trees.sh') $treeDir | Out-Host
 if ($LASTEXITCODE) { throw "make-trees.sh failed ($LASTEXITCODE)." }
 

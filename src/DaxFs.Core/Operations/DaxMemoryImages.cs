@@ -49,7 +49,7 @@ public static class DaxMemoryImages
                 target.Description, Errno.EINVAL);
         if (format == DaxFsFormat.Unknown)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.UnsupportedImageVersion,
-                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads formats {DaxFsConstants.Version} and {DaxFsV8Constants.Version} only.",
+                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs reads versions {DaxFsConstants.Version} and {DaxFsV8Constants.Version}.",
                 target.Description, Errno.EINVAL);
         if (totalSize < DaxFsConstants.BlockSize || totalSize > (ulong)target.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanTarget,
