@@ -9,4 +9,7 @@
     'ndctl'              = 'ndctl'
     'daxctl'             = 'daxctl'
     'python3'            = 'python3'
+    # Container images (tests/ContainerImages.Tests.ps1 compares with umoci unpack and makes a docker archive with skopeo).
+    'umoci'              = 'umoci'
+    'skopeo'             = 'skopeo'
 }

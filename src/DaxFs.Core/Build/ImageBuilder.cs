@@ -34,7 +34,7 @@ public sealed class ImageBuilder
         if (_plan is not null) return _plan;
         var warnings = CheckOptions();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        _tree = SourceTree.Scan(_options, Workers, ct);
+        _tree = _options.Archive is { } archive ? ScanArchive(archive, ct) : SourceTree.Scan(_options, Workers, ct);
         var scanTime = clock.Elapsed;
         warnings.AddRange(_tree.Warnings);
         _layout = Layout.Compute(_tree, _options);
@@ -64,6 +64,29 @@ public sealed class ImageBuilder
         return _plan;
     }
 
+    /// <summary>Reads the tarball's or container image's headers (every layer, in order) into a source tree; file data stays where it is.</summary>
+    private SourceTree ScanArchive(ArchiveSource archive, CancellationToken ct)
+    {
+        string path = Path.GetFullPath(archive.Path);
+        var tree = new LayerTree(whiteouts: archive.Kind != ArchiveKind.Tar);
+        if (archive.Kind == ArchiveKind.Tar)
+        {
+            var info = new FileInfo(path);
+            tree.Apply(new ArchiveLayer
+            {
+                Name = $"'{path}'",
+                OpenRaw = () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
+                Fingerprint = () => { info.Refresh(); return $"{info.Length}:{info.LastWriteTimeUtc.Ticks}"; },
+            }, ct);
+        }
+        else
+        {
+            var image = ContainerImage.Open(new ArchiveSource { Kind = archive.Kind, Path = path, Reference = archive.Reference, Platform = archive.Platform });
+            foreach (var layer in image.Layers()) tree.Apply(layer, ct);
+        }
+        return tree.ToSourceTree(_options, path);
+    }
+
     private List<BuildWarning> CheckOptions()
     {
         var o = _options;
@@ -85,13 +108,23 @@ public sealed class ImageBuilder
                 : $"The page cache slot count must be a power of two (got {o.PageCacheSlots}).");
 
         string source = Path.GetFullPath(o.SourcePath);
-        if (!Directory.Exists(source))
+        if (o.Archive is { } archive)
+        {
+            string a = Path.GetFullPath(archive.Path);
+            bool isDir = Directory.Exists(a);
+            if (!isDir && !File.Exists(a))
+                throw new DaxFsBuildException(BuildErrorKind.SourceNotFound, $"The archive '{a}' does not exist.", new[] { a });
+            if (isDir && archive.Kind != ArchiveKind.OciLayout)
+                throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"'{a}' is a directory, not a {archive.Kind} archive.", new[] { a });
+            source = "";
+        }
+        else if (!Directory.Exists(source))
         {
             if (File.Exists(source))
                 throw new DaxFsBuildException(BuildErrorKind.SourceNotDirectory, $"The source '{source}' is not a directory: give the directory whose contents become the image.", new[] { source });
             throw new DaxFsBuildException(BuildErrorKind.SourceNotFound, $"The source directory '{source}' does not exist.", new[] { source });
         }
-        string? sourceReal = Syscalls.RealPath(source);
+        string? sourceReal = source.Length == 0 ? null : Syscalls.RealPath(source);
         foreach (var (what, path) in new[] { ("image", o.Destination), ("backing file", o.BackingFile) })
         {
             if (string.IsNullOrEmpty(path)) continue;
@@ -245,6 +278,24 @@ public sealed class ImageBuilder
             sink.Finish();
         }
 
+        if (tree.Archive is not null)
+        {
+            // Directories and symlinks from the tree (single pass in inode order), then file data straight from the archive.
+            long items = 0, bytes = 0;
+            using (var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd: -1))
+            {
+                writer.Write(0, tree.Inodes.Count, (n, di, db) => { items += di; }, ct);
+                writer.Finish();
+            }
+            long baseAbs = backingHandle is null ? (long)layout.Superblock.BaseOffset : 0;
+            tree.Archive.WriteData(backingHandle ?? imageHandle, baseAbs, (n, b) =>
+            {
+                bytes += b;
+                progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
+            }, ct);
+            return;
+        }
+
         var root = Encoding.UTF8.GetBytes(tree.RootPath);
         int rootFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, root, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
         if (rootFd < 0)
@@ -387,7 +438,7 @@ public sealed class ImageBuilder
                     sink.Write(n.LinkTarget);
                     sink.Write(Nul);
                 }
-                else if (n.DataSize > 0)
+                else if (n.DataSize > 0 && tree.Archive is null)
                 {
                     ImageWriterSink target;
                     if (backSink is not null)
