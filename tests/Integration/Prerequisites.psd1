@@ -12,4 +12,5 @@
     # Container images (tests/ContainerImages.Tests.ps1 compares with umoci unpack and makes a docker archive with skopeo).
     'umoci'              = 'umoci'
     'skopeo'             = 'skopeo'
+    'zstd'               = 'zstd'
 }
