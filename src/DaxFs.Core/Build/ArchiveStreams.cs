@@ -226,7 +226,7 @@ internal sealed class TarMemberReader : IDisposable
             TarEntry? e;
             _counted.SkipBudget = Math.Max(0, _dataEnd - _counted.Position64);
             try { e = _reader.GetNextEntry(copyData: false); }
-            catch (Exception ex) when (ex is EndOfStreamException or InvalidDataException or FormatException or IOException or ArgumentException or OverflowException)
+            catch (Exception ex) when (IsDamage(ex))
             {
                 bool truncated = ex is EndOfStreamException || ex.InnerException is EndOfStreamException || ex.Message.Contains("end", StringComparison.OrdinalIgnoreCase);
                 throw new DaxFsBuildException(truncated ? BuildErrorKind.ArchiveTruncated : BuildErrorKind.ArchiveInvalid,
@@ -257,12 +257,20 @@ internal sealed class TarMemberReader : IDisposable
 
     private static long Pad(long n) => n < 0 ? 0 : (n + 511) & ~511L;
 
+    /// <summary>
+    /// An exception that says the bytes are damaged: the tar reader's and the decompressors' own (ZstdSharp and
+    /// SharpCompress throw types of their own), as opposed to cancellation, our own build errors, or running out of memory.
+    /// </summary>
+    public static bool IsDamage(Exception ex) =>
+        ex is not (OperationCanceledException or DaxFsBuildException or OutOfMemoryException or StackOverflowException or UnauthorizedAccessException)
+        && !(ex is IOException io && (io.HResult is DaxFs.Core.Linux.Errno.ENOSPC or DaxFs.Core.Linux.Errno.EDQUOT));
+
     /// <summary>Reads what follows the end-of-archive blocks (so a compressed stream is read to its end and checked).</summary>
     public void DrainRest(CancellationToken ct)
     {
         _counted.SkipBudget = 0;
         try { ArchiveStreams.Drain(_counted, ct); }
-        catch (Exception ex) when (ex is EndOfStreamException or InvalidDataException or IOException or FormatException or ArgumentException)
+        catch (Exception ex) when (IsDamage(ex))
         {
             throw new DaxFsBuildException(BuildErrorKind.ArchiveTruncated, $"The compressed stream of {_what} is truncated or damaged after its tar data: {ex.Message} Download or copy it again.", new[] { _what }, ex);
         }

@@ -57,6 +57,7 @@ public sealed class ArchiveSource
             }
         }
         catch (DaxFsBuildException) { }
+        catch (Exception ex) when (TarMemberReader.IsDamage(ex)) { }
         return ArchiveKind.Tar;
     }
 }

@@ -93,7 +93,7 @@ internal sealed class LayerTree
             var hashed = layer.Digest is null ? null : new HashingStream(raw);
             Stream tar;
             try { tar = ArchiveStreams.OpenTar(hashed ?? raw, out _); }
-            catch (Exception ex) when (ex is IOException or InvalidDataException)
+            catch (Exception ex) when (TarMemberReader.IsDamage(ex))
             {
                 throw new DaxFsBuildException(BuildErrorKind.ArchiveInvalid, $"Cannot read {layer.Name}: {ex.Message}", new[] { layer.Name }, ex);
             }
@@ -126,7 +126,7 @@ internal sealed class LayerTree
                     }
                 }
                 catch (DaxFsBuildException) { throw; }
-                catch (Exception ex) when (ex is InvalidDataException or IOException or EndOfStreamException or FormatException or ArgumentException)
+                catch (Exception ex) when (TarMemberReader.IsDamage(ex))
                 {
                     if (hashed is not null && DigestWrong(hashed, layer, ct) is { } wrong) throw wrong;
                     throw new DaxFsBuildException(BuildErrorKind.ArchiveTruncated, $"The compressed stream of {layer.Name} is truncated or damaged: {ex.Message} Download or copy it again.", new[] { layer.Name }, ex);
@@ -444,7 +444,7 @@ internal sealed class LayerTree
                     ct.ThrowIfCancellationRequested();
                     int n;
                     try { n = data.Read(buffer, 0, (int)Math.Min(buffer.Length, left)); }
-                    catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
+                    catch (Exception ex) when (TarMemberReader.IsDamage(ex))
                     {
                         throw new DaxFsBuildException(BuildErrorKind.ArchiveTruncated, $"Reading member '{m.Entry.Name}' of {source.Name} failed: {ex.Message} The archive is truncated or damaged.", new[] { source.Name, m.Entry.Name }, ex);
                     }
