@@ -11,7 +11,7 @@ using DaxFs.Core.Validate;
 
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: DaxFs.Bench build SRC DEST [static|branching] | enumerate IMAGE [rounds] | read-image IMAGE | read-tree DIR | make-tree DIR ENTRIES BYTES SEED" +
+    Console.Error.WriteLine("usage: DaxFs.Bench build SRC DEST [static|branching] | build-archive SRC DEST Tar|OciLayout|DockerArchive [REF] | enumerate IMAGE [rounds] | read-image IMAGE | read-tree DIR | make-tree DIR ENTRIES BYTES SEED" +
         " | validate IMAGE | make-flat-tree DIR ENTRIES PER-DIR");
     return 2;
 }
@@ -47,6 +47,22 @@ switch (args[0])
         var mode = args.Length > 3 && args[3] == "branching" ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
         int? workers = Environment.GetEnvironmentVariable("DAXFS_BENCH_WORKERS") is { Length: > 0 } w ? int.Parse(w) : null;
         var builder = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Mode = mode, Overwrite = true, Workers = workers });
+        builder.Plan();
+        planSeconds = sw.Elapsed.TotalSeconds;
+        var r = builder.Build();
+        entries = r.Plan.InodeCount;
+        bytes = r.Plan.TotalSize;
+        break;
+    }
+    case "build-archive":
+    {
+        // A tarball (Tar), OCI layout (OciLayout) or docker archive built as New-DaxFsImage builds it: args SRC DEST KIND [REFERENCE].
+        var kind = Enum.Parse<ArchiveKind>(args[3]);
+        var builder = new ImageBuilder(new ImageBuildOptions
+        {
+            SourcePath = args[1], Destination = args[2], Overwrite = true,
+            Archive = new ArchiveSource { Kind = kind, Path = args[1], Reference = args.Length > 4 ? args[4] : null },
+        });
         builder.Plan();
         planSeconds = sw.Elapsed.TotalSeconds;
         var r = builder.Build();
