@@ -11,6 +11,7 @@
         against umoci unpack + New-DaxFsImage, from a gzip tarball against gzip -dc (umoci and squashfs-tools-ng are
         installed with apt-get when missing and running as root), and peak memory for the tarball and its 4x twin;
       - New-DaxFsImage's engine (a fresh process) against the read floor `tar -cf - TREE | cat > /dev/null`,
+        its format-8 build of the same tree (static, within 10% of format 5's),
         `mkfs.erofs` (uncompressed) and `mksquashfs -noI -noD -noF -noX`;
       - peak resident memory of the build, for the tree and for the 4x twin (it must not grow with file bytes);
       - Get-DaxFsItem -Recurse over the image against Get-ChildItem -Recurse -Force over the tree;
@@ -122,10 +123,12 @@ function Add-Ratio([string] $What, $slow, $fast, [string] $Goal, [scriptblock] $
 
 Write-Host 'Timing the writer against tar, mkfs.erofs and mksquashfs, interleaved...'
 $erofsImage = Join-Path $WorkPath 'tree.erofs'
+$img8 = Join-Path $WorkPath 'tree.v8.daxfs'
 $squashImage = Join-Path $WorkPath 'tree.sqfs'
 $contenders = [ordered]@{
     tar   = @({ bash -c "tar -cf - -C '$tree' . | cat > /dev/null" }, $null)
     daxfs = @({ Invoke-Harness @('build', $tree, $img) }, { Remove-Item -Force -ErrorAction Ignore $img })
+    daxfs8 = @({ Invoke-Harness @('build', $tree, $img8, 'static8') }, { Remove-Item -Force -ErrorAction Ignore $img8 })
 }
 if (Test-Tool mkfs.erofs) { $contenders.erofs = @({ mkfs.erofs --quiet $erofsImage $tree 2>&1 }, { Remove-Item -Force -ErrorAction Ignore $erofsImage }) }
 if (Test-Tool mksquashfs) { $contenders.squash = @({ mksquashfs $tree $squashImage -noI -noD -noF -noX -quiet -no-progress -noappend 2>&1 }, { Remove-Item -Force -ErrorAction Ignore $squashImage }) }
@@ -133,6 +136,8 @@ $w = Measure-Interleaved $contenders
 Add-Timing 'tar -cf - TREE | cat > /dev/null (read floor)' $w.tar
 Add-Timing 'New-DaxFsImage engine (fresh process)' $w.daxfs
 Add-Ratio '  vs read floor' $w.daxfs $w.tar '<= 2x' { param($r) $r -le 2 }
+Add-Timing 'New-DaxFsImage -Format 8 engine (fresh process)' $w.daxfs8
+Add-Ratio '  format 8 vs format 5 build' $w.daxfs8 $w.daxfs '<= 1.1x' { param($r) $r -le 1.1 }
 if ($w.erofs) { Add-Timing 'mkfs.erofs (uncompressed)' $w.erofs; Add-Ratio '  New-DaxFsImage speed-up over mkfs.erofs' $w.erofs $w.daxfs '> 1x' { param($r) $r -gt 1 } }
 else { Add-Row 'mkfs.erofs' 'not installed' '' '' '' }
 if ($w.squash) { Add-Timing 'mksquashfs -noI -noD -noF -noX' $w.squash; Add-Ratio '  New-DaxFsImage speed-up over mksquashfs' $w.squash $w.daxfs '> 1x' { param($r) $r -gt 1 } }

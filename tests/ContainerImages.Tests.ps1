@@ -96,6 +96,17 @@ Describe 'New-DaxFsImage from a tarball' {
         @(Compare-DaxFsImage $dir $script:Tree).Count | Should -Be 0
     }
 
+    It 'gives the format-8 image of the directory byte for byte too' {
+        $tar = Join-Path $script:Work 'tree8.tar.gz'
+        tar -C $script:Tree -czf $tar .
+        $dir8 = New-DaxFsImage -Path $script:Tree -Destination (Join-Path $script:Work 'dir8.daxfs') -Format 8 -Force
+        $tar8 = New-DaxFsImage -Path $tar -Destination (Join-Path $script:Work 'tar8.daxfs') -Format 8 -Force
+        $dir8.Format | Should -Be 'Format8'
+        Get-Sha $tar8.Path | Should -Be (Get-Sha $dir8.Path)
+        $split = New-DaxFsImage -Path $tar -Destination (Join-Path $script:Work 'split8.daxfs') -BackingFile (Join-Path $script:Work 'split8.data') -Format 8 -Force
+        @(Compare-DaxFsImage $split $script:Tree).Count | Should -Be 0
+    }
+
     It 'names the image after the tarball and applies -Owner, -Uid and -Exclude as for a directory' {
         $tar = Join-Path $script:Work 'named.tar.gz'
         tar -C $script:Tree -czf $tar .

@@ -11,7 +11,7 @@ using DaxFs.Core.Validate;
 
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: DaxFs.Bench build SRC DEST [static|branching] | build-archive SRC DEST Tar|OciLayout|DockerArchive [REF] | enumerate IMAGE [rounds] | read-image IMAGE | read-tree DIR | make-tree DIR ENTRIES BYTES SEED" +
+    Console.Error.WriteLine("usage: DaxFs.Bench build SRC DEST [static|branching|static8|split8] | build-archive SRC DEST Tar|OciLayout|DockerArchive [REF] | enumerate IMAGE [rounds] | read-image IMAGE | read-tree DIR | make-tree DIR ENTRIES BYTES SEED" +
         " | validate IMAGE | make-flat-tree DIR ENTRIES PER-DIR");
     return 2;
 }
@@ -44,9 +44,16 @@ switch (args[0])
         break;
     case "build":
     {
-        var mode = args.Length > 3 && args[3] == "branching" ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
+        // static and branching: format 5; static8 and split8 (backing file DEST.data): format 8.
+        string kind = args.Length > 3 ? args[3] : "static";
+        var mode = kind switch { "branching" => DaxFsImageMode.Branching, "split8" => DaxFsImageMode.Split, _ => DaxFsImageMode.Static };
+        var format = kind.EndsWith('8') ? DaxFsFormat.Format8 : DaxFsFormat.Format5;
         int? workers = Environment.GetEnvironmentVariable("DAXFS_BENCH_WORKERS") is { Length: > 0 } w ? int.Parse(w) : null;
-        var builder = new ImageBuilder(new ImageBuildOptions { SourcePath = args[1], Destination = args[2], Mode = mode, Overwrite = true, Workers = workers });
+        var builder = new ImageBuilder(new ImageBuildOptions
+        {
+            SourcePath = args[1], Destination = args[2], Format = format, Mode = mode, Overwrite = true, Workers = workers,
+            BackingFile = mode == DaxFsImageMode.Split ? args[2] + ".data" : null,
+        });
         builder.Plan();
         planSeconds = sw.Elapsed.TotalSeconds;
         var r = builder.Build();

@@ -14,8 +14,8 @@ public enum OwnerMode
 /// <summary>What <see cref="ImageBuilder"/> builds, and from what.</summary>
 public sealed class ImageBuildOptions
 {
-    /// <summary>The source directory (for an <see cref="Archive"/> build: the archive, as messages name it).</summary>
-    public required string SourcePath { get; init; }
+    /// <summary>The source directory (not used for an overlay-only image; for an <see cref="Archive"/> build: the archive, as messages name it).</summary>
+    public string SourcePath { get; init; } = string.Empty;
 
     /// <summary>Build from a tarball or container image instead of a directory: its entries come from the tar headers, its file data streams from the archive.</summary>
     public ArchiveSource? Archive { get; init; }
@@ -23,10 +23,24 @@ public sealed class ImageBuildOptions
     /// <summary>The image file to write.</summary>
     public required string Destination { get; init; }
 
-    /// <summary>Static (default), Branching, or Split (which needs <see cref="BackingFile"/>).</summary>
+    /// <summary>The on-disk generation to write: <see cref="DaxFsFormat.Format5"/> (default) or <see cref="DaxFsFormat.Format8"/>.</summary>
+    public DaxFsFormat Format { get; init; } = DaxFsFormat.Format5;
+
+    /// <summary>Static (default), Split (which needs <see cref="BackingFile"/>), format 5's Branching, or format 8's
+    /// OverlayOnly (no base: an empty root in the overlay, no source tree).</summary>
     public DaxFsImageMode Mode { get; init; } = DaxFsImageMode.Static;
 
-    /// <summary>Delta region bytes for branching and split images (block multiple).</summary>
+    /// <summary>Format 8: block_size, the page size of the machine that mounts the image (default: this machine's,
+    /// <see cref="Environment.SystemPageSize"/>). Format 5 always uses 4096.</summary>
+    public uint? BlockSize { get; init; }
+
+    /// <summary>Format 8, split and overlay-only images: bytes of the overlay pool (a multiple of the block size; default 64 MiB).</summary>
+    public long? OverlayPoolSize { get; init; }
+
+    /// <summary>Format 8, split and overlay-only images: buckets of the overlay hash table (a power of two; default 65536).</summary>
+    public uint? OverlayBuckets { get; init; }
+
+    /// <summary>Format 5: delta region bytes for branching and split images (block multiple).</summary>
     public long DeltaSize { get; init; } = DaxFsConstants.DefaultDeltaSize;
 
     /// <summary>Split mode: the file that receives regular-file data.</summary>
@@ -73,7 +87,13 @@ public sealed record BuildWarning(string Id, string Message, string? Path);
 /// <summary>What a build would write, known after the scan and before any byte is written.</summary>
 public sealed class ImageBuildPlan
 {
+    public required DaxFsFormat Format { get; init; }
     public required DaxFsImageMode Mode { get; init; }
+    /// <summary>The image's block_size (format 5: 4096; format 8: the page size it was built for).</summary>
+    public required uint BlockSize { get; init; }
+    /// <summary>Format 8: bytes of the overlay pool and buckets of its hash table (0 without an overlay).</summary>
+    public long OverlayPoolSize { get; init; }
+    public uint OverlayBuckets { get; init; }
     public required uint InodeCount { get; init; }
     public required long FileCount { get; init; }
     public required long DirectoryCount { get; init; }

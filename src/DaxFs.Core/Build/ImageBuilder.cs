@@ -4,19 +4,24 @@ using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Branches;
 using DaxFs.Core.Format;
+using DaxFs.Core.Format.V8;
 using Microsoft.Win32.SafeHandles;
 
 namespace DaxFs.Core.Build;
 
 /// <summary>
-/// Builds a DAXFS image (format version <see cref="DaxFsConstants.Version"/>) from a directory tree: scan (<see cref="Plan"/>), then write
-/// (<see cref="Build"/>) to a temporary file beside the destination that is renamed into place only when whole.
+/// Builds a DAXFS image of format 5 (<see cref="DaxFsConstants.Version"/>) or format 8 (<see cref="DaxFsV8Constants.Version"/>)
+/// from a directory tree: scan (<see cref="Plan"/>), then write (<see cref="Build"/>) to a temporary file beside the
+/// destination that is renamed into place only when whole.
 /// </summary>
 /// <remarks>
 /// Layout: inodes numbered in pre-order with children sorted by ordinal name bytes (root = 1), one inode per
 /// distinct source inode; every data object block-aligned in inode order; directory arrays reserve the real
 /// 272-byte dirent stride; an empty directory has size 0 and offset 0. Directory nlink is 2 + subdirectories,
 /// file nlink the names it has in the image, symlink nlink 1. The same tree always gives the same bytes.
+/// The tree and its objects are placed once for both formats; what differs (the superblock, format 5's base header and
+/// branch table and delta region, format 8's page-size blocks, overlay and page cache v2) comes from the format layer
+/// (<c>Format/</c>, <c>Format/V8/</c> with <see cref="RegionsV8"/>).
 /// </remarks>
 public sealed class ImageBuilder
 {
@@ -34,30 +39,37 @@ public sealed class ImageBuilder
         if (_plan is not null) return _plan;
         var warnings = CheckOptions();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        _tree = _options.Archive is { } archive ? ScanArchive(archive, ct) : SourceTree.Scan(_options, Workers, ct);
+        _tree = _options.Mode == DaxFsImageMode.OverlayOnly ? null
+            : _options.Archive is { } archive ? ScanArchive(archive, ct) : SourceTree.Scan(_options, Workers, ct);
         var scanTime = clock.Elapsed;
-        warnings.AddRange(_tree.Warnings);
-        _layout = Layout.Compute(_tree, _options);
+        if (_tree is not null) warnings.AddRange(_tree.Warnings);
+        _layout = Layout.Compute(_tree, _options, BlockSizeOf(_options));
         var layoutTime = clock.Elapsed - scanTime;
         var l = _layout;
+        var inodes = _tree?.Inodes;
         _plan = new ImageBuildPlan
         {
+            Format = l.Format,
             Mode = _options.Mode,
-            InodeCount = (uint)_tree.Inodes.Count,
-            FileCount = _tree.Inodes.Count(n => n.Stat.IsRegular),
-            DirectoryCount = _tree.Inodes.Count(n => n.Stat.IsDirectory),
-            SymlinkCount = _tree.Inodes.Count(n => n.Stat.IsSymlink),
+            BlockSize = (uint)l.B,
+            OverlayPoolSize = l.OverlayPoolSize,
+            OverlayBuckets = l.OverlayBuckets,
+            // An overlay-only image holds one inode, its root (in the overlay).
+            InodeCount = inodes is null ? 1 : (uint)inodes.Count,
+            FileCount = inodes?.Count(n => n.Stat.IsRegular) ?? 0,
+            DirectoryCount = inodes?.Count(n => n.Stat.IsDirectory) ?? 1,
+            SymlinkCount = inodes?.Count(n => n.Stat.IsSymlink) ?? 0,
             DataBytes = l.DataBytes,
             BaseSize = l.BaseSize,
             TotalSize = l.TotalSize,
             BackingSize = l.BackingSize,
             PageCacheSlots = l.PageCacheSlots,
             Warnings = warnings,
-            HardLinkNames = _tree.HardLinkNames,
-            ExcludedCount = _tree.ExcludedCount,
-            SkippedCount = _tree.SkippedCount,
-            SparseFileCount = _tree.SparseFileCount,
-            SparseBytes = _tree.SparseBytes,
+            HardLinkNames = _tree?.HardLinkNames ?? 0,
+            ExcludedCount = _tree?.ExcludedCount ?? 0,
+            SkippedCount = _tree?.SkippedCount ?? 0,
+            SparseFileCount = _tree?.SparseFileCount ?? 0,
+            SparseBytes = _tree?.SparseBytes ?? 0,
             ScanTime = scanTime,
             LayoutTime = layoutTime,
         };
@@ -87,15 +99,20 @@ public sealed class ImageBuilder
         return tree.ToSourceTree(_options, path);
     }
 
+    /// <summary>The block size an image of <paramref name="o"/> gets: 4096 for format 5; for format 8 the one asked for, else this machine's page size.</summary>
+    internal static long BlockSizeOf(ImageBuildOptions o) =>
+        o.Format == DaxFsFormat.Format8 ? o.BlockSize ?? (uint)Math.Max(Environment.SystemPageSize, DaxFsV8Constants.MinBlockSize) : DaxFsConstants.BlockSize;
+
     private List<BuildWarning> CheckOptions()
     {
         var o = _options;
         var warnings = new List<BuildWarning>();
+        CheckFormatOptions(o);
         if (o.Mode == DaxFsImageMode.Split && string.IsNullOrEmpty(o.BackingFile))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "A split image needs a backing file for its file data: give -BackingFile.");
         if (o.Mode != DaxFsImageMode.Split && !string.IsNullOrEmpty(o.BackingFile))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "A backing file is only used by split images.");
-        if (o.Mode != DaxFsImageMode.Static)
+        if (o.Format == DaxFsFormat.Format5 && o.Mode != DaxFsImageMode.Static)
         {
             if (o.DeltaSize <= 0 || o.DeltaSize % DaxFsConstants.BlockSize != 0)
                 throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The delta region size must be a positive multiple of 4096 bytes (got {o.DeltaSize}).");
@@ -106,7 +123,15 @@ public sealed class ImageBuilder
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, o.Mode != DaxFsImageMode.Split
                 ? "Page cache slots are only used by split images."
                 : $"The page cache slot count must be a power of two (got {o.PageCacheSlots}).");
+        if (o.PageCacheSlots != 0 && o.Format == DaxFsFormat.Format8 && o.PageCacheSlots < RegionsV8.MinPageCacheSlots)
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption,
+                $"A format-8 page cache needs at least {RegionsV8.MinPageCacheSlots} slots (the kernel's validate refuses fewer; got {o.PageCacheSlots}).");
 
+        if (o.Mode == DaxFsImageMode.OverlayOnly)
+        {
+            CheckDestinations(o, null, null);
+            return warnings;
+        }
         string source = Path.GetFullPath(o.SourcePath);
         if (o.Archive is { } archive)
         {
@@ -124,7 +149,52 @@ public sealed class ImageBuilder
                 throw new DaxFsBuildException(BuildErrorKind.SourceNotDirectory, $"The source '{source}' is not a directory: give the directory whose contents become the image.", new[] { source });
             throw new DaxFsBuildException(BuildErrorKind.SourceNotFound, $"The source directory '{source}' does not exist.", new[] { source });
         }
-        string? sourceReal = source.Length == 0 ? null : Syscalls.RealPath(source);
+        CheckDestinations(o, source.Length == 0 ? null : source, source.Length == 0 ? null : Syscalls.RealPath(source));
+        return warnings;
+    }
+
+    /// <summary>The options that depend on the format: what each generation has (branches and a delta region in format 5; an
+    /// overlay and the page size in format 8) and the sizes of what it has.</summary>
+    private static void CheckFormatOptions(ImageBuildOptions o)
+    {
+        if (o.Format is not (DaxFsFormat.Format5 or DaxFsFormat.Format8))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"DaxFs builds format 5 or format 8 images (got {o.Format}).");
+        if (o.Format == DaxFsFormat.Format5)
+        {
+            if (o.Mode is DaxFsImageMode.OverlayOnly or DaxFsImageMode.Overlay)
+                throw new DaxFsBuildException(BuildErrorKind.InvalidOption,
+                    "Format 5 has no overlay (its writable images are branching or split): build this image as format 8, or choose a format-5 mode.");
+            if (o.OverlayPoolSize is not null || o.OverlayBuckets is not null)
+                throw new DaxFsBuildException(BuildErrorKind.InvalidOption,
+                    "The overlay pool and buckets size a format-8 overlay: build the image as format 8, or leave them out (format 5 writes to branches in its delta region).");
+            if (o.BlockSize is not null && o.BlockSize != DaxFsConstants.BlockSize)
+                throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"Format 5 always uses 4096-byte blocks (got {o.BlockSize}); only format 8 records the page size.");
+            return;
+        }
+
+        if (o.Mode == DaxFsImageMode.Branching)
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption,
+                "Format 8 has no branches: kernels write to the image's shared overlay instead. Build a split image (with a backing file) or an overlay-only image, or build format 5 for branches.");
+        if (o.Mode == DaxFsImageMode.Overlay)
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption,
+                "DaxFs does not build a format-8 image with inline file data under an overlay (mkdaxfs does not either, and the kernel reads such a file's base bytes past the pages written over them): build a split image or an overlay-only image.");
+        long b = BlockSizeOf(o);
+        if (b < DaxFsV8Constants.MinBlockSize || b > 1 << 20 || !BitOperations.IsPow2(b))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption,
+                $"The block size must be the page size of the machine that mounts the image, a power of two from 4096 to 1 MiB (got {b}).");
+        if (o.Mode == DaxFsImageMode.Static && (o.OverlayPoolSize is not null || o.OverlayBuckets is not null))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption,
+                "A static format-8 image has no overlay (it mounts read-only): give a backing file for a split image, or build an overlay-only image, to size an overlay.");
+        if (o.OverlayPoolSize is long pool && (pool < b || pool % b != 0))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The overlay pool size must be a positive multiple of the block size, {b} bytes (got {pool}).");
+        if (o.OverlayBuckets is uint buckets && !BitOperations.IsPow2(buckets))
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The overlay bucket count must be a power of two (got {buckets}).");
+    }
+
+    /// <summary>The image and backing file destinations: files (not folders) in folders that exist, outside the source tree unless
+    /// left out of it, not already there unless they may be replaced, and not the same file.</summary>
+    private static void CheckDestinations(ImageBuildOptions o, string? source, string? sourceReal)
+    {
         foreach (var (what, path) in new[] { ("image", o.Destination), ("backing file", o.BackingFile) })
         {
             if (string.IsNullOrEmpty(path)) continue;
@@ -144,7 +214,6 @@ public sealed class ImageBuilder
         }
         if (o.BackingFile is not null && Path.GetFullPath(o.BackingFile) == Path.GetFullPath(o.Destination))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "The backing file and the image must be different files.");
-        return warnings;
     }
 
     /// <summary>True when folder <paramref name="dirReal"/> (inside <paramref name="sourceReal"/>) or one above it is left out by the exclusions, so a file written there is not read into the image.</summary>
@@ -165,7 +234,7 @@ public sealed class ImageBuilder
     public ImageBuildResult Build(IProgress<BuildProgress>? progress = null, CancellationToken ct = default)
     {
         var plan = Plan(ct);
-        var tree = _tree!;
+        var tree = _tree;
         var layout = _layout!;
         string dest = Path.GetFullPath(_options.Destination);
         string? backing = _options.BackingFile is null ? null : Path.GetFullPath(_options.BackingFile);
@@ -182,8 +251,10 @@ public sealed class ImageBuilder
             image = CreateTemp(dest, layout.TotalSize, layout.ImageAllocatedBytes, out imageTemp);
             if (backing is not null) back = CreateTemp(backing, layout.BackingSize, layout.BackingSize, out backingTemp);
 
-            WriteContent(tree, layout, image.SafeFileHandle, back?.SafeFileHandle, plan, progress, ct);
-            if (back is not null) WritePageCache(layout, image.SafeFileHandle, back.SafeFileHandle);
+            if (tree is not null) WriteContent(tree, layout, image.SafeFileHandle, back?.SafeFileHandle, plan, progress, ct);
+            else WriteHeaders(null, layout, image.SafeFileHandle);
+            if (layout.Format == DaxFsFormat.Format8) WriteRegionsV8(layout, image.SafeFileHandle);
+            else if (back is not null) WritePageCache(layout, image.SafeFileHandle, back.SafeFileHandle);
 
             back?.Flush(flushToDisk: true);
             image.Flush(flushToDisk: true);
@@ -267,16 +338,7 @@ public sealed class ImageBuilder
     private void WriteContent(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle,
         ImageBuildPlan plan, IProgress<BuildProgress>? progress, CancellationToken ct)
     {
-        // Superblock, branch table (all FREE: zero), base superblock, inode table.
-        {
-            var sink = new ImageWriterSink(imageHandle);
-            layout.Superblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
-            sink.Seek((long)layout.Superblock.BaseOffset);
-            layout.BaseSuperblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
-            foreach (var n in tree.Inodes)
-                InodeOf(n).Write(sink.Reserve(DaxFsConstants.InodeSize));
-            sink.Finish();
-        }
+        WriteHeaders(tree, layout, imageHandle);
 
         if (tree.Archive is not null)
         {
@@ -287,7 +349,7 @@ public sealed class ImageBuilder
                 writer.Write(0, tree.Inodes.Count, (n, di, db) => { items += di; }, ct);
                 writer.Finish();
             }
-            long baseAbs = backingHandle is null ? (long)layout.Superblock.BaseOffset : 0;
+            long baseAbs = backingHandle is null ? layout.BaseOffset : 0;
             tree.Archive.WriteData(backingHandle ?? imageHandle, baseAbs, (n, b) =>
             {
                 bytes += b;
@@ -364,6 +426,56 @@ public sealed class ImageBuilder
         finally { Syscalls.close(rootFd); }
     }
 
+    /// <summary>
+    /// The superblock and what comes before the data objects: format 5's branch table (all FREE: zero), base superblock and
+    /// inode table; format 8's inode table at the start of the base. An overlay-only image (no <paramref name="tree"/>) has
+    /// only its superblock here.
+    /// </summary>
+    private void WriteHeaders(SourceTree? tree, Layout layout, SafeFileHandle imageHandle)
+    {
+        var sink = new ImageWriterSink(imageHandle);
+        var block0 = sink.Reserve((int)layout.B);
+        if (layout.Format == DaxFsFormat.Format8) layout.SuperblockV8.Write(block0);
+        else layout.Superblock.Write(block0);
+        if (tree is not null)
+        {
+            sink.Seek(layout.BaseOffset);
+            if (layout.Format == DaxFsFormat.Format5) layout.BaseSuperblock.Write(sink.Reserve(DaxFsConstants.BlockSize));
+            foreach (var n in tree.Inodes)
+                InodeOf(n).Write(sink.Reserve(DaxFsConstants.InodeSize));
+        }
+        sink.Finish();
+    }
+
+    /// <summary>Format 8: the overlay's header (and an overlay-only image's root entry and its bucket) and the page cache's header.
+    /// The bucket table, the pool and the page cache slots are otherwise zero: the file is sparse there.</summary>
+    private void WriteRegionsV8(Layout layout, SafeFileHandle image)
+    {
+        long b = layout.B;
+        var block = new byte[b];
+        if (layout.OverlayOffset != 0)
+        {
+            layout.Overlay.Write(block);
+            RandomAccess.Write(image, block, layout.OverlayOffset);
+            if (_options.Mode == DaxFsImageMode.OverlayOnly)
+            {
+                var (index, bucket) = RegionsV8.OverlayOnlyRootBucket(layout.OverlayBuckets);
+                var rec = new byte[OverlayBucket.RecordSize];
+                bucket.Write(rec);
+                RandomAccess.Write(image, rec, layout.OverlayOffset + (long)layout.Overlay.BucketOffset + index * OverlayBucket.RecordSize);
+                var root = new byte[OverlayInodeEntry.RecordSize];
+                RegionsV8.OverlayOnlyRoot(_options.Uid ?? 0, _options.Gid ?? 0).Write(root);
+                RandomAccess.Write(image, root, layout.OverlayOffset + (long)layout.Overlay.PoolOffset);
+            }
+        }
+        if (layout.PageCacheOffset != 0)
+        {
+            Array.Clear(block);
+            RegionsV8.NewPageCache(layout.PageCacheSlots, b).Write(block);
+            RandomAccess.Write(image, block, layout.PageCacheOffset);
+        }
+    }
+
     /// <summary>Ranges of inodes per writing thread (see <see cref="Partition"/>).</summary>
     private const int RangesPerWorker = 8;
 
@@ -400,7 +512,7 @@ public sealed class ImageBuilder
         public RangeWriter(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle, int rootFd)
         {
             _tree = tree;
-            _baseAbs = (long)layout.Superblock.BaseOffset;
+            _baseAbs = layout.BaseOffset;
             _sink = new ImageWriterSink(imageHandle);
             _backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
             _dir = new ParentDirectory(tree, rootFd);
@@ -529,7 +641,7 @@ public sealed class ImageBuilder
     private static DaxFsBuildException Changed(string rel, string how) =>
         new(BuildErrorKind.FileChanged, $"'{rel}' {how} while the image was being built, so the image would not match the tree: build again once the tree is quiet.", new[] { rel });
 
-    /// <summary>Split mode: header, slot records and the first pages of the backing file pre-warmed (first page wins).</summary>
+    /// <summary>Format 5, split mode: header, slot records and the first pages of the backing file pre-warmed (first page wins).</summary>
     private static void WritePageCache(Layout layout, SafeFileHandle image, SafeFileHandle backing)
     {
         uint slots = layout.PageCacheSlots;
@@ -582,18 +694,29 @@ public sealed class ImageBuilder
     /// <summary>Where everything goes.</summary>
     private sealed class Layout
     {
+        public DaxFsFormat Format;
+        /// <summary>The block size objects and regions are aligned to.</summary>
+        public long B;
         public Superblock Superblock;
         public BaseSuperblock BaseSuperblock;
-        public long BaseSize, TotalSize, BackingSize, DataBytes, PageCacheOffset, ImageAllocatedBytes;
-        public uint PageCacheSlots;
+        public SuperblockV8 SuperblockV8;
+        public OverlayHeader Overlay;
+        /// <summary>From the start of the image: the base region (0 in an overlay-only image), format 8's overlay (0 = none) and the page cache (0 = none).</summary>
+        public long BaseOffset, OverlayOffset, PageCacheOffset;
+        public long BaseSize, TotalSize, BackingSize, DataBytes, ImageAllocatedBytes, OverlayPoolSize;
+        public uint PageCacheSlots, OverlayBuckets;
 
+        public static Layout Compute(SourceTree? tree, ImageBuildOptions o, long blockSize) =>
+            o.Format == DaxFsFormat.Format8 ? ComputeV8(tree, o, blockSize) : ComputeV5(tree!, o);
+
+        /// <summary>
+        /// Places every data object of the base, in inode order, each on a block boundary from <paramref name="dataStart"/>
+        /// (offsets from the base region's start; split mode: regular files in the backing file from 0). Returns the base
+        /// region's size (the end of the last object), the backing file's size and the bytes of file data. Both formats.
+        /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static Layout Compute(SourceTree tree, ImageBuildOptions o)
+        private static (long BaseSize, long BackingSize, long DataBytes) PlaceObjects(SourceTree tree, long dataStart, long b, bool split)
         {
-            const long B = DaxFsConstants.BlockSize;
-            bool split = o.Mode == DaxFsImageMode.Split;
-            long n = tree.Inodes.Count;
-            long dataStart = DaxFsConstants.AlignUp(B + n * DaxFsConstants.InodeSize, B);
             long cursor = dataStart, back = 0, dataBytes = 0;
             foreach (var node in tree.Inodes)
             {
@@ -603,25 +726,34 @@ public sealed class ImageBuilder
                     node.DataSize = count * DaxFsConstants.DirentSize;
                     if (count == 0) { node.DataOffset = 0; continue; }
                     node.DataOffset = cursor;
-                    cursor += DaxFsConstants.AlignUp(count * DaxFsConstants.DirentStride, B);
+                    cursor += DaxFsConstants.AlignUp(count * DaxFsConstants.DirentStride, b);
                 }
                 else if (node.Stat.IsSymlink)
                 {
                     node.DataSize = node.LinkTarget!.Length;
                     node.DataOffset = cursor;
-                    cursor += DaxFsConstants.AlignUp(node.DataSize + 1, B);
+                    cursor += DaxFsConstants.AlignUp(node.DataSize + 1, b);
                 }
                 else
                 {
                     node.DataSize = node.Stat.Size;
                     dataBytes += node.DataSize;
-                    if (split) { node.DataOffset = back; back += DaxFsConstants.AlignUp(node.DataSize, B); }
-                    else { node.DataOffset = cursor; cursor += DaxFsConstants.AlignUp(node.DataSize, B); }
+                    if (split) { node.DataOffset = back; back += DaxFsConstants.AlignUp(node.DataSize, b); }
+                    else { node.DataOffset = cursor; cursor += DaxFsConstants.AlignUp(node.DataSize, b); }
                 }
             }
-            long baseSize = cursor;
+            return (cursor, back, dataBytes);
+        }
 
-            var l = new Layout { BaseSize = baseSize, BackingSize = back, DataBytes = dataBytes };
+        private static Layout ComputeV5(SourceTree tree, ImageBuildOptions o)
+        {
+            const long B = DaxFsConstants.BlockSize;
+            bool split = o.Mode == DaxFsImageMode.Split;
+            long n = tree.Inodes.Count;
+            long dataStart = DaxFsConstants.AlignUp(B + n * DaxFsConstants.InodeSize, B);
+            var (baseSize, back, dataBytes) = PlaceObjects(tree, dataStart, B, split);
+
+            var l = new Layout { Format = DaxFsFormat.Format5, B = B, BaseSize = baseSize, BackingSize = back, DataBytes = dataBytes };
             l.BaseSuperblock = new BaseSuperblock
             {
                 Magic = DaxFsConstants.BaseMagic, Version = DaxFsConstants.Version, Flags = split ? DaxFsConstants.BaseFlagExternalData : 0,
@@ -649,9 +781,7 @@ public sealed class ImageBuilder
                 sb.NextBranchId = 1;
                 if (split)
                 {
-                    long pages = (back + B - 1) / B;
-                    uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots
-                        : pages > 0 ? (uint)Math.Max(16, 1L << BitOperations.Log2((ulong)Math.Min(pages, 1L << 31))) : 16;
+                    uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots : RegionsV8.DefaultPageCacheSlots(back, B);
                     l.PageCacheSlots = slots;
                     l.PageCacheOffset = after;
                     long region = PageCacheHeader.RegionSize(slots);
@@ -667,8 +797,76 @@ public sealed class ImageBuilder
                 sb.TotalSize = (ulong)(after + o.DeltaSize);
                 l.ImageAllocatedBytes = after; // the delta region stays sparse until the kernel writes to it
             }
+            l.BaseOffset = (long)sb.BaseOffset;
             l.Superblock = sb;
             l.TotalSize = (long)sb.TotalSize;
+            return l;
+        }
+
+        /// <summary>
+        /// Format 8 (FORMAT-V8.md §1): superblock block, base at one block (inode table at its start, data on the next block
+        /// boundary), then in split mode the overlay and the page cache, each on a block boundary; an overlay-only image has
+        /// the superblock and the overlay alone. Regions are where mkdaxfs 0.1.0 puts them.
+        /// </summary>
+        private static Layout ComputeV8(SourceTree? tree, ImageBuildOptions o, long b)
+        {
+            bool split = o.Mode == DaxFsImageMode.Split;
+            var l = new Layout { Format = DaxFsFormat.Format8, B = b };
+            var sb = new SuperblockV8 { Magic = DaxFsConstants.SuperMagic, Version = DaxFsV8Constants.Version, BlockSize = (uint)b };
+            long end = b;
+            ulong nextIno = 2; // overlay-only: the root is inode 1
+            if (tree is not null)
+            {
+                long n = tree.Inodes.Count;
+                long dataStart = RegionsV8.DataOffset(n, b);
+                var (baseSize, back, dataBytes) = PlaceObjects(tree, dataStart, b, split);
+                l.BaseOffset = b;
+                l.BaseSize = baseSize;
+                l.BackingSize = back;
+                l.DataBytes = dataBytes;
+                sb.BaseOffset = (ulong)b;
+                sb.BaseSize = (ulong)baseSize;
+                sb.InodeOffset = 0;
+                sb.InodeCount = (uint)n;
+                sb.RootInode = DaxFsConstants.RootInode;
+                sb.DataOffset = (ulong)dataStart;
+                end = DaxFsConstants.AlignUp(b + baseSize, b);
+                nextIno = (ulong)n + 1;
+            }
+            l.ImageAllocatedBytes = end;
+            if (split || o.Mode == DaxFsImageMode.OverlayOnly)
+            {
+                uint buckets = o.OverlayBuckets ?? DaxFsV8Constants.DefaultBucketCount;
+                long pool = o.OverlayPoolSize ?? (long)DaxFsV8Constants.DefaultPoolSize;
+                long size = RegionsV8.OverlaySize(buckets, pool, b);
+                bool rootInOverlay = o.Mode == DaxFsImageMode.OverlayOnly;
+                l.Overlay = RegionsV8.NewOverlay(buckets, pool, b, nextIno, rootInOverlay ? OverlayInodeEntry.RecordSize : 0UL);
+                l.OverlayOffset = end;
+                l.OverlayBuckets = buckets;
+                l.OverlayPoolSize = pool;
+                sb.OverlayOffset = (ulong)end;
+                sb.OverlaySize = (ulong)size;
+                sb.OverlayBucketCount = buckets;
+                sb.OverlayBucketShift = (uint)BitOperations.Log2(buckets);
+                // Written: the header and (overlay-only) the root's bucket and entry; the bucket table and pool stay sparse.
+                l.ImageAllocatedBytes = end + b;
+                end += size;
+            }
+            if (split)
+            {
+                uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots : RegionsV8.DefaultPageCacheSlots(l.BackingSize, b);
+                long size = RegionsV8.PageCacheSize(slots, b);
+                l.PageCacheSlots = slots;
+                l.PageCacheOffset = end;
+                sb.PageCacheOffset = (ulong)end;
+                sb.PageCacheSize = (ulong)size;
+                sb.PageCacheSlotCount = slots;
+                sb.PageCacheHashShift = (uint)BitOperations.Log2(slots);
+                end += size;
+            }
+            sb.TotalSize = (ulong)end;
+            l.SuperblockV8 = sb;
+            l.TotalSize = end;
             return l;
         }
     }

@@ -92,6 +92,8 @@ public static class ErrorIds
     public const string DestinationIsDirectory = nameof(DestinationIsDirectory);
     public const string DirectoryUnreadable = nameof(DirectoryUnreadable);
     public const string ExportFailed = nameof(ExportFailed);
+    /// <summary>New-DaxFsImage: an option of one format generation given for an image of the other (-DeltaSize with -Format 8, -Empty without it...).</summary>
+    public const string OptionOfOtherFormat = nameof(OptionOfOtherFormat);
     public const string ImageIsDirectory = nameof(ImageIsDirectory);
     public const string ImageLargerThanTarget = nameof(ImageLargerThanTarget);
     public const string ImageNotFound = nameof(ImageNotFound);

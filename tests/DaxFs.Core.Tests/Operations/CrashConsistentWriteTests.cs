@@ -100,6 +100,11 @@ public class CrashConsistentWriteTests
         { "basic.static.daxfs", "deep.static.daxfs" },   // a larger image over a smaller one
         { "deep.static.daxfs", "basic.static.daxfs" },   // a smaller image over a larger one
         { "deep.static.daxfs", "basic.branching.daxfs" },
+        // Format 8 (the superblock record is block 0's first 4096 bytes as in format 5; the overlay and page cache headers
+        // are body): a format-8 image over a format-5 one, the reverse, and format 8 over format 8.
+        { "deep.static.daxfs", "v8/empty.v8.split.daxfs" },
+        { "v8/deep.v8.static.daxfs", "basic.static.daxfs" },
+        { "v8/deep.v8.static.daxfs", "v8/empty.v8.split.daxfs" },
     };
 
     [Theory]
