@@ -288,7 +288,7 @@ internal sealed class ContainerImage
         if (!digest.StartsWith("sha256:", StringComparison.Ordinal))
             throw new DaxFsBuildException(BuildErrorKind.ArchiveInvalid,
                 $"{what} of {Where} has the digest '{digest}': DaxFs checks sha256 digests only; copy the image with sha256 digests.", new[] { digest });
-        string hex = digest[7..];
+        string hex = digest["sha256:".Length..];
         if (hex.Length != 64 || !hex.All(ch => ch is (>= '0' and <= '9') or (>= 'a' and <= 'f')))
             throw new DaxFsBuildException(BuildErrorKind.ArchiveInvalid, $"{what} of {Where} has a malformed digest '{digest}'.", new[] { digest });
         return hex;

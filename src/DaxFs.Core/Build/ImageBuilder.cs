@@ -93,8 +93,18 @@ public sealed class ImageBuilder
         }
         else
         {
-            var image = ContainerImage.Open(new ArchiveSource { Kind = archive.Kind, Path = path, Reference = archive.Reference, Platform = archive.Platform });
-            foreach (var layer in image.Layers()) tree.Apply(layer, ct);
+            List<ArchiveLayer> layers;
+            try
+            {
+                var image = ContainerImage.Open(new ArchiveSource { Kind = archive.Kind, Path = path, Reference = archive.Reference, Platform = archive.Platform });
+                layers = image.Layers();
+            }
+            catch (InvalidOperationException ex)
+            {
+                // System.Text.Json: a field of the wrong JSON type, or text that is not UTF-8.
+                throw new DaxFsBuildException(BuildErrorKind.ArchiveInvalid, $"'{path}' is not a valid container image: a field of its index, manifest or configuration is not what the OCI and docker formats say ({ex.Message}).", new[] { path }, ex);
+            }
+            foreach (var layer in layers) tree.Apply(layer, ct);
         }
         return tree.ToSourceTree(_options, path);
     }
