@@ -126,6 +126,15 @@ Describe 'New-DaxFsImage -Format 8' {
         $eo.InodeEntries | Should -Be 1 # the root, inode 1
     }
 
+    It 'says in -Verbose and -WhatIf which format it builds and how the overlay is sized' {
+        $records = New-DaxFsImage $script:Sample (Join-Path $script:Out 'v.daxfs') -Format 8 -BackingFile (Join-Path $script:Out 'v.data') -PageSize 4096 -OverlayPoolSize 1MB -OverlayBuckets 1024 -Verbose 4>&1
+        $verbose = ($records | Where-Object { $_ -is [Management.Automation.VerboseRecord] }).Message -join "`n"
+        $verbose | Should -Match 'Layout \([\d.]+ s\): split image of \d+ bytes \([^)]*\), format 8, block size 4096; .*an overlay pool of 1048576 bytes \(1\.0 MiB\) with 1024 buckets\.'
+        $verbose | Should -Match 'Build a split format-8 DAXFS image of'
+        (New-DaxFsImage -Empty (Join-Path $script:Out 'w.daxfs') -Format 8 -Verbose 4>&1 | Where-Object { $_ -is [Management.Automation.VerboseRecord] }).Message -join "`n" |
+            Should -Match 'overlay-only image of \d+ bytes .*no base \(the root directory is in the overlay\)'
+    }
+
     It 'is reproducible: the same tree gives the same bytes' {
         $a = New-DaxFsImage $script:Sample (Join-Path $script:Out 'a.daxfs') -Format 8 -BackingFile (Join-Path $script:Out 'a.data')
         $b = New-DaxFsImage $script:Sample (Join-Path $script:Out 'b.daxfs') -Format 8 -BackingFile (Join-Path $script:Out 'b.data')

@@ -177,7 +177,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             SkipUnsupported = SkipUnsupported,
             Overwrite = Force,
         });
-        string what = Empty ? "an empty format-8 overlay-only DAXFS image" : $"a format-{Format} {mode.ToString().ToLowerInvariant()} DAXFS image of '{source}'";
+        string what = Empty ? "an empty overlay-only format-8 DAXFS image" : $"a {mode.ToString().ToLowerInvariant()} format-{Format} DAXFS image of '{source}'";
 
         // SIGTERM and SIGHUP stop the build as Ctrl+C does (the temporary file is removed) before the process ends.
         using var signals = TerminationSignals.CancelOn(_cancel);
@@ -198,7 +198,8 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             WriteVerbose($"Scanned '{source}' in {Seconds(plan.ScanTime)}: {plan.InodeCount} inodes ({plan.FileCount} files, {plan.DirectoryCount} directories, " +
                          $"{plan.SymlinkCount} symlinks), {plan.DataBytes} bytes of file data ({Formatting.Size(plan.DataBytes)}), {plan.HardLinkNames} hard-link name{(plan.HardLinkNames == 1 ? "" : "s")}, " +
                          $"{plan.ExcludedCount} excluded, {plan.SkippedCount} skipped, {plan.SparseFileCount} sparse ({plan.SparseBytes} bytes of holes).");
-        WriteVerbose($"Layout ({Seconds(plan.LayoutTime)}): format-{Format} {mode.ToString().ToLowerInvariant()} image of {plan.TotalSize} bytes ({Formatting.Size(plan.TotalSize)}), block size {plan.BlockSize}" +
+        string modeName = mode == DaxFsImageMode.OverlayOnly ? "overlay-only" : mode.ToString().ToLowerInvariant();
+        WriteVerbose($"Layout ({Seconds(plan.LayoutTime)}): {modeName} image of {plan.TotalSize} bytes ({Formatting.Size(plan.TotalSize)}), format {Format}, block size {plan.BlockSize}" +
                      (mode == DaxFsImageMode.OverlayOnly ? "; no base (the root directory is in the overlay)"
                         : $"; base image {plan.BaseSize} bytes" + (mode == DaxFsImageMode.Split ? $" of metadata, file data in the backing file ({plan.BackingSize} bytes), {plan.PageCacheSlots} page cache slots" : $" holding {plan.DataBytes} bytes of file data")) +
                      (v8 ? (plan.OverlayBuckets == 0 ? "; no overlay (it mounts read-only)." : $"; an overlay pool of {plan.OverlayPoolSize} bytes ({Formatting.Size(plan.OverlayPoolSize)}) with {plan.OverlayBuckets} buckets.")
