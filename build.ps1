@@ -83,10 +83,35 @@ function Assert-Help {
     if ($problems.Count) { throw "Help is incomplete: $($problems -join '; '). Write the missing docs/*.md page and run the Docs task." }
 }
 
+# The cmdlets and the engine compiled ahead of time (ReadyToRun) for the .NET runtime of the PowerShell that runs this
+# build: without it every process JIT-compiles the validator on its first Test-DaxFsImage or Mount-DaxFs gate, which
+# build/Bench.ps1 measured as most of that first call. The IL stays net8.0, so the module loads on every supported
+# PowerShell; .NET uses the precompiled code only on the runtime it was compiled for (same major version) and
+# JIT-compiles elsewhere, as without it. Needs the runtime pack and crossgen2 of that version from NuGet (the SDK restores
+# them); when they cannot be had, the module is staged without precompiled code and a warning says why.
+function Publish-ReadyToRun {
+    $runtime = [Environment]::Version
+    $rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+    $dir = Join-Path $Out 'r2r'
+    if (Test-Path $dir) { Remove-Item -Recurse -Force $dir }
+    $arguments = @('publish', (Join-Path $Root 'src/DaxFs/DaxFs.csproj'), '-c', $Configuration, '-r', $rid, '--self-contained', 'false',
+        '-p:PublishReadyToRun=true', "-p:RuntimeFrameworkVersion=$($runtime.Major).$($runtime.Minor).$($runtime.Build)", '-o', $dir, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
+    $output = & dotnet @arguments 2>&1
+    if ($LASTEXITCODE -ne 0 -or -not (Test-Path (Join-Path $dir 'DaxFs.Core.dll'))) {
+        Write-Warning ("Staging DaxFs without ReadyToRun code for .NET $runtime ($rid): 'dotnet $($arguments -join ' ')' failed " +
+            "(it needs Microsoft.NETCore.App.Runtime.$rid and Microsoft.NETCore.App.Crossgen2.$rid $runtime from NuGet). The module works; " +
+            "each process JIT-compiles the engine on first use. $(($output | Select-Object -Last 5) -join ' ')")
+        return $null
+    }
+    $dir
+}
+
 function Invoke-Build {
     Assert-Help
     Invoke-Native dotnet @('build', (Join-Path $Root 'src/DaxFs/DaxFs.csproj'), '-c', $Configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly') | Out-Null
     $bin = Join-Path $Root "src/DaxFs/bin/$Configuration/net8.0"
+    $r2r = Publish-ReadyToRun
+    if ($r2r) { $bin = $r2r }
     if (Test-Path $Staged) { Remove-Item -Recurse -Force $Staged }
     New-Item -ItemType Directory -Force (Join-Path $Staged 'en-US') | Out-Null
     $files = @(

@@ -62,6 +62,19 @@ Describe 'Build' {
         Join-Path $dir 'bench/B/Program.cs' | Should -Exist
     }
 
+    It 'stages the engine and the cmdlets compiled ahead (ReadyToRun) for the .NET that runs the build' {
+        # Without it each process JIT-compiles the validator on its first Test-DaxFsImage or mount gate (build/Bench.ps1).
+        $staged = Split-Path -Parent $env:DAXFS_MODULE_PATH
+        foreach ($dll in 'DaxFs.Core.dll', 'DaxFs.dll') {
+            $pe = [Reflection.PortableExecutable.PEReader]::new([IO.File]::OpenRead((Join-Path $staged $dll)))
+            try { $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size | Should -BeGreaterThan 0 -Because "$dll carries precompiled code" }
+            finally { $pe.Dispose() }
+        }
+        # The IL the tests build (and every PowerShell loads when the precompiled code is not for its .NET) has none.
+        $il = [Reflection.PortableExecutable.PEReader]::new([IO.File]::OpenRead((Join-Path $RepoRoot 'src/DaxFs.Core/bin/Release/net8.0/DaxFs.Core.dll')))
+        try { $il.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size | Should -Be 0 } finally { $il.Dispose() }
+    }
+
     It 'runs in CI the test command that README.md shows' {
         $line = Get-Content (Join-Path $RepoRoot '.ci/run') | Where-Object { $_ -match "^cmd='(.+)'$" } | Select-Object -First 1
         $line | Should -Not -BeNullOrEmpty -Because '.ci/run names its command in one line cmd=''...'''

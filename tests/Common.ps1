@@ -12,56 +12,62 @@ function Get-PwshCommand {
     , $pwsh
 }
 
-# The listing of an image in the shape of the vectors' NAME.expected.json, made through the cmdlets.
+# The test tree tools (tests/Integration/TreeTools): the listing type and the one comparison of a listing with a vector's
+# NAME.expected.json (VectorListing.Compare), shared with the xunit suite and the VM suite. Built (Release, as the xunit
+# build leaves it) when missing or older than its sources; loaded once per process.
+function Import-TreeTools {
+    if ('DaxFs.TreeTools.VectorListing' -as [type]) { return }
+    $project = Join-Path $script:RepoRoot 'tests/Integration/TreeTools'
+    $dll = Join-Path $project 'bin/Release/net8.0/DaxFs.TreeTools.dll'
+    $newest = Get-ChildItem $project -Filter *.cs* -File | Sort-Object LastWriteTimeUtc -Descending | Select-Object -First 1
+    if (-not (Test-Path $dll) -or (Get-Item $dll).LastWriteTimeUtc -lt $newest.LastWriteTimeUtc) {
+        $out = & dotnet build (Join-Path $project 'DaxFs.TreeTools.csproj') -c Release --nologo -v q -clp:ErrorsOnly 2>&1
+        if ($LASTEXITCODE) { throw "Building tests/Integration/TreeTools failed: $out" }
+    }
+    Add-Type -Path $dll
+}
+Import-TreeTools
+
+# The listing of an image made through the cmdlets (Get-DaxFsItem -Recurse, Get-DaxFsContent for the hashes), as
+# TreeTools entries: the root is not listed (Get-DaxFsItem lists what is under it); link_group is the smallest path
+# (ordinal) of each group of paths sharing one inode.
 function Get-ImageListing {
     param([Parameter(Mandatory)] $Image, [string] $BackingFile)
     $extra = @{}
     if ($BackingFile) { $extra.BackingFile = $BackingFile }
     $all = @(Get-DaxFsItem $Image -Recurse @extra)
-    # link_group: the smallest path (ordinal) of each group of paths sharing one inode.
     $groups = @{}
     $all | Where-Object Type -eq 'File' | Group-Object Inode | Where-Object Count -gt 1 | ForEach-Object {
         [string[]] $names = $_.Group.FullName
         [Array]::Sort($names, [StringComparer]::Ordinal)
         $groups[[string]$_.Name] = $names[0]
     }
-    $result = [ordered]@{}
+    $result = [Collections.Generic.List[DaxFs.TreeTools.TreeEntry]]::new()
     foreach ($i in $all) {
-        $e = [ordered]@{ gid = $i.Gid; mode = [int]$i.Permissions }
+        $e = @{ Path = $i.FullName; Mode = [int]$i.Permissions; Uid = [uint32]$i.Uid; Gid = [uint32]$i.Gid; Inode = [uint64]$i.Inode }
         switch ($i.Type) {
-            'Directory' { $e.type = 'dir' }
-            'SymbolicLink' { $e.target = $i.Target; $e.type = 'symlink' }
+            'Directory' { $e.Type = 'dir' }
+            'SymbolicLink' { $e.Type = 'symlink'; $e.Target = $i.Target }
             'File' {
                 $bytes = $i | Get-DaxFsContent -AsByteStream @extra
-                $e.sha256 = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]$bytes)).ToLowerInvariant()
-                $e.size = $i.Size
-                $e.type = 'file'
-                if ($groups.ContainsKey([string]$i.Inode)) { $e.link_group = $groups[[string]$i.Inode] }
+                $e.Type = 'file'
+                $e.Size = [long]$i.Size
+                $e.Sha256 = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]$bytes)).ToLowerInvariant()
+                if ($groups.ContainsKey([string]$i.Inode)) { $e.LinkGroup = $groups[[string]$i.Inode] }
             }
+            default { $e.Type = 'other' }
         }
-        $e.uid = $i.Uid
-        $result[$i.FullName] = $e
+        $result.Add([DaxFs.TreeTools.TreeEntry]$e)
     }
-    $result
+    , $result
 }
 
-# Compares a listing with NAME.expected.json; returns the differences as strings (empty when equal).
-function Compare-Listing {
-    param([Parameter(Mandatory)] $Listing, [Parameter(Mandatory)] [string] $ExpectedJson, [switch] $IgnoreOwner)
-    $expected = Get-Content -Raw $ExpectedJson | ConvertFrom-Json -AsHashtable
-    $diff = [Collections.Generic.List[string]]::new()
-    foreach ($path in $expected.Keys) {
-        if ($path -eq '/') { continue }
-        if (-not $Listing.Contains($path)) { $diff.Add("missing $path"); continue }
-        foreach ($k in $expected[$path].Keys) {
-            if ($IgnoreOwner -and $k -in 'uid', 'gid') { continue }
-            $want = $expected[$path][$k]; $got = $Listing[$path][$k]
-            if ("$want" -cne "$got") { $diff.Add("$path ${k}: expected '$want', got '$got'") }
-        }
-        foreach ($k in $Listing[$path].Keys) { if (-not $expected[$path].ContainsKey($k)) { $diff.Add("$path has unexpected $k") } }
-    }
-    foreach ($path in $Listing.Keys) { if (-not $expected.ContainsKey($path)) { $diff.Add("unexpected $path") } }
-    , $diff.ToArray()
+# A listing (Get-ImageListing, or TreeListing.List of a directory) against NAME.expected.json by the one comparison
+# (VectorListing.Compare); returns the differences (empty when equal). -RootListed: the listing has "/" (a directory's
+# listing does; Get-ImageListing's does not).
+function Compare-VectorListing {
+    param([Parameter(Mandatory)] $Listing, [Parameter(Mandatory)] [string] $ExpectedJson, [switch] $IgnoreOwner, [switch] $RootListed)
+    , @([DaxFs.TreeTools.VectorListing]::Compare($Listing, $ExpectedJson, [bool]$IgnoreOwner, [bool]$RootListed))
 }
 
 # Runs a script block in a child pwsh that has lost CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so that, as root, an entry

@@ -307,3 +307,19 @@ Describe 'Paths and names inside an image' {
         }
     }
 }
+
+Describe 'The module words every next step the engine names' {
+    # The engine describes a problem and names what to do next as a fact (DaxFs.Core.Errors.NextStep); only the module
+    # names its cmdlets and parameters (issue 17). A step without words here would leave an operator without the advice.
+    It 'has a sentence for each step, and each names a cmdlet or a parameter' {
+        $type = [DaxFs.Commands.MountDaxFsCommand].Assembly.GetType('DaxFs.Internal.NextSteps', $true)
+        $steps = [Enum]::GetValues([DaxFs.Core.Errors.NextStep]) | Where-Object { "$_" -ne 'None' }
+        $steps.Count | Should -BeGreaterThan 30
+        $unworded = foreach ($step in $steps) {
+            $text = $type.GetMethod('Text').Invoke($null, @([DaxFs.Core.Errors.NextStep]$step.PSObject.BaseObject, 'TARGET'))
+            if ([string]::IsNullOrWhiteSpace($text) -or $text -notmatch '[A-Z][a-z]+-(Dax|Item|Process)[A-Za-z]*|(?<![\w-])-[A-Z][a-z]+') { "$step" }
+        }
+        $unworded | Should -BeNullOrEmpty
+        $type.GetMethod('Text').Invoke($null, @([DaxFs.Core.Errors.NextStep]::None, 'TARGET')) | Should -BeNullOrEmpty
+    }
+}

@@ -4,32 +4,6 @@ BeforeAll {
     $script:IsRoot = (id -u) -eq '0'
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) "daxfs-export-$PID"
     New-Item -ItemType Directory $script:Work -Force | Out-Null
-
-    # The listing of an extracted tree on disk, in the shape of NAME.expected.json.
-    function Get-TreeListing([string] $Root) {
-        $result = [ordered]@{}
-        $inodes = @{}
-        foreach ($f in Get-ChildItem -LiteralPath $Root -Recurse -Force) {
-            $rel = '/' + [IO.Path]::GetRelativePath($Root, $f.FullName)
-            $st = (stat -c '%i %u %g %a' -- $f.FullName) -split ' '
-            $e = [ordered]@{ gid = [int]$st[2]; mode = [Convert]::ToInt32($st[3], 8) }
-            if ($f.LinkTarget) { $e.target = $f.LinkTarget; $e.type = 'symlink'; $e.mode = 511 }
-            elseif ($f.PSIsContainer) { $e.type = 'dir' }
-            else {
-                $e.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLowerInvariant()
-                $e.size = $f.Length
-                $e.type = 'file'
-                $inodes[$st[0]] = @($inodes[$st[0]]) + $rel | Where-Object { $_ }
-            }
-            $e.uid = [int]$st[1]
-            $result[$rel] = $e
-        }
-        foreach ($group in $inodes.Values | Where-Object { @($_).Count -gt 1 }) {
-            [string[]] $names = $group; [Array]::Sort($names, [StringComparer]::Ordinal)
-            foreach ($n in $names) { $result[$n].link_group = $names[0] }
-        }
-        $result
-    }
 }
 
 AfterAll { if ($script:Work -and (Test-Path $script:Work)) { Remove-Item -Recurse -Force $script:Work } }
@@ -43,7 +17,7 @@ Describe 'Export-DaxFsItem' {
         @{ Name = 'basic' }, @{ Name = 'wide' }, @{ Name = 'deep' }, @{ Name = 'big' }
     ) {
         Export-DaxFsItem (Join-Path $script:Vectors "$Name.static.daxfs") -Destination $script:Dest
-        $diff = Compare-Listing -Listing (Get-TreeListing $script:Dest) -ExpectedJson (Join-Path $script:Vectors "$Name.expected.json") -IgnoreOwner:(-not $script:IsRoot)
+        $diff = Compare-VectorListing -Listing ([DaxFs.TreeTools.TreeListing]::List($script:Dest)) -ExpectedJson (Join-Path $script:Vectors "$Name.expected.json") -IgnoreOwner:(-not $script:IsRoot) -RootListed
         $diff | Should -BeNullOrEmpty
     }
 

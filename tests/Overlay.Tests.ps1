@@ -45,7 +45,7 @@ Describe 'Reading format-8 images' {
         $image = Join-Path $V8 "$Name.v8.$Kind.daxfs"
         $backing = Join-Path $V8 "$Name.v8.$Kind.backing"
         $listing = if ($Kind -eq 'split' -and (Test-Path $backing)) { Get-ImageListing $image -BackingFile $backing } else { Get-ImageListing $image }
-        Compare-Listing $listing (Join-Path $Vectors "$Name.expected.json") | Should -BeNullOrEmpty
+        Compare-VectorListing $listing (Join-Path $Vectors "$Name.expected.json") | Should -BeNullOrEmpty
     }
     It 'lists <File> exactly as the kernel''s fresh mount did' -ForEach @(
         @{ File = 'overlay-after-writes'; Backing = $true }

@@ -53,7 +53,21 @@ Describe 'Get-DaxFsItem' {
         foreach ($n in 'basic', 'wide', 'deep', 'empty', 'big') { foreach ($m in 'static', 'branching') { @{ Name = $n; Mode = $m } } }
     ) {
         $listing = Get-ImageListing (Join-Path $Vectors "$Name.$Mode.daxfs")
-        Compare-Listing $listing (Join-Path $Vectors "$Name.expected.json") | Should -BeNullOrEmpty
+        Compare-VectorListing $listing (Join-Path $Vectors "$Name.expected.json") | Should -BeNullOrEmpty
+    }
+
+    It 'compares by the one listing comparison, which finds a changed mode, a missing path and an extra one' {
+        $listing = Get-ImageListing (Join-Path $Vectors 'basic.static.daxfs')
+        $one = $listing | Where-Object Path -eq '/one'
+        $listing.Remove($one) | Out-Null
+        $listing.Add([DaxFs.TreeTools.TreeEntry]@{ Path = '/one'; Type = 'file'; Mode = 0x1ff; Size = $one.Size; Sha256 = $one.Sha256 })
+        $listing.Remove(($listing | Where-Object Path -eq '/emptydir')) | Out-Null
+        $listing.Add([DaxFs.TreeTools.TreeEntry]@{ Path = '/extra'; Type = 'dir'; Mode = 493 })
+        $diff = Compare-VectorListing $listing (Join-Path $Vectors 'basic.expected.json') -IgnoreOwner
+        $diff | Should -Contain '/one: mode is 511, the vector says 420'
+        $diff | Should -Contain '/emptydir: missing from the tree'
+        $diff | Should -Contain '/extra: not in the vector listing'
+        $diff.Count | Should -Be 3
     }
     It 'returns typed items with the mode string and numeric mode' {
         $suid = Get-DaxFsItem $basic -Path /suid

@@ -63,7 +63,7 @@ Describe 'New-DaxFsImage' {
         $img.Path | Should -Be $dest
         $img.InodeCount | Should -Be 18
         $listing = Get-ImageListing -Image $dest -BackingFile $backing
-        $diff = Compare-Listing -Listing $listing -ExpectedJson (Join-Path $script:Vectors 'basic.expected.json') -IgnoreOwner:(-not $script:IsRoot)
+        $diff = Compare-VectorListing -Listing $listing -ExpectedJson (Join-Path $script:Vectors 'basic.expected.json') -IgnoreOwner:(-not $script:IsRoot)
         $diff | Should -BeNullOrEmpty
         Test-DaxFsImage $dest -BackingFile $backing | Should -BeTrue
     }

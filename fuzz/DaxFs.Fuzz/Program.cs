@@ -178,6 +178,7 @@ public static class Program
             seeds.AddRange(SeedCorpus.FromVectors(o.Vectors ?? FindVectors()).Select(s => s.Bytes));
             seeds.AddRange(SeedCorpus.FromGeneratedTrees().Select(s => s.Bytes));
             seeds.AddRange(SeedCorpus.FromLargeTrees().Select(s => s.Bytes));
+            seeds.AddRange(SeedCorpus.FromKernelFixtures(FindKernelFixtures(o.Vectors ?? FindVectors())).Select(s => s.Bytes));
         }
         return seeds;
     }
@@ -185,7 +186,9 @@ public static class Program
     private static int Seeds(Options o)
     {
         if (o.Positional.Count != 1) throw new ArgumentException("seeds needs one output folder.");
-        var all = SeedCorpus.FromVectors(o.Vectors ?? FindVectors()).Concat(SeedCorpus.FromGeneratedTrees()).Concat(SeedCorpus.FromLargeTrees()).ToList();
+        string vectors = o.Vectors ?? FindVectors();
+        var all = SeedCorpus.FromVectors(vectors).Concat(SeedCorpus.FromGeneratedTrees()).Concat(SeedCorpus.FromLargeTrees())
+            .Concat(SeedCorpus.FromKernelFixtures(FindKernelFixtures(vectors))).ToList();
         int n = SeedCorpus.WriteTo(o.Positional[0], all);
         string archives = Path.Combine(o.Positional[0], "archives");
         Directory.CreateDirectory(archives);
@@ -204,6 +207,14 @@ public static class Program
                 if (File.Exists(Path.Combine(candidate, "basic.static.daxfs"))) return candidate;
             }
         throw new ArgumentException("Cannot find the repository's tests/vectors above the current folder: run from the repository or pass --vectors DIR.");
+    }
+
+    /// <summary>tests/fixtures/branches beside the vectors folder (tests/vectors): the kernel-made branching images.</summary>
+    public static string FindKernelFixtures(string vectors)
+    {
+        string dir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(vectors).TrimEnd('/'))!, "fixtures", "branches");
+        if (!Directory.Exists(dir)) throw new ArgumentException($"Cannot find the kernel-made branch fixtures at {dir} (they are part of the repository: git checkout -- tests/fixtures).");
+        return dir;
     }
 
     /// <summary>A backing file for split images: 1 MiB of a fixed pattern, made once.</summary>

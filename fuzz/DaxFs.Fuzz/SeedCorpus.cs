@@ -167,6 +167,29 @@ public static partial class SeedCorpus
         }
     }
 
+    /// <summary>
+    /// Images whose branches and delta logs the real kernel wrote (tests/fixtures/branches: feature.daxfs, nested.daxfs,
+    /// and the large large-kernel.daxfs.gz, decompressed), by name: logs of every entry type as the kernel lays them out,
+    /// committed, aborted and live branches. <paramref name="fixturesDir"/> is that folder.
+    /// </summary>
+    public static List<(string Name, byte[] Bytes)> FromKernelFixtures(string fixturesDir)
+    {
+        var seeds = new List<(string, byte[])>();
+        foreach (var path in Directory.GetFiles(fixturesDir).Order(StringComparer.Ordinal))
+        {
+            string file = Path.GetFileName(path);
+            if (file.EndsWith(".daxfs", StringComparison.Ordinal)) seeds.Add(("kernel-" + file[..^6], File.ReadAllBytes(path)));
+            else if (file.EndsWith(".daxfs.gz", StringComparison.Ordinal))
+            {
+                using var gz = new System.IO.Compression.GZipStream(File.OpenRead(path), System.IO.Compression.CompressionMode.Decompress);
+                var m = new MemoryStream();
+                gz.CopyTo(m);
+                if (m.Length <= MaxLargeSeedBytes) seeds.Add(("kernel-" + file[..^9], m.ToArray()));
+            }
+        }
+        return seeds;
+    }
+
     /// <summary>Writes every seed to <paramref name="dir"/> (one file each, named after its source).</summary>
     public static int WriteTo(string dir, IEnumerable<(string Name, byte[] Bytes)> seeds)
     {

@@ -180,4 +180,102 @@ public class ArchitectureTests
         };
         Assert.All(file.Code.Split('\n'), line => Assert.Contains(patterns, p => p.IsMatch(line)));
     }
+
+    /// <summary>The string literals of C# source, in order: regular, verbatim and interpolated (the text between the holes;
+    /// literals inside a hole are their own entries). Comments and char literals are skipped.</summary>
+    internal static List<(int Line, string Text)> StringLiterals(string code)
+    {
+        var found = new List<(int, string)>();
+        int i = 0, line = 1;
+        Scan(code, ref i, ref line, found, closeBrace: false);
+        return found;
+    }
+
+    private static void Scan(string c, ref int i, ref int line, List<(int, string)> found, bool closeBrace)
+    {
+        int depth = 0;
+        while (i < c.Length)
+        {
+            char ch = c[i];
+            if (ch == '\n') { line++; i++; }
+            else if (ch == '/' && i + 1 < c.Length && c[i + 1] == '/') { while (i < c.Length && c[i] != '\n') i++; }
+            else if (ch == '/' && i + 1 < c.Length && c[i + 1] == '*')
+            {
+                int end = c.IndexOf("*/", i + 2, StringComparison.Ordinal);
+                end = end < 0 ? c.Length : end + 2;
+                line += c.AsSpan(i, end - i).Count('\n');
+                i = end;
+            }
+            else if (ch == '\'')
+            {
+                i++;
+                while (i < c.Length && c[i] != '\'') i += c[i] == '\\' ? 2 : 1;
+                i++;
+            }
+            else if (ch == '"' || ((ch == '$' || ch == '@') && i + 1 < c.Length && (c[i + 1] == '"' || ((c[i + 1] == '$' || c[i + 1] == '@') && i + 2 < c.Length && c[i + 2] == '"'))))
+            {
+                bool verbatim = false, interpolated = false;
+                while (c[i] != '"') { verbatim |= c[i] == '@'; interpolated |= c[i] == '$'; i++; }
+                i++;
+                int startLine = line;
+                var text = new System.Text.StringBuilder();
+                while (i < c.Length)
+                {
+                    char d = c[i];
+                    if (d == '\n') line++;
+                    if (!verbatim && d == '\\') { text.Append(d).Append(c[i + 1]); i += 2; continue; }
+                    if (d == '"' && verbatim && i + 1 < c.Length && c[i + 1] == '"') { text.Append('"'); i += 2; continue; }
+                    if (d == '"') { i++; break; }
+                    if (interpolated && d == '{' && i + 1 < c.Length && c[i + 1] == '{') { text.Append('{'); i += 2; continue; }
+                    if (interpolated && d == '}' && i + 1 < c.Length && c[i + 1] == '}') { text.Append('}'); i += 2; continue; }
+                    if (interpolated && d == '{') { i++; Scan(c, ref i, ref line, found, closeBrace: true); text.Append("{}"); continue; }
+                    text.Append(d);
+                    i++;
+                }
+                found.Add((startLine, text.ToString()));
+            }
+            else if (closeBrace && ch == '{') { depth++; i++; }
+            else if (closeBrace && ch == '}') { i++; if (depth-- == 0) return; }
+            else i++;
+        }
+    }
+
+    /// <summary>A cmdlet name (Verb-Noun) or a parameter (-Name) in a string.</summary>
+    internal static readonly Regex CmdletSurface = new(
+        @"\b(?:Get|Set|New|Remove|Mount|Dismount|Save|Write|Test|Compare|Measure|Export|Import|Complete|Undo|Where|ForEach|Select|Invoke|Start|Stop|Add|Clear|Out|Format|Sort|Update|Publish|Copy|Move|Rename|Wait)-[A-Z][A-Za-z]+" +
+        @"|(?<![\w-])-[A-Z][a-z][A-Za-z]*\b");
+
+    /// <summary>Build/ is being reworked on another branch (format 8's writer, container sources); its messages still name
+    /// New-DaxFsImage's parameters and move to <see cref="Errors.NextStep"/> when that lands. No other folder is exempt.</summary>
+    private static readonly string[] NotYetWorded = { "Build" };
+
+    /// <summary>
+    /// The engine describes problems; only the module names its cmdlets and parameters (src/DaxFs/Internal/NextSteps.cs
+    /// words an error's <see cref="Errors.NextStep"/>). A string literal in the engine that names a cmdlet or a parameter
+    /// fails here, so the engine cannot learn the module's surface again.
+    /// </summary>
+    [Fact]
+    public void No_engine_string_names_a_cmdlet_or_a_parameter()
+    {
+        var found = s_files.Value
+            .Where(f => !NotYetWorded.Contains(f.Folder))
+            .SelectMany(f => StringLiterals(f.Text).Where(l => CmdletSurface.IsMatch(l.Text))
+                .Select(l => $"{f.RelativePath}:{l.Line} {CmdletSurface.Match(l.Text).Value}: \"{l.Text}\""))
+            .ToList();
+        Assert.Empty(found);
+    }
+
+    [Fact]
+    public void The_cmdlet_surface_check_finds_what_it_is_for()
+    {
+        // Lines the old engine had (and a literal inside an interpolation hole): each names the surface once.
+        string old = string.Join('\n',
+            "throw new X($\"{what} needs root. Run PowerShell as root (sudo pwsh), or use -WhatIf to see what would be done.\", what);",
+            "sb.Append(\"Run Test-DaxFsImage -Detailed on the image file you wrote here\");",
+            "string m = $\"Dismount it first {(daxfs ? $\"(Dismount-DaxFs '{p}')\" : \"(umount)\")}.\";",
+            "string n = @\"Choose another -Name.\"; // -Force in a comment is not a message",
+            "string o = \"format-8, dma-buf, 2026-12-03T16:52:13Z, x86-64, non-zero\"; char q = '\"'; string r = \"-Size\";");
+        var hits = StringLiterals(old).Where(l => CmdletSurface.IsMatch(l.Text)).Select(l => (l.Line, CmdletSurface.Match(l.Text).Value)).ToList();
+        Assert.Equal(new[] { (1, "-WhatIf"), (2, "Test-DaxFsImage"), (3, "Dismount-DaxFs"), (4, "-Name"), (5, "-Size") }, hits);
+    }
 }

@@ -223,6 +223,13 @@ if ($Boot -contains 'hostile') {
             Where-Object { $_.Kind -eq 'valid' -or $_.Name.Substring('large-'.Length) -in $largeBreaks }))
     $cases.AddRange([DaxFs.TreeTools.HostileImages]::Mutants($lStatic, 'large-static', 9101, 8, 'large'))
     $cases.AddRange([DaxFs.TreeTools.HostileImages]::Mutants([DaxFs.TreeTools.HostileImages]::WithLiveMain($lBranching), 'large-branching', 9102, 4, 'large'))
+    # The kernel source: the large tree's branching image after the real kernel made, changed, committed and aborted
+    # branches in it (tests/fixtures/branches/large-kernel.daxfs.gz, README.md there): untouched, with breaks aimed at
+    # the kernel's branch records and log entries, and seeded mutants of those bytes. The guest mounts every image the
+    # gate lets through at main and at its live branches.
+    $kernelImage = [DaxFs.TreeTools.HostileImages]::LoadFixture((Join-Path $root 'tests/fixtures/branches/large-kernel.daxfs.gz'))
+    $cases.AddRange([DaxFs.TreeTools.HostileImages]::KernelBranchBreaks($kernelImage))
+    $cases.AddRange([DaxFs.TreeTools.HostileImages]::KernelBranchMutants($kernelImage, 'kernel-mutant', 9201, 8))
     $hnv = Join-Path $data 'nvdimm-hostile.img'
     $at = 0L
     $entries = foreach ($c in $cases) {
@@ -235,9 +242,9 @@ if ($Boot -contains 'hostile') {
     $fs = [IO.File]::Open($hnv, 'Open', 'ReadWrite'); try { $fs.SetLength($hostileSize) } finally { $fs.Dispose() }
     [pscustomobject]@{ NvdimmSize = $hostileSize; Source = $src; Cases = @($entries) } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'hostile.json')
     $hostileCount = $cases.Count
-    Write-Host ("Integration: hostile set of {0} images ({1} structural, {2} valid, {3} mutants; {5} from the large tree) in {4} MiB of NVDIMM" -f $cases.Count,
+    Write-Host ("Integration: hostile set of {0} images ({1} structural, {2} valid, {3} mutants; {5} from the large tree, {6} from its kernel-made branching image) in {4} MiB of NVDIMM" -f $cases.Count,
         @($cases | Where-Object Kind -eq 'structural').Count, @($cases | Where-Object Kind -eq 'valid').Count, @($cases | Where-Object Kind -eq 'mutant').Count, ($hostileSize / 1MB),
-        @($cases | Where-Object Source -eq 'large').Count)
+        @($cases | Where-Object Source -eq 'large').Count, @($cases | Where-Object Source -eq 'kernel').Count)
 }
 
 [pscustomobject]@{ AsRoot = $asRoot; NvdimmSize = $nvdimmSize; ScratchOffset = $scratchOffset; ScratchSize = $nvdimmSize - $scratchOffset; BranchOffset = $branchOffset; BranchSize = 24MB; Trees = $trees; Images = $images } | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $data 'manifest.json')
@@ -304,11 +311,14 @@ foreach ($bt in $boots) {
         $hc = $bt.Hostile
         Write-Host ("Integration: hostile set of {0} images: {1} refused by DaxFs, {2} mounted and read in full, {3} refused by the kernel itself, {4} mounted with read errors (mutants: {5} refused, {6} mounted)" -f
             $hc.Images, $hc.RefusedByDaxFs, $hc.MountedAndRead, $hc.RefusedByKernel, $hc.ReadErrors, $hc.MutantsRefused, $hc.MutantsMounted)
-        foreach ($source in 'Small', 'Large') {
+        foreach ($source in 'Small', 'Large', 'Kernel') {
             if (-not $hc.PSObject.Properties[$source]) { continue }
             $sc = $hc.$source
             Write-Host ("Integration: hostile, {0} source: {1} images tried, {2} refused by DaxFs, {3} mounted and read in full, {4} refused by the kernel, {5} read errors, {6} crashes" -f
                 $source.ToLowerInvariant(), $sc.Images, $sc.RefusedByDaxFs, $sc.MountedAndRead, $sc.RefusedByKernel, $sc.ReadErrors, $(if ($bt.ExitCode -eq 0) { 0 } else { 'the boot died' }))
+            if ($source -eq 'Kernel' -and $sc.PSObject.Properties['BranchesRead']) {
+                Write-Host ("Integration: hostile, kernel source: live branches mounted: {0} read in full, {1} refused by the kernel, {2} read errors" -f $sc.BranchesRead, $sc.BranchesRefusedByKernel, $sc.BranchReadErrors)
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 # The programs the integration suite needs on the host and the Debian package of each; read by build.ps1
 # (which installs the missing ones as root) and by Invoke-Integration.ps1 (which skips the suite without them).
-# python3: the vectors' make-trees.sh.
+# python3: the vectors' make-trees.sh. strace: WriteSafety.Tests.ps1 holds a writer at its first msync(2).
 @{
     'qemu-system-x86_64' = 'qemu-system-x86'
     'busybox'            = 'busybox-static'
@@ -9,6 +9,7 @@
     'ndctl'              = 'ndctl'
     'daxctl'             = 'daxctl'
     'python3'            = 'python3'
+    'strace'             = 'strace'
     # Container images (tests/ContainerImages.Tests.ps1 compares with umoci unpack and makes a docker archive with skopeo).
     'umoci'              = 'umoci'
     'skopeo'             = 'skopeo'

@@ -1,7 +1,8 @@
-# Crash-consistent writes on a real dax device: a Write-DaxFsImage to dax0.0 in another process, killed with SIGKILL at a
-# random moment, leaves memory that Mount-DaxFs's gate refuses as IMG-INCOMPLETE-WRITE (never a mix the kernel mounts),
-# and a rewrite mounts. While the writer runs, a second Write-DaxFsImage and a Mount-DaxFs on dax0.0 are refused naming
-# it (TargetInUse). Boot: devdax (run through Invoke-Integration.ps1).
+# Crash-consistent writes on a real dax device: a Write-DaxFsImage to dax0.0 in another process, killed with SIGKILL
+# while its marker is in place (held there by strace's syscall delay, deterministically) or at a random moment, leaves
+# memory that Mount-DaxFs's gate refuses as IMG-INCOMPLETE-WRITE or a whole image (never a mix the kernel mounts), and a
+# rewrite mounts. While the writer runs, a second Write-DaxFsImage and a Mount-DaxFs on dax0.0 are refused naming it
+# (TargetInUse). Boot: devdax (run through Invoke-Integration.ps1).
 
 BeforeAll {
     . $PSScriptRoot/Guest.Common.ps1
@@ -16,14 +17,21 @@ BeforeAll {
     & head -c (320 * 1024 * 1024) /dev/urandom > (Join-Path $src 'big.bin')
     $script:Big = (New-DaxFsImage $src -Destination (Join-Path $Local 'big.daxfs') -Force).Path
     Remove-Item -Recurse -Force $src
-    $script:States = @()
     $script:Pwsh = @([Environment]::ProcessPath)
     if ([IO.Path]::GetFileNameWithoutExtension($Pwsh[0]) -eq 'dotnet') { $script:Pwsh += (Join-Path $PSHOME 'pwsh.dll') }
 
-    function Start-Writer([string] $Image) {
-        $psi = [Diagnostics.ProcessStartInfo]::new($Pwsh[0])
-        foreach ($a in @($Pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command',
-                "Import-Module '$env:DAXFS_MODULE_PATH'; Write-DaxFsImage '$Image' -Device dax0.0 -Confirm:`$false")) { $psi.ArgumentList.Add($a) }
+    # A writer in another process. -HoldAtMarker starts it under strace, which makes its first msync(2) return only after
+    # 900 s: that msync is the flush of the marker, the ordered write's first step (Operations/DaxMemoryWriter), so the
+    # writer then holds its lock with the marker in place for as long as the test needs, whatever the speed of the
+    # machine (random kill times were caught outside the write on a fast machine and on a loaded one).
+    function Start-Writer([string] $Image, [switch] $HoldAtMarker) {
+        $command = @($Pwsh) + @('-NoProfile', '-NonInteractive', '-Command',
+            "Import-Module '$env:DAXFS_MODULE_PATH'; Write-DaxFsImage '$Image' -Device dax0.0 -Confirm:`$false")
+        if ($HoldAtMarker) {
+            $command = @('strace', '-f', '--seccomp-bpf', '-qq', '-o', '/dev/null', '-e', 'trace=msync', '-e', 'inject=msync:delay_exit=900000000:when=1', '--') + $command
+        }
+        $psi = [Diagnostics.ProcessStartInfo]::new($command[0])
+        foreach ($a in @($command | Select-Object -Skip 1)) { $psi.ArgumentList.Add($a) }
         $psi.RedirectStandardOutput = $true
         $psi.RedirectStandardError = $true
         [Diagnostics.Process]::Start($psi)
@@ -35,15 +43,38 @@ BeforeAll {
         catch { if ($_.FullyQualifiedErrorId -like 'IncompleteWriteAtTarget,*') { 'incomplete' } else { $_.FullyQualifiedErrorId } }
     }
 
-    # Waits until the writer holds its lock on dax0.0 (/proc/locks: cheap to poll, unlike a map under emulation); the
-    # marker store follows the lock at once.
-    function Wait-Writing([Diagnostics.Process] $Writer) {
+    # Waits until a process holds the writer's exclusive flock on dax0.0 itself (/proc/locks names the node's inode; the
+    # runtime takes flocks of its own on other files while it starts) and returns that process's id. The marker store
+    # follows the lock at once.
+    function Wait-Writing([Diagnostics.Process] $Started) {
+        $inode = (& stat -c %i /dev/dax0.0).Trim()
         $clock = [Diagnostics.Stopwatch]::StartNew()
-        while (-not ((Get-Content /proc/locks) -match " FLOCK +ADVISORY +WRITE +$($Writer.Id) ")) {
-            if ($Writer.HasExited) { throw "The writer ended before it was caught (exit $($Writer.ExitCode)): $($Writer.StandardError.ReadToEnd())" }
+        while ($true) {
+            foreach ($line in Get-Content /proc/locks) {
+                if ($line -match " FLOCK +ADVISORY +WRITE +(\d+) +[0-9a-f]+:[0-9a-f]+:$inode ") { return [int]$Matches[1] }
+            }
+            if ($Started.HasExited) { throw "The writer ended before it was caught (exit $($Started.ExitCode)): $($Started.StandardError.ReadToEnd())" }
             if ($clock.Elapsed.TotalSeconds -gt 900) { throw 'The writer did not start within 900 s.' }
             Start-Sleep -Milliseconds 5
         }
+    }
+
+    # Waits until the memory holds the marker of the writer held at its first msync; returns the writer's pid.
+    function Wait-HeldAtMarker([Diagnostics.Process] $Started) {
+        $writer = Wait-Writing $Started
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while ((Get-DeviceState) -ne 'incomplete') {
+            if ($Started.HasExited) { throw "The writer ended before its marker was seen (exit $($Started.ExitCode)): $($Started.StandardError.ReadToEnd())" }
+            if ($clock.Elapsed.TotalSeconds -gt 300) { throw "The writer ($writer) took its lock but no marker appeared within 300 s: is its first msync(2) no longer the marker's flush?" }
+            Start-Sleep -Milliseconds 250
+        }
+        $writer
+    }
+
+    function Stop-Writer([Diagnostics.Process] $Started, [int] $Writer) {
+        if ($Writer) { & kill -KILL $Writer 2>$null }
+        & kill -KILL $Started.Id 2>$null
+        $Started.WaitForExit()
     }
 
     # After a kill: what the gate says must match what the memory holds. Returns the state.
@@ -68,77 +99,45 @@ BeforeAll {
 
 AfterAll { Clear-Mount $script:Mnt }
 
-Describe 'Write-DaxFsImage to dax0.0 killed at a random moment' {
+Describe 'Write-DaxFsImage to dax0.0 killed inside the write' {
     AfterEach { Clear-Mount $script:Mnt }
 
-    It 'a second writer and a mount are refused naming the writing process' {
+    It 'while the marker is in place a second writer and a mount are refused naming the writer; SIGKILL then leaves IMG-INCOMPLETE-WRITE, and a rewrite mounts' {
         Write-DaxFsImage $Basic -Device dax0.0 -Confirm:$false -ErrorAction Stop
-        $w = Start-Writer $Big
+        $w = Start-Writer $Big -HoldAtMarker
+        $writer = 0
         try {
-            Wait-Writing $w
-            & kill -STOP $w.Id
+            $writer = Wait-HeldAtMarker $w
             $e = { Write-DaxFsImage $Basic -Device dax0.0 -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
             $e.FullyQualifiedErrorId | Should -Be 'TargetInUse,DaxFs.Commands.WriteDaxFsImageCommand'
-            $e.Exception.Message | Should -Match "Process $($w.Id) \(.*Write-DaxFsImage.*\) is writing to it"
+            $e.Exception.Message | Should -Match "Process $writer \(.*Write-DaxFsImage.*\) is writing to it"
             $e = { Mount-DaxFs -Device dax0.0 -MountPoint $Mnt -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
             $e.FullyQualifiedErrorId | Should -Be 'TargetInUse,DaxFs.Commands.MountDaxFsCommand'
             @(Get-DaxFsMount | Where-Object MountPoint -eq $Mnt) | Should -BeNullOrEmpty
         }
-        finally { & kill -KILL $w.Id; $w.WaitForExit() }
-        $script:States += @(Assert-GateAfterKill)
+        finally { Stop-Writer $w $writer }
+        Assert-GateAfterKill | Should -Be 'incomplete'
         (Write-DaxFsImage $Basic -Device dax0.0 -PassThru -Confirm:$false -ErrorAction Stop).Verified | Should -BeTrue
         Mount-DaxFs -Device dax0.0 -MountPoint $Mnt -Confirm:$false -ErrorAction Stop | Out-Null
-        @(Get-ChildItem -Recurse $Mnt).Count | Should -BeGreaterThan 0
-        Dismount-DaxFs $Mnt -Confirm:$false
+        try { @(Get-ChildItem -Recurse $Mnt).Count | Should -BeGreaterThan 0 }
+        finally { Dismount-DaxFs $Mnt -Confirm:$false }
     }
 
-    It 'round <Round>: the gate refuses what SIGKILL left as IMG-INCOMPLETE-WRITE, and a rewrite mounts' -TestCases @(
-        @{ Round = 1 }, @{ Round = 2 }
-    ) {
+    It 'SIGKILL at a random moment after the writer took its lock leaves a whole image or IMG-INCOMPLETE-WRITE, never a mountable mix' {
         Write-DaxFsImage $Basic -Device dax0.0 -Confirm:$false -ErrorAction Stop
         $w = Start-Writer $Big
+        $writer = 0
         try {
-            Wait-Writing $w
+            $writer = Wait-Writing $w
             $delay = Get-Random -Minimum 0 -Maximum 2000
             Start-Sleep -Milliseconds $delay
         }
-        finally { & kill -KILL $w.Id; $w.WaitForExit() }
+        finally { Stop-Writer $w $writer }
         $state = Assert-GateAfterKill
-        Write-Host "Round ${Round}: SIGKILL $delay ms after the writer took its lock left: $state"
-        $script:States += @($state)
+        Write-Host "SIGKILL $delay ms after the writer took its lock left: $state"
         (Write-DaxFsImage $Basic -Device dax0.0 -PassThru -Confirm:$false -ErrorAction Stop).Verified | Should -BeTrue
         Mount-DaxFs -Device dax0.0 -MountPoint $Mnt -Confirm:$false -ErrorAction Stop | Out-Null
         try { @(Get-ChildItem -Recurse $Mnt).Count | Should -BeGreaterThan 0 }
         finally { Dismount-DaxFs $Mnt -Confirm:$false }
-    }
-
-    It 'round 3: a writer stopped while the marker is in place and then killed leaves IMG-INCOMPLETE-WRITE, and a rewrite mounts' {
-        # Deterministic, whatever the speed of the write: the writer runs in slices of 20 ms; between slices it is stopped
-        # (SIGSTOP) and the memory is read while nothing changes it. The first time it holds the marker, SIGKILL.
-        Write-DaxFsImage $Basic -Device dax0.0 -Confirm:$false -ErrorAction Stop
-        $w = Start-Writer $Big
-        $state = $null
-        try {
-            Wait-Writing $w
-            while (-not $w.HasExited) {
-                & kill -STOP $w.Id
-                if ((Get-DeviceState) -eq 'incomplete') { $state = 'incomplete'; break }
-                & kill -CONT $w.Id
-                Start-Sleep -Milliseconds 20
-            }
-        }
-        finally { & kill -KILL $w.Id 2>$null; $w.WaitForExit() }
-        $state | Should -Be 'incomplete' -Because 'the writer is stopped at some slice while its marker is in place (it was not: the write finished first)'
-        $after = Assert-GateAfterKill
-        $after | Should -Be 'incomplete'
-        $script:States += @($after)
-        (Write-DaxFsImage $Basic -Device dax0.0 -PassThru -Confirm:$false -ErrorAction Stop).Verified | Should -BeTrue
-        Mount-DaxFs -Device dax0.0 -MountPoint $Mnt -Confirm:$false -ErrorAction Stop | Out-Null
-        try { @(Get-ChildItem -Recurse $Mnt).Count | Should -BeGreaterThan 0 }
-        finally { Dismount-DaxFs $Mnt -Confirm:$false }
-    }
-
-    It 'at least one kill landed inside the write' {
-        $script:States | Should -Contain 'incomplete'
     }
 }

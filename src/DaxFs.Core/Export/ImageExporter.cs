@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
@@ -53,6 +54,13 @@ public sealed class DaxFsExportException(string message, string? path, ExportFai
 
     /// <summary>The destination folder, when it is what failed (it cannot be created or opened).</summary>
     public string? Destination { get; init; }
+
+    /// <summary>What to do next when it is a command of the module; the module words it (<see cref="WithNextStep"/>).</summary>
+    public NextStep NextStep { get; init; }
+
+    /// <summary>This error with <paramref name="text"/> (the worded <see cref="NextStep"/>) after its message, all else kept.</summary>
+    public DaxFsExportException WithNextStep(string text) =>
+        new(Message.TrimEnd() + " " + text.Trim(), PathInImage, Kind, InnerException) { Destination = Destination, NextStep = NextStep.None };
 }
 
 /// <summary>
@@ -226,7 +234,13 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                 yield break;
             }
             int fd = Syscalls.OpenAt(parentFd, name, Syscalls.O_WRONLY | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, 0x180);
-            if (fd < 0) throw Errno($"Cannot create '{destPath}'" + (Marshal.GetLastPInvokeError() == Linux.Errno.EEXIST ? " (it exists: use -Force to replace it)" : ""), imagePathOf);
+            if (fd < 0)
+            {
+                var failed = Errno($"Cannot create '{destPath}'", imagePathOf);
+                throw failed.Kind == ExportFailure.AlreadyExists
+                    ? new DaxFsExportException(failed.Message, failed.PathInImage, failed.Kind, failed.InnerException) { NextStep = NextStep.ReplaceExisting }
+                    : failed;
+            }
             try
             {
                 using var content = tree.OpenContent(ino);
@@ -260,7 +274,8 @@ public sealed class ImageExporter(IImageTree tree, ExportOptions? options = null
                    || (name.Length == 1 && name[0] == '.') || (name.Length == 2 && name[0] == '.' && name[1] == '.');
         if (bad)
             throw new DaxFsExportException(
-                $"A directory entry in '{(parent.Length == 0 ? "/" : parent)}' has the name '{Encoding.UTF8.GetString(name)}', which would write outside its directory: the image is hostile or damaged (run Test-DaxFsImage -Detailed). Nothing is written for it.", parent, ExportFailure.InvalidImage);
+                $"A directory entry in '{(parent.Length == 0 ? "/" : parent)}' has the name '{Encoding.UTF8.GetString(name)}', which would write outside its directory: the image is hostile or damaged. Nothing is written for it.", parent, ExportFailure.InvalidImage)
+            { NextStep = NextStep.ValidateImage };
     }
 
     private static DaxFsExportException Errno(string what, string? path)

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 
 namespace DaxFs.Core.Linux;
@@ -88,6 +89,25 @@ public sealed class DaxLinuxException : Exception
 
     /// <summary>Exit code of a failed tool.</summary>
     public int? ToolExitCode { get; init; }
+
+    /// <summary>What to do next when it is a command of the module; the module words it (<see cref="WithNextStep"/>).</summary>
+    public NextStep NextStep { get; init; }
+
+    /// <summary>What the next step acts on when it is not <see cref="Target"/> (the process to wait for).</summary>
+    public string? NextStepSubject { get; init; }
+
+    /// <summary>This error with <paramref name="text"/> (the worded <see cref="NextStep"/>) after its message: the same id, kind,
+    /// target, errno, inner exception and facts, its next step done.</summary>
+    public DaxLinuxException WithNextStep(string text)
+    {
+        var copy = new DaxLinuxException(Kind, ErrorId, Message.TrimEnd() + " " + text.Trim(), Target, Errno, InnerException)
+        {
+            Findings = Findings, KernelMessages = KernelMessages, ToolStandardError = ToolStandardError, ToolExitCode = ToolExitCode,
+            NextStep = NextStep.None, NextStepSubject = NextStepSubject,
+        };
+        foreach (System.Collections.DictionaryEntry e in Data) copy.Data[e.Key] = e.Value;
+        return copy;
+    }
 }
 
 /// <summary>A failed system call: its name, errno and the kernel's text for the errno.</summary>

@@ -105,8 +105,8 @@ public sealed class DaxTools
         var created = DaxToolJson.ParseNamespaces(result.StandardOutput);
         if (created.Count == 0)
             throw new DaxLinuxException(DaxErrorKind.ToolOutputInvalid, ErrorIds.NdctlOutputInvalid,
-                $"'{command.CommandLine}' succeeded but printed no namespace. List the namespaces with Get-DaxNamespace to see what it made.",
-                command.Target ?? command.Tool);
+                $"'{command.CommandLine}' succeeded but printed no namespace.",
+                command.Target ?? command.Tool) { NextStep = NextStep.ListNamespaces };
         return created[0];
     }
 
@@ -141,19 +141,19 @@ public sealed class DaxTools
         string summary = Summary(result.StandardError);
         string why = $"exit code {result.ExitCode}" + (errno != 0 ? $", {Errno.Name(errno)}" : "");
         bool namesRegion = command.Arguments.Any(a => a.StartsWith("--region=", StringComparison.Ordinal));
-        string next = errno switch
+        (string next, NextStep step) = errno switch
         {
             _ when result.StandardError.Contains("will auto-online memory", StringComparison.Ordinal) =>
-                " The kernel onlines hot-added memory by itself (memhp_default_state): add -Force to convert anyway.",
+                (" The kernel onlines hot-added memory by itself (memhp_default_state).", NextStep.ForceConversion),
             _ when result.StandardError.Contains("label-less namespaces do not support", StringComparison.Ordinal) =>
-                " This NVDIMM has no labels: reconfigure its one namespace instead (New-DaxNamespace -Reconfigure namespaceX.Y -Mode ...).",
-            Errno.EBUSY => " The device or namespace is in use: unmount file systems on it, stop users of its memory, then retry.",
-            Errno.EPERM or Errno.EACCES => " Run as root.",
-            Errno.ENOSPC => " The region has no room for that size: Get-DaxRegion shows each region's AvailableSize and MaxAvailableExtent.",
-            Errno.ENXIO or Errno.ENODEV or Errno.ENOENT when namesRegion => " Check the region's name: Get-DaxRegion lists the regions.",
-            Errno.ENXIO or Errno.ENODEV or Errno.ENOENT => " Check the name with Get-DaxDevice or Get-DaxNamespace.",
-            Errno.EINVAL => " An argument was refused: check the size and alignment (multiples of the region's align; Get-DaxRegion shows it).",
-            _ => "",
+                (" This NVDIMM has no labels: reconfigure its one namespace instead.", NextStep.ReconfigureNamespace),
+            Errno.EBUSY => (" The device or namespace is in use: unmount file systems on it, stop users of its memory, then retry.", NextStep.None),
+            Errno.EPERM or Errno.EACCES => (" Run as root.", NextStep.None),
+            Errno.ENOSPC => (" The region has no room for that size.", NextStep.ShowRegionSpace),
+            Errno.ENXIO or Errno.ENODEV or Errno.ENOENT when namesRegion => (" Check the region's name.", NextStep.ListRegions),
+            Errno.ENXIO or Errno.ENODEV or Errno.ENOENT => (" Check the name.", NextStep.ListDevicesAndNamespaces),
+            Errno.EINVAL => (" An argument was refused: check the size and alignment (multiples of the region's align).", NextStep.ShowRegionAlignment),
+            _ => ("", NextStep.None),
         };
         return new DaxLinuxException(DaxErrorKind.ToolFailed, command.Tool == "ndctl" ? ErrorIds.NdctlFailed : ErrorIds.DaxctlFailed,
             $"'{command.CommandLine}' failed ({why}){(summary.Length > 0 ? ": " + summary : ".")}{next}",
@@ -161,6 +161,7 @@ public sealed class DaxTools
         {
             ToolExitCode = result.ExitCode,
             ToolStandardError = result.StandardError,
+            NextStep = step,
         };
     }
 

@@ -225,12 +225,12 @@ public static class MountErrors
                 $"{call} was refused ({Errno.Describe(e)}): mounting needs root (CAP_SYS_ADMIN). Run PowerShell as root.{said}", target, e, ex) { KernelMessages = messages };
         if (moving && e is Errno.ENOENT or Errno.ENOTDIR)
             return new DaxLinuxException(DaxErrorKind.MountPointNotFound, ErrorIds.MountPointNotFound,
-                $"The mount point '{target}' does not exist or is not a directory ({Errno.Describe(e)}). Create it first: New-Item -ItemType Directory '{target}'.{said}",
-                target, e, ex) { KernelMessages = messages };
+                $"The mount point '{target}' does not exist or is not a directory ({Errno.Describe(e)}).{said}",
+                target, e, ex) { KernelMessages = messages, NextStep = NextStep.CreateMountPoint };
         if (e == Errno.EBUSY)
             return new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountPointBusy,
-                $"{call} answered {Errno.Describe(e)}: the mount point '{target}' or the memory is in use (already mounted?). Check Get-DaxFsMount, dismount it, or choose another mount point.{said}",
-                target, e, ex) { KernelMessages = messages };
+                $"{call} answered {Errno.Describe(e)}: the mount point '{target}' or the memory is in use (already mounted?).{said}",
+                target, e, ex) { KernelMessages = messages, NextStep = NextStep.CheckMounts };
         return new DaxLinuxException(DaxErrorKind.MountRefused, ErrorIds.MountFailed,
             $"The kernel refused to mount {fileSystemType} at '{target}': {call} failed with {Errno.Describe(e)}.{(said.Length > 0 ? said : " It gave no reason here; the kernel log has it: dmesg | tail.")}",
             target, e, ex) { KernelMessages = messages };

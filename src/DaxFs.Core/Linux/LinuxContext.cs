@@ -36,7 +36,7 @@ public sealed class LinuxContext
     {
         if (!IsRoot())
             throw new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.NotRoot,
-                $"{what} needs root. Run PowerShell as root (sudo pwsh), or use -WhatIf to see what would be done.", what, Errno.EPERM);
+                $"{what} needs root.", what, Errno.EPERM) { NextStep = NextStep.RunAsRootOrPreview };
     }
 
     /// <summary>The host, with any DAXFS_* overrides found in the environment.</summary>

@@ -109,13 +109,14 @@ public sealed class DaxDeviceCatalog
         {
             ToolExitCode = failure.ToolExitCode,
             ToolStandardError = failure.ToolStandardError,
+            NextStep = failure.NextStep,
         };
     }
 
     private static DaxLinuxException NotFound(string name) =>
         new(DaxErrorKind.NotFound, ErrorIds.DaxDeviceNotFound,
-            $"There is no dax device '{name}'. List the devices with Get-DaxDevice; a devdax namespace makes one: New-DaxNamespace -Mode devdax.",
-            name, Errno.ENODEV);
+            $"There is no dax device '{name}'.",
+            name, Errno.ENODEV) { NextStep = NextStep.ListOrCreateDevices };
 
     /// <summary>Names of the dax devices sysfs knows (fast; for completion).</summary>
     public IReadOnlyList<string> Names() => _ctx.Sysfs.List(DaxDevices).Where(n => n.StartsWith("dax", StringComparison.Ordinal)).ToList();
@@ -125,8 +126,7 @@ public sealed class DaxDeviceCatalog
     {
         var info = ReadSysfs(name);
         return info ?? throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DaxDeviceNotFound,
-            $"There is no dax device '{name}' ({DaxDevices}/{name} does not exist). List the devices with Get-DaxDevice; " +
-            "a devdax namespace makes one: New-DaxNamespace -Mode devdax.", name, Errno.ENODEV);
+            $"There is no dax device '{name}' ({DaxDevices}/{name} does not exist).", name, Errno.ENODEV) { NextStep = NextStep.ListOrCreateDevices };
     }
 
     /// <summary>A device that can be mapped through its /dev node: exists, devdax mode, node present.</summary>
@@ -135,12 +135,12 @@ public sealed class DaxDeviceCatalog
         var d = Get(name);
         if (d.Mode == DaxDeviceModes.SystemRam)
             throw new DaxLinuxException(DaxErrorKind.DeviceInSystemRam, ErrorIds.DaxDeviceInSystemRam,
-                $"{name} is in system-ram mode: its memory is ordinary RAM now and it has no /dev node. Turn it back with " +
-                $"Set-DaxDevice {name} -Mode devdax (its memory must be offline and unused).", name, Errno.EBUSY);
+                $"{name} is in system-ram mode: its memory is ordinary RAM now and it has no /dev node. Turn it back to devdax mode " +
+                "(its memory must be offline and unused).", name, Errno.EBUSY) { NextStep = NextStep.SetDevdaxMode };
         if (!File.Exists(d.DevicePath))
             throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DaxDeviceNotFound,
                 $"{name} has no device node {d.DevicePath}{(d.Driver is null ? " (no driver is bound: the device is disabled)" : "")}. " +
-                $"Enable it in devdax mode: Set-DaxDevice {name} -Mode devdax.", name, Errno.ENODEV);
+                "Enable it in devdax mode.", name, Errno.ENODEV) { NextStep = NextStep.SetDevdaxMode };
         return d;
     }
 

@@ -204,14 +204,14 @@ public sealed class DaxFsBranchManager
         int bytes = Encoding.UTF8.GetByteCount(name);
         if (bytes > DaxFsConstants.BranchNameMax)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameTooLong,
-                $"The branch name '{name}' is {bytes} bytes long; the branch table holds names of at most {DaxFsConstants.BranchNameMax} bytes (the kernel answers ENAMETOOLONG). Choose a shorter -Name.",
-                name, Errno.ENAMETOOLONG);
+                $"The branch name '{name}' is {bytes} bytes long; the branch table holds names of at most {DaxFsConstants.BranchNameMax} bytes (the kernel answers ENAMETOOLONG).",
+                name, Errno.ENAMETOOLONG) { NextStep = NextStep.ShorterBranchName };
         if (bytes == 0 || name == "main" || name.IndexOfAny(new[] { ',', '/', '\0', '=' }) >= 0 || name.Any(char.IsWhiteSpace))
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameInvalid,
                 name == "main"
-                    ? "'main' is the root branch of every image and cannot be created again (the kernel answers EINVAL). Choose another -Name."
-                    : $"The branch name '{name}' cannot be used: a name is 1 to {DaxFsConstants.BranchNameMax} bytes without ',', '=', '/', NUL or white space (mount options and branch paths carry it). Choose another -Name.",
-                name, Errno.EINVAL);
+                    ? "'main' is the root branch of every image and cannot be created again (the kernel answers EINVAL)."
+                    : $"The branch name '{name}' cannot be used: a name is 1 to {DaxFsConstants.BranchNameMax} bytes without ',', '=', '/', NUL or white space (mount options and branch paths carry it).",
+                name, Errno.EINVAL) { NextStep = NextStep.OtherBranchName };
     }
 
     /// <summary>
@@ -224,28 +224,29 @@ public sealed class DaxFsBranchManager
         CheckName(name);
         if (table.Superblock.BranchTableEntries == 0)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ImageNotBranching,
-                $"The image at {where} is static: it has no branch table. Build a branching one with New-DaxFsImage -Branching.", where, Errno.EINVAL);
+                $"The image at {where} is static: it has no branch table.", where, Errno.EINVAL) { NextStep = NextStep.BuildBranchingImage };
         var taken = table.FindByName(name);
         if (taken is not null)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameInUse,
                 taken.State == BranchState.Active
-                    ? $"The image at {where} already has an active branch '{name}' (slot {taken.Index}{(taken.ParentName is { } p ? ", child of '" + p + "'" : "")}). Choose another -Name, or mount that branch."
-                    : $"The name '{name}' is still held by a branch a commit invalidated (slot {taken.Index}, {taken.State}): the kernel keeps an invalidated sibling's name for good. Choose another -Name.",
-                name, Errno.EEXIST);
+                    ? $"The image at {where} already has an active branch '{name}' (slot {taken.Index}{(taken.ParentName is { } p ? ", child of '" + p + "'" : "")})."
+                    : $"The name '{name}' is still held by a branch a commit invalidated (slot {taken.Index}, {taken.State}): the kernel keeps an invalidated sibling's name for good.",
+                name, Errno.EEXIST) { NextStep = taken.State == BranchState.Active ? NextStep.OtherBranchNameOrMountIt : NextStep.OtherBranchName };
         var p2 = table.FindByName(parent);
         if (p2 is null || p2.State != BranchState.Active)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ParentBranchNotActive,
                 p2 is null
-                    ? $"The image at {where} has no branch '{parent}' any more (it was committed, aborted or unmounted). Mount a branch of it that is active (Get-DaxFsMount) and use that as -Parent."
-                    : $"The parent branch '{parent}' is {p2.State}: a commit of one of its siblings invalidated it, so its mount answers ESTALE. Dismount it (Dismount-DaxFs) and use an active branch as -Parent.",
-                parent, p2 is null ? Errno.ENOENT : Errno.ESTALE);
+                    ? $"The image at {where} has no branch '{parent}' any more (it was committed, aborted or unmounted)."
+                    : $"The parent branch '{parent}' is {p2.State}: a commit of one of its siblings invalidated it, so its mount answers ESTALE.",
+                parent, p2 is null ? Errno.ENOENT : Errno.ESTALE) { NextStep = p2 is null ? NextStep.UseActiveParent : NextStep.DismountStaleParent };
         if (table.FreeSlots <= 0)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchTableFull,
-                $"All {Math.Min(table.Superblock.BranchTableEntries, (uint)DaxFsConstants.MaxBranches)} slots of the branch table at {where} are used: the kernel never frees the slot of a committed, aborted or unmounted branch, so a table holds at most {DaxFsConstants.MaxBranches} branches ever. Build a new image with New-DaxFsImage -Branching and write it again.",
-                where, Errno.ENOSPC);
+                $"All {Math.Min(table.Superblock.BranchTableEntries, (uint)DaxFsConstants.MaxBranches)} slots of the branch table at {where} are used: the kernel never frees the slot of a committed, aborted or unmounted branch, so a table holds at most {DaxFsConstants.MaxBranches} branches ever.",
+                where, Errno.ENOSPC) { NextStep = NextStep.RebuildBranchingImage };
         if (table.DeltaFree < BranchSpace.LogBytes)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.DeltaRegionFull,
-                BranchSpace.NoRoomLeft(table.DeltaFree, (long)Math.Min(table.Superblock.DeltaRegionSize, long.MaxValue), where), where, Errno.ENOSPC);
+                BranchSpace.NoRoomLeft(table.DeltaFree, (long)Math.Min(table.Superblock.DeltaRegionSize, long.MaxValue), where), where, Errno.ENOSPC)
+            { NextStep = NextStep.LargerDeltaRegion };
     }
 
     /// <summary>Resolves the parent mount, reads its table, runs every pre-check, and says how the child will be mounted.</summary>
@@ -256,19 +257,19 @@ public sealed class DaxFsBranchManager
         string at = $"'{parent.Mount.MountPoint}'";
         if (parent.Options.Static || parent.BranchName is null)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ImageNotBranching,
-                $"The image mounted at {at} is static: it has no branch table, so it cannot have branches. Build a branching one with New-DaxFsImage -Branching.",
-                parent.Mount.MountPoint, Errno.EINVAL);
+                $"The image mounted at {at} is static: it has no branch table, so it cannot have branches.",
+                parent.Mount.MountPoint, Errno.EINVAL) { NextStep = NextStep.BuildBranchingImage };
         if (parent.Table is { } table) CheckCreate(table, name, parent.BranchName, at);
 
         // The new mount point: the same rules as Mount-DaxFs (exists, is a directory, not a mount point yet).
         string mp = MountInfo.NormalizePath(mountPoint);
         if (!Directory.Exists(mp))
             throw new DaxLinuxException(DaxErrorKind.MountPointNotFound, ErrorIds.MountPointNotFound,
-                $"The mount point '{mp}' does not exist. Create it first: New-Item -ItemType Directory '{mp}'.", mp, Errno.ENOENT);
+                $"The mount point '{mp}' does not exist.", mp, Errno.ENOENT) { NextStep = NextStep.CreateMountPoint };
         var busy = MountInfo.FindMountAt(_mounter.ReadMountInfo(), mp);
         if (busy is not null)
             throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountPointBusy,
-                $"'{mp}' is already a mount point ({busy.FileSystemType} from {busy.Source}). Choose another -MountPoint.", mp, Errno.EBUSY);
+                $"'{mp}' is already a mount point ({busy.FileSystemType} from {busy.Source}).", mp, Errno.EBUSY) { NextStep = NextStep.OtherMountPoint };
 
         if (parent.Options.DmaBuf)
             return new BranchCreatePlan { Parent = parent, Name = name, MountPoint = mp, UsesNewMountApi = true, Source = "dmabuf" };
@@ -323,8 +324,8 @@ public sealed class DaxFsBranchManager
 
     private static DaxLinuxException StaleParent(BranchCreatePlan plan, SyscallException ex) =>
         new(DaxErrorKind.BranchRefused, ErrorIds.ParentBranchNotActive,
-            $"The parent mount '{plan.Parent.Mount.MountPoint}' answers ESTALE: a commit invalidated its branch '{plan.ParentName}'. Dismount it and use an active branch as -Parent.",
-            plan.ParentName, ex.ErrorNumber, ex);
+            $"The parent mount '{plan.Parent.Mount.MountPoint}' answers ESTALE: a commit invalidated its branch '{plan.ParentName}'.",
+            plan.ParentName, ex.ErrorNumber, ex) { NextStep = NextStep.DismountStaleParent };
 
     /// <summary>The kernel's answers to a branch creation, as the pre-checks would have said them.</summary>
     private static DaxLinuxException? Translate(BranchCreatePlan plan, SyscallException ex, string where, IReadOnlyList<string> messages)
@@ -335,13 +336,16 @@ public sealed class DaxFsBranchManager
             Errno.ENOSPC => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchSpaceExhausted,
                 $"The kernel refused to create branch '{plan.Name}' with ENOSPC: the branch table at {where} has no free slot, or its delta region has less than the 1 MiB a new branch takes" +
                 (plan.Parent.TableUnreadable is { } why ? $" (DaxFs could not check which: {why.TrimEnd('.')})" : "") + ". " + BranchSpace.Advice + said,
-                plan.Name, ex.ErrorNumber, ex),
+                plan.Name, ex.ErrorNumber, ex) { NextStep = NextStep.LargerDeltaRegion },
             Errno.EEXIST => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameInUse,
-                $"The kernel refused: the image at {where} already has a branch named '{plan.Name}' (EEXIST; an invalidated sibling keeps its name). Choose another -Name.{said}", plan.Name, ex.ErrorNumber, ex),
+                $"The kernel refused: the image at {where} already has a branch named '{plan.Name}' (EEXIST; an invalidated sibling keeps its name).{said}", plan.Name, ex.ErrorNumber, ex)
+            { NextStep = NextStep.OtherBranchName },
             Errno.ENAMETOOLONG => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNameTooLong,
-                $"The kernel refused the name '{plan.Name}' (ENAMETOOLONG): at most {DaxFsConstants.BranchNameMax} bytes. Choose a shorter -Name.{said}", plan.Name, ex.ErrorNumber, ex),
+                $"The kernel refused the name '{plan.Name}' (ENAMETOOLONG): at most {DaxFsConstants.BranchNameMax} bytes.{said}", plan.Name, ex.ErrorNumber, ex)
+            { NextStep = NextStep.ShorterBranchName },
             Errno.ENOENT => new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ParentBranchNotActive,
-                $"The kernel found no branch '{plan.ParentName}' in the image at {where} (ENOENT): it was committed, aborted or unmounted. Use an active branch as -Parent (Get-DaxFsMount).{said}", plan.ParentName, ex.ErrorNumber, ex),
+                $"The kernel found no branch '{plan.ParentName}' in the image at {where} (ENOENT): it was committed, aborted or unmounted.{said}", plan.ParentName, ex.ErrorNumber, ex)
+            { NextStep = NextStep.UseActiveParent },
             Errno.ESTALE => StaleParent(plan, ex),
             _ => null,
         };
@@ -359,7 +363,7 @@ public sealed class DaxFsBranchManager
         if (state.BranchPath.Count < 2)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.MainBranchCannotEnd,
                 $"'{state.Mount.MountPoint}' shows main (branch=/main): main is never {(commit ? "committed" : "aborted")} (the kernel answers EOPNOTSUPP; after a commit or abort a mount shows main). " +
-                $"{(commit ? "Commit" : "Abort")} a child branch: mount one with New-DaxFsBranch.", state.Mount.MountPoint, Errno.EOPNOTSUPP);
+                $"{(commit ? "Commit" : "Abort")} a child branch instead.", state.Mount.MountPoint, Errno.EOPNOTSUPP) { NextStep = NextStep.MountChildBranch };
 
         var chainNames = state.BranchPath.Skip(1).Reverse().ToList();
         var mounts = SameMemoryMounts(state);
@@ -368,8 +372,8 @@ public sealed class DaxFsBranchManager
             var me = table.FindByName(state.BranchName!);
             if (me is null || me.State != BranchState.Active)
                 throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.BranchNotActive,
-                    $"The branch '{state.BranchName}' mounted at '{state.Mount.MountPoint}' is {(me is null ? "gone from the branch table" : me.State.ToString())}: a commit of a sibling (or of a branch of its chain) invalidated it, and its files answer ESTALE. Nothing is left to {what}; dismount it with Dismount-DaxFs.",
-                    state.Mount.MountPoint, Errno.ESTALE);
+                    $"The branch '{state.BranchName}' mounted at '{state.Mount.MountPoint}' is {(me is null ? "gone from the branch table" : me.State.ToString())}: a commit of a sibling (or of a branch of its chain) invalidated it, and its files answer ESTALE. Nothing is left to {what}; dismount it.",
+                    state.Mount.MountPoint, Errno.ESTALE) { NextStep = NextStep.DismountStaleBranch };
         }
 
         // Mounts of the other branches of the chain go stale with it.

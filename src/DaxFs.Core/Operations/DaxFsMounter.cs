@@ -127,18 +127,18 @@ public sealed class DaxFsMounter
         string mountPoint = MountInfo.NormalizePath(request.MountPoint);
         if (!Directory.Exists(mountPoint))
             throw new DaxLinuxException(DaxErrorKind.MountPointNotFound, ErrorIds.MountPointNotFound,
-                $"The mount point '{mountPoint}' does not exist{(File.Exists(mountPoint) ? " as a directory (it is a file)" : "")}. Create it first: New-Item -ItemType Directory '{mountPoint}'.",
-                mountPoint, Errno.ENOENT);
+                $"The mount point '{mountPoint}' does not exist{(File.Exists(mountPoint) ? " as a directory (it is a file)" : "")}.",
+                mountPoint, Errno.ENOENT) { NextStep = NextStep.CreateMountPoint };
         var existing = TryFindMount(mountPoint);
         if (existing is not null)
             throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountPointBusy,
-                $"'{mountPoint}' is already a mount point ({existing.FileSystemType} from {existing.Source}). Dismount it first " +
-                (existing.FileSystemType == "daxfs" ? $"(Dismount-DaxFs '{mountPoint}')" : $"(umount '{mountPoint}')") + ", or choose another mount point.",
-                mountPoint, Errno.EBUSY);
+                $"'{mountPoint}' is already a mount point ({existing.FileSystemType} from {existing.Source})." +
+                (existing.FileSystemType == "daxfs" ? "" : $" Dismount it first (umount '{mountPoint}'), or choose another mount point."),
+                mountPoint, Errno.EBUSY) { NextStep = existing.FileSystemType == "daxfs" ? NextStep.DismountFirst : NextStep.None };
         if (request.BackingFile is not null && !File.Exists(request.BackingFile))
             throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.BackingFileNotFound,
-                $"The backing file '{request.BackingFile}' does not exist. It is the file New-DaxFsImage -BackingFile wrote beside the image.",
-                request.BackingFile, Errno.ENOENT);
+                $"The backing file '{request.BackingFile}' does not exist.",
+                request.BackingFile, Errno.ENOENT) { NextStep = NextStep.GiveBackingFile };
 
         var target = request.Target;
         request = request with { MountPoint = mountPoint };
@@ -151,8 +151,8 @@ public sealed class DaxFsMounter
                 if (target.IsMultiRange)
                     throw new DaxLinuxException(DaxErrorKind.DeviceMultiRange, ErrorIds.DaxDeviceMultiRange,
                         $"{target.Description} is made of several physical ranges, and a daxfs mount names one range (phys=, size=). " +
-                        "Use a dax device with one range (Get-DaxDevice | Where-Object { $_.Mappings.Count -le 1 }), or place the image in a dma-buf.",
-                        target.Device ?? target.Description, Errno.EINVAL);
+                        "Use a dax device with one range, or place the image in a dma-buf.",
+                        target.Device ?? target.Description, Errno.EINVAL) { NextStep = NextStep.SingleRangeDevice };
                 if (target.PhysicalAddress is not { } phys)
                     throw new DaxLinuxException(DaxErrorKind.NotRoot, ErrorIds.PhysicalAddressUnknown,
                         $"The physical start of {target.Description} is unknown (sysfs 'resource' is readable by root only). Run as root.",
@@ -195,23 +195,23 @@ public sealed class DaxFsMounter
             // The gate's refusal, whether or not the request skips validation: these bytes are never a mountable image.
             var findings = Validate.ImageValidator.Validate(memory, new Validate.ValidationOptions { CancellationToken = cancellationToken });
             throw new DaxLinuxException(DaxErrorKind.ImageInvalid, ImageValidationCheck.ErrorId,
-                ImageValidationCheck.Describe(target.Description, findings.Where(f => f.Severity == FindingSeverity.Error).ToList(), 1,
-                    nextStep: $"Write the image again: Write-DaxFsImage IMAGE {Hint(target)}."),
-                target.Description, Errno.EINVAL) { Findings = findings };
+                ImageValidationCheck.Describe(target.Description, findings.Where(f => f.Severity == FindingSeverity.Error).ToList(), 1) +
+                " Write the image again.",
+                target.Description, Errno.EINVAL) { Findings = findings, NextStep = NextStep.WriteImage };
         }
         if (sb.Magic != DaxFsConstants.SuperMagic)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
-                $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}; rule {RuleIds.SuperMagic}). Write one first: Write-DaxFsImage IMAGE {Hint(target)}.",
-                target.Description, Errno.EINVAL);
+                $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}; rule {RuleIds.SuperMagic}). Write one first.",
+                target.Description, Errno.EINVAL) { NextStep = NextStep.WriteImage };
         if (sb.Version != DaxFsConstants.Version)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.UnsupportedImageVersion,
-                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs knows formats {DaxFsConstants.Version} and {DaxFsV8Constants.Version} only (rule {RuleIds.SuperVersion}). Rebuild it with New-DaxFsImage.",
-                target.Description, Errno.EINVAL);
+                $"The image in {target.Description} is DAXFS version {sb.Version}; DaxFs knows formats {DaxFsConstants.Version} and {DaxFsV8Constants.Version} only (rule {RuleIds.SuperVersion}). Build it again.",
+                target.Description, Errno.EINVAL) { NextStep = NextStep.RebuildImage };
         if (sb.TotalSize > plan.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanMountSize,
                 $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount (rule {RuleIds.SuperTotalSize}). " +
-                "Mounting with a size below the image's crashes the kernel, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again with Write-DaxFsImage.",
-                target.Description, Errno.ERANGE);
+                "Mounting with a size below the image's crashes the kernel, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again.",
+                target.Description, Errno.ERANGE) { NextStep = NextStep.WriteImage };
 
         var result = plan with { Superblock = sb, ReadOnly = sb.BranchTableEntries == 0, ValidationSkipped = plan.Request.SkipValidation };
         return RunChecks(plan, memory, result, cancellationToken);
@@ -225,8 +225,8 @@ public sealed class DaxFsMounter
         if (sb.TotalSize > plan.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanMountSize,
                 $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount (rule {RuleIds.SuperTotalSize}). " +
-                "Its regions past the mount size would be outside the memory the kernel maps, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again with Write-DaxFsImage.",
-                target.Description, Errno.ERANGE);
+                "Its regions past the mount size would be outside the memory the kernel maps, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again.",
+                target.Description, Errno.ERANGE) { NextStep = NextStep.WriteImage };
         return plan with { Superblock8 = sb, ReadOnly = sb.OverlayOffset == 0, ValidationSkipped = plan.Request.SkipValidation };
     }
 
@@ -269,8 +269,8 @@ public sealed class DaxFsMounter
         catch (SyscallException ex) when (ex.ErrorNumber == Errno.EBUSY)
         {
             throw new DaxLinuxException(DaxErrorKind.MountPointBusy, ErrorIds.MountBusy,
-                $"'{p}' is busy: files on it are open or a process works in it (fuser -vm '{p}' shows which). Close them, or detach it now and let it go when unused: Dismount-DaxFs '{p}' -Lazy.",
-                p, ex.ErrorNumber, ex);
+                $"'{p}' is busy: files on it are open or a process works in it (fuser -vm '{p}' shows which). Close them, or detach it now and let it go when unused (a lazy unmount).",
+                p, ex.ErrorNumber, ex) { NextStep = NextStep.DismountLazily };
         }
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.EPERM or Errno.EACCES)
         {
@@ -301,10 +301,10 @@ public sealed class DaxFsMounter
     {
         string p = MountInfo.NormalizePath(mountPoint);
         var entry = TryFindMount(p) ?? throw new DaxLinuxException(DaxErrorKind.NotMounted, ErrorIds.NotMounted,
-            $"'{p}' is not a mount point. List daxfs mounts with Get-DaxFsMount.", p, Errno.EINVAL);
+            $"'{p}' is not a mount point.", p, Errno.EINVAL) { NextStep = NextStep.ListMounts };
         if (entry.FileSystemType != "daxfs" && !anyFileSystem)
             throw new DaxLinuxException(DaxErrorKind.NotMounted, ErrorIds.NotADaxFsMount,
-                $"'{p}' is a {entry.FileSystemType} mount, not daxfs; Dismount-DaxFs leaves it alone. Use umount for other file systems.", p, Errno.EINVAL);
+                $"'{p}' is a {entry.FileSystemType} mount, not daxfs; DaxFs leaves it alone. Use umount for other file systems.", p, Errno.EINVAL);
         return entry;
     }
 
@@ -322,13 +322,6 @@ public sealed class DaxFsMounter
     }
 
     private MountInfoEntry? TryFindMount(string mountPoint) => MountInfo.FindMountAt(ReadMountInfo(), mountPoint);
-
-    private static string Hint(DaxMemoryTarget t) => t.Kind switch
-    {
-        DaxMemoryTargetKind.DaxDevice when t.Device is not null => "-Device " + t.Device,
-        DaxMemoryTargetKind.DmaBuf => "-DmaBuf $buffer",
-        _ => $"-PhysicalAddress 0x{t.PhysicalAddress ?? t.NodeOffset:x} -Size {t.Size}",
-    };
 }
 
 /// <summary>The daxfs fields of a mount, read from its super options (phys=, size=, source=dmabuf, static, branch=…).</summary>

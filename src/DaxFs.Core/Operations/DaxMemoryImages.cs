@@ -32,8 +32,8 @@ public static class DaxMemoryImages
         }
         if (sb.Magic != DaxFsConstants.SuperMagic && marked)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.IncompleteWriteAtTarget,
-                $"{target.Description} holds no whole DAXFS image: a Write-DaxFsImage to it was interrupted before it finished (rule {RuleIds.IncompleteWrite}). " +
-                "Write the image again with Write-DaxFsImage.", target.Description, Errno.EINVAL);
+                $"{target.Description} holds no whole DAXFS image: an image write into it was interrupted before it finished (rule {RuleIds.IncompleteWrite}). " +
+                "Write the image again.", target.Description, Errno.EINVAL) { NextStep = NextStep.WriteImage };
         if (sb.Magic != DaxFsConstants.SuperMagic)
             throw new DaxLinuxException(DaxErrorKind.NoImageAtTarget, ErrorIds.NoDaxFsImageAtTarget,
                 $"{target.Description} holds no DAXFS image (magic 0x{sb.Magic:x8}, expected 0x{DaxFsConstants.SuperMagic:x8}).",
@@ -45,8 +45,8 @@ public static class DaxMemoryImages
         if (sb.TotalSize < DaxFsConstants.BlockSize || sb.TotalSize > (ulong)target.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanTarget,
                 $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), but the memory has {target.Size}: " +
-                "the superblock is damaged or the image belongs to a larger region. Write a whole image with Write-DaxFsImage.",
-                target.Description, Errno.ERANGE);
+                "the superblock is damaged or the image belongs to a larger region. Write a whole image.",
+                target.Description, Errno.ERANGE) { NextStep = NextStep.WriteImage };
         return sb;
     }
 

@@ -128,8 +128,8 @@ public sealed class DaxMemoryTarget
             return new DaxLinuxException(Kind == DaxMemoryTargetKind.PhysicalRange ? DaxErrorKind.PhysicalRangeUnreachable : DaxErrorKind.PermissionDenied,
                 Kind == DaxMemoryTargetKind.PhysicalRange ? ErrorIds.PhysicalRangeUnreachable : ErrorIds.MapPermissionDenied,
                 $"{call} was refused ({Errno.Describe(errno)}). " + (Kind == DaxMemoryTargetKind.PhysicalRange
-                    ? "The kernel restricts /dev/mem (CONFIG_STRICT_DEVMEM/CONFIG_IO_STRICT_DEVMEM) and no dax device or raw namespace holds this range: use -Device instead."
-                    : "Run as root."), Description, errno);
+                    ? "The kernel restricts /dev/mem (CONFIG_STRICT_DEVMEM/CONFIG_IO_STRICT_DEVMEM) and no dax device or raw namespace holds this range."
+                    : "Run as root."), Description, errno) { NextStep = Kind == DaxMemoryTargetKind.PhysicalRange ? NextStep.UseDevice : NextStep.None };
         return new DaxLinuxException(DaxErrorKind.SystemCallFailed, ErrorIds.MapFailed,
             $"{call} failed: {Errno.Describe(errno)}." + (errno == Errno.EINVAL && Kind == DaxMemoryTargetKind.DaxDevice
                 ? $" A dax device maps only in multiples of its align ({Granularity} bytes)." : ""), Description, errno);
@@ -212,7 +212,8 @@ public static class DaxMemoryTargets
     {
         if (size == 0 || size > long.MaxValue || physicalAddress > ulong.MaxValue - size)
             throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.InvalidPhysicalRange,
-                $"0x{physicalAddress:x}+0x{size:x} is not a usable physical range (give a non-zero -Size).", $"0x{physicalAddress:x}", Errno.EINVAL);
+                $"0x{physicalAddress:x}+0x{size:x} is not a usable physical range.", $"0x{physicalAddress:x}", Errno.EINVAL)
+            { NextStep = size == 0 ? NextStep.GiveSize : NextStep.None };
         string description = $"physical range 0x{physicalAddress:x}+0x{size:x}";
         string mem = ctx.PhysicalMemoryPath;
         var direct = new DaxMemoryTarget(DaxMemoryTargetKind.PhysicalRange, description, mem, (long)size, physicalAddress, Environment.SystemPageSize,
@@ -245,11 +246,12 @@ public static class DaxMemoryTargets
         if (refused.Kind == DaxErrorKind.NotFound)
             throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.PhysicalMemoryDeviceMissing,
                 $"{mem} does not exist on this host (a kernel built without CONFIG_DEVMEM, or a container that does not pass it in), " +
-                $"and no dax device or raw pmem namespace holds the {description}. Use -Device for memory a dax device holds.",
-                description, refused.Errno, refused);
+                $"and no dax device or raw pmem namespace holds the {description}.",
+                description, refused.Errno, refused) { NextStep = NextStep.UseDevice };
         throw new DaxLinuxException(DaxErrorKind.PhysicalRangeUnreachable, ErrorIds.PhysicalRangeUnreachable,
             $"The {description} cannot be reached from user space: {refused.Message.TrimEnd('.')}; and no dax device or raw pmem " +
-            "namespace holds it. Use -Device for memory a dax device holds, or make the range available to /dev/mem.", description, refused.Errno, refused);
+            "namespace holds it. Name the dax device that holds the memory, or make the range available to /dev/mem.", description, refused.Errno, refused)
+            { NextStep = NextStep.UseDevice };
     }
 
     /// <summary>A dma-buf the caller owns (the handle must stay open while windows are mapped).</summary>
@@ -266,7 +268,7 @@ public static class DaxMemoryTargets
                 $"The size of {node} is unknown: /sys/class/block/{name}/size reads '{sectors}'. Check the device with lsblk.", name, Errno.ENODEV);
         if (!File.Exists(node))
             throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DeviceNodeNotFound,
-                $"{node} does not exist. Check the name with lsblk or Get-DaxNamespace.", name, Errno.ENOENT);
+                $"{node} does not exist. Check the name (lsblk lists the block devices).", name, Errno.ENOENT) { NextStep = NextStep.ListBlockNamespaces };
         return new DaxMemoryTarget(DaxMemoryTargetKind.BlockDevice, name, node, (long)count * 512, 0, Environment.SystemPageSize,
             w => OpenNode(node, w, name), true);
     }
@@ -292,7 +294,7 @@ public static class DaxMemoryTargets
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.ENOENT or Errno.ENXIO or Errno.ENODEV)
         {
             throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.DeviceNodeNotFound,
-                $"{path} does not exist ({Errno.Describe(ex.ErrorNumber)}). Check the name with Get-DaxDevice.", what, ex.ErrorNumber, ex);
+                $"{path} does not exist ({Errno.Describe(ex.ErrorNumber)}). Check the name.", what, ex.ErrorNumber, ex) { NextStep = NextStep.ListDevices };
         }
         catch (SyscallException ex) when (ex.ErrorNumber is Errno.EACCES or Errno.EPERM)
         {

@@ -37,7 +37,7 @@ public static class DaxMemoryWriter
         if (imageLength > target.Size)
             throw new DaxLinuxException(DaxErrorKind.ImageTooLarge, ErrorIds.ImageLargerThanTarget,
                 $"The image ({imageLength} bytes) is larger than {target.Description} ({target.Size} bytes). " +
-                "Use a larger device or namespace (New-DaxNamespace -Size), or make the image smaller.", target.Description, Errno.ENOSPC);
+                "Use a larger device or namespace, or make the image smaller.", target.Description, Errno.ENOSPC) { NextStep = NextStep.LargerNamespace };
     }
 
     /// <summary>Writes <paramref name="length"/> bytes of <paramref name="source"/> (a seekable stream, read from its start) at
@@ -84,7 +84,7 @@ public static class DaxMemoryWriter
                 Store8(window, marker, steps);
                 Flush(window, steps);
                 // 2. The rest of block 0 says who is writing; then the body, all flushed.
-                Store(window, IncompleteWrite.MarkerLength, IncompleteWrite.Body(head, "Write-DaxFsImage", length, DateTimeOffset.UtcNow), steps);
+                Store(window, IncompleteWrite.MarkerLength, IncompleteWrite.Body(head, "DaxFs", length, DateTimeOffset.UtcNow), steps);
             }
             long done = ordered ? head : 0;
             if (!ordered) source.Position = 0;
@@ -114,8 +114,8 @@ public static class DaxMemoryWriter
         if (!same)
             throw new DaxLinuxException(DaxErrorKind.VerifyFailed, ErrorIds.WriteVerificationFailed,
                 $"What was read back from {target.Description} differs from the image, first at offset 0x{firstDifference:x}. " +
-                "The memory may be faulty or something else writes to it (another host, a mounted file system): check Get-DaxFsMount and dmesg, then write again.",
-                target.Description, Errno.EIO);
+                "The memory may be faulty or something else writes to it (another host, a mounted file system): check the mounts and dmesg, then write again.",
+                target.Description, Errno.EIO) { NextStep = NextStep.CheckMountsAndWriteAgain };
         return new DaxWriteResult { Target = target.Description, BytesWritten = length, Sha256 = hash, Verified = true, Elapsed = clock.Elapsed };
     }
 

@@ -51,7 +51,11 @@ public sealed class DaxTargetLock : IDisposable
         try
         {
             var holders = Holders(fd);
-            throw new DaxLinuxException(DaxErrorKind.TargetInUse, ErrorIds.TargetInUse, Message(target, holders, exclusive, operation), target.Description, Errno.EBUSY);
+            throw new DaxLinuxException(DaxErrorKind.TargetInUse, ErrorIds.TargetInUse, Message(target, holders, exclusive, operation), target.Description, Errno.EBUSY)
+            {
+                NextStep = holders.Count > 0 ? NextStep.WaitForProcess : NextStep.None,
+                NextStepSubject = holders.Count > 0 ? holders[0].ProcessId.ToString(CultureInfo.InvariantCulture) : null,
+            };
         }
         finally { fd.Dispose(); }
     }
@@ -104,7 +108,7 @@ public sealed class DaxTargetLock : IDisposable
         var first = holders.FirstOrDefault();
         sb.Append(first is null
             ? "Wait for the other operation to finish, then try again."
-            : $"Wait for it to finish (Wait-Process -Id {first.ProcessId}) or stop it, then try again.");
+            : $"Wait for process {first.ProcessId} to finish or stop it, then try again.");
         return sb.ToString();
     }
 

@@ -50,14 +50,14 @@ public sealed class ImageValidationCheck : IDaxFsMountCheck
             throw new DaxLinuxException(DaxErrorKind.ImageInvalid, ErrorId,
                 Describe(plan.Request.Target.Description, errors, ListedFindings, findings.FirstOrDefault(f => f.RuleId == RuleIds.FindingsTruncated)),
                 plan.Request.Target.Description, Errno.EINVAL)
-            { Findings = findings };
+            { Findings = findings, NextStep = NextStep.ValidateRebuildOrSkip };
         return findings;
     }
 
     /// <summary>The refusal's message: how many errors, which rules, the first few with offsets, what was counted but not
-    /// kept (<paramref name="truncated"/>, a <see cref="RuleIds.FindingsTruncated"/> finding), and what to do
-    /// (<paramref name="nextStep"/>, or the default advice).</summary>
-    public static string Describe(string target, IReadOnlyList<ValidationFinding> errors, int listed, ValidationFinding? truncated = null, string? nextStep = null)
+    /// kept (<paramref name="truncated"/>, a <see cref="RuleIds.FindingsTruncated"/> finding). What to do is the exception's
+    /// <see cref="NextStep"/>.</summary>
+    public static string Describe(string target, IReadOnlyList<ValidationFinding> errors, int listed, ValidationFinding? truncated = null)
     {
         var rules = errors.Select(e => e.RuleId).Distinct(StringComparer.Ordinal).ToList();
         var sb = new StringBuilder();
@@ -68,9 +68,6 @@ public sealed class ImageValidationCheck : IDaxFsMountCheck
             sb.Append(CultureInfo.InvariantCulture, $"{e.RuleId} at 0x{Math.Max(e.Offset, 0):x}: {e.Message.TrimEnd('.')}. ");
         if (errors.Count > listed) sb.Append(CultureInfo.InvariantCulture, $"({errors.Count - listed} more.) ");
         if (truncated is not null) sb.Append(CultureInfo.InvariantCulture, $"{truncated.RuleId}: {truncated.Message} ");
-        if (nextStep is not null) return sb.Append(nextStep).ToString();
-        sb.Append("Run Test-DaxFsImage -Detailed on the image file you wrote here, rebuild it with New-DaxFsImage and write it again with Write-DaxFsImage; " +
-                  "mount with -SkipValidation only if you know this image is safe for the kernel.");
-        return sb.ToString();
+        return sb.ToString().TrimEnd();
     }
 }

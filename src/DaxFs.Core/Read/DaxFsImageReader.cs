@@ -178,7 +178,7 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         _superblock = Format.Superblock.Read(memory.Span(0, Format.Superblock.RecordSize));
         if (Superblock.Magic != DaxFsConstants.SuperMagic && IncompleteWrite.IsMarked(memory.Span(0, IncompleteWrite.MarkerLength)))
             throw new DaxFsFormatException(RuleIds.IncompleteWrite, 0,
-                "This is not a whole image: a Write-DaxFsImage to this memory was interrupted before it finished (block 0 holds DaxFs's write-in-progress header). Write the image again.");
+                "This is not a whole image: an image write into this memory was interrupted before it finished (block 0 holds DaxFs's write-in-progress header). Write the image again.");
         Throw(HeaderChecks.Magic(Superblock));
         Throw(HeaderChecks.Version(Superblock));
         Throw(HeaderChecks.HasBase(Superblock));

@@ -85,7 +85,7 @@ internal static class ImageSource
         {
             case S_IFDIR:
                 throw new ImageSourceException(path, ImageSourceKind.Directory,
-                    $"'{path}' is a directory, not an image. To build an image from it, run New-DaxFsImage -Path '{path}'.");
+                    $"'{path}' is a directory, not an image: build an image from it first.");
             case S_IFIFO:
                 throw new ImageSourceException(path, ImageSourceKind.Fifo,
                     $"'{path}' is a named pipe (FIFO), not an image file: an image is read through a memory map. Save the bytes to a file first, then give its path.");

@@ -12,7 +12,10 @@ internal sealed partial class ValidationRun
 
     // The loops over every inode and dirent run once per validation, in a process that has often just started
     // (Test-DaxFsImage, the mount gate): AggressiveOptimization compiles them optimized at once instead of running them
-    // unoptimized first (tier 0), which made a first validation of 40,000 entries about 1.5 times slower.
+    // unoptimized first (tier 0), which made a first validation of 40,000 entries about 1.5 times slower. The staged
+    // module is compiled ahead (ReadyToRun, build.ps1 Publish-ReadyToRun, which defines READYTORUN): there the loops are
+    // already optimized code, and the attribute would only make .NET skip that code and JIT-compile them again
+    // (crossgen2 leaves AggressiveOptimization methods out), so it is left off.
 
     /// <summary>The most inodes or dirents indexed in arrays (only images of hundreds of GiB come near it).</summary>
     private const uint MaxIndexable = 0x7FFF_FFC0;
@@ -87,9 +90,9 @@ internal sealed partial class ValidationRun
         if (Report(HeaderChecks.HasInodes(_base, bo))) return;
 
         // The kernel bounds the inode table by the superblock's base_size.
-        UInt128 tableLen = (UInt128)_count * InodeSize;
+        Offset128 tableLen = (Offset128)_count * InodeSize;
         bool tableBad = Report(HeaderChecks.InodeTable(_base, bo, _sb.BaseSize));
-        UInt128 tableAbs = (UInt128)bo + _base.InodeOffset;
+        Offset128 tableAbs = (Offset128)bo + _base.InodeOffset;
         if (!InImage(tableAbs, tableLen))
         {
             if (!tableBad)
@@ -148,7 +151,9 @@ internal sealed partial class ValidationRun
     }
 
     // Pass 1: each inode's type, number and data extent.
+#if !READYTORUN
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     private void CheckInodes()
     {
         ulong baseTotal = _base.TotalSize;
@@ -181,7 +186,7 @@ internal sealed partial class ValidationRun
                 continue;
             }
 
-            UInt128 end = (UInt128)inode.DataOffset + inode.Size;
+            Offset128 end = (Offset128)inode.DataOffset + inode.Size;
             if (_external && type == DaxFsItemType.File && _v8)
             {
                 // Format 8: the page cache tags a page ino << 20 | backing page, so the last page is at most 0xFFFFD.
@@ -232,7 +237,7 @@ internal sealed partial class ValidationRun
                         break;
                     }
                     _dirs.Add(new DirInfo { Ino = i, Offset = inode.DataOffset, Count = n });
-                    UInt128 strideEnd = (UInt128)inode.DataOffset + n * DirentStride - 1;
+                    Offset128 strideEnd = (Offset128)inode.DataOffset + n * DirentStride - 1;
                     _extents.Add(new Extent(inode.DataOffset, strideEnd > ulong.MaxValue ? ulong.MaxValue : (ulong)strideEnd, i));
                     break;
 
@@ -253,16 +258,18 @@ internal sealed partial class ValidationRun
 
     // Pass 2: directories whose declared arrays overlap an earlier one are reported and not read, so every
     // dirent byte is read for at most one directory (work stays proportional to the image).
+#if !READYTORUN
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     private void CheckDirectoryOverlaps()
     {
         var order = _dirs.ToArray();
         Array.Sort(order, (x, y) => x.Offset != y.Offset ? x.Offset.CompareTo(y.Offset) : x.Ino.CompareTo(y.Ino));
-        UInt128 maxEnd = 0;
+        Offset128 maxEnd = 0;
         uint owner = 0;
         foreach (var d in order)
         {
-            UInt128 end = (UInt128)d.Offset + d.Count * DirentSize;
+            Offset128 end = (Offset128)d.Offset + d.Count * DirentSize;
             if (owner != 0 && d.Offset < maxEnd)
             {
                 d.Skip = true;
@@ -280,7 +287,9 @@ internal sealed partial class ValidationRun
     }
 
     // Pass 3: the last dirent, read at the 272-byte stride, stays inside the base image and off other data.
+#if !READYTORUN
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     private void CheckDirentStride()
     {
         if (_dirs.Count == 0) return;
@@ -306,8 +315,8 @@ internal sealed partial class ValidationRun
         foreach (var d in _dirs)
         {
             _ct.ThrowIfCancellationRequested();
-            UInt128 lastStart = (UInt128)d.Offset + (d.Count - 1) * DirentStride;
-            UInt128 lastEnd = lastStart + DirentSize;
+            Offset128 lastStart = (Offset128)d.Offset + (d.Count - 1) * DirentStride;
+            Offset128 lastEnd = lastStart + DirentSize;
             long lastAbs = Off(_baseOffset + lastStart);
             if (lastEnd > baseTotal)
             {
@@ -335,15 +344,17 @@ internal sealed partial class ValidationRun
     }
 
     // Pass 4: every dirent of every directory (once each).
+#if !READYTORUN
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     private void ReadDirectories()
     {
         ulong total = 0;
         foreach (var d in _dirs)
         {
             if (d.Skip) continue;
-            UInt128 abs = (UInt128)_baseOffset + d.Offset;
-            UInt128 span = (d.Count - 1) * DirentStride + DirentSize;
+            Offset128 abs = (Offset128)_baseOffset + d.Offset;
+            Offset128 span = (d.Count - 1) * DirentStride + DirentSize;
             if (!InImage(abs, span))
             {
                 Report(RuleIds.ImageTruncated, Off(abs), d.Ino,
@@ -356,7 +367,7 @@ internal sealed partial class ValidationRun
         }
         if (total > MaxIndexable)
         {
-            Report(RuleIds.ImageTooLarge, Off((UInt128)_baseOffset + BaseSuperblock.Offsets.InodeCount), null,
+            Report(RuleIds.ImageTooLarge, Off((Offset128)_baseOffset + BaseSuperblock.Offsets.InodeCount), null,
                 $"The directories hold {total} dirents, more than the {MaxIndexable} the validator can index; the dirents were not checked.");
             _incomplete = true;
             return;
@@ -435,7 +446,9 @@ internal sealed partial class ValidationRun
     }
 
     /// <summary>Depth-first from <paramref name="start"/>, colouring directories; each child also gets <paramref name="childMark"/> (Reached from the root).</summary>
+#if !READYTORUN
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     private void Walk(uint start, byte childMark)
     {
         var stack = new List<(uint Dir, int Next)> { (start, 0) };
@@ -486,7 +499,9 @@ internal sealed partial class ValidationRun
         }
     }
 
+#if !READYTORUN
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     private void CheckReachability()
     {
         for (uint i = 1; i <= _count; i++)
@@ -498,7 +513,9 @@ internal sealed partial class ValidationRun
 
     // Pass 6: link counts, as the kernel's validate checks them. What every image has (the root, named by no dirent;
     // directories with the usual 2 + subdirectories; mkdaxfs's empty slots) is bookkeeping: one summary per rule.
+#if !READYTORUN
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     private void CheckLinkCounts()
     {
         for (uint i = 1; i <= _count; i++)
@@ -533,7 +550,9 @@ internal sealed partial class ValidationRun
     }
 
     /// <summary>How many of a directory's dirents (as read) name directories.</summary>
+#if !READYTORUN
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     private ulong SubdirectoryCount(uint dir)
     {
         if (!_dirEdges.TryGetValue(dir, out var range)) return 0;
@@ -547,7 +566,9 @@ internal sealed partial class ValidationRun
     // to hold no NUL and, when nulAtKnownTo, byte knownTo is a NUL; so every byte is scanned at most once.
     private const ulong SymlinkTargetMax = 4095;
 
+#if !READYTORUN
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     private void CheckSymlinkTargets()
     {
         if (_symlinks.Count == 0) return;
@@ -558,9 +579,9 @@ internal sealed partial class ValidationRun
         foreach (var s in order)
         {
             _ct.ThrowIfCancellationRequested();
-            UInt128 a = (UInt128)_baseOffset + s.Offset;
-            UInt128 e = a + s.Size + 1;
-            if (!InImage(a, s.Size + (UInt128)1))
+            Offset128 a = (Offset128)_baseOffset + s.Offset;
+            Offset128 e = a + s.Size + 1;
+            if (!InImage(a, s.Size + (Offset128)1))
             {
                 Report(RuleIds.ImageTruncated, Off(a), s.Ino, $"Symlink inode {s.Ino}'s target at {Hex(a)} runs past the end of the image ({_length} bytes).");
                 continue;

@@ -14,7 +14,7 @@ internal sealed partial class ValidationRun
         ulong tableOffset = _sb.BranchTableOffset;
         if (n == 0 || tableOffset == 0) return;
         // Same bound as SB-BRANCHTABLE-BOUNDS, already reported when it fails.
-        if (!InImage(tableOffset, (UInt128)n * BranchRecordSize)) return;
+        if (!InImage(tableOffset, (Offset128)n * BranchRecordSize)) return;
         // The table is in the image, so n <= image length / 128.
 
         var records = new BranchRecord[n];
@@ -78,13 +78,13 @@ internal sealed partial class ValidationRun
         }
         walkable.Sort((x, y) => records[x].DeltaLogOffset != records[y].DeltaLogOffset
             ? records[x].DeltaLogOffset.CompareTo(records[y].DeltaLogOffset) : x.CompareTo(y));
-        UInt128 maxEnd = 0;
+        Offset128 maxEnd = 0;
         long owner = -1;
         var walk2 = new List<uint>();
         foreach (uint i in walkable)
         {
             var r = records[i];
-            UInt128 end = (UInt128)r.DeltaLogOffset + Math.Max(r.DeltaLogSize, r.DeltaLogCapacity);
+            Offset128 end = (Offset128)r.DeltaLogOffset + Math.Max(r.DeltaLogSize, r.DeltaLogCapacity);
             if (owner >= 0 && r.DeltaLogOffset < maxEnd)
             {
                 Report(RuleIds.BranchLogBounds, (long)(tableOffset + (ulong)i * BranchRecordSize) + BranchRecord.Offsets.DeltaLogOffset, null,
@@ -118,9 +118,9 @@ internal sealed partial class ValidationRun
     private bool CheckBranchLog(uint index, in BranchRecord r, ulong recordAt)
     {
         // delta_log_offset is absolute (see ImageValidator's remarks).
-        UInt128 regionStart = _sb.DeltaRegionOffset, regionEnd = regionStart + _sb.DeltaRegionSize;
+        Offset128 regionStart = _sb.DeltaRegionOffset, regionEnd = regionStart + _sb.DeltaRegionSize;
         bool region = _sb.DeltaRegionOffset != 0 && _sb.DeltaRegionSize != 0;
-        UInt128 logStart = r.DeltaLogOffset;
+        Offset128 logStart = r.DeltaLogOffset;
         string who = $"Branch record {index} ({ShowName(r)}, id {r.BranchId})";
         string? problem = null;
         if (!region)

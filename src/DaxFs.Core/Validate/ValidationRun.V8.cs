@@ -71,7 +71,7 @@ internal sealed partial class ValidationRun
                 Report(RuleIds.OverlayBucketCount, SuperblockV8.Offsets.OverlayBucketCount, null, $"The overlay bucket count {n} is not a power of two.");
                 overlayIn = false;
             }
-            UInt128 min = (UInt128)B + AlignUp128((UInt128)n * DaxFsV8Constants.BucketSize, (uint)B);
+            Offset128 min = (Offset128)B + AlignUp128((Offset128)n * DaxFsV8Constants.BucketSize, (uint)B);
             if (sb.OverlaySize < min)
             {
                 Report(RuleIds.OverlayTooSmall, SuperblockV8.Offsets.OverlaySize, null,
@@ -85,7 +85,7 @@ internal sealed partial class ValidationRun
             if (!IsPowerOfTwo(slots) || slots < 8)
                 Report(RuleIds.PageCacheSlotCount, SuperblockV8.Offsets.PageCacheSlotCount, null,
                     $"The page cache slot count {slots} is not a power of two of at least 8.");
-            UInt128 min = (UInt128)B + AlignUp128((UInt128)slots * PageCacheSlotSize, (uint)B) + (UInt128)slots * B;
+            Offset128 min = (Offset128)B + AlignUp128((Offset128)slots * PageCacheSlotSize, (uint)B) + (Offset128)slots * B;
             if (sb.PageCacheSize < min)
             {
                 Report(RuleIds.PageCacheTooSmall, SuperblockV8.Offsets.PageCacheSize, null,
@@ -120,9 +120,9 @@ internal sealed partial class ValidationRun
         if (h.Version != DaxFsV8Constants.PageCacheVersion)
             Report(RuleIds.PageCacheHeader, (long)pc + PageCacheHeaderV2.Offsets.Version, null, $"The page cache version is {h.Version}, not {DaxFsV8Constants.PageCacheVersion}.");
         uint slots = _sb8.PageCacheSlotCount;
-        UInt128 size = _sb8.PageCacheSize, B = _blockV8;
-        UInt128 metaStart = h.SlotMetaOffset, metaEnd = metaStart + (UInt128)slots * PageCacheSlotSize;
-        UInt128 dataStart = h.SlotDataOffset, dataEnd = dataStart + (UInt128)slots * B;
+        Offset128 size = _sb8.PageCacheSize, B = _blockV8;
+        Offset128 metaStart = h.SlotMetaOffset, metaEnd = metaStart + (Offset128)slots * PageCacheSlotSize;
+        Offset128 dataStart = h.SlotDataOffset, dataEnd = dataStart + (Offset128)slots * B;
         string? problem = null;
         if (metaStart < B || metaEnd > size) problem = $"its slot records [{Hex(metaStart)}, {Hex(metaEnd)}) are not inside the region after the header block (region size {size})";
         else if (dataStart < B || dataEnd > size) problem = $"its slot pages [{Hex(dataStart)}, {Hex(dataEnd)}) are not inside the region after the header block (region size {size})";
@@ -174,8 +174,8 @@ internal sealed partial class ValidationRun
                 "Regular-file data lives in a backing file (or an export folder); its extents were not checked (no backing file length given).");
         if (Report(HeaderChecksV8.HasInodes(sb))) return;
         bool tableBad = Report(HeaderChecksV8.InodeTable(sb));
-        UInt128 tableLen = (UInt128)_count * InodeSize;
-        UInt128 tableAbs = (UInt128)sb.BaseOffset + sb.InodeOffset;
+        Offset128 tableLen = (Offset128)_count * InodeSize;
+        Offset128 tableAbs = (Offset128)sb.BaseOffset + sb.InodeOffset;
         if (!InImage(tableAbs, tableLen))
         {
             if (!tableBad)
@@ -202,11 +202,11 @@ internal sealed partial class ValidationRun
     // ---- overlay entries -----------------------------------------------------------------------------------
 
     /// <summary>The pool offset's entry of <paramref name="size"/> bytes lies inside the handed-out pool.</summary>
-    private bool EntryIn(ulong off, ulong size) => off <= _poolSize && size <= _poolSize - off && off + size <= Math.Max(_poolAlloc, 0) && InImage((UInt128)_pool + off, size);
+    private bool EntryIn(ulong off, ulong size) => off <= _poolSize && size <= _poolSize - off && off + size <= Math.Max(_poolAlloc, 0) && InImage((Offset128)_pool + off, size);
 
     private ReadOnlySpan<byte> Entry(ulong off, int size) => Bytes(_pool + off, size);
 
-    private long PoolAt(ulong off) => Off((UInt128)_pool + Math.Min(off, _poolSize));
+    private long PoolAt(ulong off) => Off((Offset128)_pool + Math.Min(off, _poolSize));
 
     private void CheckOverlayEntries()
     {
@@ -233,7 +233,7 @@ internal sealed partial class ValidationRun
             if ((step & 0xFFF) == 0) _ct.ThrowIfCancellationRequested();
             ulong p = (first + step) & mask;
             var b = OverlayBucket.Read(Bytes(table + p * 16, 16));
-            long at = Off((UInt128)table + p * 16);
+            long at = Off((Offset128)table + p * 16);
             if (!b.Used) { runStart = (p + 1) & mask; continue; }
             ulong key = b.Key, home = key & mask, off = b.Value;
             if (anyUnused && ((home - runStart) & mask) > ((p - runStart) & mask))
@@ -306,7 +306,7 @@ internal sealed partial class ValidationRun
                 Report(RuleIds.OverlaySymlinkTarget, PoolAt(p0), null, $"The target of overlay symlink inode {ino} has no NUL within its page.");
         }
         if (h.NextIno <= maxIno)
-            Report(RuleIds.OverlayNextIno, Off((UInt128)_sb8.OverlayOffset + OverlayHeader.Offsets.NextIno), null,
+            Report(RuleIds.OverlayNextIno, Off((Offset128)_sb8.OverlayOffset + OverlayHeader.Offsets.NextIno), null,
                 $"next_ino is {h.NextIno}, but inode {maxIno} exists: the next file made through a mount would reuse an inode number.");
         if (_sb8.BaseOffset == 0 && !(inodes.TryGetValue(RootInode, out var root) && TypeOf(root.Mode) == DaxFsItemType.Directory))
             Report(RuleIds.V8NoRoot, Off(_sb8.OverlayOffset), null, "The image has no base and the overlay has no directory INODE entry for inode 1: the kernel cannot mount it.");
@@ -389,7 +389,7 @@ internal sealed partial class ValidationRun
     private void CheckFreeList(ulong head, int field, string kind)
     {
         if (OverlayHeader.FreeListEmpty(head)) return;
-        long at = Off((UInt128)_sb8.OverlayOffset + (uint)field);
+        long at = Off((Offset128)_sb8.OverlayOffset + (uint)field);
         ulong max = _poolSize / 8 + 1, steps = 0;
         var visited = new HashSet<ulong>();
         for (ulong cur = head & DaxFsV8Constants.FreeOffsetMask; cur != DaxFsV8Constants.None;)
@@ -419,7 +419,7 @@ internal sealed partial class ValidationRun
             if (ino < 1 || ino > _count || inodes.ContainsKey(ino)) continue;
             var b = BaseInode.Read(Bytes((ulong)InodeRecord((uint)ino), InodeSize));
             if (TypeOf(b.Mode) != DaxFsItemType.File) continue;
-            UInt128 pageStart = (UInt128)page * B;
+            Offset128 pageStart = (Offset128)page * B;
             if (pageStart + B <= b.Size) continue;
             if (off == ulong.MaxValue || !EntryIn(off, B)) continue;
             int from = b.Size > pageStart ? (int)(b.Size - (ulong)pageStart) : 0;

@@ -192,16 +192,16 @@ internal sealed partial class ValidationRun
     // ---- helpers -------------------------------------------------------------------------------------------
 
     /// <summary>An absolute offset for a finding (saturated: offsets computed from hostile values may not fit).</summary>
-    private static long Off(UInt128 value) => value > long.MaxValue ? long.MaxValue : (long)value;
+    private static long Off(Offset128 value) => value > long.MaxValue ? long.MaxValue : (long)value;
 
     /// <summary>True when [offset, offset+length) lies inside the image.</summary>
-    private bool InImage(UInt128 offset, UInt128 length) => offset + length <= _length;
+    private bool InImage(Offset128 offset, Offset128 length) => offset + length <= _length;
 
     /// <summary>A checked span; callers test <see cref="InImage"/> first.</summary>
     private ReadOnlySpan<byte> Bytes(ulong offset, int length) => _image.Span(offset, length, RuleIds.ImageTruncated);
 
 
-    private static string Hex(UInt128 v) => "0x" + v.ToString("x");
+    private static string Hex(Offset128 v) => "0x" + v.ToString("x");
 
     private static bool IsPowerOfTwo(uint v) => v != 0 && (v & (v - 1)) == 0;
 
@@ -238,7 +238,7 @@ internal sealed partial class ValidationRun
         {
             string? who = IncompleteWrite.Describe(Bytes(0, Math.Min(BlockSize, (int)Math.Min(_length, int.MaxValue))));
             Report(RuleIds.IncompleteWrite, Superblock.Offsets.Magic, null,
-                "A Write-DaxFsImage to this memory was interrupted before it finished: block 0 holds DaxFs's write-in-progress header" +
+                "An image write into this memory was interrupted before it finished: block 0 holds DaxFs's write-in-progress header" +
                 (who is null ? "" : $" (\"DAXFSWIP{who}\")") + " instead of a superblock, and the bytes after it mix the old and the new image. Write the image again.");
             return;
         }
@@ -269,12 +269,12 @@ internal sealed partial class ValidationRun
         }
     }
 
-    private readonly record struct Region(string Name, UInt128 Offset, UInt128 Size, long Field);
+    private readonly record struct Region(string Name, Offset128 Offset, Offset128 Size, long Field);
 
     private void CheckRegions()
     {
         var baseR = new Region("base image", _sb.BaseOffset, _sb.BaseSize, OffBaseOffset);
-        var tableR = new Region("branch table", _sb.BranchTableOffset, (UInt128)_sb.BranchTableEntries * BranchRecordSize, OffBranchTableOffset);
+        var tableR = new Region("branch table", _sb.BranchTableOffset, (Offset128)_sb.BranchTableEntries * BranchRecordSize, OffBranchTableOffset);
         var deltaR = new Region("delta region", _sb.DeltaRegionOffset, _sb.DeltaRegionSize, OffDeltaOffset);
         var pcacheR = new Region("page cache region", _sb.PageCacheOffset, _sb.PageCacheSize, OffPcacheOffset);
 
@@ -289,7 +289,7 @@ internal sealed partial class ValidationRun
             uint slots = _sb.PageCacheSlotCount;
             if (!IsPowerOfTwo(slots))
                 Report(RuleIds.PageCacheSlotCount, OffPcacheSlots, null, $"The page cache slot count {slots} is not a power of two.");
-            UInt128 min = (UInt128)BlockSize + AlignUp128((UInt128)slots * PageCacheSlotSize, BlockSize) + (UInt128)slots * BlockSize;
+            Offset128 min = (Offset128)BlockSize + AlignUp128((Offset128)slots * PageCacheSlotSize, BlockSize) + (Offset128)slots * BlockSize;
             if (_sb.PageCacheSize < min)
                 Report(RuleIds.PageCacheTooSmall, OffPcacheSize, null,
                     $"The page cache region is {_sb.PageCacheSize} bytes; {slots} slots need {min} (header, slot records, data).");
@@ -323,7 +323,7 @@ internal sealed partial class ValidationRun
         return false;
     }
 
-    private static UInt128 AlignUp128(UInt128 v, uint alignment) => (v + alignment - 1) / alignment * alignment;
+    private static Offset128 AlignUp128(Offset128 v, uint alignment) => (v + alignment - 1) / alignment * alignment;
 
     private void CheckBranchTableFields()
     {
@@ -337,7 +337,7 @@ internal sealed partial class ValidationRun
         // The kernel hands out branch logs from delta_alloc_offset, checking only the region's end.
         if (entries != 0 && _sb.DeltaRegionOffset != 0)
         {
-            UInt128 start = _sb.DeltaRegionOffset, end = start + _sb.DeltaRegionSize;
+            Offset128 start = _sb.DeltaRegionOffset, end = start + _sb.DeltaRegionSize;
             if (_sb.DeltaAllocOffset < start || _sb.DeltaAllocOffset > end)
                 Report(RuleIds.DeltaAllocOffset, OffDeltaAlloc, null,
                     $"delta_alloc_offset {Hex(_sb.DeltaAllocOffset)} is outside the delta region [{Hex(start)}, {Hex(end)}): new branch logs would be placed there.");
@@ -370,9 +370,9 @@ internal sealed partial class ValidationRun
                 $"The page cache hash_shift is {h.HashShift}, not log2({h.SlotCount}).");
 
         // The kernel indexes slots with (slot_count - 1) as a mask and finds them at the header's offsets.
-        UInt128 size = _sb.PageCacheSize;
-        UInt128 metaStart = h.SlotMetaOffset, metaEnd = metaStart + (UInt128)h.SlotCount * PageCacheSlotSize;
-        UInt128 dataStart = h.SlotDataOffset, dataEnd = dataStart + (UInt128)h.SlotCount * BlockSize;
+        Offset128 size = _sb.PageCacheSize;
+        Offset128 metaStart = h.SlotMetaOffset, metaEnd = metaStart + (Offset128)h.SlotCount * PageCacheSlotSize;
+        Offset128 dataStart = h.SlotDataOffset, dataEnd = dataStart + (Offset128)h.SlotCount * BlockSize;
         string? problem = null;
         if (h.SlotCount == 0)
             problem = "it has 0 slots (the kernel's slot mask would be 0xffffffff)";

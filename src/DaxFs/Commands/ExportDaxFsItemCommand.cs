@@ -131,7 +131,8 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
                     ExportFailure.WriteFailed => ErrorCategory.WriteError,
                     _ => ErrorCategory.InvalidData,
                 };
-                WriteError(new ErrorRecord(ex, ErrorIds.ExportFailed, category, ex.PathInImage ?? ex.Destination ?? path));
+                var shown = NextSteps.Text(ex.NextStep) is { } next ? ex.WithNextStep(next) : ex;
+                WriteError(new ErrorRecord(shown, ErrorIds.ExportFailed, category, ex.PathInImage ?? ex.Destination ?? path));
             }
             finally
             {

@@ -109,15 +109,19 @@ public sealed class MountDaxFsCommand : DaxLinuxCmdlet
         else WriteWarning($"The mount call succeeded, but {Context.MountInfoPath} shows no mount at '{plan.Request.MountPoint}'.");
     }
 
-    /// <summary>Inspect; a gate refusal gets its findings as DaxFsValidationFinding objects in the exception's Data["Findings"].</summary>
+    /// <summary>Inspect; a gate refusal gets its findings as DaxFsValidationFinding objects in the exception's Data["Findings"],
+    /// and a target that needs an image written names this target's parameters in the command that writes it.</summary>
     private DaxFsMountPlan InspectWithFindings(DaxFsMounter mounter, DaxFsMountPlan plan)
     {
         try { return mounter.Inspect(plan, Cancellation.Token); }
-        catch (DaxLinuxException ex) when (ex.ErrorId == ImageValidationCheck.ErrorId)
+        catch (DaxLinuxException ex) when (ex.ErrorId == ImageValidationCheck.ErrorId || ex.NextStep == NextStep.WriteImage)
         {
             string where = plan.Request.Target.Description;
-            ex.Data["Findings"] = ex.Findings.Select(f => DaxFsValidationFinding.From(f, where)).ToArray();
-            throw;
+            var shown = ex.NextStep == NextStep.WriteImage ? ex.WithNextStep(NextSteps.WriteImage(plan.Request.Target)) : ex;
+            if (ex.ErrorId == ImageValidationCheck.ErrorId)
+                shown.Data["Findings"] = ex.Findings.Select(f => DaxFsValidationFinding.From(f, where)).ToArray();
+            if (ReferenceEquals(shown, ex)) throw;
+            throw shown;
         }
     }
 

@@ -209,7 +209,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
                         (File.Exists(dest) ? ", replacing the existing file" : "");
         if (!ShouldProcess(dest, action)) return;
 
-        foreach (var w in plan.Warnings) WriteWarning(w.Message);
+        foreach (var w in plan.Warnings) WriteWarning(w.Id == ErrorIds.SmallDeltaRegion ? w.Message + " " + NextSteps.DeltaSize : w.Message);
         foreach (var stale in builder.RemoveStaleTemporaryFiles())
             WriteWarning(stale.Removed
                 ? $"Removed '{stale.Path}' ({stale.Length} bytes): the temporary file of an earlier build of this destination by process {stale.ProcessId}, which no longer runs (it was killed)."

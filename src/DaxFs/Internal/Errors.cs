@@ -40,7 +40,10 @@ internal static class Errors
 
     /// <summary>The path given as an image is a directory (ImageIsDirectory) or a FIFO, socket or character device (ImageNotAFile).</summary>
     public static ErrorRecord NotAnImageFile(Core.Read.ImageSourceException ex) =>
-        new(ex, ex.Kind == Core.Read.ImageSourceKind.Directory ? ErrorIds.ImageIsDirectory : ErrorIds.ImageNotAFile, ErrorCategory.InvalidArgument, ex.Path);
+        ex.Kind == Core.Read.ImageSourceKind.Directory
+            ? new(new Core.Read.ImageSourceException(ex.Path, ex.Kind, ex.Message.TrimEnd() + " " + NextSteps.Text(NextStep.BuildFromDirectory, ex.Path)),
+                ErrorIds.ImageIsDirectory, ErrorCategory.InvalidArgument, ex.Path)
+            : new(ex, ErrorIds.ImageNotAFile, ErrorCategory.InvalidArgument, ex.Path);
 
     /// <summary>A path that did not resolve (PathResolver): not there, a dangling link on the way, a link loop, a file used as a directory.</summary>
     public static ErrorRecord PathNotResolved(string imagePath, string itemPath, DaxFs.Core.Read.PathResolution r) => r.Error switch

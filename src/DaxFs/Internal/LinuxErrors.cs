@@ -5,12 +5,16 @@ namespace DaxFs.Internal;
 
 /// <summary>
 /// <see cref="DaxLinuxException"/> → ErrorRecord: the engine's stable id, a category from the kind of failure, the
-/// device/path/range that failed as target, the exception itself (its message says what to do next) kept whole.
+/// device/path/range that failed as target, the exception with its <see cref="DaxLinuxException.NextStep"/> worded for
+/// the prompt (<see cref="NextSteps"/>): the same exception otherwise, its inner exception and facts kept.
 /// </summary>
 internal static class LinuxErrors
 {
-    public static ErrorRecord From(DaxLinuxException ex, object? fallbackTarget = null) =>
-        new(ex, ex.ErrorId, Category(ex), (object?)ex.Target ?? fallbackTarget);
+    public static ErrorRecord From(DaxLinuxException ex, object? fallbackTarget = null)
+    {
+        var worded = NextSteps.Worded(ex);
+        return new(worded, worded.ErrorId, Category(worded), (object?)worded.Target ?? fallbackTarget);
+    }
 
     public static ErrorCategory Category(DaxLinuxException ex) => ex.Kind switch
     {

@@ -67,6 +67,22 @@ public sealed class FuzzTests
     }
 
     [Fact]
+    public void Seeds_include_the_kernel_made_branching_images()
+    {
+        string dir = Path.Combine(TestPaths.RepoRoot, "tests", "fixtures", "branches");
+        Assert.Equal(dir, Program.FindKernelFixtures(TestPaths.Vectors));
+        var seeds = SeedCorpus.FromKernelFixtures(dir);
+        Assert.Equal(["kernel-feature", "kernel-large-kernel", "kernel-nested"], seeds.Select(s => s.Name).Order(StringComparer.Ordinal));
+        foreach (var (name, bytes) in seeds)
+        {
+            using (var reader = DaxFsImageReader.Open(new ByteImageMemory(bytes))) Assert.Equal(DaxFsImageMode.Branching, reader.Mode);
+            var result = FuzzTarget.Run(bytes);
+            Assert.True(result.ReadCompletely, name);
+            Assert.True(Core.Validate.ImageValidator.IsSafe(Core.Validate.ImageValidator.Validate(new ByteImageMemory(bytes))), name);
+        }
+    }
+
+    [Fact]
     public void Mutations_are_deterministic_and_varied()
     {
         var seed = s_seeds.Value.Single(s => s.Name == "basic.static").Bytes;

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 
 namespace DaxFs.Core.Tests.Linux;
@@ -74,7 +75,7 @@ public class DaxRegionTests
         var tools = new DaxTools(FakeRunner.Returning("", 237, Fixture("ndctl-create-namespace.noregion-237.stderr")));
         var ex = Assert.Throws<DaxLinuxException>(() => tools.Run(tools.CreateNamespaceCommand("region9", "devdax", 64UL << 20, null, null)));
         Assert.Equal(Errno.ENXIO, ex.Errno);
-        Assert.Contains("Get-DaxRegion", ex.Message);
+        Assert.Equal(NextStep.ListRegions, ex.NextStep);
         Assert.Equal("region9", ex.Target);
     }
 
@@ -83,8 +84,8 @@ public class DaxRegionTests
     {
         var tools = new DaxTools(FakeRunner.Returning("", 228, "failed to create namespace: No space left on device\n"));
         var ex = Assert.Throws<DaxLinuxException>(() => tools.Run(tools.CreateNamespaceCommand("region0", "devdax", 64UL << 20, null, null)));
-        Assert.Contains("Get-DaxRegion", ex.Message);
-        Assert.Contains("AvailableSize", ex.Message);
+        Assert.Contains("no room", ex.Message);
+        Assert.Equal(NextStep.ShowRegionSpace, ex.NextStep);
     }
 
     [Fact]
@@ -92,7 +93,6 @@ public class DaxRegionTests
     {
         var tools = new DaxTools(FakeRunner.Returning("", 250, Fixture("ndctl-destroy-namespace.enxio-250.stderr")));
         var ex = Assert.Throws<DaxLinuxException>(() => tools.Run(tools.DestroyNamespaceCommand("namespace9.9")));
-        Assert.Contains("Get-DaxNamespace", ex.Message);
-        Assert.DoesNotContain("Get-DaxRegion", ex.Message);
+        Assert.Equal(NextStep.ListDevicesAndNamespaces, ex.NextStep);
     }
 }

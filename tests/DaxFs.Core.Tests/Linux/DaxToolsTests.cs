@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using static DaxFs.Core.Tests.Linux.DaxToolJsonTests;
 
@@ -53,7 +54,7 @@ public class DaxToolsTests
     {
         var tools = new DaxTools(FakeRunner.Returning("", 240, Fixture("daxctl-reconfigure-system-ram.autoonline-240.stderr")));
         var ex = Assert.Throws<DaxLinuxException>(() => tools.Run(tools.ReconfigureDaxDeviceCommand("dax0.0", "system-ram")));
-        Assert.Contains("-Force", ex.Message);
+        Assert.Equal(NextStep.ForceConversion, ex.NextStep);
     }
 
     [Fact]
@@ -65,7 +66,7 @@ public class DaxToolsTests
         Assert.Equal("NdctlFailed", ex.ErrorId);
         Assert.Equal(Errno.EINVAL, ex.Errno);
         Assert.Contains("label-less", ex.Message);
-        Assert.Contains("-Reconfigure", ex.Message);
+        Assert.Equal(NextStep.ReconfigureNamespace, ex.NextStep);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Tests.Linux;
 using System.Text;
 using DaxFs.Core.Branches;
@@ -79,7 +80,7 @@ public sealed class BranchManagerTests : IDisposable
         var ex = Refused(() => DaxFsBranchManager.CheckName(name));
         Assert.Equal(id, ex.ErrorId);
         Assert.Equal(DaxErrorKind.BranchRefused, ex.Kind);
-        Assert.Contains("-Name", ex.Message);
+        Assert.Equal(id == "BranchNameTooLong" ? NextStep.ShorterBranchName : NextStep.OtherBranchName, ex.NextStep);
     }
 
     [Fact]
@@ -131,7 +132,7 @@ public sealed class BranchManagerTests : IDisposable
         Assert.Equal("DeltaRegionFull", ex.ErrorId);
         Assert.Equal(Errno.ENOSPC, ex.Errno);
         Assert.Contains($"{(1 << 20) - 1} bytes left (of 5242880)", ex.Message);
-        Assert.Contains("New-DaxFsImage -DeltaSize", ex.Message);
+        Assert.Equal(NextStep.LargerDeltaRegion, ex.NextStep);
         Assert.Contains(BranchSpace.Advice, ex.Message);
         // The same advice New-DaxFsImage gives when -DeltaSize leaves no room.
         Assert.Contains(BranchSpace.Advice, BranchSpace.NoRoomAtBuild(1 << 20));
@@ -209,7 +210,8 @@ public sealed class BranchManagerTests : IDisposable
             if (errno == Errno.ENOSPC)
             {
                 Assert.Contains("could not check which", ex.Message);
-                Assert.Contains("New-DaxFsImage -DeltaSize", ex.Message);
+                Assert.Contains(BranchSpace.Advice, ex.Message);
+                Assert.Equal(NextStep.LargerDeltaRegion, ex.NextStep);
             }
         }
     }

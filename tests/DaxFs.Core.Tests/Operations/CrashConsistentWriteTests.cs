@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
@@ -231,7 +232,7 @@ public class CrashConsistentWriteTests
         var f = Assert.Single(findings);
         Assert.Equal(RuleIds.IncompleteWrite, f.RuleId);
         Assert.Equal(0, f.Offset);
-        Assert.Contains("DAXFSWIP write in progress: " + image.Length + " bytes by Write-DaxFsImage, pid " + Environment.ProcessId, f.Message);
+        Assert.Contains("DAXFSWIP write in progress: " + image.Length + " bytes by DaxFs, pid " + Environment.ProcessId, f.Message);
         Assert.Equal(KernelVerdict.AlwaysRejects, f.Kernel);
     }
 

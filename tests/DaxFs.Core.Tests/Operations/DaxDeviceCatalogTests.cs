@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
 using DaxFs.Core.Tests.Linux;
@@ -84,7 +85,8 @@ public class DaxDeviceCatalogTests
         Assert.Equal("system-ram", catalog.Get("dax0.0").Mode);
         var ex = Assert.Throws<DaxLinuxException>(() => catalog.GetMappable("dax0.0"));
         Assert.Equal("DaxDeviceInSystemRam", ex.ErrorId);
-        Assert.Contains("Set-DaxDevice dax0.0 -Mode devdax", ex.Message);
+        Assert.Equal(NextStep.SetDevdaxMode, ex.NextStep);
+        Assert.Equal("dax0.0", ex.Target);
     }
 
     [Fact]
@@ -189,7 +191,7 @@ public class DaxDeviceCatalogTests
         var ex = Assert.Throws<DaxLinuxException>(() => new DaxDeviceCatalog(Context(root, runner)).SetMode("dax0.0", DaxDeviceModes.SystemRam));
         Assert.Equal(Errno.EBUSY, ex.Errno);
         Assert.DoesNotContain("put it back", ex.Message);
-        Assert.Contains("-Force", ex.Message);
+        Assert.Equal(NextStep.ForceConversion, ex.NextStep);
         Assert.Single(runner.Calls, c => c.Args[0] == "reconfigure-device");
     }
 

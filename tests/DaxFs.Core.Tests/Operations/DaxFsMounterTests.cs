@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
 using DaxFs.Core.Tests.Linux;
@@ -220,7 +221,7 @@ public class DaxFsMounterTests
         var plan = mounter.Plan(new DaxFsMountRequest { Target = DaxMemoryTargets.ForDevice(ctx, "dax0.0"), MountPoint = mp });
         var ex = Assert.Throws<DaxLinuxException>(() => mounter.Inspect(plan));
         Assert.Equal("NoDaxFsImageAtTarget", ex.ErrorId);
-        Assert.Contains("Write-DaxFsImage IMAGE -Device dax0.0", ex.Message);
+        Assert.Equal(NextStep.WriteImage, ex.NextStep);
         Assert.Contains("rule SB-MAGIC", ex.Message);
         Assert.Empty(api.Calls);
     }
@@ -312,7 +313,8 @@ public class DaxFsMounterTests
         api.Fail["umount2"] = Errno.EBUSY;
         var ex = Assert.Throws<DaxLinuxException>(() => mounter.Unmount(mp));
         Assert.Equal("MountBusy", ex.ErrorId);
-        Assert.Contains("-Lazy", ex.Message);
+        Assert.Contains("lazy unmount", ex.Message);
+        Assert.Equal(NextStep.DismountLazily, ex.NextStep);
         api.Fail["umount2"] = Errno.EPERM;
         Assert.Equal("NotRoot", Assert.Throws<DaxLinuxException>(() => mounter.Unmount(mp)).ErrorId);
     }

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using System.Diagnostics;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
@@ -32,7 +33,9 @@ public class DaxTargetLockTests
             Assert.Contains($"Process {Environment.ProcessId} (", ex.Message);
             Assert.Contains("is writing to it", ex.Message);
             Assert.Contains("will not write an image to it now", ex.Message);
-            Assert.Contains($"Wait-Process -Id {Environment.ProcessId}", ex.Message);
+            Assert.Contains($"Wait for process {Environment.ProcessId} to finish", ex.Message);
+            Assert.Equal(NextStep.WaitForProcess, ex.NextStep);
+            Assert.Equal(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.NextStepSubject);
             // A reader is refused too while a writer holds it.
             Assert.Equal("TargetInUse", Assert.Throws<DaxLinuxException>(() => DaxTargetLock.Acquire(target, exclusive: false, "mount it")).ErrorId);
         }

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
@@ -217,9 +218,7 @@ public class MountGateTests
         Assert.Contains(rule, ex.Message);
         var first = ex.Findings.First(f => f.Severity == FindingSeverity.Error);
         Assert.Contains($"{first.RuleId} at 0x{first.Offset:x}: ", ex.Message);
-        Assert.Contains("Test-DaxFsImage", ex.Message);
-        Assert.Contains("New-DaxFsImage", ex.Message);
-        Assert.Contains("-SkipValidation", ex.Message);
+        Assert.Equal(NextStep.ValidateRebuildOrSkip, ex.NextStep);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using System.Diagnostics;
 using System.Net.Sockets;
 using DaxFs.Core.Read;
@@ -54,7 +55,7 @@ public sealed class ImageSourceTests : IDisposable
     {
         var ex = Refused(_work);
         Assert.Equal(ImageSourceKind.Directory, ex.Kind);
-        Assert.Contains("New-DaxFsImage", ex.Message);
+        Assert.Contains("build an image from it", ex.Message);
     }
 
     [Fact]

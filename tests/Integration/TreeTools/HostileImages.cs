@@ -18,7 +18,7 @@ public sealed record HostileCase(string Name, string Kind, string? Expect, byte[
 /// dir.c, file.c, branch.c, delta.c, pcache.c), and random mutations of real images from fixed seeds. Written against
 /// the format with raw offsets, independent of the module under test.
 /// </summary>
-public static class HostileImages
+public static partial class HostileImages
 {
     private const int Block = 4096, InodeSize = 64, DirentStride = 272, BranchRecord = 128;
     private const uint SIfmt = 0xF000, SIfdir = 0x4000, SIfreg = 0x8000, SIflnk = 0xA000;
@@ -282,7 +282,6 @@ public static class HostileImages
     /// <summary>As <see cref="Mutants(byte[], string, int, int)"/>, with the cases marked as made from <paramref name="source"/>.</summary>
     public static List<HostileCase> Mutants(byte[] image, string prefix, int seed, int count, string source)
     {
-        var rng = new Random(seed);
         var l = new Layout(image);
         var ranges = new List<(long Start, long End)> { (0, 192) };
         if (l.BranchEntries > 0) ranges.Add((l.BranchTable, l.BranchTable + 2 * BranchRecord));
@@ -293,6 +292,13 @@ public static class HostileImages
                 ranges.Add((l.Data(i), Math.Min(image.Length, l.Data(i) + (long)l.Size(i) / 271 * DirentStride + 16)));
         if (l.BranchEntries > 0 && U64(image, (int)l.BranchTable + 24) > 0)
             ranges.Add((l.DeltaOffset, l.DeltaOffset + (long)U64(image, (int)l.BranchTable + 24)));
+        return Mutate(image, ranges, prefix, seed, count, source);
+    }
+
+    /// <summary><paramref name="count"/> mutants of <paramref name="image"/>, each change at a byte of <paramref name="ranges"/>.</summary>
+    private static List<HostileCase> Mutate(byte[] image, List<(long Start, long End)> ranges, string prefix, int seed, int count, string source)
+    {
+        var rng = new Random(seed);
         long total = ranges.Sum(r => r.End - r.Start);
 
         long Pick()

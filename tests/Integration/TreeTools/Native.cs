@@ -38,8 +38,13 @@ internal static unsafe partial class Native
 
     private static int Errno => Marshal.GetLastPInvokeError();
 
-    private static IOException Fail(string call, ReadOnlySpan<byte> name) =>
-        new($"{call}({Names.Escape(name)}): {Marshal.GetPInvokeErrorMessage(Errno)} (errno {Errno})");
+    private static NativeCallException Fail(string call, ReadOnlySpan<byte> name)
+    {
+        int errno = Errno;
+        return new NativeCallException($"{call}({Names.Escape(name)}): {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
+    }
+
+    public const int ENOENT = 2;
 
     private static byte[] Z(ReadOnlySpan<byte> s)
     {
@@ -173,4 +178,10 @@ internal static unsafe partial class Native
     {
         fixed (byte* p = Z(name)) if (fchownat(dirfd, p, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) throw Fail("fchownat", name);
     }
+}
+
+/// <summary>A failed libc call, with its errno.</summary>
+public sealed class NativeCallException(string message, int errno) : IOException(message)
+{
+    public int Errno { get; } = errno;
 }
