@@ -174,37 +174,3 @@ Describe 'Runbooks in the kernel' -Skip:([bool]$SkipReason) {
         Dismount-DaxFs "$Base/dmabuf" -Confirm:$false
     }
 }
-
-# Issue 19: a container base image, as a container runtime would use it. The OCI layout is made in the guest by
-# tests/fixtures/make-oci-layout.py (three layers with whiteouts, an opaque directory and hard links; busybox-static as
-# /bin/busybox and /bin/sh), published to dax0.0 by Publish-DaxFsRootfs.ps1 straight from the layout, and shared by two
-# OverlayFS views; a process in each view, with its own mount and pid namespaces and the view as its root (unshare +
-# chroot), runs the image's own shell, reads the image's files and writes a file that lands only in its view's upper layer.
-Describe 'A container base image in the kernel' -Skip:([bool]$SkipReason) {
-    It 'publishes an OCI image to dax0.0 and runs its busybox shell in two container views with their own root' {
-        $busybox = (Get-Command busybox -CommandType Application).Source
-        $oci = "$Base/oci"
-        & python3 (Join-Path $RepoRoot 'tests/fixtures/make-oci-layout.py') $oci $busybox
-        $LASTEXITCODE | Should -Be 0
-        $image = "$Base/container"
-        $r = & $Publish -Path "$oci/layout" -Reference test -Device dax0.0 -MountPoint $image -WorkDirectory "$Base/container-work" -Confirm:$false
-        $r.Status | Should -Be 'Published' -Because "$($r.Error)"
-        $r.Mismatches | Should -BeNullOrEmpty
-        (Get-Item "$image/bin/busybox").UnixMode | Should -Be '-rwxr-xr-x'
-        Test-Path "$image/var/gone" | Should -BeFalse
-        $views = "$Base/container-views"
-        $v = @(& $AddView -Name web, worker -MountPoint $image -ViewRoot $views -TmpfsSize 16m -Confirm:$false)
-        $v.State | Should -Be @('Created', 'Created')
-        foreach ($name in 'web', 'worker') {
-            $out = unshare --mount --pid --fork chroot "$views/$name/root" /bin/sh -c "echo `$`$; cat /etc/hostname; ls /opt/old; echo $name > /etc/written-by; cat /etc/written-by" 2>&1
-            $LASTEXITCODE | Should -Be 0 -Because "$out"
-            $out | Should -Be @('1', 'daxfs', 'c', $name)   # pid 1 in its own namespace, the image's files, its own write
-        }
-        Get-Content "$views/web/root/etc/written-by" | Should -Be 'web'
-        Get-Content "$views/worker/root/etc/written-by" | Should -Be 'worker'
-        Get-Content "$views/web/rw/upper/etc/written-by" | Should -Be 'web'
-        Test-Path "$image/etc/written-by" | Should -BeFalse
-        $removed = @(& $RemoveView -ViewRoot $views -MountPoint $image -DismountImage -Confirm:$false)
-        $removed.State | Should -Be @('Removed', 'Removed')
-    }
-}
