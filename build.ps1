@@ -119,6 +119,9 @@ function Invoke-Build {
     $files = @(
         @{ From = Join-Path $bin 'DaxFs.dll'; To = $Staged }
         @{ From = Join-Path $bin 'DaxFs.Core.dll'; To = $Staged }
+        # zstd and xz decompression for tarballs and container image layers (NuGet ZstdSharp.Port, SharpCompress).
+        @{ From = Join-Path $bin 'ZstdSharp.dll'; To = $Staged }
+        @{ From = Join-Path $bin 'SharpCompress.dll'; To = $Staged }
         @{ From = Join-Path $Root 'src/DaxFs/DaxFs.Format.ps1xml'; To = $Staged }
         @{ From = Join-Path $Root 'LICENSE'; To = $Staged }
     )
@@ -269,7 +272,7 @@ foreach ($t in $Task) {
         'Unit' { $testing = $true; Invoke-Build; Invoke-UnitTests }
         'Pester' { $testing = $true; Invoke-Build; Invoke-PesterSuite }
         'Integration' { $testing = $true; Invoke-Build; Invoke-IntegrationTests }
-        'Test' { $testing = $true; Invoke-Build; Invoke-UnitTests; Invoke-PesterSuite; Invoke-IntegrationTests }
+        'Test' { $testing = $true; Invoke-Build; Install-Prerequisite; Invoke-UnitTests; Invoke-PesterSuite; Invoke-IntegrationTests }
         'Bench' { Invoke-Build; & (Join-Path $Root 'build/Bench.ps1') -ModulePath (Join-Path $Staged 'DaxFs.psd1') }
         'Fuzz' { & (Join-Path $Root 'build/Fuzz.ps1') -Minutes $Minutes }
         'Package' {

@@ -8,6 +8,9 @@
     times, side by side: after one warm-up run of each, -Runs rounds run every contender once in turn (so a burst of
     load elsewhere on the machine hits all of them alike); each is reported as its median, its best and the spread
     (worst / best) of its runs:
+      - New-DaxFsImage from an uncompressed tarball against tar2sqfs (its fastest compressor, lz4), from an OCI layout
+        against umoci unpack + New-DaxFsImage, from a gzip tarball against gzip -dc (umoci and squashfs-tools-ng are
+        installed with apt-get when missing and running as root), and peak memory for the tarball and its 4x twin;
       - New-DaxFsImage's engine (a fresh process) against the read floor `tar -cf - TREE | cat > /dev/null`,
         its format-8 build of the same tree (static, within 10% of format 5's),
         `mkfs.erofs` (uncompressed) and `mksquashfs -noI -noD -noF -noX`;
@@ -44,12 +47,12 @@ New-Item -ItemType Directory -Force $WorkPath | Out-Null
 $WorkPath = (Resolve-Path $WorkPath).Path
 
 function Test-Tool([string] $Name) { [bool](Get-Command $Name -CommandType Application -ErrorAction Ignore) }
-if (-not (Test-Tool mkfs.erofs) -or -not (Test-Tool fsck.erofs) -or -not (Test-Tool mksquashfs) -or -not (Test-Path /usr/bin/time)) {
+if (-not (Test-Tool mkfs.erofs) -or -not (Test-Tool fsck.erofs) -or -not (Test-Tool mksquashfs) -or -not (Test-Tool tar2sqfs) -or -not (Test-Tool umoci) -or -not (Test-Path /usr/bin/time)) {
     if ((id -u) -eq '0' -and (Test-Tool apt-get)) {
         Write-Host 'Installing erofs-utils, squashfs-tools and time for the comparison...'
         $env:DEBIAN_FRONTEND = 'noninteractive'
-        apt-get install -y -qq erofs-utils squashfs-tools time 2>&1 | Out-Null
-        if ($LASTEXITCODE -ne 0) { apt-get update -qq 2>&1 | Out-Null; apt-get install -y -qq erofs-utils squashfs-tools time 2>&1 | Out-Null }
+        apt-get install -y -qq erofs-utils squashfs-tools squashfs-tools-ng umoci time 2>&1 | Out-Null
+        if ($LASTEXITCODE -ne 0) { apt-get update -qq 2>&1 | Out-Null; apt-get install -y -qq erofs-utils squashfs-tools squashfs-tools-ng umoci time 2>&1 | Out-Null }
     }
 }
 
@@ -153,6 +156,70 @@ $m4 = Invoke-Harness @('build', $tree4, $img4)
 Add-Row 'peak RSS, build of tree' ([math]::Round($m1.peakRssBytes / 1MB, 1)) 'MiB' '< 150' ($(if ($m1.peakRssBytes -lt 150MB) { 'yes' } else { 'no' }))
 Add-Row 'peak RSS, build of 4x-bytes tree' ([math]::Round($m4.peakRssBytes / 1MB, 1)) 'MiB' '< 150, flat' ($(if ($m4.peakRssBytes -lt 150MB -and $m4.peakRssBytes -lt $m1.peakRssBytes * 1.25) { 'yes' } else { 'no' }))
 Add-Row '  engine time, 4x tree / tree' ([math]::Round($m4.seconds / $m1.seconds, 2)) 'x' '' ''
+
+# Container images and tarballs (issue 19), the same content as the tree: an uncompressed tarball against tar2sqfs
+# (squashfs-tools-ng; it has no switch to turn compression off, so its fastest compressor, lz4), an OCI layout (one
+# gzip layer) against umoci unpack followed by New-DaxFsImage of the unpacked tree, and a gzip tarball against
+# gzip -dc of the same file to /dev/null (decompression is the floor; the build decompresses twice: headers, then data).
+Write-Host 'Timing builds from a tarball and an OCI layout, interleaved...'
+$tarball = Join-Path $WorkPath 'tree.tar'
+$tgz = "$tarball.gz"
+$layout = Join-Path $WorkPath 'tree-oci'
+if (-not (Test-Path $tgz) -or (Get-Item $tgz).LastWriteTimeUtc -lt (Get-Item "$tree.stamp").LastWriteTimeUtc) {
+    tar --sort=name -C $tree -cf $tarball .
+    gzip -1 -kf $tarball
+    if (Test-Path $layout) { Remove-Item -Recurse -Force $layout }
+    New-Item -ItemType Directory "$layout/blobs/sha256" -Force | Out-Null
+    function Add-Blob([string] $From, [string] $Media) {
+        $hex = (Get-FileHash -LiteralPath $From -Algorithm SHA256).Hash.ToLowerInvariant()
+        Copy-Item -LiteralPath $From "$layout/blobs/sha256/$hex"
+        @{ mediaType = $Media; digest = "sha256:$hex"; size = (Get-Item $From).Length }
+    }
+    $layerDesc = Add-Blob $tgz 'application/vnd.oci.image.layer.v1.tar+gzip'
+    $diff = "sha256:$((Get-FileHash -LiteralPath $tarball -Algorithm SHA256).Hash.ToLowerInvariant())"
+    $tmp = Join-Path $WorkPath 'blob.json'
+    Set-Content $tmp (@{ os = 'linux'; architecture = 'amd64'; rootfs = @{ type = 'layers'; diff_ids = @($diff) } } | ConvertTo-Json -Depth 5 -Compress) -NoNewline
+    $config = Add-Blob $tmp 'application/vnd.oci.image.config.v1+json'
+    Set-Content $tmp (@{ schemaVersion = 2; mediaType = 'application/vnd.oci.image.manifest.v1+json'; config = $config; layers = @($layerDesc) } | ConvertTo-Json -Depth 5 -Compress) -NoNewline
+    $manifest = Add-Blob $tmp 'application/vnd.oci.image.manifest.v1+json'
+    $manifest.annotations = @{ 'org.opencontainers.image.ref.name' = 'bench' }
+    Set-Content "$layout/oci-layout" '{"imageLayoutVersion":"1.0.0"}'
+    Set-Content "$layout/index.json" (@{ schemaVersion = 2; manifests = @($manifest) } | ConvertTo-Json -Depth 5)
+    Remove-Item $tmp
+}
+$archImg = Join-Path $WorkPath 'archive.daxfs'
+$bundle = Join-Path $WorkPath 'umoci-bundle'
+$sqfs = Join-Path $WorkPath 'tar2sqfs.sqfs'
+$a = [ordered]@{
+    fromTar = @({ Invoke-Harness @('build-archive', $tarball, $archImg, 'Tar') }, $null)
+    fromTgz = @({ Invoke-Harness @('build-archive', $tgz, $archImg, 'Tar') }, $null)
+    gunzip  = @({ bash -c "gzip -dc '$tgz' > /dev/null" }, $null)
+    fromOci = @({ Invoke-Harness @('build-archive', $layout, $archImg, 'OciLayout', 'bench') }, $null)
+}
+if (Test-Tool tar2sqfs) { $a.tar2sqfs = @({ bash -c "tar2sqfs -q -f -c lz4 -j $([Environment]::ProcessorCount) '$sqfs' < '$tarball' > /dev/null" }, { Remove-Item -Force -ErrorAction Ignore $sqfs }) }
+if (Test-Tool umoci) {
+    $a.umoci = @({ umoci unpack --image "${layout}:bench" $bundle 2>&1 | Out-Null; Invoke-Harness @('build', "$bundle/rootfs", $archImg) }, { if (Test-Path $bundle) { Remove-Item -Recurse -Force $bundle } })
+}
+$t = Measure-Interleaved $a
+Add-Timing 'New-DaxFsImage from an uncompressed tarball (fresh process)' $t.fromTar
+if ($t.Contains('tar2sqfs')) { Add-Timing 'tar2sqfs -c lz4 (no off switch: its fastest compressor)' $t.tar2sqfs; Add-Ratio '  speed-up over tar2sqfs' $t.tar2sqfs $t.fromTar '> 1x' { param($x) $x -gt 1 } }
+else { Add-Row 'tar2sqfs' 'not installed (squashfs-tools-ng)' '' '' '' }
+Add-Timing 'New-DaxFsImage from an OCI layout, one gzip layer (fresh process)' $t.fromOci
+if ($t.Contains('umoci')) { Add-Timing 'umoci unpack + New-DaxFsImage of the tree' $t.umoci; Add-Ratio '  speed-up over umoci unpack + New-DaxFsImage' $t.umoci $t.fromOci '>= 2x' { param($x) $x -ge 2 } }
+else { Add-Row 'umoci' 'not installed' '' '' '' }
+Add-Timing 'New-DaxFsImage from a gzip tarball (fresh process)' $t.fromTgz
+Add-Timing 'gzip -dc TARBALL > /dev/null (decompression floor)' $t.gunzip
+Add-Ratio '  vs the decompression floor' $t.fromTgz $t.gunzip '<= 1.3x' { param($x) $x -le 1.3 }
+$tarball4 = Join-Path $WorkPath 'tree4x.tar'
+tar --sort=name -C $tree4 -cf $tarball4 .
+$ma = Invoke-Harness @('build-archive', $tarball, $archImg, 'Tar')
+$ma4 = Invoke-Harness @('build-archive', $tarball4, $archImg, 'Tar')
+Add-Row 'peak RSS, build from the tarball' ([math]::Round($ma.peakRssBytes / 1MB, 1)) 'MiB' '< 150' ($(if ($ma.peakRssBytes -lt 150MB) { 'yes' } else { 'no' }))
+Add-Row 'peak RSS, build from the 4x-bytes tarball' ([math]::Round($ma4.peakRssBytes / 1MB, 1)) 'MiB' 'flat' ($(if ($ma4.peakRssBytes -lt $ma.peakRssBytes * 1.25) { 'yes' } else { 'no' }))
+$same = (Get-FileHash $archImg).Hash -eq (Get-FileHash $img4).Hash
+Add-Row 'image from the 4x tarball = image of the 4x tree' ($(if ($same) { 'same bytes' } else { 'differs' })) '' 'same bytes' ($(if ($same) { 'yes' } else { 'no' }))
+Remove-Item -Force -ErrorAction Ignore $tarball4, $archImg, $sqfs
+if (Test-Path $bundle) { Remove-Item -Recurse -Force $bundle }
 
 # Validation against fsck.erofs, side by side. What is compared, each over an image of the same tree:
 #   - cold start: a fresh harness process that maps the image and validates it, nothing else (.NET's start, the JIT of

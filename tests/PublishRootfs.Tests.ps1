@@ -106,6 +106,23 @@ Describe 'Publish-DaxFsRootfs.ps1 to a dax device' {
             "Dismount-DaxFs $mp", 'Write-DaxFsImage previous-dax0.0.daxfs -Device dax0.0', "Mount-DaxFs -Device dax0.0 $mp")
         Get-Content "$mp/etc/motd" | Should -Be 'welcome'
     }
+    It 'publishes a container base image from a tarball or an OCI layout, keeping the owners its headers give' {
+        $tar = Join-Path $TestDrive "rootfs-$(Get-Random).tar"
+        tar --owner=1234 --group=5678 -C $tree -cf $tar .
+        $r = & $Publish -Path $tar -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false
+        $r.Status | Should -Be 'Published' -Because "$($r.Error)"
+        $r.FilesVerified | Should -Be 5
+        $r.Mismatches | Should -BeNullOrEmpty
+        (Get-DaxFsItem "$($h.Work)/rootfs.daxfs" -Path /etc/motd).Uid | Should -Be 1234
+        $busybox = @('/bin/busybox', '/usr/bin/busybox') | Where-Object { Test-Path $_ } | Select-Object -First 1
+        if (-not ($busybox -and (Get-Command python3, zstd -CommandType Application -ErrorAction Ignore).Count -eq 2)) { return }
+        $oci = Join-Path $TestDrive "oci-$(Get-Random)"
+        & python3 (Join-Path $PSScriptRoot 'fixtures/make-oci-layout.py') $oci $busybox
+        $r = & $Publish -Path "$oci/layout" -Reference multi -Platform linux/arm64 -Device dax0.0 -MountPoint $mp -WorkDirectory $h.Work -Confirm:$false
+        $r.Status | Should -Be 'Published' -Because "$($r.Error)"
+        $r.FilesVerified | Should -Be 1
+        Get-Content "$mp/arch" | Should -Be 'arm64'
+    }
     It 'refuses an unsafe image before touching the device' {
         $bad = Join-Path $TestDrive 'unsafe.daxfs'
         # basic with inode 18 (/a/five000) zeroed: a dirent names an inode of no type (INODE-TYPE, an error)

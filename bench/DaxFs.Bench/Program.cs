@@ -11,7 +11,7 @@ using DaxFs.Core.Validate;
 
 if (args.Length < 2 && !(args.Length == 1 && args[0] == "start"))
 {
-    Console.Error.WriteLine("usage: DaxFs.Bench build SRC DEST [static|branching|static8|split8] | enumerate IMAGE [rounds] | read-image IMAGE | read-tree DIR | make-tree DIR ENTRIES BYTES SEED" +
+    Console.Error.WriteLine("usage: DaxFs.Bench build SRC DEST [static|branching|static8|split8] | build-archive SRC DEST Tar|OciLayout|DockerArchive [REF] | enumerate IMAGE [rounds] | read-image IMAGE | read-tree DIR | make-tree DIR ENTRIES BYTES SEED" +
         " | validate IMAGE | validate-profile IMAGE | start | make-flat-tree DIR ENTRIES PER-DIR");
     return 2;
 }
@@ -85,6 +85,22 @@ switch (args[0])
         {
             SourcePath = args[1], Destination = args[2], Format = format, Mode = mode, Overwrite = true, Workers = workers,
             BackingFile = mode == DaxFsImageMode.Split ? args[2] + ".data" : null,
+        });
+        builder.Plan();
+        planSeconds = sw.Elapsed.TotalSeconds;
+        var r = builder.Build();
+        entries = r.Plan.InodeCount;
+        bytes = r.Plan.TotalSize;
+        break;
+    }
+    case "build-archive":
+    {
+        // A tarball (Tar), OCI layout (OciLayout) or docker archive built as New-DaxFsImage builds it: args SRC DEST KIND [REFERENCE].
+        var kind = Enum.Parse<ArchiveKind>(args[3]);
+        var builder = new ImageBuilder(new ImageBuildOptions
+        {
+            SourcePath = args[1], Destination = args[2], Overwrite = true,
+            Archive = new ArchiveSource { Kind = kind, Path = args[1], Reference = args.Length > 4 ? args[4] : null },
         });
         builder.Plan();
         planSeconds = sw.Elapsed.TotalSeconds;

@@ -26,7 +26,8 @@
     Needs root, the daxfs kernel module, and for -DmaBuf a dma-heap.
 
 .PARAMETER Path
-    The directory tree to build the image from (New-DaxFsImage, static mode).
+    The directory tree to build the image from (New-DaxFsImage, static mode), or a container base image: a tarball,
+    an OCI image layout (directory or tar) or a docker save archive, built without unpacking (see -Reference).
 
 .PARAMETER Image
     An image file that is already built.
@@ -44,8 +45,15 @@
     Where the image is mounted read-only. Created when missing.
 
 .PARAMETER Owner
-    With -Path: Root records every file as owned by 0:0 (the default, as a root file system needs); Keep keeps the
-    owners of the tree.
+    With -Path: Root records every file as owned by 0:0 (the default for a directory, as a root file system built by
+    an unprivileged user needs); Keep keeps the owners of the tree. For a tarball or container image the default is
+    Keep: its headers carry the real owners.
+
+.PARAMETER Reference
+    With -Path of an OCI layout or docker archive: the tag of the image to publish (New-DaxFsImage -Reference).
+
+.PARAMETER Platform
+    With -Path of an OCI layout or docker archive: the os/architecture of the image (default linux/amd64).
 
 .PARAMETER Exclude
     With -Path: wildcards of paths to leave out of the image (New-DaxFsImage -Exclude).
@@ -58,6 +66,12 @@
 
     Builds /srv/rootfs, writes it to dax0.0, mounts it at /mnt/rootfs and verifies it. Run it again: Status is then
     Unchanged and nothing is written.
+
+.EXAMPLE
+    ./Publish-DaxFsRootfs.ps1 -Path ./busybox-layout -Reference latest -Device dax0.0 -MountPoint /mnt/busybox -Confirm:$false
+
+    Publishes a container base image from an OCI layout (skopeo copy docker://busybox oci:./busybox-layout:latest)
+    into DAX memory, owners as the image has them; Add-DaxFsContainerView.ps1 then gives each container its view.
 
 .EXAMPLE
     ./Publish-DaxFsRootfs.ps1 -Image ./rootfs.daxfs -Device dax0.0 -MountPoint /mnt/rootfs -WhatIf
@@ -107,6 +121,12 @@ param(
 
     [Parameter(ParameterSetName = 'Tree')]
     [string[]] $Exclude,
+
+    [Parameter(ParameterSetName = 'Tree')]
+    [string] $Reference,
+
+    [Parameter(ParameterSetName = 'Tree')]
+    [string] $Platform,
 
     [string] $WorkDirectory = (Join-Path ([IO.Path]::GetTempPath()) 'daxfs-publish')
 )
@@ -170,6 +190,11 @@ if ($PSCmdlet.ParameterSetName -eq 'Tree') {
     $built = Join-Path $WorkDirectory 'rootfs.daxfs'
     $build = @{ Path = $Path; Destination = $built; Owner = $Owner; Force = $true; WhatIf = $false; Confirm = $false; ErrorAction = 'Stop' }
     if ($Exclude) { $build.Exclude = $Exclude }
+    if ($Reference) { $build.Reference = $Reference }
+    if ($Platform) { $build.Platform = $Platform }
+    # A tarball or container image carries its owners in its headers: keep them unless -Owner says otherwise.
+    $archive = (Test-Path -LiteralPath $Path -PathType Leaf) -or (Test-Path -LiteralPath (Join-Path $Path 'oci-layout') -PathType Leaf)
+    if ($archive -and -not $PSBoundParameters.ContainsKey('Owner')) { $build.Owner = 'Keep' }
     $new = New-DaxFsImage @build
     Step "built $built from $Path ($($new.TotalSize) bytes, $($new.InodeCount) inodes)"
 }

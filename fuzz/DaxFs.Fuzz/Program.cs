@@ -10,7 +10,9 @@ namespace DaxFs.Fuzz;
 ///   replay PATH... [--backing FILE]       runs each file (or each file in each folder) once; exit 1 on a crash or hang
 ///   mutate [--seconds N] [--count N] [--seed N] [--corpus DIR]... [--vectors DIR] [--failures DIR] [--backing FILE]
 ///                                         the built-in mutation fuzzer (no coverage feedback, no afl needed)
-///   seeds OUTDIR [--vectors DIR]          writes the seed corpus (cut vectors and generated images)
+///   seeds OUTDIR [--vectors DIR]          writes the seed corpus (cut vectors and generated images; archives/ for the tar target)
+///   tar-afl                               the afl-fuzz target of the tar and OCI readers (input: a tarball or OCI layout tar)
+///   tar-mutate [--count N] [--seed N]     the built-in mutation fuzzer over the archive seeds
 /// </summary>
 public static class Program
 {
@@ -31,6 +33,8 @@ public static class Program
                 "replay" => Replay(o),
                 "mutate" => Mutate(o),
                 "seeds" => Seeds(o),
+                "tar-afl" => TarAfl(),
+                "tar-mutate" => TarMutate(o),
                 _ => throw new ArgumentException($"Unknown command '{args[0]}'."),
             };
         }
@@ -46,7 +50,48 @@ public static class Program
         "DaxFs.Fuzz afl [--backing FILE]\n" +
         "DaxFs.Fuzz replay PATH... [--backing FILE]\n" +
         "DaxFs.Fuzz mutate [--seconds N] [--count N] [--seed N] [--corpus DIR]... [--vectors DIR] [--failures DIR] [--backing FILE]\n" +
-        "DaxFs.Fuzz seeds OUTDIR [--vectors DIR]";
+        "DaxFs.Fuzz seeds OUTDIR [--vectors DIR]\n" +
+        "DaxFs.Fuzz tar-afl\n" +
+        "DaxFs.Fuzz tar-mutate [--count N] [--seed N]";
+
+    private static int TarAfl()
+    {
+        Fuzzer.Run(stream =>
+        {
+            using var ms = new MemoryStream();
+            stream.CopyTo(ms);
+            ArchiveFuzzTarget.Run(ms.ToArray());
+        });
+        return 0;
+    }
+
+    private static int TarMutate(Options o)
+    {
+        var seeds = ArchiveFuzzTarget.Seeds();
+        var rng = new Random(o.Seed);
+        long count = o.Count == long.MaxValue ? 10_000 : o.Count, crashes = 0;
+        var refused = new Dictionary<string, int>();
+        for (long i = 0; i < count; i++)
+        {
+            var input = ArchiveFuzzTarget.Mutate(seeds[rng.Next(seeds.Count)].Bytes, rng);
+            try
+            {
+                var r = ArchiveFuzzTarget.Run(input);
+                string key = r.Refused?.ToString() ?? "built";
+                refused[key] = refused.GetValueOrDefault(key) + 1;
+            }
+            catch (Exception ex)
+            {
+                crashes++;
+                string file = $"tar-crash-{i}.bin";
+                if (o.Failures is not null) { Directory.CreateDirectory(o.Failures); File.WriteAllBytes(Path.Combine(o.Failures, file), input); }
+                Console.WriteLine($"CRASH {file}: {ex.GetType().Name}: {FirstLine(ex.Message)}");
+            }
+        }
+        foreach (var (k, n) in refused.OrderByDescending(kv => kv.Value)) Console.WriteLine($"  {k,-24} {n}");
+        Console.WriteLine($"execs_done={count} crashes={crashes}");
+        return crashes == 0 ? 0 : 1;
+    }
 
     private static int Afl()
     {
@@ -145,6 +190,9 @@ public static class Program
         var all = SeedCorpus.FromVectors(vectors).Concat(SeedCorpus.FromGeneratedTrees()).Concat(SeedCorpus.FromLargeTrees())
             .Concat(SeedCorpus.FromKernelFixtures(FindKernelFixtures(vectors))).ToList();
         int n = SeedCorpus.WriteTo(o.Positional[0], all);
+        string archives = Path.Combine(o.Positional[0], "archives");
+        Directory.CreateDirectory(archives);
+        foreach (var (name, bytes) in ArchiveFuzzTarget.Seeds()) { File.WriteAllBytes(Path.Combine(archives, name), bytes); n++; }
         Console.WriteLine($"wrote {n} seeds to {o.Positional[0]} ({all.Sum(s => (long)s.Bytes.Length)} bytes)");
         return 0;
     }

@@ -10,4 +10,8 @@
     'daxctl'             = 'daxctl'
     'python3'            = 'python3'
     'strace'             = 'strace'
+    # Container images (tests/ContainerImages.Tests.ps1 compares with umoci unpack and makes a docker archive with skopeo).
+    'umoci'              = 'umoci'
+    'skopeo'             = 'skopeo'
+    'zstd'               = 'zstd'
 }

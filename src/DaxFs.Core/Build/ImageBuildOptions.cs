@@ -14,8 +14,11 @@ public enum OwnerMode
 /// <summary>What <see cref="ImageBuilder"/> builds, and from what.</summary>
 public sealed class ImageBuildOptions
 {
-    /// <summary>The source directory (not used for an overlay-only image).</summary>
+    /// <summary>The source directory (not used for an overlay-only image; for an <see cref="Archive"/> build: the archive, as messages name it).</summary>
     public string SourcePath { get; init; } = string.Empty;
+
+    /// <summary>Build from a tarball or container image instead of a directory: its entries come from the tar headers, its file data streams from the archive.</summary>
+    public ArchiveSource? Archive { get; init; }
 
     /// <summary>The image file to write.</summary>
     public required string Destination { get; init; }
@@ -143,6 +146,28 @@ public enum BuildErrorKind
     TooManyInodes,
     DiskFull,
     WriteFailed,
+    /// <summary>A tarball or layer is not a tar stream this reader understands (or a container image is malformed).</summary>
+    ArchiveInvalid,
+    /// <summary>A tar or compressed stream stops early, or a member claims more bytes than the archive holds.</summary>
+    ArchiveTruncated,
+    /// <summary>A member named by an absolute path or one that climbs out with "..".</summary>
+    UnsafeMemberPath,
+    /// <summary>A member below a symbolic link that the archive made.</summary>
+    MemberThroughSymlink,
+    /// <summary>The same name twice in one tarball or layer.</summary>
+    DuplicateMember,
+    /// <summary>A hard link whose target is missing, a directory, or comes later in the archive.</summary>
+    HardLinkTargetMissing,
+    /// <summary>A whiteout of a name no lower layer has.</summary>
+    WhiteoutTargetMissing,
+    /// <summary>A blob whose SHA-256 (or size) is not the one its descriptor gives.</summary>
+    DigestMismatch,
+    /// <summary>A blob the index or manifest names is not in the layout or archive.</summary>
+    BlobMissing,
+    /// <summary>No image of the asked tag and platform in the layout or archive.</summary>
+    ManifestNotFound,
+    /// <summary>Several images fit the asked tag and platform.</summary>
+    ManifestAmbiguous,
 }
 
 /// <summary>A build that cannot go on; <see cref="Paths"/> names every offending source path.</summary>

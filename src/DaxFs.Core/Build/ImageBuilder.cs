@@ -39,7 +39,8 @@ public sealed class ImageBuilder
         if (_plan is not null) return _plan;
         var warnings = CheckOptions();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        _tree = _options.Mode == DaxFsImageMode.OverlayOnly ? null : SourceTree.Scan(_options, Workers, ct);
+        _tree = _options.Mode == DaxFsImageMode.OverlayOnly ? null
+            : _options.Archive is { } archive ? ScanArchive(archive, ct) : SourceTree.Scan(_options, Workers, ct);
         var scanTime = clock.Elapsed;
         if (_tree is not null) warnings.AddRange(_tree.Warnings);
         _layout = Layout.Compute(_tree, _options, BlockSizeOf(_options));
@@ -73,6 +74,39 @@ public sealed class ImageBuilder
             LayoutTime = layoutTime,
         };
         return _plan;
+    }
+
+    /// <summary>Reads the tarball's or container image's headers (every layer, in order) into a source tree; file data stays where it is.</summary>
+    private SourceTree ScanArchive(ArchiveSource archive, CancellationToken ct)
+    {
+        string path = Path.GetFullPath(archive.Path);
+        var tree = new LayerTree(whiteouts: archive.Kind != ArchiveKind.Tar);
+        if (archive.Kind == ArchiveKind.Tar)
+        {
+            var info = new FileInfo(path);
+            tree.Apply(new ArchiveLayer
+            {
+                Name = $"'{path}'",
+                OpenRaw = () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
+                Fingerprint = () => { info.Refresh(); return $"{info.Length}:{info.LastWriteTimeUtc.Ticks}"; },
+            }, ct);
+        }
+        else
+        {
+            List<ArchiveLayer> layers;
+            try
+            {
+                var image = ContainerImage.Open(new ArchiveSource { Kind = archive.Kind, Path = path, Reference = archive.Reference, Platform = archive.Platform });
+                layers = image.Layers();
+            }
+            catch (InvalidOperationException ex)
+            {
+                // System.Text.Json: a field of the wrong JSON type, or text that is not UTF-8.
+                throw new DaxFsBuildException(BuildErrorKind.ArchiveInvalid, $"'{path}' is not a valid container image: a field of its index, manifest or configuration is not what the OCI and docker formats say ({ex.Message}).", new[] { path }, ex);
+            }
+            foreach (var layer in layers) tree.Apply(layer, ct);
+        }
+        return tree.ToSourceTree(_options, path);
     }
 
     /// <summary>The block size an image of <paramref name="o"/> gets: 4096 for format 5; for format 8 the one asked for, else this machine's page size.</summary>
@@ -109,13 +143,23 @@ public sealed class ImageBuilder
             return warnings;
         }
         string source = Path.GetFullPath(o.SourcePath);
-        if (!Directory.Exists(source))
+        if (o.Archive is { } archive)
+        {
+            string a = Path.GetFullPath(archive.Path);
+            bool isDir = Directory.Exists(a);
+            if (!isDir && !File.Exists(a))
+                throw new DaxFsBuildException(BuildErrorKind.SourceNotFound, $"The archive '{a}' does not exist.", new[] { a });
+            if (isDir && archive.Kind != ArchiveKind.OciLayout)
+                throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"'{a}' is a directory, not a {archive.Kind} archive.", new[] { a });
+            source = "";
+        }
+        else if (!Directory.Exists(source))
         {
             if (File.Exists(source))
                 throw new DaxFsBuildException(BuildErrorKind.SourceNotDirectory, $"The source '{source}' is not a directory: give the directory whose contents become the image.", new[] { source });
             throw new DaxFsBuildException(BuildErrorKind.SourceNotFound, $"The source directory '{source}' does not exist.", new[] { source });
         }
-        CheckDestinations(o, source, Syscalls.RealPath(source));
+        CheckDestinations(o, source.Length == 0 ? null : source, source.Length == 0 ? null : Syscalls.RealPath(source));
         return warnings;
     }
 
@@ -305,6 +349,24 @@ public sealed class ImageBuilder
         ImageBuildPlan plan, IProgress<BuildProgress>? progress, CancellationToken ct)
     {
         WriteHeaders(tree, layout, imageHandle);
+
+        if (tree.Archive is not null)
+        {
+            // Directories and symlinks from the tree (single pass in inode order), then file data straight from the archive.
+            long items = 0, bytes = 0;
+            using (var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd: -1))
+            {
+                writer.Write(0, tree.Inodes.Count, (n, di, db) => { items += di; }, ct);
+                writer.Finish();
+            }
+            long baseAbs = backingHandle is null ? layout.BaseOffset : 0;
+            tree.Archive.WriteData(backingHandle ?? imageHandle, baseAbs, (n, b) =>
+            {
+                bytes += b;
+                progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
+            }, ct);
+            return;
+        }
 
         var root = Encoding.UTF8.GetBytes(tree.RootPath);
         int rootFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, root, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
@@ -498,7 +560,7 @@ public sealed class ImageBuilder
                     sink.Write(n.LinkTarget);
                     sink.Write(Nul);
                 }
-                else if (n.DataSize > 0)
+                else if (n.DataSize > 0 && tree.Archive is null)
                 {
                     ImageWriterSink target;
                     if (backSink is not null)

@@ -43,6 +43,17 @@ internal sealed class SourceTree
     /// <summary>The bytes of those holes: how much larger than their allocated blocks the files become in the image.</summary>
     public long SparseBytes { get; private set; }
     public string RootPath { get; private set; } = "";
+    /// <summary>Set when the tree was read from tar streams (a tarball or container image layers): file data comes from there, not from <see cref="RootPath"/>.</summary>
+    public LayerTree? Archive { get; init; }
+
+    internal void SetRootPath(string path) => RootPath = path;
+
+    internal void SetCounts(long hardLinkNames, long excluded, long skipped)
+    {
+        HardLinkNames = hardLinkNames;
+        ExcludedCount = excluded;
+        SkippedCount = skipped;
+    }
 
     public static SourceTree Scan(ImageBuildOptions options, int workers, CancellationToken ct)
     {

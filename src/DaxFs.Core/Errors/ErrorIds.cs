@@ -110,6 +110,8 @@ public static class ErrorIds
     public const string SourceAmbiguous = nameof(SourceAmbiguous);
     public const string SourceNotFound = nameof(SourceNotFound);
     public const string SourceNotOnFileSystem = nameof(SourceNotOnFileSystem);
+    public const string SourceUnreadable = nameof(SourceUnreadable);
+    public const string NotAContainerImage = nameof(NotAContainerImage);
     public const string UnsupportedFileSkipped = nameof(UnsupportedFileSkipped);
     public const string WriteFailed = nameof(WriteFailed);
     public const string WriteVerificationFailed = nameof(WriteVerificationFailed);

@@ -10,8 +10,13 @@ using DaxFs.Internal;
 
 namespace DaxFs.Commands;
 
-/// <summary>New-DaxFsImage: builds a DAXFS image from a directory tree: format 5 (static, branching or split) or format 8
-/// (static, split with an overlay, or an empty overlay-only image).</summary>
+/// <summary>
+/// New-DaxFsImage: builds a DAXFS image from a directory tree, a tarball (plain, gzip, zstd or xz), an OCI image layout
+/// (a directory or a tar of one) or a docker save archive: format 5 (static, branching or split) or format 8 (static,
+/// split with an overlay, or an empty overlay-only image). What -Path is, is found from the item itself (a directory
+/// with an oci-layout file, a tar holding oci-layout or a docker manifest.json, any other file is a tarball);
+/// -ArchiveType says it when the guess would be wrong.
+/// </summary>
 [Cmdlet(VerbsCommon.New, "DaxFsImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = TreeSet)]
 [OutputType(typeof(DaxFsImage))]
 public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
@@ -19,7 +24,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
     private const string TreeSet = "Tree", EmptySet = "Empty";
     private readonly CancellationTokenSource _cancel = new();
 
-    /// <summary>The directory whose contents become the image's root.</summary>
+    /// <summary>The directory whose contents become the image's root, or a tarball, OCI image layout or docker archive.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = TreeSet)]
     [Alias("FullName", "PSPath", "LiteralPath", "Source")]
     [ValidateNotNullOrEmpty]
@@ -99,6 +104,20 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>What -Path is (Tar, OciLayout, DockerArchive) when it is not a plain directory; default: found from the item.</summary>
+    [Parameter(ParameterSetName = TreeSet)]
+    public ArchiveKind ArchiveType { get; set; }
+
+    /// <summary>Container images: the tag of the image to build (OCI ref.name annotation or docker RepoTags entry); needed when the archive holds several.</summary>
+    [Parameter(ParameterSetName = TreeSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Reference { get; set; }
+
+    /// <summary>Container images: os/architecture[/variant] of the manifest to take from a multi-platform index. Default linux/amd64.</summary>
+    [Parameter(ParameterSetName = TreeSet)]
+    [ValidatePattern("^[a-z0-9_]+/[a-z0-9_]+(/[a-z0-9_]+)?$")]
+    public string Platform { get; set; } = "linux/amd64";
+
     protected override void ProcessRecord()
     {
         bool v8 = Format == 8;
@@ -106,6 +125,23 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
         string? source = Empty ? null : ResolveSource(Path);
         if (source is null && !Empty) return;
         string dest = Destination is null ? DefaultDestination(source!) : GetUnresolvedProviderPathFromPSPath(Destination);
+        ArchiveKind? kind = null;
+        if (source is not null)
+        {
+            try { kind = MyInvocation.BoundParameters.ContainsKey(nameof(ArchiveType)) ? ArchiveType : ArchiveSource.Detect(source); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                WriteError(Errors.Make(ex, ErrorIds.SourceUnreadable, ErrorCategory.ReadError, source));
+                return;
+            }
+            if (kind is not (ArchiveKind.OciLayout or ArchiveKind.DockerArchive) && (MyInvocation.BoundParameters.ContainsKey(nameof(Reference)) || MyInvocation.BoundParameters.ContainsKey(nameof(Platform))))
+            {
+                WriteError(Errors.Make(ErrorIds.NotAContainerImage, ErrorCategory.InvalidArgument, source,
+                    $"-Reference and -Platform choose an image in an OCI layout or docker archive, but '{source}' is {(kind is null ? "a directory" : "a tarball")}: leave them out, or give -ArchiveType if it is a container image."));
+                return;
+            }
+        }
+        ArchiveSource? archive = kind is { } k ? new ArchiveSource { Kind = k, Path = source!, Reference = Reference, Platform = Platform } : null;
         string? backing = BackingFile is null ? null : GetUnresolvedProviderPathFromPSPath(BackingFile);
         var mode = Empty ? DaxFsImageMode.OverlayOnly : backing is not null ? DaxFsImageMode.Split : Branching ? DaxFsImageMode.Branching : DaxFsImageMode.Static;
         if (!v8 && mode == DaxFsImageMode.Static && (MyInvocation.BoundParameters.ContainsKey(nameof(DeltaSize))))
@@ -124,6 +160,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
         var builder = new ImageBuilder(new ImageBuildOptions
         {
             SourcePath = source ?? string.Empty,
+            Archive = archive,
             Destination = dest,
             Format = v8 ? DaxFsFormat.Format8 : DaxFsFormat.Format5,
             Mode = mode,
@@ -234,7 +271,14 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
     private string DefaultDestination(string source)
     {
         string tree = source.TrimEnd('/');
-        string name = (tree.Length == 0 ? "rootfs" : System.IO.Path.GetFileName(tree)) + ".daxfs";
+        string leaf = tree.Length == 0 ? "rootfs" : System.IO.Path.GetFileName(tree);
+        if (File.Exists(source))
+        {
+            // busybox.tar.gz → busybox.daxfs
+            foreach (var ext in new[] { ".tar.gz", ".tar.zst", ".tar.xz", ".tgz", ".tzst", ".txz", ".tar", ".gz", ".zst", ".xz" })
+                if (leaf.Length > ext.Length && leaf.EndsWith(ext, StringComparison.OrdinalIgnoreCase)) { leaf = leaf[..^ext.Length]; break; }
+        }
+        string name = leaf + ".daxfs";
         string here = SessionState.Path.CurrentFileSystemLocation.ProviderPath.TrimEnd('/');
         bool hereInside = tree.Length == 0 || here == tree || here.StartsWith(tree + "/", StringComparison.Ordinal);
         string folder = hereInside && tree.Length > 0 ? System.IO.Path.GetDirectoryName(tree)! : (here.Length == 0 ? "/" : here);
@@ -276,7 +320,11 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
     {
         var category = ex.Kind switch
         {
-            BuildErrorKind.SourceNotFound => ErrorCategory.ObjectNotFound,
+            BuildErrorKind.SourceNotFound or BuildErrorKind.BlobMissing or BuildErrorKind.ManifestNotFound => ErrorCategory.ObjectNotFound,
+            BuildErrorKind.ArchiveInvalid or BuildErrorKind.ArchiveTruncated or BuildErrorKind.UnsafeMemberPath or BuildErrorKind.MemberThroughSymlink
+                or BuildErrorKind.DuplicateMember or BuildErrorKind.HardLinkTargetMissing or BuildErrorKind.WhiteoutTargetMissing => ErrorCategory.InvalidData,
+            BuildErrorKind.DigestMismatch => ErrorCategory.SecurityError,
+            BuildErrorKind.ManifestAmbiguous => ErrorCategory.InvalidArgument,
             BuildErrorKind.SourceNotDirectory or BuildErrorKind.InvalidOption or BuildErrorKind.DestinationInsideSource => ErrorCategory.InvalidArgument,
             BuildErrorKind.DestinationExists => ErrorCategory.ResourceExists,
             BuildErrorKind.Unreadable => ErrorCategory.PermissionDenied,

@@ -1,0 +1,326 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using DaxFs.Core.Build;
+using DaxFs.Core.Read;
+
+namespace DaxFs.Core.Tests.Build;
+
+/// <summary>
+/// Builds from tarballs and OCI layouts made here with TarWriter (and hand-made headers for what TarWriter will not
+/// write): the layer rules, and every hostile archive of issue 19 refused with its own error kind and nothing left in
+/// the destination folder.
+/// </summary>
+public sealed class ArchiveTests : IDisposable
+{
+    private readonly TestTrees _trees = new();
+    public void Dispose() => _trees.Dispose();
+
+    private string Folder(string name) => _trees.NewFolder(name + "-" + Guid.NewGuid().ToString("n")[..8]);
+
+    /// <summary>A tar made of the given members (name, type, data or link target, mode).</summary>
+    private static byte[] Tar(TarEntryFormat format, params (string Name, TarEntryType Type, string Content)[] members)
+    {
+        var ms = new MemoryStream();
+        using (var w = new TarWriter(ms, format, leaveOpen: true))
+        {
+            foreach (var (name, type, content) in members)
+            {
+                TarEntry e = format switch
+                {
+                    TarEntryFormat.Pax => new PaxTarEntry(type, name),
+                    TarEntryFormat.Gnu => new GnuTarEntry(type, name),
+                    _ => new UstarTarEntry(type, name),
+                };
+                e.Mode = type == TarEntryType.Directory ? (UnixFileMode)0x1ED : (UnixFileMode)0x1A4;
+                e.ModificationTime = DateTimeOffset.FromUnixTimeSeconds(1700000000);
+                if (type is TarEntryType.SymbolicLink or TarEntryType.HardLink) e.LinkName = content;
+                else if (type is TarEntryType.RegularFile or TarEntryType.V7RegularFile) e.DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content));
+                w.WriteEntry(e);
+            }
+        }
+        return ms.ToArray();
+    }
+
+    private static (string, TarEntryType, string) F(string name, string data = "") => (name, TarEntryType.RegularFile, data);
+    private static (string, TarEntryType, string) D(string name) => (name, TarEntryType.Directory, "");
+    private static (string, TarEntryType, string) L(string name, string target) => (name, TarEntryType.SymbolicLink, target);
+    private static (string, TarEntryType, string) H(string name, string target) => (name, TarEntryType.HardLink, target);
+
+    private string WriteTar(byte[] tar, string name = "in.tar")
+    {
+        string path = Path.Combine(Folder("tar"), name);
+        File.WriteAllBytes(path, tar);
+        return path;
+    }
+
+    private static ImageBuildResult Build(string source, ArchiveKind kind, string dest, string? reference = null, bool skip = false) =>
+        new ImageBuilder(new ImageBuildOptions
+        {
+            SourcePath = source, Destination = dest, SkipUnsupported = skip,
+            Archive = new ArchiveSource { Kind = kind, Path = source, Reference = reference },
+        }).Build();
+
+    /// <summary>The build fails with <paramref name="kind"/>, and the destination folder stays empty (no image, no temporary file).</summary>
+    private DaxFsBuildException Refused(string source, ArchiveKind kind, BuildErrorKind expected, string? reference = null)
+    {
+        string outDir = Folder("out");
+        var ex = Assert.Throws<DaxFsBuildException>(() => Build(source, kind, Path.Combine(outDir, "x.daxfs"), reference));
+        Assert.Equal(expected, ex.Kind);
+        Assert.Empty(Directory.GetFileSystemEntries(outDir));
+        return ex;
+    }
+
+    private static byte[] Gzip(byte[] b)
+    {
+        var ms = new MemoryStream();
+        using (var g = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true)) g.Write(b);
+        return ms.ToArray();
+    }
+
+    private static byte[] Zstd(byte[] b)
+    {
+        using var c = new ZstdSharp.Compressor(3);
+        return c.Wrap(b).ToArray();
+    }
+
+    private static uint Ino(DaxFsImageReader r, string path)
+    {
+        Assert.True(r.TryLookup(path, out uint ino), path + " is missing");
+        return ino;
+    }
+
+    // ---- tarballs ----
+
+    [Fact]
+    public void MembersOutOfOrderAndImplicitDirectoriesGiveTheSortedTree()
+    {
+        var tar = Tar(TarEntryFormat.Pax, F("z/b", "2"), F("a", "1"), L("z/link", "b"), H("z/hard", "a"), D("z"), F("m/n/o", "3"));
+        string dest = Path.Combine(Folder("out"), "x.daxfs");
+        Build(WriteTar(tar), ArchiveKind.Tar, dest);
+        using var r = DaxFsImageReader.Open(dest);
+        Assert.True(r.TryLookup("/m/n/o", out uint o));
+        Assert.True(r.TryLookup("/a", out uint a));
+        Assert.True(r.TryLookup("/z/hard", out uint hard));
+        Assert.Equal(a, hard);
+        Assert.Equal(2u, r.GetInode(a).Nlink);
+        Assert.Equal(0x41EDu, r.GetInode(Ino(r, "/m")).Mode); // made as tar does: 0755
+        Assert.True(o > a);
+    }
+
+    [Fact]
+    public void GnuLongNamesAndPaxIdsAreRead()
+    {
+        string longName = new string('d', 120) + "/" + new string('f', 200);
+        var ms = new MemoryStream();
+        using (var w = new TarWriter(ms, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            var e = new PaxTarEntry(TarEntryType.RegularFile, "big-ids") { Uid = 3000000, Gid = 4000000, Mode = (UnixFileMode)0x9ED, DataStream = new MemoryStream(new byte[] { 1 }) };
+            w.WriteEntry(e);
+            w.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, longName) { Mode = (UnixFileMode)0x1A4, DataStream = new MemoryStream(new byte[] { 2 }) });
+        }
+        string dest = Path.Combine(Folder("out"), "x.daxfs");
+        Build(WriteTar(ms.ToArray()), ArchiveKind.Tar, dest);
+        using var r = DaxFsImageReader.Open(dest);
+        var ids = r.GetInode(Ino(r, "/big-ids"));
+        Assert.Equal(3000000u, ids.Uid);
+        Assert.Equal(4000000u, ids.Gid);
+        Assert.Equal(0x89EDu, ids.Mode); // set-uid kept
+        Assert.True(r.TryLookup("/" + longName, out uint _));
+    }
+
+    [Theory]
+    [InlineData("../x")]
+    [InlineData("a/../../x")]
+    [InlineData("/etc/x")]
+    public void MembersOutsideTheImageAreRefused(string name)
+    {
+        var ex = Refused(WriteTar(Tar(TarEntryFormat.Pax, F("ok", "1"), F(name, "evil"))), ArchiveKind.Tar, BuildErrorKind.UnsafeMemberPath);
+        Assert.Contains(name, ex.Message);
+        Assert.Contains(name, ex.Paths);
+    }
+
+    [Fact]
+    public void HardLinkOutsideTheImageIsRefused() =>
+        Refused(WriteTar(Tar(TarEntryFormat.Pax, H("h", "../etc/passwd"))), ArchiveKind.Tar, BuildErrorKind.UnsafeMemberPath);
+
+    [Fact]
+    public void MemberThroughASymlinkIsRefused()
+    {
+        var ex = Refused(WriteTar(Tar(TarEntryFormat.Pax, L("etc", "/etc"), F("etc/passwd", "root::0:0"))), ArchiveKind.Tar, BuildErrorKind.MemberThroughSymlink);
+        Assert.Contains("'etc'", ex.Message);
+    }
+
+    [Fact]
+    public void DuplicateMembersAreRefused() =>
+        Refused(WriteTar(Tar(TarEntryFormat.Pax, F("f", "one"), F("./f", "two"))), ArchiveKind.Tar, BuildErrorKind.DuplicateMember);
+
+    [Fact]
+    public void HardLinkToAMissingOrLaterMemberIsRefused()
+    {
+        Refused(WriteTar(Tar(TarEntryFormat.Pax, H("h", "nothing"))), ArchiveKind.Tar, BuildErrorKind.HardLinkTargetMissing);
+        var ex = Refused(WriteTar(Tar(TarEntryFormat.Pax, H("h", "later"), F("later", "x"))), ArchiveKind.Tar, BuildErrorKind.HardLinkTargetMissing);
+        Assert.Contains("must follow its target", ex.Message);
+        Refused(WriteTar(Tar(TarEntryFormat.Pax, D("d"), H("h", "d"))), ArchiveKind.Tar, BuildErrorKind.HardLinkTargetMissing);
+    }
+
+    [Fact]
+    public void TruncatedTarballsAreRefused()
+    {
+        var tar = Tar(TarEntryFormat.Pax, F("a", new string('a', 5000)), F("b", "b"));
+        Refused(WriteTar(tar[..3000]), ArchiveKind.Tar, BuildErrorKind.ArchiveTruncated);          // inside a's data
+        Refused(WriteTar(tar[..(tar.Length - 1024)]), ArchiveKind.Tar, BuildErrorKind.ArchiveTruncated); // no end-of-archive blocks
+        var gz = Gzip(tar);
+        Refused(WriteTar(gz[..(gz.Length / 2)], "t.tar.gz"), ArchiveKind.Tar, BuildErrorKind.ArchiveTruncated);
+        Refused(WriteTar(gz[..(gz.Length * 3 / 4)], "t2.tar.gz"), ArchiveKind.Tar, BuildErrorKind.ArchiveTruncated);
+        var zst = Zstd(tar);
+        Refused(WriteTar(zst[..(zst.Length - 10)], "t.tar.zst"), ArchiveKind.Tar, BuildErrorKind.ArchiveTruncated);
+    }
+
+    [Fact]
+    public void AHeaderClaimingAHugeSizeIsRefusedBeforeAnythingIsAllocated()
+    {
+        var tar = Tar(TarEntryFormat.Ustar, F("huge", "tiny"));
+        // size field: 12 bytes at 124 (octal); the checksum (8 bytes at 148) is recomputed.
+        Encoding.ASCII.GetBytes("77777777777\0").CopyTo(tar, 124);
+        Encoding.ASCII.GetBytes("        ").CopyTo(tar, 148);
+        int sum = 0;
+        for (int i = 0; i < 512; i++) sum += tar[i];
+        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(tar, 148);
+        var ex = Refused(WriteTar(tar), ArchiveKind.Tar, BuildErrorKind.ArchiveTruncated);
+        Assert.Contains("huge", ex.Message);
+        Refused(WriteTar(Gzip(tar), "huge.tar.gz"), ArchiveKind.Tar, BuildErrorKind.ArchiveTruncated);
+    }
+
+    [Fact]
+    public void GarbageIsNotATar() =>
+        Refused(WriteTar(Enumerable.Range(0, 4096).Select(i => (byte)(i * 7 + 1)).ToArray()), ArchiveKind.Tar, BuildErrorKind.ArchiveInvalid);
+
+    [Fact]
+    public void TarballWhiteoutNamesAreKeptAsFiles()
+    {
+        string dest = Path.Combine(Folder("out"), "x.daxfs");
+        Build(WriteTar(Tar(TarEntryFormat.Pax, F("a"), F(".wh.a"), F(".wh..wh..opq"))), ArchiveKind.Tar, dest);
+        using var r = DaxFsImageReader.Open(dest);
+        Assert.True(r.TryLookup("/a", out uint _));
+        Assert.True(r.TryLookup("/.wh.a", out uint _));
+    }
+
+    // ---- OCI layouts ----
+
+    /// <summary>Writes an OCI layout with one image (tag "t") of the given layers; returns its folder.</summary>
+    private string Layout(params byte[][] layers)
+    {
+        string dir = Folder("layout");
+        Directory.CreateDirectory(Path.Combine(dir, "blobs", "sha256"));
+        File.WriteAllText(Path.Combine(dir, "oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+        object Blob(byte[] data, string media)
+        {
+            string hex = Convert.ToHexString(SHA256.HashData(data)).ToLowerInvariant();
+            File.WriteAllBytes(Path.Combine(dir, "blobs", "sha256", hex), data);
+            return new Dictionary<string, object> { ["mediaType"] = media, ["digest"] = "sha256:" + hex, ["size"] = data.Length };
+        }
+        var descs = layers.Select(l => Blob(l, "application/vnd.oci.image.layer.v1.tar")).ToArray();
+        var config = Blob(JsonSerializer.SerializeToUtf8Bytes(new { architecture = "amd64", os = "linux", rootfs = new { type = "layers", diff_ids = Array.Empty<string>() } }), "application/vnd.oci.image.config.v1+json");
+        var manifest = (Dictionary<string, object>)Blob(JsonSerializer.SerializeToUtf8Bytes(new { schemaVersion = 2, config, layers = descs }), "application/vnd.oci.image.manifest.v1+json");
+        manifest["annotations"] = new Dictionary<string, string> { ["org.opencontainers.image.ref.name"] = "t" };
+        File.WriteAllBytes(Path.Combine(dir, "index.json"), JsonSerializer.SerializeToUtf8Bytes(new { schemaVersion = 2, manifests = new[] { manifest } }));
+        return dir;
+    }
+
+    private static string LayerBlob(string layout, int index)
+    {
+        var index0 = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "index.json")));
+        string m = index0.RootElement.GetProperty("manifests")[0].GetProperty("digest").GetString()![7..];
+        var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "blobs", "sha256", m)));
+        return Path.Combine(layout, "blobs", "sha256", manifest.RootElement.GetProperty("layers")[index].GetProperty("digest").GetString()![7..]);
+    }
+
+    [Fact]
+    public void LayersApplyInOrderWithWhiteoutsOpaqueDirectoriesAndLowerHardLinks()
+    {
+        var l1 = Tar(TarEntryFormat.Pax, D("d"), F("d/a", "a"), F("d/b", "b"), D("d/sub"), F("d/sub/x", "x"), F("gone", "g"), F("keep", "k"), F("file"));
+        var l2 = Tar(TarEntryFormat.Pax, F(".wh.gone"), F("d/.wh..wh..opq"), F("d/c", "c"), H("keep.link", "keep"), D("file"), F("file/now", "n"));
+        var l3 = Tar(TarEntryFormat.Gnu, F("d/a", "a again"));
+        string dest = Path.Combine(Folder("out"), "x.daxfs");
+        Build(Layout(l1, Gzip(l2), Zstd(l3)), ArchiveKind.OciLayout, dest);
+        using var r = DaxFsImageReader.Open(dest);
+        Assert.False(r.TryLookup("/gone", out uint _));
+        Assert.False(r.TryLookup("/d/b", out uint _));
+        Assert.False(r.TryLookup("/d/sub", out uint _));
+        Assert.True(r.TryLookup("/d/c", out uint _));
+        Assert.True(r.TryLookup("/d/a", out uint a));
+        Assert.Equal(7ul, r.GetInode(a).Size);
+        Assert.Equal(Ino(r, "/keep"), Ino(r, "/keep.link"));
+        Assert.True(r.TryLookup("/file/now", out uint _));
+    }
+
+    [Fact]
+    public void WhiteoutOfNothingIsRefused()
+    {
+        var ex = Refused(Layout(Tar(TarEntryFormat.Pax, F("a")), Tar(TarEntryFormat.Pax, F(".wh.missing"))), ArchiveKind.OciLayout, BuildErrorKind.WhiteoutTargetMissing);
+        Assert.Contains("'missing'", ex.Message);
+    }
+
+    [Fact]
+    public void ADigestMismatchIsRefusedAndNamesTheBlob()
+    {
+        string layout = Layout(Tar(TarEntryFormat.Pax, F("a", new string('a', 3000))));
+        string blob = LayerBlob(layout, 0);
+        var bytes = File.ReadAllBytes(blob);
+        bytes[1000] ^= 1; // inside a's data: the tar still reads, only the digest tells
+        File.WriteAllBytes(blob, bytes);
+        var ex = Refused(layout, ArchiveKind.OciLayout, BuildErrorKind.DigestMismatch);
+        Assert.Contains(Path.GetFileName(blob), ex.Message);
+    }
+
+    [Fact]
+    public void ATruncatedLayerIsADigestMismatch()
+    {
+        string layout = Layout(Gzip(Tar(TarEntryFormat.Pax, F("a", new string('a', 3000)))));
+        string blob = LayerBlob(layout, 0);
+        File.WriteAllBytes(blob, File.ReadAllBytes(blob)[..20]);
+        Refused(layout, ArchiveKind.OciLayout, BuildErrorKind.DigestMismatch);
+    }
+
+    [Fact]
+    public void AnIndexPointingAtAMissingBlobIsRefused()
+    {
+        string layout = Layout(Tar(TarEntryFormat.Pax, F("a")));
+        File.Delete(LayerBlob(layout, 0));
+        Refused(layout, ArchiveKind.OciLayout, BuildErrorKind.BlobMissing);
+        string other = Layout(Tar(TarEntryFormat.Pax, F("a")));
+        var index = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(other, "index.json")));
+        File.Delete(Path.Combine(other, "blobs", "sha256", index.RootElement.GetProperty("manifests")[0].GetProperty("digest").GetString()![7..]));
+        Refused(other, ArchiveKind.OciLayout, BuildErrorKind.BlobMissing);
+    }
+
+    [Fact]
+    public void AMissingTagListsTheTagsThatExist()
+    {
+        var ex = Refused(Layout(Tar(TarEntryFormat.Pax, F("a"))), ArchiveKind.OciLayout, BuildErrorKind.ManifestNotFound, reference: "nope");
+        Assert.Contains("'nope'", ex.Message);
+        Assert.Contains("It has: t ", ex.Message);
+    }
+
+    [Fact]
+    public void AnOciLayoutInATarIsDetectedAndBuilt()
+    {
+        string layout = Layout(Tar(TarEntryFormat.Pax, F("a", "x")));
+        var ms = new MemoryStream();
+        using (var w = new TarWriter(ms, TarEntryFormat.Pax, leaveOpen: true))
+            foreach (var f in Directory.GetFiles(layout, "*", SearchOption.AllDirectories))
+                w.WriteEntry(f, Path.GetRelativePath(layout, f));
+        string tar = WriteTar(ms.ToArray(), "layout.tar");
+        Assert.Equal(ArchiveKind.OciLayout, ArchiveSource.Detect(tar));
+        Assert.Equal(ArchiveKind.OciLayout, ArchiveSource.Detect(layout));
+        Assert.Equal(ArchiveKind.Tar, ArchiveSource.Detect(WriteTar(Tar(TarEntryFormat.Pax, F("oci-layoutx")))));
+        Assert.Null(ArchiveSource.Detect(Folder("plain")));
+        string a = Path.Combine(Folder("out"), "a.daxfs"), b = Path.Combine(Folder("out"), "b.daxfs");
+        Build(tar, ArchiveKind.OciLayout, a);
+        Build(layout, ArchiveKind.OciLayout, b);
+        Assert.Equal(File.ReadAllBytes(b), File.ReadAllBytes(a));
+    }
+}
