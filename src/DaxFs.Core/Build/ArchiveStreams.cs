@@ -56,8 +56,22 @@ internal static class ArchiveStreams
     }
 }
 
+/// <summary>A stream read once from start to end: it neither seeks, nor knows its length or position, nor writes.</summary>
+internal abstract class ForwardReadStream : Stream
+{
+    public sealed override bool CanRead => true;
+    public sealed override bool CanSeek => false;
+    public sealed override bool CanWrite => false;
+    public sealed override long Length => throw new NotSupportedException();
+    public sealed override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public sealed override void Flush() { }
+    public sealed override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public sealed override void SetLength(long value) => throw new NotSupportedException();
+    public sealed override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
 /// <summary>Bytes read first (to sniff the compression), then the rest of a non-seekable stream.</summary>
-internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+internal sealed class PrefixedStream(byte[] prefix, Stream inner) : ForwardReadStream
 {
     private int _at;
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -72,15 +86,6 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
         }
         return inner.Read(buffer);
     }
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>
@@ -89,7 +94,7 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
 /// a forward-only stream (so members come in order and data streams read through this one); bytes it only skips
 /// (<see cref="SkipBudget"/>: data nobody read) are seeked over in a seekable archive and handed to it as zeros.
 /// </summary>
-internal sealed class CountingStream(Stream inner) : Stream
+internal sealed class CountingStream(Stream inner) : ForwardReadStream
 {
     public long Position64 { get; private set; }
     public bool InnerSeekable => inner.CanSeek;
@@ -112,19 +117,10 @@ internal sealed class CountingStream(Stream inner) : Stream
         Position64 += n;
         return n;
     }
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void Flush() { }
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>Computes the SHA-256 of every byte read through it; <see cref="Verify"/> reads the rest and compares.</summary>
-internal sealed class HashingStream(Stream inner) : Stream
+internal sealed class HashingStream(Stream inner) : ForwardReadStream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     public long BytesRead { get; private set; }
@@ -143,15 +139,6 @@ internal sealed class HashingStream(Stream inner) : Stream
         return Convert.ToHexString(_hash.GetHashAndReset()).ToLowerInvariant();
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     protected override void Dispose(bool disposing)
     {
         if (disposing) { _hash.Dispose(); inner.Dispose(); }
