@@ -127,6 +127,7 @@ Describe 'New-DaxFsImage from a tarball' {
         tar -C $src -cf $tar .
         New-DaxFsImage -Path $tar -Destination (Join-Path $script:Work 'fifo.daxfs') -Force -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'DaxFsBuild.UnsupportedFileType,DaxFs.Commands.NewDaxFsImageCommand'
+        $err[0].Exception.Message | Should -Match "'pipe'\. Exclude them with -Exclude, or leave them out with -SkipUnsupported\.$"
         $img = New-DaxFsImage -Path $tar -Destination (Join-Path $script:Work 'fifo.daxfs') -Force -SkipUnsupported -WarningVariable w -WarningAction SilentlyContinue
         (Get-DaxFsItem $img -Recurse).FullName | Should -Be @('/file')
         "$w" | Should -Match "Skipped 'pipe'"
@@ -195,7 +196,7 @@ Describe 'New-DaxFsImage from an OCI image' {
         $dest = Join-Path $script:Work 'pick.daxfs'
         New-DaxFsImage -Path $script:Layout -Destination $dest -Force -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'DaxFsBuild.ManifestAmbiguous,DaxFs.Commands.NewDaxFsImageCommand'
-        $err[0].Exception.Message | Should -Match 'test linux/amd64.*test-zstd.*multi'
+        $err[0].Exception.Message | Should -Match 'test linux/amd64.*test-zstd.*multi.*\. Give one of these tags with -Reference\.$'
         New-DaxFsImage -Path $script:Layout -Reference nope -Destination $dest -Force -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'DaxFsBuild.ManifestNotFound,DaxFs.Commands.NewDaxFsImageCommand'
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
@@ -203,7 +204,7 @@ Describe 'New-DaxFsImage from an OCI image' {
         (Get-DaxFsItem (New-DaxFsImage -Path $script:Layout -Reference multi -Platform linux/arm64 -Destination $dest -Force) -Recurse).FullName | Should -Be @('/arch')
         (Get-DaxFsItem (New-DaxFsImage -Path $script:Layout -Reference multi -Destination $dest -Force) -Path /bin/busybox).Type | Should -Be 'File'
         New-DaxFsImage -Path (Join-Path $script:Oci 'other-platform') -Destination $dest -Force -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $err[0].Exception.Message | Should -Match 'no linux/amd64 image.*arm linux/arm64'
+        $err[0].Exception.Message | Should -Match 'no linux/amd64 image.*arm linux/arm64.*\. Choose one with -Platform \(and -Reference\)\.$'
     }
 
     It 'refuses a blob whose digest does not match, or that is missing, and leaves nothing behind' {

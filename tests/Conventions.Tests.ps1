@@ -161,7 +161,7 @@ Describe 'New-DaxFsImage -Verbose' {
         $verbose | Should -Match '1 hard-link name, 1 excluded, 0 skipped, 1 sparse \(8388608 bytes of holes\)'
         $verbose | Should -Match 'Layout \([\d.]+ s\): static image of \d+ bytes'
         $verbose | Should -Match 'Wrote .* in [\d.]+ s'
-        $warnings | Should -Match "sparse file .*'sparse'.*grows by 8388608 bytes"
+        $warnings | Should -Match "sparse file .*'sparse'.*grows by 8388608 bytes .*\. Exclude them with -Exclude if they should not be in the image\."
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using DaxFs.Core.Errors;
 
 namespace DaxFs.Core.Build;
 
@@ -187,7 +188,7 @@ internal sealed class ContainerImage
             pool = candidates.Where(c => c.Tag == tag || (c.Tag is not null && c.Tag.EndsWith(":" + tag, StringComparison.Ordinal))).ToList();
             if (pool.Count == 0)
                 throw new DaxFsBuildException(BuildErrorKind.ManifestNotFound,
-                    $"The OCI layout {Where} has no image tagged '{tag}'. It has: {Describe(candidates)}. Give one of these tags with -Reference.", new[] { _source.Path });
+                    $"The OCI layout {Where} has no image tagged '{tag}'. It has: {Describe(candidates)}.", new[] { _source.Path }) { NextStep = NextStep.ChooseReference };
         }
         // Platforms: from the index when it says, else from the image configuration.
         pool = pool.Select(c => c.Platform is null ? c with { Platform = PlatformOf(c.Digest) } : c).ToList();
@@ -195,10 +196,10 @@ internal sealed class ContainerImage
         var match = pool.Where(c => PlatformMatches(c.Platform, wanted)).ToList();
         if (match.Count == 0)
             throw new DaxFsBuildException(BuildErrorKind.ManifestNotFound,
-                $"The OCI layout {Where} has no {wanted} image{(_source.Reference is null ? "" : $" tagged '{_source.Reference}'")}. It has: {Describe(pool)}. Choose one with -Platform (and -Reference).", new[] { _source.Path });
+                $"The OCI layout {Where} has no {wanted} image{(_source.Reference is null ? "" : $" tagged '{_source.Reference}'")}. It has: {Describe(pool)}.", new[] { _source.Path }) { NextStep = NextStep.ChoosePlatform };
         if (match.Select(c => c.Digest).Distinct().Count() > 1)
             throw new DaxFsBuildException(BuildErrorKind.ManifestAmbiguous,
-                $"The OCI layout {Where} has {match.Count} {wanted} images: {Describe(match)}. Choose one with -Reference.", new[] { _source.Path });
+                $"The OCI layout {Where} has {match.Count} {wanted} images: {Describe(match)}.", new[] { _source.Path }) { NextStep = NextStep.ChooseReference };
         var chosen = match[0];
         Chosen = $"{chosen.Tag ?? "(untagged)"} {chosen.Platform} {chosen.Digest}";
 
@@ -349,11 +350,11 @@ internal sealed class ContainerImage
             pool = images.Where(e => e.TryGetProperty("RepoTags", out var t) && t.ValueKind == JsonValueKind.Array &&
                 t.EnumerateArray().Any(x => x.GetString() is { } s && (s == tag || s == tag + ":latest" || s.EndsWith("/" + tag, StringComparison.Ordinal) || s.EndsWith("/" + tag + ":latest", StringComparison.Ordinal)))).ToList();
             if (pool.Count == 0)
-                throw new DaxFsBuildException(BuildErrorKind.ManifestNotFound, $"The docker archive {Where} has no image tagged '{tag}'. It has: {all}. Give one of these tags with -Reference.", new[] { _source.Path });
+                throw new DaxFsBuildException(BuildErrorKind.ManifestNotFound, $"The docker archive {Where} has no image tagged '{tag}'. It has: {all}.", new[] { _source.Path }) { NextStep = NextStep.ChooseReference };
         }
         if (pool.Count == 0) throw new DaxFsBuildException(BuildErrorKind.ManifestNotFound, $"The docker archive {Where} lists no image in its manifest.json.", new[] { _source.Path });
         if (pool.Count > 1)
-            throw new DaxFsBuildException(BuildErrorKind.ManifestAmbiguous, $"The docker archive {Where} holds {pool.Count} images: {all}. Choose one with -Reference.", new[] { _source.Path });
+            throw new DaxFsBuildException(BuildErrorKind.ManifestAmbiguous, $"The docker archive {Where} holds {pool.Count} images: {all}.", new[] { _source.Path }) { NextStep = NextStep.ChooseReference };
         var image = pool[0];
         string configPath = Config(image);
         var configBytes = ReadSmall(configPath, configPath, "the image configuration");
@@ -362,7 +363,8 @@ internal sealed class ContainerImage
         string platform = PlatformString(config.RootElement, "os", "architecture", "variant") ?? "unknown";
         if (!PlatformMatches(platform, _source.Platform))
             throw new DaxFsBuildException(BuildErrorKind.ManifestNotFound,
-                $"The docker archive {Where} holds a {platform} image ({Tags(image)}), not {_source.Platform}: give -Platform {platform} to build it anyway.", new[] { _source.Path });
+                $"The docker archive {Where} holds a {platform} image ({Tags(image)}), not {_source.Platform}.", new[] { _source.Path })
+                { NextStep = NextStep.BuildOtherPlatform, NextStepSubject = platform };
         Chosen = $"{Tags(image)} {platform} {configPath}";
         var diffIds = config.RootElement.TryGetProperty("rootfs", out var rootfs) && rootfs.TryGetProperty("diff_ids", out var ids) && ids.ValueKind == JsonValueKind.Array
             ? ids.EnumerateArray().Select(x => x.GetString() ?? "").ToList() : new List<string>();

@@ -1,3 +1,4 @@
+using DaxFs.Core.Errors;
 using DaxFs.Core.Format;
 
 namespace DaxFs.Core.Build;
@@ -81,8 +82,9 @@ public readonly struct BuildProgress(long itemsDone, long itemsTotal, long bytes
     public string? CurrentPath => currentPath?.Invoke();
 }
 
-/// <summary>A warning the build produced (a skipped special file, a small delta region...).</summary>
-public sealed record BuildWarning(string Id, string Message, string? Path);
+/// <summary>A warning the build produced (a skipped special file, a small delta region...). <see cref="NextStep"/> is what to
+/// do about it when that is a command of the module (the module words it after <see cref="Message"/>).</summary>
+public sealed record BuildWarning(string Id, string Message, string? Path, NextStep NextStep = NextStep.None);
 
 /// <summary>What a build would write, known after the scan and before any byte is written.</summary>
 public sealed class ImageBuildPlan
@@ -182,4 +184,19 @@ public sealed class DaxFsBuildException : Exception
 
     public BuildErrorKind Kind { get; }
     public IReadOnlyList<string> Paths { get; }
+
+    /// <summary>What to do next when it is a command of the module; the module words it (<see cref="WithNextStep"/>).</summary>
+    public NextStep NextStep { get; init; }
+
+    /// <summary>What the next step acts on (a folder to leave out, a platform to ask for).</summary>
+    public string? NextStepSubject { get; init; }
+
+    /// <summary>This error with <paramref name="text"/> (the worded <see cref="NextStep"/>) after its message: the same kind,
+    /// paths and inner exception, its next step done.</summary>
+    public DaxFsBuildException WithNextStep(string text)
+    {
+        var copy = new DaxFsBuildException(Kind, Message.TrimEnd() + " " + text.Trim(), Paths, InnerException) { NextStepSubject = NextStepSubject };
+        foreach (System.Collections.DictionaryEntry e in Data) copy.Data[e.Key] = e.Value;
+        return copy;
+    }
 }

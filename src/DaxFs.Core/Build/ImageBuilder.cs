@@ -119,7 +119,7 @@ public sealed class ImageBuilder
         var warnings = new List<BuildWarning>();
         CheckFormatOptions(o);
         if (o.Mode == DaxFsImageMode.Split && string.IsNullOrEmpty(o.BackingFile))
-            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "A split image needs a backing file for its file data: give -BackingFile.");
+            throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "A split image needs a backing file for its file data.") { NextStep = NextStep.NameBackingFile };
         if (o.Mode != DaxFsImageMode.Split && !string.IsNullOrEmpty(o.BackingFile))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "A backing file is only used by split images.");
         if (o.Format == DaxFsFormat.Format5 && o.Mode != DaxFsImageMode.Static)
@@ -127,7 +127,7 @@ public sealed class ImageBuilder
             if (o.DeltaSize <= 0 || o.DeltaSize % DaxFsConstants.BlockSize != 0)
                 throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The delta region size must be a positive multiple of 4096 bytes (got {o.DeltaSize}).");
             if (o.DeltaSize < 2 * DaxFsConstants.BranchLogCapacity)
-                warnings.Add(new BuildWarning(ErrorIds.SmallDeltaRegion, BranchSpace.NoRoomAtBuild(o.DeltaSize), null));
+                warnings.Add(new BuildWarning(ErrorIds.SmallDeltaRegion, BranchSpace.NoRoomAtBuild(o.DeltaSize), null, NextStep.LargerDeltaRegion));
         }
         if (o.PageCacheSlots != 0 && (o.Mode != DaxFsImageMode.Split || !BitOperations.IsPow2(o.PageCacheSlots)))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, o.Mode != DaxFsImageMode.Split
@@ -216,11 +216,16 @@ public sealed class ImageBuilder
                 ?? throw new DaxFsBuildException(BuildErrorKind.InvalidOption, $"The folder '{dir}' for the {what} does not exist: create it first.", new[] { dir });
             if (sourceReal is not null && (dirReal == sourceReal || dirReal.StartsWith(sourceReal.TrimEnd('/') + "/", StringComparison.Ordinal))
                 && !InExcludedFolder(o.Exclude, sourceReal, dirReal))
+            {
+                string folder = dirReal[sourceReal.TrimEnd('/').Length..].TrimStart('/');
                 throw new DaxFsBuildException(BuildErrorKind.DestinationInsideSource,
                     $"The {what} '{full}' would be inside the source tree '{source}' and end up in itself: write it outside the tree" +
-                    (dirReal == sourceReal ? "." : $", or leave its folder out of the image (-Exclude '{dirReal[sourceReal.TrimEnd('/').Length..].TrimStart('/')}')."), new[] { full });
+                    (folder.Length == 0 ? "." : $", or leave its folder '{folder}' out of the image."), new[] { full })
+                { NextStep = folder.Length == 0 ? NextStep.None : NextStep.ExcludeDestinationFolder, NextStepSubject = folder };
+            }
             if (File.Exists(full) && !o.Overwrite)
-                throw new DaxFsBuildException(BuildErrorKind.DestinationExists, $"The {what} '{full}' already exists: use -Force to replace it (it is replaced only once the new one is complete).", new[] { full });
+                throw new DaxFsBuildException(BuildErrorKind.DestinationExists, $"The {what} '{full}' already exists (a replaced file is replaced only once the new one is complete).", new[] { full })
+                    { NextStep = NextStep.ReplaceExisting };
         }
         if (o.BackingFile is not null && Path.GetFullPath(o.BackingFile) == Path.GetFullPath(o.Destination))
             throw new DaxFsBuildException(BuildErrorKind.InvalidOption, "The backing file and the image must be different files.");
@@ -626,7 +631,8 @@ public sealed class ImageBuilder
             string rel = tree.RelativePath(n);
             if (e == Errno.ENOENT)
                 throw new DaxFsBuildException(BuildErrorKind.FileChanged, $"'{rel}' disappeared while the image was being built: build again once the tree is quiet.", new[] { rel });
-            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot read '{rel}': {Syscalls.StrError(e)}. Fix its permissions or leave it out with -Exclude.", new[] { rel });
+            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot read '{rel}': {Syscalls.StrError(e)}. Fix its permissions, or leave it out of the image.", new[] { rel })
+                { NextStep = NextStep.ExcludeUnreadable };
         }
         string Rel() => tree.RelativePath(n);
         try

@@ -400,7 +400,7 @@ internal sealed class LayerTree
             if (!options.SkipUnsupported)
                 throw new DaxFsBuildException(BuildErrorKind.UnsupportedFileType,
                     $"{unsupported.Count} member{(unsupported.Count == 1 ? " is a" : "s are")} FIFO or device node, which DAXFS cannot hold: " +
-                    $"{SourceTree.Summarize(unsupported)}. Exclude them with -Exclude, or leave them out with -SkipUnsupported.", unsupported);
+                    $"{SourceTree.Summarize(unsupported)}.", unsupported) { NextStep = NextStep.ExcludeOrSkipUnsupported };
             foreach (var u in unsupported)
                 tree.Warnings.Add(new BuildWarning(ErrorIds.UnsupportedFileSkipped, $"Skipped '{u}': DAXFS cannot hold FIFOs, sockets or device nodes.", u));
         }

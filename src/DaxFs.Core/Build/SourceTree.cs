@@ -186,8 +186,8 @@ internal sealed class SourceTree
             var l = largestSparse!.Value;
             Warnings.Add(new BuildWarning(ErrorIds.SparseFile,
                 $"{SparseFileCount} sparse file{(SparseFileCount == 1 ? "" : "s")} (the largest '{l.Path}', {l.Size} bytes of which {l.Holes} are holes): DAXFS has no holes, " +
-                $"so the image stores them as zeros and grows by {SparseBytes} bytes ({SparseBytes / (1024.0 * 1024):0.#} MiB) beyond the blocks they use on disk. Exclude them with -Exclude if they should not be in the image.",
-                l.Path));
+                $"so the image stores them as zeros and grows by {SparseBytes} bytes ({SparseBytes / (1024.0 * 1024):0.#} MiB) beyond the blocks they use on disk.",
+                l.Path, NextStep.ExcludeIfUnwanted));
         }
         SkippedCount = options.SkipUnsupported ? unsupported.Count : 0;
         if (unsupported.Count > 0)
@@ -195,14 +195,14 @@ internal sealed class SourceTree
             if (!options.SkipUnsupported)
                 throw new DaxFsBuildException(BuildErrorKind.UnsupportedFileType,
                     $"{unsupported.Count} entr{(unsupported.Count == 1 ? "y is a" : "ies are")} FIFO, socket or device node, which DAXFS cannot hold: " +
-                    $"{Summarize(unsupported)}. Exclude them with -Exclude, or leave them out with -SkipUnsupported.", unsupported);
+                    $"{Summarize(unsupported)}.", unsupported) { NextStep = NextStep.ExcludeOrSkipUnsupported };
             foreach (var u in unsupported)
                 Warnings.Add(new BuildWarning(ErrorIds.UnsupportedFileSkipped, $"Skipped '{u}': DAXFS cannot hold FIFOs, sockets or device nodes.", u));
         }
         if (unreadable.Count > 0)
             throw new DaxFsBuildException(BuildErrorKind.Unreadable,
                 $"{unreadable.Count} entr{(unreadable.Count == 1 ? "y" : "ies")} cannot be read, and an image with holes is not written: {Summarize(unreadable)}. " +
-                "Fix the permissions, run as a user who can read them, or leave them out with -Exclude.", unreadable);
+                "Fix the permissions, run as a user who can read them, or leave them out of the image.", unreadable) { NextStep = NextStep.ExcludeUnreadable };
     }
 
     /// <summary>Reports what went wrong reading a directory; false when its names could not be read.</summary>

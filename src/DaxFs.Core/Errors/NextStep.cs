@@ -108,4 +108,23 @@ public enum NextStep
     /// <summary>The image is of the other DAXFS generation than the loaded module: build it again in the format that is the
     /// subject (5 or 8) and write it.</summary>
     RebuildInFormat,
+
+    // Building images
+    /// <summary>A split image was asked for without a backing file: name one.</summary>
+    NameBackingFile,
+    /// <summary>The destination's folder is inside the source tree: leave that folder out of the image (the subject is the
+    /// folder, relative to the source).</summary>
+    ExcludeDestinationFolder,
+    /// <summary>Entries of the source cannot be read: fix their permissions, or leave them out of the image.</summary>
+    ExcludeUnreadable,
+    /// <summary>FIFOs, sockets or device nodes in the source: leave them out by name, or skip every such entry.</summary>
+    ExcludeOrSkipUnsupported,
+    /// <summary>Sparse files grow the image: leave them out if they should not be in it.</summary>
+    ExcludeIfUnwanted,
+    /// <summary>No image or several of the asked tag in a container image: name one of the tags it lists.</summary>
+    ChooseReference,
+    /// <summary>No image of the asked platform in a container image: name one of the platforms (and tags) it lists.</summary>
+    ChoosePlatform,
+    /// <summary>The only image is of another platform than the one asked for: ask for that platform (the subject) to build it.</summary>
+    BuildOtherPlatform,
 }

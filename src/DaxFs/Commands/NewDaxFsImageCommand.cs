@@ -209,7 +209,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
                         (File.Exists(dest) ? ", replacing the existing file" : "");
         if (!ShouldProcess(dest, action)) return;
 
-        foreach (var w in plan.Warnings) WriteWarning(w.Id == ErrorIds.SmallDeltaRegion ? w.Message + " " + NextSteps.DeltaSize : w.Message);
+        foreach (var w in plan.Warnings) WriteWarning(NextSteps.Worded(w));
         foreach (var stale in builder.RemoveStaleTemporaryFiles())
             WriteWarning(stale.Removed
                 ? $"Removed '{stale.Path}' ({stale.Length} bytes): the temporary file of an earlier build of this destination by process {stale.ProcessId}, which no longer runs (it was killed)."
@@ -335,7 +335,7 @@ public sealed class NewDaxFsImageCommand : PSCmdlet, IDisposable
             _ => ErrorCategory.WriteError,
         };
         object target = ex.Paths.Count == 1 ? ex.Paths[0] : ex.Paths.Count > 1 ? ex.Paths.ToArray() : source;
-        return new ErrorRecord(ex, "DaxFsBuild." + ex.Kind, category, target);
+        return new ErrorRecord(NextSteps.Worded(ex), "DaxFsBuild." + ex.Kind, category, target);
     }
 
     protected override void StopProcessing() => _cancel.Cancel();

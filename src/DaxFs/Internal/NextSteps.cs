@@ -1,3 +1,4 @@
+using DaxFs.Core.Build;
 using DaxFs.Core.Errors;
 using DaxFs.Core.Linux;
 using DaxFs.Core.Operations;
@@ -61,6 +62,14 @@ internal static class NextSteps
         NextStep.ReplaceExisting => "Use -Force to replace it.",
         NextStep.ValidateImage => "Test-DaxFsImage -Detailed lists what is wrong with it.",
         NextStep.RebuildInFormat => $"New-DaxFsImage -Format {target} builds it in that format; Write-DaxFsImage places it.",
+        NextStep.NameBackingFile => "Give -BackingFile.",
+        NextStep.ExcludeDestinationFolder => $"-Exclude '{target}' leaves that folder out.",
+        NextStep.ExcludeUnreadable => "-Exclude leaves paths out of the image.",
+        NextStep.ExcludeOrSkipUnsupported => "Exclude them with -Exclude, or leave them out with -SkipUnsupported.",
+        NextStep.ExcludeIfUnwanted => "Exclude them with -Exclude if they should not be in the image.",
+        NextStep.ChooseReference => "Give one of these tags with -Reference.",
+        NextStep.ChoosePlatform => "Choose one with -Platform (and -Reference).",
+        NextStep.BuildOtherPlatform => $"-Platform {target} builds it anyway.",
         _ => null,
     };
 
@@ -82,4 +91,12 @@ internal static class NextSteps
     /// <summary><paramref name="ex"/> with its next step worded after its message (itself when it has none).</summary>
     public static DaxLinuxException Worded(DaxLinuxException ex) =>
         Text(ex.NextStep, ex.NextStepSubject ?? ex.Target) is { } text ? ex.WithNextStep(text) : ex;
+
+    /// <summary>A build error with its next step worded after its message (itself when it has none).</summary>
+    public static DaxFsBuildException Worded(DaxFsBuildException ex) =>
+        Text(ex.NextStep, ex.NextStepSubject) is { } text ? ex.WithNextStep(text) : ex;
+
+    /// <summary>A build warning's message with its next step worded after it.</summary>
+    public static string Worded(BuildWarning warning) =>
+        Text(warning.NextStep) is { } text ? warning.Message.TrimEnd() + " " + text : warning.Message;
 }

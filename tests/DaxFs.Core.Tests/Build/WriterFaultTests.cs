@@ -1,6 +1,7 @@
 using DaxFs.Core.Format;
 using DaxFs.Core.Read;
 using DaxFs.Core.Build;
+using DaxFs.Core.Errors;
 
 namespace DaxFs.Core.Tests.Build;
 
@@ -80,7 +81,7 @@ public sealed class WriterFaultTests : IDisposable
         string dest = Path.Combine(OutFolder(), "x.daxfs");
         var ex = Fails(new ImageBuildOptions { SourcePath = t, Destination = dest }, BuildErrorKind.UnsupportedFileType);
         Assert.Equal(new[] { "fifo2", "run/pipe" }, ex.Paths);
-        Assert.Contains("-SkipUnsupported", ex.Message);
+        Assert.Equal(NextStep.ExcludeOrSkipUnsupported, ex.NextStep);
         Assert.False(File.Exists(dest));
 
         var result = new ImageBuilder(new ImageBuildOptions { SourcePath = t, Destination = dest, SkipUnsupported = true }).Build();
@@ -99,7 +100,8 @@ public sealed class WriterFaultTests : IDisposable
             File.WriteAllText(Path.Combine(d, "f"), "x");
         });
         var ex = Fails(new ImageBuildOptions { SourcePath = t, Destination = Path.Combine(t, "out", "deeper", "x.daxfs") }, BuildErrorKind.DestinationInsideSource);
-        Assert.Contains("-Exclude 'out/deeper'", ex.Message);
+        Assert.Equal((NextStep.ExcludeDestinationFolder, "out/deeper"), (ex.NextStep, ex.NextStepSubject));
+        Assert.Contains("'out/deeper'", ex.Message);
         // The folder, or one above it, left out of the image: the image cannot end up in itself.
         foreach (var pattern in new[] { "out", "/out/deeper" })
         {
