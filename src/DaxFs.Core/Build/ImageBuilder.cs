@@ -761,6 +761,8 @@ public sealed class ImageBuilder
             return (cursor, back, dataBytes);
         }
 
+        /// <summary>Format 5: superblock block, then (static) the base, or (branching, split) the branch table, the base, the
+        /// page cache (split) and the delta region.</summary>
         private static Layout ComputeV5(SourceTree tree, ImageBuildOptions o)
         {
             const long B = DaxFsConstants.BlockSize;
@@ -787,36 +789,44 @@ public sealed class ImageBuilder
                 sb.TotalSize = (ulong)(B + baseSize);
                 l.ImageAllocatedBytes = B + baseSize;
             }
-            else
-            {
-                long baseOffset = B + DaxFsConstants.BranchTableSize;
-                long after = baseOffset + baseSize;
-                sb.BaseOffset = (ulong)baseOffset;
-                sb.BranchTableOffset = (ulong)B;
-                sb.BranchTableEntries = DaxFsConstants.MaxBranches;
-                sb.NextBranchId = 1;
-                if (split)
-                {
-                    uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots : RegionsV8.DefaultPageCacheSlots(back, B);
-                    l.PageCacheSlots = slots;
-                    l.PageCacheOffset = after;
-                    long region = PageCacheHeader.RegionSize(slots);
-                    sb.PageCacheOffset = (ulong)after;
-                    sb.PageCacheSize = (ulong)region;
-                    sb.PageCacheSlotCount = slots;
-                    sb.PageCacheHashShift = (uint)BitOperations.Log2(slots);
-                    after += region;
-                }
-                sb.DeltaRegionOffset = (ulong)after;
-                sb.DeltaRegionSize = (ulong)o.DeltaSize;
-                sb.DeltaAllocOffset = (ulong)after;
-                sb.TotalSize = (ulong)(after + o.DeltaSize);
-                l.ImageAllocatedBytes = after; // the delta region stays sparse until the kernel writes to it
-            }
+            else PlaceBranchingRegionsV5(l, ref sb, o);
             l.BaseOffset = (long)sb.BaseOffset;
             l.Superblock = sb;
             l.TotalSize = (long)sb.TotalSize;
             return l;
+        }
+
+        /// <summary>A branching or split format-5 image: the branch table after the superblock block, the base after it, then
+        /// the page cache (split) and the delta region, which stays sparse until the kernel writes to it.</summary>
+        private static void PlaceBranchingRegionsV5(Layout l, ref Superblock sb, ImageBuildOptions o)
+        {
+            const long B = DaxFsConstants.BlockSize;
+            long baseOffset = B + DaxFsConstants.BranchTableSize;
+            long after = baseOffset + l.BaseSize;
+            sb.BaseOffset = (ulong)baseOffset;
+            sb.BranchTableOffset = (ulong)B;
+            sb.BranchTableEntries = DaxFsConstants.MaxBranches;
+            sb.NextBranchId = 1;
+            if (o.Mode == DaxFsImageMode.Split) after += PlacePageCacheV5(l, ref sb, o, after);
+            sb.DeltaRegionOffset = (ulong)after;
+            sb.DeltaRegionSize = (ulong)o.DeltaSize;
+            sb.DeltaAllocOffset = (ulong)after;
+            sb.TotalSize = (ulong)(after + o.DeltaSize);
+            l.ImageAllocatedBytes = after;
+        }
+
+        /// <summary>A split format-5 image's page cache at <paramref name="at"/>; returns its size.</summary>
+        private static long PlacePageCacheV5(Layout l, ref Superblock sb, ImageBuildOptions o, long at)
+        {
+            uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots : RegionsV8.DefaultPageCacheSlots(l.BackingSize, l.B);
+            long region = PageCacheHeader.RegionSize(slots);
+            l.PageCacheSlots = slots;
+            l.PageCacheOffset = at;
+            sb.PageCacheOffset = (ulong)at;
+            sb.PageCacheSize = (ulong)region;
+            sb.PageCacheSlotCount = slots;
+            sb.PageCacheHashShift = (uint)BitOperations.Log2(slots);
+            return region;
         }
 
         /// <summary>
@@ -833,57 +843,72 @@ public sealed class ImageBuilder
             ulong nextIno = 2; // overlay-only: the root is inode 1
             if (tree is not null)
             {
-                long n = tree.Inodes.Count;
-                long dataStart = RegionsV8.DataOffset(n, b);
-                var (baseSize, back, dataBytes) = PlaceObjects(tree, dataStart, b, split);
-                l.BaseOffset = b;
-                l.BaseSize = baseSize;
-                l.BackingSize = back;
-                l.DataBytes = dataBytes;
-                sb.BaseOffset = (ulong)b;
-                sb.BaseSize = (ulong)baseSize;
-                sb.InodeOffset = 0;
-                sb.InodeCount = (uint)n;
-                sb.RootInode = DaxFsConstants.RootInode;
-                sb.DataOffset = (ulong)dataStart;
-                end = DaxFsConstants.AlignUp(b + baseSize, b);
-                nextIno = (ulong)n + 1;
+                end = PlaceBaseV8(l, ref sb, tree, split);
+                nextIno = (ulong)tree.Inodes.Count + 1;
             }
             l.ImageAllocatedBytes = end;
-            if (split || o.Mode == DaxFsImageMode.OverlayOnly)
-            {
-                uint buckets = o.OverlayBuckets ?? DaxFsV8Constants.DefaultBucketCount;
-                long pool = o.OverlayPoolSize ?? (long)DaxFsV8Constants.DefaultPoolSize;
-                long size = RegionsV8.OverlaySize(buckets, pool, b);
-                bool rootInOverlay = o.Mode == DaxFsImageMode.OverlayOnly;
-                l.Overlay = RegionsV8.NewOverlay(buckets, pool, b, nextIno, rootInOverlay ? OverlayInodeEntry.RecordSize : 0UL);
-                l.OverlayOffset = end;
-                l.OverlayBuckets = buckets;
-                l.OverlayPoolSize = pool;
-                sb.OverlayOffset = (ulong)end;
-                sb.OverlaySize = (ulong)size;
-                sb.OverlayBucketCount = buckets;
-                sb.OverlayBucketShift = (uint)BitOperations.Log2(buckets);
-                // Written: the header and (overlay-only) the root's bucket and entry; the bucket table and pool stay sparse.
-                l.ImageAllocatedBytes = end + b;
-                end += size;
-            }
-            if (split)
-            {
-                uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots : RegionsV8.DefaultPageCacheSlots(l.BackingSize, b);
-                long size = RegionsV8.PageCacheSize(slots, b);
-                l.PageCacheSlots = slots;
-                l.PageCacheOffset = end;
-                sb.PageCacheOffset = (ulong)end;
-                sb.PageCacheSize = (ulong)size;
-                sb.PageCacheSlotCount = slots;
-                sb.PageCacheHashShift = (uint)BitOperations.Log2(slots);
-                end += size;
-            }
+            if (split || o.Mode == DaxFsImageMode.OverlayOnly) end += PlaceOverlayV8(l, ref sb, o, nextIno, end);
+            if (split) end += PlacePageCacheV8(l, ref sb, o, end);
             sb.TotalSize = (ulong)end;
             l.SuperblockV8 = sb;
             l.TotalSize = end;
             return l;
+        }
+
+        /// <summary>The format-8 base at one block: the inode table at its start, its data objects from the next block
+        /// boundary. Returns where the base ends, on a block boundary.</summary>
+        private static long PlaceBaseV8(Layout l, ref SuperblockV8 sb, SourceTree tree, bool split)
+        {
+            long b = l.B;
+            long n = tree.Inodes.Count;
+            long dataStart = RegionsV8.DataOffset(n, b);
+            var (baseSize, back, dataBytes) = PlaceObjects(tree, dataStart, b, split);
+            l.BaseOffset = b;
+            l.BaseSize = baseSize;
+            l.BackingSize = back;
+            l.DataBytes = dataBytes;
+            sb.BaseOffset = (ulong)b;
+            sb.BaseSize = (ulong)baseSize;
+            sb.InodeOffset = 0;
+            sb.InodeCount = (uint)n;
+            sb.RootInode = DaxFsConstants.RootInode;
+            sb.DataOffset = (ulong)dataStart;
+            return DaxFsConstants.AlignUp(b + baseSize, b);
+        }
+
+        /// <summary>The format-8 overlay at <paramref name="at"/> (overlay-only: with the root as its first entry); returns its
+        /// size. Written are the header and (overlay-only) the root's bucket and entry; the bucket table and pool stay sparse.</summary>
+        private static long PlaceOverlayV8(Layout l, ref SuperblockV8 sb, ImageBuildOptions o, ulong nextIno, long at)
+        {
+            long b = l.B;
+            uint buckets = o.OverlayBuckets ?? DaxFsV8Constants.DefaultBucketCount;
+            long pool = o.OverlayPoolSize ?? (long)DaxFsV8Constants.DefaultPoolSize;
+            long size = RegionsV8.OverlaySize(buckets, pool, b);
+            bool rootInOverlay = o.Mode == DaxFsImageMode.OverlayOnly;
+            l.Overlay = RegionsV8.NewOverlay(buckets, pool, b, nextIno, rootInOverlay ? OverlayInodeEntry.RecordSize : 0UL);
+            l.OverlayOffset = at;
+            l.OverlayBuckets = buckets;
+            l.OverlayPoolSize = pool;
+            sb.OverlayOffset = (ulong)at;
+            sb.OverlaySize = (ulong)size;
+            sb.OverlayBucketCount = buckets;
+            sb.OverlayBucketShift = (uint)BitOperations.Log2(buckets);
+            l.ImageAllocatedBytes = at + b;
+            return size;
+        }
+
+        /// <summary>A split format-8 image's page cache at <paramref name="at"/>; returns its size.</summary>
+        private static long PlacePageCacheV8(Layout l, ref SuperblockV8 sb, ImageBuildOptions o, long at)
+        {
+            uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots : RegionsV8.DefaultPageCacheSlots(l.BackingSize, l.B);
+            long size = RegionsV8.PageCacheSize(slots, l.B);
+            l.PageCacheSlots = slots;
+            l.PageCacheOffset = at;
+            sb.PageCacheOffset = (ulong)at;
+            sb.PageCacheSize = (ulong)size;
+            sb.PageCacheSlotCount = slots;
+            sb.PageCacheHashShift = (uint)BitOperations.Log2(slots);
+            return size;
         }
     }
 }

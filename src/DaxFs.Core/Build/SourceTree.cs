@@ -91,6 +91,14 @@ internal sealed class SourceTree
         Assemble(rootListing, rootStat, options);
     }
 
+    /// <summary>What the numbering meets that the build reports at the end, in pre-order.</summary>
+    private sealed class Findings
+    {
+        public readonly List<string> Unreadable = new();
+        public readonly List<string> Unsupported = new();
+        public (string Path, long Holes, long Size)? LargestSparse;
+    }
+
     /// <summary>
     /// Numbers the listed tree in pre-order (children sorted by ordinal bytes), merges hard links, and collects
     /// unsupported and unreadable entries in that order. Single-threaded, so the result never depends on how the
@@ -99,110 +107,130 @@ internal sealed class SourceTree
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Assemble(Listing rootListing, StatInfo rootStat, ImageBuildOptions options)
     {
-        var unreadable = new List<string>();
-        var unsupported = new List<string>();
+        var found = new Findings();
         var hardLinks = new Dictionary<(uint, uint, ulong), SourceNode>();
-        (string Path, long Holes, long Size)? largestSparse = null;
         var stack = new Stack<(int Node, Listing Listing, int Next)>();
 
         var root = new SourceNode { Name = Array.Empty<byte>(), Parent = -1, Stat = rootStat, IsPrimary = true, Ino = 1, Children = new() };
         Nodes.Add(root);
         Inodes.Add(root);
         Count(rootListing);
-        if (Enter(rootListing, unreadable)) stack.Push((0, rootListing, 0));
+        if (Enter(rootListing, found.Unreadable)) stack.Push((0, rootListing, 0));
 
         while (stack.Count > 0)
         {
             var frame = stack.Pop();
             if (frame.Next >= frame.Listing.Entries.Length) continue;
             stack.Push((frame.Node, frame.Listing, frame.Next + 1));
-            ref readonly var entry = ref frame.Listing.Entries[frame.Next];
-            var name = entry.Name;
-            var stat = entry.Stat;
-            var parent = Nodes[frame.Node];
-
-            uint type = stat.Type;
-            if (type != DaxFsConstants.S_IFREG && type != DaxFsConstants.S_IFDIR && type != DaxFsConstants.S_IFLNK)
-            {
-                unsupported.Add(RelativePath(parent, name));
-                continue;
-            }
-
-            var node = new SourceNode { Name = name, Parent = frame.Node, Stat = stat };
-            int index = Nodes.Count;
-            if (type == DaxFsConstants.S_IFREG && stat.Nlink > 1 && hardLinks.TryGetValue((stat.DevMajor, stat.DevMinor, stat.Ino), out var primary))
-            {
-                node.Ino = primary.Ino;
-                primary.Names++;
-                HardLinkNames++;
-            }
-            else
-            {
-                if ((long)Inodes.Count >= uint.MaxValue - 1L)
-                    throw new DaxFsBuildException(BuildErrorKind.TooManyInodes, "The tree has more entries than a DAXFS image can number (2^32 - 2).");
-                node.IsPrimary = true;
-                node.Ino = (uint)(Inodes.Count + 1);
-                Inodes.Add(node);
-                if (type == DaxFsConstants.S_IFREG && stat.Nlink > 1) hardLinks[(stat.DevMajor, stat.DevMinor, stat.Ino)] = node;
-                if (type == DaxFsConstants.S_IFREG && stat.HoleBytes >= SparseThreshold)
-                {
-                    SparseFileCount++;
-                    SparseBytes += stat.HoleBytes;
-                    if (largestSparse is null || stat.HoleBytes > largestSparse.Value.Holes) largestSparse = (RelativePath(parent, name), stat.HoleBytes, stat.Size);
-                }
-            }
-            Nodes.Add(node);
-            parent.Children!.Add(index);
-
-            if (type == DaxFsConstants.S_IFLNK)
-            {
-                node.LinkTarget = entry.LinkTarget;
-                if (node.LinkTarget is null) unreadable.Add(RelativePath(parent, name) + $" ({Syscalls.StrError(entry.Errno)})");
-            }
-            else if (type == DaxFsConstants.S_IFREG)
-            {
-                if (node.IsPrimary && entry.Errno != 0) unreadable.Add(RelativePath(parent, name) + " (permission denied)");
-            }
-            else
-            {
-                parent.SubdirectoryCount++;
-                node.Children = new();
-                var child = entry.Child!;
-                if (child.OpenErrno != 0)
-                {
-                    if (child.OpenErrno == Errno.EMFILE)
-                        throw new DaxFsBuildException(BuildErrorKind.Unreadable,
-                            $"The tree is nested deeper than this process may hold open directories ('{RelativePath(parent, name)}'); raise the open-file limit (ulimit -n).", new[] { RelativePath(parent, name) });
-                    unreadable.Add(RelativePath(parent, name) + $" ({Syscalls.StrError(child.OpenErrno)})");
-                    continue;
-                }
-                Count(child);
-                if (Enter(child, unreadable)) stack.Push((index, child, 0));
-            }
+            if (AddEntry(frame.Node, in frame.Listing.Entries[frame.Next], hardLinks, found) is { } directory) stack.Push((directory.Node, directory.Listing, 0));
         }
 
-        if (SparseFileCount > 0)
-        {
-            var l = largestSparse!.Value;
-            Warnings.Add(new BuildWarning(ErrorIds.SparseFile,
-                $"{SparseFileCount} sparse file{(SparseFileCount == 1 ? "" : "s")} (the largest '{l.Path}', {l.Size} bytes of which {l.Holes} are holes): DAXFS has no holes, " +
-                $"so the image stores them as zeros and grows by {SparseBytes} bytes ({SparseBytes / (1024.0 * 1024):0.#} MiB) beyond the blocks they use on disk.",
-                l.Path, NextStep.ExcludeIfUnwanted));
-        }
-        SkippedCount = options.SkipUnsupported ? unsupported.Count : 0;
-        if (unsupported.Count > 0)
-        {
-            if (!options.SkipUnsupported)
-                throw new DaxFsBuildException(BuildErrorKind.UnsupportedFileType,
-                    $"{unsupported.Count} entr{(unsupported.Count == 1 ? "y is a" : "ies are")} FIFO, socket or device node, which DAXFS cannot hold: " +
-                    $"{Summarize(unsupported)}.", unsupported) { NextStep = NextStep.ExcludeOrSkipUnsupported };
-            foreach (var u in unsupported)
-                Warnings.Add(new BuildWarning(ErrorIds.UnsupportedFileSkipped, $"Skipped '{u}': DAXFS cannot hold FIFOs, sockets or device nodes.", u));
-        }
-        if (unreadable.Count > 0)
+        WarnOfSparseFiles(found);
+        ReportUnsupported(found.Unsupported, options);
+        if (found.Unreadable.Count > 0)
             throw new DaxFsBuildException(BuildErrorKind.Unreadable,
-                $"{unreadable.Count} entr{(unreadable.Count == 1 ? "y" : "ies")} cannot be read, and an image with holes is not written: {Summarize(unreadable)}. " +
-                "Fix the permissions, run as a user who can read them, or leave them out of the image.", unreadable) { NextStep = NextStep.ExcludeUnreadable };
+                $"{found.Unreadable.Count} entr{(found.Unreadable.Count == 1 ? "y" : "ies")} cannot be read, and an image with holes is not written: {Summarize(found.Unreadable)}. " +
+                "Fix the permissions, run as a user who can read them, or leave them out of the image.", found.Unreadable) { NextStep = NextStep.ExcludeUnreadable };
+    }
+
+    /// <summary>One listed entry of the directory node <paramref name="parentIndex"/> as the next node: numbered (or merged
+    /// into its hard-link group), its link target or readability checked. Returns a directory to descend into, null for
+    /// anything else (and for an entry left out: unsupported, or a directory that cannot be opened).</summary>
+    private (int Node, Listing Listing)? AddEntry(int parentIndex, in ListedEntry entry, Dictionary<(uint, uint, ulong), SourceNode> hardLinks, Findings found)
+    {
+        var name = entry.Name;
+        var stat = entry.Stat;
+        var parent = Nodes[parentIndex];
+
+        uint type = stat.Type;
+        if (type != DaxFsConstants.S_IFREG && type != DaxFsConstants.S_IFDIR && type != DaxFsConstants.S_IFLNK)
+        {
+            found.Unsupported.Add(RelativePath(parent, name));
+            return null;
+        }
+
+        var node = new SourceNode { Name = name, Parent = parentIndex, Stat = stat };
+        int index = Nodes.Count;
+        Number(node, parent, hardLinks, found);
+        Nodes.Add(node);
+        parent.Children!.Add(index);
+
+        if (type == DaxFsConstants.S_IFLNK)
+        {
+            node.LinkTarget = entry.LinkTarget;
+            if (node.LinkTarget is null) found.Unreadable.Add(RelativePath(parent, name) + $" ({Syscalls.StrError(entry.Errno)})");
+            return null;
+        }
+        if (type == DaxFsConstants.S_IFREG)
+        {
+            if (node.IsPrimary && entry.Errno != 0) found.Unreadable.Add(RelativePath(parent, name) + " (permission denied)");
+            return null;
+        }
+        parent.SubdirectoryCount++;
+        node.Children = new();
+        var child = entry.Child!;
+        if (child.OpenErrno != 0)
+        {
+            if (child.OpenErrno == Errno.EMFILE)
+                throw new DaxFsBuildException(BuildErrorKind.Unreadable,
+                    $"The tree is nested deeper than this process may hold open directories ('{RelativePath(parent, name)}'); raise the open-file limit (ulimit -n).", new[] { RelativePath(parent, name) });
+            found.Unreadable.Add(RelativePath(parent, name) + $" ({Syscalls.StrError(child.OpenErrno)})");
+            return null;
+        }
+        Count(child);
+        return Enter(child, found.Unreadable) ? (index, child) : null;
+    }
+
+    /// <summary>Gives <paramref name="node"/> its inode: the one of a regular file met before under another name (a hard
+    /// link), or the next number; a new regular file's holes are counted.</summary>
+    private void Number(SourceNode node, SourceNode parent, Dictionary<(uint, uint, ulong), SourceNode> hardLinks, Findings found)
+    {
+        var stat = node.Stat;
+        bool regular = stat.Type == DaxFsConstants.S_IFREG;
+        if (regular && stat.Nlink > 1 && hardLinks.TryGetValue((stat.DevMajor, stat.DevMinor, stat.Ino), out var primary))
+        {
+            node.Ino = primary.Ino;
+            primary.Names++;
+            HardLinkNames++;
+            return;
+        }
+        if ((long)Inodes.Count >= uint.MaxValue - 1L)
+            throw new DaxFsBuildException(BuildErrorKind.TooManyInodes, "The tree has more entries than a DAXFS image can number (2^32 - 2).");
+        node.IsPrimary = true;
+        node.Ino = (uint)(Inodes.Count + 1);
+        Inodes.Add(node);
+        if (regular && stat.Nlink > 1) hardLinks[(stat.DevMajor, stat.DevMinor, stat.Ino)] = node;
+        if (regular && stat.HoleBytes >= SparseThreshold)
+        {
+            SparseFileCount++;
+            SparseBytes += stat.HoleBytes;
+            if (found.LargestSparse is null || stat.HoleBytes > found.LargestSparse.Value.Holes)
+                found.LargestSparse = (RelativePath(parent, node.Name), stat.HoleBytes, stat.Size);
+        }
+    }
+
+    /// <summary>One warning for the sparse files, naming the largest.</summary>
+    private void WarnOfSparseFiles(Findings found)
+    {
+        if (SparseFileCount == 0) return;
+        var l = found.LargestSparse!.Value;
+        Warnings.Add(new BuildWarning(ErrorIds.SparseFile,
+            $"{SparseFileCount} sparse file{(SparseFileCount == 1 ? "" : "s")} (the largest '{l.Path}', {l.Size} bytes of which {l.Holes} are holes): DAXFS has no holes, " +
+            $"so the image stores them as zeros and grows by {SparseBytes} bytes ({SparseBytes / (1024.0 * 1024):0.#} MiB) beyond the blocks they use on disk.",
+            l.Path, NextStep.ExcludeIfUnwanted));
+    }
+
+    /// <summary>FIFOs, sockets and device nodes: an error, or (SkipUnsupported) a warning for each.</summary>
+    private void ReportUnsupported(List<string> unsupported, ImageBuildOptions options)
+    {
+        SkippedCount = options.SkipUnsupported ? unsupported.Count : 0;
+        if (unsupported.Count == 0) return;
+        if (!options.SkipUnsupported)
+            throw new DaxFsBuildException(BuildErrorKind.UnsupportedFileType,
+                $"{unsupported.Count} entr{(unsupported.Count == 1 ? "y is a" : "ies are")} FIFO, socket or device node, which DAXFS cannot hold: " +
+                $"{Summarize(unsupported)}.", unsupported) { NextStep = NextStep.ExcludeOrSkipUnsupported };
+        foreach (var u in unsupported)
+            Warnings.Add(new BuildWarning(ErrorIds.UnsupportedFileSkipped, $"Skipped '{u}': DAXFS cannot hold FIFOs, sockets or device nodes.", u));
     }
 
     /// <summary>Reports what went wrong reading a directory; false when its names could not be read.</summary>
