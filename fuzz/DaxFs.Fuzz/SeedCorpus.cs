@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using DaxFs.Core.Format;
 using DaxFs.Core.Build;
+using DaxFs.TreeTools;
 using static DaxFs.Core.Format.DaxFsConstants;
 
 namespace DaxFs.Fuzz;
@@ -98,7 +99,7 @@ public static partial class SeedCorpus
     public const int MaxLargeSeedBytes = 16 << 20;
 
     /// <summary>
-    /// Images of a large generated tree (<see cref="MakeLargeTree"/>): static, branching, branching with live branches
+    /// Images of a large generated tree (<see cref="LargeTree.Make"/>): static, branching, branching with live branches
     /// and delta logs (<see cref="WithBranches"/>), and split. Every structure is at the scale where per-directory
     /// bookkeeping once filled the validator's finding limit before the branch and symlink checks ran.
     /// </summary>
@@ -109,7 +110,7 @@ public static partial class SeedCorpus
         try
         {
             string src = Path.Combine(work, "large");
-            MakeLargeTree(src, directories, entries, seed);
+            LargeTree.Make(src, directories, entries, seed);
             seeds.Add(("large.static", Build(src, Path.Combine(work, "large.static.daxfs"), DaxFsImageMode.Static)));
             var branching = Build(src, Path.Combine(work, "large.branching.daxfs"), DaxFsImageMode.Branching, deltaSize: 2 * BlockSize);
             seeds.Add(("large.branching", branching));
@@ -122,49 +123,6 @@ public static partial class SeedCorpus
             try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
         return seeds;
-    }
-
-    /// <summary>
-    /// A large deterministic tree: <paramref name="directories"/> directories (some chains, some wide), and entries up to
-    /// <paramref name="entries"/> spread over a quarter of them (the rest stay empty, so the image stays small): mostly
-    /// empty files, some small files, symlinks (some with long targets), hard links, some long names.
-    /// </summary>
-    public static void MakeLargeTree(string root, int directories, int entries, int seed)
-    {
-        var rng = new Random(seed);
-        Directory.CreateDirectory(root);
-        var dirs = new List<string> { root };
-        for (int d = 1; d < directories; d++)
-        {
-            // Half under any earlier directory (wide), half under one of the last few (deep).
-            string parent = dirs[rng.Next(2) == 0 ? rng.Next(dirs.Count) : Math.Max(0, dirs.Count - 1 - rng.Next(4))];
-            string path = Path.Combine(parent, $"d{d:x4}");
-            Directory.CreateDirectory(path);
-            dirs.Add(path);
-        }
-        int populated = Math.Max(1, dirs.Count / 4);
-        var files = new List<string>();
-        var data = new byte[300];
-        for (int e = directories; e < entries; e++)
-        {
-            string parent = dirs[rng.Next(populated)];
-            string name = $"f{e:x5}" + (rng.Next(16) == 0 ? new string('n', 1 + rng.Next(240)) : "");
-            string path = Path.Combine(parent, name);
-            int k = rng.Next(100);
-            if (k < 1 && files.Count > 0)
-                File.CreateSymbolicLink(path, rng.Next(4) == 0 ? new string('t', 1 + rng.Next(1000)) : Path.GetRelativePath(parent, files[rng.Next(files.Count)]));
-            else if (k < 2 && files.Count > 0)
-            {
-                if (link(files[rng.Next(files.Count)], path) != 0) File.WriteAllBytes(path, Array.Empty<byte>());
-            }
-            else
-            {
-                int size = k < 4 ? 1 + rng.Next(data.Length) : 0;
-                rng.NextBytes(data);
-                File.WriteAllBytes(path, data.AsSpan(0, size).ToArray());
-                files.Add(path);
-            }
-        }
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ public static class LargeImages
         try
         {
             string src = Path.Combine(work, "tree");
-            SeedCorpus.MakeLargeTree(src, 700, 1500, seed: 700);
+            DaxFs.TreeTools.LargeTree.Make(src, 700, 1500, seed: 700);
             byte[] Build(DaxFsImageMode mode)
             {
                 string dest = Path.Combine(work, mode + ".daxfs");

@@ -353,42 +353,13 @@ public static partial class HostileImages
     /// <summary>
     /// A large tree for the hostile boot: the small hostile tree at <paramref name="small"/> copied as is (so the valid
     /// cases read the same files), plus <paramref name="directories"/> directories under bulk/ and entries up to
-    /// <paramref name="entries"/> over a quarter of them: mostly empty files, some small files, symlinks, hard links and
-    /// long names, from <paramref name="seed"/>.
+    /// <paramref name="entries"/> over a quarter of them (<see cref="LargeTree.Make"/>): mostly empty files, some small
+    /// files, symlinks, hard links and long names, from <paramref name="seed"/>.
     /// </summary>
     public static void MakeLargeTree(string small, string root, int directories, int entries, int seed)
     {
         CopyTree(small, root);
-        var rng = new Random(seed);
-        string bulk = Path.Combine(root, "bulk");
-        Directory.CreateDirectory(bulk);
-        var dirs = new List<string> { bulk };
-        for (int d = 1; d < directories; d++)
-        {
-            string parent = dirs[rng.Next(2) == 0 ? rng.Next(dirs.Count) : Math.Max(0, dirs.Count - 1 - rng.Next(4))];
-            string path = Path.Combine(parent, $"d{d:x4}");
-            Directory.CreateDirectory(path);
-            dirs.Add(path);
-        }
-        int populated = Math.Max(1, dirs.Count / 4);
-        var files = new List<string>();
-        var data = new byte[300];
-        for (int e = directories; e < entries; e++)
-        {
-            string parent = dirs[rng.Next(populated)];
-            string path = Path.Combine(parent, $"f{e:x5}" + (rng.Next(16) == 0 ? new string('n', 1 + rng.Next(240)) : ""));
-            int k = rng.Next(100);
-            if (k < 1 && files.Count > 0)
-                File.CreateSymbolicLink(path, rng.Next(4) == 0 ? new string('t', 1 + rng.Next(1000)) : Path.GetRelativePath(parent, files[rng.Next(files.Count)]));
-            else if (k < 2 && files.Count > 0)
-                Native.LinkAt(-100, Encoding.UTF8.GetBytes(files[rng.Next(files.Count)]), -100, Encoding.UTF8.GetBytes(path)); // AT_FDCWD
-            else
-            {
-                rng.NextBytes(data);
-                File.WriteAllBytes(path, data.AsSpan(0, k < 4 ? 1 + rng.Next(data.Length) : 0).ToArray());
-                files.Add(path);
-            }
-        }
+        LargeTree.Make(Path.Combine(root, "bulk"), directories, entries, seed);
     }
 
     private static void CopyTree(string from, string to)
