@@ -40,7 +40,7 @@ internal static class ArchiveStreams
         else { prefix = head[..got].ToArray(); source = new PrefixedStream(prefix, raw); }
         return compression switch
         {
-            ArchiveCompression.Gzip => new GZipStream(source, CompressionMode.Decompress, leaveOpen: true),
+            ArchiveCompression.Gzip => new GzipReadStream(source, leaveOpen: true),
             ArchiveCompression.Zstd => new ZstdSharp.DecompressionStream(source, leaveOpen: true),
             ArchiveCompression.Xz => new SharpCompress.Compressors.Xz.XZStream(source),
             _ => source,
@@ -259,7 +259,8 @@ internal sealed class TarMemberReader : IDisposable
         try { ArchiveStreams.Drain(_counted, ct); }
         catch (Exception ex) when (IsDamage(ex))
         {
-            throw new DaxFsBuildException(BuildErrorKind.ArchiveTruncated, $"The compressed stream of {_what} is truncated or damaged after its tar data: {ex.Message} Download or copy it again.", new[] { _what }, ex);
+            throw new DaxFsBuildException(ex is EndOfStreamException ? BuildErrorKind.ArchiveTruncated : BuildErrorKind.ArchiveInvalid,
+                $"The compressed stream of {_what} is truncated or damaged after its tar data: {ex.Message} Download or copy it again.", new[] { _what }, ex);
         }
     }
 

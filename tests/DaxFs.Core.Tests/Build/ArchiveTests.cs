@@ -179,6 +179,41 @@ public sealed class ArchiveTests : IDisposable
         Refused(WriteTar(zst[..(zst.Length - 10)], "t.tar.zst"), ArchiveKind.Tar, BuildErrorKind.ArchiveTruncated);
     }
 
+    /// <summary>The gzip trailer (CRC-32 and ISIZE, the last 8 bytes) is checked: a damaged one, or one cut short, is an
+    /// error even though the tar inside is whole (GZipStream ended quietly on a cut trailer).</summary>
+    [Fact]
+    public void AGzipTrailerThatIsDamagedOrCutShortIsRefused()
+    {
+        var tar = Tar(TarEntryFormat.Pax, F("a", new string('a', 5000)), F("b", "b"));
+        var gz = Gzip(tar);
+        byte[] Flip(int fromEnd) { var c = (byte[])gz.Clone(); c[^fromEnd] ^= 0x5A; return c; }
+        var crc = Refused(WriteTar(Flip(8), "crc.tar.gz"), ArchiveKind.Tar, BuildErrorKind.ArchiveInvalid);
+        Assert.Contains("CRC-32", crc.Message);
+        var isize = Refused(WriteTar(Flip(1), "isize.tar.gz"), ArchiveKind.Tar, BuildErrorKind.ArchiveInvalid);
+        Assert.Contains("ISIZE", isize.Message);
+        foreach (int cut in new[] { 1, 4, 8 })
+        {
+            var ex = Refused(WriteTar(gz[..^cut], $"cut{cut}.tar.gz"), ArchiveKind.Tar, BuildErrorKind.ArchiveTruncated);
+            Assert.Contains("truncated", ex.Message);
+        }
+        Refused(WriteTar([.. gz, .. "garbage"u8], "garbage.tar.gz"), ArchiveKind.Tar, BuildErrorKind.ArchiveInvalid);
+    }
+
+    /// <summary>Concatenated gzip members (pigz, bgzip, cat a.gz b.gz) are one stream, and zero bytes after the last member
+    /// (padding to a block) are allowed: the same image as from the plain tar.</summary>
+    [Fact]
+    public void ConcatenatedGzipMembersAndZeroPaddingReadAsOneStream()
+    {
+        var tar = Tar(TarEntryFormat.Pax, F("a", new string('a', 5000)), F("b", "b"));
+        string plain = Path.Combine(Folder("out"), "plain.daxfs");
+        Build(WriteTar(tar), ArchiveKind.Tar, plain);
+        int half = 2048;
+        byte[] members = [.. Gzip(tar[..half]), .. Gzip(tar[half..]), .. new byte[4096]];
+        string joined = Path.Combine(Folder("out2"), "joined.daxfs");
+        Build(WriteTar(members, "joined.tar.gz"), ArchiveKind.Tar, joined);
+        Assert.Equal(File.ReadAllBytes(plain), File.ReadAllBytes(joined));
+    }
+
     [Fact]
     public void AHeaderClaimingAHugeSizeIsRefusedBeforeAnythingIsAllocated()
     {
