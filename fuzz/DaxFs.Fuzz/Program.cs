@@ -12,7 +12,9 @@ namespace DaxFs.Fuzz;
 ///                                         the built-in mutation fuzzer (no coverage feedback, no afl needed)
 ///   seeds OUTDIR [--vectors DIR]          writes the seed corpus (cut vectors and generated images; archives/ for the tar target)
 ///   tar-afl                               the afl-fuzz target of the tar and OCI readers (input: a tarball or OCI layout tar)
-///   tar-mutate [--count N] [--seed N]     the built-in mutation fuzzer over the archive seeds
+///   tar-replay PATH... [--timeout S]      runs each archive (or each file in each folder) once; exit 1 on a crash or hang
+///   tar-mutate [--seconds N] [--count N] [--seed N] [--failures DIR] [--timeout S]
+///                                         the built-in mutation fuzzer over the archive seeds
 /// </summary>
 public static class Program
 {
@@ -34,6 +36,7 @@ public static class Program
                 "mutate" => Mutate(o),
                 "seeds" => Seeds(o),
                 "tar-afl" => TarAfl(),
+                "tar-replay" => TarReplay(o),
                 "tar-mutate" => TarMutate(o),
                 _ => throw new ArgumentException($"Unknown command '{args[0]}'."),
             };
@@ -52,7 +55,8 @@ public static class Program
         "DaxFs.Fuzz mutate [--seconds N] [--count N] [--seed N] [--corpus DIR]... [--vectors DIR] [--failures DIR] [--backing FILE]\n" +
         "DaxFs.Fuzz seeds OUTDIR [--vectors DIR]\n" +
         "DaxFs.Fuzz tar-afl\n" +
-        "DaxFs.Fuzz tar-mutate [--count N] [--seed N]";
+        "DaxFs.Fuzz tar-replay PATH... [--timeout S]\n" +
+        "DaxFs.Fuzz tar-mutate [--seconds N] [--count N] [--seed N] [--failures DIR] [--timeout S]";
 
     private static int TarAfl()
     {
@@ -65,32 +69,83 @@ public static class Program
         return 0;
     }
 
+    /// <summary>One archive through <see cref="ArchiveFuzzTarget.Run"/> with a time limit: null when it was built or refused
+    /// cleanly, else "crash: ..." or "hang: ...".</summary>
+    private static string? RunArchive(byte[] input, double timeoutSeconds, out ArchiveFuzzTarget.Outcome outcome)
+    {
+        using var cancel = new CancellationTokenSource();
+        var run = Task.Run(() => ArchiveFuzzTarget.Run(input, cancel.Token));
+        outcome = default;
+        bool done;
+        try { done = run.Wait(TimeSpan.FromSeconds(timeoutSeconds)); }
+        catch (AggregateException) { done = true; } // faulted: reported below
+        if (!done)
+        {
+            cancel.Cancel();
+            return $"hang: not done after {timeoutSeconds} s";
+        }
+        if (run.IsFaulted)
+        {
+            var ex = run.Exception!.InnerException!;
+            return $"crash: {ex.GetType().Name}: {FirstLine(ex.Message)}";
+        }
+        outcome = run.Result;
+        return null;
+    }
+
+    /// <summary>The files to replay: each file named, and the files of each folder named (not its README or dot files).</summary>
+    private static List<string> InputFiles(Options o)
+    {
+        var files = new List<string>();
+        foreach (var p in o.Positional)
+        {
+            if (Directory.Exists(p)) files.AddRange(Directory.GetFiles(p).Where(f => !Path.GetFileName(f).StartsWith('.') && !f.EndsWith(".md", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal));
+            else if (File.Exists(p)) files.Add(p);
+            else throw new ArgumentException($"'{p}' does not exist.");
+        }
+        return files;
+    }
+
+    private static int TarReplay(Options o)
+    {
+        var files = InputFiles(o);
+        int failed = 0;
+        foreach (var f in files)
+        {
+            var failure = RunArchive(File.ReadAllBytes(f), o.Timeout, out var outcome);
+            if (failure is not null) failed++;
+            Console.WriteLine(failure is null ? $"ok     {f}: {outcome}" : $"FAILED {f}: {failure}");
+        }
+        Console.WriteLine($"replayed {files.Count} archives: {files.Count - failed} passed, {failed} failed");
+        return failed == 0 ? 0 : 1;
+    }
+
     private static int TarMutate(Options o)
     {
         var seeds = ArchiveFuzzTarget.Seeds();
         var rng = new Random(o.Seed);
-        long count = o.Count == long.MaxValue ? 10_000 : o.Count, crashes = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long executions = 0, crashes = 0, hangs = 0;
         var refused = new Dictionary<string, int>();
-        for (long i = 0; i < count; i++)
+        for (; executions < o.Count && (o.Seconds is null || clock.Elapsed.TotalSeconds < o.Seconds); executions++)
         {
             var input = ArchiveFuzzTarget.Mutate(seeds[rng.Next(seeds.Count)].Bytes, rng);
-            try
+            var failure = RunArchive(input, o.Timeout, out var outcome);
+            if (failure is null)
             {
-                var r = ArchiveFuzzTarget.Run(input);
-                string key = r.Refused?.ToString() ?? "built";
+                string key = outcome.Refused?.ToString() ?? "built";
                 refused[key] = refused.GetValueOrDefault(key) + 1;
+                continue;
             }
-            catch (Exception ex)
-            {
-                crashes++;
-                string file = $"tar-crash-{i}.bin";
-                if (o.Failures is not null) { Directory.CreateDirectory(o.Failures); File.WriteAllBytes(Path.Combine(o.Failures, file), input); }
-                Console.WriteLine($"CRASH {file}: {ex.GetType().Name}: {FirstLine(ex.Message)}");
-            }
+            bool hang = failure.StartsWith("hang", StringComparison.Ordinal);
+            if (hang) hangs++; else crashes++;
+            string file = $"tar-{(hang ? "hang" : "crash")}-{executions}.tar";
+            if (o.Failures is not null) { Directory.CreateDirectory(o.Failures); File.WriteAllBytes(Path.Combine(o.Failures, file), input); }
+            Console.WriteLine($"{(hang ? "HANG" : "CRASH")} {file}: {failure}");
         }
         foreach (var (k, n) in refused.OrderByDescending(kv => kv.Value)) Console.WriteLine($"  {k,-24} {n}");
-        Console.WriteLine($"execs_done={count} crashes={crashes}");
-        return crashes == 0 ? 0 : 1;
+        Console.WriteLine($"execs_done={executions} crashes={crashes} hangs={hangs}");
+        return crashes + hangs == 0 ? 0 : 1;
     }
 
     private static int Afl()
@@ -107,13 +162,7 @@ public static class Program
 
     private static int Replay(Options o)
     {
-        var files = new List<string>();
-        foreach (var p in o.Positional)
-        {
-            if (Directory.Exists(p)) files.AddRange(Directory.GetFiles(p).Where(f => !Path.GetFileName(f).StartsWith('.') && !f.EndsWith(".md", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal));
-            else if (File.Exists(p)) files.Add(p);
-            else throw new ArgumentException($"'{p}' does not exist.");
-        }
+        var files = InputFiles(o);
         var runner = new MutationRunner { PerInputTimeout = TimeSpan.FromSeconds(o.Timeout) };
         var report = new FuzzReport();
         int failed = 0;

@@ -13,6 +13,23 @@ public sealed class ArchiveFuzzTests
     private const int MutationSeed = 19_2026;
     private const int MutatedInputs = 1_500;
 
+    public static string RegressionFolder => Path.Combine(FuzzTests.RegressionFolder, "archives");
+
+    public static TheoryData<string> RegressionArchives()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in Directory.GetFiles(RegressionFolder).Where(f => !f.EndsWith(".md", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal))
+            data.Add(Path.GetFileName(f));
+        return data;
+    }
+
+    /// <summary>Every archive that ever made the target fail (FuzzRegressions/archives, which build.ps1 Fuzz fills) is built
+    /// or refused cleanly now.</summary>
+    [Theory]
+    [MemberData(nameof(RegressionArchives))]
+    public void Regression_archive_replays_cleanly(string name) =>
+        ArchiveFuzzTarget.Run(File.ReadAllBytes(Path.Combine(RegressionFolder, name)));
+
     [Fact]
     public void Seeds_build()
     {
