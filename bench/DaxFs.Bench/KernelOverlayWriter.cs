@@ -285,6 +285,12 @@ public sealed class KernelOverlayWriter
         Remove(oldParent, oldName);
     }
 
+    /// <summary>True when directory <paramref name="dir"/> has a DIRLIST entry (its next new name will not allocate one).</summary>
+    public bool HasDirList(ulong dir) => _keys.ContainsKey(OverlayKeys.DirList(dir));
+
+    /// <summary>Keys in the table (one per entry a lookup finds; chained dirents aside, the number of entries).</summary>
+    public int KeyCount => _keys.Count;
+
     /// <summary>The mode a mount shows for an overlay inode (its INODE entry), for <see cref="Rename"/>.</summary>
     public uint? OverlayMode(ulong ino) =>
         _keys.TryGetValue(OverlayKeys.Inode(ino), out ulong off) ? OverlayInodeEntry.Read(Pool(off, OverlayInodeEntry.RecordSize)).Mode : null;

@@ -249,6 +249,20 @@ public record struct OverlayDirentEntry
         NameField = b.Slice(Offsets.Name, NameFieldSize).ToArray(),
     };
 
+    /// <summary>As <see cref="Read"/>, but <see cref="NameField"/> keeps only the name's bytes (name_len of them, at most the
+    /// field), not the whole 256-byte field: for readers that need the name and not the bytes after it.</summary>
+    public static OverlayDirentEntry ReadWithName(ReadOnlySpan<byte> b)
+    {
+        ushort length = Superblock.U16(b, Offsets.NameLength);
+        return new()
+        {
+            Type = Superblock.U32(b, Offsets.Type), Flags = Superblock.U32(b, Offsets.Flags), ParentIno = Superblock.U64(b, Offsets.ParentIno),
+            ChildIno = Superblock.U64(b, Offsets.ChildIno), ChildMode = Superblock.U32(b, Offsets.ChildMode),
+            NameLength = length, Next = Superblock.U64(b, Offsets.Next), DirNext = Superblock.U64(b, Offsets.DirNext),
+            NameField = b.Slice(Offsets.Name, Math.Min((int)length, NameFieldSize)).ToArray(),
+        };
+    }
+
     public readonly void Write(Span<byte> b)
     {
         b[..RecordSize].Clear();
