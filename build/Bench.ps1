@@ -352,6 +352,7 @@ Add-Row '  reader speed-up' ([math]::Round($rt / $ri, 1)) 'x' '>= 3x' ($(if ($rt
 } # not -Format8Only
 
 Write-Host 'Timing format 8 beside format 5: listing and validation, interleaved...'
+$img8 = Join-Path $WorkPath 'tree.v8.daxfs'
 if (-not (Test-Path $img)) { Invoke-Harness @('build', $tree, $img) | Out-Null }
 Import-Module $ModulePath -Force
 if (-not (Test-Path $img8)) { Invoke-Harness @('build', $tree, $img8, 'static8') | Out-Null }
