@@ -288,7 +288,7 @@ Describe 'Mount-DaxFs and the loaded daxfs module' {
         $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
         $e.FullyQualifiedErrorId | Should -Be 'ExportNeedsSplitImage,DaxFs.Commands.MountDaxFsCommand'
         $e.Exception.Message | Should -Match "requires a pcache region"
-        $e.Exception.Message | Should -Match 'New-DaxFsImage -Format 8 -BackingFile'
+        $e.Exception.Message | Should -Match 'split format-8 image of the directory'
         Set-LoadedModule 5
         Set-NodeImage $Sound
         $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru

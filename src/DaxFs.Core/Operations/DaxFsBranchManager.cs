@@ -254,8 +254,8 @@ public sealed class DaxFsBranchManager
         new(DaxErrorKind.BranchRefused, ErrorIds.Format8HasNoBranches,
             $"'{mountPoint}' holds a DAXFS format-8 image, and format 8 has no branches (the format-8 module removed them with the delta logs): " +
             $"there is no branch to {what}. A format-8 mount with an overlay is written to directly, and every kernel that mounts the same memory " +
-            "sees the writes in the shared overlay; Get-DaxFsOverlay shows what they changed against the base. For private writes over a shared image, " +
-            "mount an OverlayFS view on top of it (about_DaxFs), or build the image in format 5 (New-DaxFsImage -Format 5) for branches.",
+            "sees the writes in the shared overlay; the overlay's listing (its state, and what it changed against the base) is read offline from the memory. " +
+            "For private writes over a shared image, mount an OverlayFS view on top of it (about_DaxFs), or build the image in format 5 for branches.",
             mountPoint, Errno.EOPNOTSUPP);
 
     /// <summary>Resolves the parent mount, reads its table, runs every pre-check, and says how the child will be mounted.</summary>

@@ -176,7 +176,7 @@ public sealed class DaxFsMounter
             if (request.BackingFile is not null)
                 throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.ExportWithBackingFile,
                     $"A mount reads a split image's file data either from one backing file (backing={request.BackingFile}) or from an export directory (export={request.ExportPath}), " +
-                    "not both: the format-8 module refuses the pair. Give -BackingFile for an image built with New-DaxFsImage -BackingFile, or -ExportPath for the directory the image was built from.",
+                    "not both: the format-8 module refuses the pair. Give the backing file the image was built with, or the directory the image was built from.",
                     request.ExportPath, Errno.EINVAL);
             if (!Directory.Exists(request.ExportPath))
                 throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.ExportDirectoryNotFound,
@@ -284,7 +284,7 @@ public sealed class DaxFsMounter
         if (plan.Request.ExportPath is not null && plan.Format != DaxFsFormat.Format8)
             throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.MountOptionNeedsFormat8,
                 $"An export directory (export={plan.Request.ExportPath}) is an option of the format-8 module, and the image in {target.Description} is format {format}: " +
-                "the format-5 module refuses the option. Mount a format-5 split image with its backing file (-BackingFile), or rebuild the image in format 8 and load the format-8 daxfs module.",
+                "the format-5 module refuses the option. Mount a format-5 split image with its backing file, or rebuild the image in format 8 and load the format-8 daxfs module.",
                 target.Description, Errno.EINVAL) { NextStep = NextStep.RebuildInFormat, NextStepSubject = "8" };
         if (module.Refuses(plan.Format))
         {
@@ -312,7 +312,7 @@ public sealed class DaxFsMounter
             throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.ExportNeedsSplitImage,
                 $"The image in {target.Description} has no {(sb.BaseOffset == 0 ? "base" : "page cache")}, and an export directory (export={export}) serves a split image's " +
                 $"base files through its page cache: the format-8 module refuses with \"'export' requires a {(sb.BaseOffset == 0 ? "base image" : "pcache region")}\". " +
-                "Mount it without -ExportPath, or build a split image of the directory (New-DaxFsImage -Format 8 -BackingFile) and mount that with -ExportPath.",
+                "Mount it without an export directory, or build a split format-8 image of the directory (one with a backing file) and mount that with the directory.",
                 target.Description, Errno.EINVAL);
         return plan with { Superblock8 = sb, ReadOnly = sb.OverlayOffset == 0, ValidationSkipped = plan.Request.SkipValidation };
     }

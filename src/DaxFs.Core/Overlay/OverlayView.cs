@@ -123,9 +123,7 @@ public sealed class OverlayView : IImageTree, INameLookup
                 chunkFirst = i & ~(ulong)(chunkBuckets - 1);
                 int count = (int)Math.Min((ulong)chunk.Length / 2, n - chunkFirst);
                 var bytes = _memory.Span(_bucketTable + chunkFirst * OverlayBucket.RecordSize, count * OverlayBucket.RecordSize);
-                var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes);
-                if (BitConverter.IsLittleEndian) words.CopyTo(chunk);
-                else for (int k = 0; k < words.Length; k++) chunk[k] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(words[k]);
+                OverlayBucket.ReadTable(bytes, chunk);
             }
             int at = (int)(i - chunkFirst) * 2;
             value = chunk[at + 1];

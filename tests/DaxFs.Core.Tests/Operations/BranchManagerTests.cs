@@ -106,7 +106,7 @@ public sealed class BranchManagerTests : IDisposable
             Assert.Equal(DaxErrorKind.BranchRefused, ex.Kind);
             Assert.Contains("format 8 has no branches", ex.Message);
             Assert.Contains($"no branch to {what}", ex.Message);
-            Assert.Contains("Get-DaxFsOverlay", ex.Message);
+            Assert.Contains("shared overlay", ex.Message);
         }
         Assert.Empty(_api.Calls);
     }

@@ -142,6 +142,14 @@ public readonly record struct OverlayBucket(ulong StateKey, ulong Value)
 
     public static OverlayBucket Read(ReadOnlySpan<byte> b) => new(Superblock.U64(b, Offsets.StateKey), Superblock.U64(b, Offsets.Value));
 
+    /// <summary>A run of buckets decoded at once: <paramref name="words"/>[2i] is bucket i's state_key, [2i+1] its value.</summary>
+    public static void ReadTable(ReadOnlySpan<byte> buckets, Span<ulong> words)
+    {
+        var raw = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(buckets[..(buckets.Length / RecordSize * RecordSize)]);
+        if (BitConverter.IsLittleEndian) raw.CopyTo(words);
+        else for (int k = 0; k < raw.Length; k++) words[k] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(raw[k]);
+    }
+
     public void Write(Span<byte> b)
     {
         Superblock.W64(b, Offsets.StateKey, StateKey);
