@@ -27,6 +27,10 @@
         share; CPU time (user + sys) of the fresh processes; entries/s and MB/s of image, and peak memory (the validator's anonymous memory, for the tree and the 4x-bytes twin: it must not
         grow with file bytes; fsck.erofs's peak RSS); then the same on a tree of
         -LargeEntries (default 1,000,000) empty files in directories of 100, built into both formats.
+    Format 8 beside format 5 (-Format8Only runs only this part): the engine's listing (10 walks) and validation of the
+    tree's format-8 image against its format-5 image, Get-DaxFsItem -Recurse of both (each within 10%); then a split
+    format-8 image of the tree given 100,000 overlay entries written as the kernel writes them through a mount
+    (KernelOverlayWriter), listed through the offline overlay view against its base alone (under 2x), wall and CPU time.
     erofs-utils (mkfs.erofs, fsck.erofs), squashfs-tools and GNU time (fsck.erofs's peak RSS) are installed with apt-get
     when missing and running as root.
 #>
@@ -38,7 +42,9 @@ param(
     [int] $Runs = 7,
     # The validation benchmark's large image: this many entries (0 skips it), timed over -LargeRuns rounds.
     [int] $LargeEntries = 1000000,
-    [int] $LargeRuns = 3
+    [int] $LargeRuns = 3,
+    # Only the format-8 measures (listing and validation beside format 5, the 100,000-entry overlay): a quick run.
+    [switch] $Format8Only
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
@@ -114,7 +120,7 @@ function Measure-Interleaved([Collections.Specialized.OrderedDictionary] $Conten
 }
 
 $tree = Get-Tree 'tree' $Bytes
-$tree4 = Get-Tree 'tree4x' ($Bytes * 4)
+$tree4 = if (-not $Format8Only) { Get-Tree 'tree4x' ($Bytes * 4) }
 $img = Join-Path $WorkPath 'tree.daxfs'
 $rows = [Collections.Generic.List[object]]::new()
 function Add-Row([string] $What, $Value, [string] $Unit, [string] $Goal, [string] $Verdict, $Best = '', $Spread = '') {
@@ -127,6 +133,7 @@ function Add-Ratio([string] $What, $slow, $fast, [string] $Goal, [scriptblock] $
     Add-Row $What ([math]::Round($r, 2)) 'x' $Goal ($(if (& $Met $r) { 'yes' } else { 'no' })) ([math]::Round($slow.Best / $fast.Best, 2))
 }
 
+if (-not $Format8Only) {
 Write-Host 'Timing the writer against tar, mkfs.erofs and mksquashfs, interleaved...'
 $erofsImage = Join-Path $WorkPath 'tree.erofs'
 $img8 = Join-Path $WorkPath 'tree.v8.daxfs'
@@ -336,6 +343,73 @@ Add-Row 'read every file through the reader' ([math]::Round($ri, 3)) 's' '' ''
 Add-Row 'read every file from the tree' ([math]::Round($rt, 3)) 's' '' ''
 Add-Row '  reader speed-up' ([math]::Round($rt / $ri, 1)) 'x' '>= 3x' ($(if ($rt / $ri -ge 3) { 'yes' } else { 'no' }))
 
+# Format 8 beside format 5 (issue 18): listing and validation of the two images of the bench tree built above, side by
+# side; then the overlay: a split format-8 image of the tree with 100,000 overlay entries written the way the kernel
+# writes them through a mount (bench/DaxFs.Bench/KernelOverlayWriter.cs, checked byte for byte against kernel-written
+# images by the xunit suite), listed through the offline overlay view against its base alone (the same image before the
+# writes, its base region listed). Besides wall time, each harness reports its CPU time (user + sys) of the timed part,
+# which load elsewhere on the machine inflates far less.
+} # not -Format8Only
+
+Write-Host 'Timing format 8 beside format 5: listing and validation, interleaved...'
+$img8 = Join-Path $WorkPath 'tree.v8.daxfs'
+if (-not (Test-Path $img)) { Invoke-Harness @('build', $tree, $img) | Out-Null }
+Import-Module $ModulePath -Force
+if (-not (Test-Path $img8)) { Invoke-Harness @('build', $tree, $img8, 'static8') | Out-Null }
+$cpu = @{}
+# Runs the harness and keeps the CPU time it reports under $Key.
+function Invoke-HarnessCpu([string] $Key, [string[]] $Arguments) {
+    $o = Invoke-Harness $Arguments
+    if (-not $cpu.ContainsKey($Key)) { $cpu[$Key] = [Collections.Generic.List[double]]::new() }
+    $cpu[$Key].Add($o.cpuSeconds)
+}
+function Get-MedianCpu([string] $Key) { $x = @($cpu[$Key] | Sort-Object); $x[[int][math]::Floor($x.Count / 2)] }
+$f = Measure-Interleaved ([ordered]@{
+    list5 = @({ Invoke-HarnessCpu 'list5' @('enumerate', $img, 10) }, $null)
+    list8 = @({ Invoke-HarnessCpu 'list8' @('enumerate', $img8, 10) }, $null)
+    validate5 = @({ Invoke-Harness @('validate', $img) }, $null)
+    validate8 = @({ Invoke-Harness @('validate', $img8) }, $null)
+})
+Add-Timing 'engine listing, format 5 image, 10 walks (fresh process)' $f.list5
+Add-Timing 'engine listing, format 8 image, 10 walks (fresh process)' $f.list8
+Add-Ratio '  format 8 vs format 5 listing' $f.list8 $f.list5 '<= 1.1x' { param($r) $r -le 1.1 }
+Add-Row '  CPU of the walks, format 8 / format 5' ([math]::Round((Get-MedianCpu 'list8') / (Get-MedianCpu 'list5'), 2)) 'x' '<= 1.1x' ($(if ((Get-MedianCpu 'list8') / (Get-MedianCpu 'list5') -le 1.1) { 'yes' } else { 'no' }))
+Add-Timing 'Test-DaxFsImage engine, format 5 image (fresh process)' $f.validate5
+Add-Timing 'Test-DaxFsImage engine, format 8 image (fresh process)' $f.validate8
+Add-Ratio '  format 8 vs format 5 validation' $f.validate8 $f.validate5 '<= 1.1x' { param($r) $r -le 1.1 }
+$g = Measure-Interleaved ([ordered]@{
+    gdi5 = @({ Get-DaxFsItem $img -Recurse }, $null)
+    gdi8 = @({ Get-DaxFsItem $img8 -Recurse }, $null)
+})
+Add-Timing 'Get-DaxFsItem -Recurse, format 5 image' $g.gdi5
+Add-Timing 'Get-DaxFsItem -Recurse, format 8 image' $g.gdi8
+Add-Ratio '  format 8 vs format 5 Get-DaxFsItem -Recurse' $g.gdi8 $g.gdi5 '<= 1.1x' { param($r) $r -le 1.1 }
+
+Write-Host 'Making a split format-8 image with 100,000 overlay entries (the kernel''s records, written offline)...'
+$split8 = Join-Path $WorkPath 'tree.split8.daxfs'
+$ovl = Join-Path $WorkPath 'tree.ovl100k.daxfs'
+# A pool and table big enough for 100,000 entries (about a quarter of them data pages), as mkdaxfs -O 256M -B 262144 makes them.
+Invoke-Harness @('build', $tree, $split8, 'split8', 256MB, 262144) | Out-Null
+$made = Invoke-Harness @('make-overlay', $split8, $ovl, 100000, 1)
+$o = Measure-Interleaved ([ordered]@{
+    base = @({ Invoke-HarnessCpu 'base' @('enumerate', $split8, 10) }, $null)
+    empty = @({ Invoke-HarnessCpu 'empty' @('enumerate-view', $split8, 10) }, $null)
+    overlay = @({ Invoke-HarnessCpu 'overlay' @('enumerate-view', $ovl, 10) }, $null)
+})
+$baseItems = (Invoke-Harness @('enumerate', $split8, 1)).entries
+$ovlRun = Invoke-Harness @('enumerate-view', $ovl, 1)
+Add-Row "overlay entries written (pool used $([math]::Round($made.bytes / 1MB)) MiB)" $made.entries 'entries' '100000' ($(if ($made.entries -eq 100000) { 'yes' } else { 'no' }))
+Add-Timing "listing the base alone ($baseItems items), 10 walks (fresh process)" $o.base
+Add-Timing 'listing the image before the writes through the overlay view (empty overlay), 10 walks' $o.empty
+Add-Timing "listing the image with 100,000 overlay entries ($($ovlRun.entries) items), 10 walks, the view opened each time" $o.overlay
+Add-Row '  of that: opening the view (the overlay table indexed), one walk' ([math]::Round($ovlRun.planSeconds, 3)) 's' '' ''
+Add-Ratio '  100,000-entry overlay vs its base alone (wall)' $o.overlay $o.base '< 2x' { param($r) $r -lt 2 }
+$cpuRatio = (Get-MedianCpu 'overlay') / (Get-MedianCpu 'base')
+Add-Row '  100,000-entry overlay vs its base alone (CPU of the walks)' ([math]::Round($cpuRatio, 2)) 'x' '< 2x' ($(if ($cpuRatio -lt 2) { 'yes' } else { 'no' }))
+Add-Row '  per listed item, overlay / base (CPU)' ([math]::Round(((Get-MedianCpu 'overlay') / $ovlRun.entries) / ((Get-MedianCpu 'base') / $baseItems), 2)) 'x' '' ''
+Remove-Item -Force -ErrorAction Ignore $ovl, "$ovl.data", $split8, "$split8.data"
+
+if (-not $Format8Only) {
 Write-Host 'Timing Compare-DaxFsImage against sha256sum -c, interleaved...'
 # The manifest is made once (not timed); the image's twin is a copy, so every file is hashed on both sides.
 $manifest = Join-Path $WorkPath 'tree.sha256'
@@ -357,6 +431,7 @@ Add-Ratio '  speed-up over sha256sum -c' $c.sha $c.images '>= 1x' { param($x) $x
 Add-Timing 'Compare-DaxFsImage image tree (both hashed)' $c.tree
 Add-Ratio '  speed-up over sha256sum -c' $c.sha $c.tree '>= 1x' { param($x) $x -ge 1 }
 Remove-Item -Force -ErrorAction Ignore $twin
+} # not -Format8Only
 
 $cpu = (Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', ''
 $mem = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)

@@ -266,6 +266,35 @@ Describe 'Mount-DaxFs and the loaded daxfs module' {
         $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
         $e.Exception.Message | Should -Match 'mem_model=cxl3'
     }
+    It 'passes -ExportPath as export= (with name=) for a split format-8 image, and refuses it where the module would' {
+        $tree = New-Item -ItemType Directory (Join-Path $h.Root 'tree')
+        Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -Name shared -WhatIf -Verbose 4>&1 | Out-String |
+            Should -Match ([regex]::Escape("mount -t daxfs -o phys=0x100a00000,size=0x1f600000,export=$tree,name=shared dax0.0 $($h.MountPoint)"))
+        $b = New-DmaBuf -Size 1MB
+        try {
+            $b | Mount-DaxFs -MountPoint $h.MountPoint -ExportPath $tree -WhatIf -Verbose 4>&1 | Out-String |
+                Should -Match ([regex]::Escape("fsconfig(FSCONFIG_SET_STRING `"export`"=`"$tree`")"))
+        }
+        finally { $b.Dispose() }
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -BackingFile $Sound -WhatIf -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'ExportWithBackingFile,DaxFs.Commands.MountDaxFsCommand'
+        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath (Join-Path $h.Root 'nope') -WhatIf -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'ExportDirectoryNotFound,DaxFs.Commands.MountDaxFsCommand'
+        $e.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        # A static format-8 image has no page cache; a format-5 image goes to a module without the option: refused before any mount call.
+        Set-LoadedModule 8
+        Set-NodeImage $V8Static
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'ExportNeedsSplitImage,DaxFs.Commands.MountDaxFsCommand'
+        $e.Exception.Message | Should -Match "requires a pcache region"
+        $e.Exception.Message | Should -Match 'split format-8 image of the directory'
+        Set-LoadedModule 5
+        Set-NodeImage $Sound
+        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'MountOptionNeedsFormat8,DaxFs.Commands.MountDaxFsCommand'
+        $e.Exception.Message | Should -Match 'export='
+    }
     It 'Get-DaxFsMount shows each mount''s format and overlay, and the loaded module' {
         Set-LoadedModule 8
         Set-Content $h.MountInfo @(

@@ -90,6 +90,11 @@ Describe 'Reading format-8 images' {
         $line = "Get-DaxFsItem '$Only' -Path /sub-moved/"
         $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
         $r.CompletionMatches.CompletionText | Sort-Object | Should -Be @('/sub-moved/big.bin', '/sub-moved/shrunk-moved.bin')
+        $r.CompletionMatches.ToolTip | Should -Match '^/sub-moved/\S+ \(format 8 image, through its overlay\)$'
+        $line = "Get-DaxFsItem '$(Join-Path $Vectors 'basic.static.daxfs')' -Path /a/"
+        $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $r.CompletionMatches.Count | Should -BeGreaterThan 0
+        $r.CompletionMatches.ToolTip | Should -Match '^/a/\S+ \(format 5 image\)$'
     }
 }
 

@@ -48,6 +48,10 @@ public static class ErrorIds
     public const string BackingPathHasComma = nameof(BackingPathHasComma);
     public const string DaxFsModuleNotLoaded = nameof(DaxFsModuleNotLoaded);
     public const string DaxFsMountNotFound = nameof(DaxFsMountNotFound);
+    public const string ExportDirectoryNotFound = nameof(ExportDirectoryNotFound);
+    public const string ExportNeedsSplitImage = nameof(ExportNeedsSplitImage);
+    public const string ExportPathHasComma = nameof(ExportPathHasComma);
+    public const string ExportWithBackingFile = nameof(ExportWithBackingFile);
     public const string FileSystemNotSupported = nameof(FileSystemNotSupported);
     public const string ImageFailsValidation = nameof(ImageFailsValidation);
     public const string ImageLargerThanMountSize = nameof(ImageLargerThanMountSize);

@@ -249,12 +249,22 @@ public sealed class DaxFsBranchManager
             { NextStep = NextStep.LargerDeltaRegion };
     }
 
+    /// <summary>A format-8 mount (no static flag, no branch= in its options): the format-8 module has no branches at all.</summary>
+    private static DaxLinuxException NoBranchesInFormat8(string mountPoint, string what) =>
+        new(DaxErrorKind.BranchRefused, ErrorIds.Format8HasNoBranches,
+            $"'{mountPoint}' holds a DAXFS format-8 image, and format 8 has no branches (the format-8 module removed them with the delta logs): " +
+            $"there is no branch to {what}. A format-8 mount with an overlay is written to directly, and every kernel that mounts the same memory " +
+            "sees the writes in the shared overlay; the overlay's listing (its state, and what it changed against the base) is read offline from the memory. " +
+            "For private writes over a shared image, mount an OverlayFS view on top of it (about_DaxFs), or build the image in format 5 for branches.",
+            mountPoint, Errno.EOPNOTSUPP);
+
     /// <summary>Resolves the parent mount, reads its table, runs every pre-check, and says how the child will be mounted.</summary>
     public BranchCreatePlan PlanCreate(string parentMountPoint, string name, string mountPoint)
     {
         CheckName(name);
         var parent = Inspect(parentMountPoint);
         string at = $"'{parent.Mount.MountPoint}'";
+        if (parent.Options.Format == DaxFsFormat.Format8) throw NoBranchesInFormat8(parent.Mount.MountPoint, "create");
         if (parent.Options.Static || parent.BranchName is null)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ImageNotBranching,
                 $"The image mounted at {at} is static: it has no branch table, so it cannot have branches.",
@@ -357,6 +367,7 @@ public sealed class DaxFsBranchManager
         bool commit = end == BranchEnd.Commit;
         var state = Inspect(mountPoint);
         string what = commit ? "commit" : "abort";
+        if (state.Options.Format == DaxFsFormat.Format8) throw NoBranchesInFormat8(state.Mount.MountPoint, what);
         if (state.Options.Static || state.BranchPath.Count == 0)
             throw new DaxLinuxException(DaxErrorKind.BranchRefused, ErrorIds.ImageNotBranching,
                 $"'{state.Mount.MountPoint}' holds a static image: it has no branches to {what}.", state.Mount.MountPoint, Errno.EOPNOTSUPP);

@@ -23,6 +23,12 @@ public sealed record DaxFsMountRequest
     public bool SkipValidation { get; init; }
     /// <summary>Format 8: the coherence backend (the "mem_model" option); null leaves the module's default (coherent).</summary>
     public DaxFsMemoryModel? MemoryModel { get; init; }
+    /// <summary>
+    /// Format 8, split images: the directory the base's regular files are read from (the "export" option): the module opens
+    /// DIR/PATH for each base regular file at mount and fills the page cache from it (file position, not the image's data
+    /// offset), instead of one backing file. Needs a base and a page cache; not with <see cref="BackingFile"/>.
+    /// </summary>
+    public string? ExportPath { get; init; }
 }
 
 /// <summary>The format-8 module's coherence backends (mem_model=): ordinary cache-coherent memory, or CXL 3 shared memory.</summary>
@@ -78,7 +84,7 @@ public sealed record DaxFsMountPlan
         : sb.BranchTableEntries == 0 ? DaxFsImageMode.Static
         : sb.PageCacheOffset != 0 ? DaxFsImageMode.Split : DaxFsImageMode.Branching;
 
-    /// <summary>The mount(2) data string: phys=0x…,size=0x…[,validate][,backing=…][,name=…].</summary>
+    /// <summary>The mount(2) data string: phys=0x…,size=0x…[,validate][,backing=…][,export=…][,name=…][,mem_model=…].</summary>
     public string Options
     {
         get
@@ -91,6 +97,7 @@ public sealed record DaxFsMountPlan
             }
             if (Request.Validate) parts.Add("validate");
             if (Request.BackingFile is not null) parts.Add("backing=" + Request.BackingFile);
+            if (Request.ExportPath is not null) parts.Add("export=" + Request.ExportPath);
             if (Request.Name is not null) parts.Add("name=" + Request.Name);
             if (MemoryModelOption is { } model) parts.Add("mem_model=" + model);
             return string.Join(',', parts);
@@ -105,6 +112,7 @@ public sealed record DaxFsMountPlan
             var list = new List<FsParameter>();
             if (Request.Target.BufferHandle is { } fd) list.Add(FsParameter.FileDescriptor("dmabuf", fd));
             if (Request.BackingFile is not null) list.Add(FsParameter.String("backing", Request.BackingFile));
+            if (Request.ExportPath is not null) list.Add(FsParameter.String("export", Request.ExportPath));
             if (Request.Name is not null) list.Add(FsParameter.String("name", Request.Name));
             if (MemoryModelOption is { } model) list.Add(FsParameter.String("mem_model", model));
             if (Request.Validate) list.Add(FsParameter.Flag("validate"));
@@ -163,6 +171,20 @@ public sealed class DaxFsMounter
                 $"The backing file '{request.BackingFile}' does not exist.",
                 request.BackingFile, Errno.ENOENT) { NextStep = NextStep.GiveBackingFile };
 
+        if (request.ExportPath is not null)
+        {
+            if (request.BackingFile is not null)
+                throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.ExportWithBackingFile,
+                    $"A mount reads a split image's file data either from one backing file (backing={request.BackingFile}) or from an export directory (export={request.ExportPath}), " +
+                    "not both: the format-8 module refuses the pair. Give the backing file the image was built with, or the directory the image was built from.",
+                    request.ExportPath, Errno.EINVAL);
+            if (!Directory.Exists(request.ExportPath))
+                throw new DaxLinuxException(DaxErrorKind.NotFound, ErrorIds.ExportDirectoryNotFound,
+                    $"The export directory '{request.ExportPath}' does not exist{(File.Exists(request.ExportPath) ? " as a directory (it is a file)" : "")}. " +
+                    "Give the directory the image was built from: the module reads each base regular file from the same path under it.",
+                    request.ExportPath, Errno.ENOENT);
+        }
+
         var target = request.Target;
         request = request with { MountPoint = mountPoint };
         switch (target.Kind)
@@ -184,6 +206,10 @@ public sealed class DaxFsMounter
                     throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.BackingPathHasComma,
                         $"The backing file path '{request.BackingFile}' contains a comma, which mount(2) options cannot carry. Move or link the file to a path without commas.",
                         request.BackingFile, Errno.EINVAL);
+                if (request.ExportPath is not null && request.ExportPath.Contains(','))
+                    throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.ExportPathHasComma,
+                        $"The export directory '{request.ExportPath}' contains a comma, which mount(2) options cannot carry. Move or link the directory to a path without commas.",
+                        request.ExportPath, Errno.EINVAL);
                 return new DaxFsMountPlan
                 {
                     Request = request, UsesNewMountApi = false, PhysicalAddress = phys, Size = (ulong)target.Size,
@@ -255,6 +281,11 @@ public sealed class DaxFsMounter
                 $"The memory model (mem_model={plan.MemoryModelOption}) is an option of the format-8 module, and the image in {target.Description} is format {format}: " +
                 "the format-5 module refuses the option. Mount without a memory model, or rebuild the image in format 8 and load the format-8 daxfs module.",
                 target.Description, Errno.EINVAL) { NextStep = NextStep.RebuildInFormat, NextStepSubject = "8" };
+        if (plan.Request.ExportPath is not null && plan.Format != DaxFsFormat.Format8)
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.MountOptionNeedsFormat8,
+                $"An export directory (export={plan.Request.ExportPath}) is an option of the format-8 module, and the image in {target.Description} is format {format}: " +
+                "the format-5 module refuses the option. Mount a format-5 split image with its backing file, or rebuild the image in format 8 and load the format-8 daxfs module.",
+                target.Description, Errno.EINVAL) { NextStep = NextStep.RebuildInFormat, NextStepSubject = "8" };
         if (module.Refuses(plan.Format))
         {
             int other = (int)module.Format;
@@ -277,6 +308,12 @@ public sealed class DaxFsMounter
                 $"The image in {target.Description} says it is {sb.TotalSize} bytes (total_size), more than the {plan.Size} bytes to mount (rule {RuleIds.SuperTotalSize}). " +
                 "Its regions past the mount size would be outside the memory the kernel maps, so DaxFs refuses. The image is truncated or belongs to a larger region: write it again.",
                 target.Description, Errno.ERANGE) { NextStep = NextStep.WriteImage };
+        if (plan.Request.ExportPath is { } export && (sb.PageCacheOffset == 0 || sb.BaseOffset == 0))
+            throw new DaxLinuxException(DaxErrorKind.InvalidArgument, ErrorIds.ExportNeedsSplitImage,
+                $"The image in {target.Description} has no {(sb.BaseOffset == 0 ? "base" : "page cache")}, and an export directory (export={export}) serves a split image's " +
+                $"base files through its page cache: the format-8 module refuses with \"'export' requires a {(sb.BaseOffset == 0 ? "base image" : "pcache region")}\". " +
+                "Mount it without an export directory, or build a split format-8 image of the directory (one with a backing file) and mount that with the directory.",
+                target.Description, Errno.EINVAL);
         return plan with { Superblock8 = sb, ReadOnly = sb.OverlayOffset == 0, ValidationSkipped = plan.Request.SkipValidation };
     }
 

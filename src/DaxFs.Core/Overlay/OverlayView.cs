@@ -35,7 +35,7 @@ public sealed class OverlayView : IImageTree, INameLookup
     private readonly ImageMemory _memory;
     private readonly ulong _overlay, _pool, _poolSize, _block, _bucketTable;
     private readonly uint _bucketCount;
-    private readonly Dictionary<ulong, ulong> _index;
+    private readonly OverlayKeyIndex _index;
     private readonly int _usedBuckets;
     private readonly ConcurrentDictionary<uint, Dictionary<string, uint>> _baseNames = new();
 
@@ -103,39 +103,66 @@ public sealed class OverlayView : IImageTree, INameLookup
 
     // ------------------------------------------------------------------ the hash table
 
-    private OverlayBucket Bucket(ulong i) => OverlayBucket.Read(_memory.Span(_bucketTable + i * OverlayBucket.RecordSize, OverlayBucket.RecordSize));
-
     /// <summary>
     /// Every key the kernel's probe can find, with the bucket it finds: a probe starts at key &amp; (count-1), steps +1 with
     /// wrap-around and stops at the first unused bucket, so a used bucket is reachable only when no unused bucket lies
     /// between its key's home and it, and of two buckets with one key the first on the probe wins. One pass over the table.
     /// </summary>
-    private Dictionary<ulong, ulong> BuildIndex(out int used)
+    private OverlayKeyIndex BuildIndex(out int used)
     {
         ulong n = _bucketCount;
         ulong mask = n - 1;
+        // The table is read in chunks of whole buckets straight from the image (no record per bucket).
+        const int chunkBuckets = 1 << 16;
+        var chunk = new ulong[2 * (int)Math.Min(n, (ulong)chunkBuckets)];
+        ulong chunkFirst = ulong.MaxValue;
+        ulong StateKey(ulong i, out ulong value)
+        {
+            if (i - chunkFirst >= (ulong)chunk.Length / 2 || chunkFirst == ulong.MaxValue)
+            {
+                chunkFirst = i & ~(ulong)(chunkBuckets - 1);
+                int count = (int)Math.Min((ulong)chunk.Length / 2, n - chunkFirst);
+                var bytes = _memory.Span(_bucketTable + chunkFirst * OverlayBucket.RecordSize, count * OverlayBucket.RecordSize);
+                OverlayBucket.ReadTable(bytes, chunk);
+            }
+            int at = (int)(i - chunkFirst) * 2;
+            value = chunk[at + 1];
+            return chunk[at];
+        }
         // Start just after an unused bucket (if any), so every run of used buckets is seen from its start.
         ulong first = 0;
         bool anyUnused = false;
+        int marked = 0;
         for (ulong i = 0; i < n; i++)
-            if (!Bucket(i).Used) { first = (i + 1) & mask; anyUnused = true; break; }
-        var index = new Dictionary<ulong, ulong>();
-        var distance = new Dictionary<ulong, ulong>();
+        {
+            if ((StateKey(i, out _) & 1) != 0) marked++;
+            else if (!anyUnused) { first = (i + 1) & mask; anyUnused = true; }
+        }
+        var index = new OverlayKeyIndex(marked);
+        // Only a full table (no unused bucket: a probe can wrap all the way round) needs the distances of repeated keys.
+        var distance = anyUnused ? null : new Dictionary<ulong, ulong>();
         used = 0;
         ulong runStart = first;
         for (ulong step = 0; step < n; step++)
         {
             ulong p = (first + step) & mask;
-            var b = Bucket(p);
-            if (!b.Used) { runStart = (p + 1) & mask; continue; }
+            ulong stateKey = StateKey(p, out ulong value);
+            if ((stateKey & 1) == 0) { runStart = (p + 1) & mask; continue; }
             used++;
-            ulong key = b.Key;
+            ulong key = stateKey >> 1;
             ulong home = key & mask;
+            if (distance is null)
+            {
+                // An unused bucket ends the probe before p when the key's home lies outside the run that holds p; of two
+                // buckets with one key in a run, the probe meets the first.
+                if (((home - runStart) & mask) > ((p - runStart) & mask)) continue;
+                index.TryAdd(key, value);
+                continue;
+            }
             ulong homeToP = (p - home) & mask;
-            if (anyUnused && ((home - runStart) & mask) > ((p - runStart) & mask)) continue; // an unused bucket ends the probe first
             if (distance.TryGetValue(key, out ulong d) && d <= homeToP) continue;
             distance[key] = homeToP;
-            index[key] = b.Value;
+            index.Set(key, value);
         }
         return index;
     }
@@ -207,7 +234,7 @@ public sealed class OverlayView : IImageTree, INameLookup
 
     private OverlayDirentEntry ReadDirent(ulong off, ulong key)
     {
-        var e = OverlayDirentEntry.Read(PoolBytes(off, OverlayDirentEntry.RecordSize, RuleIds.OverlayChainCycle));
+        var e = OverlayDirentEntry.ReadWithName(PoolBytes(off, OverlayDirentEntry.RecordSize, RuleIds.OverlayChainCycle));
         if (e.Type != (uint)OverlayEntryType.Dirent)
             throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + off),
                 $"The overlay entry at pool offset 0x{off:x} (key 0x{key:x}) has type {e.Type}, not 3 (DIRENT).");
@@ -232,7 +259,7 @@ public sealed class OverlayView : IImageTree, INameLookup
             if (++steps > MaxSteps)
                 throw new DaxFsFormatException(RuleIds.OverlayDirListCycle, (long)(_pool + Math.Min(cur, _poolSize)),
                     $"The overlay list of directory {dir} has more links than dirents fit in the pool: it loops.");
-            var e = OverlayDirentEntry.Read(PoolBytes(cur, OverlayDirentEntry.RecordSize, RuleIds.OverlayDirListCycle));
+            var e = OverlayDirentEntry.ReadWithName(PoolBytes(cur, OverlayDirentEntry.RecordSize, RuleIds.OverlayDirListCycle));
             if (e.Type != (uint)OverlayEntryType.Dirent)
                 throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + cur),
                     $"The overlay list of directory {dir} links pool offset 0x{cur:x}, whose type is {e.Type}, not 3 (DIRENT).");
@@ -341,19 +368,76 @@ public sealed class OverlayView : IImageTree, INameLookup
     public IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth) => ListDirectory(dirIno, dirPath, depth, null);
 
     /// <summary>As <see cref="ListDirectory(ulong, string, int)"/>; <paramref name="dirBytes"/> is the directory's raw path when it is not UTF-8, so the items keep theirs.</summary>
+    /// <remarks>
+    /// What each name resolves to is what <see cref="TryLookupChild"/> finds, without looking it up a second time where the
+    /// listing already tells: a base name whose (directory, name) key is in no bucket and that is the first of its key in the
+    /// directory is neither hidden nor shadowed, so the lookup finds this very dirent; an overlay dirent that heads the
+    /// chain of its key is the one the lookup finds. Every other name (a key in the table, a repeated name, a name cut at a
+    /// NUL, a dirent further down a chain) takes the full lookup. No per-entry allocation beyond the item and its name.
+    /// </remarks>
     private IEnumerable<ImageItem> ListDirectory(ulong dirIno, string dirPath, int depth, byte[]? dirBytes)
     {
         if (!TryGetAttributes(dirIno, out var d) || ModeBits.TypeOf(d.Mode) != DaxFsItemType.Directory)
             throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
-        foreach (var (name, listedIno, mode, offset, _) in ReadDirectory(dirIno))
+        if (IsBaseDirectory(dirIno))
         {
-            string path = dirPath + "/" + s_utf8.GetString(name);
-            byte[]? raw = dirBytes is null ? null : [.. dirBytes, (byte)'/', .. name];
-            if (TryLookupChild(dirIno, name, out ulong ino) && TryGetAttributes(ino, out var a))
-                yield return Item(path, name, ino, a, depth, offset, raw);
-            else
-                yield return new ImageItem(path, name, listedIno, new BaseInode { Ino = unchecked((uint)listedIno), Mode = mode & DaxFsConstants.S_IFMT }, null, depth, offset, unreachable: true, fullNameBytes: raw);
+            ulong start = _reader.ListedDirectory((uint)dirIno, out ulong count);
+            var seen = new HashSet<ulong>(count > int.MaxValue ? int.MaxValue : (int)count);
+            for (ulong j = 0; j < count; j++)
+                if (BaseEntryItem((uint)dirIno, j, start + j * DaxFsConstants.DirentStride, dirPath, depth, dirBytes, seen) is { } item)
+                    yield return item;
         }
+        foreach (var (e, off) in DirList(dirIno))
+        {
+            if (e.Tombstone || e.ParentIno != dirIno) continue;
+            if (OverlayEntryItem(dirIno, e, off, dirPath, depth, dirBytes) is { } item) yield return item;
+        }
+    }
+
+    /// <summary>Base entry <paramref name="j"/> of <paramref name="dir"/> as listed, or null when a tombstone hides its name.</summary>
+    private ImageItem? BaseEntryItem(uint dir, ulong j, ulong at, string dirPath, int depth, byte[]? dirBytes, HashSet<ulong> seen)
+    {
+        var name = _reader.ReadListedEntry(dir, j, at, out uint listedIno, out uint mode, out bool cut);
+        ulong key = OverlayKeys.Dirent(dir, name);
+        bool first = seen.Add(key);
+        if (!_index.ContainsKey(key) && first && !cut)
+            return Resolved(dirPath, name, listedIno, listedIno, depth, (long)at, dirBytes, mode);
+        if (FindDirent(dir, name) is { } hidden && hidden.Entry.Tombstone) return null;
+        return Resolve(dir, name, listedIno, mode, (long)at, dirPath, depth, dirBytes);
+    }
+
+    /// <summary>A live overlay dirent of <paramref name="dir"/> as listed (null when its name is empty up to a NUL).</summary>
+    private ImageItem? OverlayEntryItem(ulong dir, in OverlayDirentEntry e, ulong off, string dirPath, int depth, byte[]? dirBytes)
+    {
+        var name = e.Name;
+        int nul = name.IndexOf((byte)0);
+        if (nul >= 0) name = name[..nul];
+        if (name.IsEmpty) return null;
+        long offset = (long)(_pool + off);
+        if (nul < 0 && _index.TryGetValue(OverlayKeys.Dirent(dir, name), out ulong head) && head == off)
+            return Resolved(dirPath, name, e.ChildIno, e.ChildIno, depth, offset, dirBytes, e.ChildMode);
+        return Resolve(dir, name, e.ChildIno, e.ChildMode, offset, dirPath, depth, dirBytes);
+    }
+
+    /// <summary>A listed name (dirent inode <paramref name="listedIno"/>) that a lookup finds as <paramref name="ino"/>; unreachable when that inode has no attributes.</summary>
+    private ImageItem Resolved(string dirPath, ReadOnlySpan<byte> name, ulong ino, ulong listedIno, int depth, long offset, byte[]? dirBytes, uint listedMode)
+    {
+        if (!TryGetAttributes(ino, out var a)) return Unreachable(dirPath, name, listedIno, listedMode, depth, offset, dirBytes);
+        byte[]? raw = System.Text.Unicode.Utf8.IsValid(name) ? null : name.ToArray();
+        byte[]? target = ModeBits.TypeOf(a.Mode) == DaxFsItemType.SymbolicLink ? ReadSymlinkTarget(ino) : null;
+        return new ImageItem(dirPath, s_utf8.GetString(name), raw, ino, a, target, depth, offset, dirBytes);
+    }
+
+    /// <summary>A listed name looked up again (the full lookup: overlay chain, then the first base dirent of the name).</summary>
+    private ImageItem Resolve(ulong dir, ReadOnlySpan<byte> name, ulong listedIno, uint mode, long offset, string dirPath, int depth, byte[]? dirBytes) =>
+        TryLookupChild(dir, name, out ulong ino) ? Resolved(dirPath, name, ino, listedIno, depth, offset, dirBytes, mode)
+            : Unreachable(dirPath, name, listedIno, mode, depth, offset, dirBytes);
+
+    private static ImageItem Unreachable(string dirPath, ReadOnlySpan<byte> name, ulong listedIno, uint mode, int depth, long offset, byte[]? dirBytes)
+    {
+        string path = dirPath + "/" + s_utf8.GetString(name);
+        byte[]? raw = dirBytes is null ? null : [.. dirBytes, (byte)'/', .. name];
+        return new ImageItem(path, name.ToArray(), listedIno, new BaseInode { Ino = unchecked((uint)listedIno), Mode = mode & DaxFsConstants.S_IFMT }, null, depth, offset, unreachable: true, fullNameBytes: raw);
     }
 
     /// <summary>

@@ -361,32 +361,45 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
     /// </summary>
     public IEnumerable<(DirectoryEntry Entry, bool Cut)> ReadDirectoryAsListed(uint dirIno)
     {
-        var inode = GetInode(dirIno);
-        if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory)
-            throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
-        ulong count = EntryCount(inode);
-        if (count == 0) yield break;
-        ulong start = DirectoryStart(dirIno, inode, count);
+        ulong start = ListedDirectory(dirIno, out ulong count);
         for (ulong j = 0; j < count; j++)
         {
             ulong at = start + j * DaxFsConstants.DirentStride;
-            var d = _memory.Span(at, DaxFsConstants.DirentSize);
-            uint ino = Dirent.ReadIno(d);
-            int nameLength = Dirent.ReadNameLength(d);
-            if (nameLength > DaxFsConstants.NameMax)
-                throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
-            if (ino < 1 || ino > _inodeCount)
-                throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{_inodeCount}.");
-            var name = d.Slice(Dirent.NameOffset, nameLength);
-            int nul = name.IndexOf((byte)0);
-            bool cut = nul >= 0;
-            if (cut) name = name[..nul];
-            if (name.Length == 0)
-                throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j} has an empty name.");
-            if (name.IndexOf((byte)'/') >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
-                throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
-            yield return (new DirectoryEntry(name.ToArray(), ino, Dirent.ReadMode(d), (long)at), cut);
+            var name = ReadListedEntry(dirIno, j, at, out uint ino, out uint mode, out bool cut).ToArray();
+            yield return (new DirectoryEntry(name, ino, mode, (long)at), cut);
         }
+    }
+
+    /// <summary>The absolute offset of base directory <paramref name="dirIno"/>'s entry array and its entry count (0: no array), checked.</summary>
+    internal ulong ListedDirectory(uint dirIno, out ulong count)
+    {
+        var inode = GetInode(dirIno);
+        if (ModeBits.TypeOf(inode.Mode) != DaxFsItemType.Directory)
+            throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        count = EntryCount(inode);
+        return count == 0 ? 0 : DirectoryStart(dirIno, inode, count);
+    }
+
+    /// <summary>Entry <paramref name="j"/> at <paramref name="at"/> as readdir hands it over (the name up to its first NUL, <paramref name="cut"/> then true), checked; a span over the image.</summary>
+    internal ReadOnlySpan<byte> ReadListedEntry(uint dirIno, ulong j, ulong at, out uint ino, out uint mode, out bool cut)
+    {
+        var d = _memory.Span(at, DaxFsConstants.DirentSize);
+        ino = Dirent.ReadIno(d);
+        int nameLength = Dirent.ReadNameLength(d);
+        if (nameLength > DaxFsConstants.NameMax)
+            throw new DaxFsFormatException(RuleIds.DirentNameLength, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j}: name length {nameLength} exceeds 255.");
+        if (ino < 1 || ino > _inodeCount)
+            throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{_inodeCount}.");
+        var name = d.Slice(Dirent.NameOffset, nameLength);
+        int nul = name.IndexOf((byte)0);
+        cut = nul >= 0;
+        if (cut) name = name[..nul];
+        if (name.Length == 0)
+            throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j} has an empty name.");
+        if (name.IndexOf((byte)'/') >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+            throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
+        mode = Dirent.ReadMode(d);
+        return name;
     }
 
     /// <summary>The absolute offset of a directory's entry array of <paramref name="count"/> entries, checked to lie inside the base image.</summary>

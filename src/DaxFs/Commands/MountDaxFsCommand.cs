@@ -41,6 +41,12 @@ public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
     [Parameter]
     public string? BackingFile { get; set; }
 
+    /// <summary>Format 8, split images: the directory the image was built from, whose files the module reads the base's
+    /// regular-file data from (export=), instead of a backing file.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ExportPath { get; set; }
+
     /// <summary>A name shown in the mount's options (name=).</summary>
     [Parameter]
     [ValidatePattern("^[^,\\s]+$")]
@@ -54,6 +60,7 @@ public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
     {
         string mountPoint = GetUnresolvedProviderPathFromPSPath(MountPoint);
         string? backing = BackingFile is null ? null : GetUnresolvedProviderPathFromPSPath(BackingFile);
+        string? export = ExportPath is null ? null : GetUnresolvedProviderPathFromPSPath(ExportPath);
         var mounter = new DaxFsMounter(Context);
         DaxFsMountPlan plan = null!;
         if (!Try(() =>
@@ -61,7 +68,7 @@ public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
                 var target = Target();
                 plan = mounter.Plan(new DaxFsMountRequest
                 {
-                    Target = target, MountPoint = mountPoint, Validate = Validate, BackingFile = backing, Name = Name, SkipValidation = SkipValidation,
+                    Target = target, MountPoint = mountPoint, Validate = Validate, BackingFile = backing, Name = Name, SkipValidation = SkipValidation, ExportPath = export,
                     MemoryModel = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryModel)) ? MemoryModel : null,
                 });
             }, mountPoint)) return;

@@ -30,6 +30,8 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
             IImageTree tree = fakeBoundParameters["Branch"] is string branch && branch.Length > 0 ? BranchView.Open(reader, branch) : OverlayView.MountedTree(reader);
             var dirItem = tree.GetItem(dir);
             if (dirItem is null || dirItem.Type != DaxFsItemType.Directory) return results;
+            // The tooltip says which generation the image is, and whether the names come through its overlay (as a mount shows them).
+            string of = $" (format {(int)reader.Generation} image{(tree is OverlayView ? ", through its overlay" : tree.BranchName is { } b ? $", branch {b}" : "")})";
             foreach (var e in tree.ListDirectory(dirItem.Ino, "", 0))
             {
                 if (e.Unreachable) continue;
@@ -37,7 +39,7 @@ public sealed class ImageItemPathCompleter : IArgumentCompleter
                 if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
                 bool isDir = e.Type == DaxFsItemType.Directory;
                 string text = shownDir + name + (isDir ? "/" : "");
-                results.Add(new CompletionResult(Quote(text), name, isDir ? CompletionResultType.ProviderContainer : CompletionResultType.ProviderItem, text));
+                results.Add(new CompletionResult(Quote(text), name, isDir ? CompletionResultType.ProviderContainer : CompletionResultType.ProviderItem, text + of));
             }
         }
         catch

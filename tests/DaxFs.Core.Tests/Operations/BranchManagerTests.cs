@@ -84,6 +84,34 @@ public sealed class BranchManagerTests : IDisposable
     }
 
     [Fact]
+    public void A_format_8_mount_has_no_branches_to_create_commit_or_abort()
+    {
+        // What the format-8 module shows for a split image: no static flag, no branch=, "overlay".
+        byte[] image = File.ReadAllBytes(Validate.V8ValidationTests.V8("basic.v8.split.daxfs"));
+        string mem = _root.File("dev/mem");
+        using (var f = new FileStream(mem, FileMode.Create)) { f.Seek((long)Phys, SeekOrigin.Begin); f.Write(image); }
+        string mp = Mnt("v8");
+        var ctx = FakeHost.Context(_root, mountApi: _api, mountInfo: _root.File("mountinfo",
+            $"40 1 0:50 / {MountInfo.Escape(mp)} rw,relatime - daxfs none rw,phys=0x{Phys:x},size={image.Length},overlay\n"));
+        var m = new DaxFsBranchManager(ctx);
+        foreach (var (act, what) in new (Action, string)[]
+        {
+            (() => m.PlanCreate(mp, "trial", Mnt("child")), "create"),
+            (() => m.PlanEnd(mp, BranchEnd.Commit), "commit"),
+            (() => m.PlanEnd(mp, BranchEnd.Abort), "abort"),
+        })
+        {
+            var ex = Refused(act);
+            Assert.Equal(ErrorIds.Format8HasNoBranches, ex.ErrorId);
+            Assert.Equal(DaxErrorKind.BranchRefused, ex.Kind);
+            Assert.Contains("format 8 has no branches", ex.Message);
+            Assert.Contains($"no branch to {what}", ex.Message);
+            Assert.Contains("shared overlay", ex.Message);
+        }
+        Assert.Empty(_api.Calls);
+    }
+
+    [Fact]
     public void ReadsTheKernelMadeTableAndItsFreeSpace()
     {
         var t = Table(File.ReadAllBytes(Nested));

@@ -142,6 +142,14 @@ public readonly record struct OverlayBucket(ulong StateKey, ulong Value)
 
     public static OverlayBucket Read(ReadOnlySpan<byte> b) => new(Superblock.U64(b, Offsets.StateKey), Superblock.U64(b, Offsets.Value));
 
+    /// <summary>A run of buckets decoded at once: <paramref name="words"/>[2i] is bucket i's state_key, [2i+1] its value.</summary>
+    public static void ReadTable(ReadOnlySpan<byte> buckets, Span<ulong> words)
+    {
+        var raw = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(buckets[..(buckets.Length / RecordSize * RecordSize)]);
+        if (BitConverter.IsLittleEndian) raw.CopyTo(words);
+        else for (int k = 0; k < raw.Length; k++) words[k] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(raw[k]);
+    }
+
     public void Write(Span<byte> b)
     {
         Superblock.W64(b, Offsets.StateKey, StateKey);
@@ -248,6 +256,20 @@ public record struct OverlayDirentEntry
         NameLength = Superblock.U16(b, Offsets.NameLength), Next = Superblock.U64(b, Offsets.Next), DirNext = Superblock.U64(b, Offsets.DirNext),
         NameField = b.Slice(Offsets.Name, NameFieldSize).ToArray(),
     };
+
+    /// <summary>As <see cref="Read"/>, but <see cref="NameField"/> keeps only the name's bytes (name_len of them, at most the
+    /// field), not the whole 256-byte field: for readers that need the name and not the bytes after it.</summary>
+    public static OverlayDirentEntry ReadWithName(ReadOnlySpan<byte> b)
+    {
+        ushort length = Superblock.U16(b, Offsets.NameLength);
+        return new()
+        {
+            Type = Superblock.U32(b, Offsets.Type), Flags = Superblock.U32(b, Offsets.Flags), ParentIno = Superblock.U64(b, Offsets.ParentIno),
+            ChildIno = Superblock.U64(b, Offsets.ChildIno), ChildMode = Superblock.U32(b, Offsets.ChildMode),
+            NameLength = length, Next = Superblock.U64(b, Offsets.Next), DirNext = Superblock.U64(b, Offsets.DirNext),
+            NameField = b.Slice(Offsets.Name, Math.Min((int)length, NameFieldSize)).ToArray(),
+        };
+    }
 
     public readonly void Write(Span<byte> b)
     {

@@ -1,0 +1,119 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+
+namespace DaxFs.Core.Overlay;
+
+/// <summary>
+/// The overlay's reachable keys and their pool offsets, for the lookups a listing makes for every entry (is there an INODE
+/// entry for this inode, a DIRENT for this name): an open-addressing table with each key beside its value in one array, so a
+/// lookup, found or not, usually touches one cache line. Keys are the kernel's 63-bit keys, whose low bits cluster (an inode
+/// number shifted left by 20), so the slot comes from a multiplicative hash of the whole key. A bit filter of about 8 bits
+/// per key (small enough to stay in the processor's cache) answers most lookups of absent keys — the common case for base
+/// entries, which a listing asks about twice each — without touching the table. Enumerates in insertion order.
+/// </summary>
+internal sealed class OverlayKeyIndex : IReadOnlyDictionary<ulong, ulong>
+{
+    private ulong[] _slots;      // pairs: key + 1 (0 = empty), value
+    private int _shift;          // 64 - log2(capacity)
+    private ulong[] _order;      // keys in insertion order
+    private int _count;
+    private readonly ulong[] _filter; // one bit per filter slot: set when some key maps there
+    private readonly int _filterShift;
+
+    public OverlayKeyIndex(int expected = 0)
+    {
+        int capacity = 16;
+        while (capacity < expected * 2 && capacity < (1 << 30)) capacity <<= 1;
+        _slots = new ulong[capacity * 2];
+        _shift = 64 - System.Numerics.BitOperations.Log2((uint)capacity);
+        _order = new ulong[Math.Max(4, expected)];
+        int filterBits = 512;
+        while (filterBits < expected * 8 && filterBits < (1 << 30)) filterBits <<= 1;
+        _filter = new ulong[filterBits / 64];
+        _filterShift = 64 - System.Numerics.BitOperations.Log2((uint)filterBits);
+    }
+
+    private int FilterBit(ulong key) => (int)(((key ^ (key >> 29)) * 0xC2B2AE3D27D4EB4FUL) >> _filterShift);
+
+    private bool MayContain(ulong key)
+    {
+        int bit = FilterBit(key);
+        return (_filter[bit >> 6] & (1UL << bit)) != 0;
+    }
+
+    public int Count => _count;
+
+    private int Slot(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> _shift);
+
+    /// <summary>The pair index of <paramref name="key"/>, or of the empty slot where it would go (then false).</summary>
+    private bool Find(ulong key, out int at)
+    {
+        int mask = _slots.Length / 2 - 1;
+        ulong stored = key + 1;
+        for (int i = Slot(key); ; i = (i + 1) & mask)
+        {
+            ulong s = _slots[2 * i];
+            if (s == stored) { at = 2 * i; return true; }
+            if (s == 0) { at = 2 * i; return false; }
+        }
+    }
+
+    /// <summary>Adds <paramref name="key"/> unless present (then false, the value kept).</summary>
+    public bool TryAdd(ulong key, ulong value)
+    {
+        if (Find(key, out int at)) return false;
+        if ((_count + 1) * 2 > _slots.Length / 2) { Grow(); Find(key, out at); }
+        _slots[at] = key + 1;
+        _slots[at + 1] = value;
+        int bit = FilterBit(key);
+        _filter[bit >> 6] |= 1UL << bit;
+        if (_count == _order.Length) Array.Resize(ref _order, _order.Length * 2);
+        _order[_count++] = key;
+        return true;
+    }
+
+    /// <summary>Sets the value of <paramref name="key"/>, adding it when absent.</summary>
+    public void Set(ulong key, ulong value)
+    {
+        if (Find(key, out int at)) _slots[at + 1] = value;
+        else TryAdd(key, value);
+    }
+
+    private void Grow()
+    {
+        var old = _slots;
+        _slots = new ulong[old.Length * 2];
+        _shift--;
+        int mask = _slots.Length / 2 - 1;
+        for (int p = 0; p < old.Length; p += 2)
+        {
+            if (old[p] == 0) continue;
+            int i = Slot(old[p] - 1);
+            while (_slots[2 * i] != 0) i = (i + 1) & mask;
+            _slots[2 * i] = old[p];
+            _slots[2 * i + 1] = old[p + 1];
+        }
+    }
+
+    public bool ContainsKey(ulong key) => MayContain(key) && Find(key, out _);
+
+    public bool TryGetValue(ulong key, [MaybeNullWhen(false)] out ulong value)
+    {
+        if (MayContain(key) && Find(key, out int at)) { value = _slots[at + 1]; return true; }
+        value = 0;
+        return false;
+    }
+
+    public ulong this[ulong key] => TryGetValue(key, out ulong v) ? v : throw new KeyNotFoundException($"Key 0x{key:x} is not in the overlay's table.");
+
+    public IEnumerable<ulong> Keys => _order.Take(_count);
+
+    public IEnumerable<ulong> Values => Keys.Select(k => this[k]);
+
+    public IEnumerator<KeyValuePair<ulong, ulong>> GetEnumerator()
+    {
+        for (int i = 0; i < _count; i++) yield return new KeyValuePair<ulong, ulong>(_order[i], this[_order[i]]);
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}

@@ -1,0 +1,119 @@
+using System.Text;
+using DaxFs.Bench;
+using DaxFs.Core.Format;
+using DaxFs.Core.Overlay;
+using DaxFs.Core.Read;
+
+namespace DaxFs.Core.Tests.Overlay;
+
+/// <summary>
+/// The overlay view's listing (which skips the second lookup where the listing already tells what it finds) gives exactly
+/// what readdir followed by a lookup of every name gives (<see cref="OverlayView.ReadDirectory"/>, then
+/// <see cref="OverlayView.TryLookupChild"/> and <see cref="OverlayView.TryGetAttributes"/>), on overlays written the kernel's
+/// way over the basic split vector: new names, tombstones over base and overlay names, revived names, renames, a base name
+/// shadowed by a live overlay dirent (listed twice), attribute changes.
+/// </summary>
+public class OverlayListingTests
+{
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static List<string> Reference(OverlayView view)
+    {
+        var lines = new List<string>();
+        var pending = new Stack<(ulong Ino, string Path)>();
+        var seen = new HashSet<ulong> { 1 };
+        pending.Push((1, ""));
+        while (pending.Count > 0)
+        {
+            var (dir, path) = pending.Pop();
+            var subdirs = new List<(ulong, string)>();
+            foreach (var (name, listed, mode, offset, _) in view.ReadDirectory(dir))
+            {
+                string p = path + "/" + Encoding.UTF8.GetString(name);
+                if (view.TryLookupChild(dir, name, out ulong ino) && view.TryGetAttributes(ino, out var a))
+                {
+                    lines.Add($"{p}|{ino}|{a.Mode:x}|{a.Size}|{a.Uid}|{a.Nlink}|{offset}");
+                    if (ModeBits.TypeOf(a.Mode) == DaxFsItemType.Directory && seen.Add(ino)) subdirs.Add((ino, p));
+                }
+                else lines.Add($"{p}|unreachable {listed}|{mode & DaxFsConstants.S_IFMT:x}|{offset}");
+            }
+            for (int k = subdirs.Count - 1; k >= 0; k--) pending.Push(subdirs[k]);
+        }
+        return lines;
+    }
+
+    private static List<string> Listed(OverlayView view) =>
+        view.Walk("/").Select(i => i.Unreachable
+            ? $"{i.FullName}|unreachable {i.Ino}|{i.Inode.Mode:x}|{i.EntryOffset}"
+            : $"{i.FullName}|{i.Ino}|{i.Inode.Mode:x}|{i.Inode.Size}|{i.Inode.Uid}|{i.Inode.Nlink}|{i.EntryOffset}").ToList();
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void The_listing_equals_readdir_and_a_lookup_of_every_name(int seed)
+    {
+        string path = Validate.V8ValidationTests.V8("basic.v8.split.daxfs");
+        byte[] image = File.ReadAllBytes(path);
+        using var baseReader = DaxFsImageReader.Open(new ByteImageMemory((byte[])image.Clone()));
+        var baseItems = baseReader.Walk("/").ToList();
+        var dirs = new List<(ulong Ino, List<byte[]> Names)> { (1, new()) };
+        var dirOf = new Dictionary<string, int> { ["/"] = 0 };
+        foreach (var i in baseItems)
+        {
+            dirs[dirOf[i.ParentPath]].Names.Add(i.NameBytes);
+            if (i.Type == DaxFsItemType.Directory) { dirOf[i.FullName] = dirs.Count; dirs.Add((i.Ino, new())); }
+        }
+        var w = new KernelOverlayWriter(image, i => baseReader.IsBaseInode(i) ? baseReader.GetInode((uint)i) : null);
+        var rng = new Random(seed);
+        var live = new List<(int Dir, byte[] Name, ulong Ino)>();
+        foreach (var (d, k) in dirs.Select((d, k) => (d, k)))
+            foreach (var n in d.Names)
+                if (baseReader.TryLookup(ParentPathOf(baseItems, d.Ino) + "/" + Encoding.UTF8.GetString(n), out uint ino)) live.Add((k, n, ino));
+        for (int op = 0; op < 120; op++)
+        {
+            int kind = rng.Next(6);
+            int di = rng.Next(dirs.Count);
+            var name = B($"n{rng.Next(40)}");
+            try
+            {
+                switch (kind)
+                {
+                    case 0: { ulong f = w.Create(dirs[di].Ino, name); live.Add((di, name, f)); break; }
+                    case 1: { ulong d = w.Mkdir(dirs[di].Ino, name); live.Add((di, name, d)); dirs.Add((d, new())); break; }
+                    case 2 or 3 when live.Count > 0:
+                    {
+                        int li = rng.Next(live.Count);
+                        var (ld, ln, _) = live[li];
+                        w.Remove(dirs[ld].Ino, ln);
+                        live.RemoveAt(li);
+                        break;
+                    }
+                    case 4 when live.Count > 0:
+                    {
+                        var (ld, ln, li) = live[rng.Next(live.Count)];
+                        uint mode = w.OverlayMode(li) ?? baseReader.GetInode((uint)li).Mode;
+                        w.Rename(dirs[ld].Ino, ln, dirs[di].Ino, name, li, mode);
+                        live.RemoveAll(x => x.Dir == ld && x.Name.AsSpan().SequenceEqual(ln));
+                        live.Add((di, name, li));
+                        break;
+                    }
+                    case 5 when live.Count > 0: w.SetAttr(live[rng.Next(live.Count)].Ino, perm: 0x180, uid: 7); break;
+                }
+            }
+            catch (IOException) { } // the name is taken: the kernel refuses it too
+        }
+        // A base name shadowed by a live overlay dirent (mv of a new file onto a base name): listed twice.
+        ulong twin = w.Create(dirs[0].Ino, B("twin-source"));
+        w.Rename(dirs[0].Ino, B("twin-source"), 1, dirs[0].Names[0], twin, w.OverlayMode(twin)!.Value);
+
+        using var reader = DaxFsImageReader.Open(new ByteImageMemory(image));
+        var view = OverlayView.Open(reader);
+        var expected = Reference(view);
+        Assert.Equal(expected, Listed(view));
+        Assert.Equal(2, Listed(view).Count(l => l.StartsWith("/" + Encoding.UTF8.GetString(dirs[0].Names[0]) + "|", StringComparison.Ordinal)));
+    }
+
+    private static string ParentPathOf(List<ImageItem> items, ulong dirIno) =>
+        dirIno == 1 ? "" : items.First(i => i.Ino == dirIno && i.Type == DaxFsItemType.Directory).FullName;
+}
