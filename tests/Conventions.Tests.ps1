@@ -53,6 +53,36 @@ Describe 'One bad image among many is a non-terminating error' {
     }
 }
 
+Describe 'A format-8 image whose overlay cannot be read, among others' {
+    BeforeAll {
+        # The overlay-only image the kernel wrote, and a copy whose overlay header has lost its magic: the superblock still
+        # reads, so the image opens, and the overlay fails only when a cmdlet resolves it.
+        $script:Only = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs'
+        $script:BadOverlay = Join-Path $Work 'bad-overlay.daxfs'
+        $bytes = [IO.File]::ReadAllBytes($Only)
+        $overlay = [BitConverter]::ToUInt64($bytes, 64) # overlay_offset
+        [Array]::Clear($bytes, [int]$overlay, 4)
+        [IO.File]::WriteAllBytes($BadOverlay, $bytes)
+    }
+    It '<Command> reports it as a non-terminating error and goes on with the next image' -TestCases @(
+        @{ Command = 'Get-DaxFsItem'; Extra = @{} }
+        @{ Command = 'Get-DaxFsContent'; Extra = @{ Path = '/a.txt' } }
+        @{ Command = 'Export-DaxFsItem'; Extra = @{ Path = '/docs'; Destination = 'DEST' } }
+        @{ Command = 'Get-DaxFsOverlay'; Extra = @{ WarningAction = 'SilentlyContinue' } }
+        @{ Command = 'Compare-DaxFsOverlay'; Extra = @{} }
+    ) {
+        if ($Extra.ContainsKey('Destination')) { $Extra.Destination = Join-Path $Work "overlay-export-$(New-Guid)" }
+        # Get-DaxFsContent and Export-DaxFsItem take items from the pipeline, images as an argument.
+        $out = @(if ($Command -in 'Get-DaxFsContent', 'Export-DaxFsItem') { & $Command $BadOverlay, $Only @Extra -ErrorAction SilentlyContinue -ErrorVariable errs }
+                 else { Get-Item $BadOverlay, $Only | & $Command @Extra -ErrorAction SilentlyContinue -ErrorVariable errs })
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'InvalidDaxFsImage.OVL-MAGIC,*'
+        $errs[0].TargetObject | Should -Be $BadOverlay
+        if ($Command -eq 'Export-DaxFsItem') { Test-Path (Join-Path $Extra.Destination 'docs/readme.txt') | Should -BeTrue }
+        else { $out.Count | Should -BeGreaterThan 0 -Because "the good image after the bad one is read by $Command" }
+    }
+}
+
 Describe 'Image parameters take several images' {
     It 'Get-DaxFsItem lists each image of an array' {
         $items = Get-DaxFsItem $Basic, $Deep
@@ -61,10 +91,17 @@ Describe 'Image parameters take several images' {
     It 'Get-DaxFsItem expands wildcards in the image path' {
         (Get-DaxFsItem (Join-Path $Vectors 'basic.*.daxfs') | Select-Object -ExpandProperty ImagePath -Unique).Count | Should -Be 2
     }
-    It 'Compare-DaxFsBranch, Get-DaxFsContent and Export-DaxFsItem take arrays' {
-        foreach ($c in 'Compare-DaxFsBranch', 'Get-DaxFsContent', 'Export-DaxFsItem') {
-            (Get-Command $c).Parameters['Image'].ParameterType | Should -Be ([DaxFs.DaxFsImageSource[]])
-        }
+    It 'every cmdlet that reads images takes an array (only Write-DaxFsImage writes one image to one target)' {
+        $readers = Get-Command -Module DaxFs | Where-Object { $_.Parameters -and $_.Parameters['Image'] -and $_.Name -ne 'Write-DaxFsImage' }
+        $readers.Count | Should -BeGreaterOrEqual 10
+        foreach ($c in $readers) { $c.Parameters['Image'].ParameterType | Should -Be ([DaxFs.DaxFsImageSource[]]) -Because "$($c.Name) -Image takes several images" }
+        (Get-Command Compare-DaxFsImage).Parameters['DifferenceImage'].ParameterType | Should -Be ([DaxFs.DaxFsImageSource[]])
+    }
+    It 'Compare-DaxFsOverlay compares each image of an array with its own base' {
+        $only = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs'
+        $split = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-after-writes.daxfs'
+        $c = @(Compare-DaxFsOverlay $only, $split)
+        ($c.ImagePath | Sort-Object -Unique) | Should -Be (@($only, $split) | Sort-Object)
     }
 }
 
@@ -298,6 +335,16 @@ Describe 'Paths and names inside an image' {
             $line = "Get-DaxFsItem '$PImage' -Path /many/"
             $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
             $r.CompletionMatches.Count | Should -Be 958
+        }
+        It 'completes -Path inside a format-8 image as a mount shows it (overlay entries included)' {
+            $only = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs'
+            $line = "Get-DaxFsContent '$only' -Path /sub-moved/"
+            $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $r.CompletionMatches.CompletionText | Sort-Object | Should -Be @('/sub-moved/big.bin', '/sub-moved/shrunk-moved.bin')
+            $img = Get-Item (Join-Path $Vectors 'v8/basic.v8.static.daxfs')
+            $line = '$img | Get-DaxFsItem -Path /a/b/c/h'
+            $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $r.CompletionMatches.CompletionText | Should -Be @('/a/b/c/hello.txt')
         }
         It 'Get-DaxFsBranch -Name offers branch names' {
             $line = "Get-DaxFsBranch '$(Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs')' -Name "
