@@ -83,6 +83,24 @@ Describe 'A format-8 image whose overlay cannot be read, among others' {
     }
 }
 
+Describe 'A split image without its backing file, among others' {
+    It 'Export-DaxFsItem says to pass the backing file and exports the next image' {
+        $split = Join-Path $Vectors 'v8/basic.v8.split.daxfs'
+        $dest = Join-Path $Work "split-export-$(New-Guid)"
+        Export-DaxFsItem $split, $Basic -Path /a -Destination $dest -ErrorAction SilentlyContinue -ErrorVariable errs
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'BackingFileRequired,DaxFs.Commands.ExportDaxFsItemCommand'
+        $errs[0].TargetObject | Should -Be $split
+        $errs[0].Exception.Message | Should -Match '-BackingFile'
+        Get-Content (Join-Path $dest 'a/b/c/hello.txt') | Should -Be 'hello, daxfs'
+        Export-DaxFsItem $split -Path /a -Destination (Join-Path $Work "split-whatif-$(New-Guid)") -WhatIf -ErrorAction SilentlyContinue -ErrorVariable errs2
+        $errs2[0].FullyQualifiedErrorId | Should -Be 'BackingFileRequired,DaxFs.Commands.ExportDaxFsItemCommand' -Because '-WhatIf runs the same check'
+        $withBacking = Join-Path $Work "split-backing-$(New-Guid)"
+        Export-DaxFsItem (Get-DaxFsImage $split -BackingFile (Join-Path $Vectors 'v8/basic.v8.split.backing')) -Path /a -Destination $withBacking
+        Get-Content (Join-Path $withBacking 'a/b/c/hello.txt') | Should -Be 'hello, daxfs'
+    }
+}
+
 Describe 'Image parameters take several images' {
     It 'Get-DaxFsItem lists each image of an array' {
         $items = Get-DaxFsItem $Basic, $Deep
