@@ -279,6 +279,21 @@ Describe 'Paths and names inside an image' {
         }
     }
 
+    Context 'the same tree as a format-8 image' {
+        BeforeAll { $script:PImage8 = (New-DaxFsImage $PTree -Destination (Join-Path $Work 'paths8.daxfs') -Format 8 -Force).Path }
+        It 'follows links in the middle of a path, names a dangling one and stops a loop' {
+            (Get-DaxFsContent $PImage8 -Path /etc/up/bin/hello)[1] | Should -Be 'echo hello'
+            Get-DaxFsContent $PImage8 -Path /lib/libc.so, /loop1/x -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs.FullyQualifiedErrorId | Should -Be @('DanglingSymbolicLink,DaxFs.Commands.GetDaxFsContentCommand', 'TooManySymbolicLinks,DaxFs.Commands.GetDaxFsContentCommand')
+        }
+        It 'pipes an item whose name is not UTF-8 on to Get-DaxFsContent' {
+            Get-DaxFsItem $PImage8 | Where-Object Name -like 'bad*name' | Get-DaxFsContent | Should -Be 'raw bytes'
+        }
+        It 'writes readable JSON for its items' {
+            (Get-DaxFsItem $PImage8 -Path /usr | ConvertTo-Json -Depth 1 | ConvertFrom-Json).Type | Should -Be 'Directory'
+        }
+    }
+
     Context 'names that are not UTF-8' {
         It 'an item piped on reads its own file' {
             $item = Get-DaxFsItem $PImage | Where-Object Name -like 'bad*name'
