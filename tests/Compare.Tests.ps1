@@ -18,6 +18,27 @@ Describe 'Compare-DaxFsImage' {
         Compare-DaxFsImage $Basic $Basic | Should -BeNullOrEmpty
         Compare-DaxFsImage $Basic (Join-Path $Vectors 'basic.branching.daxfs') | Should -BeNullOrEmpty
     }
+    It 'finds nothing between the format-5 and the format-8 image of the tree <_>' -ForEach 'basic', 'big', 'deep', 'wide', 'empty' {
+        $v5 = Join-Path $Vectors "$_.static.daxfs"
+        Compare-DaxFsImage $v5 (Join-Path $Vectors "v8/$_.v8.static.daxfs") | Should -BeNullOrEmpty
+        # The split image keeps its file bytes in its backing file: content is compared from there.
+        $split = Join-Path $Vectors "v8/$_.v8.split.daxfs"
+        $backing = Join-Path $Vectors "v8/$_.v8.split.backing"
+        if (Test-Path $backing) { Compare-DaxFsImage $v5 (Get-DaxFsImage $split -BackingFile $backing) | Should -BeNullOrEmpty }
+        else { Compare-DaxFsImage $v5 $split -SkipContent | Should -BeNullOrEmpty } # the empty tree has no file, so no backing file
+    }
+    It 'compares a format-8 image built here with its tree and with its format-5 twin' {
+        $t = New-Tree 'v8tree'
+        $v5 = New-DaxFsImage -Path $t -Destination (Join-Path $TestDrive 'twin5.daxfs')
+        $v8 = New-DaxFsImage -Path $t -Destination (Join-Path $TestDrive 'twin8.daxfs') -Format 8
+        Compare-DaxFsImage $v8 $t | Should -BeNullOrEmpty
+        Compare-DaxFsImage $v5 $v8 | Should -BeNullOrEmpty
+        Set-Content -LiteralPath "$t/etc/hostname" -Value 'hostX' -NoNewline
+        $v8b = New-DaxFsImage -Path $t -Destination (Join-Path $TestDrive 'twin8b.daxfs') -Format 8
+        $d = @(Compare-DaxFsImage $v5 $v8b)
+        $d.Path | Should -Be '/etc/hostname'
+        $d.Properties | Should -Be 'Content'
+    }
     It 'names what was added, removed and modified between two builds' {
         $t = New-Tree 'tree'
         $before = New-DaxFsImage -Path $t -Destination (Join-Path $TestDrive 'before.daxfs')

@@ -53,6 +53,54 @@ Describe 'One bad image among many is a non-terminating error' {
     }
 }
 
+Describe 'A format-8 image whose overlay cannot be read, among others' {
+    BeforeAll {
+        # The overlay-only image the kernel wrote, and a copy whose overlay header has lost its magic: the superblock still
+        # reads, so the image opens, and the overlay fails only when a cmdlet resolves it.
+        $script:Only = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs'
+        $script:BadOverlay = Join-Path $Work 'bad-overlay.daxfs'
+        $bytes = [IO.File]::ReadAllBytes($Only)
+        $overlay = [BitConverter]::ToUInt64($bytes, 64) # overlay_offset
+        [Array]::Clear($bytes, [int]$overlay, 4)
+        [IO.File]::WriteAllBytes($BadOverlay, $bytes)
+    }
+    It '<Command> reports it as a non-terminating error and goes on with the next image' -TestCases @(
+        @{ Command = 'Get-DaxFsItem'; Extra = @{} }
+        @{ Command = 'Get-DaxFsContent'; Extra = @{ Path = '/a.txt' } }
+        @{ Command = 'Export-DaxFsItem'; Extra = @{ Path = '/docs'; Destination = 'DEST' } }
+        @{ Command = 'Get-DaxFsOverlay'; Extra = @{ WarningAction = 'SilentlyContinue' } }
+        @{ Command = 'Compare-DaxFsOverlay'; Extra = @{} }
+    ) {
+        if ($Extra.ContainsKey('Destination')) { $Extra.Destination = Join-Path $Work "overlay-export-$(New-Guid)" }
+        # Get-DaxFsContent and Export-DaxFsItem take items from the pipeline, images as an argument.
+        $out = @(if ($Command -in 'Get-DaxFsContent', 'Export-DaxFsItem') { & $Command $BadOverlay, $Only @Extra -ErrorAction SilentlyContinue -ErrorVariable errs }
+                 else { Get-Item $BadOverlay, $Only | & $Command @Extra -ErrorAction SilentlyContinue -ErrorVariable errs })
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'InvalidDaxFsImage.OVL-MAGIC,*'
+        $errs[0].TargetObject | Should -Be $BadOverlay
+        if ($Command -eq 'Export-DaxFsItem') { Test-Path (Join-Path $Extra.Destination 'docs/readme.txt') | Should -BeTrue }
+        else { $out.Count | Should -BeGreaterThan 0 -Because "the good image after the bad one is read by $Command" }
+    }
+}
+
+Describe 'A split image without its backing file, among others' {
+    It 'Export-DaxFsItem says to pass the backing file and exports the next image' {
+        $split = Join-Path $Vectors 'v8/basic.v8.split.daxfs'
+        $dest = Join-Path $Work "split-export-$(New-Guid)"
+        Export-DaxFsItem $split, $Basic -Path /a -Destination $dest -ErrorAction SilentlyContinue -ErrorVariable errs
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'BackingFileRequired,DaxFs.Commands.ExportDaxFsItemCommand'
+        $errs[0].TargetObject | Should -Be $split
+        $errs[0].Exception.Message | Should -Match '-BackingFile'
+        Get-Content (Join-Path $dest 'a/b/c/hello.txt') | Should -Be 'hello, daxfs'
+        Export-DaxFsItem $split -Path /a -Destination (Join-Path $Work "split-whatif-$(New-Guid)") -WhatIf -ErrorAction SilentlyContinue -ErrorVariable errs2
+        $errs2[0].FullyQualifiedErrorId | Should -Be 'BackingFileRequired,DaxFs.Commands.ExportDaxFsItemCommand' -Because '-WhatIf runs the same check'
+        $withBacking = Join-Path $Work "split-backing-$(New-Guid)"
+        Export-DaxFsItem (Get-DaxFsImage $split -BackingFile (Join-Path $Vectors 'v8/basic.v8.split.backing')) -Path /a -Destination $withBacking
+        Get-Content (Join-Path $withBacking 'a/b/c/hello.txt') | Should -Be 'hello, daxfs'
+    }
+}
+
 Describe 'Image parameters take several images' {
     It 'Get-DaxFsItem lists each image of an array' {
         $items = Get-DaxFsItem $Basic, $Deep
@@ -61,10 +109,17 @@ Describe 'Image parameters take several images' {
     It 'Get-DaxFsItem expands wildcards in the image path' {
         (Get-DaxFsItem (Join-Path $Vectors 'basic.*.daxfs') | Select-Object -ExpandProperty ImagePath -Unique).Count | Should -Be 2
     }
-    It 'Compare-DaxFsBranch, Get-DaxFsContent and Export-DaxFsItem take arrays' {
-        foreach ($c in 'Compare-DaxFsBranch', 'Get-DaxFsContent', 'Export-DaxFsItem') {
-            (Get-Command $c).Parameters['Image'].ParameterType | Should -Be ([DaxFs.DaxFsImageSource[]])
-        }
+    It 'every cmdlet that reads images takes an array (only Write-DaxFsImage writes one image to one target)' {
+        $readers = Get-Command -Module DaxFs | Where-Object { $_.Parameters -and $_.Parameters['Image'] -and $_.Name -ne 'Write-DaxFsImage' }
+        $readers.Count | Should -BeGreaterOrEqual 10
+        foreach ($c in $readers) { $c.Parameters['Image'].ParameterType | Should -Be ([DaxFs.DaxFsImageSource[]]) -Because "$($c.Name) -Image takes several images" }
+        (Get-Command Compare-DaxFsImage).Parameters['DifferenceImage'].ParameterType | Should -Be ([DaxFs.DaxFsImageSource[]])
+    }
+    It 'Compare-DaxFsOverlay compares each image of an array with its own base' {
+        $only = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs'
+        $split = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-after-writes.daxfs'
+        $c = @(Compare-DaxFsOverlay $only, $split)
+        ($c.ImagePath | Sort-Object -Unique) | Should -Be (@($only, $split) | Sort-Object)
     }
 }
 
@@ -224,6 +279,21 @@ Describe 'Paths and names inside an image' {
         }
     }
 
+    Context 'the same tree as a format-8 image' {
+        BeforeAll { $script:PImage8 = (New-DaxFsImage $PTree -Destination (Join-Path $Work 'paths8.daxfs') -Format 8 -Force).Path }
+        It 'follows links in the middle of a path, names a dangling one and stops a loop' {
+            (Get-DaxFsContent $PImage8 -Path /etc/up/bin/hello)[1] | Should -Be 'echo hello'
+            Get-DaxFsContent $PImage8 -Path /lib/libc.so, /loop1/x -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs.FullyQualifiedErrorId | Should -Be @('DanglingSymbolicLink,DaxFs.Commands.GetDaxFsContentCommand', 'TooManySymbolicLinks,DaxFs.Commands.GetDaxFsContentCommand')
+        }
+        It 'pipes an item whose name is not UTF-8 on to Get-DaxFsContent' {
+            Get-DaxFsItem $PImage8 | Where-Object Name -like 'bad*name' | Get-DaxFsContent | Should -Be 'raw bytes'
+        }
+        It 'writes readable JSON for its items' {
+            (Get-DaxFsItem $PImage8 -Path /usr | ConvertTo-Json -Depth 1 | ConvertFrom-Json).Type | Should -Be 'Directory'
+        }
+    }
+
     Context 'names that are not UTF-8' {
         It 'an item piped on reads its own file' {
             $item = Get-DaxFsItem $PImage | Where-Object Name -like 'bad*name'
@@ -298,6 +368,16 @@ Describe 'Paths and names inside an image' {
             $line = "Get-DaxFsItem '$PImage' -Path /many/"
             $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
             $r.CompletionMatches.Count | Should -Be 958
+        }
+        It 'completes -Path inside a format-8 image as a mount shows it (overlay entries included)' {
+            $only = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs'
+            $line = "Get-DaxFsContent '$only' -Path /sub-moved/"
+            $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $r.CompletionMatches.CompletionText | Sort-Object | Should -Be @('/sub-moved/big.bin', '/sub-moved/shrunk-moved.bin')
+            $img = Get-Item (Join-Path $Vectors 'v8/basic.v8.static.daxfs')
+            $line = '$img | Get-DaxFsItem -Path /a/b/c/h'
+            $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $r.CompletionMatches.CompletionText | Should -Be @('/a/b/c/hello.txt')
         }
         It 'Get-DaxFsBranch -Name offers branch names' {
             $line = "Get-DaxFsBranch '$(Join-Path $PSScriptRoot 'fixtures/branches/feature.daxfs')' -Name "

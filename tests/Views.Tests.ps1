@@ -40,6 +40,24 @@ Describe 'Get-DaxFsItem | Format-Table -View Flat' {
     }
 }
 
+Describe 'Get-DaxFsItem | Format-Table -View Flat on format 8' {
+    It 'lists what a mount of a format-8 image shows, overlay entries included, one line each' {
+        $only = Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs'
+        $items = @(Get-DaxFsItem $only -Recurse)
+        $lines = @(Get-Text ($items | Format-Table -View Flat) 80 | Where-Object { $_ })
+        $lines | Where-Object { $_ -match 'Directory:' } | Should -BeNullOrEmpty
+        $lines.Count | Should -Be ($items.Count + 2)
+        $lines | Should -Contain '-rw-r--r--   1000/1000           44 /docs/readme.txt'
+        $lines | Should -Contain 'lrwxrwxrwx         0/0           15 /link-readme -> docs/readme.txt'
+        $lines | Should -Contain '-rw-r--r--         0/0        20000 /sub-moved/big.bin'
+    }
+    It 'lists a format-8 static image as its format-5 twin' {
+        $five = Get-Text (Get-DaxFsItem $Basic -Recurse | Format-Table -View Flat) 200
+        $eight = Get-Text (Get-DaxFsItem (Join-Path $Vectors 'v8/basic.v8.static.daxfs') -Recurse | Format-Table -View Flat) 200
+        $eight | Should -Be $five
+    }
+}
+
 Describe 'Views at 80 columns' {
     It 'shows every finding message in full, under its image' {
         $damaged = Join-Path $TestDrive 'damaged.daxfs'
@@ -71,6 +89,22 @@ Describe 'Views at 80 columns' {
         $lines = Get-Text (Get-DaxFsImage $path) 80
         $lines | Where-Object { $_.Length -gt 80 } | Should -BeNullOrEmpty
         (Get-ColumnText $lines 'Path') -replace ' ', '' | Should -Be $path
+    }
+    It 'shows the image of each Test-DaxFsImage verdict in full' {
+        $dir = Join-Path $TestDrive 'a-rather-long-folder-name-for-verdicts/and-another-level-below-it'
+        New-Item -ItemType Directory $dir | Out-Null
+        $paths = foreach ($n in 'basic.static.daxfs', 'deep.static.daxfs') { $p = Join-Path $dir $n; Copy-Item (Join-Path $Vectors $n) $p; $p }
+        $lines = Get-Text (Test-DaxFsImage $paths) 80
+        $lines | Where-Object { $_.Length -gt 80 } | Should -BeNullOrEmpty
+        $text = (Get-ColumnText $lines 'ImagePath') -replace '\s+', ''
+        foreach ($p in $paths) { $text.Contains($p) | Should -BeTrue -Because "'$p' is shown in full" }
+    }
+    It 'shows every overlay change in full' {
+        $changes = @(Compare-DaxFsOverlay (Join-Path $PSScriptRoot 'fixtures/overlay/overlay-only-after-writes.daxfs'))
+        $lines = Get-Text $changes 80
+        $lines | Where-Object { $_.Length -gt 80 } | Should -BeNullOrEmpty
+        $text = (Get-ColumnText $lines 'Details') -replace '\s+', ''
+        foreach ($c in $changes) { $text.Contains(($c.Details -replace '\s+', '')) | Should -BeTrue -Because "'$($c.Details)' is shown in full" }
     }
     It 'shows every column of the branch table, and branch changes in full' {
         $nested = Join-Path $PSScriptRoot 'fixtures/branches/nested.daxfs'

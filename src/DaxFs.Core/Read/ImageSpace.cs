@@ -1,15 +1,16 @@
 using DaxFs.Core.Format;
+using DaxFs.Core.Format.V8;
 
 namespace DaxFs.Core.Read;
 
 /// <summary>What a byte of an image holds (the categories of <see cref="ImageSpace"/>).</summary>
 public enum SpaceKind
 {
-    /// <summary>Block 0: the superblock record and the zeros after it.</summary>
+    /// <summary>Block 0: the superblock record and the zeros after it (format 8: one block of block_size, the page size).</summary>
     Superblock,
     /// <summary>The branch table (256 records of 128 bytes) of a branching or split image.</summary>
     BranchTable,
-    /// <summary>The first block of the base image: the base superblock.</summary>
+    /// <summary>The first block of the base image: the base superblock (format 5; format 8 has none).</summary>
     BaseSuperblock,
     /// <summary>The inode records (64 bytes each), empty slots included.</summary>
     InodeTable,
@@ -25,6 +26,12 @@ public enum SpaceKind
     DeltaUsed,
     /// <summary>The part of the delta region not yet handed out.</summary>
     DeltaFree,
+    /// <summary>Format 8: the overlay's header block and its bucket table (16 bytes a bucket).</summary>
+    OverlayIndex,
+    /// <summary>Format 8: the part of the overlay pool handed out (pool_alloc: inodes, dirents, data pages a mount wrote).</summary>
+    OverlayUsed,
+    /// <summary>Format 8: the part of the overlay pool not yet handed out, the room left for a read-write mount's writes.</summary>
+    OverlayFree,
     /// <summary>The page cache region of a split image (header, slot records, cached pages).</summary>
     PageCache,
     /// <summary>Bytes of the file or memory region beyond the image's total_size.</summary>
@@ -43,6 +50,8 @@ public sealed class ImageSpaceReport
     /// <summary>Bytes of the file or memory region measured; the <see cref="Usage"/> bytes add up to exactly this.</summary>
     public required long Length { get; init; }
     public required long TotalSize { get; init; }
+    /// <summary>The block every structure is aligned to: 4096 for format 5, block_size (the page size it was built for) for format 8.</summary>
+    public long BlockSize { get; init; } = DaxFsConstants.BlockSize;
     /// <summary>One row per <see cref="SpaceKind"/>, in the order of the enum, zero rows included.</summary>
     public required IReadOnlyList<SpaceUsage> Usage { get; init; }
     /// <summary>Regular-file bytes of a split image, kept in its backing file (not part of <see cref="Length"/>).</summary>
@@ -80,9 +89,7 @@ public static class ImageSpace
         ArgumentNullException.ThrowIfNull(reader);
         if (top < 0) throw new ArgumentOutOfRangeException(nameof(top));
         ulong length = (ulong)reader.Memory.Length;
-        var sb = reader.Superblock;
-        var b = reader.Base;
-        ulong baseStart = sb.BaseOffset, baseEnd = Add(sb.BaseOffset, sb.BaseSize);
+        bool v8 = reader.Generation == DaxFsFormat.Format8;
         var extents = new List<Extent>();
         var objects = new long[Enum.GetValues<SpaceKind>().Length];
 
@@ -92,31 +99,60 @@ public static class ImageSpace
             if (start < end) extents.Add(new Extent(start, end, kind));
         }
 
-        AddExtent(SpaceKind.Superblock, 0, DaxFsConstants.BlockSize, length);
-        objects[(int)SpaceKind.Superblock] = 1;
-        if (sb.BranchTableEntries > 0 && sb.BranchTableOffset != 0)
+        ulong baseStart, baseEnd, totalSize, blockSize;
+        if (v8)
         {
-            AddExtent(SpaceKind.BranchTable, sb.BranchTableOffset, (ulong)sb.BranchTableEntries * DaxFsConstants.BranchRecordSize, length);
-            objects[(int)SpaceKind.BranchTable] = sb.BranchTableEntries;
+            var sb8 = reader.Superblock8;
+            blockSize = sb8.BlockSize;
+            totalSize = sb8.TotalSize;
+            baseStart = sb8.BaseOffset;
+            baseEnd = reader.HasBase ? Add(sb8.BaseOffset, sb8.BaseSize) : 0;
+            AddExtent(SpaceKind.Superblock, 0, blockSize, length);
+            objects[(int)SpaceKind.Superblock] = 1;
+            if (sb8.OverlayOffset != 0) AddOverlay(reader, sb8, length, AddExtent, objects);
+            if (sb8.PageCacheOffset != 0 && sb8.PageCacheSize > 0)
+            {
+                AddExtent(SpaceKind.PageCache, sb8.PageCacheOffset, sb8.PageCacheSize, length);
+                objects[(int)SpaceKind.PageCache] = sb8.PageCacheSlotCount;
+            }
         }
-        AddExtent(SpaceKind.BaseSuperblock, baseStart, DaxFsConstants.BlockSize, baseEnd);
-        objects[(int)SpaceKind.BaseSuperblock] = 1;
-        AddExtent(SpaceKind.InodeTable, Add(baseStart, b.InodeOffset), (ulong)b.InodeCount * DaxFsConstants.InodeSize, baseEnd);
-        objects[(int)SpaceKind.InodeTable] = b.InodeCount;
-        if (sb.DeltaRegionSize > 0 && sb.DeltaRegionOffset != 0)
+        else
         {
-            ulong used = sb.DeltaAllocOffset >= sb.DeltaRegionOffset ? Math.Min(sb.DeltaAllocOffset - sb.DeltaRegionOffset, sb.DeltaRegionSize) : 0;
-            AddExtent(SpaceKind.DeltaUsed, sb.DeltaRegionOffset, used, length);
-            AddExtent(SpaceKind.DeltaFree, Add(sb.DeltaRegionOffset, used), sb.DeltaRegionSize - used, length);
+            var sb = reader.Superblock;
+            blockSize = DaxFsConstants.BlockSize;
+            totalSize = sb.TotalSize;
+            baseStart = sb.BaseOffset;
+            baseEnd = Add(sb.BaseOffset, sb.BaseSize);
+            AddExtent(SpaceKind.Superblock, 0, DaxFsConstants.BlockSize, length);
+            objects[(int)SpaceKind.Superblock] = 1;
+            if (sb.BranchTableEntries > 0 && sb.BranchTableOffset != 0)
+            {
+                AddExtent(SpaceKind.BranchTable, sb.BranchTableOffset, (ulong)sb.BranchTableEntries * DaxFsConstants.BranchRecordSize, length);
+                objects[(int)SpaceKind.BranchTable] = sb.BranchTableEntries;
+            }
+            AddExtent(SpaceKind.BaseSuperblock, baseStart, DaxFsConstants.BlockSize, baseEnd);
+            objects[(int)SpaceKind.BaseSuperblock] = 1;
+            if (sb.DeltaRegionSize > 0 && sb.DeltaRegionOffset != 0)
+            {
+                ulong used = sb.DeltaAllocOffset >= sb.DeltaRegionOffset ? Math.Min(sb.DeltaAllocOffset - sb.DeltaRegionOffset, sb.DeltaRegionSize) : 0;
+                AddExtent(SpaceKind.DeltaUsed, sb.DeltaRegionOffset, used, length);
+                AddExtent(SpaceKind.DeltaFree, Add(sb.DeltaRegionOffset, used), sb.DeltaRegionSize - used, length);
+            }
+            if (sb.PageCacheOffset != 0 && sb.PageCacheSize > 0)
+            {
+                AddExtent(SpaceKind.PageCache, sb.PageCacheOffset, sb.PageCacheSize, length);
+                objects[(int)SpaceKind.PageCache] = sb.PageCacheSlotCount;
+            }
         }
-        if (sb.PageCacheOffset != 0 && sb.PageCacheSize > 0)
+        uint inodeCount = reader.InodeCount;
+        if (inodeCount > 0)
         {
-            AddExtent(SpaceKind.PageCache, sb.PageCacheOffset, sb.PageCacheSize, length);
-            objects[(int)SpaceKind.PageCache] = sb.PageCacheSlotCount;
+            AddExtent(SpaceKind.InodeTable, (ulong)reader.InodeOffset(1), (ulong)inodeCount * DaxFsConstants.InodeSize, baseEnd);
+            objects[(int)SpaceKind.InodeTable] = inodeCount;
         }
 
         long files = 0, dirs = 0, links = 0, empty = 0, fileBytes = 0, external = 0;
-        for (uint ino = 1; ino <= b.InodeCount; ino++)
+        for (uint ino = 1; ino <= inodeCount; ino++)
         {
             if ((ino & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
             var inode = reader.GetInode(ino);
@@ -152,7 +188,7 @@ public static class ImageSpace
         // Sweep: each byte once, to the structure that starts first; the gaps are padding up to total_size, trailing after.
         extents.Sort((x, y) => x.Start != y.Start ? x.Start.CompareTo(y.Start) : x.Kind.CompareTo(y.Kind));
         var bytes = new long[objects.Length];
-        ulong imageEnd = Math.Min(sb.TotalSize, length);
+        ulong imageEnd = Math.Min(totalSize, length);
         void Gap(ulong from, ulong to)
         {
             if (from >= to) return;
@@ -172,11 +208,16 @@ public static class ImageSpace
         var usage = new SpaceUsage[bytes.Length];
         for (int k = 0; k < bytes.Length; k++) usage[k] = new SpaceUsage((SpaceKind)k, bytes[k], objects[k]);
 
-        var (largestFiles, largestDirs, hardLinkNames) = Largest(reader, top, cancellationToken);
+        // The largest files and directories are those of the base tree (an overlay-only image has none; what a mount wrote
+        // into the overlay is counted as OverlayUsed).
+        var (largestFiles, largestDirs, hardLinkNames) = reader.HasBase
+            ? Largest(reader, top, cancellationToken)
+            : (Array.Empty<SpaceEntry>(), Array.Empty<SpaceEntry>(), 0L);
         return new ImageSpaceReport
         {
             Length = (long)length,
-            TotalSize = sb.TotalSize > long.MaxValue ? long.MaxValue : (long)sb.TotalSize,
+            TotalSize = totalSize > long.MaxValue ? long.MaxValue : (long)totalSize,
+            BlockSize = (long)blockSize,
             Usage = usage,
             ExternalFileBytes = external,
             FileBytes = fileBytes,
@@ -188,6 +229,43 @@ public static class ImageSpace
             LargestFiles = largestFiles,
             LargestDirectories = largestDirs,
         };
+    }
+
+    /// <summary>
+    /// The overlay region of a format-8 image: its header block and bucket table (index), the pool up to pool_alloc (used)
+    /// and the rest of the pool (free); the zeros between table and pool are padding. When the header cannot be read or
+    /// does not lay the table and pool out inside the region, the whole region counts as index (Test-DaxFsImage names
+    /// the fault).
+    /// </summary>
+    private static void AddOverlay(DaxFsImageReader reader, in SuperblockV8 sb, ulong length, Action<SpaceKind, ulong, ulong, ulong> add, long[] objects)
+    {
+        ulong start = sb.OverlayOffset, end = Math.Min(Add(start, sb.OverlaySize), length);
+        if (start >= end) return;
+        if (sb.OverlaySize < OverlayHeader.RecordSize || end - start < OverlayHeader.RecordSize)
+        {
+            add(SpaceKind.OverlayIndex, start, sb.OverlaySize, end);
+            return;
+        }
+        var h = OverlayHeader.Read(reader.Memory.Span(start, OverlayHeader.RecordSize));
+        ulong tableBytes = (ulong)sb.OverlayBucketCount * DaxFsV8Constants.BucketSize;
+        if (h.Magic != DaxFsV8Constants.OverlayMagic || HeaderChecksV8.OverlayLayout(sb, h) is not null
+            || Add(start, Add(h.BucketOffset, tableBytes)) > end || Add(start, Add(h.PoolOffset, h.PoolSize)) > end)
+        {
+            add(SpaceKind.OverlayIndex, start, sb.OverlaySize, end);
+            return;
+        }
+        add(SpaceKind.OverlayIndex, start, OverlayHeader.RecordSize, end);
+        add(SpaceKind.OverlayIndex, start + h.BucketOffset, tableBytes, end);
+        // Buckets in use: one per key the overlay holds (an inode, a directory's list, a data page, a chain of dirents).
+        long used = 0;
+        ulong table = start + h.BucketOffset;
+        for (ulong i = 0; i < sb.OverlayBucketCount; i++)
+            if (OverlayBucket.Read(reader.Memory.Span(table + i * OverlayBucket.RecordSize, OverlayBucket.RecordSize)).Used) used++;
+        objects[(int)SpaceKind.OverlayIndex] = sb.OverlayBucketCount;
+        ulong alloc = Math.Min(h.PoolAlloc, h.PoolSize);
+        add(SpaceKind.OverlayUsed, start + h.PoolOffset, alloc, end);
+        objects[(int)SpaceKind.OverlayUsed] = used;
+        add(SpaceKind.OverlayFree, start + h.PoolOffset + alloc, h.PoolSize - alloc, end);
     }
 
     /// <summary>One walk of the tree: the <paramref name="top"/> largest files and directory trees, and the extra hard-link names.</summary>

@@ -10,10 +10,11 @@ namespace DaxFs.Commands;
 [OutputType(typeof(DaxFsOverlayChange))]
 public sealed class CompareDaxFsOverlayCommand : DaxFsImageCmdlet
 {
-    /// <summary>The image (a file, device node, daxfs mount point or dma-buf).</summary>
+    /// <summary>The images (files, device nodes, daxfs mount points or dma-bufs); each is compared with its own base.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Path", "FullName", "ImagePath", "LiteralPath")]
-    public DaxFsImageSource Image { get; set; } = null!;
+    [SupportsWildcards]
+    public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
     /// <summary>Only these kinds of change.</summary>
     [Parameter]
@@ -25,11 +26,12 @@ public sealed class CompareDaxFsOverlayCommand : DaxFsImageCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var imagePath in ResolveImagePaths(Image))
+        foreach (var source in Image)
+        foreach (var imagePath in ResolveImagePaths(source))
         {
-            var reader = OpenImage(imagePath, BackingFile is null ? Image.BackingFile : ResolveFileSystemPath(BackingFile));
+            var reader = OpenImage(imagePath, BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile));
             if (reader is null || !GetDaxFsOverlayCommand.HasOverlay(this, reader, imagePath)) continue;
-            var view = (OverlayView)OpenMountedTree(imagePath, reader);
+            if (OpenMountedTree(imagePath, reader) is not OverlayView view) continue;
             WriteVerbose(reader.HasBase ? $"Comparing the overlay of '{imagePath}' with its base." : $"'{imagePath}' has no base: every path is the overlay's.");
             Guard(imagePath, () =>
             {

@@ -92,6 +92,14 @@ public sealed class ExportDaxFsItemCommand : DaxFsImageCmdlet
         path = start.FullName;
         if (KeepPath && resolved.Item.ParentPath is { Length: > 1 } parent)
             dest = System.IO.Path.Join(dest, parent);
+        // A split image's file bytes are in its backing file: without it the export would stop at the first file. Checked
+        // before -WhatIf's line too, as the real run would fail.
+        if (tree.Reader.HasExternalData && tree.Reader.BackingFile is null)
+        {
+            WriteError(Errors.Make(ErrorIds.BackingFileRequired, ErrorCategory.ResourceUnavailable, imagePath,
+                $"'{imagePath}' is a split image: its file data is in a backing file. Pass it with -BackingFile, or pipe in Get-DaxFsImage '{imagePath}' -BackingFile FILE."));
+            return;
+        }
         string branchNote = tree.BranchName is null ? "" : $" (branch '{tree.BranchName}')";
         if (!ShouldProcess(dest, $"Extract '{path}' of '{imagePath}'{branchNote}")) return;
         var exporter = new ImageExporter(tree, new ExportOptions { Overwrite = Force, Unreachable = p => WarnUnreachable(imagePath, tree.BranchName, p) });

@@ -26,7 +26,7 @@ public sealed class GetDaxFsOverlayCommand : DaxFsImageCmdlet
             {
                 var reader = OpenImage(path, source.BackingFile);
                 if (reader is null || !HasOverlay(this, reader, path)) continue;
-                var view = (OverlayView)OpenMountedTree(path, reader);
+                if (OpenMountedTree(path, reader) is not OverlayView view) continue;
                 Guard(path, () => WriteObject(From(view, path)));
             }
         }

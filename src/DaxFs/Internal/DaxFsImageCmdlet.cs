@@ -170,15 +170,20 @@ public abstract class DaxFsImageCmdlet : DaxLinuxCmdlet
 
     /// <summary>
     /// What a mount of the image shows: for a format-8 image with an overlay, the overlay resolved over the base (cached
-    /// per path); otherwise the base image itself.
+    /// per path); otherwise the base image itself. Null after a non-terminating InvalidDaxFsImage error for an overlay
+    /// that cannot be read, so the next image goes on.
     /// </summary>
-    private protected IImageTree OpenMountedTree(string path, DaxFsImageReader reader)
+    private protected IImageTree? OpenMountedTree(string path, DaxFsImageReader reader)
     {
         if (!reader.HasOverlay) return reader;
         if (_overlays.TryGetValue(path, out var cached)) return cached;
         OverlayView view;
         try { view = OverlayView.Open(reader); }
-        catch (DaxFsFormatException ex) { ThrowTerminatingError(Errors.InvalidImage(ex, path)); throw; }
+        catch (DaxFsFormatException ex)
+        {
+            WriteError(Errors.InvalidImage(ex, path));
+            return null;
+        }
         return _overlays[path] = view;
     }
 

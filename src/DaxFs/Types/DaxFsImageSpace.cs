@@ -7,12 +7,14 @@ namespace DaxFs;
 public sealed class DaxFsImageSpace
 {
     public string Path { get; init; } = string.Empty;
-    /// <summary>Static, Branching or Split (a <see cref="DaxFsImageMode"/> name, so that ConvertTo-Json writes it readably).</summary>
+    /// <summary>Static, Branching, Split, Overlay or OverlayOnly (a <see cref="DaxFsImageMode"/> name, so that ConvertTo-Json writes it readably).</summary>
     public string Mode { get; init; } = string.Empty;
     /// <summary>Bytes of the file or memory region measured.</summary>
     public long Length { get; init; }
     /// <summary>The superblock's total_size.</summary>
     public long TotalSize { get; init; }
+    /// <summary>The block structures are aligned to: 4096 for format 5, block_size (the page size it was built for) for format 8.</summary>
+    public long BlockSize { get; init; }
     /// <summary>One row per category, in a fixed order; their Bytes add up to Length.</summary>
     public DaxFsSpaceUsage[] Usage { get; init; } = Array.Empty<DaxFsSpaceUsage>();
     public long Superblock { get; init; }
@@ -25,6 +27,12 @@ public sealed class DaxFsImageSpace
     public long Padding { get; init; }
     public long DeltaUsed { get; init; }
     public long DeltaFree { get; init; }
+    /// <summary>Format 8: the overlay's header block and bucket table.</summary>
+    public long OverlayIndex { get; init; }
+    /// <summary>Format 8: the overlay pool handed out (what read-write mounts wrote).</summary>
+    public long OverlayUsed { get; init; }
+    /// <summary>Format 8: the overlay pool not yet handed out (room for a read-write mount's writes).</summary>
+    public long OverlayFree { get; init; }
     public long PageCache { get; init; }
     public long Trailing { get; init; }
     /// <summary>Sum of the sizes of distinct regular files (each inode once).</summary>
@@ -61,6 +69,7 @@ public sealed class DaxFsImageSpace
             Mode = mode.ToString(),
             Length = r.Length,
             TotalSize = r.TotalSize,
+            BlockSize = r.BlockSize,
             Usage = usage,
             Superblock = r[SpaceKind.Superblock],
             BranchTable = r[SpaceKind.BranchTable],
@@ -72,6 +81,9 @@ public sealed class DaxFsImageSpace
             Padding = r[SpaceKind.Padding],
             DeltaUsed = r[SpaceKind.DeltaUsed],
             DeltaFree = r[SpaceKind.DeltaFree],
+            OverlayIndex = r[SpaceKind.OverlayIndex],
+            OverlayUsed = r[SpaceKind.OverlayUsed],
+            OverlayFree = r[SpaceKind.OverlayFree],
             PageCache = r[SpaceKind.PageCache],
             Trailing = r[SpaceKind.Trailing],
             FileBytes = r.FileBytes,
@@ -94,7 +106,7 @@ public sealed class DaxFsSpaceUsage
     /// <summary>The category (a <see cref="SpaceKind"/> name, so that ConvertTo-Json writes it readably).</summary>
     public string Kind { get; init; } = string.Empty;
     public long Bytes { get; init; }
-    /// <summary>Objects owning the bytes: inodes of the table, files with data, directories with entries, symlinks, branch records, page cache slots.</summary>
+    /// <summary>Objects owning the bytes: inodes of the table, files with data, directories with entries, symlinks, branch records, overlay buckets (OverlayIndex) and buckets in use (OverlayUsed), page cache slots.</summary>
     public long Objects { get; init; }
     /// <summary>Share of the image's length, in percent (two decimals).</summary>
     public double Percent { get; init; }
