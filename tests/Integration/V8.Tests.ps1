@@ -154,9 +154,10 @@ BeforeAll {
         if ($base.Count -ge 5) {
             Write-Host "  base files changed: $(($base | ForEach-Object { $_.FullName.Substring($Root.Length) }) -join ', ')"
             $fs = [IO.File]::Open($base[0].FullName, 'Open', 'ReadWrite'); try { $fs.Position = 3; $fs.Write([byte[]][char[]]'XYZ', 0, 3) } finally { $fs.Dispose() }
-            Remove-Item -LiteralPath $base[1].FullName
+            # -Force: PowerShell refuses to remove or move a file without write permission (basic's /owned) otherwise.
+            Remove-Item -LiteralPath $base[1].FullName -Force
             [IO.File]::SetUnixFileMode($base[2].FullName, [IO.UnixFileMode]0x180) # 0600
-            Move-Item -LiteralPath $base[3].FullName -Destination (Join-Path $n 'moved-from-base')
+            Move-Item -LiteralPath $base[3].FullName -Destination (Join-Path $n 'moved-from-base') -Force
             # An append to an untouched base file (KERNEL, split mode: the page is kept, the new size is lost at remount).
             [IO.File]::AppendAllText($base[4].FullName, 'appended through the mount')
             [pscustomobject]@{ Path = $base[4].FullName.Substring($Root.Length); Size = $base[4].Length }
