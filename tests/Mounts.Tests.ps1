@@ -251,6 +251,21 @@ Describe 'Mount-DaxFs and the loaded daxfs module' {
         $e.Exception.Message | Should -Match 'daxfs module without a version \(format 5\)'
         $e.Exception.Message | Should -Match 'New-DaxFsImage -Format 5'
     }
+    It 'warns that -Validate refuses every image only with the format-5 module; with the format-8 one it names the empty hard-link slots validate refuses' {
+        Set-LoadedModule 5
+        $w = @(Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Validate -WhatIf 3>&1 | Where-Object { $_ -is [Management.Automation.WarningRecord] })
+        "$w" | Should -Match 'refuses every DAXFS image'
+        Set-LoadedModule 8
+        $w = @(Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Validate -WhatIf 3>&1 | Where-Object { $_ -is [Management.Automation.WarningRecord] })
+        $w | Should -BeNullOrEmpty
+        if ($NoRealKernelCall) { Set-ItResult -Skipped -Because $NoRealKernelCall; return }
+        # mkdaxfs's basic tree leaves an all-zero inode slot for its hard link: the gate lets it through (the kernel never
+        # reads it), and the warning says that the validate option asked for refuses it. (The mount call then fails: no daxfs here.)
+        Set-NodeImage (Join-Path $Vectors 'v8/basic.v8.static.daxfs')
+        Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -Validate -Confirm:$false -ErrorAction SilentlyContinue -WarningVariable w 3>$null
+        "$w" | Should -Match 'INODE-EMPTY.*the validate option you asked for refuses this'
+        "$w" | Should -Not -Match 'refuses every DAXFS image'
+    }
     It 'passes -MemoryModel as mem_model=, and refuses it on a format-5 image' {
         Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -MemoryModel cxl3 -WhatIf -Verbose 4>&1 | Out-String |
             Should -Match ([regex]::Escape("mount -t daxfs -o phys=0x100a00000,size=0x1f600000,mem_model=cxl3 dax0.0 $($h.MountPoint)"))

@@ -74,7 +74,10 @@ public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
             }, mountPoint)) return;
 
         WriteVerbose(plan.Description);
-        if (Validate)
+        // The format-8 module dropped the link-count rule: its validate mounts DaxFs's images and refuses only mkdaxfs's empty
+        // inode slots (INODE-EMPTY, reported as a warning below when the image has them).
+        bool validate8 = Validate && DaxFsKernelModule.Read(Context.Sysfs).Format == Core.Format.DaxFsFormat.Format8;
+        if (Validate && !validate8)
             WriteWarning("The kernel's validate option refuses every DAXFS image: it requires each inode's link count to equal the " +
                 "directory entries naming it, and no entry names the root directory (inode 1), so the root never matches; split images also " +
                 "fail its data-offset rule, which checks offsets in the backing file against the image's base region. Expect the mount to be " +
@@ -94,7 +97,7 @@ public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
                 WriteVerbose($"The host has loaded the {plan.Module?.Description ?? "daxfs module"}" + (plan.Module?.SourceVersion is { } src ? $" (srcversion {src})." : "."));
                 WriteVerbose($"{plan.Request.Target.Description} holds a {plan.ImageMode} DAXFS format-{(int)plan.Format} image of {plan.TotalSize} bytes" +
                     (plan.ValidationSkipped ? "; not validated (-SkipValidation)." : $"; it passed validation ({plan.Findings.Count} warning{(plan.Findings.Count == 1 ? "" : "s")})."));
-                ReportFindings(plan);
+                ReportFindings(plan, validate8);
                 entry = mounter.Mount(plan);
             }, plan.Request.MountPoint)) return;
 
@@ -120,13 +123,16 @@ public sealed class MountDaxFsCommand : DaxMemoryTargetCmdlet
 
     /// <summary>Warnings the gate found. Bookkeeping only the kernel's validate option minds (the link counts: the root is
     /// named by no dirent in any image, and directories count their subdirectories as on other Linux file systems) goes
-    /// to verbose; the rest (a backing file not given, a page cache header, a dirent's mode...) is a warning.</summary>
-    private void ReportFindings(DaxFsMountPlan plan)
+    /// to verbose; the rest (a backing file not given, a page cache header, a dirent's mode...) is a warning. With the
+    /// format-8 module's validate option asked for, what that option refuses is a warning too: the mount will be refused.</summary>
+    private void ReportFindings(DaxFsMountPlan plan, bool validate8)
     {
         foreach (var f in plan.Findings)
         {
             string line = $"{f.RuleId} at 0x{Math.Max(f.Offset, 0):x}: {f.Message}";
-            if (f.Kernel == Core.Format.KernelVerdict.RejectsWithValidate) WriteVerbose(line.TrimEnd('.') + " (only the kernel's validate option minds this).");
+            if (f.Kernel == Core.Format.KernelVerdict.RejectsWithValidate && validate8 && plan.Format == Core.Format.DaxFsFormat.Format8)
+                WriteWarning($"{plan.Request.Target.Description}: {line.TrimEnd('.')} (the validate option you asked for refuses this: mount without -Validate).");
+            else if (f.Kernel == Core.Format.KernelVerdict.RejectsWithValidate) WriteVerbose(line.TrimEnd('.') + " (only the kernel's validate option minds this).");
             else WriteWarning($"{plan.Request.Target.Description}: {line}");
         }
     }

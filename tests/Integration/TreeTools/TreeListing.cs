@@ -33,6 +33,30 @@ public static class Names
         }
         return sb.ToString();
     }
+
+    /// <summary>The raw bytes of an <see cref="Escape"/>d name.</summary>
+    public static byte[] Unescape(string escaped)
+    {
+        var bytes = new List<byte>(escaped.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        for (int i = 0; i < escaped.Length; i++)
+        {
+            char c = escaped[i];
+            if (c == '\\' && i + 1 < escaped.Length && escaped[i + 1] == '\\') { bytes.Add((byte)'\\'); i++; continue; }
+            if (c == '\\' && i + 3 < escaped.Length && escaped[i + 1] == 'x') { bytes.Add(Convert.ToByte(escaped.Substring(i + 2, 2), 16)); i += 3; continue; }
+            var rune = Rune.GetRuneAt(escaped, i);
+            int n = rune.EncodeToUtf8(utf8);
+            for (int k = 0; k < n; k++) bytes.Add(utf8[k]);
+            i += rune.Utf16SequenceLength - 1;
+        }
+        return bytes.ToArray();
+    }
+
+    /// <summary>
+    /// An <see cref="Escape"/>d name as the cmdlets show it (Get-DaxFsItem's FullName and Target): its bytes decoded as
+    /// UTF-8, each ill-formed sequence as U+FFFD.
+    /// </summary>
+    public static string Display(string escaped) => Encoding.UTF8.GetString(Unescape(escaped));
 }
 
 /// <summary>One entry of a tree listing. Paths and symlink targets are <see cref="Names.Escape"/>d; the root is "/".</summary>
