@@ -5,6 +5,8 @@
 
 BeforeAll {
     . $PSScriptRoot/Hosts.Common.ps1
+    $script:DataOffset = Get-DataOffset
+    $script:StaticPhys = $Phys + $DataOffset
     $script:Mnt = New-MountPoint 'hosts-b'
     $script:Main = New-MountPoint 'hosts-b-main'
     $script:Main2 = New-MountPoint 'hosts-b-main2'
@@ -17,7 +19,7 @@ AfterAll { Save-Measured 'B' }
 Describe 'Mounting memory another kernel writes (reader)' {
     It 'cannot mount the memory a stopped write left: the kernel and Mount-DaxFs both refuse the marker' {
         Wait-Signal 'A-stopped'
-        Get-Head | Should -Be 'DAXFSWIP'
+        Get-Head $DataOffset | Should -Be 'DAXFSWIP'
         & mount -t daxfs -o $MountOptions none $Mnt 2>$null
         $LASTEXITCODE | Should -Not -Be 0 -Because 'the kernel refuses memory that does not start with the magic'
         { Mount-DaxFs -PhysicalAddress $StaticPhys -Size $Hosts.ImageSize -MountPoint $Mnt -Confirm:$false -ErrorAction Stop } |
@@ -34,7 +36,7 @@ Describe 'Mounting memory another kernel writes (reader)' {
 i=0; s=$Sync
 while [ ! -e `$s/A-written ] || [ `$i -lt 2 ]; do
   [ -e `$s/A-written ] && i=`$((i+1))
-  head=`$(dd if=/dev/pmem0 bs=4096 count=1 iflag=direct status=none | head -c 8)
+  head=`$(dd if=/dev/pmem0 bs=4096 count=1 skip=$($DataOffset / 4096) iflag=direct status=none | head -c 8)
   if mount -t daxfs -o $MountOptions none $Mnt 2>/dev/null; then
     n=`$(find $Mnt | wc -l); h=`$(sha256sum $Mnt$($probe.Path) 2>&1 | cut -c1-64); umount $Mnt
     echo "`$head mounted `$n `$h"
@@ -68,12 +70,12 @@ done > $log
             # The same bytes read through the raw namespace's block device, which has a page cache: the control.
             Set-Content /proc/sys/vm/drop_caches 3
             $b2 = Get-MemInfo
-            Invoke-Tool dd @('if=/dev/pmem0', 'of=/dev/null', 'bs=1M', "count=$([math]::Ceiling($Hosts.ImageSize / 1MB))", 'status=none') | Out-Null
+            Invoke-Tool dd @('if=/dev/pmem0', 'of=/dev/null', 'bs=1M', "skip=$($DataOffset / 1MB)", "count=$([math]::Ceiling($Hosts.ImageSize / 1MB))", 'status=none') | Out-Null
             $a2 = Get-MemInfo
         }
-        finally { Dismount-DaxFs -MountPoint $Mnt -Confirm:$false }
+        finally { Dismount-DaxFs -MountPoint $Mnt -Confirm:$false; Send-Signal 'B-read' }
         $Measured.PageCache = [ordered]@{
-            FileBytesRead = $Hosts.FileBytes
+            FileBytesRead = $Hosts.FileBytes; MemAvailableBefore = $before.MemAvailable; MemAvailableAfter = $after.MemAvailable
             DaxfsCachedBefore = $before.Cached; DaxfsCachedAfter = $after.Cached; DaxfsCachedGrowth = $after.Cached - $before.Cached
             DaxfsMemAvailableDrop = $before.MemAvailable - $after.MemAvailable
             BlockDeviceCachedGrowth = $a2.Cached - $b2.Cached; BlockDeviceMemAvailableDrop = $b2.MemAvailable - $a2.MemAvailable
@@ -88,9 +90,8 @@ done > $log
 
 Describe 'Sibling branches made by two kernels (reader)' {
     It 'makes brB beside the other kernel''s brA and writes in it' {
-        Wait-Signal 'A-read'
         Wait-Signal 'A-main'
-        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize), 'none', $Main) | Out-Null
+        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $StaticPhys, $Hosts.BranchSize), 'none', $Main) | Out-Null
         Send-Signal 'B-main'
         # One kernel after the other: making a branch takes no cross-kernel lock (about_DaxFs, Sharing across hosts).
         Wait-Signal 'A-branched'
@@ -118,7 +119,7 @@ Describe 'Sibling branches made by two kernels (reader)' {
     It 'shows the commit in a fresh mount of main only; its main mounted before does not' {
         $Measured.OldMainHasNewA = Test-Path (Join-Path $Main 'new-A.txt')
         $Measured.OldMainF1 = Get-Content (Join-Path $Main 'f1.txt')
-        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize), 'none', $Main2) | Out-Null
+        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $StaticPhys, $Hosts.BranchSize), 'none', $Main2) | Out-Null
         $Measured.FreshMainHasNewA = Test-Path (Join-Path $Main2 'new-A.txt')
         $Measured.FreshMainF1 = Get-Content (Join-Path $Main2 'f1.txt')
         $Measured.OldMainHasNewA | Should -BeFalse

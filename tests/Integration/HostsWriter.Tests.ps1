@@ -1,8 +1,11 @@
 # Guest A of the hosts boot (see Hosts.Common.ps1): writes the image once into the shared memory while the other kernel
-# tries to mount it, mounts it itself, and makes and commits one of two sibling branches of a branching image.
+# tries to mount it, mounts it itself; then writes a branching image there and makes and commits one of two sibling
+# branches of it.
 
 BeforeAll {
     . $PSScriptRoot/Hosts.Common.ps1
+    $script:DataOffset = Get-DataOffset
+    $script:StaticPhys = $Phys + $DataOffset
     $script:Mnt = New-MountPoint 'hosts-a'
     $script:Main = New-MountPoint 'hosts-a-main'
     $script:Br = New-MountPoint 'hosts-a-branch'
@@ -12,7 +15,7 @@ AfterAll { Save-Measured 'A' }
 
 Describe 'Publishing into memory another kernel shares (writer)' {
     It 'leaves the marker when its write is stopped half-way, so the other kernel cannot mount it' {
-        Wait-Signal 'B-ready'
+        Wait-Signal 'B-ready' 900
         # The write in a runspace of this process, stopped (as Ctrl+C stops it) once the memory holds the marker.
         $ps = [powershell]::Create().AddScript({
                 param($Module, $Image, $Phys)
@@ -26,16 +29,17 @@ Describe 'Publishing into memory another kernel shares (writer)' {
         $seen = $false
         while (-not $run.IsCompleted) {
             $f = [IO.File]::Open('/dev/pmem0', 'Open', 'Read', 'ReadWrite')
-            try { $f.ReadExactly($head) } finally { $f.Dispose() }
+            try { $f.Position = [long]$DataOffset; $f.ReadExactly($head) } finally { $f.Dispose() }
             if ([Text.Encoding]::ASCII.GetString($head) -eq 'DAXFSWIP') { $seen = $true; break }
         }
         $ps.Stop()
         $ps.Dispose()
         $Measured.StoppedWriteSawMarker = $seen
         $seen | Should -BeTrue -Because 'the write should still run when the marker is stored (a 40 MiB image)'
-        Get-Head | Should -Be 'DAXFSWIP'
+        Get-Head $DataOffset | Should -Be 'DAXFSWIP'
         Send-Signal 'A-stopped'
         Wait-Signal 'B-refused-stopped'
+        Wait-Signal 'C-refused-stopped'
     }
     It 'writes the image while the other kernel keeps trying to mount the memory' {
         Send-Signal 'A-writing'
@@ -54,8 +58,15 @@ Describe 'Publishing into memory another kernel shares (writer)' {
 }
 
 Describe 'Sibling branches made by two kernels (writer)' {
+    It 'writes a branching image over the static one once no kernel mounts it' {
+        Wait-Signal 'B-read'
+        Wait-Signal 'C-read'
+        $w = Write-DaxFsImage $Hosts.Branching -PhysicalAddress $StaticPhys -Size 32MB -PassThru -Confirm:$false
+        $w.Sha256 | Should -Be $Hosts.BranchSha256.ToLowerInvariant()
+        Send-Signal 'A-wrote-branching'
+    }
     It 'makes brA beside the other kernel''s brB and writes in it' {
-        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize), 'none', $Main) | Out-Null
+        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $StaticPhys, $Hosts.BranchSize), 'none', $Main) | Out-Null
         Send-Signal 'A-main'
         Wait-Signal 'B-main'
         New-DaxFsBranch -Name brA -Parent $Main -MountPoint $Br -Confirm:$false | Out-Null
