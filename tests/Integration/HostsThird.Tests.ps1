@@ -18,7 +18,7 @@ Describe 'Mounting by device the memory another kernel writes (third kernel)' {
     It 'has dax0.0 on the shared NVDIMM, its data 2 MiB-aligned after the namespace''s metadata' {
         $DataOffset | Should -BeGreaterThan 0
         ($DataOffset % 2MB) | Should -Be 0
-        $Dax.Size | Should -Be ($NvdimmSize - $DataOffset)
+        $Dax.Size | Should -BeLessOrEqual ($NvdimmSize - $DataOffset)
     }
     It 'cannot mount by device the memory a stopped write left' {
         Wait-Signal 'A-stopped' 900
@@ -42,13 +42,16 @@ Describe 'Mounting by device the memory another kernel writes (third kernel)' {
             $after = Get-MemInfo
             $diff | Should -BeNullOrEmpty
             # The same tree on tmpfs (what a host without DAXFS keeps in its memory): copied from the mount, then read.
-            $tmp = '/dev/shm/hosts-tree'
-            Set-Content /proc/sys/vm/drop_caches 3
-            $t0 = Get-MemInfo
-            Invoke-Tool cp @('-a', "$Mnt/.", $tmp) | Out-Null
-            $null = Get-ChildItem -LiteralPath $tmp -Recurse -File | ForEach-Object { Get-FileHash -LiteralPath $_.FullName -Algorithm SHA256 }
-            $t1 = Get-MemInfo
-            & rm -rf $tmp
+            $tmp = New-MountPoint 'hosts-c-tmpfs'
+            Invoke-Tool mount @('-t', 'tmpfs', '-o', 'size=128m', 'none', $tmp) | Out-Null
+            try {
+                Set-Content /proc/sys/vm/drop_caches 3
+                $t0 = Get-MemInfo
+                Invoke-Tool cp @('-a', "$Mnt/.", $tmp) | Out-Null
+                $null = Get-ChildItem -LiteralPath $tmp -Recurse -File | ForEach-Object { Get-FileHash -LiteralPath $_.FullName -Algorithm SHA256 }
+                $t1 = Get-MemInfo
+            }
+            finally { Invoke-Tool umount @($tmp) | Out-Null }
         }
         finally { Dismount-DaxFs -MountPoint $Mnt -Confirm:$false; Send-Signal 'C-read' }
         $Measured.PageCache = [ordered]@{

@@ -61,6 +61,7 @@ Describe 'Sibling branches made by two kernels (writer)' {
     It 'writes a branching image over the static one once no kernel mounts it' {
         Wait-Signal 'B-read'
         Wait-Signal 'C-read'
+        Wait-Signal 'host-read-static'
         $w = Write-DaxFsImage $Hosts.Branching -PhysicalAddress $StaticPhys -Size 32MB -PassThru -Confirm:$false
         $w.Sha256 | Should -Be $Hosts.BranchSha256.ToLowerInvariant()
         Send-Signal 'A-wrote-branching'
