@@ -18,13 +18,16 @@ AfterAll { Save-Measured 'B' }
 
 Describe 'Mounting memory another kernel writes (reader)' {
     It 'cannot mount the memory a stopped write left: the kernel and Mount-DaxFs both refuse the marker' {
-        Wait-Signal 'A-stopped'
-        Get-Head $DataOffset | Should -Be 'DAXFSWIP'
-        & mount -t daxfs -o $MountOptions none $Mnt 2>$null
-        $LASTEXITCODE | Should -Not -Be 0 -Because 'the kernel refuses memory that does not start with the magic'
-        { Mount-DaxFs -PhysicalAddress $StaticPhys -Size $Hosts.ImageSize -MountPoint $Mnt -Confirm:$false -ErrorAction Stop } |
-            Should -Throw -ErrorId 'ImageFailsValidation,DaxFs.Commands.MountDaxFsCommand'
-        Send-Signal 'B-refused-stopped'
+        Wait-Signal 'A-stopped' 900
+        try {
+            Get-Head $DataOffset | Should -Be 'DAXFSWIP'
+            & mount -t daxfs -o $MountOptions none $Mnt 2>$null
+            $LASTEXITCODE | Should -Not -Be 0 -Because 'the kernel refuses memory that does not start with the magic'
+            $e = { Mount-DaxFs -PhysicalAddress $StaticPhys -Size $Hosts.ImageSize -MountPoint $Mnt -Confirm:$false -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ImageFailsValidation,DaxFs.Commands.MountDaxFsCommand' -PassThru
+            $e.Exception.Message | Should -Match 'IMG-INCOMPLETE-WRITE'
+        }
+        finally { Send-Signal 'B-refused-stopped' }
     }
     It 'never mounts a half-written image while the other kernel writes (mount(2) in a loop, no gate)' {
         Wait-Signal 'A-writing'

@@ -23,8 +23,9 @@ Describe 'Mounting by device the memory another kernel writes (third kernel)' {
     It 'cannot mount by device the memory a stopped write left' {
         Wait-Signal 'A-stopped' 900
         try {
-            { Mount-DaxFs -Device dax0.0 -MountPoint $Mnt -Confirm:$false -ErrorAction Stop } |
-                Should -Throw -ErrorId 'ImageFailsValidation,DaxFs.Commands.MountDaxFsCommand'
+            $e = { Mount-DaxFs -Device dax0.0 -MountPoint $Mnt -Confirm:$false -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ImageFailsValidation,DaxFs.Commands.MountDaxFsCommand' -PassThru
+            $e.Exception.Message | Should -Match 'IMG-INCOMPLETE-WRITE'
             & mount -t daxfs -o ('phys=0x{0:x},size={1}' -f $Dax.PhysicalAddress, $Hosts.ImageSize) none $Mnt 2>$null
             $LASTEXITCODE | Should -Not -Be 0 -Because 'the kernel refuses memory that does not start with the magic'
         }
