@@ -15,11 +15,16 @@ $script:Hosts = Get-Content -Raw (Join-Path $HostsDir 'hosts.json') | ConvertFro
 $script:Sync = Join-Path $HostsDir 'sync'
 
 function Send-Signal([string] $Name) { Set-Content -LiteralPath (Join-Path $Sync $Name) ([DateTimeOffset]::UtcNow.ToString('o')) }
-# Waits for NAME (written by the other guest or the host); throws after SECONDS, naming what it waited for.
+# The guest whose signals start with each letter (Invoke-HostsBoot.ps1's $GuestSpecs).
+$script:GuestBoots = @{ A = 'hosts-writer'; B = 'hosts-reader'; C = 'hosts-third' }
+# Waits for NAME (written by another guest or the host); throws after SECONDS, or at once when the guest that sends it
+# (by its letter) has finished its Pester files without sending it, naming what it waited for.
 function Wait-Signal([string] $Name, [int] $Seconds = 600) {
     $limit = [DateTime]::UtcNow.AddSeconds($Seconds)
+    $sender = if ($Name -match '^([A-Z])-' -and $GuestBoots.ContainsKey($Matches[1])) { Join-Path $Sync "$($GuestBoots[$Matches[1]])-suite-done" }
     while (-not (Test-Path -LiteralPath (Join-Path $Sync $Name))) {
         if ([DateTime]::UtcNow -gt $limit) { throw "Waited $Seconds s for the signal '$Name' (the other guest or the host did not get there)." }
+        if ($sender -and (Test-Path -LiteralPath $sender) -and -not (Test-Path -LiteralPath (Join-Path $Sync $Name))) { throw "The guest that sends '$Name' finished its tests without sending it (one of its tests failed)." }
         Start-Sleep -Milliseconds 200
     }
 }

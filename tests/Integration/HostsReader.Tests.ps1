@@ -109,6 +109,7 @@ Describe 'Sibling branches made by two kernels (reader)' {
     }
     It 'sees its branch invalidated when the other kernel commits: ESTALE on every operation' {
         Wait-Signal 'A-committed'
+        try {
         $e = { Get-ChildItem -LiteralPath $Br -ErrorAction Stop } | Should -Throw -PassThru
         $Measured.ListAfterCommit = "$($e.Exception.Message)"
         $e.Exception.Message | Should -Match 'Stale file handle'
@@ -117,7 +118,8 @@ Describe 'Sibling branches made by two kernels (reader)' {
         $table = Get-DaxFsBranch $Main -WarningAction SilentlyContinue
         $Measured.TableAfterCommit = @($table | ForEach-Object { "$($_.Name):$($_.State):gen$($_.Generation)" })
         ($table | Where-Object Name -eq 'brB').State | Should -Be 'Aborted' -Because 'the commit marks active siblings ABORTED in the shared table'
-        Send-Signal 'B-saw-stale'
+        }
+        finally { Send-Signal 'B-saw-stale' }
     }
     It 'shows the commit in a fresh mount of main only; its main mounted before does not' {
         $Measured.OldMainHasNewA = Test-Path (Join-Path $Main 'new-A.txt')

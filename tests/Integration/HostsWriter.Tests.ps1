@@ -57,8 +57,8 @@ Describe 'Publishing into memory another kernel shares (writer)' {
     It 'writes the image while the other kernel keeps trying to mount the memory' {
         Send-Signal 'A-writing'
         Wait-Signal 'B-looping'
-        $w = Write-DaxFsImage $Hosts.Image -PhysicalAddress $StaticPhys -Size 96MB -PassThru -Confirm:$false
-        Send-Signal 'A-written'
+        try { $w = Write-DaxFsImage $Hosts.Image -PhysicalAddress $StaticPhys -Size 96MB -PassThru -Confirm:$false }
+        finally { Send-Signal 'A-written' }
         $Measured.WriteSeconds = [math]::Round($w.Elapsed.TotalSeconds, 2)
         $w.Sha256 | Should -Be $Hosts.ImageSha256.ToLowerInvariant()
     }

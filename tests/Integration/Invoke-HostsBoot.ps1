@@ -138,10 +138,16 @@ $guests = foreach ($g in $GuestSpecs) {
 }
 Write-Host "hosts: $(@($guests).Count) guests started (pids $($guests.Process.Id -join ', '))$(if ($fleet) { ", SSH on 127.0.0.1:$($ports -join ', ')" })"
 
+# Waits for every NAME; false after SECONDS, when a guest's VM has stopped, or when the guest that sends a missing NAME
+# (the guest whose Role is the name's first letter) has finished its Pester files without sending it.
 function Wait-Signal([string[]] $Names, [int] $Seconds = $BootTimeout) {
     $limit = [DateTime]::UtcNow.AddSeconds($Seconds)
-    while (@($Names | Where-Object { -not (Test-Path (Join-Path $sync $_)) }).Count) {
+    while ($missing = @($Names | Where-Object { -not (Test-Path (Join-Path $sync $_)) })) {
         if ([DateTime]::UtcNow -gt $limit -or @($guests.Process | Where-Object HasExited).Count) { return $false }
+        foreach ($n in $missing) {
+            $sender = $guests | Where-Object { $n -like "$($_.Role)-*" } | Select-Object -First 1
+            if ($sender -and (Test-Path (Join-Path $sync "$($sender.Boot)-suite-done")) -and -not (Test-Path (Join-Path $sync $n))) { return $false }
+        }
         Start-Sleep -Milliseconds 250
     }
     $true
