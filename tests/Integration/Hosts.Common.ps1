@@ -14,7 +14,13 @@ $script:HostsDir = $env:DAXFS_HOSTS_DIR
 $script:Hosts = Get-Content -Raw (Join-Path $HostsDir 'hosts.json') | ConvertFrom-Json
 $script:Sync = Join-Path $HostsDir 'sync'
 
-function Send-Signal([string] $Name) { Set-Content -LiteralPath (Join-Path $Sync $Name) ([DateTimeOffset]::UtcNow.ToString('o')) }
+# A signal is a file in the sync folder, written whole under another name and then renamed, so that whoever sees the
+# name reads the whole content (the folder is shared over 9p with the host and the other guests).
+function Send-Signal([string] $Name, [string] $Content = ([DateTimeOffset]::UtcNow.ToString('o'))) {
+    $tmp = Join-Path $Sync ".$Name.tmp"
+    Set-Content -LiteralPath $tmp $Content
+    Move-Item -LiteralPath $tmp (Join-Path $Sync $Name) -Force
+}
 # The guest whose signals start with each letter (Invoke-HostsBoot.ps1's $GuestSpecs).
 $script:GuestBoots = @{ A = 'hosts-writer'; B = 'hosts-reader'; C = 'hosts-third' }
 # Waits for NAME (written by another guest or the host); throws after SECONDS, or at once when the guest that sends it
@@ -32,6 +38,7 @@ function Wait-Signal([string] $Name, [int] $Seconds = 600) {
 function Get-DataOffset {
     Wait-Signal 'C-ready' 900
     $c = Get-Content -Raw (Join-Path $Sync 'C-ready') | ConvertFrom-Json
+    if (-not $c -or -not $c.PSObject.Properties['DataOffset']) { throw "sync/C-ready does not say where dax0.0 starts: '$(Get-Content -Raw (Join-Path $Sync 'C-ready'))'" }
     [uint64]$c.DataOffset
 }
 # Facts measured in this guest, for the host's report (results/hosts-ROLE.json).

@@ -9,7 +9,7 @@ BeforeAll {
     $script:Dax = Get-DaxDevice -Name dax0.0
     $script:DataOffset = [uint64]$Dax.PhysicalAddress - $Phys
     $script:Mnt = New-MountPoint 'hosts-c'
-    [pscustomobject]@{ DataOffset = $DataOffset; Device = $Dax.Name; Size = $Dax.Size } | ConvertTo-Json | Set-Content (Join-Path $Sync 'C-ready')
+    Send-Signal 'C-ready' ([pscustomobject]@{ DataOffset = $DataOffset; Device = $Dax.Name; Size = $Dax.Size } | ConvertTo-Json)
     $Measured.DataOffset = $DataOffset
 }
 AfterAll { Save-Measured 'C' }

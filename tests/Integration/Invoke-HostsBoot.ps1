@@ -152,7 +152,8 @@ function Wait-Signal([string[]] $Names, [int] $Seconds = $BootTimeout) {
     }
     $true
 }
-function Send-Signal([string] $Name) { Set-Content (Join-Path $sync $Name) ([DateTimeOffset]::UtcNow.ToString('o')) }
+# Written whole under another name, then renamed (as the guests' Send-Signal, Hosts.Common.ps1).
+function Send-Signal([string] $Name) { Set-Content (Join-Path $sync ".$Name.tmp") ([DateTimeOffset]::UtcNow.ToString('o')); Move-Item (Join-Path $sync ".$Name.tmp") (Join-Path $sync $Name) -Force }
 # The branching image as the memory file holds it now (this machine reading the pool's memory offline).
 function Save-Region([long] $Offset, [long] $Length, [string] $Name) {
     $out = Join-Path $dir $Name
@@ -161,94 +162,102 @@ function Save-Region([long] $Offset, [long] $Length, [string] $Name) {
     $out
 }
 
-$offline = [ordered]@{}
-# Where the images lie: after dax0.0's metadata, at the offset guest C reports.
-$dataOffset = $null
-if (Wait-Signal 'C-ready') { $dataOffset = [long](Get-Content -Raw (Join-Path $sync 'C-ready') | ConvertFrom-Json).DataOffset; $offline.DataOffset = $dataOffset }
-else { Test-Fact 'guest C reported where dax0.0 starts' $false }
-if ($null -ne $dataOffset -and (Wait-Signal 'A-written')) {
-    try {
-        $snap = Save-Region $dataOffset $static.TotalSize 'static-written.daxfs'
-        Test-Fact 'offline: the memory file holds the image A wrote byte for byte' ((Get-FileHash $snap -Algorithm SHA256).Hash -eq $hostsInfo.ImageSha256)
-        Remove-Item $snap
+# Whatever fails on this side, the guests are told to stop (fleet-done) and waited for.
+$offline = [ordered]@{}; $fleetInfo = $null
+try {
+    # Where the images lie: after dax0.0's metadata, at the offset guest C reports.
+    $dataOffset = $null
+    if (Wait-Signal 'C-ready') {
+        $c = Get-Content -Raw (Join-Path $sync 'C-ready') | ConvertFrom-Json
+        if ($c -and $c.PSObject.Properties['DataOffset']) { $dataOffset = [long]$c.DataOffset; $offline.DataOffset = $dataOffset }
+        else { Test-Fact 'guest C reported where dax0.0 starts' $false "sync/C-ready: '$(Get-Content -Raw (Join-Path $sync 'C-ready'))'" }
     }
-    catch { Test-Fact 'offline: reading the image from the memory file' $false "$_" }
-}
-Send-Signal 'host-read-static'
-if ($null -ne $dataOffset -and (Wait-Signal 'A-branched', 'B-branched', 'C-checked')) {
-    try {
-    $snap = Save-Region $dataOffset $branching.TotalSize 'branches-active.daxfs'
-    $t = @(Get-DaxFsBranch $snap)
-    $offline.WhileActive = @($t | ForEach-Object { '{0} id {1} parent {2} {3} log 0x{4:x} {5} entries refs {6}' -f $_.Name, $_.Id, $_.Parent, $_.State, $_.LogOffset, $_.EntryCount, $_.RefCount })
-    Test-Fact 'offline: both kernels'' branches are ACTIVE in the memory file' ((@($t | Where-Object { $_.Name -in 'brA', 'brB' -and $_.State -eq 'Active' }).Count -eq 2)) ($offline.WhileActive -join '; ')
-    Test-Fact 'offline: each branch has its own delta log' ($t.Count -gt 1 -and @($t | ForEach-Object LogOffset | Sort-Object -Unique).Count -eq $t.Count)
-    $ca = @(Compare-DaxFsBranch $snap -Branch brA); $cb = @(Compare-DaxFsBranch $snap -Branch brB)
-    Test-Fact 'offline: Compare-DaxFsBranch shows each kernel''s changes' (($ca.Path -contains '/new-A.txt') -and ($cb.Path -contains '/new-B.txt') -and -not ($ca.Path -contains '/new-B.txt')) (($ca + $cb | ForEach-Object { "$($_.Change) $($_.Path)" }) -join ', ')
+    else { Test-Fact 'guest C reported where dax0.0 starts' $false }
+    if ($null -ne $dataOffset -and (Wait-Signal 'A-written')) {
+        try {
+            $snap = Save-Region $dataOffset $static.TotalSize 'static-written.daxfs'
+            Test-Fact 'offline: the memory file holds the image A wrote byte for byte' ((Get-FileHash $snap -Algorithm SHA256).Hash -eq $hostsInfo.ImageSha256)
+            Remove-Item $snap
+        }
+        catch { Test-Fact 'offline: reading the image from the memory file' $false "$_" }
     }
-    catch { Test-Fact 'offline: reading both kernels'' branches from the memory file' $false "$_" }
-}
-else { Test-Fact 'the guests made their branches and C checked them' $false }
-Send-Signal 'host-read-branches'
-if ($null -ne $dataOffset -and (Wait-Signal 'B-saw-stale')) {
-    try {
-    $snap = Save-Region $dataOffset $branching.TotalSize 'branches-committed.daxfs'
-    $t = @(Get-DaxFsBranch $snap)
-    $offline.AfterCommit = @($t | ForEach-Object { '{0} id {1} {2} gen {3}' -f $(if ($_.Name) { $_.Name } else { '(no name)' }), $_.Id, $_.State, $_.Generation })
-    Test-Fact 'offline: after the commit brB is ABORTED with its name kept, brA COMMITTED' ((@($t | Where-Object { $_.Name -eq 'brB' -and $_.State -eq 'Aborted' }).Count -eq 1) -and (@($t | Where-Object State -eq 'Committed').Count -eq 1)) ($offline.AfterCommit -join '; ')
-    $main = @(Get-DaxFsItem $snap -Branch main -Recurse)
-    Test-Fact 'offline: main shows the commit' ($main.FullName -contains '/new-A.txt' -and (Get-DaxFsContent $snap -Branch main -Path /f1.txt) -eq 'changed by A')
-    $null = Compare-DaxFsBranch $snap -Branch brB -WarningVariable warned -WarningAction SilentlyContinue
-    $offline.InvalidatedWarning = "$($warned | Select-Object -First 1)"
-    Test-Fact 'offline: Compare-DaxFsBranch warns that brB was invalidated (its mounts answer ESTALE)' ("$warned" -match 'ESTALE') $offline.InvalidatedWarning
+    Send-Signal 'host-read-static'
+    if ($null -ne $dataOffset -and (Wait-Signal 'A-branched', 'B-branched', 'C-checked')) {
+        try {
+        $snap = Save-Region $dataOffset $branching.TotalSize 'branches-active.daxfs'
+        $t = @(Get-DaxFsBranch $snap)
+        $offline.WhileActive = @($t | ForEach-Object { '{0} id {1} parent {2} {3} log 0x{4:x} {5} entries refs {6}' -f $_.Name, $_.Id, $_.Parent, $_.State, $_.LogOffset, $_.EntryCount, $_.RefCount })
+        Test-Fact 'offline: both kernels'' branches are ACTIVE in the memory file' ((@($t | Where-Object { $_.Name -in 'brA', 'brB' -and $_.State -eq 'Active' }).Count -eq 2)) ($offline.WhileActive -join '; ')
+        Test-Fact 'offline: each branch has its own delta log' ($t.Count -gt 1 -and @($t | ForEach-Object LogOffset | Sort-Object -Unique).Count -eq $t.Count)
+        $ca = @(Compare-DaxFsBranch $snap -Branch brA); $cb = @(Compare-DaxFsBranch $snap -Branch brB)
+        Test-Fact 'offline: Compare-DaxFsBranch shows each kernel''s changes' (($ca.Path -contains '/new-A.txt') -and ($cb.Path -contains '/new-B.txt') -and -not ($ca.Path -contains '/new-B.txt')) (($ca + $cb | ForEach-Object { "$($_.Change) $($_.Path)" }) -join ', ')
+        }
+        catch { Test-Fact 'offline: reading both kernels'' branches from the memory file' $false "$_" }
     }
-    catch { Test-Fact 'offline: reading the branches after the commit from the memory file' $false "$_" }
-}
-else { Test-Fact 'guest B saw its branch go stale' $false }
-Send-Signal 'host-read-stale'
+    else { Test-Fact 'the guests made their branches and C checked them' $false }
+    Send-Signal 'host-read-branches'
+    if ($null -ne $dataOffset -and (Wait-Signal 'B-saw-stale')) {
+        try {
+        $snap = Save-Region $dataOffset $branching.TotalSize 'branches-committed.daxfs'
+        $t = @(Get-DaxFsBranch $snap)
+        $offline.AfterCommit = @($t | ForEach-Object { '{0} id {1} {2} gen {3}' -f $(if ($_.Name) { $_.Name } else { '(no name)' }), $_.Id, $_.State, $_.Generation })
+        Test-Fact 'offline: after the commit brB is ABORTED with its name kept, brA COMMITTED' ((@($t | Where-Object { $_.Name -eq 'brB' -and $_.State -eq 'Aborted' }).Count -eq 1) -and (@($t | Where-Object State -eq 'Committed').Count -eq 1)) ($offline.AfterCommit -join '; ')
+        $main = @(Get-DaxFsItem $snap -Branch main -Recurse)
+        Test-Fact 'offline: main shows the commit' ($main.FullName -contains '/new-A.txt' -and (Get-DaxFsContent $snap -Branch main -Path /f1.txt) -eq 'changed by A')
+        $null = Compare-DaxFsBranch $snap -Branch brB -WarningVariable warned -WarningAction SilentlyContinue
+        $offline.InvalidatedWarning = "$($warned | Select-Object -First 1)"
+        Test-Fact 'offline: Compare-DaxFsBranch warns that brB was invalidated (its mounts answer ESTALE)' ("$warned" -match 'ESTALE') $offline.InvalidatedWarning
+        }
+        catch { Test-Fact 'offline: reading the branches after the commit from the memory file' $false "$_" }
+    }
+    else { Test-Fact 'guest B saw its branch go stale' $false }
+    Send-Signal 'host-read-stale'
 
-$suitesDone = Wait-Signal @($guests | ForEach-Object { "$($_.Boot)-suite-done" })
+    $suitesDone = Wait-Signal @($guests | ForEach-Object { "$($_.Boot)-suite-done" })
 
-# ---- the fleet runbook across the guests, over SSH ----
-$fleetInfo = $null
-if ($fleet -and $suitesDone) {
-    $fw = [Diagnostics.Stopwatch]::StartNew()
-    $sessions = @()
-    try {
-        $key = Join-Path $dir 'ssh/client_key'
-        $sessions = @(foreach ($g in $guests) {
-            New-PSSession -HostName 127.0.0.1 -Port $g.Port -UserName root -KeyFilePath $key -Name $g.Boot -ConnectingTimeout 600000 -Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' } -ErrorAction Stop
-        })
-        $connect = $fw.Elapsed.TotalSeconds
-        $module = (Resolve-Path $ModulePath).Path
-        $phys = [uint64]0x100000000 + [uint64]$hostsInfo.FleetOffset
-        $r = @(& (Join-Path $PSScriptRoot '../../docs/runbooks/Publish-DaxFsImageToFleet.ps1') -Image $fleetImage.Path -Session $sessions -PhysicalAddress $phys -Size 32MB -MountPoint /tmp/fleet -ModulePath $module -Confirm:$false -ErrorAction Continue)
-        $fleetInfo = [ordered]@{ ConnectSeconds = [math]::Round($connect, 1); Results = @($r | ForEach-Object { "$($_.Host) $($_.Role) $($_.Status) $($_.FilesVerified) files $($_.Error)" }) }
-        Test-Fact "fleet: one result per host, published and verified on all $($sessions.Count) guests over SSH remoting" ($r.Count -eq $sessions.Count -and @($r | Where-Object Status -eq 'Published').Count -eq $sessions.Count -and @($r | Where-Object Role -eq 'Writer').Count -eq 1) ($fleetInfo.Results -join '; ')
-        # The inventory across the guests: the same image at /tmp/fleet everywhere, named by its SHA-256.
-        $inv = @(& (Join-Path $PSScriptRoot '../../docs/runbooks/Get-DaxFsFleetInventory.ps1') -Session $sessions -Image $fleetImage.Path -ModulePath $module)
-        $fleetInfo.Inventory = @($inv | ForEach-Object { "$($_.Host) $($_.Status) $($_.MountPoint) $($_.ImageName) $($_.Format) agrees=$($_.Agrees) $($_.Error)" })
-        $atFleet = @($inv | Where-Object MountPoint -eq '/tmp/fleet')
-        Test-Fact 'fleet: the inventory shows fleet.daxfs mounted at /tmp/fleet on every guest, all agreeing' ($atFleet.Count -eq $sessions.Count -and @($atFleet | Where-Object { $_.Status -eq 'Mounted' -and $_.ImageName -eq 'fleet.daxfs' -and $_.Agrees -and $_.Sha256 -eq $r[0].ImageSha256 }).Count -eq $sessions.Count) ($fleetInfo.Inventory -join '; ')
-        # The module's objects come back deserialized: their views still apply, and they bind by property name.
-        $m = @(Invoke-Command -Session $sessions { Get-DaxFsMount -MountPoint /tmp/fleet })
-        Test-Fact 'fleet: Get-DaxFsMount comes back as Deserialized.DaxFs.DaxFsMount from each guest' ((@($m | Where-Object { $_.PSTypeNames -contains 'Deserialized.DaxFs.DaxFsMount' }).Count -eq $sessions.Count))
-        $table = $m | Format-Table | Out-String
-        Test-Fact 'fleet: the DaxFsMount view formats the deserialized mounts' ($table -match 'MountPoint' -and $table -match '/tmp/fleet') ($table.Trim() -split "`n" | Select-Object -First 1)
-        # Items listed on one guest, sent back to another one's session: Get-DaxFsContent binds them by property name.
-        $items = @(Invoke-Command -Session $sessions[1] { Get-DaxFsItem /tmp/fleet -Recurse -Type File })
-        $read = @(Invoke-Command -Session $sessions[2] { param($i) $i | ForEach-Object { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]($_ | Get-DaxFsContent -AsByteStream -Raw))) } } -ArgumentList (, $items))
-        $want = @($items | ForEach-Object { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]](Get-DaxFsContent $fleetImage.Path -Path $_.FullName -AsByteStream -Raw))) })
-        Test-Fact 'fleet: deserialized items bind to Get-DaxFsContent in another guest and read the published bytes' ($items.Count -ge 2 -and $items[0].PSTypeNames[0] -eq 'Deserialized.DaxFs.DaxFsItem' -and ($read -join ',') -eq ($want -join ',')) "$($items.Count) files"
-        $mine = @($m | Where-Object RunspaceId -eq $sessions[0].InstanceId)
-        $back = Invoke-Command -Session $sessions[0] { param($mounts) $mounts | Dismount-DaxFs -Confirm:$false; @(Get-DaxFsMount -MountPoint /tmp/fleet -ErrorAction SilentlyContinue).Count } -ArgumentList (, $mine)
-        Invoke-Command -Session $sessions[1..($sessions.Count - 1)] { Dismount-DaxFs -MountPoint /tmp/fleet -Confirm:$false }
-        Test-Fact 'fleet: a mount object sent back binds to Dismount-DaxFs by property name' ($mine.Count -eq 1 -and $back -eq 0)
-        $fleetInfo.Seconds = [math]::Round($fw.Elapsed.TotalSeconds, 1)
+    # ---- the fleet runbook across the guests, over SSH ----
+    $fleetInfo = $null
+    if ($fleet -and $suitesDone) {
+        $fw = [Diagnostics.Stopwatch]::StartNew()
+        $sessions = @()
+        try {
+            $key = Join-Path $dir 'ssh/client_key'
+            $sessions = @(foreach ($g in $guests) {
+                New-PSSession -HostName 127.0.0.1 -Port $g.Port -UserName root -KeyFilePath $key -Name $g.Boot -ConnectingTimeout 600000 -Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' } -ErrorAction Stop
+            })
+            $connect = $fw.Elapsed.TotalSeconds
+            $module = (Resolve-Path $ModulePath).Path
+            $phys = [uint64]0x100000000 + [uint64]$hostsInfo.FleetOffset
+            $r = @(& (Join-Path $PSScriptRoot '../../docs/runbooks/Publish-DaxFsImageToFleet.ps1') -Image $fleetImage.Path -Session $sessions -PhysicalAddress $phys -Size 32MB -MountPoint /tmp/fleet -ModulePath $module -Confirm:$false -ErrorAction Continue)
+            $fleetInfo = [ordered]@{ ConnectSeconds = [math]::Round($connect, 1); Results = @($r | ForEach-Object { "$($_.Host) $($_.Role) $($_.Status) $($_.FilesVerified) files $($_.Error)" }) }
+            Test-Fact "fleet: one result per host, published and verified on all $($sessions.Count) guests over SSH remoting" ($r.Count -eq $sessions.Count -and @($r | Where-Object Status -eq 'Published').Count -eq $sessions.Count -and @($r | Where-Object Role -eq 'Writer').Count -eq 1) ($fleetInfo.Results -join '; ')
+            # The inventory across the guests: the same image at /tmp/fleet everywhere, named by its SHA-256.
+            $inv = @(& (Join-Path $PSScriptRoot '../../docs/runbooks/Get-DaxFsFleetInventory.ps1') -Session $sessions -Image $fleetImage.Path -ModulePath $module)
+            $fleetInfo.Inventory = @($inv | ForEach-Object { "$($_.Host) $($_.Status) $($_.MountPoint) $($_.ImageName) $($_.Format) agrees=$($_.Agrees) $($_.Error)" })
+            $atFleet = @($inv | Where-Object MountPoint -eq '/tmp/fleet')
+            Test-Fact 'fleet: the inventory shows fleet.daxfs mounted at /tmp/fleet on every guest, all agreeing' ($atFleet.Count -eq $sessions.Count -and @($atFleet | Where-Object { $_.Status -eq 'Mounted' -and $_.ImageName -eq 'fleet.daxfs' -and $_.Agrees -and $_.Sha256 -eq $r[0].ImageSha256 }).Count -eq $sessions.Count) ($fleetInfo.Inventory -join '; ')
+            # The module's objects come back deserialized: their views still apply, and they bind by property name.
+            $m = @(Invoke-Command -Session $sessions { Get-DaxFsMount -MountPoint /tmp/fleet })
+            Test-Fact 'fleet: Get-DaxFsMount comes back as Deserialized.DaxFs.DaxFsMount from each guest' ((@($m | Where-Object { $_.PSTypeNames -contains 'Deserialized.DaxFs.DaxFsMount' }).Count -eq $sessions.Count))
+            $table = $m | Format-Table | Out-String
+            Test-Fact 'fleet: the DaxFsMount view formats the deserialized mounts' ($table -match 'MountPoint' -and $table -match '/tmp/fleet') ($table.Trim() -split "`n" | Select-Object -First 1)
+            # Items listed on one guest, sent back to another one's session: Get-DaxFsContent binds them by property name.
+            $items = @(Invoke-Command -Session $sessions[1] { Get-DaxFsItem /tmp/fleet -Recurse -Type File })
+            $read = @(Invoke-Command -Session $sessions[2] { param($i) $i | ForEach-Object { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]($_ | Get-DaxFsContent -AsByteStream -Raw))) } } -ArgumentList (, $items))
+            $want = @($items | ForEach-Object { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]](Get-DaxFsContent $fleetImage.Path -Path $_.FullName -AsByteStream -Raw))) })
+            Test-Fact 'fleet: deserialized items bind to Get-DaxFsContent in another guest and read the published bytes' ($items.Count -ge 2 -and $items[0].PSTypeNames[0] -eq 'Deserialized.DaxFs.DaxFsItem' -and ($read -join ',') -eq ($want -join ',')) "$($items.Count) files"
+            $mine = @($m | Where-Object RunspaceId -eq $sessions[0].InstanceId)
+            $back = Invoke-Command -Session $sessions[0] { param($mounts) $mounts | Dismount-DaxFs -Confirm:$false; @(Get-DaxFsMount -MountPoint /tmp/fleet -ErrorAction SilentlyContinue).Count } -ArgumentList (, $mine)
+            Invoke-Command -Session $sessions[1..($sessions.Count - 1)] { Dismount-DaxFs -MountPoint /tmp/fleet -Confirm:$false }
+            Test-Fact 'fleet: a mount object sent back binds to Dismount-DaxFs by property name' ($mine.Count -eq 1 -and $back -eq 0)
+            $fleetInfo.Seconds = [math]::Round($fw.Elapsed.TotalSeconds, 1)
+        }
+        catch { Test-Fact 'fleet: the runbooks ran over SSH remoting' $false "$_" }
+        finally { $sessions | Remove-PSSession -ErrorAction SilentlyContinue }
     }
-    catch { Test-Fact 'fleet: the runbooks ran over SSH remoting' $false "$_" }
-    finally { $sessions | Remove-PSSession -ErrorAction SilentlyContinue }
+    elseif (-not $NoFleet -and -not $fleet) { Test-Fact 'fleet: sshd and ssh for the runbooks over SSH remoting' $false 'no /usr/sbin/sshd or ssh here: apt-get install openssh-server openssh-client (Prerequisites.psd1)' }
 }
-elseif (-not $NoFleet -and -not $fleet) { Test-Fact 'fleet: sshd and ssh for the runbooks over SSH remoting' $false 'no /usr/sbin/sshd or ssh here: apt-get install openssh-server openssh-client (Prerequisites.psd1)' }
+catch { Test-Fact 'the host''s side of the boot ran to its end' $false "$_ ($($_.InvocationInfo.PositionMessage))" }
 Send-Signal 'fleet-done'
 
 foreach ($g in $guests) { if (-not $g.Process.WaitForExit($BootTimeout * 1000)) { $g.Process.Kill($true) } }
