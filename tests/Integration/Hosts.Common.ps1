@@ -44,6 +44,8 @@ function Get-DataOffset {
 # Facts measured in this guest, for the host's report (results/hosts-ROLE.json).
 $script:Measured = [ordered]@{}
 function Save-Measured([string] $Role) { [pscustomobject]$Measured | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $Data "results/hosts-$Role.json") }
+# Drops the clean page cache (Set-Content cannot write to /proc: it is refused access there).
+function Clear-PageCache { [IO.File]::WriteAllText('/proc/sys/vm/drop_caches', '3') }
 function Get-MemInfo {
     $m = @{}
     foreach ($l in Get-Content /proc/meminfo) { if ($l -match '^(\w+):\s+(\d+)') { $m[$Matches[1]] = [long]$Matches[2] * 1KB } }

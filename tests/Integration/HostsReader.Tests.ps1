@@ -46,7 +46,11 @@ while [ ! -e `$s/A-written ] || [ `$i -lt 2 ]; do
   else echo "`$head refused"; fi
 done > $log
 "@
-        $p = Start-Process -FilePath sh -ArgumentList '-c', $loop -PassThru
+        # The script as one argument (Start-Process would join and re-split its lines).
+        $psi = [Diagnostics.ProcessStartInfo]::new('sh')
+        $psi.ArgumentList.Add('-c')
+        $psi.ArgumentList.Add($loop)
+        $p = [Diagnostics.Process]::Start($psi)
         Start-Sleep -Milliseconds 300
         Send-Signal 'B-looping'
         $p.WaitForExit(600000) | Should -BeTrue
@@ -65,13 +69,13 @@ done > $log
         Mount-DaxFs -PhysicalAddress $StaticPhys -Size $Hosts.ImageSize -MountPoint $Mnt -Confirm:$false | Out-Null
         try {
             Invoke-Tool sync @() | Out-Null
-            Set-Content /proc/sys/vm/drop_caches 3
+            Clear-PageCache
             $before = Get-MemInfo
             $diff = Compare-Tree $Mnt     # reads every byte of every file (SHA-256)
             $after = Get-MemInfo
             $diff | Should -BeNullOrEmpty
             # The same bytes read through the raw namespace's block device, which has a page cache: the control.
-            Set-Content /proc/sys/vm/drop_caches 3
+            Clear-PageCache
             $b2 = Get-MemInfo
             Invoke-Tool dd @('if=/dev/pmem0', 'of=/dev/null', 'bs=1M', "skip=$($DataOffset / 1MB)", "count=$([math]::Ceiling($Hosts.ImageSize / 1MB))", 'status=none') | Out-Null
             $a2 = Get-MemInfo

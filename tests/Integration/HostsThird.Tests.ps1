@@ -37,7 +37,7 @@ Describe 'Mounting by device the memory another kernel writes (third kernel)' {
         try {
             $m.PhysicalAddress | Should -Be $Dax.PhysicalAddress
             Invoke-Tool sync @() | Out-Null
-            Set-Content /proc/sys/vm/drop_caches 3
+            Clear-PageCache
             $before = Get-MemInfo
             $diff = Compare-Tree $Mnt
             $after = Get-MemInfo
@@ -46,7 +46,7 @@ Describe 'Mounting by device the memory another kernel writes (third kernel)' {
             $tmp = New-MountPoint 'hosts-c-tmpfs'
             Invoke-Tool mount @('-t', 'tmpfs', '-o', 'size=128m', 'none', $tmp) | Out-Null
             try {
-                Set-Content /proc/sys/vm/drop_caches 3
+                Clear-PageCache
                 $t0 = Get-MemInfo
                 Invoke-Tool cp @('-a', "$Mnt/.", $tmp) | Out-Null
                 $null = Get-ChildItem -LiteralPath $tmp -Recurse -File | ForEach-Object { Get-FileHash -LiteralPath $_.FullName -Algorithm SHA256 }
