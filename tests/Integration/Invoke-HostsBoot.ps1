@@ -237,13 +237,13 @@ try {
             $atFleet = @($inv | Where-Object MountPoint -eq '/tmp/fleet')
             Test-Fact 'fleet: the inventory shows fleet.daxfs mounted at /tmp/fleet on every guest, all agreeing' ($atFleet.Count -eq $sessions.Count -and @($atFleet | Where-Object { $_.Status -eq 'Mounted' -and $_.ImageName -eq 'fleet.daxfs' -and $_.Agrees -and $_.Sha256 -eq $r[0].ImageSha256 }).Count -eq $sessions.Count) ($fleetInfo.Inventory -join '; ')
             # The module's objects come back deserialized: their views still apply, and they bind by property name.
-            $m = @(Invoke-Command -Session $sessions { Get-DaxFsMount -MountPoint /tmp/fleet })
+            $m = @(Invoke-Command -Session $sessions { Import-Module $using:module; Get-DaxFsMount -MountPoint /tmp/fleet })
             Test-Fact 'fleet: Get-DaxFsMount comes back as Deserialized.DaxFs.DaxFsMount from each guest' ((@($m | Where-Object { $_.PSTypeNames -contains 'Deserialized.DaxFs.DaxFsMount' }).Count -eq $sessions.Count))
             $table = $m | Format-Table | Out-String
             Test-Fact 'fleet: the DaxFsMount view formats the deserialized mounts' ($table -match 'MountPoint' -and $table -match '/tmp/fleet') ($table.Trim() -split "`n" | Select-Object -First 1)
             # Items listed on one guest, sent back to another one's session: Get-DaxFsContent binds them by property name.
-            $items = @(Invoke-Command -Session $sessions[1] { Get-DaxFsItem /tmp/fleet -Recurse -Type File })
-            $read = @(Invoke-Command -Session $sessions[2] { param($i) $i | ForEach-Object { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]($_ | Get-DaxFsContent -AsByteStream -Raw))) } } -ArgumentList (, $items))
+            $items = @(Invoke-Command -Session $sessions[1] { Import-Module $using:module; Get-DaxFsItem /tmp/fleet -Recurse -Type File })
+            $read = @(Invoke-Command -Session $sessions[-1] { param($i) Import-Module $using:module; $i | ForEach-Object { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]($_ | Get-DaxFsContent -AsByteStream -Raw))) } } -ArgumentList (, $items))
             $want = @($items | ForEach-Object { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]](Get-DaxFsContent $fleetImage.Path -Path $_.FullName -AsByteStream -Raw))) })
             Test-Fact 'fleet: deserialized items bind to Get-DaxFsContent in another guest and read the published bytes' ($items.Count -ge 2 -and $items[0].PSTypeNames[0] -eq 'Deserialized.DaxFs.DaxFsItem' -and ($read -join ',') -eq ($want -join ',')) "$($items.Count) files"
             $mine = @($m | Where-Object RunspaceId -eq $sessions[0].InstanceId)
