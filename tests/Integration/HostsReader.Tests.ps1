@@ -59,8 +59,9 @@ done > $log
         $Measured.AttemptsSeeingMarker = @($lines | Where-Object { $_ -like 'DAXFSWIP*' }).Count
         $Measured.MountedDuringWrite = @($lines | Where-Object { $_ -like 'DAXFSWIP mounted*' }).Count
         $Measured.Mounted = @($lines | Where-Object { $_ -like '* mounted *' }).Count
-        @($lines | Where-Object { $_ -like 'DAXFSWIP mounted*' }) | Should -BeNullOrEmpty
-        # every mount the kernel made showed the whole image: all entries, the probe file's content
+        # The head is read just before each mount: a mount after a head with the marker is the writer storing the magic
+        # in between (seen: 1 of 13 attempts); what counts is that every mount the kernel made showed the whole image:
+        # all entries, the probe file's content.
         foreach ($l in @($lines | Where-Object { $_ -like '* mounted *' })) { $l | Should -Match " mounted $($Hosts.Expected.Count + 1) $($probe.Sha256.ToLowerInvariant())$" }
         $Measured.Mounted | Should -BeGreaterThan 0 -Because 'the loop goes on until it has mounted the finished image'
     }
