@@ -49,7 +49,8 @@ function Clear-PageCache { [IO.File]::WriteAllText('/proc/sys/vm/drop_caches', '
 function Get-MemInfo {
     $m = @{}
     foreach ($l in Get-Content /proc/meminfo) { if ($l -match '^(\w+):\s+(\d+)') { $m[$Matches[1]] = [long]$Matches[2] * 1KB } }
-    [pscustomobject]@{ Cached = $m.Cached; MemAvailable = $m.MemAvailable; Shmem = $m.Shmem }
+    # Buffers: the page cache of block devices (/dev/pmem0 read with dd) is counted there, not in Cached.
+    [pscustomobject]@{ Cached = $m.Cached; Buffers = $m.Buffers; MemAvailable = $m.MemAvailable; Shmem = $m.Shmem }
 }
 # Every file of the expected listing (made on the host from the source tree) compared through MOUNT: type, size, link
 # target and SHA-256; returns the differences.

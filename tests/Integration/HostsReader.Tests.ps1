@@ -86,13 +86,14 @@ done > $log
             FileBytesRead = $Hosts.FileBytes; MemAvailableBefore = $before.MemAvailable; MemAvailableAfter = $after.MemAvailable
             DaxfsCachedBefore = $before.Cached; DaxfsCachedAfter = $after.Cached; DaxfsCachedGrowth = $after.Cached - $before.Cached
             DaxfsMemAvailableDrop = $before.MemAvailable - $after.MemAvailable
-            BlockDeviceCachedGrowth = $a2.Cached - $b2.Cached; BlockDeviceMemAvailableDrop = $b2.MemAvailable - $a2.MemAvailable
+            BlockDeviceCachedGrowth = $a2.Cached - $b2.Cached; BlockDeviceBuffersGrowth = $a2.Buffers - $b2.Buffers; BlockDeviceMemAvailableDrop = $b2.MemAvailable - $a2.MemAvailable
         }
-        Write-Host ("Page cache on the reader: reading {0:N0} bytes of files through daxfs grew Cached by {1:N0} bytes (MemAvailable -{2:N0}); the same image read through /dev/pmem0 grew it by {3:N0}" -f
-            $Hosts.FileBytes, $Measured.PageCache.DaxfsCachedGrowth, $Measured.PageCache.DaxfsMemAvailableDrop, $Measured.PageCache.BlockDeviceCachedGrowth)
+        Write-Host ("Page cache on the reader: reading {0:N0} bytes of files through daxfs grew Cached by {1:N0} bytes (MemAvailable -{2:N0}); the same image read through /dev/pmem0 grew Cached+Buffers by {3:N0}" -f
+            $Hosts.FileBytes, $Measured.PageCache.DaxfsCachedGrowth, $Measured.PageCache.DaxfsMemAvailableDrop, ($Measured.PageCache.BlockDeviceCachedGrowth + $Measured.PageCache.BlockDeviceBuffersGrowth))
         # The DAX reads go to the memory: far less than the bytes read (kernel noise of pwsh itself aside).
         $Measured.PageCache.DaxfsCachedGrowth | Should -BeLessThan ($Hosts.FileBytes / 4)
-        $Measured.PageCache.BlockDeviceCachedGrowth | Should -BeGreaterThan ($Hosts.FileBytes / 2)
+        # The block device's cache is counted in Buffers (measured: Cached +0.2 MB, MemAvailable -39 MB for the 43 MB read).
+        ($Measured.PageCache.BlockDeviceCachedGrowth + $Measured.PageCache.BlockDeviceBuffersGrowth) | Should -BeGreaterThan ($Hosts.FileBytes / 2)
     }
 }
 
