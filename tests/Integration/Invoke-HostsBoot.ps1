@@ -28,7 +28,7 @@ $sync = Join-Path $dir 'sync'
 $results = Join-Path $DataPath 'results'
 if (Test-Path $dir) { & rm -rf $dir }
 New-Item -ItemType Directory -Force $dir, $sync, $results | Out-Null
-Remove-Item (Join-Path $results 'hosts-*.json'), (Join-Path $results 'mount-loop.txt') -ErrorAction Ignore
+Remove-Item (Join-Path $results 'hosts-*.json'), (Join-Path $results 'hostsv8-*.json'), (Join-Path $results 'mount-loop.txt') -ErrorAction Ignore
 $checks = [Collections.Generic.List[object]]::new()
 function Test-Fact([string] $Name, [bool] $Ok, [string] $Detail = '') {
     $checks.Add([pscustomobject]@{ Name = $Name; Ok = $Ok; Detail = $Detail })
@@ -75,6 +75,9 @@ $hostsInfo | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $dir 'hosts.json')
 $memory = Join-Path $dir 'memory.img'
 $fs = [IO.File]::Create($memory)
 try { $fs.SetLength(256MB); $fs.Position = 96MB; $b = [IO.File]::ReadAllBytes($branching.Path); $fs.Write($b, 0, $b.Length) } finally { $fs.Dispose() }
+# Format 8 on two kernels (HostsV8.Tests.ps1 in both guests, after their format-5 files): its image at 160 MiB.
+. $PSScriptRoot/HostsV8.Host.ps1
+$v8 = Initialize-HostsV8 $dir $memory 160MB $Kit $KitArgs
 Write-Host ("hosts: static image {0:N0} bytes ({1} entries, {2:N0} bytes of files), branching image {3:N0} bytes, in a 256 MiB memory file" -f $static.TotalSize, $expected.Count, $hostsInfo.FileBytes, $branching.TotalSize)
 
 # ---- sshd in the guests, for the fleet runbook ----
@@ -168,6 +171,7 @@ if (Wait-Signal 'B-saw-stale') {
 }
 else { Test-Fact 'guest B saw its branch go stale' $false }
 Send-Signal 'host-read-stale'
+$offline.Format8 = Test-HostsV8Offline $v8 $dir
 
 $suitesDone = Wait-Signal 'hosts-writer-suite-done', 'hosts-reader-suite-done'
 if ($suitesDone) {
@@ -223,6 +227,7 @@ $passed += @($checks | Where-Object Ok).Count
 $failed += @($checks | Where-Object { -not $_.Ok }).Count
 $measured = [ordered]@{}
 foreach ($role in 'A', 'B') { $f = Join-Path $results "hosts-$role.json"; if (Test-Path $f) { $measured[$role] = Get-Content -Raw $f | ConvertFrom-Json } }
+foreach ($role in 'A', 'B') { $f = Join-Path $results "hostsv8-$role.json"; if (Test-Path $f) { $measured["$role-format8"] = Get-Content -Raw $f | ConvertFrom-Json } }
 $report = [ordered]@{ Guests = $measured; Offline = $offline; Fleet = $fleetInfo; Checks = @($checks) }
 $report | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $results 'hosts-report.json')
 Write-Host "hosts: measured (also in $results/hosts-report.json):"

@@ -45,42 +45,6 @@ BeforeAll {
         Invoke-Tool busybox @('insmod', $Path) | Out-Null
     }
 
-    # The kernel's view of a mount: type|mode|uid|gid|size|nlink|target|path lines, then sha256 lines (as the vectors'
-    # kernel-view.txt), from TreeListing (lstat and a read of every file through the kernel).
-    function Get-KernelView([string] $MountPoint) {
-        $entries = [DaxFs.TreeTools.TreeListing]::List($MountPoint) | Where-Object Path -ne '/'
-        $lines = foreach ($e in $entries) {
-            $t = switch ($e.Type) { 'dir' { 'd' } 'symlink' { 'l' } default { 'f' } }
-            '{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}' -f $t, [Convert]::ToString($e.Mode, 8), $e.Uid, $e.Gid, $e.Size, $e.Nlink, $e.Target, $e.Path
-        }
-        $sums = foreach ($e in $entries | Where-Object Type -eq 'file') { 'sha256|{0}|{1}' -f $e.Sha256, $e.Path }
-        Format-View $lines $sums
-    }
-
-    # The same lines made offline: Get-DaxFsItem and Get-DaxFsContent on the image behind the mount (read from memory).
-    function Get-OfflineView([string] $Image, [string] $BackingFile) {
-        $extra = @{}
-        if ($BackingFile) { $extra.BackingFile = $BackingFile }
-        $items = @(Get-DaxFsItem $Image -Recurse @extra)
-        $lines = foreach ($i in $items) {
-            $t = switch ($i.Type) { 'Directory' { 'd' } 'SymbolicLink' { 'l' } default { 'f' } }
-            '{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}' -f $t, [Convert]::ToString($i.UnixMode -band 0xFFF, 8), $i.Uid, $i.Gid, $i.Size, $i.LinkCount, $i.Target, $i.FullName
-        }
-        $sums = foreach ($i in $items | Where-Object Type -eq 'File') {
-            # -AsByteStream writes the content in chunks (byte arrays): hash them in order.
-            $sha = [Security.Cryptography.IncrementalHash]::CreateHash('SHA256')
-            foreach ($chunk in ($i | Get-DaxFsContent -AsByteStream @extra)) { if ($chunk -is [byte[]]) { $sha.AppendData($chunk) } else { $sha.AppendData([byte[]]@($chunk)) } }
-            'sha256|{0}|{1}' -f [Convert]::ToHexString($sha.GetHashAndReset()).ToLowerInvariant(), $i.FullName
-        }
-        Format-View $lines $sums
-    }
-
-    function Format-View($Lines, $Sums) {
-        [string[]] $l = @($Lines); [string[]] $s = @($Sums)
-        [Array]::Sort($l, [StringComparer]::Ordinal); [Array]::Sort($s, [StringComparer]::Ordinal)
-        @($l) + @($s)
-    }
-
     # Changes made through a format-8 mount: new directories, files (a 5-page one written across page boundaries, then
     # appended to), a truncate, chmod and chown, symlinks, renames within and across directories, create+remove and
     # mkdir+rmdir; on an image with a base, a write inside a base file, a removed base file, a chmod'ed and a renamed one.

@@ -117,3 +117,41 @@ function New-V8Mutants([byte[]] $Pristine, [string] $Prefix, [int] $Seed, [int] 
         [pscustomobject]@{ Name = '{0}-mutant-{1:000}' -f $Prefix, $n; Kind = 'mutant'; Expect = ''; Bytes = $b }
     }
 }
+
+# The kernel's view and the offline view of a format-8 image, as lines to compare (V8.Tests.ps1, and HostsV8.Tests.ps1
+# with HostsV8.Host.ps1 for two kernels on one memory file).
+# The kernel's view of a mount: type|mode|uid|gid|size|nlink|target|path lines, then sha256 lines (as the vectors'
+# kernel-view.txt), from TreeListing (lstat and a read of every file through the kernel).
+function Get-KernelView([string] $MountPoint) {
+    $entries = [DaxFs.TreeTools.TreeListing]::List($MountPoint) | Where-Object Path -ne '/'
+    $lines = foreach ($e in $entries) {
+        $t = switch ($e.Type) { 'dir' { 'd' } 'symlink' { 'l' } default { 'f' } }
+        '{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}' -f $t, [Convert]::ToString($e.Mode, 8), $e.Uid, $e.Gid, $e.Size, $e.Nlink, $e.Target, $e.Path
+    }
+    $sums = foreach ($e in $entries | Where-Object Type -eq 'file') { 'sha256|{0}|{1}' -f $e.Sha256, $e.Path }
+    Format-View $lines $sums
+}
+
+# The same lines made offline: Get-DaxFsItem and Get-DaxFsContent on the image behind the mount (read from memory).
+function Get-OfflineView([string] $Image, [string] $BackingFile) {
+    $extra = @{}
+    if ($BackingFile) { $extra.BackingFile = $BackingFile }
+    $items = @(Get-DaxFsItem $Image -Recurse @extra)
+    $lines = foreach ($i in $items) {
+        $t = switch ($i.Type) { 'Directory' { 'd' } 'SymbolicLink' { 'l' } default { 'f' } }
+        '{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}' -f $t, [Convert]::ToString($i.UnixMode -band 0xFFF, 8), $i.Uid, $i.Gid, $i.Size, $i.LinkCount, $i.Target, $i.FullName
+    }
+    $sums = foreach ($i in $items | Where-Object Type -eq 'File') {
+        # -AsByteStream writes the content in chunks (byte arrays): hash them in order.
+        $sha = [Security.Cryptography.IncrementalHash]::CreateHash('SHA256')
+        foreach ($chunk in ($i | Get-DaxFsContent -AsByteStream @extra)) { if ($chunk -is [byte[]]) { $sha.AppendData($chunk) } else { $sha.AppendData([byte[]]@($chunk)) } }
+        'sha256|{0}|{1}' -f [Convert]::ToHexString($sha.GetHashAndReset()).ToLowerInvariant(), $i.FullName
+    }
+    Format-View $lines $sums
+}
+
+function Format-View($Lines, $Sums) {
+    [string[]] $l = @($Lines); [string[]] $s = @($Sums)
+    [Array]::Sort($l, [StringComparer]::Ordinal); [Array]::Sort($s, [StringComparer]::Ordinal)
+    @($l) + @($s)
+}
