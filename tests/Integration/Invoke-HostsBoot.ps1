@@ -7,7 +7,9 @@
     B (HostsReader.Tests.ps1) keeps trying to mount it with mount(2); B then mounts it by physical range, reads every file
     identical to the source and measures its page cache; both make a sibling branch of a branching image, A commits,
     B measures what its branch and its main mount show. Between those turns this machine reads the memory file offline
-    (Get-DaxFsBranch, Compare-DaxFsBranch, Get-DaxFsItem -Branch main). When sshd is installed here, the guests run it and
+    (Get-DaxFsBranch, Compare-DaxFsBranch, Get-DaxFsItem -Branch main). Then both guests switch to the format-8 module
+    (when the kit has kernel/daxfs-v8.ko) and write one overlay image at once (HostsV8.Tests.ps1); this machine reads the
+    memory file offline and compares with a fresh mount (HostsV8.Host.ps1). When sshd is installed here, the guests run it and
     docs/runbooks/Publish-DaxFsImageToFleet.ps1 runs across both over PowerShell remoting (SSH).
 #>
 param(

@@ -16,7 +16,8 @@
       hosts   (only with -Boot hosts; not run by default yet) two guests on one --memory-file, as two hosts on a memory pool, and this machine reading that file offline
               (Invoke-HostsBoot.ps1: HostsWriter/HostsReader.Tests.ps1; a write the other kernel tries to mount meanwhile,
               every file read back by physical range with the reader's page cache measured, sibling branches of two
-              kernels and a commit; the fleet runbook over SSH remoting when sshd is installed)
+              kernels and a commit; then both on the format-8 module writing one overlay image at once, read back here
+              offline against a fresh mount, HostsV8.Tests.ps1; the fleet runbook over SSH remoting when sshd is installed)
       v8      (only with -Boot v8; not run by default yet) the format-8 module (kit's kernel/daxfs-v8.ko), the NVDIMM raw: V8.Tests.ps1 (the loaded module read from sysfs and
               the refusal of the other generation, switching modules within the boot; every v8 vector and every image DaxFs
               builds in format 8 mounted through Mount-DaxFs and listed against its source; writes through format-8 mounts
