@@ -60,6 +60,7 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
         # B looks up a name before A creates it (a negative dentry), and caches two base files A changes.
         if ($Role -eq 'B') {
             Test-Path -LiteralPath (Join-Path $M 'late.txt') | Should -BeFalse
+            Test-Path -LiteralPath (Join-Path $M 'clash.txt') | Should -BeFalse
             Get-Text (Join-Path $M 'a.txt') | Should -Be "base a`n"
             Step 'primed'
         }
@@ -71,7 +72,7 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
 
     It 'each sees the files and directories the other creates and changes at once' {
         if ($Role -eq 'A') {
-            Invoke-Bash "echo 'from A' > $M/a-new.txt; mkdir $M/adir; echo x > $M/adir/x.txt; echo late > $M/late.txt; printf AAAA | dd of=$M/a.txt conv=notrunc status=none; mv $M/b.txt $M/b-ren.txt" | Out-Null
+            Invoke-Bash "echo 'from A' > $M/a-new.txt; mkdir $M/adir; echo x > $M/adir/x.txt; echo late > $M/late.txt; echo 'from A' > $M/clash.txt; printf AAAA | dd of=$M/a.txt conv=notrunc status=none; mv $M/b.txt $M/b-ren.txt" | Out-Null
             Step 'wrote'
             Wait-Other 'wrote'
             $V8Measured.SeesOther = [ordered]@{ BNew = Get-Text "$M/b-new.txt"; YInMyDir = Get-Text "$M/adir/y.txt"; Listing = @(Get-ChildItem -LiteralPath $M -Name | Sort-Object) }
@@ -88,6 +89,25 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
             @(Get-ChildItem -LiteralPath "$M/adir" -Name) | Should -Be 'x.txt'
             Invoke-Bash "echo 'from B' > $M/b-new.txt; echo y > $M/adir/y.txt; mkdir $M/bdir; rmdir $M/bdir" | Out-Null
             Step 'wrote'
+        }
+    }
+
+    It 'an exclusive create on the kernel that cached the name as free takes the name over from the other kernel''s file' {
+        # B looked clash.txt up before A made it: its cache says the name is free, so O_EXCL creates without asking the
+        # overlay, and the module points the existing name at B's new inode (a lost race adopts the name, never EEXIST).
+        if ($Role -eq 'B') {
+            $out = Invoke-Bash "set -C; if echo 'from B' > $M/clash.txt; then echo created; else echo refused; fi"
+            $V8Measured.ExclusiveCreateOverOther = "$($out | Select-Object -Last 1)"
+            Step 'clashed'
+            $V8Measured.ExclusiveCreateOverOther | Should -Be 'created'
+        }
+        else {
+            Wait-Other 'clashed'
+            $before = Get-Text "$M/clash.txt"
+            Clear-KernelCache
+            $after = Get-Text "$M/clash.txt"
+            $V8Measured.NameTakenOver = [ordered]@{ BeforeDrop = $before; AfterDrop = $after }
+            $after | Should -Be "from B`n" -Because 'the name now leads to the other kernel''s inode; this kernel''s file is left without a name'
         }
     }
 
@@ -203,9 +223,10 @@ Describe 'What a fresh mount and the memory show after both kernels unmount' -Sk
                 $view = @(Get-KernelView $M)
                 $view | Set-Content (Join-Path $HostsDir 'hostsv8-fresh.txt')
                 Step 'fresh'
-                $V8Measured.Fresh = [ordered]@{ Lines = $view.Count; Appends = Get-Text "$M/app.log"; BaseA = Get-Text "$M/a.txt"; Listing = @(Get-ChildItem -LiteralPath $M -Name | Sort-Object) }
+                $V8Measured.Fresh = [ordered]@{ Lines = $view.Count; Appends = Get-Text "$M/app.log"; BaseA = Get-Text "$M/a.txt"; Listing = [string[]]@(Get-ChildItem -LiteralPath $M -Name) }
+                [Array]::Sort($V8Measured.Fresh.Listing, [StringComparer]::Ordinal)
                 $V8Measured.Fresh.Appends | Should -Be "B1`nB2`nA3`nB3`n"
-                $V8Measured.Fresh.Listing | Should -Be 'a.txt', 'adir', 'app.log', 'b-new.txt', 'b-ren.txt', 'big.bin', 'dir', 'race', 'same.bin'
+                $V8Measured.Fresh.Listing | Should -Be 'a.txt', 'adir', 'app.log', 'b-new.txt', 'b-ren.txt', 'big.bin', 'clash.txt', 'dir', 'race', 'same.bin'
                 Wait-Signal 'v8-host-read' 300
             }
             finally { Dismount-DaxFs -MountPoint $M -Confirm:$false }
