@@ -31,7 +31,17 @@ function Initialize-HostsV8([string] $Dir, [string] $Memory, [long] $Offset, [st
 function Test-HostsV8Offline($Info, [string] $Dir) {
     if (-not $Info) { return $null }
     $report = [ordered]@{}
-    if (-not (Wait-Signal 'v8-B-fresh')) { Test-Fact 'format 8: guest B mounted the written image afresh' $false; return $report }
+    # Until guest B's fresh view, or a guest's failed test (v8-ROLE-failed: the guests' own results say which), or the
+    # guest suites ending without it.
+    $sync = Join-Path $Dir 'sync'
+    while (-not (Test-Path (Join-Path $sync 'v8-B-fresh'))) {
+        $failed = (Test-Path (Join-Path $sync 'v8-A-failed')) -or (Test-Path (Join-Path $sync 'v8-B-failed')) -or (Test-Path (Join-Path $sync 'hosts-reader-suite-done'))
+        if ($failed -or (-not (Wait-Signal 'v8-B-fresh' 5) -and @($guests.Process | Where-Object HasExited).Count)) {
+            Test-Fact 'format 8: guest B mounted the written image afresh' $false 'a guest failed a format-8 test or stopped first'
+            Send-Signal 'v8-host-read'
+            return $report
+        }
+    }
     try {
         $snap = Save-Region $Info.Offset $Info.Size 'v8-after.daxfs'
         $offline = @(Get-OfflineView $snap $Info.Backing)

@@ -9,6 +9,7 @@
 
 BeforeDiscovery {
     $script:NoV8 = -not (Test-Path -LiteralPath (Join-Path $env:DAXFS_HOSTS_DIR 'hostsv8.json'))
+    $script:IsB = $env:DAXFS_HOSTS_ROLE -ne 'hosts-writer'
 }
 
 BeforeAll {
@@ -21,7 +22,21 @@ BeforeAll {
     $script:M = New-MountPoint "hostsv8-$Role"
     $script:V8Measured = [ordered]@{ Role = $Role }
     function Step([string] $Name) { Send-Signal "v8-$Role-$Name" }
-    function Wait-Other([string] $Name, [int] $Seconds = 600) { Wait-Signal "v8-$Other-$Name" $Seconds }
+    # Waits for the other guest's step; throws at once when the other guest failed a test (v8-ROLE-failed), so that one
+    # failure does not leave both guests waiting out every later turn.
+    function Wait-Other([string] $Name, [int] $Seconds = 300) {
+        $limit = [DateTime]::UtcNow.AddSeconds($Seconds)
+        while (-not (Test-Path -LiteralPath (Join-Path $Sync "v8-$Other-$Name"))) {
+            if (Test-Path -LiteralPath (Join-Path $Sync "v8-$Other-failed")) { throw "The other guest ($Other) failed a test before '$Name'." }
+            if ([DateTime]::UtcNow -gt $limit) { throw "Waited $Seconds s for the other guest's step '$Name'." }
+            Start-Sleep -Milliseconds 100
+        }
+    }
+    # Runs one test's turn; a failure is signalled to the other guest and the host (v8-ROLE-failed) before it is reported.
+    function Invoke-Turn([scriptblock] $Turn) {
+        try { . $Turn }
+        catch { Step 'failed'; throw }
+    }
     # Drops this kernel's dentry and inode caches (what a remount would also drop).
     function Clear-KernelCache { Invoke-Tool sh @('-c', 'sync; echo 3 > /proc/sys/vm/drop_caches') | Out-Null }
     function Invoke-Bash([string] $Script) { Invoke-Tool bash @('-c', $Script) }
@@ -46,7 +61,7 @@ AfterAll {
 }
 
 Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
-    It 'both mount the image read-write from the shared memory (A: mem_model default, B: cxl3)' {
+    It 'both mount the image read-write from the shared memory (A: mem_model default, B: cxl3)' { Invoke-Turn {
         $p = @{ PhysicalAddress = $Phys8; Size = [uint64]$V8.Size; BackingFile = $V8.Backing; MountPoint = $M; Confirm = $false }
         if ($Role -eq 'B') { $p.MemoryModel = 'Cxl3' }
         $m = Mount-DaxFs @p
@@ -56,7 +71,7 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
         $V8Measured.Options | Should -Match 'overlay'
         $V8Measured.MemoryModel = $(if ($Role -eq 'B') { 'cxl3' } else { 'default (coherent)' })
         Step 'mounted'
-        Wait-Other 'mounted'
+        Wait-Other 'mounted' 1200
         # B looks up a name before A creates it (a negative dentry), and caches two base files A changes.
         if ($Role -eq 'B') {
             Test-Path -LiteralPath (Join-Path $M 'late.txt') | Should -BeFalse
@@ -68,9 +83,9 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
             $null = Get-Item -LiteralPath (Join-Path $M 'b.txt')
             Wait-Other 'primed'
         }
-    }
+    } }
 
-    It 'each sees the files and directories the other creates and changes at once' {
+    It 'each sees the files and directories the other creates and changes at once' { Invoke-Turn {
         if ($Role -eq 'A') {
             Invoke-Bash "echo 'from A' > $M/a-new.txt; mkdir $M/adir; echo x > $M/adir/x.txt; echo late > $M/late.txt; echo 'from A' > $M/clash.txt; printf AAAA | dd of=$M/a.txt conv=notrunc status=none; mv $M/b.txt $M/b-ren.txt" | Out-Null
             Step 'wrote'
@@ -90,9 +105,9 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
             Invoke-Bash "echo 'from B' > $M/b-new.txt; echo y > $M/adir/y.txt; mkdir $M/bdir; rmdir $M/bdir" | Out-Null
             Step 'wrote'
         }
-    }
+    } }
 
-    It 'an exclusive create on the kernel that cached the name as free takes the name over from the other kernel''s file' {
+    It 'an exclusive create on the kernel that cached the name as free takes the name over from the other kernel''s file' { Invoke-Turn {
         # B looked clash.txt up before A made it: its cache says the name is free, so O_EXCL creates without asking the
         # overlay, and the module points the existing name at B's new inode (a lost race adopts the name, never EEXIST).
         if ($Role -eq 'B') {
@@ -109,22 +124,19 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
             $V8Measured.NameTakenOver = [ordered]@{ BeforeDrop = $before; AfterDrop = $after }
             $after | Should -Be "from B`n" -Because 'the name now leads to the other kernel''s inode; this kernel''s file is left without a name'
         }
-    }
+    } }
 
-    It 'a name this kernel looked up before the other created it stays hidden from lookups until the dentry cache is dropped' {
-        if ($Role -eq 'B') {
-            $listed = @(Get-ChildItem -LiteralPath $M -Name) -contains 'late.txt'
-            $before = Test-Path -LiteralPath "$M/late.txt"
-            Clear-KernelCache
-            $after = Get-Text "$M/late.txt"
-            $V8Measured.NegativeDentry = [ordered]@{ ListedByReaddir = $listed; LookupBeforeDrop = $before; ContentAfterDrop = $after }
-            $listed | Should -BeTrue -Because 'readdir walks the shared directory list every time'
-            $after | Should -Be "late`n"
-        }
-        else { Set-ItResult -Skipped -Because 'guest B measures this' }
-    }
+    It 'a name this kernel looked up before the other created it stays hidden from lookups until the dentry cache is dropped (guest B)' -Skip:(-not $IsB) { Invoke-Turn {
+        $listed = @(Get-ChildItem -LiteralPath $M -Name) -contains 'late.txt'
+        $before = Test-Path -LiteralPath "$M/late.txt"
+        Clear-KernelCache
+        $after = Get-Text "$M/late.txt"
+        $V8Measured.NegativeDentry = [ordered]@{ ListedByReaddir = $listed; LookupBeforeDrop = $before; ContentAfterDrop = $after }
+        $listed | Should -BeTrue -Because 'readdir walks the shared directory list every time'
+        $after | Should -Be "late`n"
+    } }
 
-    It 'a removal or rename by the other kernel shows here once this kernel drops its dentry cache' {
+    It 'a removal or rename by the other kernel shows here once this kernel drops its dentry cache' { Invoke-Turn {
         if ($Role -eq 'A') {
             # A holds dentries of a-new.txt and late.txt (it made them); B removes one and renames the other.
             $null = Get-Item "$M/a-new.txt", "$M/late.txt"
@@ -143,12 +155,12 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
             Invoke-Bash "rm $M/a-new.txt; mv $M/late.txt $M/adir/late-moved.txt" | Out-Null
             Step 'removed'
         }
-    }
+    } }
 
-    It 'appends: through a fresh open each kernel appends after the other; through a descriptor held open across the other''s append it writes over it' {
+    It 'appends: through a fresh open each kernel appends after the other; through a descriptor held open across the other''s append it writes over it' { Invoke-Turn {
         # Each step in one bash (O_APPEND through >>), in turn through the signal files.
         $s = "$Sync"; $f = "$M/app.log"
-        $w = { param($n) "t=0; while [ ! -e $s/v8-$Other-$n ]; do sleep 0.05; t=`$((t+1)); [ `$t -gt 6000 ] && exit 3; done" }
+        $w = { param($n) "t=0; while [ ! -e $s/v8-$Other-$n ]; do [ -e $s/v8-$Other-failed ] && exit 4; sleep 0.05; t=`$((t+1)); [ `$t -gt 6000 ] && exit 3; done" }
         if ($Role -eq 'A') {
             Invoke-Bash (": > $f; touch $s/v8-A-app0; " + (& $w 'app0') + "; exec 3>>$f; touch $s/v8-A-open; " + (& $w 'open') +
                 "; echo A1 >&3; touch $s/v8-A-app1; " + (& $w 'app1') + "; echo A2 >&3; touch $s/v8-A-app2; " + (& $w 'app2') +
@@ -165,11 +177,11 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
         # Held descriptors: each kernel's append position is its own cached size, refreshed only at open and stat, so
         # B1 lands on A1 and B2 on A2; appends through a fresh open (A3, B3) follow each other.
         $V8Measured.Appends | Should -Be "B1`nB2`nA3`nB3`n"
-    }
+    } }
 }
 
 Describe 'Two kernels writing the same names and the same file at once' -Skip:$NoV8 {
-    It 'creates 30 names and directories on both kernels at once, and writes 256 KiB blocks to one file from both' {
+    It 'creates 30 names and directories on both kernels at once, and writes 256 KiB blocks to one file from both' { Invoke-Turn {
         if ($Role -eq 'A') {
             Invoke-Bash "mkdir $M/race; head -c 262144 /dev/zero > $M/same.bin" | Out-Null
             Step 'race0'
@@ -185,7 +197,7 @@ Describe 'Two kernels writing the same names and the same file at once' -Skip:$N
         # (Thirty names and ten writes each: a fork takes up to a second in the emulated guests of a loaded machine.)
         $order = if ($Role -eq 'A') { 'seq 0 29' } else { 'seq 29 -1 0' }
         $out = Invoke-Bash ("set -C; made=0; for i in `$($order); do { echo $Role > $M/race/f`$i; } 2>/dev/null && made=`$((made+1)); mkdir $M/race/d`$i 2>/dev/null && made=`$((made+1)); done; echo `$made > $Sync/v8-$Role-made; " +
-            "t=0; while [ ! -e $Sync/v8-$Other-made ]; do sleep 0.05; t=`$((t+1)); [ `$t -gt 12000 ] && exit 3; done; " +
+            "t=0; while [ ! -e $Sync/v8-$Other-made ]; do [ -e $Sync/v8-$Other-failed ] && exit 4; sleep 0.05; t=`$((t+1)); [ `$t -gt 12000 ] && exit 3; done; " +
             "(for i in `$(seq 1 10); do dd if=/tmp/pattern-$Role of=$M/same.bin bs=256k count=1 conv=notrunc status=none; done) & w=`$!; " +
             "reads=0; mixed=0; while kill -0 `$w 2>/dev/null; do a=`$(tr -cd A < $M/same.bin | wc -c); b=`$(tr -cd B < $M/same.bin | wc -c); " +
             "reads=`$((reads+1)); [ `$a -gt 0 ] && [ `$b -gt 0 ] && mixed=`$((mixed+1)); done; wait `$w; echo `$reads `$mixed")
@@ -209,11 +221,11 @@ Describe 'Two kernels writing the same names and the same file at once' -Skip:$N
         @($files | Sort-Object -Unique | Where-Object { -not (Test-Path -LiteralPath "$M/race/$_") }).Count | Should -Be 0 -Because 'every listed name resolves'
         $bytes.Length | Should -Be 262144
         @($pages | Where-Object { $_ -eq 'mixed' }).Count | Should -Be 0 -Because 'a page holds one writer''s bytes once both are done'
-    }
+    } }
 }
 
 Describe 'What a fresh mount and the memory show after both kernels unmount' -Skip:$NoV8 {
-    It 'unmounts on both kernels; B mounts the bytes afresh and writes the kernel''s view for the host' {
+    It 'unmounts on both kernels; B mounts the bytes afresh and writes the kernel''s view for the host' { Invoke-Turn {
         Dismount-DaxFs -MountPoint $M -Confirm:$false
         Step 'unmounted'
         if ($Role -eq 'B') {
@@ -231,5 +243,5 @@ Describe 'What a fresh mount and the memory show after both kernels unmount' -Sk
             }
             finally { Dismount-DaxFs -MountPoint $M -Confirm:$false }
         }
-    }
+    } }
 }
