@@ -87,7 +87,7 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
 
     It 'each sees the files and directories the other creates and changes at once' { Invoke-Turn {
         if ($Role -eq 'A') {
-            Invoke-Bash "echo 'from A' > $M/a-new.txt; mkdir $M/adir; echo x > $M/adir/x.txt; echo late > $M/late.txt; echo 'from A' > $M/clash.txt; printf AAAA | dd of=$M/a.txt conv=notrunc status=none; mv $M/b.txt $M/b-ren.txt" | Out-Null
+            Invoke-Bash "echo 'from A' > $M/a-new.txt; mkdir $M/adir; echo x > $M/adir/x.txt; echo late > $M/late.txt; echo 'from A' > $M/clash.txt; printf AAAA | dd of=$M/a.txt conv=notrunc status=none; mv $M/b.txt $M/b-ren.txt; echo A-app >> $M/dir/c.txt" | Out-Null
             Step 'wrote'
             Wait-Other 'wrote'
             $V8Measured.SeesOther = [ordered]@{ BNew = Get-Text "$M/b-new.txt"; YInMyDir = Get-Text "$M/adir/y.txt"; Listing = @(Invoke-Bash "ls -1 $M") }
@@ -97,13 +97,17 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
         }
         else {
             Wait-Other 'wrote'
-            $V8Measured.SeesOther = [ordered]@{ ANew = Get-Text "$M/a-new.txt"; AChangedBase = Get-Text "$M/a.txt"; BRenamed = (Test-Path "$M/b.txt"), (Test-Path "$M/b-ren.txt"); Listing = @(Invoke-Bash "ls -1 $M") }
+            $V8Measured.SeesOther = [ordered]@{ ANew = Get-Text "$M/a-new.txt"; AChangedBase = Get-Text "$M/a.txt"; BRenamed = (Test-Path "$M/b.txt"), (Test-Path "$M/b-ren.txt"); Listing = @(Invoke-Bash "ls -1 $M")
+                BaseAppendSize = (Get-Item -LiteralPath "$M/dir/c.txt").Length }
             $V8Measured.SeesOther.ANew | Should -Be "from A`n"
             $V8Measured.SeesOther.AChangedBase | Should -Be "AAAA a`n" -Because 'a write to a cached base file shows through the shared overlay page'
             $V8Measured.SeesOther.BRenamed | Should -Be $false, $true
             @(Get-ChildItem -LiteralPath "$M/adir" -Name) | Should -Be 'x.txt'
-            Invoke-Bash "echo 'from B' > $M/b-new.txt; echo y > $M/adir/y.txt; mkdir $M/bdir; rmdir $M/bdir" | Out-Null
+            Invoke-Bash "echo 'from B' > $M/b-new.txt; echo y > $M/adir/y.txt; mkdir $M/bdir; rmdir $M/bdir; echo B-app >> $M/dir/c.txt" | Out-Null
             Step 'wrote'
+            # A base file has no inode entry in the overlay, so A's append stored no size: B sees the base size, and its
+            # own append lands where A's did.
+            $V8Measured.SeesOther.BaseAppendSize | Should -Be 7
         }
     } }
 

@@ -73,9 +73,10 @@ public class OverlayVectorTests
 
     /// <summary>
     /// tests/fixtures/overlay/two-kernels-after-writes: a split image two kernels (two VMs on one memory file, the v8 module)
-    /// mounted read-write at once and wrote to - each the other's directory, the same base files, appends through held and
-    /// fresh descriptors, 150 names created from both sides at once, 40 whole-file writes each to one file - read from the
-    /// memory file after both unmounted, and a third kernel's fresh mount of those bytes (see the README there).
+    /// mounted read-write at once and wrote to - each the other's directory, the same base files, a name taken over by an
+    /// exclusive create, appends through held and fresh descriptors, 30 names made from both sides at once, whole-file
+    /// writes to one file from both - as the memory file held it after both unmounted, and the listing of a fresh mount of
+    /// those bytes (the hosts boot's HostsV8.Tests.ps1; see the README there).
     /// </summary>
     [Fact]
     public void Two_kernels_writing_at_once_read_offline_as_a_fresh_mount_shows()
@@ -89,6 +90,7 @@ public class OverlayVectorTests
             var view = OverlayView.Open(reader);
             var (kLines, kSha) = KernelView("two-kernels-after-writes");
             var (oLines, oSha) = OfflineView(view);
+            oLines.Remove("/"); // the guest's listing (TreeListing, as the v8 boot's) leaves out the root
             Assert.Equal(kLines.Keys, oLines.Keys);
             foreach (var (path, line) in kLines) Assert.Equal(line, oLines[path]);
             Assert.Equal(kSha, oSha);
