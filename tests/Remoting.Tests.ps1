@@ -42,4 +42,27 @@ Describe 'Objects that come back over remoting' {
         $branch = ConvertTo-Remote (Get-DaxFsBranch $Feature -Name feature)
         ($branch | Get-DaxFsImage).Path | Should -Be (Get-DaxFsImage $Feature).Path
     }
+    It 'binds deserialized items to Get-DaxFsContent by property name (-Image from ImagePath, -Path from FullName, -Branch)' {
+        $live = @(Get-DaxFsItem $Feature -Recurse | Where-Object Type -eq File)
+        $remote = @($live | ForEach-Object { ConvertTo-Remote $_ })
+        $remote[0].PSTypeNames[0] | Should -Be 'Deserialized.DaxFs.DaxFsItem'
+        $got = @($remote | Get-DaxFsContent -Raw)
+        $got | Should -Be @($live | Get-DaxFsContent -Raw)
+        $got.Count | Should -Be $live.Count
+        # An item of a branch reads that branch's content (its Branch property binds too), not the base image's.
+        $inBranch = @(Get-DaxFsItem $Feature -Recurse -Branch feature | Where-Object Type -eq File)
+        $expected = @($inBranch | ForEach-Object { [Convert]::ToHexString([byte[]](Get-DaxFsContent $Feature -Path $_.FullName -Branch feature -AsByteStream -Raw)) })
+        $fromRemote = @($inBranch | ForEach-Object { ConvertTo-Remote $_ } | Get-DaxFsContent -AsByteStream -Raw | ForEach-Object { [Convert]::ToHexString([byte[]]$_) })
+        $fromRemote | Should -Be $expected
+        (ConvertTo-Remote (Get-DaxFsItem $Feature -Path /new.txt -Branch feature) | Get-DaxFsContent -Raw) | Should -Be (Get-DaxFsContent $Feature -Path /new.txt -Branch feature -Raw)
+    }
+    It 'binds a deserialized image to Get-DaxFsContent -Image by value, with -Path given' {
+        (ConvertTo-Remote (Get-DaxFsImage $Feature) | Get-DaxFsContent -Path /etc/hostname) | Should -Be (Get-DaxFsContent $Feature -Path /etc/hostname)
+    }
+    It 'an explicit -Branch wins over the item''s own, and a base item reads the base image' {
+        $item = ConvertTo-Remote (Get-DaxFsItem $Feature -Path /data/keep.txt)
+        $item.Branch | Should -BeNullOrEmpty
+        ($item | Get-DaxFsContent -Raw) | Should -Be (Get-DaxFsContent $Feature -Path /data/keep.txt -Raw)
+        ($item | Get-DaxFsContent -Raw -Branch feature) | Should -Be (Get-DaxFsContent $Feature -Path /data/keep.txt -Raw -Branch feature)
+    }
 }

@@ -5,6 +5,8 @@
 
 BeforeAll {
     . $PSScriptRoot/Hosts.Common.ps1
+    $script:DataOffset = Get-DataOffset
+    $script:StaticPhys = $Phys + $DataOffset
     $script:Mnt = New-MountPoint 'hosts-b'
     $script:Main = New-MountPoint 'hosts-b-main'
     $script:Main2 = New-MountPoint 'hosts-b-main2'
@@ -16,13 +18,16 @@ AfterAll { Save-Measured 'B' }
 
 Describe 'Mounting memory another kernel writes (reader)' {
     It 'cannot mount the memory a stopped write left: the kernel and Mount-DaxFs both refuse the marker' {
-        Wait-Signal 'A-stopped'
-        Get-Head | Should -Be 'DAXFSWIP'
-        & mount -t daxfs -o $MountOptions none $Mnt 2>$null
-        $LASTEXITCODE | Should -Not -Be 0 -Because 'the kernel refuses memory that does not start with the magic'
-        { Mount-DaxFs -PhysicalAddress $StaticPhys -Size $Hosts.ImageSize -MountPoint $Mnt -Confirm:$false -ErrorAction Stop } |
-            Should -Throw -ErrorId 'ImageFailsValidation,DaxFs.Commands.MountDaxFsCommand'
-        Send-Signal 'B-refused-stopped'
+        Wait-Signal 'A-stopped' 900
+        try {
+            Get-Head $DataOffset | Should -Be 'DAXFSWIP'
+            & mount -t daxfs -o $MountOptions none $Mnt 2>$null
+            $LASTEXITCODE | Should -Not -Be 0 -Because 'the kernel refuses memory that does not start with the magic'
+            $e = { Mount-DaxFs -PhysicalAddress $StaticPhys -Size $Hosts.ImageSize -MountPoint $Mnt -Confirm:$false -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ImageFailsValidation,DaxFs.Commands.MountDaxFsCommand' -PassThru
+            $e.Exception.Message | Should -Match 'IMG-INCOMPLETE-WRITE'
+        }
+        finally { Send-Signal 'B-refused-stopped' }
     }
     It 'never mounts a half-written image while the other kernel writes (mount(2) in a loop, no gate)' {
         Wait-Signal 'A-writing'
@@ -34,14 +39,18 @@ Describe 'Mounting memory another kernel writes (reader)' {
 i=0; s=$Sync
 while [ ! -e `$s/A-written ] || [ `$i -lt 2 ]; do
   [ -e `$s/A-written ] && i=`$((i+1))
-  head=`$(dd if=/dev/pmem0 bs=4096 count=1 iflag=direct status=none | head -c 8)
+  head=`$(dd if=/dev/pmem0 bs=4096 count=1 skip=$($DataOffset / 4096) iflag=direct status=none | head -c 8)
   if mount -t daxfs -o $MountOptions none $Mnt 2>/dev/null; then
     n=`$(find $Mnt | wc -l); h=`$(sha256sum $Mnt$($probe.Path) 2>&1 | cut -c1-64); umount $Mnt
     echo "`$head mounted `$n `$h"
   else echo "`$head refused"; fi
 done > $log
 "@
-        $p = Start-Process -FilePath sh -ArgumentList '-c', $loop -PassThru
+        # The script as one argument (Start-Process would join and re-split its lines).
+        $psi = [Diagnostics.ProcessStartInfo]::new('sh')
+        $psi.ArgumentList.Add('-c')
+        $psi.ArgumentList.Add($loop)
+        $p = [Diagnostics.Process]::Start($psi)
         Start-Sleep -Milliseconds 300
         Send-Signal 'B-looping'
         $p.WaitForExit(600000) | Should -BeTrue
@@ -60,20 +69,20 @@ done > $log
         Mount-DaxFs -PhysicalAddress $StaticPhys -Size $Hosts.ImageSize -MountPoint $Mnt -Confirm:$false | Out-Null
         try {
             Invoke-Tool sync @() | Out-Null
-            Set-Content /proc/sys/vm/drop_caches 3
+            Clear-PageCache
             $before = Get-MemInfo
             $diff = Compare-Tree $Mnt     # reads every byte of every file (SHA-256)
             $after = Get-MemInfo
             $diff | Should -BeNullOrEmpty
             # The same bytes read through the raw namespace's block device, which has a page cache: the control.
-            Set-Content /proc/sys/vm/drop_caches 3
+            Clear-PageCache
             $b2 = Get-MemInfo
-            Invoke-Tool dd @('if=/dev/pmem0', 'of=/dev/null', 'bs=1M', "count=$([math]::Ceiling($Hosts.ImageSize / 1MB))", 'status=none') | Out-Null
+            Invoke-Tool dd @('if=/dev/pmem0', 'of=/dev/null', 'bs=1M', "skip=$($DataOffset / 1MB)", "count=$([math]::Ceiling($Hosts.ImageSize / 1MB))", 'status=none') | Out-Null
             $a2 = Get-MemInfo
         }
-        finally { Dismount-DaxFs -MountPoint $Mnt -Confirm:$false }
+        finally { Dismount-DaxFs -MountPoint $Mnt -Confirm:$false; Send-Signal 'B-read' }
         $Measured.PageCache = [ordered]@{
-            FileBytesRead = $Hosts.FileBytes
+            FileBytesRead = $Hosts.FileBytes; MemAvailableBefore = $before.MemAvailable; MemAvailableAfter = $after.MemAvailable
             DaxfsCachedBefore = $before.Cached; DaxfsCachedAfter = $after.Cached; DaxfsCachedGrowth = $after.Cached - $before.Cached
             DaxfsMemAvailableDrop = $before.MemAvailable - $after.MemAvailable
             BlockDeviceCachedGrowth = $a2.Cached - $b2.Cached; BlockDeviceMemAvailableDrop = $b2.MemAvailable - $a2.MemAvailable
@@ -88,9 +97,8 @@ done > $log
 
 Describe 'Sibling branches made by two kernels (reader)' {
     It 'makes brB beside the other kernel''s brA and writes in it' {
-        Wait-Signal 'A-read'
         Wait-Signal 'A-main'
-        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize), 'none', $Main) | Out-Null
+        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $StaticPhys, $Hosts.BranchSize), 'none', $Main) | Out-Null
         Send-Signal 'B-main'
         # One kernel after the other: making a branch takes no cross-kernel lock (about_DaxFs, Sharing across hosts).
         Wait-Signal 'A-branched'
@@ -105,6 +113,7 @@ Describe 'Sibling branches made by two kernels (reader)' {
     }
     It 'sees its branch invalidated when the other kernel commits: ESTALE on every operation' {
         Wait-Signal 'A-committed'
+        try {
         $e = { Get-ChildItem -LiteralPath $Br -ErrorAction Stop } | Should -Throw -PassThru
         $Measured.ListAfterCommit = "$($e.Exception.Message)"
         $e.Exception.Message | Should -Match 'Stale file handle'
@@ -113,12 +122,13 @@ Describe 'Sibling branches made by two kernels (reader)' {
         $table = Get-DaxFsBranch $Main -WarningAction SilentlyContinue
         $Measured.TableAfterCommit = @($table | ForEach-Object { "$($_.Name):$($_.State):gen$($_.Generation)" })
         ($table | Where-Object Name -eq 'brB').State | Should -Be 'Aborted' -Because 'the commit marks active siblings ABORTED in the shared table'
-        Send-Signal 'B-saw-stale'
+        }
+        finally { Send-Signal 'B-saw-stale' }
     }
     It 'shows the commit in a fresh mount of main only; its main mounted before does not' {
         $Measured.OldMainHasNewA = Test-Path (Join-Path $Main 'new-A.txt')
         $Measured.OldMainF1 = Get-Content (Join-Path $Main 'f1.txt')
-        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $BranchPhys, $Hosts.BranchSize), 'none', $Main2) | Out-Null
+        Invoke-Tool mount @('-t', 'daxfs', '-o', ("phys=0x{0:x},size={1}" -f $StaticPhys, $Hosts.BranchSize), 'none', $Main2) | Out-Null
         $Measured.FreshMainHasNewA = Test-Path (Join-Path $Main2 'new-A.txt')
         $Measured.FreshMainF1 = Get-Content (Join-Path $Main2 'f1.txt')
         $Measured.OldMainHasNewA | Should -BeFalse

@@ -4,7 +4,7 @@
     counts, timings and every test's outcome as JSON.
 #>
 param(
-    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax', 'hostile', 'hosts-writer', 'hosts-reader', 'v8')] [string] $Boot,
+    [Parameter(Mandatory)] [ValidateSet('raw', 'devdax', 'hostile', 'hosts-writer', 'hosts-reader', 'hosts-third', 'v8')] [string] $Boot,
     [Parameter(Mandatory)] [string] $PesterPath,
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $DataPath,
@@ -30,10 +30,11 @@ $files = switch ($Boot) {
     # WriteSafety.Tests.ps1 kills writers of dax0.0 mid-write and leaves it holding a whole image, unmounted.
     'devdax' { 'Runbooks.Tests.ps1', 'WriteSafety.Tests.ps1', 'Devices.Tests.ps1' }
     'hostile' { 'Hostile.Tests.ps1' }
-    # The two guests of the hosts boot, on one memory file (Invoke-HostsBoot.ps1).
-    # HostsV8.Tests.ps1 (format 8 on both kernels at once) switches to the format-8 module and back.
+    # The three guests of the hosts boot, on one memory file (Invoke-HostsBoot.ps1).
+    # HostsV8.Tests.ps1 (format 8 on A and B at once) switches to the format-8 module and back.
     'hosts-writer' { 'HostsWriter.Tests.ps1', 'HostsV8.Tests.ps1' }
     'hosts-reader' { 'HostsReader.Tests.ps1', 'HostsV8.Tests.ps1' }
+    'hosts-third' { 'HostsThird.Tests.ps1' }
     'v8' { 'V8.Tests.ps1' }
 }
 $config = New-PesterConfiguration

@@ -13,11 +13,12 @@
               views, inventory, update, rollbacks after a corrupted write), WriteSafety.Tests.ps1 (writers of dax0.0
               killed with SIGKILL at random moments: the gate refuses what they leave as IMG-INCOMPLETE-WRITE; a second
               writer and a mount are refused naming the first) and Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
-      hosts   (only with -Boot hosts; not run by default yet) two guests on one --memory-file, as two hosts on a memory pool, and this machine reading that file offline
-              (Invoke-HostsBoot.ps1: HostsWriter/HostsReader.Tests.ps1; a write the other kernel tries to mount meanwhile,
-              every file read back by physical range with the reader's page cache measured, sibling branches of two
-              kernels and a commit; then both on the format-8 module writing one overlay image at once, read back here
-              offline against a fresh mount, HostsV8.Tests.ps1; the fleet runbook over SSH remoting when sshd is installed)
+      hosts   three guests on one --memory-file, as three hosts on a memory pool, and this machine reading that file
+              offline (Invoke-HostsBoot.ps1: HostsWriter/HostsReader/HostsThird.Tests.ps1; a write another kernel tries
+              to mount meanwhile, every file read back by physical range and by device with each reader's page cache
+              measured, sibling branches of two kernels that a third lists, compares and refuses to overwrite, a commit;
+              the fleet runbook and the inventory across all three over SSH remoting; then A and B on the format-8 module
+              writing one overlay image at once, read back here offline against a fresh mount, HostsV8.Tests.ps1)
       v8      (only with -Boot v8; not run by default yet) the format-8 module (kit's kernel/daxfs-v8.ko), the NVDIMM raw: V8.Tests.ps1 (the loaded module read from sysfs and
               the refusal of the other generation, switching modules within the boot; every v8 vector and every image DaxFs
               builds in format 8 mounted through Mount-DaxFs and listed against its source; writes through format-8 mounts
@@ -47,9 +48,9 @@ param(
     # The VM kit (run-vm.sh and kernel/); default $env:DAXFS_VM_KIT, $env:DAXFS_SHARED/vm, or ../shared/vm.
     [string] $Kit,
     # Which boots to run.
-    # hosts and v8 are not in the default set yet: their scenarios have not passed a whole run (#20, #18).
+    # v8 is not in the default set yet: its scenario has not passed a whole run (#18).
     [ValidateSet('raw', 'devdax', 'hostile', 'hosts', 'v8')]
-    [string[]] $Boot = @('raw', 'devdax', 'hostile'),
+    [string[]] $Boot = @('raw', 'devdax', 'hostile', 'hosts'),
     # The format-8 daxfs module for the v8 boot (run-vm.sh --module); default: the kit's kernel/daxfs-v8.ko. The format-5
     # module (-KernelModule, or the kit's kernel/daxfs.ko) is loaded in that boot too, to switch generations.
     [string] $KernelModule8,
@@ -403,8 +404,8 @@ Push-Location $root
 try {
     foreach ($b in $Boot) {
         if ($b -eq 'hosts') {
-            # Two guests on one memory file and this machine reading it offline (Invoke-HostsBoot.ps1).
-            Write-Host "Integration: boot 'hosts': two guests on one memory file"
+            # Three guests on one memory file and this machine reading it offline (Invoke-HostsBoot.ps1).
+            Write-Host "Integration: boot 'hosts': three guests on one memory file"
             $entry = & (Join-Path $PSScriptRoot 'Invoke-HostsBoot.ps1') -Kit $Kit -KitArgs $kitArgs -PesterPath $PesterPath -ModulePath $ModulePath -DataPath $data -BootTimeout $BootTimeout
             $passed += $entry.Passed; $failed += $entry.Failed; $skipped += $entry.Skipped
             $boots.Add($entry)

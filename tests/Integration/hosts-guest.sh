@@ -1,9 +1,9 @@
 #!/bin/sh
-# One guest of the hosts boot (Invoke-HostsBoot.ps1 starts two with run-vm.sh on one --memory-file):
+# One guest of the hosts boot (Invoke-HostsBoot.ps1 starts three with run-vm.sh on one --memory-file):
 #   hosts-guest.sh BOOT HOSTS_DIR PESTER MODULE DATA RESULT
 # Starts sshd when HOSTS_DIR/ssh/sshd_config exists (the fleet runbook reaches the guest over PowerShell remoting), runs
 # the guest's Pester files (Invoke-GuestSuite.ps1 -Boot BOOT), says so (sync/BOOT-suite-done), then stays up until the
-# host is done with the fleet runbook (sync/fleet-done) or 600 s have passed. Exits with the suite's status.
+# host is done with the fleet runbook (sync/fleet-done) or 1200 s have passed. Exits with the suite's status.
 boot=$1; dir=$2; pester=$3; module=$4; data=$5; result=$6
 if [ -f "$dir/ssh/sshd_config" ] && [ -x /usr/sbin/sshd ]; then
   mkdir -p /run/sshd /tmp/home
@@ -14,5 +14,5 @@ DAXFS_HOSTS_DIR=$dir dotnet pwsh -NoProfile -NonInteractive -File tests/Integrat
 rc=$?
 date -u +%FT%TZ > "$dir/sync/$boot-suite-done"
 n=0
-while [ ! -e "$dir/sync/fleet-done" ] && [ $n -lt 3000 ]; do sleep 0.2; n=$((n+1)); done
+while [ ! -e "$dir/sync/fleet-done" ] && [ $n -lt 6000 ]; do sleep 0.2; n=$((n+1)); done
 exit $rc

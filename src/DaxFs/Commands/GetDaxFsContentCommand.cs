@@ -15,12 +15,16 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
     private const string PathSet = "Path";
     private const string ItemSet = "Item";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [Alias("FullName", "ImagePath")]
+    /// <summary>The image. From the pipeline: a path, a FileInfo or DaxFsImage, or an item that came back over remoting
+    /// (Deserialized.DaxFs.DaxFsItem: its ImagePath, converted by value).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("ImagePath")]
     [SupportsWildcards]
     public DaxFsImageSource[] Image { get; set; } = Array.Empty<DaxFsImageSource>();
 
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    /// <summary>Paths inside the image. From the pipeline by property name: an item's FullName (a deserialized DaxFsItem).</summary>
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
     [ArgumentCompleter(typeof(ImageItemPathCompleter))]
     public string[] Path { get; set; } = Array.Empty<string>();
 
@@ -45,24 +49,28 @@ public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
     [Parameter]
     public string? BackingFile { get; set; }
 
-    /// <summary>Read the files as this branch shows them (its chain's logs replayed over the base image). Items from Get-DaxFsItem -Branch carry their branch.</summary>
-    [Parameter]
+    /// <summary>Read the files as this branch shows them (its chain's logs replayed over the base image). Items from Get-DaxFsItem
+    /// -Branch carry their branch: it binds by property name (live or deserialized items); an item of the base image has none
+    /// (null or empty), which reads the base image as an omitted -Branch does.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(BranchNameCompleter))]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? Branch { get; set; }
 
     protected override void ProcessRecord()
     {
+        string? branch = string.IsNullOrEmpty(Branch) ? null : Branch;
         if (ParameterSetName == ItemSet)
         {
-            var tree = OpenTree(InputObject.ImagePath, BackingFile is null ? null : ResolveFileSystemPath(BackingFile), Branch ?? InputObject.Branch);
+            var tree = OpenTree(InputObject.ImagePath, BackingFile is null ? null : ResolveFileSystemPath(BackingFile), branch ?? InputObject.Branch);
             if (tree is not null) Emit(tree, InputObject.ImagePath, InputObject.FullName, InputObject.FullNameBytes);
             return;
         }
         foreach (var source in Image)
         foreach (var imagePath in ResolveImagePaths(source))
         {
-            var tree = OpenTree(imagePath, BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile), Branch);
+            var tree = OpenTree(imagePath, BackingFile is null ? source.BackingFile : ResolveFileSystemPath(BackingFile), branch);
             if (tree is null) continue;
             foreach (var p in Path) Emit(tree, imagePath, p, System.Text.Encoding.UTF8.GetBytes(p.Replace('\\', '/')));
         }
