@@ -162,7 +162,7 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
         }
     } }
 
-    It 'appends: through a fresh open each kernel appends after the other; through a descriptor held open across the other''s append it writes over it' { Invoke-Turn {
+    It 'appends: through a fresh open each kernel appends after the other; through a descriptor held open across the other''s append it can write over it' { Invoke-Turn {
         # Each step in one bash (O_APPEND through >>), in turn through the signal files.
         $s = "$Sync"; $f = "$M/app.log"
         $w = { param($n) "t=0; while [ ! -e $s/v8-$Other-$n ]; do [ -e $s/v8-$Other-failed ] && exit 4; sleep 0.05; t=`$((t+1)); [ `$t -gt 6000 ] && exit 3; done" }
@@ -179,9 +179,11 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
         }
         if ($Role -eq 'A') { Wait-Other 'appended' }
         $V8Measured.Appends = Get-Text $f
-        # Held descriptors: each kernel's append position is its own cached size, refreshed only at open and stat, so
-        # B1 lands on A1 and B2 on A2; appends through a fresh open (A3, B3) follow each other.
-        $V8Measured.Appends | Should -Be "B1`nB2`nA3`nB3`n"
+        # Held descriptors: each kernel's append position is its own cached size, refreshed only at open and stat, so an
+        # append can land on the other kernel's (measured: A1 and A2 lost in one run, B1 in another); appends through a
+        # fresh open (A3, B3) follow each other.
+        $V8Measured.AppendsLost = @('A1', 'B1', 'A2', 'B2' | Where-Object { $V8Measured.Appends -notmatch "(?m)^$_$" })
+        $V8Measured.Appends | Should -Match "A3`nB3`n$"
     } }
 }
 
@@ -242,7 +244,7 @@ Describe 'What a fresh mount and the memory show after both kernels unmount' -Sk
                 Step 'fresh'
                 $V8Measured.Fresh = [ordered]@{ Lines = $view.Count; Appends = Get-Text "$M/app.log"; BaseA = Get-Text "$M/a.txt"; Listing = [string[]]@(Get-ChildItem -LiteralPath $M -Name) }
                 [Array]::Sort($V8Measured.Fresh.Listing, [StringComparer]::Ordinal)
-                $V8Measured.Fresh.Appends | Should -Be "B1`nB2`nA3`nB3`n"
+                $V8Measured.Fresh.Appends | Should -Match "A3`nB3`n$"
                 $V8Measured.Fresh.Listing | Should -Be 'a.txt', 'adir', 'app.log', 'b-new.txt', 'b-ren.txt', 'big.bin', 'clash.txt', 'dir', 'race', 'same.bin'
                 Wait-Signal 'v8-host-read' 300
             }
