@@ -246,7 +246,6 @@ Describe 'What a fresh mount and the memory show after both kernels unmount' -Sk
                 [Array]::Sort($V8Measured.Fresh.Listing, [StringComparer]::Ordinal)
                 $V8Measured.Fresh.Appends | Should -Match "A3`nB3`n$"
                 $V8Measured.Fresh.Listing | Should -Be 'a.txt', 'adir', 'app.log', 'b-new.txt', 'b-ren.txt', 'big.bin', 'clash.txt', 'dir', 'race', 'same.bin'
-                Wait-Signal 'v8-host-read' 300
             }
             finally { Dismount-DaxFs -MountPoint $M -Confirm:$false }
         }
