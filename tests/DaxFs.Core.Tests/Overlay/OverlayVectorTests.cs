@@ -71,42 +71,6 @@ public class OverlayVectorTests
         Assert.Equal(kSha, oSha);
     }
 
-    /// <summary>
-    /// tests/fixtures/overlay/two-kernels-after-writes: a split image two kernels (two VMs on one memory file, the v8 module)
-    /// mounted read-write at once and wrote to - each the other's directory, the same base files, a name taken over by an
-    /// exclusive create, appends through held and fresh descriptors, 30 names made from both sides at once, whole-file
-    /// writes to one file from both - as the memory file held it after both unmounted, and the listing of a fresh mount of
-    /// those bytes (the hosts boot's HostsV8.Tests.ps1; see the README there).
-    /// </summary>
-    [Fact]
-    public void Two_kernels_writing_at_once_read_offline_as_a_fresh_mount_shows()
-    {
-        string image = Path.Combine(Path.GetTempPath(), $"daxfs-two-kernels-{Guid.NewGuid():N}.daxfs");
-        try
-        {
-            using (var gz = new System.IO.Compression.GZipStream(File.OpenRead(Ovl("two-kernels-after-writes.daxfs.gz")), System.IO.Compression.CompressionMode.Decompress))
-            using (var f = File.Create(image)) gz.CopyTo(f);
-            using var reader = DaxFsImageReader.Open(image, Ovl("two-kernels-after-writes.backing"));
-            var view = OverlayView.Open(reader);
-            var (kLines, kSha) = KernelView("two-kernels-after-writes");
-            var (oLines, oSha) = OfflineView(view);
-            oLines.Remove("/"); // the guest's listing (TreeListing, as the v8 boot's) leaves out the root
-            Assert.Equal(kLines.Keys, oLines.Keys);
-            foreach (var (path, line) in kLines) Assert.Equal(line, oLines[path]);
-            Assert.Equal(kSha, oSha);
-            // Appends through descriptors held open across the other kernel's appends land on them (A1, A2 gone).
-            using (var s = view.OpenContent(view.GetItem("/app.log")!.Ino))
-            using (var t = new StreamReader(s)) Assert.Equal("B1\nB2\nA3\nB3\n", t.ReadToEnd());
-            // Both kernels' appends to a base file: no size stored, the second's bytes over the first's.
-            var lost = Assert.Single(view.FindLostAppends());
-            Assert.Equal(view.GetItem("/dir/c.txt")!.Ino, lost.Ino);
-            // One inode counter for both kernels: no two names lead to one inode.
-            var items = view.Walk("/").ToList();
-            Assert.Equal(items.Count, items.Select(i => i.Ino).Distinct().Count());
-        }
-        finally { File.Delete(image); }
-    }
-
     [Fact]
     public void Overlay_state_of_the_split_image_is_what_the_kernel_left()
     {
