@@ -139,15 +139,29 @@ $guests = foreach ($g in $GuestSpecs) {
     $log = Join-Path $dir "$($g.Boot).console.txt"
     $env:DAXFS_IT_LAUNCHED = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
     $p = Start-Process -FilePath bash -ArgumentList $vm -RedirectStandardOutput $log -RedirectStandardError "$log.err" -PassThru
-    [pscustomobject]@{ Role = $g.Role; Boot = $g.Boot; Port = $port; Process = $p; Log = $log }
+    [pscustomobject]@{ Role = $g.Role; Boot = $g.Boot; Port = $port; Process = $p; Log = $log; Vm = $vm; Restarts = 0 }
 }
 Write-Host "hosts: $(@($guests).Count) guests started (pids $($guests.Process.Id -join ', '))$(if ($fleet) { ", SSH on 127.0.0.1:$($ports -join ', ')" })"
 
 # Waits for every NAME; false after SECONDS, when a guest's VM has stopped, or when the guest that sends a missing NAME
 # (the guest whose Role is the name's first letter) has finished its Pester files without sending it.
+# A guest whose kernel panicked while booting (under a heavy load the emulated timer check can fail: "IO-APIC + timer
+# doesn't work") is started again, once, before it has sent any signal.
+function Restart-PanickedGuest {
+    foreach ($g in @($guests | Where-Object { $_.Process.HasExited -and $_.Restarts -eq 0 })) {
+        $sent = @(Get-ChildItem $sync -Filter "$($g.Role)-*").Count
+        if ($sent -or -not (Select-String -LiteralPath $g.Log -Pattern 'Kernel panic' -Quiet)) { continue }
+        Write-Host "hosts: guest $($g.Role)'s kernel panicked while booting; starting it again" -ForegroundColor Yellow
+        Copy-Item -LiteralPath $g.Log "$($g.Log).panic" -Force
+        $g.Restarts++
+        $env:DAXFS_IT_LAUNCHED = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+        $g.Process = Start-Process -FilePath bash -ArgumentList $g.Vm -RedirectStandardOutput $g.Log -RedirectStandardError "$($g.Log).err" -PassThru
+    }
+}
 function Wait-Signal([string[]] $Names, [int] $Seconds = $BootTimeout) {
     $limit = [DateTime]::UtcNow.AddSeconds($Seconds)
     while ($missing = @($Names | Where-Object { -not (Test-Path (Join-Path $sync $_)) })) {
+        Restart-PanickedGuest
         if ([DateTime]::UtcNow -gt $limit -or @($guests.Process | Where-Object HasExited).Count) { return $false }
         foreach ($n in $missing) {
             $sender = $guests | Where-Object { $n -like "$($_.Role)-*" } | Select-Object -First 1

@@ -13,7 +13,7 @@
               views, inventory, update, rollbacks after a corrupted write), WriteSafety.Tests.ps1 (writers of dax0.0
               killed with SIGKILL at random moments: the gate refuses what they leave as IMG-INCOMPLETE-WRITE; a second
               writer and a mount are refused naming the first) and Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
-      hosts   three guests on one --memory-file, as three hosts on a memory pool, and this machine reading that file
+      hosts   (only with -Boot hosts; not run by default yet) three guests on one --memory-file, as three hosts on a memory pool, and this machine reading that file
               offline (Invoke-HostsBoot.ps1: HostsWriter/HostsReader/HostsThird.Tests.ps1; a write another kernel tries
               to mount meanwhile, every file read back by physical range and by device with each reader's page cache
               measured, sibling branches of two kernels that a third lists, compares and refuses to overwrite, a commit;
@@ -48,9 +48,9 @@ param(
     # The VM kit (run-vm.sh and kernel/); default $env:DAXFS_VM_KIT, $env:DAXFS_SHARED/vm, or ../shared/vm.
     [string] $Kit,
     # Which boots to run.
-    # v8 is not in the default set yet: its scenario has not passed a whole run (#18).
+    # hosts and v8 are not in the default set yet: their scenarios have not passed a whole run (#20, #18).
     [ValidateSet('raw', 'devdax', 'hostile', 'hosts', 'v8')]
-    [string[]] $Boot = @('raw', 'devdax', 'hostile', 'hosts'),
+    [string[]] $Boot = @('raw', 'devdax', 'hostile'),
     # The format-8 daxfs module for the v8 boot (run-vm.sh --module); default: the kit's kernel/daxfs-v8.ko. The format-5
     # module (-KernelModule, or the kit's kernel/daxfs.ko) is loaded in that boot too, to switch generations.
     [string] $KernelModule8,
