@@ -21,6 +21,7 @@ Import-Module $PesterPath -Force
 Write-Host ("Guest: Pester imported after {0:0.0} s" -f (([DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() - [long]$env:DAXFS_IT_LAUNCHED) / 1000))
 $env:DAXFS_MODULE_PATH = $ModulePath
 $env:DAXFS_INTEGRATION_DATA = $DataPath
+$env:DAXFS_HOSTS_ROLE = $Boot
 $files = switch ($Boot) {
     # Branches.Tests.ps1 needs /dev/pmem0, which PhysicalMemory.Tests.ps1 reconfigures at its end: before it.
     'raw' { 'Writer.Tests.ps1', 'Branches.Tests.ps1', 'PhysicalMemory.Tests.ps1' }
@@ -30,8 +31,9 @@ $files = switch ($Boot) {
     'devdax' { 'Runbooks.Tests.ps1', 'WriteSafety.Tests.ps1', 'Devices.Tests.ps1' }
     'hostile' { 'Hostile.Tests.ps1' }
     # The three guests of the hosts boot, on one memory file (Invoke-HostsBoot.ps1).
-    'hosts-writer' { 'HostsWriter.Tests.ps1' }
-    'hosts-reader' { 'HostsReader.Tests.ps1' }
+    # HostsV8.Tests.ps1 (format 8 on A and B at once) switches to the format-8 module and back.
+    'hosts-writer' { 'HostsWriter.Tests.ps1', 'HostsV8.Tests.ps1' }
+    'hosts-reader' { 'HostsReader.Tests.ps1', 'HostsV8.Tests.ps1' }
     'hosts-third' { 'HostsThird.Tests.ps1' }
     'v8' { 'V8.Tests.ps1' }
 }

@@ -11,7 +11,9 @@
     New-DaxNamespace), A commits, B measures what its branch and its main mount show. Between those turns this machine
     reads the memory file offline (Get-DaxFsBranch, Compare-DaxFsBranch, Get-DaxFsItem -Branch main). The guests run sshd
     (openssh-server, Prerequisites.psd1), and docs/runbooks/Publish-DaxFsImageToFleet.ps1 and Get-DaxFsFleetInventory.ps1
-    run across all three over PowerShell remoting (SSH).
+    run across all three over PowerShell remoting (SSH). Then A and B switch to the format-8 module (when the kit has
+    kernel/daxfs-v8.ko) and write one overlay image at once (HostsV8.Tests.ps1); this machine reads the memory file offline
+    and compares with B's fresh mount of it (HostsV8.Host.ps1).
 
     To add a guest (another kernel on the same memory): a row in $GuestSpecs (Role, Boot, run-vm.sh options), its Boot
     name and Pester file in Invoke-GuestSuite.ps1; guests and this script take turns with Send-Signal/Wait-Signal (files
@@ -43,7 +45,7 @@ $sync = Join-Path $dir 'sync'
 $results = Join-Path $DataPath 'results'
 if (Test-Path $dir) { & rm -rf $dir }
 New-Item -ItemType Directory -Force $dir, $sync, $results | Out-Null
-Remove-Item (Join-Path $results 'hosts-*.json'), (Join-Path $results 'mount-loop.txt') -ErrorAction Ignore
+Remove-Item (Join-Path $results 'hosts-*.json'), (Join-Path $results 'hostsv8-*.json'), (Join-Path $results 'mount-loop.txt') -ErrorAction Ignore
 $checks = [Collections.Generic.List[object]]::new()
 function Test-Fact([string] $Name, [bool] $Ok, [string] $Detail = '') {
     $checks.Add([pscustomobject]@{ Name = $Name; Ok = $Ok; Detail = $Detail })
@@ -90,6 +92,9 @@ $hostsInfo | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $dir 'hosts.json')
 $memory = Join-Path $dir 'memory.img'
 $fs = [IO.File]::Create($memory)
 try { $fs.SetLength(256MB) } finally { $fs.Dispose() }
+# Format 8 on two kernels (HostsV8.Tests.ps1 in A and B, after their format-5 files): its image at 200 MiB.
+. $PSScriptRoot/HostsV8.Host.ps1
+$v8 = Initialize-HostsV8 $dir $memory 200MB $Kit $KitArgs
 Write-Host ("hosts: static image {0:N0} bytes ({1} entries, {2:N0} bytes of files), branching image {3:N0} bytes, in a 256 MiB memory file" -f $static.TotalSize, $expected.Count, $hostsInfo.FileBytes, $branching.TotalSize)
 
 # ---- sshd in the guests, for the fleet runbook ----
@@ -226,6 +231,7 @@ try {
     }
     else { Test-Fact 'guest B saw its branch go stale' $false }
     Send-Signal 'host-read-stale'
+    $offline.Format8 = Test-HostsV8Offline $v8 $dir
 
     $suitesDone = Wait-Signal @($guests | ForEach-Object { "$($_.Boot)-suite-done" })
 
@@ -291,6 +297,7 @@ $passed += @($checks | Where-Object Ok).Count
 $failed += @($checks | Where-Object { -not $_.Ok }).Count
 $measured = [ordered]@{}
 foreach ($role in $guests.Role) { $f = Join-Path $results "hosts-$role.json"; if (Test-Path $f) { $measured[$role] = Get-Content -Raw $f | ConvertFrom-Json } }
+foreach ($role in 'A', 'B') { $f = Join-Path $results "hostsv8-$role.json"; if (Test-Path $f) { $measured["$role-format8"] = Get-Content -Raw $f | ConvertFrom-Json } }
 $report = [ordered]@{ GuestTimes = $times; Guests = $measured; Offline = $offline; Fleet = $fleetInfo; Checks = @($checks) }
 $report | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $results 'hosts-report.json')
 Write-Host "hosts: measured (also in $results/hosts-report.json):"

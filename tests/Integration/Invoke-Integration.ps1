@@ -17,7 +17,8 @@
               offline (Invoke-HostsBoot.ps1: HostsWriter/HostsReader/HostsThird.Tests.ps1; a write another kernel tries
               to mount meanwhile, every file read back by physical range and by device with each reader's page cache
               measured, sibling branches of two kernels that a third lists, compares and refuses to overwrite, a commit;
-              the fleet runbook and the inventory across all three over SSH remoting)
+              the fleet runbook and the inventory across all three over SSH remoting; then A and B on the format-8 module
+              writing one overlay image at once, read back here offline against a fresh mount, HostsV8.Tests.ps1)
       v8      (only with -Boot v8; not run by default yet) the format-8 module (kit's kernel/daxfs-v8.ko), the NVDIMM raw: V8.Tests.ps1 (the loaded module read from sysfs and
               the refusal of the other generation, switching modules within the boot; every v8 vector and every image DaxFs
               builds in format 8 mounted through Mount-DaxFs and listed against its source; writes through format-8 mounts

@@ -117,3 +117,50 @@ function New-V8Mutants([byte[]] $Pristine, [string] $Prefix, [int] $Seed, [int] 
         [pscustomobject]@{ Name = '{0}-mutant-{1:000}' -f $Prefix, $n; Kind = 'mutant'; Expect = ''; Bytes = $b }
     }
 }
+
+# The kernel's view and the offline view of a format-8 image, as lines to compare (V8.Tests.ps1, and HostsV8.Tests.ps1
+# with HostsV8.Host.ps1 for two kernels on one memory file).
+# The kernel's view of a mount: type|mode|uid|gid|size|nlink|target|path lines, then sha256 lines (as the vectors'
+# kernel-view.txt), from TreeListing (lstat and a read of every file through the kernel). Exact: names escaped as
+# TreeListing does (every byte kept apart); Display: names as the cmdlets show them (ill-formed UTF-8 as U+FFFD).
+function Get-KernelView([string] $MountPoint) {
+    $entries = [DaxFs.TreeTools.TreeListing]::List($MountPoint) | Where-Object Path -ne '/'
+    $n = [DaxFs.TreeTools.Names]
+    $view = @{}
+    foreach ($form in 'Exact', 'Display') {
+        $name = if ($form -eq 'Exact') { { param($s) $s } } else { { param($s) $n::Display($s) } }
+        $lines = foreach ($e in $entries) {
+            $t = switch ($e.Type) { 'dir' { 'd' } 'symlink' { 'l' } default { 'f' } }
+            '{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}' -f $t, [Convert]::ToString($e.Mode, 8), $e.Uid, $e.Gid, $e.Size, $e.Nlink, $(if ($e.Target) { & $name $e.Target }), (& $name $e.Path)
+        }
+        $sums = foreach ($e in $entries | Where-Object Type -eq 'file') { 'sha256|{0}|{1}' -f $e.Sha256, (& $name $e.Path) }
+        $view[$form] = Format-View $lines $(if ($form -eq 'Exact') { @() } else { $sums })
+    }
+    [pscustomobject]$view
+}
+
+# The same lines made offline by the cmdlets: Get-DaxFsItem and Get-DaxFsContent on the image behind the mount (read
+# from memory), names as they show them.
+function Get-OfflineView([string] $Image, [string] $BackingFile) {
+    $extra = @{}
+    if ($BackingFile) { $extra.BackingFile = $BackingFile }
+    $items = @(Get-DaxFsItem $Image -Recurse @extra)
+    $lines = foreach ($i in $items) {
+        $t = switch ($i.Type) { 'Directory' { 'd' } 'SymbolicLink' { 'l' } default { 'f' } }
+        '{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}' -f $t, [Convert]::ToString($i.UnixMode -band 0xFFF, 8), $i.Uid, $i.Gid, $i.Size, $i.LinkCount, $i.Target, $i.FullName
+    }
+    # One Get-DaxFsContent for all files (one reader of the memory): -AsByteStream writes one byte array per file, in order.
+    $files = @($items | Where-Object Type -eq 'File')
+    $k = 0
+    $sums = $files | Get-DaxFsContent -AsByteStream @extra | ForEach-Object {
+        'sha256|{0}|{1}' -f [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]$_)).ToLowerInvariant(), $files[$k++].FullName
+    }
+    if ($k -ne $files.Count) { throw "Get-DaxFsContent gave $k contents for $($files.Count) files." }
+    Format-View $lines $sums
+}
+
+function Format-View($Lines, $Sums) {
+    [string[]] $l = @($Lines | Where-Object { $_ }); [string[]] $s = @($Sums | Where-Object { $_ })
+    [Array]::Sort($l, [StringComparer]::Ordinal); [Array]::Sort($s, [StringComparer]::Ordinal)
+    @($l) + @($s)
+}
