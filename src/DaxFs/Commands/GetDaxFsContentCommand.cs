@@ -8,7 +8,7 @@ using DaxFs.Internal;
 namespace DaxFs.Commands;
 
 /// <summary>Get-DaxFsContent: the content of files inside an image, as lines, one string, or bytes.</summary>
-[Cmdlet(VerbsCommon.Get, "DaxFsContent", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.Get, "DaxFsContent", DefaultParameterSetName = ItemSet)]
 [OutputType(typeof(string), typeof(byte[]))]
 public sealed class GetDaxFsContentCommand : DaxFsImageCmdlet
 {
