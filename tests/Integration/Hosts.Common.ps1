@@ -49,8 +49,14 @@ function Clear-PageCache { [IO.File]::WriteAllText('/proc/sys/vm/drop_caches', '
 function Get-MemInfo {
     $m = @{}
     foreach ($l in Get-Content /proc/meminfo) { if ($l -match '^(\w+):\s+(\d+)') { $m[$Matches[1]] = [long]$Matches[2] * 1KB } }
-    # Buffers: the page cache of block devices (/dev/pmem0 read with dd) is counted there, not in Cached.
-    [pscustomobject]@{ Cached = $m.Cached; Buffers = $m.Buffers; MemAvailable = $m.MemAvailable; Shmem = $m.Shmem }
+    # Buffers: the page cache of block devices is counted there, not in Cached. All: every field, for the differences.
+    [pscustomobject]@{ Cached = $m.Cached; Buffers = $m.Buffers; MemAvailable = $m.MemAvailable; Shmem = $m.Shmem; All = $m }
+}
+# The /proc/meminfo fields that changed most between two Get-MemInfo readings ("Field +bytes"), largest first.
+function Get-MemInfoChange($Before, $After, [int] $First = 5) {
+    @($After.All.Keys | ForEach-Object { [pscustomobject]@{ Name = $_; Change = $After.All[$_] - $Before.All[$_] } } |
+        Where-Object Change | Sort-Object { [math]::Abs($_.Change) } -Descending | Select-Object -First $First |
+        ForEach-Object { '{0} {1:+#,0;-#,0}' -f $_.Name, $_.Change })
 }
 # Every file of the expected listing (made on the host from the source tree) compared through MOUNT: type, size, link
 # target and SHA-256; returns the differences.

@@ -163,13 +163,14 @@ Describe 'Two kernels writing one format-8 overlay' -Skip:$NoV8 {
     } }
 
     It 'appends: through a fresh open each kernel appends after the other; through a descriptor held open across the other''s append it can write over it' { Invoke-Turn {
-        # Each step in one bash (O_APPEND through >>), in turn through the signal files.
+        # Each step in one bash (O_APPEND through >>), in turn through the signal files. A's script ends with a wait:
+        # a wait loop whose body ran ends with the status of its last test (1), hence the explicit exit 0.
         $s = "$Sync"; $f = "$M/app.log"
         $w = { param($n) "t=0; while [ ! -e $s/v8-$Other-$n ]; do [ -e $s/v8-$Other-failed ] && exit 4; sleep 0.05; t=`$((t+1)); [ `$t -gt 6000 ] && exit 3; done" }
         if ($Role -eq 'A') {
             Invoke-Bash (": > $f; touch $s/v8-A-app0; " + (& $w 'app0') + "; exec 3>>$f; touch $s/v8-A-open; " + (& $w 'open') +
                 "; echo A1 >&3; touch $s/v8-A-app1; " + (& $w 'app1') + "; echo A2 >&3; touch $s/v8-A-app2; " + (& $w 'app2') +
-                "; exec 3>&-; echo A3 >> $f; touch $s/v8-A-app3; " + (& $w 'app3')) | Out-Null
+                "; exec 3>&-; echo A3 >> $f; touch $s/v8-A-app3; " + (& $w 'app3') + "; exit 0") | Out-Null
         }
         else {
             Invoke-Bash ((& $w 'app0') + "; touch $s/v8-B-app0; exec 3>>$f; " + (& $w 'open') + "; touch $s/v8-B-open; " + (& $w 'app1') +

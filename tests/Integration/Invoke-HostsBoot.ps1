@@ -97,6 +97,11 @@ try { $fs.SetLength(256MB) } finally { $fs.Dispose() }
 $v8 = Initialize-HostsV8 $dir $memory 200MB $Kit $KitArgs
 Write-Host ("hosts: static image {0:N0} bytes ({1} entries, {2:N0} bytes of files), branching image {3:N0} bytes, in a 256 MiB memory file" -f $static.TotalSize, $expected.Count, $hostsInfo.FileBytes, $branching.TotalSize)
 
+# The guests start this pwsh's pwsh.dll with dotnet (hosts-guest.sh, the SSH subsystem), not "dotnet pwsh": that goes
+# through the SDK's command line to find the tool, which costs each guest seconds of emulated CPU.
+$pwshDll = Join-Path $PSHOME 'pwsh.dll'
+$env:DAXFS_IT_PWSH = $(if (Test-Path -LiteralPath $pwshDll) { $pwshDll } else { '' })
+
 # ---- sshd in the guests, for the fleet runbook ----
 $fleet = -not $NoFleet -and (Test-Path /usr/sbin/sshd) -and (Get-Command ssh -ErrorAction Ignore)
 $ports = @()
@@ -112,7 +117,7 @@ if ($fleet) {
     $nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
     Set-Content $pwshWrapper ("#!/bin/sh`nexport HOME=/tmp/home DOTNET_CLI_HOME=/tmp/home PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin " +
         "DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 LANG=C.UTF-8 NUGET_PACKAGES='$nuget'`n" +
-        "cd '$((Resolve-Path "$PSScriptRoot/../..").Path)' && exec dotnet pwsh -sshs -NoLogo -NoProfile")
+        "cd '$((Resolve-Path "$PSScriptRoot/../..").Path)' && exec dotnet '$pwshDll' -sshs -NoLogo -NoProfile")
     & chmod 755 $pwshWrapper
     Set-Content (Join-Path $ssh 'sshd_config') @"
 Port 22
@@ -242,9 +247,12 @@ try {
         $sessions = @()
         try {
             $key = Join-Path $dir 'ssh/client_key'
-            $sessions = @(foreach ($g in $guests) {
-                New-PSSession -HostName 127.0.0.1 -Port $g.Port -UserName root -KeyFilePath $key -Name $g.Boot -ConnectingTimeout 600000 -Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' } -ErrorAction Stop
-            })
+            # All at once (New-PSSession opens the connections in parallel): each starts a pwsh in its guest.
+            $sessions = @(New-PSSession -Name $guests.Boot -ErrorAction Stop -SSHConnection @($guests | ForEach-Object {
+                        @{ HostName = '127.0.0.1'; Port = $_.Port; UserName = 'root'; KeyFilePath = $key; ConnectingTimeout = 600000
+                            Options = @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' } } }))
+            # In the order of the guests (A, the writer, first).
+            $sessions = @($guests | ForEach-Object { $b = $_.Boot; $sessions | Where-Object Name -eq $b })
             $connect = $fw.Elapsed.TotalSeconds
             $module = (Resolve-Path $ModulePath).Path
             $phys = [uint64]0x100000000 + [uint64]$hostsInfo.FleetOffset

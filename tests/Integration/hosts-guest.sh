@@ -9,7 +9,9 @@ if [ -f "$dir/ssh/sshd_config" ] && [ -x /usr/sbin/sshd ]; then
   mkdir -p /run/sshd /tmp/home
   /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/sshd-$boot.log" && echo "guest: sshd started"
 fi
-DAXFS_HOSTS_DIR=$dir dotnet pwsh -NoProfile -NonInteractive -File tests/Integration/Invoke-GuestSuite.ps1 -Boot "$boot" \
+# pwsh.dll of the host's pwsh when the host named it (DAXFS_IT_PWSH): no detour through the SDK's tool lookup.
+if [ -n "$DAXFS_IT_PWSH" ] && [ -f "$DAXFS_IT_PWSH" ]; then set -- dotnet "$DAXFS_IT_PWSH"; else set -- dotnet pwsh; fi
+DAXFS_HOSTS_DIR=$dir "$@" -NoProfile -NonInteractive -File tests/Integration/Invoke-GuestSuite.ps1 -Boot "$boot" \
   -PesterPath "$pester" -ModulePath "$module" -DataPath "$data" -ResultFile "$result"
 rc=$?
 date -u +%FT%TZ > "$dir/sync/$boot-suite-done"
