@@ -148,6 +148,18 @@ internal sealed class ImageWriterSink
         return true;
     }
 
+    /// <summary>
+    /// Reads up to <paramref name="max"/> bytes of <paramref name="source"/> straight into the buffer at the current
+    /// position (flushing it first when full). Returns how many were read: 0 when the source has ended.
+    /// </summary>
+    public int WriteFrom(Stream source, int max)
+    {
+        if (_filled == BufferSize) Flush();
+        int n = source.Read(_buffer, _filled, Math.Min(max, BufferSize - _filled));
+        _filled += n;
+        return n;
+    }
+
     public void Flush()
     {
         if (_filled > 0)
