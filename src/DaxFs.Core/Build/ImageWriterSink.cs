@@ -47,6 +47,17 @@ internal sealed class ImageWriterSink
         _bufferStart = offset;
     }
 
+    /// <summary>
+    /// Goes forward to <paramref name="offset"/> after flushing what is buffered, writing nothing in between (what lies
+    /// there was written before or stays as it is). Writeback goes on in large ranges, over the skipped bytes too.
+    /// </summary>
+    public void Skip(long offset)
+    {
+        if (offset < Position) throw new InvalidOperationException($"The writer went backwards (0x{offset:x} < 0x{Position:x}).");
+        Flush();
+        _bufferStart = offset;
+    }
+
     /// <summary>Starts writing at <paramref name="offset"/> (any offset, forward or back) after flushing what is buffered.</summary>
     public void SeekAbsolute(long offset)
     {

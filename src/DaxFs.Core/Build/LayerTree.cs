@@ -445,8 +445,10 @@ internal sealed class LayerTree
                 long gap = offset - sink.Position;
                 if (gap != 0)
                 {
-                    // The previous file's own padding up to this block: zeros through the buffer; anything else is a jump.
+                    // The previous file's own padding up to this block: zeros through the buffer; past other objects
+                    // (directories and links, written already), a skip; backwards, a jump.
                     if (gap > 0 && gap < blockSize && offset % blockSize == 0) sink.Seek(offset);
+                    else if (gap > 0) sink.Skip(offset);
                     else sink.SeekAbsolute(offset);
                 }
                 var data = m.Entry.DataStream;
