@@ -5,6 +5,16 @@ Import-Module $env:DAXFS_MODULE_PATH -Force
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
 $script:Vectors = Join-Path $script:RepoRoot 'tests/vectors'
 
+# Runs a command that must be refused with a terminating error (-ErrorAction Stop) and checks its error id and
+# category; returns the ErrorRecord for further checks of its message.
+function Assert-Refused {
+    param([Parameter(Mandatory)] [scriptblock] $ScriptBlock, [Parameter(Mandatory)] [string] $ErrorId, [string] $Category)
+    $e = $ScriptBlock | Should -Throw -PassThru
+    $e.FullyQualifiedErrorId | Should -Be $ErrorId
+    if ($Category) { "$($e.CategoryInfo.Category)" | Should -Be $Category }
+    $e
+}
+
 # The same PowerShell as this one, as a command line: 'dotnet pwsh.dll' for the tool manifest's pwsh, the apphost otherwise.
 function Get-PwshCommand {
     $pwsh = @([Environment]::ProcessPath)

@@ -291,23 +291,18 @@ Describe 'Mount-DaxFs and the loaded daxfs module' {
                 Should -Match ([regex]::Escape("fsconfig(FSCONFIG_SET_STRING `"export`"=`"$tree`")"))
         }
         finally { $b.Dispose() }
-        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -BackingFile $Sound -WhatIf -ErrorAction Stop } | Should -Throw -PassThru
-        $e.FullyQualifiedErrorId | Should -Be 'ExportWithBackingFile,DaxFs.Commands.MountDaxFsCommand'
-        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
-        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath (Join-Path $h.Root 'nope') -WhatIf -ErrorAction Stop } | Should -Throw -PassThru
-        $e.FullyQualifiedErrorId | Should -Be 'ExportDirectoryNotFound,DaxFs.Commands.MountDaxFsCommand'
-        $e.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $m = 'DaxFs.Commands.MountDaxFsCommand'
+        $null = Assert-Refused { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -BackingFile $Sound -WhatIf -ErrorAction Stop } "ExportWithBackingFile,$m" InvalidArgument
+        $null = Assert-Refused { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath (Join-Path $h.Root 'nope') -WhatIf -ErrorAction Stop } "ExportDirectoryNotFound,$m" ObjectNotFound
         # A static format-8 image has no page cache; a format-5 image goes to a module without the option: refused before any mount call.
         Set-LoadedModule 8
         Set-NodeImage $V8Static
-        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
-        $e.FullyQualifiedErrorId | Should -Be 'ExportNeedsSplitImage,DaxFs.Commands.MountDaxFsCommand'
+        $e = Assert-Refused { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -Confirm:$false -ErrorAction Stop } "ExportNeedsSplitImage,$m"
         $e.Exception.Message | Should -Match "requires a pcache region"
         $e.Exception.Message | Should -Match 'split format-8 image of the directory'
         Set-LoadedModule 5
         Set-NodeImage $Sound
-        $e = { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
-        $e.FullyQualifiedErrorId | Should -Be 'MountOptionNeedsFormat8,DaxFs.Commands.MountDaxFsCommand'
+        $e = Assert-Refused { Mount-DaxFs -Device dax0.0 -MountPoint $h.MountPoint -ExportPath $tree -Confirm:$false -ErrorAction Stop } "MountOptionNeedsFormat8,$m"
         $e.Exception.Message | Should -Match 'export='
     }
     It 'Get-DaxFsMount shows each mount''s format and overlay, and the loaded module' {

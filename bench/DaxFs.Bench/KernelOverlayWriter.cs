@@ -170,21 +170,18 @@ public sealed class KernelOverlayWriter
     // ------------------------------------------------------------------ operations
 
     /// <summary>mkdir: a new directory inode (0755 unless given, nlink 2) named <paramref name="name"/> in <paramref name="parent"/>.</summary>
-    public ulong Mkdir(ulong parent, ReadOnlySpan<byte> name, uint perm = 0x1ED, uint uid = 0, uint gid = 0)
-    {
-        ulong ino = NextIno();
-        uint mode = DaxFsConstants.S_IFDIR | perm;
-        NewInode(ino, mode, uid, gid, 0, 2);
-        AddDirent(parent, name, ino, mode);
-        return ino;
-    }
+    public ulong Mkdir(ulong parent, ReadOnlySpan<byte> name, uint perm = 0x1ED, uint uid = 0, uint gid = 0) =>
+        NewNamedInode(parent, name, DaxFsConstants.S_IFDIR | perm, 2, uid, gid);
 
     /// <summary>create (open O_CREAT): a new empty regular file (0644 unless given, nlink 1).</summary>
-    public ulong Create(ulong parent, ReadOnlySpan<byte> name, uint perm = 0x1A4, uint uid = 0, uint gid = 0)
+    public ulong Create(ulong parent, ReadOnlySpan<byte> name, uint perm = 0x1A4, uint uid = 0, uint gid = 0) =>
+        NewNamedInode(parent, name, DaxFsConstants.S_IFREG | perm, 1, uid, gid);
+
+    /// <summary>A new empty inode's INODE entry, then its dirent (the order both mkdir and create write them in).</summary>
+    private ulong NewNamedInode(ulong parent, ReadOnlySpan<byte> name, uint mode, uint nlink, uint uid, uint gid)
     {
         ulong ino = NextIno();
-        uint mode = DaxFsConstants.S_IFREG | perm;
-        NewInode(ino, mode, uid, gid, 0, 1);
+        NewInode(ino, mode, uid, gid, 0, nlink);
         AddDirent(parent, name, ino, mode);
         return ino;
     }

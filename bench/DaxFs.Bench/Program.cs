@@ -88,34 +88,24 @@ switch (args[0])
         var mode = kind switch { "branching" => DaxFsImageMode.Branching, "split8" => DaxFsImageMode.Split, _ => DaxFsImageMode.Static };
         var format = kind.EndsWith('8') ? DaxFsFormat.Format8 : DaxFsFormat.Format5;
         int? workers = Environment.GetEnvironmentVariable("DAXFS_BENCH_WORKERS") is { Length: > 0 } w ? int.Parse(w) : null;
-        var builder = new ImageBuilder(new ImageBuildOptions
+        (entries, bytes) = PlanAndBuild(new ImageBuildOptions
         {
             SourcePath = args[1], Destination = args[2], Format = format, Mode = mode, Overwrite = true, Workers = workers,
             BackingFile = mode == DaxFsImageMode.Split ? args[2] + ".data" : null,
             OverlayPoolSize = args.Length > 4 ? long.Parse(args[4]) : null,
             OverlayBuckets = args.Length > 5 ? uint.Parse(args[5]) : null,
         });
-        builder.Plan();
-        planSeconds = sw.Elapsed.TotalSeconds;
-        var r = builder.Build();
-        entries = r.Plan.InodeCount;
-        bytes = r.Plan.TotalSize;
         break;
     }
     case "build-archive":
     {
         // A tarball (Tar), OCI layout (OciLayout) or docker archive built as New-DaxFsImage builds it: args SRC DEST KIND [REFERENCE].
         var kind = Enum.Parse<ArchiveKind>(args[3]);
-        var builder = new ImageBuilder(new ImageBuildOptions
+        (entries, bytes) = PlanAndBuild(new ImageBuildOptions
         {
             SourcePath = args[1], Destination = args[2], Overwrite = true,
             Archive = new ArchiveSource { Kind = kind, Path = args[1], Reference = args.Length > 4 ? args[4] : null },
         });
-        builder.Plan();
-        planSeconds = sw.Elapsed.TotalSeconds;
-        var r = builder.Build();
-        entries = r.Plan.InodeCount;
-        bytes = r.Plan.TotalSize;
         break;
     }
     case "plan":
@@ -224,6 +214,16 @@ Console.WriteLine(string.Create(inv,
     $"\"entries\":{entries},\"bytes\":{bytes},\"checksum\":{checksum},\"peakRssBytes\":{PeakRss()},\"peakAnonBytes\":{peakAnon}," +
     $"\"firstSeconds\":{firstSeconds:R},\"firstCpuSeconds\":{firstCpu:R},\"warmCpuSeconds\":{warmCpu:R},\"jitMethods\":{jitMethods},\"jitSeconds\":{jitSeconds:R}}}"));
 return 0;
+
+// Plans then builds, as New-DaxFsImage does; the plan's time is reported on its own.
+(long Entries, long Bytes) PlanAndBuild(ImageBuildOptions options)
+{
+    var builder = new ImageBuilder(options);
+    builder.Plan();
+    planSeconds = sw.Elapsed.TotalSeconds;
+    var r = builder.Build();
+    return (r.Plan.InodeCount, r.Plan.TotalSize);
+}
 
 static ulong Sum(ReadOnlySpan<byte> data)
 {

@@ -19,7 +19,7 @@
               measured, sibling branches of two kernels that a third lists, compares and refuses to overwrite, a commit;
               the fleet runbook and the inventory across all three over SSH remoting; then A and B on the format-8 module
               writing one overlay image at once, read back here offline against a fresh mount, HostsV8.Tests.ps1)
-      v8      (only with -Boot v8; not run by default yet) the format-8 module (kit's kernel/daxfs-v8.ko), the NVDIMM raw: V8.Tests.ps1 (the loaded module read from sysfs and
+      v8      the format-8 module (kit's kernel/daxfs-v8.ko), the NVDIMM raw: V8.Tests.ps1 (the loaded module read from sysfs and
               the refusal of the other generation, switching modules within the boot; every v8 vector and every image DaxFs
               builds in format 8 mounted through Mount-DaxFs and listed against its source; writes through format-8 mounts
               read back offline exactly as a fresh mount shows them; the hostile format-8 set through Mount-DaxFs)
@@ -50,7 +50,7 @@ param(
     # Which boots to run.
     # hosts is not in the default set yet: its scenario has not passed a whole run (#20).
     [ValidateSet('raw', 'devdax', 'hostile', 'hosts', 'v8')]
-    [string[]] $Boot = @('raw', 'devdax', 'hostile'),
+    [string[]] $Boot = @('raw', 'devdax', 'hostile', 'v8'),
     # The format-8 daxfs module for the v8 boot (run-vm.sh --module); default: the kit's kernel/daxfs-v8.ko. The format-5
     # module (-KernelModule, or the kit's kernel/daxfs.ko) is loaded in that boot too, to switch generations.
     [string] $KernelModule8,
@@ -68,6 +68,9 @@ $clock = [Diagnostics.Stopwatch]::StartNew()
 $root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 $shared = if ($env:DAXFS_SHARED) { $env:DAXFS_SHARED } else { Join-Path $root '../shared' }
 if (-not $Kit) { $Kit = if ($env:DAXFS_VM_KIT) { $env:DAXFS_VM_KIT } else { Join-Path $shared 'vm' } }
+# The kit's real path: the guests see this machine's files under their own paths, and a symbolic link on the way (a
+# clone beside a linked ../shared) would leave a path the guest cannot follow (the v8 boot loads kernel modules by it).
+if (Test-Path -LiteralPath $Kit -PathType Container) { $Kit = [IO.Path]::GetFullPath((& realpath -e -- $Kit)) }
 # The vectors' source trees (make-trees.sh) and expected listings are part of the repository.
 $vectors = Join-Path $root 'tests/vectors'
 $data = Join-Path $root 'out/integration'

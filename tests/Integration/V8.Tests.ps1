@@ -296,6 +296,24 @@ Describe 'Format-8 images mounted through Mount-DaxFs list like their source' {
     }
 }
 
+Describe 'A split format-8 image mounted with -ExportPath (export=) reads its files from its source directory' {
+    AfterEach { Clear-Mount $script:Mnt }
+
+    It '<Image.Name> from <Image.Tree>' -ForEach @($V8.Images | Where-Object { $_.Kind -eq 'built' -and $_.Name -in 'basic.built.split', 'mixed-4404.built.split' } | ForEach-Object { @{ Image = $_ } }) {
+        $tree = Join-Path $script:Data "trees/$($Image.Tree)"
+        # No backing file: the module opens each base file under the directory and fills its page cache from it.
+        $m = Mount-DaxFs -PhysicalAddress ($script:Phys + [uint64]$Image.Offset) -Size ([uint64]$Image.Length) -MountPoint $script:Mnt -ExportPath $tree -Name export -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue
+        $m.Format | Should -Be 8
+        $m.Overlay | Should -BeTrue
+        $opts = (Get-Content /proc/self/mountinfo | Where-Object { ($_ -split ' ')[4] -eq $script:Mnt }) -join "`n"
+        $opts | Should -Match '(^|[ ,])export([ ,=]|$)'
+        $diff = @(Compare-WithSource $script:Mnt $Image.Listing)
+        if ($diff) { $diff | Set-Content (Join-Path $script:Data "results/v8-diff-export-$($Image.Name).txt") }
+        @($diff | Select-Object -First 5) -join "`n" | Should -BeNullOrEmpty -Because ($diff -join "`n")
+        Dismount-DaxFs $script:Mnt -Confirm:$false
+    }
+}
+
 Describe 'The container-view runbook on a read-only format-8 mount' {
     AfterAll { Clear-Mount $script:Mnt }
 

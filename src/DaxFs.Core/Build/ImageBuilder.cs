@@ -818,15 +818,22 @@ public sealed class ImageBuilder
         /// <summary>A split format-5 image's page cache at <paramref name="at"/>; returns its size.</summary>
         private static long PlacePageCacheV5(Layout l, ref Superblock sb, ImageBuildOptions o, long at)
         {
-            uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots : RegionsV8.DefaultPageCacheSlots(l.BackingSize, l.B);
-            long region = PageCacheHeader.RegionSize(slots);
-            l.PageCacheSlots = slots;
-            l.PageCacheOffset = at;
+            var (slots, size) = PlacePageCache(l, o, at, PageCacheHeader.RegionSize);
             sb.PageCacheOffset = (ulong)at;
-            sb.PageCacheSize = (ulong)region;
+            sb.PageCacheSize = (ulong)size;
             sb.PageCacheSlotCount = slots;
             sb.PageCacheHashShift = (uint)BitOperations.Log2(slots);
-            return region;
+            return size;
+        }
+
+        /// <summary>A split image's page cache at <paramref name="at"/>, either format: its slot count (chosen or the
+        /// default for the backing file's size) and its region size by the format's own rule, recorded in the layout.</summary>
+        private static (uint Slots, long Size) PlacePageCache(Layout l, ImageBuildOptions o, long at, Func<uint, long> regionSize)
+        {
+            uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots : RegionsV8.DefaultPageCacheSlots(l.BackingSize, l.B);
+            l.PageCacheSlots = slots;
+            l.PageCacheOffset = at;
+            return (slots, regionSize(slots));
         }
 
         /// <summary>
@@ -900,10 +907,7 @@ public sealed class ImageBuilder
         /// <summary>A split format-8 image's page cache at <paramref name="at"/>; returns its size.</summary>
         private static long PlacePageCacheV8(Layout l, ref SuperblockV8 sb, ImageBuildOptions o, long at)
         {
-            uint slots = o.PageCacheSlots != 0 ? o.PageCacheSlots : RegionsV8.DefaultPageCacheSlots(l.BackingSize, l.B);
-            long size = RegionsV8.PageCacheSize(slots, l.B);
-            l.PageCacheSlots = slots;
-            l.PageCacheOffset = at;
+            var (slots, size) = PlacePageCache(l, o, at, n => RegionsV8.PageCacheSize(n, l.B));
             sb.PageCacheOffset = (ulong)at;
             sb.PageCacheSize = (ulong)size;
             sb.PageCacheSlotCount = slots;
