@@ -15,6 +15,11 @@
 
     Needs root, the daxfs and overlay kernel modules, and mount(8).
 
+    The reference daxfs module cannot execute programs from a read-only mount, so neither from a view of it: it refuses
+    the private writable mapping every ELF program makes of its data segment (EACCES), and execve ends in SIGSEGV.
+    Files are read and written through the views as described; programs must come from elsewhere (see about_DaxFs,
+    Container images).
+
 .PARAMETER Name
     The container names; one view each. Letters, digits, dot, dash and underscore.
 

@@ -174,3 +174,60 @@ Describe 'Runbooks in the kernel' -Skip:([bool]$SkipReason) {
         Dismount-DaxFs "$Base/dmabuf" -Confirm:$false
     }
 }
+
+# Issue 19: a container base image, as a container runtime would use it. The OCI layout is made in the guest by
+# tests/fixtures/make-oci-layout.py (three layers with whiteouts, an opaque directory and hard links; busybox-static as
+# /bin/busybox and /bin/sh), published to dax0.0 by Publish-DaxFsRootfs.ps1 straight from the layout, and shared by two
+# OverlayFS views; a process in each view, with its own mount and pid namespaces and the view as its root (unshare +
+# chroot), runs a shell, reads the image's files and writes a file that lands only in its view's upper layer.
+# The image's own busybox cannot be executed from the read-only daxfs mount (nor through a view of it): the reference
+# module refuses every writable mapping on a mount without a writable layer, MAP_PRIVATE included (EACCES), and an ELF
+# loader maps the data segment that way, so the exec dies with SIGSEGV. The test holds that as measured (it fails when a
+# module allows it, and then the image's shell is the one to run) and runs the same busybox bytes from the guest's own
+# file, bind-mounted over the view's /bin/busybox in the process's private mount namespace only.
+Describe 'A container base image in the kernel' -Skip:([bool]$SkipReason) {
+    It 'publishes an OCI image to dax0.0 and gives two container views their own root, reads and writes' {
+        $busybox = (Get-Command busybox -CommandType Application | Select-Object -First 1).Source
+        $oci = "$Base/oci"
+        & python3 (Join-Path $RepoRoot 'tests/fixtures/make-oci-layout.py') $oci $busybox
+        $LASTEXITCODE | Should -Be 0
+        $image = "$Base/container"
+        $r = & $Publish -Path "$oci/layout" -Reference test -Device dax0.0 -MountPoint $image -WorkDirectory "$Base/container-work" -Confirm:$false
+        $r.Status | Should -Be 'Published' -Because "$($r.Error)"
+        $r.Mismatches | Should -BeNullOrEmpty
+        (Get-Item "$image/bin/busybox").UnixMode | Should -Be '-rwxr-xr-x'
+        Test-Path "$image/var/gone" | Should -BeFalse
+        $views = "$Base/container-views"
+        $v = @(& $AddView -Name web, worker -MountPoint $image -ViewRoot $views -TmpfsSize 16m -Confirm:$false)
+        $v.State | Should -Be @('Created', 'Created')
+        # The image's busybox, through a view, has the bytes it was built from; the module maps it for reading but refuses
+        # a private writable mapping, so running it is killed by SIGSEGV (139).
+        (Get-FileHash "$views/web/root/bin/busybox").Hash | Should -Be (Get-FileHash $busybox).Hash
+        $map = 'import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+mmap.mmap(fd, 4096, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ).close()
+try:
+    mmap.mmap(fd, 4096, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE).close(); print("mapped")
+except OSError as e:
+    print(os.strerror(e.errno))'
+        python3 -c $map "$views/web/root/bin/busybox" | Should -Be 'Permission denied'
+        $own = unshare --mount --pid --fork chroot "$views/web/root" /bin/sh -c 'echo ran' 2>&1
+        $LASTEXITCODE | Should -Be 139 -Because "the image's own shell ran: $own (the module now maps it; run the image's shell in the loop below)"
+        foreach ($name in 'web', 'worker') {
+            $root = "$views/$name/root"
+            $script = "echo `$`$; cat /etc/hostname; ls /opt/old; echo $name > /etc/written-by; cat /etc/written-by"
+            $out = unshare --mount --pid --fork sh -c "mount --bind $busybox $root/bin/busybox && exec chroot $root /bin/sh -c '$script'" 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because "$out"
+            $out | Should -Be @('1', 'daxfs', 'c', $name)   # pid 1 in its own namespace, the image's files, its own write
+        }
+        Get-Content "$views/web/root/etc/written-by" | Should -Be 'web'
+        Get-Content "$views/worker/root/etc/written-by" | Should -Be 'worker'
+        Get-Content "$views/web/rw/upper/etc/written-by" | Should -Be 'web'
+        Get-Content "$views/worker/rw/upper/etc/written-by" | Should -Be 'worker'
+        Test-Path "$image/etc/written-by" | Should -BeFalse
+        Test-Path "$views/web/rw/upper/bin/busybox" | Should -BeFalse   # the bind mount wrote nothing to the view
+        @(Get-Content /proc/self/mountinfo | Where-Object { $_ -match " $([regex]::Escape("$views/"))[^ ]*/bin/busybox " }) | Should -BeNullOrEmpty
+        $removed = @(& $RemoveView -ViewRoot $views -MountPoint $image -DismountImage -Confirm:$false)
+        $removed.State | Should -Be @('Removed', 'Removed')
+    }
+}

@@ -365,7 +365,7 @@ public sealed class ImageBuilder
                 writer.Finish();
             }
             long baseAbs = backingHandle is null ? layout.BaseOffset : 0;
-            tree.Archive.WriteData(backingHandle ?? imageHandle, baseAbs, (n, b) =>
+            tree.Archive.WriteData(backingHandle ?? imageHandle, baseAbs, layout.B, (n, b) =>
             {
                 bytes += b;
                 progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));

@@ -47,6 +47,17 @@ internal sealed class ImageWriterSink
         _bufferStart = offset;
     }
 
+    /// <summary>
+    /// Goes forward to <paramref name="offset"/> after flushing what is buffered, writing nothing in between (what lies
+    /// there was written before or stays as it is). Writeback goes on in large ranges, over the skipped bytes too.
+    /// </summary>
+    public void Skip(long offset)
+    {
+        if (offset < Position) throw new InvalidOperationException($"The writer went backwards (0x{offset:x} < 0x{Position:x}).");
+        Flush();
+        _bufferStart = offset;
+    }
+
     /// <summary>Starts writing at <paramref name="offset"/> (any offset, forward or back) after flushing what is buffered.</summary>
     public void SeekAbsolute(long offset)
     {
@@ -146,6 +157,18 @@ internal sealed class ImageWriterSink
             onBytes(n);
         }
         return true;
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="max"/> bytes of <paramref name="source"/> straight into the buffer at the current
+    /// position (flushing it first when full). Returns how many were read: 0 when the source has ended.
+    /// </summary>
+    public int WriteFrom(Stream source, int max)
+    {
+        if (_filled == BufferSize) Flush();
+        int n = source.Read(_buffer, _filled, Math.Min(max, BufferSize - _filled));
+        _filled += n;
+        return n;
     }
 
     public void Flush()
