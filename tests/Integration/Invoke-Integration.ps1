@@ -10,7 +10,8 @@
               and replayed from the memory) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace
               reconfiguration, which ends the raw namespace: it runs last)
       devdax  the NVDIMM as dax0.0: Runbooks.Tests.ps1 (the operator runbooks of docs/runbooks: publish, OverlayFS
-              views, inventory, update, rollbacks after a corrupted write), WriteSafety.Tests.ps1 (writers of dax0.0
+              views, inventory, update, rollbacks after a corrupted write; a container base image published from an OCI
+              layout and shared by two views, a process per view in its own namespaces), WriteSafety.Tests.ps1 (writers of dax0.0
               killed with SIGKILL at random moments: the gate refuses what they leave as IMG-INCOMPLETE-WRITE; a second
               writer and a mount are refused naming the first) and Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
       hosts   (only with -Boot hosts; not run by default yet) three guests on one --memory-file, as three hosts on a memory pool, and this machine reading that file
