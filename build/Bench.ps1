@@ -383,13 +383,17 @@ Add-Row '  CPU of the walks, format 8 / format 5' ([math]::Round((Get-MedianCpu 
 Add-Timing 'Test-DaxFsImage engine, format 5 image (fresh process)' $f.validate5
 Add-Timing 'Test-DaxFsImage engine, format 8 image (fresh process)' $f.validate8
 Add-Ratio '  format 8 vs format 5 validation' $f.validate8 $f.validate5 '<= 1.1x' { param($r) $r -le 1.1 }
-$g = Measure-Interleaved ([ordered]@{
-    gdi5 = @({ Get-DaxFsItem $img -Recurse }, $null)
-    gdi8 = @({ Get-DaxFsItem $img8 -Recurse }, $null)
-})
-Add-Timing 'Get-DaxFsItem -Recurse, format 5 image' $g.gdi5
-Add-Timing 'Get-DaxFsItem -Recurse, format 8 image' $g.gdi8
-Add-Ratio '  format 8 vs format 5 Get-DaxFsItem -Recurse' $g.gdi8 $g.gdi5 '<= 1.1x' { param($r) $r -le 1.1 }
+# Get-DaxFsItem -Recurse of image $Base and image $Other, interleaved: both timings and the ratio Other / Base.
+function Measure-ItemListing([string] $Base, [string] $Other, [string] $BaseLabel, [string] $OtherLabel, [string] $RatioLabel, [string] $Goal, [scriptblock] $Met) {
+    $m = Measure-Interleaved ([ordered]@{
+        base = @({ Get-DaxFsItem $Base -Recurse }.GetNewClosure(), $null)
+        other = @({ Get-DaxFsItem $Other -Recurse }.GetNewClosure(), $null)
+    })
+    Add-Timing $BaseLabel $m.base
+    Add-Timing $OtherLabel $m.other
+    Add-Ratio $RatioLabel $m.other $m.base $Goal $Met
+}
+Measure-ItemListing $img $img8 'Get-DaxFsItem -Recurse, format 5 image' 'Get-DaxFsItem -Recurse, format 8 image' '  format 8 vs format 5 Get-DaxFsItem -Recurse' '<= 1.1x' { param($r) $r -le 1.1 }
 
 Write-Host 'Making a split format-8 image with 100,000 overlay entries (the kernel''s records, written offline)...'
 $split8 = Join-Path $WorkPath 'tree.split8.daxfs'
@@ -414,13 +418,7 @@ $cpuRatio = (Get-MedianCpu 'overlay') / (Get-MedianCpu 'base')
 Add-Row '  100,000-entry overlay vs its base alone (CPU of the walks)' ([math]::Round($cpuRatio, 2)) 'x' '< 2x' ($(if ($cpuRatio -lt 2) { 'yes' } else { 'no' }))
 Add-Row '  per listed item, overlay / base (CPU)' ([math]::Round(((Get-MedianCpu 'overlay') / $ovlRun.entries) / ((Get-MedianCpu 'base') / $baseItems), 2)) 'x' '' ''
 # The same two images listed the way an operator lists them: Get-DaxFsItem -Recurse, each item an object in the pipeline.
-$q = Measure-Interleaved ([ordered]@{
-    gdiBase = @({ Get-DaxFsItem $split8 -Recurse }, $null)
-    gdiOverlay = @({ Get-DaxFsItem $ovl -Recurse }, $null)
-})
-Add-Timing "Get-DaxFsItem -Recurse, the image before the writes ($baseItems items)" $q.gdiBase
-Add-Timing "Get-DaxFsItem -Recurse, the image with 100,000 overlay entries ($($ovlRun.entries) items)" $q.gdiOverlay
-Add-Ratio '  100,000-entry overlay vs its base alone (Get-DaxFsItem -Recurse)' $q.gdiOverlay $q.gdiBase '< 2x' { param($r) $r -lt 2 }
+Measure-ItemListing $split8 $ovl "Get-DaxFsItem -Recurse, the image before the writes ($baseItems items)" "Get-DaxFsItem -Recurse, the image with 100,000 overlay entries ($($ovlRun.entries) items)" '  100,000-entry overlay vs its base alone (Get-DaxFsItem -Recurse)' '< 2x' { param($r) $r -lt 2 }
 Remove-Item -Force -ErrorAction Ignore $ovl, "$ovl.data", $split8, "$split8.data"
 
 if (-not $Format8Only) {
