@@ -107,11 +107,12 @@ internal sealed class ImageWriterSink
     }
 
     /// <summary>
-    /// Copies exactly <paramref name="length"/> bytes of <paramref name="srcFd"/> from offset 0. Returns false when the
-    /// source ended early (it shrank). Calls <paramref name="onBytes"/> as bytes go by.
+    /// Copies exactly <paramref name="length"/> bytes of <paramref name="srcFd"/> from offset <paramref name="srcOffset"/>
+    /// (a file: 0; a member of an uncompressed tarball: where its data starts). Returns false when the source ended early
+    /// (it shrank). Calls <paramref name="onBytes"/> as bytes go by.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public bool CopyFrom(int srcFd, long length, Action<long> onBytes, CancellationToken ct)
+    public bool CopyFrom(int srcFd, long srcOffset, long length, Action<long> onBytes, CancellationToken ct)
     {
         long done = 0;
         if (length >= CopyThreshold && _copyFileRange)
@@ -121,7 +122,7 @@ internal sealed class ImageWriterSink
             {
                 ct.ThrowIfCancellationRequested();
                 long want = Math.Min(length - done, 16L << 20);
-                nint n = Syscalls.CopyFileRange(srcFd, done, _fd, _bufferStart + done, want);
+                nint n = Syscalls.CopyFileRange(srcFd, srcOffset + done, _fd, _bufferStart + done, want);
                 if (n < 0)
                 {
                     int e = Syscalls.LastErrno;
@@ -149,7 +150,7 @@ internal sealed class ImageWriterSink
             ct.ThrowIfCancellationRequested();
             if (_filled == BufferSize) Flush();
             int want = (int)Math.Min(length - done, BufferSize - _filled);
-            nint n = Syscalls.PRead(srcFd, _buffer.AsSpan(_filled, want), done);
+            nint n = Syscalls.PRead(srcFd, _buffer.AsSpan(_filled, want), srcOffset + done);
             if (n < 0) throw ErrnoException(Syscalls.LastErrno, "read");
             if (n == 0) return false;
             _filled += (int)n;

@@ -43,6 +43,7 @@ internal sealed class LayerTree
         public byte[]? Target;          // symlinks
         public int Layer = -1;          // regular files: where the data is
         public long Member;             // regular files: the member's ordinal in that layer
+        public long DataStart;          // regular files: where the member's data starts in the layer's tar stream
         public SourceNode? Primary;     // set while the source tree is made
     }
 
@@ -60,6 +61,7 @@ internal sealed class LayerTree
     private readonly Node _root = new("", null, new Inode { Mode = DaxFsConstants.S_IFDIR | 0x1ED /* 0755 */ }, -1) { Children = new(StringComparer.Ordinal) };
     private readonly List<ArchiveLayer> _layers = new();
     private readonly List<string?> _fingerprints = new();
+    private readonly List<bool> _inPlace = new();
     private readonly bool _whiteouts;
 
     /// <param name="whiteouts">Apply OCI whiteouts (container layers); a plain tarball keeps ".wh." names as files.</param>
@@ -73,13 +75,17 @@ internal sealed class LayerTree
         int index = _layers.Count;
         _layers.Add(layer);
         _fingerprints.Add(layer.Fingerprint?.Invoke());
-        ReadLayer(layer, ct, e => ApplyMember(e.Entry, e.Ordinal, index, layer));
+        _inPlace.Add(ReadLayer(layer, ct, e => ApplyMember(e.Entry, e.Ordinal, e.DataStart, index, layer)));
     }
 
-    private readonly record struct Member(TarEntry Entry, long Ordinal);
+    private readonly record struct Member(TarEntry Entry, long Ordinal, long DataStart);
 
-    /// <summary>Reads a layer front to back through the digest checks, calling <paramref name="onMember"/> for each member.</summary>
-    private static void ReadLayer(ArchiveLayer layer, CancellationToken ct, Action<Member> onMember)
+    /// <summary>
+    /// Reads a layer front to back through the digest checks, calling <paramref name="onMember"/> for each member. Returns
+    /// true when the tar stream was the layer's file itself (uncompressed, no digest to check), so a member's data start is
+    /// an offset in that file.
+    /// </summary>
+    private static bool ReadLayer(ArchiveLayer layer, CancellationToken ct, Action<Member> onMember)
     {
         Stream raw;
         try { raw = layer.OpenRaw(); }
@@ -110,7 +116,7 @@ internal sealed class LayerTree
                             while ((e = reader.Next()) is not null)
                             {
                                 ct.ThrowIfCancellationRequested();
-                                onMember(new Member(e, reader.Ordinal));
+                                onMember(new Member(e, reader.Ordinal, reader.DataStart));
                             }
                             reader.DrainRest(ct);
                         }
@@ -133,6 +139,7 @@ internal sealed class LayerTree
                 }
             }
             if (hashed is not null && DigestWrong(hashed, layer, ct) is { } bad) throw bad;
+            return hashed is null && layer.DiffId is null && ReferenceEquals(tar, raw) && raw is FileStream;
         }
     }
 
@@ -150,7 +157,7 @@ internal sealed class LayerTree
             new[] { layer.Name });
     }
 
-    private void ApplyMember(TarEntry e, long ordinal, int layer, ArchiveLayer source)
+    private void ApplyMember(TarEntry e, long ordinal, long dataStart, int layer, ArchiveLayer source)
     {
         Members++;
         string raw = e.Name;
@@ -212,7 +219,7 @@ internal sealed class LayerTree
         };
         var inode = new Inode();
         SetMeta(inode, e, kind);
-        if (kind == DaxFsConstants.S_IFREG) { inode.Size = e.Length; inode.Layer = layer; inode.Member = ordinal; }
+        if (kind == DaxFsConstants.S_IFREG) { inode.Size = e.Length; inode.Layer = layer; inode.Member = ordinal; inode.DataStart = dataStart; }
         else if (kind == DaxFsConstants.S_IFLNK)
         {
             if (string.IsNullOrEmpty(e.LinkName) || e.LinkName.Contains('\uFFFD'))
@@ -335,6 +342,42 @@ internal sealed class LayerTree
 
     // ---- the source tree and the data pass ----
 
+    /// <summary>How a layer's file is fingerprinted (<see cref="ArchiveLayer.Fingerprint"/> of a tarball): the file (device and
+    /// inode), its length and its modification time.</summary>
+    internal static string FingerprintOf(in StatInfo st) => $"{st.DevMajor}:{st.DevMinor}:{st.Ino}:{st.Size}:{st.MtimeSec}.{st.MtimeNsec}";
+
+    /// <summary>
+    /// The tarball opened for a data pass that copies every file from where its member's data lies in it (see
+    /// <see cref="SourceNode.ArchiveOffset"/>), in the image's order and on any thread, without reading the tar headers again;
+    /// null when the tree is not one uncompressed tarball read in place. The file must be the one the headers were read
+    /// from, unchanged (<see cref="CheckUnchanged"/>); the caller disposes of it.
+    /// </summary>
+    public FileStream? OpenInPlace()
+    {
+        if (_layers.Count != 1 || !_inPlace[0] || _fingerprints[0] is null) return null;
+        var source = _layers[0];
+        Stream raw;
+        try { raw = source.OpenRaw(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new DaxFsBuildException(BuildErrorKind.FileChanged,
+                $"Cannot open {source.Name} again for its file data ({ex.Message}): it changed while the image was being built; build again once nothing writes to it.", new[] { source.Name }, ex);
+        }
+        if (raw is not FileStream file) { raw.Dispose(); return null; }
+        try { CheckUnchanged(file); }
+        catch { file.Dispose(); throw; }
+        return file;
+    }
+
+    /// <summary>Throws when the tarball <see cref="OpenInPlace"/> opened is not the file the headers were read from as it was then.</summary>
+    public void CheckUnchanged(FileStream file)
+    {
+        var source = _layers[0];
+        if (!Syscalls.Stat((int)file.SafeFileHandle.DangerousGetHandle(), out var st) || FingerprintOf(st) != _fingerprints[0])
+            throw new DaxFsBuildException(BuildErrorKind.FileChanged,
+                $"{source.Name} changed while the image was being built: build again once nothing writes to it.", new[] { source.Name });
+    }
+
     private readonly Dictionary<(int Layer, long Member), SourceNode> _data = new();
 
     /// <summary>
@@ -381,6 +424,7 @@ internal sealed class LayerTree
                 if (type == DaxFsConstants.S_IFREG)
                 {
                     child.Inode.Primary = node;
+                    node.ArchiveOffset = child.Inode.DataStart;
                     if (child.Inode.Size > 0) _data[(child.Inode.Layer, child.Inode.Member)] = node;
                 }
             }
