@@ -70,6 +70,9 @@ public sealed class ImageBuildOptions
     /// <summary>Tests: threads writing data (default: up to 4, by core count) and the entry count from which they are used.</summary>
     internal int? Workers { get; init; }
     internal int? ParallelThreshold { get; init; }
+    /// <summary>Tests: false writes the image through the page cache only (by default its objects are written with direct
+    /// I/O where the file system allows it; the bytes are the same).</summary>
+    internal bool DirectWrites { get; init; } = true;
 }
 
 /// <summary>Progress of a build: entries and bytes written so far; the current path is made only when read.</summary>

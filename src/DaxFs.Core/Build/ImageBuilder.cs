@@ -370,13 +370,13 @@ public sealed class ImageBuilder
                 }
             }
             long items = 0, bytes = 0;
-            using (var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd: -1, archiveFd: -1))
+            using (var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd: -1, archiveFd: -1, _options.DirectWrites))
             {
                 writer.Write(0, tree.Inodes.Count, (n, di, db) => { items += di; }, ct);
                 writer.Finish();
             }
             long baseAbs = backingHandle is null ? layout.BaseOffset : 0;
-            tree.Archive.WriteData(backingHandle ?? imageHandle, baseAbs, layout.B, (n, b) =>
+            tree.Archive.WriteData(backingHandle ?? imageHandle, baseAbs, layout.B, _options.DirectWrites, (n, b) =>
             {
                 bytes += b;
                 progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
@@ -403,7 +403,7 @@ public sealed class ImageBuilder
         if (workers == 1 || tree.Inodes.Count < (_options.ParallelThreshold ?? ParallelThreshold))
         {
             long items = 0, bytes = 0;
-            using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd, archiveFd);
+            using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd, archiveFd, _options.DirectWrites);
             writer.Write(0, tree.Inodes.Count, (n, di, db) =>
             {
                 items += di; bytes += db;
@@ -426,7 +426,7 @@ public sealed class ImageBuilder
         {
             try
             {
-                using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd, archiveFd);
+                using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd, archiveFd, _options.DirectWrites);
                 Action<SourceNode, long, long> onProgress = (n, di, db) =>
                 {
                     Interlocked.Add(ref itemsDone, di);
@@ -466,7 +466,7 @@ public sealed class ImageBuilder
     /// </summary>
     private void WriteHeaders(SourceTree? tree, Layout layout, SafeFileHandle imageHandle)
     {
-        var sink = new ImageWriterSink(imageHandle);
+        using var sink = new ImageWriterSink(imageHandle, _options.DirectWrites);
         var block0 = sink.Reserve((int)layout.B);
         if (layout.Format == DaxFsFormat.Format8) layout.SuperblockV8.Write(block0);
         else layout.Superblock.Write(block0);
@@ -544,13 +544,13 @@ public sealed class ImageBuilder
         // A tarball read in place (file data from where each member's data lies in it), or -1.
         private readonly int _archiveFd;
 
-        public RangeWriter(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle, int rootFd, int archiveFd)
+        public RangeWriter(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle, int rootFd, int archiveFd, bool direct)
         {
             _tree = tree;
             _archiveFd = archiveFd;
             _baseAbs = layout.BaseOffset;
-            _sink = new ImageWriterSink(imageHandle);
-            _backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
+            _sink = new ImageWriterSink(imageHandle, direct);
+            _backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle, direct);
             _dir = new ParentDirectory(tree, rootFd);
         }
 
@@ -609,7 +609,12 @@ public sealed class ImageBuilder
             _backSink?.Finish();
         }
 
-        public void Dispose() => _dir.Dispose();
+        public void Dispose()
+        {
+            _dir.Dispose();
+            _sink.Dispose();
+            _backSink?.Dispose();
+        }
     }
 
     /// <summary>The open directory of the files a writer is copying: the root's descriptor, or one it opened and closes.</summary>

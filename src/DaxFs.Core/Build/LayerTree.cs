@@ -469,9 +469,9 @@ internal sealed class LayerTree
     /// their padding written as the zeros it already is; any other jump flushes the buffer first. Writeback starts as
     /// the buffer goes out, so the caller's fsync has little left to wait for.
     /// </summary>
-    public void WriteData(SafeFileHandle target, long baseOffset, long blockSize, Action<SourceNode, long> onFile, CancellationToken ct)
+    public void WriteData(SafeFileHandle target, long baseOffset, long blockSize, bool direct, Action<SourceNode, long> onFile, CancellationToken ct)
     {
-        var sink = new ImageWriterSink(target);
+        using var sink = new ImageWriterSink(target, direct);
         for (int layer = 0; layer < _layers.Count; layer++)
         {
             var source = _layers[layer];
