@@ -80,7 +80,7 @@ public sealed class ImageBuilder
     private SourceTree ScanArchive(ArchiveSource archive, CancellationToken ct)
     {
         string path = Path.GetFullPath(archive.Path);
-        var tree = new LayerTree(whiteouts: archive.Kind != ArchiveKind.Tar);
+        var tree = new LayerTree(whiteouts: archive.Kind != ArchiveKind.Tar, scanHeaders: _options.ScanTarHeaders);
         if (archive.Kind == ArchiveKind.Tar)
         {
             var pathBytes = Encoding.UTF8.GetBytes(path);

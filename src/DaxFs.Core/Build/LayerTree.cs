@@ -63,9 +63,16 @@ internal sealed class LayerTree
     private readonly List<string?> _fingerprints = new();
     private readonly List<bool> _inPlace = new();
     private readonly bool _whiteouts;
+    private readonly bool _scanHeaders;
 
     /// <param name="whiteouts">Apply OCI whiteouts (container layers); a plain tarball keeps ".wh." names as files.</param>
-    public LayerTree(bool whiteouts) => _whiteouts = whiteouts;
+    /// <param name="scanHeaders">Read an uncompressed tarball's headers with <see cref="TarHeaderScanner"/> where it can
+    /// (false: always System.Formats.Tar; tests compare the two).</param>
+    public LayerTree(bool whiteouts, bool scanHeaders = true)
+    {
+        _whiteouts = whiteouts;
+        _scanHeaders = scanHeaders;
+    }
 
     public long Members { get; private set; }
 
@@ -75,7 +82,32 @@ internal sealed class LayerTree
         int index = _layers.Count;
         _layers.Add(layer);
         _fingerprints.Add(layer.Fingerprint?.Invoke());
-        _inPlace.Add(ReadLayer(layer, ct, e => ApplyMember(e.Entry, e.Ordinal, e.DataStart, index, layer)));
+        if (_scanHeaders && layer.Digest is null && layer.DiffId is null && ScanInPlace(layer, ct) is { } members)
+        {
+            // Every header read well: applied in order, numbered as the tar reader numbers them.
+            long ordinal = 0;
+            foreach (var (member, dataStart) in members) ApplyMember(member, ++ordinal, dataStart, index, layer);
+            _inPlace.Add(true);
+            return;
+        }
+        _inPlace.Add(ReadLayer(layer, ct, e => ApplyMember(TarMember.Of(e.Entry), e.Ordinal, e.DataStart, index, layer)));
+    }
+
+    /// <summary>An uncompressed tarball file's headers read by <see cref="TarHeaderScanner"/>, or null (not such a file, or
+    /// headers it leaves to System.Formats.Tar, which then reads the layer and reports what is wrong with it).</summary>
+    private static List<(TarMember, long)>? ScanInPlace(ArchiveLayer layer, CancellationToken ct)
+    {
+        Stream raw;
+        try { raw = layer.OpenRaw(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+        using (raw)
+        {
+            if (raw is not FileStream file) return null;
+            Span<byte> head = stackalloc byte[6];
+            int got = RandomAccess.Read(file.SafeFileHandle, head, 0);
+            if (ArchiveStreams.Sniff(head[..got]) != ArchiveCompression.None) return null;
+            return TarHeaderScanner.TryScan(file.SafeFileHandle, file.Length, ct);
+        }
     }
 
     private readonly record struct Member(TarEntry Entry, long Ordinal, long DataStart);
@@ -157,7 +189,7 @@ internal sealed class LayerTree
             new[] { layer.Name });
     }
 
-    private void ApplyMember(TarEntry e, long ordinal, long dataStart, int layer, ArchiveLayer source)
+    private void ApplyMember(TarMember e, long ordinal, long dataStart, int layer, ArchiveLayer source)
     {
         Members++;
         string raw = e.Name;
@@ -239,7 +271,7 @@ internal sealed class LayerTree
         if (kind == DaxFsConstants.S_IFDIR) node.Children = new(StringComparer.Ordinal);
     }
 
-    private static void SetMeta(Inode inode, TarEntry e, uint kind)
+    private static void SetMeta(Inode inode, TarMember e, uint kind)
     {
         inode.Mode = kind | ((uint)e.Mode & 0xFFF);
         inode.Uid = (uint)e.Uid;
@@ -401,10 +433,11 @@ internal sealed class LayerTree
             if (f.Next >= f.Children.Length) continue;
             stack.Push((f.Dir, f.Index, f.Rel, f.Children, f.Next + 1));
             var (nameBytes, child) = f.Children[f.Next];
-            string rel = f.Rel.Length == 0 ? child.Name : f.Rel + "/" + child.Name;
+            // The relative path is made only when exclusions need it (a path per entry is most of this walk's garbage).
+            string rel = options.Exclude.Count == 0 ? "" : f.Rel.Length == 0 ? child.Name : f.Rel + "/" + child.Name;
             if (options.Exclude.Count > 0 && SourceTree.IsExcluded(options.Exclude, rel, nameBytes)) { excluded++; continue; }
             uint type = child.Inode.Mode & DaxFsConstants.S_IFMT;
-            if (type != DaxFsConstants.S_IFREG && type != DaxFsConstants.S_IFDIR && type != DaxFsConstants.S_IFLNK) { unsupported.Add(rel); continue; }
+            if (type != DaxFsConstants.S_IFREG && type != DaxFsConstants.S_IFDIR && type != DaxFsConstants.S_IFLNK) { unsupported.Add(child.Path); continue; }
             var parent = tree.Nodes[f.Index];
             var node = new SourceNode { Name = nameBytes, Parent = f.Index, Stat = StatOf(child.Inode) };
             int index = tree.Nodes.Count;
@@ -453,7 +486,9 @@ internal sealed class LayerTree
 
     private static (byte[], Node)[] Sorted(Node dir)
     {
-        var list = dir.Children!.Values.Select(c => (Encoding.UTF8.GetBytes(c.Name), c)).ToArray();
+        var list = new (byte[], Node)[dir.Children!.Count];
+        int i = 0;
+        foreach (var c in dir.Children.Values) list[i++] = (Encoding.UTF8.GetBytes(c.Name), c);
         Array.Sort(list, static (a, b) => a.Item1.AsSpan().SequenceCompareTo(b.Item1));
         return list;
     }
