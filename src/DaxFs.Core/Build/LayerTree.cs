@@ -195,20 +195,55 @@ internal sealed class LayerTree
         string raw = e.Name;
         if (raw.Contains('\uFFFD') || raw.Contains('\0'))
             throw Fail(BuildErrorKind.ArchiveInvalid, source, raw, $"Member '{raw}' of {source.Name} has a name that is not valid UTF-8; DaxFs reads member names as UTF-8 only.");
-        var parts = Split(raw, source, "Member");
-        var type = e.EntryType;
-        if (type is TarEntryType.ExtendedAttributes or TarEntryType.LongLink or TarEntryType.LongPath) return; // consumed by the reader
-        if (parts.Count == 0)
+        bool consumed = e.EntryType is TarEntryType.ExtendedAttributes or TarEntryType.LongLink or TarEntryType.LongPath; // by the reader
+        Node parent;
+        string name;
+        int slash = raw.LastIndexOf('/');
+        if (slash > 0 && _lastDirectory is not null && _lastGeneration == _generation && raw.AsSpan(0, slash).SequenceEqual(_lastDirectory)
+            && raw.AsSpan(slash + 1) is var leaf && leaf.Length > 0 && !leaf.SequenceEqual(".") && !leaf.SequenceEqual(".."))
         {
-            // "./": the root directory's own metadata.
-            if (type != TarEntryType.Directory)
-                throw Fail(BuildErrorKind.ArchiveInvalid, source, raw, $"Member '{raw}' of {source.Name} names the root but is not a directory.");
-            SetMeta(_root.Inode, e, DaxFsConstants.S_IFDIR);
-            _root.Layer = layer;
-            return;
+            // In the directory the member before named, itself unchanged since (members come grouped by directory): the
+            // path up to it was split, checked and walked then.
+            if (consumed) return;
+            parent = _lastParent!;
+            name = raw[(slash + 1)..];
         }
-        var parent = Walk(parts, source, raw, layer);
-        string name = parts[^1];
+        else
+        {
+            var parts = Split(raw, source, "Member");
+            if (consumed) return;
+            if (parts.Count == 0) { ApplyRoot(e, raw, layer, source); return; }
+            parent = Walk(parts, source, raw, layer);
+            name = parts[^1];
+            _lastDirectory = null;
+            if (slash > 0 && name.Length == raw.Length - slash - 1)
+            {
+                _lastDirectory = raw[..slash];
+                _lastParent = parent;
+                _lastGeneration = _generation;
+            }
+        }
+        ApplyMemberIn(parent, name, e, ordinal, dataStart, layer, source, raw);
+    }
+
+    // The directory (the text of its path in the member before, and its node) a member was last placed in, valid while
+    // nothing has been removed from the tree since (_generation counts removals).
+    private string? _lastDirectory;
+    private Node? _lastParent;
+    private long _generation, _lastGeneration;
+
+    /// <summary>"./": the root directory's own metadata.</summary>
+    private void ApplyRoot(TarMember e, string raw, int layer, ArchiveLayer source)
+    {
+        if (e.EntryType != TarEntryType.Directory)
+            throw Fail(BuildErrorKind.ArchiveInvalid, source, raw, $"Member '{raw}' of {source.Name} names the root but is not a directory.");
+        SetMeta(_root.Inode, e, DaxFsConstants.S_IFDIR);
+        _root.Layer = layer;
+    }
+
+    private void ApplyMemberIn(Node parent, string name, TarMember e, long ordinal, long dataStart, int layer, ArchiveLayer source, string raw)
+    {
+        var type = e.EntryType;
 
         if (_whiteouts && name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
         {
@@ -293,14 +328,15 @@ internal sealed class LayerTree
         return node;
     }
 
-    private static void Remove(Node n)
+    private void Remove(Node n)
     {
         n.Parent!.Children!.Remove(n.Name);
         n.Parent = null;
+        _generation++;
     }
 
     /// <summary>".wh..wh..opq": hides what lower layers put in the directory, keeping what this layer put there (recursively, as umoci does).</summary>
-    private static void MakeOpaque(Node dir, int layer)
+    private void MakeOpaque(Node dir, int layer)
     {
         var stack = new Stack<Node>();
         stack.Push(dir);
