@@ -25,6 +25,13 @@ internal static class TarHeaderScanner
     /// <summary>The longest GNU long name or link name read here (longer ones are left to System.Formats.Tar).</summary>
     private const int MaxLongName = 16 * 1024;
 
+    // The header's fields (POSIX ustar; GNU keeps atime and ctime where ustar has the name prefix): offset and length.
+    private static readonly (int At, int Length) Name = (0, 100), Mode = (100, 8), Uid = (108, 8), Gid = (116, 8), Size = (124, 12),
+        Mtime = (136, 12), Checksum = (148, 8), TypeFlag = (156, 1), LinkName = (157, 100), MagicAndVersion = (257, 8),
+        DevMajor = (329, 8), DevMinor = (337, 8), Prefix = (345, 155), GnuAtime = (345, 12), GnuCtime = (357, 12);
+
+    private static ReadOnlySpan<byte> Field(ReadOnlySpan<byte> header, (int At, int Length) field) => header.Slice(field.At, field.Length);
+
     /// <summary>The members, each with where its data starts in the file; null to leave the archive to System.Formats.Tar.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static List<(TarMember Member, long DataStart)>? TryScan(SafeFileHandle file, long length, CancellationToken ct)
@@ -43,15 +50,15 @@ internal static class TarHeaderScanner
             if (h.IndexOfAnyExcept((byte)0) < 0) return longName is null && longLink is null ? members : null;
             if (!ChecksumIsRight(h)) return null;
             bool gnu;
-            if (h.Slice(257, 8).SequenceEqual("ustar  \0"u8)) gnu = true;
-            else if (h.Slice(257, 8).SequenceEqual("ustar\000"u8) && h[345] == 0) gnu = false; // ustar without a name prefix
+            if (Field(h, MagicAndVersion).SequenceEqual("ustar  \0"u8)) gnu = true;
+            else if (Field(h, MagicAndVersion).SequenceEqual("ustar\000"u8) && h[Prefix.At] == 0) gnu = false; // ustar without a name prefix
             else return null;
-            if (!Octal(h.Slice(124, 12), out long size) || !Octal(h.Slice(100, 8), out long mode) || !Octal(h.Slice(108, 8), out long uid)
-                || !Octal(h.Slice(116, 8), out long gid) || !Octal(h.Slice(136, 12), out _) || !Octal(h.Slice(329, 8), out _) || !Octal(h.Slice(337, 8), out _))
+            if (!Octal(Field(h, Size), out long size) || !Octal(Field(h, Mode), out long mode) || !Octal(Field(h, Uid), out long uid)
+                || !Octal(Field(h, Gid), out long gid) || !Octal(Field(h, Mtime), out _) || !Octal(Field(h, DevMajor), out _) || !Octal(Field(h, DevMinor), out _))
                 return null;
-            if (gnu && (!Octal(h.Slice(345, 12), out _) || !Octal(h.Slice(357, 12), out _))) return null; // GNU's atime and ctime
+            if (gnu && (!Octal(Field(h, GnuAtime), out _) || !Octal(Field(h, GnuCtime), out _))) return null;
             if (uid > int.MaxValue || gid > int.MaxValue || mode > int.MaxValue) return null;
-            byte flag = h[156];
+            byte flag = h[TypeFlag.At];
             long dataStart = pos + Block;
             if (dataStart + size > length) return null;
             long next = dataStart + ((size + Block - 1) & ~(long)(Block - 1));
@@ -80,8 +87,8 @@ internal static class TarHeaderScanner
                 default: return null;
             }
             if (size != 0 && type is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile)) return null; // the tar reader refuses data there
-            string? name = longName ?? Text(h[..100]);
-            string? link = longLink ?? Text(h.Slice(157, 100));
+            string? name = longName ?? Text(Field(h, Name));
+            string? link = longLink ?? Text(Field(h, LinkName));
             if (name is null || link is null || name.Length == 0) return null;
             members.Add((new TarMember(name, type, link, (int)mode, (int)uid, (int)gid, size), dataStart));
             longName = longLink = null;
@@ -109,10 +116,10 @@ internal static class TarHeaderScanner
     /// <summary>The header's checksum field (octal) against the sum of its bytes, the field counted as spaces.</summary>
     private static bool ChecksumIsRight(ReadOnlySpan<byte> h)
     {
-        if (!Octal(h.Slice(148, 8), out long recorded)) return false;
-        long sum = 8 * ' ';
-        for (int i = 0; i < 148; i++) sum += h[i];
-        for (int i = 156; i < Block; i++) sum += h[i];
+        if (!Octal(Field(h, Checksum), out long recorded)) return false;
+        long sum = Checksum.Length * ' ';
+        for (int i = 0; i < Checksum.At; i++) sum += h[i];
+        for (int i = Checksum.At + Checksum.Length; i < Block; i++) sum += h[i];
         return sum == recorded;
     }
 
