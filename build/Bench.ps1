@@ -33,6 +33,8 @@
     format-8 image of the tree given 100,000 overlay entries written as the kernel writes them through a mount
     (KernelOverlayWriter), listed through the offline overlay view against its base alone (under 2x), wall and CPU time
     of the engine's walk, and Get-DaxFsItem -Recurse of both images (what an operator runs).
+    Builds from a tarball and an OCI layout (-ArchiveOnly runs only these rows, without the 4x twin's): the tarball
+    against tar2sqfs, the OCI layout against umoci unpack + New-DaxFsImage, the gzip tarball against gzip -dc.
     erofs-utils (mkfs.erofs, fsck.erofs), squashfs-tools and GNU time (fsck.erofs's peak RSS) are installed with apt-get
     when missing and running as root.
 #>
@@ -46,8 +48,11 @@ param(
     [int] $LargeEntries = 1000000,
     [int] $LargeRuns = 3,
     # Only the format-8 measures (listing and validation beside format 5, the 100,000-entry overlay): a quick run.
-    [switch] $Format8Only
+    [switch] $Format8Only,
+    # Only the builds from a tarball and an OCI layout against tar2sqfs, umoci and gzip -dc (no 4x twin): a quick run.
+    [switch] $ArchiveOnly
 )
+if ($Format8Only -and $ArchiveOnly) { throw 'Give -Format8Only or -ArchiveOnly, not both.' }
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 $root = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
@@ -122,7 +127,7 @@ function Measure-Interleaved([Collections.Specialized.OrderedDictionary] $Conten
 }
 
 $tree = Get-Tree 'tree' $Bytes
-$tree4 = if (-not $Format8Only) { Get-Tree 'tree4x' ($Bytes * 4) }
+$tree4 = if (-not $Format8Only -and -not $ArchiveOnly) { Get-Tree 'tree4x' ($Bytes * 4) }
 $img = Join-Path $WorkPath 'tree.daxfs'
 $rows = [Collections.Generic.List[object]]::new()
 function Add-Row([string] $What, $Value, [string] $Unit, [string] $Goal, [string] $Verdict, $Best = '', $Spread = '') {
@@ -136,6 +141,7 @@ function Add-Ratio([string] $What, $slow, $fast, [string] $Goal, [scriptblock] $
 }
 
 if (-not $Format8Only) {
+if (-not $ArchiveOnly) {
 Write-Host 'Timing the writer against tar, mkfs.erofs and mksquashfs, interleaved...'
 $erofsImage = Join-Path $WorkPath 'tree.erofs'
 $img8 = Join-Path $WorkPath 'tree.v8.daxfs'
@@ -165,6 +171,7 @@ $m4 = Invoke-Harness @('build', $tree4, $img4)
 Add-Row 'peak RSS, build of tree' ([math]::Round($m1.peakRssBytes / 1MB, 1)) 'MiB' '< 150' ($(if ($m1.peakRssBytes -lt 150MB) { 'yes' } else { 'no' }))
 Add-Row 'peak RSS, build of 4x-bytes tree' ([math]::Round($m4.peakRssBytes / 1MB, 1)) 'MiB' '< 150, flat' ($(if ($m4.peakRssBytes -lt 150MB -and $m4.peakRssBytes -lt $m1.peakRssBytes * 1.25) { 'yes' } else { 'no' }))
 Add-Row '  engine time, 4x tree / tree' ([math]::Round($m4.seconds / $m1.seconds, 2)) 'x' '' ''
+} # not -ArchiveOnly
 
 # Container images and tarballs (issue 19), the same content as the tree: an uncompressed tarball against tar2sqfs
 # (squashfs-tools-ng; it has no switch to turn compression off, so its fastest compressor, lz4), an OCI layout (one
@@ -173,7 +180,9 @@ Add-Row '  engine time, 4x tree / tree' ([math]::Round($m4.seconds / $m1.seconds
 # The same durability on both sides: New-DaxFsImage fsyncs the image it renames into place, so tar2sqfs's image is
 # synced too (sync FILE, inside its timing); and every contender starts with nothing dirty in the page cache (a sync
 # before it, untimed), as an fsync on ext4 also waits for the writeback of what the contender before it wrote
-# (umoci's unpacked tree): that had made the build from a tarball look several times slower than it is alone.
+# (umoci's unpacked tree): that had made the build from a tarball look several times slower than it is alone. Every
+# contender also starts without its output of the run before (removed untimed, as tar2sqfs's always was), so none pays
+# for freeing the last run's 400 MB file inside its timing.
 Write-Host 'Timing builds from a tarball and an OCI layout, interleaved...'
 $tarball = Join-Path $WorkPath 'tree.tar'
 $tgz = "$tarball.gz"
@@ -204,14 +213,14 @@ $archImg = Join-Path $WorkPath 'archive.daxfs'
 $bundle = Join-Path $WorkPath 'umoci-bundle'
 $sqfs = Join-Path $WorkPath 'tar2sqfs.sqfs'
 $a = [ordered]@{
-    fromTar = @({ Invoke-Harness @('build-archive', $tarball, $archImg, 'Tar') }, { sync })
-    fromTgz = @({ Invoke-Harness @('build-archive', $tgz, $archImg, 'Tar') }, { sync })
+    fromTar = @({ Invoke-Harness @('build-archive', $tarball, $archImg, 'Tar') }, { Remove-Item -Force -ErrorAction Ignore $archImg; sync })
+    fromTgz = @({ Invoke-Harness @('build-archive', $tgz, $archImg, 'Tar') }, { Remove-Item -Force -ErrorAction Ignore $archImg; sync })
     gunzip  = @({ bash -c "gzip -dc '$tgz' > /dev/null" }, { sync })
-    fromOci = @({ Invoke-Harness @('build-archive', $layout, $archImg, 'OciLayout', 'bench') }, { sync })
+    fromOci = @({ Invoke-Harness @('build-archive', $layout, $archImg, 'OciLayout', 'bench') }, { Remove-Item -Force -ErrorAction Ignore $archImg; sync })
 }
 if (Test-Tool tar2sqfs) { $a.tar2sqfs = @({ bash -c "tar2sqfs -q -f -c lz4 -j $([Environment]::ProcessorCount) '$sqfs' < '$tarball' > /dev/null && sync '$sqfs'" }, { Remove-Item -Force -ErrorAction Ignore $sqfs; sync }) }
 if (Test-Tool umoci) {
-    $a.umoci = @({ umoci unpack --image "${layout}:bench" $bundle 2>&1 | Out-Null; Invoke-Harness @('build', "$bundle/rootfs", $archImg) }, { if (Test-Path $bundle) { Remove-Item -Recurse -Force $bundle }; sync })
+    $a.umoci = @({ umoci unpack --image "${layout}:bench" $bundle 2>&1 | Out-Null; Invoke-Harness @('build', "$bundle/rootfs", $archImg) }, { if (Test-Path $bundle) { Remove-Item -Recurse -Force $bundle }; Remove-Item -Force -ErrorAction Ignore $archImg; sync })
 }
 $t = Measure-Interleaved $a
 Add-Timing 'New-DaxFsImage from an uncompressed tarball (fresh process)' $t.fromTar
@@ -223,16 +232,21 @@ else { Add-Row 'umoci' 'not installed' '' '' '' }
 Add-Timing 'New-DaxFsImage from a gzip tarball (fresh process)' $t.fromTgz
 Add-Timing 'gzip -dc TARBALL > /dev/null (decompression floor)' $t.gunzip
 Add-Ratio '  vs the decompression floor' $t.fromTgz $t.gunzip '<= 1.3x' { param($x) $x -le 1.3 }
+$ma = Invoke-Harness @('build-archive', $tarball, $archImg, 'Tar')
+Add-Row 'peak RSS, build from the tarball' ([math]::Round($ma.peakRssBytes / 1MB, 1)) 'MiB' '< 150' ($(if ($ma.peakRssBytes -lt 150MB) { 'yes' } else { 'no' }))
+if (-not $ArchiveOnly) {
 $tarball4 = Join-Path $WorkPath 'tree4x.tar'
 tar --sort=name -C $tree4 -cf $tarball4 .
-$ma = Invoke-Harness @('build-archive', $tarball, $archImg, 'Tar')
 $ma4 = Invoke-Harness @('build-archive', $tarball4, $archImg, 'Tar')
-Add-Row 'peak RSS, build from the tarball' ([math]::Round($ma.peakRssBytes / 1MB, 1)) 'MiB' '< 150' ($(if ($ma.peakRssBytes -lt 150MB) { 'yes' } else { 'no' }))
 Add-Row 'peak RSS, build from the 4x-bytes tarball' ([math]::Round($ma4.peakRssBytes / 1MB, 1)) 'MiB' 'flat' ($(if ($ma4.peakRssBytes -lt $ma.peakRssBytes * 1.25) { 'yes' } else { 'no' }))
 $same = (Get-FileHash $archImg).Hash -eq (Get-FileHash $img4).Hash
 Add-Row 'image from the 4x tarball = image of the 4x tree' ($(if ($same) { 'same bytes' } else { 'differs' })) '' 'same bytes' ($(if ($same) { 'yes' } else { 'no' }))
-Remove-Item -Force -ErrorAction Ignore $tarball4, $archImg, $sqfs
+Remove-Item -Force -ErrorAction Ignore $tarball4
+} # not -ArchiveOnly
+Remove-Item -Force -ErrorAction Ignore $archImg, $sqfs
 if (Test-Path $bundle) { Remove-Item -Recurse -Force $bundle }
+
+if (-not $ArchiveOnly) {
 
 # Validation against fsck.erofs, side by side. What is compared, each over an image of the same tree:
 #   - cold start: a fresh harness process that maps the image and validates it, nothing else (.NET's start, the JIT of
@@ -355,8 +369,10 @@ Add-Row '  reader speed-up' ([math]::Round($rt / $ri, 1)) 'x' '>= 3x' ($(if ($rt
 # images by the xunit suite), listed through the offline overlay view against its base alone (the same image before the
 # writes, its base region listed). Besides wall time, each harness reports its CPU time (user + sys) of the timed part,
 # which load elsewhere on the machine inflates far less.
+} # not -ArchiveOnly
 } # not -Format8Only
 
+if (-not $ArchiveOnly) {
 Write-Host 'Timing format 8 beside format 5: listing and validation, interleaved...'
 $img8 = Join-Path $WorkPath 'tree.v8.daxfs'
 if (-not (Test-Path $img)) { Invoke-Harness @('build', $tree, $img) | Out-Null }
@@ -420,8 +436,9 @@ Add-Row '  per listed item, overlay / base (CPU)' ([math]::Round(((Get-MedianCpu
 # The same two images listed the way an operator lists them: Get-DaxFsItem -Recurse, each item an object in the pipeline.
 Measure-ItemListing $split8 $ovl "Get-DaxFsItem -Recurse, the image before the writes ($baseItems items)" "Get-DaxFsItem -Recurse, the image with 100,000 overlay entries ($($ovlRun.entries) items)" '  100,000-entry overlay vs its base alone (Get-DaxFsItem -Recurse)' '< 2x' { param($r) $r -lt 2 }
 Remove-Item -Force -ErrorAction Ignore $ovl, "$ovl.data", $split8, "$split8.data"
+} # not -ArchiveOnly
 
-if (-not $Format8Only) {
+if (-not $Format8Only -and -not $ArchiveOnly) {
 Write-Host 'Timing Compare-DaxFsImage against sha256sum -c, interleaved...'
 # The manifest is made once (not timed); the image's twin is a copy, so every file is hashed on both sides.
 $manifest = Join-Path $WorkPath 'tree.sha256'
@@ -443,7 +460,7 @@ Add-Ratio '  speed-up over sha256sum -c' $c.sha $c.images '>= 1x' { param($x) $x
 Add-Timing 'Compare-DaxFsImage image tree (both hashed)' $c.tree
 Add-Ratio '  speed-up over sha256sum -c' $c.sha $c.tree '>= 1x' { param($x) $x -ge 1 }
 Remove-Item -Force -ErrorAction Ignore $twin
-} # not -Format8Only
+} # neither -Format8Only nor -ArchiveOnly
 
 $cpu = (Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', ''
 $mem = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)

@@ -70,6 +70,12 @@ public sealed class ImageBuildOptions
     /// <summary>Tests: threads writing data (default: up to 4, by core count) and the entry count from which they are used.</summary>
     internal int? Workers { get; init; }
     internal int? ParallelThreshold { get; init; }
+    /// <summary>Tests: false writes the image through the page cache only (by default its objects are written with direct
+    /// I/O where the file system allows it; the bytes are the same).</summary>
+    internal bool DirectWrites { get; init; } = true;
+    /// <summary>Tests: false reads every tarball's headers with System.Formats.Tar (by default an uncompressed tarball's
+    /// common headers are read by <see cref="TarHeaderScanner"/>; the tree is the same).</summary>
+    internal bool ScanTarHeaders { get; init; } = true;
 }
 
 /// <summary>Progress of a build: entries and bytes written so far; the current path is made only when read.</summary>

@@ -80,15 +80,15 @@ public sealed class ImageBuilder
     private SourceTree ScanArchive(ArchiveSource archive, CancellationToken ct)
     {
         string path = Path.GetFullPath(archive.Path);
-        var tree = new LayerTree(whiteouts: archive.Kind != ArchiveKind.Tar);
+        var tree = new LayerTree(whiteouts: archive.Kind != ArchiveKind.Tar, scanHeaders: _options.ScanTarHeaders);
         if (archive.Kind == ArchiveKind.Tar)
         {
-            var info = new FileInfo(path);
+            var pathBytes = Encoding.UTF8.GetBytes(path);
             tree.Apply(new ArchiveLayer
             {
                 Name = $"'{path}'",
                 OpenRaw = () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
-                Fingerprint = () => { info.Refresh(); return $"{info.Length}:{info.LastWriteTimeUtc.Ticks}"; },
+                Fingerprint = () => Syscalls.Stat(Syscalls.AT_FDCWD, pathBytes, out var st, follow: true) ? LayerTree.FingerprintOf(st) : "missing",
             }, ct);
         }
         else
@@ -357,15 +357,26 @@ public sealed class ImageBuilder
 
         if (tree.Archive is not null)
         {
-            // Directories and symlinks from the tree (single pass in inode order), then file data straight from the archive.
+            // One uncompressed tarball: every object in inode order, file data copied from where each member's data lies in
+            // it, as from a directory (the headers are not read again). Otherwise directories and symlinks from the tree
+            // (single pass in inode order), then file data straight from the archive, read again front to back.
+            using (var inPlace = tree.Archive.OpenInPlace())
+            {
+                if (inPlace is not null)
+                {
+                    WriteObjects(tree, layout, imageHandle, backingHandle, rootFd: -1, archiveFd: (int)inPlace.SafeFileHandle.DangerousGetHandle(), plan, progress, ct);
+                    tree.Archive.CheckUnchanged(inPlace);
+                    return;
+                }
+            }
             long items = 0, bytes = 0;
-            using (var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd: -1))
+            using (var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd: -1, archiveFd: -1, _options.DirectWrites))
             {
                 writer.Write(0, tree.Inodes.Count, (n, di, db) => { items += di; }, ct);
                 writer.Finish();
             }
             long baseAbs = backingHandle is null ? layout.BaseOffset : 0;
-            tree.Archive.WriteData(backingHandle ?? imageHandle, baseAbs, layout.B, (n, b) =>
+            tree.Archive.WriteData(backingHandle ?? imageHandle, baseAbs, layout.B, _options.DirectWrites, (n, b) =>
             {
                 bytes += b;
                 progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
@@ -377,68 +388,75 @@ public sealed class ImageBuilder
         int rootFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, root, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
         if (rootFd < 0)
             throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Cannot open the source directory '{tree.RootPath}' again: {Syscalls.StrError(Syscalls.LastErrno)}.", new[] { tree.RootPath });
-        try
-        {
-            int workers = Workers;
-            if (workers == 1 || tree.Inodes.Count < (_options.ParallelThreshold ?? ParallelThreshold))
-            {
-                long items = 0, bytes = 0;
-                using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd);
-                writer.Write(0, tree.Inodes.Count, (n, di, db) =>
-                {
-                    items += di; bytes += db;
-                    progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
-                }, ct);
-                writer.Finish();
-                return;
-            }
+        try { WriteObjects(tree, layout, imageHandle, backingHandle, rootFd, archiveFd: -1, plan, progress, ct); }
+        finally { Syscalls.close(rootFd); }
+    }
 
-            // Objects sit at offsets fixed by the layout, so ranges of inodes are written side by side, each front to
-            // back through a writer's buffer. There are several ranges per thread, taken in turn by whichever thread is
-            // free, so a thread that gets less CPU (or slower files) does not hold up the end. Progress is reported from
-            // this (the caller's) thread.
-            var ranges = Partition(tree, workers * RangesPerWorker);
-            long itemsDone = 0, bytesDone = 0;
-            int nextRange = -1;
-            SourceNode? current = null;
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var tasks = Enumerable.Range(0, Math.Min(workers, ranges.Count)).Select(_ => Task.Factory.StartNew(() =>
+    /// <summary>
+    /// Writes every data object in inode order: file data from the directory <paramref name="rootFd"/>, or (a tarball read in
+    /// place) from <paramref name="archiveFd"/>. Large trees are written by several threads, each a range at a time.
+    /// </summary>
+    private void WriteObjects(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle, int rootFd, int archiveFd,
+        ImageBuildPlan plan, IProgress<BuildProgress>? progress, CancellationToken ct)
+    {
+        int workers = Workers;
+        if (workers == 1 || tree.Inodes.Count < (_options.ParallelThreshold ?? ParallelThreshold))
+        {
+            long items = 0, bytes = 0;
+            using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd, archiveFd, _options.DirectWrites);
+            writer.Write(0, tree.Inodes.Count, (n, di, db) =>
             {
-                try
-                {
-                    using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd);
-                    Action<SourceNode, long, long> onProgress = (n, di, db) =>
-                    {
-                        Interlocked.Add(ref itemsDone, di);
-                        Interlocked.Add(ref bytesDone, db);
-                        current = n;
-                    };
-                    int k;
-                    while ((k = Interlocked.Increment(ref nextRange)) < ranges.Count)
-                        writer.Write(ranges[k].From, ranges[k].To, onProgress, cts.Token);
-                    writer.Finish();
-                }
-                catch { cts.Cancel(); throw; }
-            }, cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+                items += di; bytes += db;
+                progress?.Report(new BuildProgress(items, plan.InodeCount, bytes, plan.DataBytes, () => tree.RelativePath(n)));
+            }, ct);
+            writer.Finish();
+            return;
+        }
+
+        // Objects sit at offsets fixed by the layout, so ranges of inodes are written side by side, each front to
+        // back through a writer's buffer. There are several ranges per thread, taken in turn by whichever thread is
+        // free, so a thread that gets less CPU (or slower files) does not hold up the end. Progress is reported from
+        // this (the caller's) thread.
+        var ranges = Partition(tree, workers * RangesPerWorker);
+        long itemsDone = 0, bytesDone = 0;
+        int nextRange = -1;
+        SourceNode? current = null;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var tasks = Enumerable.Range(0, Math.Min(workers, ranges.Count)).Select(_ => Task.Factory.StartNew(() =>
+        {
             try
             {
-                while (!Task.WaitAll(tasks, 100))
+                using var writer = new RangeWriter(tree, layout, imageHandle, backingHandle, rootFd, archiveFd, _options.DirectWrites);
+                Action<SourceNode, long, long> onProgress = (n, di, db) =>
                 {
-                    var n = current;
-                    progress?.Report(new BuildProgress(Interlocked.Read(ref itemsDone), plan.InodeCount, Interlocked.Read(ref bytesDone), plan.DataBytes,
-                        n is null ? null : () => tree.RelativePath(n)));
-                }
+                    Interlocked.Add(ref itemsDone, di);
+                    Interlocked.Add(ref bytesDone, db);
+                    current = n;
+                };
+                int k;
+                while ((k = Interlocked.Increment(ref nextRange)) < ranges.Count)
+                    writer.Write(ranges[k].From, ranges[k].To, onProgress, cts.Token);
+                writer.Finish();
             }
-            catch (AggregateException ex)
+            catch { cts.Cancel(); throw; }
+        }, cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        try
+        {
+            while (!Task.WaitAll(tasks, 100))
             {
-                var real = ex.Flatten().InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException);
-                if (real is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(real).Throw();
-                ct.ThrowIfCancellationRequested();
-                throw new OperationCanceledException(ct);
+                var n = current;
+                progress?.Report(new BuildProgress(Interlocked.Read(ref itemsDone), plan.InodeCount, Interlocked.Read(ref bytesDone), plan.DataBytes,
+                    n is null ? null : () => tree.RelativePath(n)));
             }
-            progress?.Report(new BuildProgress(itemsDone, plan.InodeCount, bytesDone, plan.DataBytes, null));
         }
-        finally { Syscalls.close(rootFd); }
+        catch (AggregateException ex)
+        {
+            var real = ex.Flatten().InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException);
+            if (real is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(real).Throw();
+            ct.ThrowIfCancellationRequested();
+            throw new OperationCanceledException(ct);
+        }
+        progress?.Report(new BuildProgress(itemsDone, plan.InodeCount, bytesDone, plan.DataBytes, null));
     }
 
     /// <summary>
@@ -448,7 +466,7 @@ public sealed class ImageBuilder
     /// </summary>
     private void WriteHeaders(SourceTree? tree, Layout layout, SafeFileHandle imageHandle)
     {
-        var sink = new ImageWriterSink(imageHandle);
+        using var sink = new ImageWriterSink(imageHandle, _options.DirectWrites);
         var block0 = sink.Reserve((int)layout.B);
         if (layout.Format == DaxFsFormat.Format8) layout.SuperblockV8.Write(block0);
         else layout.Superblock.Write(block0);
@@ -523,13 +541,16 @@ public sealed class ImageBuilder
         // Files are opened relative to their directory, kept open while the writer stays in it (pre-order keeps a
         // directory's files together), so each open looks up one name instead of the whole path.
         private readonly ParentDirectory _dir;
+        // A tarball read in place (file data from where each member's data lies in it), or -1.
+        private readonly int _archiveFd;
 
-        public RangeWriter(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle, int rootFd)
+        public RangeWriter(SourceTree tree, Layout layout, SafeFileHandle imageHandle, SafeFileHandle? backingHandle, int rootFd, int archiveFd, bool direct)
         {
             _tree = tree;
+            _archiveFd = archiveFd;
             _baseAbs = layout.BaseOffset;
-            _sink = new ImageWriterSink(imageHandle);
-            _backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle);
+            _sink = new ImageWriterSink(imageHandle, direct);
+            _backSink = backingHandle is null ? null : new ImageWriterSink(backingHandle, direct);
             _dir = new ParentDirectory(tree, rootFd);
         }
 
@@ -565,7 +586,7 @@ public sealed class ImageBuilder
                     sink.Write(n.LinkTarget);
                     sink.Write(Nul);
                 }
-                else if (n.DataSize > 0 && tree.Archive is null)
+                else if (n.DataSize > 0 && (tree.Archive is null || _archiveFd >= 0))
                 {
                     ImageWriterSink target;
                     if (backSink is not null)
@@ -574,7 +595,8 @@ public sealed class ImageBuilder
                         target = backSink;
                     }
                     else { SeekImage(baseAbs + n.DataOffset); target = sink; }
-                    CopyFile(tree, n, _dir, target, b => onProgress(n, 0, b), ct);
+                    if (_archiveFd >= 0) CopyMember(tree, n, _archiveFd, target, b => onProgress(n, 0, b), ct);
+                    else CopyFile(tree, n, _dir, target, b => onProgress(n, 0, b), ct);
                 }
                 onProgress(n, 1, 0);
             }
@@ -587,7 +609,12 @@ public sealed class ImageBuilder
             _backSink?.Finish();
         }
 
-        public void Dispose() => _dir.Dispose();
+        public void Dispose()
+        {
+            _dir.Dispose();
+            _sink.Dispose();
+            _backSink?.Dispose();
+        }
     }
 
     /// <summary>The open directory of the files a writer is copying: the root's descriptor, or one it opened and closes.</summary>
@@ -638,7 +665,7 @@ public sealed class ImageBuilder
         try
         {
             bool complete;
-            try { complete = sink.CopyFrom(fd, n.DataSize, onBytes, ct); }
+            try { complete = sink.CopyFrom(fd, 0, n.DataSize, onBytes, ct); }
             catch (IOException ex) when (ex.HResult is not Errno.ENOSPC and not Errno.EDQUOT)
             {
                 throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading '{Rel()}' failed: {ex.Message} The image was not written.", new[] { Rel() }, ex);
@@ -652,6 +679,20 @@ public sealed class ImageBuilder
             if (after.MtimeSec != n.Stat.MtimeSec || after.MtimeNsec != n.Stat.MtimeNsec) throw Changed(Rel(), "was modified");
         }
         finally { Syscalls.close(fd); }
+    }
+
+    /// <summary>Copies a file's data from its member in a tarball read in place (<see cref="LayerTree.OpenInPlace"/>).</summary>
+    private static void CopyMember(SourceTree tree, SourceNode n, int archiveFd, ImageWriterSink sink, Action<long> onBytes, CancellationToken ct)
+    {
+        bool complete;
+        try { complete = sink.CopyFrom(archiveFd, n.ArchiveOffset, n.DataSize, onBytes, ct); }
+        catch (IOException ex) when (ex.HResult is not Errno.ENOSPC and not Errno.EDQUOT)
+        {
+            throw new DaxFsBuildException(BuildErrorKind.Unreadable, $"Reading the data of '{tree.RelativePath(n)}' from '{tree.RootPath}' failed: {ex.Message} The image was not written.", new[] { tree.RootPath, tree.RelativePath(n) }, ex);
+        }
+        if (!complete)
+            throw new DaxFsBuildException(BuildErrorKind.FileChanged,
+                $"'{tree.RootPath}' changed while the image was being built (it ends before the data of '{tree.RelativePath(n)}'): build again once nothing writes to it.", new[] { tree.RootPath });
     }
 
     private static DaxFsBuildException Changed(string rel, string how) =>

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DaxFs.Core.Linux;
 using Microsoft.Win32.SafeHandles;
 
@@ -9,26 +10,57 @@ namespace DaxFs.Core.Build;
 /// buffer are skipped, leaving the file sparse there (it was sized up front). Every few MiB written, writeback of
 /// them is started (sync_file_range), so the disk works while the copy goes on and the final fsync has little left.
 /// </summary>
-internal sealed class ImageWriterSink
+/// <remarks>
+/// A sink made with <c>direct</c> writes its buffer with direct I/O (O_DIRECT, on a descriptor of its own): the bytes go
+/// from the buffer to the disk without a page-cache copy, so the build neither fills memory with the image nor leaves
+/// writeback for the final fsync. Direct writes start and end on <see cref="DirectAlign"/> boundaries: a write that
+/// continues keeps its last partial block in the buffer, and one before a jump (or at the end) is padded with zeros to
+/// the boundary. That is only right because every object of an image starts on a block boundary (4096 or more) and
+/// owns its padding up to the next one, which is zeros, and a jump always lands on an object's start. A file system
+/// that refuses direct I/O (or its alignment) gets the same bytes through the page cache.
+/// </remarks>
+internal sealed class ImageWriterSink : IDisposable
 {
     private const int BufferSize = 1 << 20;
     public const long CopyThreshold = 256 * 1024;
+    /// <summary>The offset and length unit of a direct write (the page size of x86-64; a multiple of any disk's sector).</summary>
+    public const int DirectAlign = 4096;
 
     private readonly SafeFileHandle _handle;
     private readonly int _fd;
-    private readonly byte[] _buffer = new byte[BufferSize];
-    private long _bufferStart;   // file offset of _buffer[0]
+    // Pinned, with room to start the buffer on a DirectAlign boundary (_base) for direct writes.
+    private readonly byte[] _array = GC.AllocateArray<byte>(BufferSize + DirectAlign, pinned: true);
+    private readonly int _base;
+    private int _directFd = -1;
+    private long _bufferStart;   // file offset of the buffer's first byte
     private int _filled;
     private bool _copyFileRange = true;
     private const long WritebackChunk = 8L << 20;
     private long _writebackFrom = -1;  // start of the written range whose writeback has not been started
     private bool _writeback = true;
 
-    public ImageWriterSink(SafeFileHandle handle)
+    public ImageWriterSink(SafeFileHandle handle, bool direct = false)
     {
         _handle = handle;
         _fd = (int)handle.DangerousGetHandle();
+        unsafe
+        {
+            nint at = (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
+            _base = (int)((DirectAlign - at % DirectAlign) % DirectAlign);
+        }
+        if (direct)
+        {
+            // A descriptor of the same file of its own, opened for direct writes (the file's handle stays as it is for the
+            // other writers); none where the file system refuses direct I/O.
+            _directFd = Syscalls.OpenAt(Syscalls.AT_FDCWD, System.Text.Encoding.ASCII.GetBytes($"/proc/self/fd/{_fd}"), Syscalls.O_WRONLY | Syscalls.O_DIRECT);
+            if (_directFd >= 0) _copyFileRange = false; // the data goes through the buffer and straight to the disk
+        }
     }
+
+    /// <summary>True while this sink writes with direct I/O.</summary>
+    public bool Direct => _directFd >= 0;
+
+    private Span<byte> Buffer => _array.AsSpan(_base, BufferSize);
 
     /// <summary>The next file offset this sink writes.</summary>
     public long Position => _bufferStart + _filled;
@@ -39,7 +71,7 @@ internal sealed class ImageWriterSink
         long gap = offset - Position;
         if (gap <= BufferSize - _filled)
         {
-            Array.Clear(_buffer, _filled, (int)gap);
+            Buffer.Slice(_filled, (int)gap).Clear();
             _filled += (int)gap;
             return;
         }
@@ -87,9 +119,9 @@ internal sealed class ImageWriterSink
     {
         while (!data.IsEmpty)
         {
-            if (_filled == BufferSize) Flush();
+            if (_filled == BufferSize) FlushContinuing();
             int n = Math.Min(data.Length, BufferSize - _filled);
-            data[..n].CopyTo(_buffer.AsSpan(_filled));
+            data[..n].CopyTo(Buffer[_filled..]);
             _filled += n;
             data = data[n..];
         }
@@ -99,19 +131,21 @@ internal sealed class ImageWriterSink
     public Span<byte> Reserve(int length)
     {
         if (length > BufferSize) throw new ArgumentOutOfRangeException(nameof(length));
-        if (BufferSize - _filled < length) Flush();
-        var s = _buffer.AsSpan(_filled, length);
+        if (BufferSize - _filled < length) FlushContinuing();
+        if (BufferSize - _filled < length) Flush(); // the partial block kept for direct I/O leaves too little room: through the page cache
+        var s = Buffer.Slice(_filled, length);
         s.Clear();
         _filled += length;
         return s;
     }
 
     /// <summary>
-    /// Copies exactly <paramref name="length"/> bytes of <paramref name="srcFd"/> from offset 0. Returns false when the
-    /// source ended early (it shrank). Calls <paramref name="onBytes"/> as bytes go by.
+    /// Copies exactly <paramref name="length"/> bytes of <paramref name="srcFd"/> from offset <paramref name="srcOffset"/>
+    /// (a file: 0; a member of an uncompressed tarball: where its data starts). Returns false when the source ended early
+    /// (it shrank). Calls <paramref name="onBytes"/> as bytes go by.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public bool CopyFrom(int srcFd, long length, Action<long> onBytes, CancellationToken ct)
+    public bool CopyFrom(int srcFd, long srcOffset, long length, Action<long> onBytes, CancellationToken ct)
     {
         long done = 0;
         if (length >= CopyThreshold && _copyFileRange)
@@ -121,7 +155,7 @@ internal sealed class ImageWriterSink
             {
                 ct.ThrowIfCancellationRequested();
                 long want = Math.Min(length - done, 16L << 20);
-                nint n = Syscalls.CopyFileRange(srcFd, done, _fd, _bufferStart + done, want);
+                nint n = Syscalls.CopyFileRange(srcFd, srcOffset + done, _fd, _bufferStart + done, want);
                 if (n < 0)
                 {
                     int e = Syscalls.LastErrno;
@@ -147,9 +181,9 @@ internal sealed class ImageWriterSink
         while (done < length)
         {
             ct.ThrowIfCancellationRequested();
-            if (_filled == BufferSize) Flush();
+            if (_filled == BufferSize) FlushContinuing();
             int want = (int)Math.Min(length - done, BufferSize - _filled);
-            nint n = Syscalls.PRead(srcFd, _buffer.AsSpan(_filled, want), done);
+            nint n = Syscalls.PRead(srcFd, Buffer.Slice(_filled, want), srcOffset + done);
             if (n < 0) throw ErrnoException(Syscalls.LastErrno, "read");
             if (n == 0) return false;
             _filled += (int)n;
@@ -165,23 +199,86 @@ internal sealed class ImageWriterSink
     /// </summary>
     public int WriteFrom(Stream source, int max)
     {
-        if (_filled == BufferSize) Flush();
-        int n = source.Read(_buffer, _filled, Math.Min(max, BufferSize - _filled));
+        if (_filled == BufferSize) FlushContinuing();
+        int n = source.Read(_array, _base + _filled, Math.Min(max, BufferSize - _filled));
         _filled += n;
         return n;
     }
 
+    /// <summary>
+    /// Writes what is buffered before the writer goes elsewhere (or stops). A direct write is padded with zeros to the next
+    /// <see cref="DirectAlign"/> boundary: the rest of the last object's own padding (see the remarks).
+    /// </summary>
     public void Flush()
     {
         if (_filled > 0)
         {
-            RandomAccess.Write(_handle, _buffer.AsSpan(0, _filled), _bufferStart);
-            if (_writebackFrom < 0) _writebackFrom = _bufferStart;
+            int length = _filled;
+            if (_directFd >= 0 && _bufferStart % DirectAlign == 0)
+            {
+                int padded = (int)AlignUp(_filled, DirectAlign);
+                Buffer[_filled..padded].Clear();
+                length = padded;
+            }
+            WriteOut(length);
         }
         _bufferStart += _filled;
         _filled = 0;
         StartWriteback();
     }
+
+    /// <summary>
+    /// Makes room in the buffer while the writer goes on at <see cref="Position"/>: a direct write takes the whole blocks
+    /// and keeps the last partial one in the buffer (it is written with what follows it).
+    /// </summary>
+    private void FlushContinuing()
+    {
+        if (_directFd < 0 || _bufferStart % DirectAlign != 0) { Flush(); return; }
+        int whole = _filled & ~(DirectAlign - 1);
+        if (whole == 0) return;
+        WriteOut(whole);
+        int rest = _filled - whole;
+        Buffer.Slice(whole, rest).CopyTo(Buffer);
+        _bufferStart += whole;
+        _filled = rest;
+    }
+
+    /// <summary>Writes the buffer's first <paramref name="length"/> bytes at <see cref="_bufferStart"/>: directly when this sink
+    /// can, else through the page cache.</summary>
+    private void WriteOut(int length)
+    {
+        int done = 0;
+        while (_directFd >= 0 && done < length)
+        {
+            nint n = Syscalls.PWrite(_directFd, Buffer.Slice(done, length - done), _bufferStart + done);
+            if (n < 0)
+            {
+                int e = Syscalls.LastErrno;
+                if (e != Errno.EINVAL) throw ErrnoException(e, "write");
+                StopDirect(); // the file system wants another alignment, or no direct I/O here: the page cache does it
+                break;
+            }
+            done += (int)n;
+            if (n % DirectAlign != 0) StopDirect(); // a short write off a boundary: the rest goes through the page cache
+        }
+        if (done < length)
+        {
+            RandomAccess.Write(_handle, Buffer.Slice(done, length - done), _bufferStart + done);
+            if (_writebackFrom < 0) _writebackFrom = _bufferStart + done;
+        }
+    }
+
+    private void StopDirect()
+    {
+        if (_directFd < 0) return;
+        Syscalls.close(_directFd);
+        _directFd = -1;
+    }
+
+    /// <summary>Closes the direct descriptor (the file's handle belongs to the caller).</summary>
+    public void Dispose() => StopDirect();
+
+    private static long AlignUp(long v, long a) => (v + a - 1) & ~(a - 1);
 
     internal static IOException ErrnoException(int errno, string what) =>
         new($"Cannot {what}: {Syscalls.StrError(errno)}.") { HResult = errno };

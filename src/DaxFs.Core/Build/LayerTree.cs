@@ -43,6 +43,7 @@ internal sealed class LayerTree
         public byte[]? Target;          // symlinks
         public int Layer = -1;          // regular files: where the data is
         public long Member;             // regular files: the member's ordinal in that layer
+        public long DataStart;          // regular files: where the member's data starts in the layer's tar stream
         public SourceNode? Primary;     // set while the source tree is made
     }
 
@@ -60,10 +61,18 @@ internal sealed class LayerTree
     private readonly Node _root = new("", null, new Inode { Mode = DaxFsConstants.S_IFDIR | 0x1ED /* 0755 */ }, -1) { Children = new(StringComparer.Ordinal) };
     private readonly List<ArchiveLayer> _layers = new();
     private readonly List<string?> _fingerprints = new();
+    private readonly List<bool> _inPlace = new();
     private readonly bool _whiteouts;
+    private readonly bool _scanHeaders;
 
     /// <param name="whiteouts">Apply OCI whiteouts (container layers); a plain tarball keeps ".wh." names as files.</param>
-    public LayerTree(bool whiteouts) => _whiteouts = whiteouts;
+    /// <param name="scanHeaders">Read an uncompressed tarball's headers with <see cref="TarHeaderScanner"/> where it can
+    /// (false: always System.Formats.Tar; tests compare the two).</param>
+    public LayerTree(bool whiteouts, bool scanHeaders = true)
+    {
+        _whiteouts = whiteouts;
+        _scanHeaders = scanHeaders;
+    }
 
     public long Members { get; private set; }
 
@@ -73,13 +82,42 @@ internal sealed class LayerTree
         int index = _layers.Count;
         _layers.Add(layer);
         _fingerprints.Add(layer.Fingerprint?.Invoke());
-        ReadLayer(layer, ct, e => ApplyMember(e.Entry, e.Ordinal, index, layer));
+        if (_scanHeaders && layer.Digest is null && layer.DiffId is null && ScanInPlace(layer, ct) is { } members)
+        {
+            // Every header read well: applied in order, numbered as the tar reader numbers them.
+            long ordinal = 0;
+            foreach (var (member, dataStart) in members) ApplyMember(member, ++ordinal, dataStart, index, layer);
+            _inPlace.Add(true);
+            return;
+        }
+        _inPlace.Add(ReadLayer(layer, ct, e => ApplyMember(TarMember.Of(e.Entry), e.Ordinal, e.DataStart, index, layer)));
     }
 
-    private readonly record struct Member(TarEntry Entry, long Ordinal);
+    /// <summary>An uncompressed tarball file's headers read by <see cref="TarHeaderScanner"/>, or null (not such a file, or
+    /// headers it leaves to System.Formats.Tar, which then reads the layer and reports what is wrong with it).</summary>
+    private static List<(TarMember, long)>? ScanInPlace(ArchiveLayer layer, CancellationToken ct)
+    {
+        Stream raw;
+        try { raw = layer.OpenRaw(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+        using (raw)
+        {
+            if (raw is not FileStream file) return null;
+            Span<byte> head = stackalloc byte[6];
+            int got = RandomAccess.Read(file.SafeFileHandle, head, 0);
+            if (ArchiveStreams.Sniff(head[..got]) != ArchiveCompression.None) return null;
+            return TarHeaderScanner.TryScan(file.SafeFileHandle, file.Length, ct);
+        }
+    }
 
-    /// <summary>Reads a layer front to back through the digest checks, calling <paramref name="onMember"/> for each member.</summary>
-    private static void ReadLayer(ArchiveLayer layer, CancellationToken ct, Action<Member> onMember)
+    private readonly record struct Member(TarEntry Entry, long Ordinal, long DataStart);
+
+    /// <summary>
+    /// Reads a layer front to back through the digest checks, calling <paramref name="onMember"/> for each member. Returns
+    /// true when the tar stream was the layer's file itself (uncompressed, no digest to check), so a member's data start is
+    /// an offset in that file.
+    /// </summary>
+    private static bool ReadLayer(ArchiveLayer layer, CancellationToken ct, Action<Member> onMember)
     {
         Stream raw;
         try { raw = layer.OpenRaw(); }
@@ -110,7 +148,7 @@ internal sealed class LayerTree
                             while ((e = reader.Next()) is not null)
                             {
                                 ct.ThrowIfCancellationRequested();
-                                onMember(new Member(e, reader.Ordinal));
+                                onMember(new Member(e, reader.Ordinal, reader.DataStart));
                             }
                             reader.DrainRest(ct);
                         }
@@ -133,6 +171,7 @@ internal sealed class LayerTree
                 }
             }
             if (hashed is not null && DigestWrong(hashed, layer, ct) is { } bad) throw bad;
+            return hashed is null && layer.DiffId is null && ReferenceEquals(tar, raw) && raw is FileStream;
         }
     }
 
@@ -150,26 +189,61 @@ internal sealed class LayerTree
             new[] { layer.Name });
     }
 
-    private void ApplyMember(TarEntry e, long ordinal, int layer, ArchiveLayer source)
+    private void ApplyMember(TarMember e, long ordinal, long dataStart, int layer, ArchiveLayer source)
     {
         Members++;
         string raw = e.Name;
         if (raw.Contains('\uFFFD') || raw.Contains('\0'))
             throw Fail(BuildErrorKind.ArchiveInvalid, source, raw, $"Member '{raw}' of {source.Name} has a name that is not valid UTF-8; DaxFs reads member names as UTF-8 only.");
-        var parts = Split(raw, source, "Member");
-        var type = e.EntryType;
-        if (type is TarEntryType.ExtendedAttributes or TarEntryType.LongLink or TarEntryType.LongPath) return; // consumed by the reader
-        if (parts.Count == 0)
+        bool consumed = e.EntryType is TarEntryType.ExtendedAttributes or TarEntryType.LongLink or TarEntryType.LongPath; // by the reader
+        Node parent;
+        string name;
+        int slash = raw.LastIndexOf('/');
+        if (slash > 0 && _lastDirectory is not null && _lastGeneration == _generation && raw.AsSpan(0, slash).SequenceEqual(_lastDirectory)
+            && raw.AsSpan(slash + 1) is var leaf && leaf.Length > 0 && !leaf.SequenceEqual(".") && !leaf.SequenceEqual(".."))
         {
-            // "./": the root directory's own metadata.
-            if (type != TarEntryType.Directory)
-                throw Fail(BuildErrorKind.ArchiveInvalid, source, raw, $"Member '{raw}' of {source.Name} names the root but is not a directory.");
-            SetMeta(_root.Inode, e, DaxFsConstants.S_IFDIR);
-            _root.Layer = layer;
-            return;
+            // In the directory the member before named, itself unchanged since (members come grouped by directory): the
+            // path up to it was split, checked and walked then.
+            if (consumed) return;
+            parent = _lastParent!;
+            name = raw[(slash + 1)..];
         }
-        var parent = Walk(parts, source, raw, layer);
-        string name = parts[^1];
+        else
+        {
+            var parts = Split(raw, source, "Member");
+            if (consumed) return;
+            if (parts.Count == 0) { ApplyRoot(e, raw, layer, source); return; }
+            parent = Walk(parts, source, raw, layer);
+            name = parts[^1];
+            _lastDirectory = null;
+            if (slash > 0 && name.Length == raw.Length - slash - 1)
+            {
+                _lastDirectory = raw[..slash];
+                _lastParent = parent;
+                _lastGeneration = _generation;
+            }
+        }
+        ApplyMemberIn(parent, name, e, ordinal, dataStart, layer, source, raw);
+    }
+
+    // The directory (the text of its path in the member before, and its node) a member was last placed in, valid while
+    // nothing has been removed from the tree since (_generation counts removals).
+    private string? _lastDirectory;
+    private Node? _lastParent;
+    private long _generation, _lastGeneration;
+
+    /// <summary>"./": the root directory's own metadata.</summary>
+    private void ApplyRoot(TarMember e, string raw, int layer, ArchiveLayer source)
+    {
+        if (e.EntryType != TarEntryType.Directory)
+            throw Fail(BuildErrorKind.ArchiveInvalid, source, raw, $"Member '{raw}' of {source.Name} names the root but is not a directory.");
+        SetMeta(_root.Inode, e, DaxFsConstants.S_IFDIR);
+        _root.Layer = layer;
+    }
+
+    private void ApplyMemberIn(Node parent, string name, TarMember e, long ordinal, long dataStart, int layer, ArchiveLayer source, string raw)
+    {
+        var type = e.EntryType;
 
         if (_whiteouts && name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
         {
@@ -212,7 +286,7 @@ internal sealed class LayerTree
         };
         var inode = new Inode();
         SetMeta(inode, e, kind);
-        if (kind == DaxFsConstants.S_IFREG) { inode.Size = e.Length; inode.Layer = layer; inode.Member = ordinal; }
+        if (kind == DaxFsConstants.S_IFREG) { inode.Size = e.Length; inode.Layer = layer; inode.Member = ordinal; inode.DataStart = dataStart; }
         else if (kind == DaxFsConstants.S_IFLNK)
         {
             if (string.IsNullOrEmpty(e.LinkName) || e.LinkName.Contains('\uFFFD'))
@@ -232,7 +306,7 @@ internal sealed class LayerTree
         if (kind == DaxFsConstants.S_IFDIR) node.Children = new(StringComparer.Ordinal);
     }
 
-    private static void SetMeta(Inode inode, TarEntry e, uint kind)
+    private static void SetMeta(Inode inode, TarMember e, uint kind)
     {
         inode.Mode = kind | ((uint)e.Mode & 0xFFF);
         inode.Uid = (uint)e.Uid;
@@ -254,14 +328,15 @@ internal sealed class LayerTree
         return node;
     }
 
-    private static void Remove(Node n)
+    private void Remove(Node n)
     {
         n.Parent!.Children!.Remove(n.Name);
         n.Parent = null;
+        _generation++;
     }
 
     /// <summary>".wh..wh..opq": hides what lower layers put in the directory, keeping what this layer put there (recursively, as umoci does).</summary>
-    private static void MakeOpaque(Node dir, int layer)
+    private void MakeOpaque(Node dir, int layer)
     {
         var stack = new Stack<Node>();
         stack.Push(dir);
@@ -335,6 +410,42 @@ internal sealed class LayerTree
 
     // ---- the source tree and the data pass ----
 
+    /// <summary>How a layer's file is fingerprinted (<see cref="ArchiveLayer.Fingerprint"/> of a tarball): the file (device and
+    /// inode), its length and its modification time.</summary>
+    internal static string FingerprintOf(in StatInfo st) => $"{st.DevMajor}:{st.DevMinor}:{st.Ino}:{st.Size}:{st.MtimeSec}.{st.MtimeNsec}";
+
+    /// <summary>
+    /// The tarball opened for a data pass that copies every file from where its member's data lies in it (see
+    /// <see cref="SourceNode.ArchiveOffset"/>), in the image's order and on any thread, without reading the tar headers again;
+    /// null when the tree is not one uncompressed tarball read in place. The file must be the one the headers were read
+    /// from, unchanged (<see cref="CheckUnchanged"/>); the caller disposes of it.
+    /// </summary>
+    public FileStream? OpenInPlace()
+    {
+        if (_layers.Count != 1 || !_inPlace[0] || _fingerprints[0] is null) return null;
+        var source = _layers[0];
+        Stream raw;
+        try { raw = source.OpenRaw(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new DaxFsBuildException(BuildErrorKind.FileChanged,
+                $"Cannot open {source.Name} again for its file data ({ex.Message}): it changed while the image was being built; build again once nothing writes to it.", new[] { source.Name }, ex);
+        }
+        if (raw is not FileStream file) { raw.Dispose(); return null; }
+        try { CheckUnchanged(file); }
+        catch { file.Dispose(); throw; }
+        return file;
+    }
+
+    /// <summary>Throws when the tarball <see cref="OpenInPlace"/> opened is not the file the headers were read from as it was then.</summary>
+    public void CheckUnchanged(FileStream file)
+    {
+        var source = _layers[0];
+        if (!Syscalls.Stat((int)file.SafeFileHandle.DangerousGetHandle(), out var st) || FingerprintOf(st) != _fingerprints[0])
+            throw new DaxFsBuildException(BuildErrorKind.FileChanged,
+                $"{source.Name} changed while the image was being built: build again once nothing writes to it.", new[] { source.Name });
+    }
+
     private readonly Dictionary<(int Layer, long Member), SourceNode> _data = new();
 
     /// <summary>
@@ -358,10 +469,11 @@ internal sealed class LayerTree
             if (f.Next >= f.Children.Length) continue;
             stack.Push((f.Dir, f.Index, f.Rel, f.Children, f.Next + 1));
             var (nameBytes, child) = f.Children[f.Next];
-            string rel = f.Rel.Length == 0 ? child.Name : f.Rel + "/" + child.Name;
+            // The relative path is made only when exclusions need it (a path per entry is most of this walk's garbage).
+            string rel = options.Exclude.Count == 0 ? "" : f.Rel.Length == 0 ? child.Name : f.Rel + "/" + child.Name;
             if (options.Exclude.Count > 0 && SourceTree.IsExcluded(options.Exclude, rel, nameBytes)) { excluded++; continue; }
             uint type = child.Inode.Mode & DaxFsConstants.S_IFMT;
-            if (type != DaxFsConstants.S_IFREG && type != DaxFsConstants.S_IFDIR && type != DaxFsConstants.S_IFLNK) { unsupported.Add(rel); continue; }
+            if (type != DaxFsConstants.S_IFREG && type != DaxFsConstants.S_IFDIR && type != DaxFsConstants.S_IFLNK) { unsupported.Add(child.Path); continue; }
             var parent = tree.Nodes[f.Index];
             var node = new SourceNode { Name = nameBytes, Parent = f.Index, Stat = StatOf(child.Inode) };
             int index = tree.Nodes.Count;
@@ -381,6 +493,7 @@ internal sealed class LayerTree
                 if (type == DaxFsConstants.S_IFREG)
                 {
                     child.Inode.Primary = node;
+                    node.ArchiveOffset = child.Inode.DataStart;
                     if (child.Inode.Size > 0) _data[(child.Inode.Layer, child.Inode.Member)] = node;
                 }
             }
@@ -409,7 +522,9 @@ internal sealed class LayerTree
 
     private static (byte[], Node)[] Sorted(Node dir)
     {
-        var list = dir.Children!.Values.Select(c => (Encoding.UTF8.GetBytes(c.Name), c)).ToArray();
+        var list = new (byte[], Node)[dir.Children!.Count];
+        int i = 0;
+        foreach (var c in dir.Children.Values) list[i++] = (Encoding.UTF8.GetBytes(c.Name), c);
         Array.Sort(list, static (a, b) => a.Item1.AsSpan().SequenceCompareTo(b.Item1));
         return list;
     }
@@ -425,9 +540,9 @@ internal sealed class LayerTree
     /// their padding written as the zeros it already is; any other jump flushes the buffer first. Writeback starts as
     /// the buffer goes out, so the caller's fsync has little left to wait for.
     /// </summary>
-    public void WriteData(SafeFileHandle target, long baseOffset, long blockSize, Action<SourceNode, long> onFile, CancellationToken ct)
+    public void WriteData(SafeFileHandle target, long baseOffset, long blockSize, bool direct, Action<SourceNode, long> onFile, CancellationToken ct)
     {
-        var sink = new ImageWriterSink(target);
+        using var sink = new ImageWriterSink(target, direct);
         for (int layer = 0; layer < _layers.Count; layer++)
         {
             var source = _layers[layer];

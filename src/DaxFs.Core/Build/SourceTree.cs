@@ -20,6 +20,7 @@ internal sealed class SourceNode
     public uint Names = 1;                  // primary: names the inode has in the image
     public long DataOffset;                 // primary: set by the layout
     public long DataSize;                   // primary: the inode's size field
+    public long ArchiveOffset;              // primary regular file read from a tarball: where its member's data starts in the tar stream
 }
 
 /// <summary>

@@ -19,6 +19,7 @@ internal static unsafe partial class Syscalls
     private static readonly bool GenericFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
     public static int O_DIRECTORY => GenericFlags ? 0x4000 : 0x10000;
     public static int O_NOFOLLOW => GenericFlags ? 0x8000 : 0x20000;
+    public static int O_DIRECT => GenericFlags ? 0x10000 : 0x4000;
 
     [LibraryImport(Libc, SetLastError = true)] private static partial int openat(int dirfd, byte* path, int flags, uint mode);
     [LibraryImport(Libc, SetLastError = true)] public static partial int dup(int fd);
@@ -29,6 +30,7 @@ internal static unsafe partial class Syscalls
     [LibraryImport(Libc, SetLastError = true)] private static partial nint readlinkat(int dirfd, byte* path, byte* buf, nint size);
     [LibraryImport(Libc, SetLastError = true)] private static partial int faccessat(int dirfd, byte* path, int mode, int flags);
     [LibraryImport(Libc, SetLastError = true)] private static partial nint pread(int fd, byte* buf, nint count, long offset);
+    [LibraryImport(Libc, SetLastError = true)] private static partial nint pwrite(int fd, byte* buf, nint count, long offset);
     [LibraryImport(Libc, SetLastError = true)] private static partial int mkdirat(int dirfd, byte* path, uint mode);
     [LibraryImport(Libc, SetLastError = true)] private static partial int symlinkat(byte* target, int dirfd, byte* path);
     [LibraryImport(Libc, SetLastError = true)] private static partial int linkat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
@@ -167,6 +169,17 @@ internal static unsafe partial class Syscalls
         {
             nint n;
             do n = pread(fd, b, buffer.Length, offset); while (n < 0 && LastErrno == Errno.EINTR);
+            return n;
+        }
+    }
+
+    /// <summary>Writes up to <paramref name="data"/>.Length bytes at <paramref name="offset"/>; returns how many, or -1 with errno set.</summary>
+    public static nint PWrite(int fd, ReadOnlySpan<byte> data, long offset)
+    {
+        fixed (byte* b = data)
+        {
+            nint n;
+            do n = pwrite(fd, b, data.Length, offset); while (n < 0 && LastErrno == Errno.EINTR);
             return n;
         }
     }

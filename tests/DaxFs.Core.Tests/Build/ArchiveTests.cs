@@ -417,6 +417,117 @@ public sealed class ArchiveTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// An uncompressed tarball is read in place: the data pass copies each file from where its member's data lies in the
+    /// tarball, in the image's order, on several threads for a large tree. The bytes equal those of the gzip tarball (read
+    /// again front to back) and of the directory the tarball was made from, whatever the number of threads, with members in
+    /// any order and hard links.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void AnUncompressedTarballReadInPlaceGivesTheSameBytesOnAnyNumberOfThreads(int workers)
+    {
+        var rng = new Random(8);
+        var members = new List<(string Name, TarEntryType Type, byte[] Data, string Link)>();
+        for (int d = 0; d < 12; d++)
+        {
+            members.Add(($"d{d:00}", TarEntryType.Directory, Array.Empty<byte>(), ""));
+            for (int f = 0; f < 40; f++)
+            {
+                var data = new byte[rng.Next(4) switch { 0 => 0, 1 => rng.Next(1, 600), 2 => rng.Next(4000, 9000), _ => rng.Next(200_000, 400_000) }];
+                rng.NextBytes(data);
+                members.Add(($"d{d:00}/f{f:00}", TarEntryType.RegularFile, data, ""));
+                if (f % 9 == 4) members.Add(($"d{d:00}/h{f:00}", TarEntryType.HardLink, Array.Empty<byte>(), $"d{d:00}/f{f:00}"));
+                if (f % 11 == 5) members.Add(($"d{d:00}/l{f:00}", TarEntryType.SymbolicLink, Array.Empty<byte>(), $"f{f:00}"));
+            }
+        }
+        byte[] TarOf(IEnumerable<(string Name, TarEntryType Type, byte[] Data, string Link)> list)
+        {
+            var ms = new MemoryStream();
+            using (var w = new TarWriter(ms, TarEntryFormat.Pax, leaveOpen: true))
+                foreach (var (name, type, data, link) in list)
+                {
+                    // The modes the files made from the same list below get (umask 022; a symbolic link's is 0777).
+                    var e = new PaxTarEntry(type, name) { Mode = (UnixFileMode)(type switch { TarEntryType.Directory => 0x1ED, TarEntryType.SymbolicLink => 0x1FF, _ => 0x1A4 }), ModificationTime = DateTimeOffset.FromUnixTimeSeconds(1700000000) };
+                    if (type is TarEntryType.SymbolicLink or TarEntryType.HardLink) e.LinkName = link;
+                    if (type == TarEntryType.RegularFile) e.DataStream = new MemoryStream(data);
+                    w.WriteEntry(e);
+                }
+            return ms.ToArray();
+        }
+        // Directories first, then the files from the last to the first: the in-place pass reads the tarball out of order.
+        var shuffled = members.Where(m => m.Type == TarEntryType.Directory)
+            .Concat(members.Where(m => m.Type == TarEntryType.RegularFile).Reverse())
+            .Concat(members.Where(m => m.Type is TarEntryType.HardLink or TarEntryType.SymbolicLink)).ToList();
+        byte[] tar = TarOf(shuffled);
+        string outDir = Folder("out");
+        string BuildOne(string name, string src, ArchiveKind? kind)
+        {
+            string dest = Path.Combine(outDir, name + ".daxfs");
+            new ImageBuilder(new ImageBuildOptions
+            {
+                SourcePath = src, Destination = dest, Workers = workers, ParallelThreshold = 1,
+                Archive = kind is { } k ? new ArchiveSource { Kind = k, Path = src } : null,
+            }).Build();
+            return dest;
+        }
+        string inPlace = BuildOne("in-place", WriteTar(tar), ArchiveKind.Tar);
+        string streamed = BuildOne("gzip", WriteTar(Gzip(tar), "in.tar.gz"), ArchiveKind.Tar);
+        string dir = Folder("tree");
+        foreach (var (name, type, data, link) in members)
+        {
+            string path = Path.Combine(dir, name);
+            if (type == TarEntryType.Directory) Directory.CreateDirectory(path);
+            else if (type == TarEntryType.RegularFile) File.WriteAllBytes(path, data);
+            else if (type == TarEntryType.SymbolicLink) File.CreateSymbolicLink(path, link);
+            else TestTrees.HardLink(Path.Combine(dir, link), path);
+        }
+        string fromDir = BuildOne("dir", dir, null);
+        Assert.Equal(File.ReadAllBytes(streamed), File.ReadAllBytes(inPlace));
+        Assert.Equal(File.ReadAllBytes(fromDir), File.ReadAllBytes(inPlace));
+    }
+
+    /// <summary>
+    /// The tarball read in place must be the file whose headers were read, unchanged: replaced between the plan and the
+    /// build by another file of the same size and modification time (other file data), or cut short, the build fails as
+    /// changed and leaves nothing behind.
+    /// </summary>
+    [Fact]
+    public void ATarballReplacedOrCutBetweenPlanAndBuildIsRefused()
+    {
+        byte[] tar = Tar(TarEntryFormat.Pax, F("a", new string('a', 5000)), F("b", "bbb"));
+        foreach (string how in new[] { "replaced", "cut" })
+        {
+            string src = WriteTar(tar, how + ".tar");
+            var mtime = File.GetLastWriteTimeUtc(src);
+            string outDir = Folder("out");
+            var builder = new ImageBuilder(new ImageBuildOptions
+            {
+                SourcePath = src, Destination = Path.Combine(outDir, "x.daxfs"),
+                Archive = new ArchiveSource { Kind = ArchiveKind.Tar, Path = src },
+            });
+            builder.Plan();
+            if (how == "replaced")
+            {
+                string other = src + ".new";
+                File.WriteAllBytes(other, Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(tar).Replace(new string('a', 5000), new string('z', 5000))));
+                Assert.Equal(tar.Length, new FileInfo(other).Length);
+                File.SetLastWriteTimeUtc(other, mtime);
+                File.Move(other, src, overwrite: true);
+            }
+            else
+            {
+                using var f = new FileStream(src, FileMode.Open);
+                f.SetLength(1024);
+            }
+            var ex = Assert.Throws<DaxFsBuildException>(() => builder.Build());
+            Assert.Equal(BuildErrorKind.FileChanged, ex.Kind);
+            Assert.Contains("changed while the image was being built", ex.Message);
+            Assert.Empty(Directory.GetFileSystemEntries(outDir));
+        }
+    }
+
     [Fact]
     public void AnOciLayoutInATarIsDetectedAndBuilt()
     {

@@ -103,15 +103,18 @@ public sealed class WriterTests(WriterFixture fixture) : IClassFixture<WriterFix
     {
         string src = _trees.Make("wide");
         string o = Out("x");
-        byte[] Bytes(int workers, out byte[]? backing)
+        byte[] Bytes(int workers, out byte[]? backing, bool direct = true)
         {
-            string img = Path.Combine(Path.GetDirectoryName(o)!, $"w{workers}.daxfs");
+            string img = Path.Combine(Path.GetDirectoryName(o)!, $"w{workers}{(direct ? "" : "-buffered")}.daxfs");
             string? back = mode == DaxFsImageMode.Split ? img + ".data" : null;
-            new ImageBuilder(new ImageBuildOptions { SourcePath = src, Destination = img, Mode = mode, BackingFile = back, Workers = workers, ParallelThreshold = 1 }).Build();
+            new ImageBuilder(new ImageBuildOptions { SourcePath = src, Destination = img, Mode = mode, BackingFile = back, Workers = workers, ParallelThreshold = 1, DirectWrites = direct }).Build();
             backing = back is null ? null : File.ReadAllBytes(back);
             return File.ReadAllBytes(img);
         }
         var one = Bytes(1, out var b1);
+        // Direct I/O (the default) and the page cache alone write the same bytes.
+        Assert.True(one.AsSpan().SequenceEqual(Bytes(1, out var bb, direct: false)), "through the page cache");
+        if (b1 is not null) Assert.True(b1.AsSpan().SequenceEqual(bb), "through the page cache, backing file");
         foreach (int w in new[] { 2, 3, 4 })
         {
             Assert.True(one.AsSpan().SequenceEqual(Bytes(w, out var bw)), $"{w} writers");

@@ -72,4 +72,71 @@ public sealed class ArchiveFuzzTests
         Assert.True(kinds.GetValueOrDefault("built") > 0, string.Join(", ", kinds));
         Assert.True(kinds.Count >= 4, string.Join(", ", kinds));
     }
+
+    /// <summary>
+    /// The header scanner (an uncompressed tarball's ustar and GNU headers read in place) against System.Formats.Tar, over the
+    /// uncompressed ustar and GNU seeds and mutations of them (fields overwritten with their checksums fixed, type flags,
+    /// cuts, zeroed blocks, bit flips): each input gives the same outcome both ways, the same image bytes or the same
+    /// refusal, and the scanner reads (does not leave to the tar reader) the seeds and a share of the mutants.
+    /// </summary>
+    [Fact]
+    public void The_header_scanner_reads_what_the_tar_reader_reads()
+    {
+        var seeds = ArchiveFuzzTarget.Seeds().Where(s => s.Name is "tree.ustar.tar" or "tree.gnu.tar").ToList();
+        Assert.Equal(2, seeds.Count);
+        foreach (var (_, bytes) in seeds) Assert.NotNull(Scan(bytes));
+        var rng = new Random(MutationSeed + 8);
+        string dir = Path.Combine(Path.GetTempPath(), $"daxfs-scan-{Guid.NewGuid():n}");
+        Directory.CreateDirectory(dir);
+        int scanned = 0, built = 0;
+        var differ = new List<string>();
+        try
+        {
+            for (int i = 0; i < 800; i++)
+            {
+                var input = i < seeds.Count ? seeds[i].Bytes : ArchiveFuzzTarget.Mutate(seeds[rng.Next(seeds.Count)].Bytes, rng);
+                string path = Path.Combine(dir, $"in{i}.tar");
+                File.WriteAllBytes(path, input);
+                if (Scan(input) is not null) scanned++;
+                string Outcome(bool scan)
+                {
+                    string dest = Path.Combine(dir, $"out{i}-{scan}.daxfs");
+                    try
+                    {
+                        new ImageBuilder(new ImageBuildOptions
+                        {
+                            SourcePath = path, Destination = dest, SkipUnsupported = true, ScanTarHeaders = scan,
+                            Archive = new ArchiveSource { Kind = ArchiveKind.Tar, Path = path },
+                        }).Build();
+                        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(dest)));
+                    }
+                    catch (DaxFsBuildException ex) { return $"refused {ex.Kind}: {ex.Message}"; }
+                }
+                string a = Outcome(true), b = Outcome(false);
+                if (!a.StartsWith("refused", StringComparison.Ordinal)) built++;
+                if (a != b)
+                {
+                    string file = Path.Combine(Path.GetTempPath(), $"daxfs-scan-differs-{i}.tar");
+                    File.WriteAllBytes(file, input);
+                    differ.Add($"input {i} ({file}): scanner {a} / tar reader {b}");
+                    if (differ.Count >= 5) break;
+                }
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+        Assert.True(differ.Count == 0, string.Join(Environment.NewLine, differ));
+        Assert.True(scanned > 100 && built > 100, $"scanned {scanned}, built {built}");
+    }
+
+    private static List<(TarMember, long)>? Scan(byte[] tar)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"daxfs-scan-{Guid.NewGuid():n}.tar");
+        File.WriteAllBytes(path, tar);
+        try
+        {
+            using var f = new FileStream(path, FileMode.Open, FileAccess.Read);
+            return TarHeaderScanner.TryScan(f.SafeFileHandle, f.Length, CancellationToken.None);
+        }
+        finally { File.Delete(path); }
+    }
 }
