@@ -84,47 +84,60 @@ internal sealed class OverlayKeyIndex : IReadOnlyDictionary<ulong, ulong>
         }
     }
 
-    /// <summary>Adds <paramref name="key"/> unless present (then false, the value kept).</summary>
+    /// <summary>Adds <paramref name="key"/> unless present (then false, the value kept). One probe of the part that holds it.</summary>
     public bool TryAdd(ulong key, ulong value)
     {
-        if (ContainsKey(key)) return false;
-        Store(key, value);
-        if (_count == _order.Length) Array.Resize(ref _order, _order.Length * 2);
-        _order[_count++] = key;
+        long d = DenseAt(key);
+        if (d >= 0)
+        {
+            if (_dense[d] != 0 || (_denseInTable && MayContain(key) && Find(key, out _))) return false;
+            if (value != ulong.MaxValue)
+            {
+                _dense[d] = value + 1;
+                Append(key);
+                return true;
+            }
+        }
+        if ((_hashCount + 1) * 2 > _slots.Length / 2) Grow();
+        if (Find(key, out int at)) return false;
+        Insert(at, key, value);
+        if (d >= 0) _denseInTable = true;
+        Append(key);
         return true;
     }
 
-    /// <summary>Sets the value of <paramref name="key"/>, adding it when absent.</summary>
-    public void Set(ulong key, ulong value)
+    private void Append(ulong key)
     {
-        if (!ContainsKey(key)) { TryAdd(key, value); return; }
-        long d = DenseAt(key);
-        if (d >= 0 && _dense[d] != 0) _dense[d] = 0; // it may move to the table (a value of all ones)
-        else if (Find(key, out int at))
-        {
-            _slots[at + 1] = value;
-            return;
-        }
-        Store(key, value);
+        if (_count == _order.Length) Array.Resize(ref _order, _order.Length * 2);
+        _order[_count++] = key;
     }
 
-    /// <summary>Puts an absent key in the flat array, or in the table when it has no place there (or its value + 1 would be 0).</summary>
-    private void Store(ulong key, ulong value)
+    private void Insert(int at, ulong key, ulong value)
     {
-        long d = DenseAt(key);
-        if (d >= 0 && value != ulong.MaxValue)
-        {
-            _dense[d] = value + 1;
-            return;
-        }
-        if (d >= 0) _denseInTable = true;
-        Find(key, out int at);
-        if ((_hashCount + 1) * 2 > _slots.Length / 2) { Grow(); Find(key, out at); }
         _slots[at] = key + 1;
         _slots[at + 1] = value;
         _hashCount++;
         int bit = FilterBit(key);
         _filter[bit >> 6] |= 1UL << bit;
+    }
+
+    /// <summary>Sets the value of <paramref name="key"/>, adding it when absent.</summary>
+    public void Set(ulong key, ulong value)
+    {
+        if (TryAdd(key, value)) return;
+        long d = DenseAt(key);
+        if (d >= 0 && _dense[d] != 0)
+        {
+            if (value != ulong.MaxValue) { _dense[d] = value + 1; return; }
+            _dense[d] = 0; // a value of all ones has no place in the array: the key moves to the table
+            if ((_hashCount + 1) * 2 > _slots.Length / 2) Grow();
+            Find(key, out int free);
+            Insert(free, key, value);
+            _denseInTable = true;
+            return;
+        }
+        Find(key, out int at);
+        _slots[at + 1] = value;
     }
 
     private void Grow()

@@ -426,6 +426,8 @@ public sealed class OverlayView : IImageTree, INameLookup
     {
         if (!TryGetAttributes(dirIno, out var d) || ModeBits.TypeOf(d.Mode) != DaxFsItemType.Directory)
             throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        // The directory's DIRLIST entry loads while its base entries are listed.
+        if (_index.TryGetValue(OverlayKeys.DirList(dirIno), out ulong listOffset)) PrefetchPool(listOffset);
         if (IsBaseDirectory(dirIno))
         {
             ulong start = _reader.ListedDirectory((uint)dirIno, out ulong count);
@@ -435,8 +437,12 @@ public sealed class OverlayView : IImageTree, INameLookup
             HashSet<ulong>? seen = null;
             int previous = 0; // the previous entry's name length (its record is the one before)
             for (ulong j = 0; j < count; j++)
+            {
+                // The INODE entry (if any) of the next entry's inode loads while this entry is made into an item.
+                if (j + 1 < count) PrefetchInodeEntry(_reader.ListedIno(start + (j + 1) * DaxFsConstants.DirentStride));
                 if (BaseEntryItem((uint)dirIno, j, start, dirPath, depth, dirBytes, ref seen, ref previous) is { } item)
                     yield return item;
+            }
         }
         ulong steps = 0;
         for (ulong cur = FirstListed(dirIno); cur != DaxFsV8Constants.None;)
@@ -474,6 +480,18 @@ public sealed class OverlayView : IImageTree, INameLookup
         return Resolve(dir, name, listedIno, mode, (long)at, dirPath, depth, dirBytes);
     }
 
+    /// <summary>A hint that the INODE entry of <paramref name="ino"/>, if it has one, will be read soon.</summary>
+    private void PrefetchInodeEntry(ulong ino)
+    {
+        if (_index.TryGetValue(OverlayKeys.Inode(ino), out ulong off)) PrefetchPool(off);
+    }
+
+    /// <summary>A hint that pool bytes at <paramref name="offset"/> will be read soon (nothing when it is outside the pool).</summary>
+    private void PrefetchPool(ulong offset)
+    {
+        if (offset < _poolSize) _memory.Prefetch(_pool + offset);
+    }
+
     /// <summary>The listed name (<paramref name="length"/> bytes) of the base dirent at <paramref name="at"/>, read and checked before.</summary>
     private ReadOnlySpan<byte> ListedName(ulong at, int length) => _memory.Span(at + Dirent.NameOffset, length);
 
@@ -486,6 +504,12 @@ public sealed class OverlayView : IImageTree, INameLookup
     {
         var b = ListedDirent(dir, off, ref steps);
         next = Superblock.U64(b, OverlayDirentEntry.Offsets.DirNext);
+        // The next dirent lies elsewhere in the pool: its first two cache lines (fields and a short name) load while this
+        // one is made into an item, and the line before it, where the kernel put the INODE entry of a new name's inode
+        // (create and mkdir allocate the INODE entry, then the dirent).
+        PrefetchPool(next);
+        PrefetchPool(next + 64);
+        PrefetchPool(next - OverlayInodeEntry.RecordSize);
         if ((Superblock.U32(b, OverlayDirentEntry.Offsets.Flags) & OverlayDirentEntry.FlagTombstone) != 0
             || Superblock.U64(b, OverlayDirentEntry.Offsets.ParentIno) != dir) return null;
         ulong child = Superblock.U64(b, OverlayDirentEntry.Offsets.ChildIno);
