@@ -8,8 +8,8 @@ namespace DaxFs.Core.Overlay;
 /// The overlay's reachable keys and their pool offsets, for the lookups a listing makes for every entry (is there an INODE
 /// entry for this inode, a DIRLIST for this directory, a DIRENT for this name). Inode numbers are dense (base inodes 1..N,
 /// the kernel numbers new ones from a counter), so INODE and DIRLIST keys of inodes below a limit the caller gives are kept
-/// in one flat array indexed by inode number (its INODE and DIRLIST values side by side): a lookup is one array read, and
-/// the array is a small fraction of the table's size. Every other key (DIRENT name hashes, DATA pages, inode numbers past
+/// in a flat array indexed by inode number (the INODE values, then the DIRLIST values, 4 bytes each: pool offsets that do
+/// not fit go to the table): a lookup is one array read, and the array is a small fraction of the table's size. Every other key (DIRENT name hashes, DATA pages, inode numbers past
 /// the limit) goes to an open-addressing table with each key beside its value in one array, so a lookup, found or not,
 /// usually touches one cache line. Their low bits cluster (an inode number shifted left by 20), so the slot comes from a
 /// multiplicative hash of the whole key. A bit filter of about 8 bits per such key (small enough to stay in the processor's
@@ -26,18 +26,18 @@ internal sealed class OverlayKeyIndex : IReadOnlyDictionary<ulong, ulong>
     private int _count;
     private readonly ulong[] _filter; // one bit per filter slot: set when some hashed key maps there
     private readonly int _filterShift;
-    private readonly ulong[] _dense; // [2 ino] INODE value + 1, [2 ino + 1] DIRLIST value + 1 (0 = absent)
+    private readonly uint[] _dense;  // [ino] INODE value + 1, [limit + ino] DIRLIST value + 1 (0 = absent)
     private readonly ulong _denseLimit;
-    private bool _denseInTable;      // some INODE or DIRLIST key below the limit is in the table (its value is all ones)
+    private bool _denseInTable;      // some INODE or DIRLIST key below the limit is in the table (its value does not fit)
 
     /// <param name="expected">Keys expected in all.</param>
     /// <param name="expectedInTable">Of those, the keys expected in the table (not the flat array's).</param>
-    /// <param name="denseLimit">INODE and DIRLIST keys of inodes below this go to the flat array (8 bytes per inode and kind).</param>
+    /// <param name="denseLimit">INODE and DIRLIST keys of inodes below this go to the flat array (4 bytes per inode and kind).</param>
     public OverlayKeyIndex(int expected = 0, int expectedInTable = -1, ulong denseLimit = 0)
     {
         if (expectedInTable < 0) expectedInTable = expected;
         _denseLimit = Math.Min(denseLimit, (ulong)Array.MaxLength / 2);
-        _dense = _denseLimit == 0 ? [] : new ulong[2 * _denseLimit];
+        _dense = _denseLimit == 0 ? [] : new uint[2 * _denseLimit];
         int capacity = 16;
         while (capacity < expectedInTable * 2 && capacity < (1 << 30)) capacity <<= 1;
         _slots = new ulong[capacity * 2];
@@ -68,7 +68,7 @@ internal sealed class OverlayKeyIndex : IReadOnlyDictionary<ulong, ulong>
         if (suffix < OverlayKeys.DirListSuffix) return -1;
         ulong ino = key >> OverlayKeys.InoShift;
         if (ino >= _denseLimit) return -1;
-        return (long)(2 * ino + (suffix == OverlayKeys.InodeSuffix ? 0UL : 1UL));
+        return (long)(suffix == OverlayKeys.InodeSuffix ? ino : _denseLimit + ino);
     }
 
     /// <summary>The pair index of <paramref name="key"/> in the table, or of the empty slot where it would go (then false).</summary>
@@ -91,9 +91,9 @@ internal sealed class OverlayKeyIndex : IReadOnlyDictionary<ulong, ulong>
         if (d >= 0)
         {
             if (_dense[d] != 0 || (_denseInTable && MayContain(key) && Find(key, out _))) return false;
-            if (value != ulong.MaxValue)
+            if (value < uint.MaxValue)
             {
-                _dense[d] = value + 1;
+                _dense[d] = (uint)value + 1;
                 Append(key);
                 return true;
             }
@@ -128,8 +128,8 @@ internal sealed class OverlayKeyIndex : IReadOnlyDictionary<ulong, ulong>
         long d = DenseAt(key);
         if (d >= 0 && _dense[d] != 0)
         {
-            if (value != ulong.MaxValue) { _dense[d] = value + 1; return; }
-            _dense[d] = 0; // a value of all ones has no place in the array: the key moves to the table
+            if (value < uint.MaxValue) { _dense[d] = (uint)value + 1; return; }
+            _dense[d] = 0; // a value past 32 bits has no place in the array: the key moves to the table
             if ((_hashCount + 1) * 2 > _slots.Length / 2) Grow();
             Find(key, out int free);
             Insert(free, key, value);
@@ -163,7 +163,7 @@ internal sealed class OverlayKeyIndex : IReadOnlyDictionary<ulong, ulong>
         long d = DenseAt(key);
         if (d >= 0)
         {
-            ulong v = _dense[d];
+            uint v = _dense[d];
             if (v != 0) { value = v - 1; return true; }
             if (!_denseInTable) { value = 0; return false; }
         }

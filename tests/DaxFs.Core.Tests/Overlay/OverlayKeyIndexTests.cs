@@ -7,7 +7,8 @@ namespace DaxFs.Core.Tests.Overlay;
 /// The overlay view's key index keeps INODE and DIRLIST keys of inodes below its limit in a flat array and every other key
 /// in a hash table: whichever part holds a key, it answers as a dictionary with first-wins adds would, and enumerates in
 /// insertion order. Checked against a Dictionary on random operations over keys of every kind, including the edges of the
-/// flat array (inode 0, the last inode below the limit, the first past it, a value of all ones that cannot be stored there).
+/// flat array (inode 0, the last inode below the limit, the first past it; pool offsets of 32 bits and more, which it cannot
+/// hold, and the largest it can).
 /// </summary>
 public class OverlayKeyIndexTests
 {
@@ -46,7 +47,14 @@ public class OverlayKeyIndexTests
         for (int op = 0; op < 20000; op++)
         {
             ulong key = RandomKey(rng);
-            ulong value = rng.Next(8) == 0 ? ulong.MaxValue : (ulong)rng.NextInt64();
+            ulong value = rng.Next(6) switch
+            {
+                0 => ulong.MaxValue,
+                1 => uint.MaxValue,
+                2 => uint.MaxValue - 1,
+                3 => (ulong)rng.NextInt64(),
+                _ => (ulong)rng.Next(1 << 28),
+            };
             if (rng.Next(4) == 0)
             {
                 if (!model.ContainsKey(key)) order.Add(key);
@@ -69,18 +77,24 @@ public class OverlayKeyIndexTests
         foreach (var (k, v) in model) Assert.Equal(v, index[k]);
     }
 
-    [Fact]
-    public void A_value_of_all_ones_for_a_flat_key_is_kept_and_replaced()
+    [Theory]
+    [InlineData(ulong.MaxValue)]
+    [InlineData(uint.MaxValue)]
+    [InlineData(1UL << 40)]
+    public void A_value_the_flat_array_cannot_hold_is_kept_and_replaced(ulong large)
     {
         var index = new OverlayKeyIndex(4, 4, Limit);
         ulong key = OverlayKeys.Inode(5);
-        Assert.True(index.TryAdd(key, ulong.MaxValue));
-        Assert.True(index.TryGetValue(key, out ulong v) && v == ulong.MaxValue);
+        Assert.True(index.TryAdd(key, large));
+        Assert.False(index.TryAdd(key, 1));
+        Assert.True(index.TryGetValue(key, out ulong v) && v == large);
         Assert.False(index.ContainsKey(OverlayKeys.Inode(6)));
-        index.Set(key, 7);
-        Assert.Equal(7UL, index[key]);
-        index.Set(key, ulong.MaxValue);
-        Assert.Equal(ulong.MaxValue, index[key]);
+        index.Set(key, uint.MaxValue - 1);
+        Assert.Equal(uint.MaxValue - 1, index[key]);
+        index.Set(key, large);
+        Assert.Equal(large, index[key]);
+        index.Set(key, 0);
+        Assert.Equal(0UL, index[key]);
         Assert.Equal([key], index.Keys);
     }
 }
