@@ -250,31 +250,47 @@ public sealed class OverlayView : IImageTree, INameLookup
     public (OverlayDirentEntry Entry, ulong Offset)? FindDirent(ulong dir, ReadOnlySpan<byte> name)
     {
         ulong key = OverlayKeys.Dirent(dir, name);
-        if (!_index.TryGetValue(key, out ulong off)) return null;
+        ulong off = FindDirentOffset(dir, name, key);
+        return off == DaxFsV8Constants.None ? null : (OverlayDirentEntry.ReadWithName(PoolBytes(off, OverlayDirentEntry.RecordSize)), off);
+    }
+
+    /// <summary>As <see cref="FindDirent"/> for the name's key <paramref name="key"/>: the pool offset of the dirent found (none: not found), read in place.</summary>
+    private ulong FindDirentOffset(ulong dir, ReadOnlySpan<byte> name, ulong key)
+    {
+        if (!_index.TryGetValue(key, out ulong off)) return DaxFsV8Constants.None;
         ulong steps = 0;
         while (off != DaxFsV8Constants.None)
         {
             if (++steps > MaxSteps)
                 throw new DaxFsFormatException(RuleIds.OverlayChainCycle, (long)(_pool + Math.Min(off, _poolSize)),
                     $"The dirent chain of key 0x{key:x} has more links than dirents fit in the pool: it loops.");
-            var e = ReadDirent(off, key);
-            if (e.ParentIno == dir && e.NameLength == name.Length && e.Name.SequenceEqual(name)) return (e, off);
-            off = e.Next;
+            var b = ChainedDirent(off, key);
+            if (Superblock.U64(b, OverlayDirentEntry.Offsets.ParentIno) == dir
+                && b.Slice(OverlayDirentEntry.Offsets.Name, Superblock.U16(b, OverlayDirentEntry.Offsets.NameLength)).SequenceEqual(name))
+                return off;
+            off = Superblock.U64(b, OverlayDirentEntry.Offsets.Next);
         }
-        return null;
+        return DaxFsV8Constants.None;
     }
 
-    private OverlayDirentEntry ReadDirent(ulong off, ulong key)
+    /// <summary>The dirent record at <paramref name="off"/> on the chain of <paramref name="key"/>, checked (inside the pool, a DIRENT, a name length of 1..255).</summary>
+    private ReadOnlySpan<byte> ChainedDirent(ulong off, ulong key)
     {
-        var e = OverlayDirentEntry.ReadWithName(PoolBytes(off, OverlayDirentEntry.RecordSize, RuleIds.OverlayChainCycle));
-        if (e.Type != (uint)OverlayEntryType.Dirent)
+        var b = PoolBytes(off, OverlayDirentEntry.RecordSize, RuleIds.OverlayChainCycle);
+        uint type = Superblock.U32(b, OverlayDirentEntry.Offsets.Type);
+        if (type != (uint)OverlayEntryType.Dirent)
             throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + off),
-                $"The overlay entry at pool offset 0x{off:x} (key 0x{key:x}) has type {e.Type}, not 3 (DIRENT).");
-        if (e.NameLength is 0 or > DaxFsConstants.NameMax)
+                $"The overlay entry at pool offset 0x{off:x} (key 0x{key:x}) has type {type}, not 3 (DIRENT).");
+        ushort nameLength = Superblock.U16(b, OverlayDirentEntry.Offsets.NameLength);
+        if (nameLength is 0 or > DaxFsConstants.NameMax)
             throw new DaxFsFormatException(RuleIds.OverlayDirentName, (long)(_pool + off) + OverlayDirentEntry.Offsets.NameLength,
-                $"The overlay dirent at pool offset 0x{off:x} has name length {e.NameLength}, outside 1..255.");
-        return e;
+                $"The overlay dirent at pool offset 0x{off:x} has name length {nameLength}, outside 1..255.");
+        return b;
     }
+
+    /// <summary>True when the overlay dirent at <paramref name="off"/> (one <see cref="FindDirentOffset"/> found) is a tombstone.</summary>
+    private bool IsTombstone(ulong off) =>
+        (Superblock.U32(PoolBytes(off, OverlayDirentEntry.RecordSize), OverlayDirentEntry.Offsets.Flags) & OverlayDirentEntry.FlagTombstone) != 0;
 
     /// <summary>The overlay dirents of directory <paramref name="dir"/> in its DIRLIST order (newest first), all of them (tombstones and other parents included).</summary>
     public IEnumerable<(OverlayDirentEntry Entry, ulong Offset)> DirList(ulong dir)
@@ -479,7 +495,7 @@ public sealed class OverlayView : IImageTree, INameLookup
         previous = name.Length;
         if (!_index.ContainsKey(key) && first && !cut)
             return Resolved(dirPath, name, listedIno, listedIno, depth, (long)at, dirBytes, mode);
-        if (FindDirent(dir, name) is { } hidden && hidden.Entry.Tombstone) return null;
+        if (FindDirentOffset(dir, name, key) is var hidden && hidden != DaxFsV8Constants.None && IsTombstone(hidden)) return null;
         return Resolve(dir, name, listedIno, mode, (long)at, dirPath, depth, dirBytes);
     }
 
