@@ -28,7 +28,7 @@
         share; CPU time (user + sys) of the fresh processes; entries/s and MB/s of image, and peak memory (the validator's anonymous memory, for the tree and the 4x-bytes twin: it must not
         grow with file bytes; fsck.erofs's peak RSS); then the same on a tree of
         -LargeEntries (default 1,000,000) empty files in directories of 100, built into both formats.
-    Format 8 beside format 5 (-Format8Only runs only this part): the engine's listing (10 walks) and validation of the
+    Format 8 beside format 5 (-Format8Only runs only this part; -OverlayOnly only its overlay rows): the engine's listing (10 walks) and validation of the
     tree's format-8 image against its format-5 image, Get-DaxFsItem -Recurse of both (each within 10%); then a split
     format-8 image of the tree given 100,000 overlay entries written as the kernel writes them through a mount
     (KernelOverlayWriter), listed through the offline overlay view against its base alone (under 2x), wall and CPU time
@@ -50,11 +50,14 @@ param(
     # Only the format-8 measures (listing and validation beside format 5, the 100,000-entry overlay): a quick run.
     [switch] $Format8Only,
     # Only the builds from a tarball and an OCI layout against tar2sqfs, umoci and gzip -dc (no 4x twin): a quick run.
-    [switch] $ArchiveOnly
+    [switch] $ArchiveOnly,
+    # Only the 100,000-entry overlay against its base (implies -Format8Only): for iterating on the overlay view.
+    [switch] $OverlayOnly
 )
-if ($Format8Only -and $ArchiveOnly) { throw 'Give -Format8Only or -ArchiveOnly, not both.' }
+if (($Format8Only -or $OverlayOnly) -and $ArchiveOnly) { throw 'Give -Format8Only (or -OverlayOnly) or -ArchiveOnly, not both.' }
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+if ($OverlayOnly) { $Format8Only = $true }
 $root = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
 New-Item -ItemType Directory -Force $WorkPath | Out-Null
 $WorkPath = (Resolve-Path $WorkPath).Path
@@ -373,11 +376,11 @@ Add-Row '  reader speed-up' ([math]::Round($rt / $ri, 1)) 'x' '>= 3x' ($(if ($rt
 } # not -Format8Only
 
 if (-not $ArchiveOnly) {
-Write-Host 'Timing format 8 beside format 5: listing and validation, interleaved...'
+if (-not $OverlayOnly) { Write-Host 'Timing format 8 beside format 5: listing and validation, interleaved...' }
 $img8 = Join-Path $WorkPath 'tree.v8.daxfs'
-if (-not (Test-Path $img)) { Invoke-Harness @('build', $tree, $img) | Out-Null }
+if (-not (Test-Path $img) -and -not $OverlayOnly) { Invoke-Harness @('build', $tree, $img) | Out-Null }
 Import-Module $ModulePath -Force
-if (-not (Test-Path $img8)) { Invoke-Harness @('build', $tree, $img8, 'static8') | Out-Null }
+if (-not (Test-Path $img8) -and -not $OverlayOnly) { Invoke-Harness @('build', $tree, $img8, 'static8') | Out-Null }
 $cpu = @{}
 # Runs the harness and keeps the CPU time it reports under $Key.
 function Invoke-HarnessCpu([string] $Key, [string[]] $Arguments) {
@@ -386,6 +389,17 @@ function Invoke-HarnessCpu([string] $Key, [string[]] $Arguments) {
     $cpu[$Key].Add($o.cpuSeconds)
 }
 function Get-MedianCpu([string] $Key) { $x = @($cpu[$Key] | Sort-Object); $x[[int][math]::Floor($x.Count / 2)] }
+# Get-DaxFsItem -Recurse of image $Base and image $Other, interleaved: both timings and the ratio Other / Base.
+function Measure-ItemListing([string] $Base, [string] $Other, [string] $BaseLabel, [string] $OtherLabel, [string] $RatioLabel, [string] $Goal, [scriptblock] $Met) {
+    $m = Measure-Interleaved ([ordered]@{
+        base = @({ Get-DaxFsItem $Base -Recurse }.GetNewClosure(), $null)
+        other = @({ Get-DaxFsItem $Other -Recurse }.GetNewClosure(), $null)
+    })
+    Add-Timing $BaseLabel $m.base
+    Add-Timing $OtherLabel $m.other
+    Add-Ratio $RatioLabel $m.other $m.base $Goal $Met
+}
+if (-not $OverlayOnly) {
 $f = Measure-Interleaved ([ordered]@{
     list5 = @({ Invoke-HarnessCpu 'list5' @('enumerate', $img, 10) }, $null)
     list8 = @({ Invoke-HarnessCpu 'list8' @('enumerate', $img8, 10) }, $null)
@@ -399,17 +413,8 @@ Add-Row '  CPU of the walks, format 8 / format 5' ([math]::Round((Get-MedianCpu 
 Add-Timing 'Test-DaxFsImage engine, format 5 image (fresh process)' $f.validate5
 Add-Timing 'Test-DaxFsImage engine, format 8 image (fresh process)' $f.validate8
 Add-Ratio '  format 8 vs format 5 validation' $f.validate8 $f.validate5 '<= 1.1x' { param($r) $r -le 1.1 }
-# Get-DaxFsItem -Recurse of image $Base and image $Other, interleaved: both timings and the ratio Other / Base.
-function Measure-ItemListing([string] $Base, [string] $Other, [string] $BaseLabel, [string] $OtherLabel, [string] $RatioLabel, [string] $Goal, [scriptblock] $Met) {
-    $m = Measure-Interleaved ([ordered]@{
-        base = @({ Get-DaxFsItem $Base -Recurse }.GetNewClosure(), $null)
-        other = @({ Get-DaxFsItem $Other -Recurse }.GetNewClosure(), $null)
-    })
-    Add-Timing $BaseLabel $m.base
-    Add-Timing $OtherLabel $m.other
-    Add-Ratio $RatioLabel $m.other $m.base $Goal $Met
-}
 Measure-ItemListing $img $img8 'Get-DaxFsItem -Recurse, format 5 image' 'Get-DaxFsItem -Recurse, format 8 image' '  format 8 vs format 5 Get-DaxFsItem -Recurse' '<= 1.1x' { param($r) $r -le 1.1 }
+} # not -OverlayOnly
 
 Write-Host 'Making a split format-8 image with 100,000 overlay entries (the kernel''s records, written offline)...'
 $split8 = Join-Path $WorkPath 'tree.split8.daxfs'

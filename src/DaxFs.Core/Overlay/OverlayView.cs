@@ -26,7 +26,10 @@ namespace DaxFs.Core.Overlay;
 /// image; the page-by-page rule is used).
 /// <para>Every offset from the overlay is checked against the pool before use; chains and lists are walked at most as
 /// many steps as entries fit in the pool (a loop raises <see cref="DaxFsFormatException"/>); memory grows with the used
-/// buckets and the directories listed, both bounded by the image. Instances are safe for concurrent readers.</para>
+/// buckets and the directories listed, both bounded by the image: the key index (built once per view, one pass over the
+/// bucket table) takes 8 bytes per inode up to the highest with an overlay INODE or DIRLIST key (at most the base's inodes
+/// plus the used buckets), 16 to 32 bytes per other key and 8 per key for their order, about 3.5 MB for 100,000 keys.
+/// Instances are safe for concurrent readers.</para>
 /// </summary>
 public sealed class OverlayView : IImageTree, INameLookup
 {
@@ -112,44 +115,73 @@ public sealed class OverlayView : IImageTree, INameLookup
     {
         ulong n = _bucketCount;
         ulong mask = n - 1;
-        // The table is read in chunks of whole buckets straight from the image (no record per bucket).
+        // Pass 1 reads the table in chunks of whole buckets straight from the image (no record per bucket, no copy on a
+        // little-endian machine) and keeps the positions of the used buckets, in table order; pass 2 visits only those.
+        // Pass 1 also counts the INODE and DIRLIST keys of inodes numbered below the base's count plus the table's size (the
+        // kernel numbers new inodes from a counter after the base's) and the highest such inode, which size the index's flat
+        // array: at most one INODE and one DIRLIST value per inode up to the base's count plus the used buckets.
         const int chunkBuckets = 1 << 16;
-        var chunk = new ulong[2 * (int)Math.Min(n, (ulong)chunkBuckets)];
-        ulong chunkFirst = ulong.MaxValue;
-        ulong StateKey(ulong i, out ulong value)
+        var buffer = BitConverter.IsLittleEndian ? null : new ulong[2 * (int)Math.Min(n, (ulong)chunkBuckets)];
+        ReadOnlySpan<ulong> Chunk(ulong firstBucket, int count)
         {
-            if (i - chunkFirst >= (ulong)chunk.Length / 2 || chunkFirst == ulong.MaxValue)
+            var bytes = _memory.Span(_bucketTable + firstBucket * OverlayBucket.RecordSize, count * OverlayBucket.RecordSize);
+            if (buffer is null) return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes);
+            OverlayBucket.ReadTable(bytes, buffer);
+            return buffer.AsSpan(0, 2 * count);
+        }
+        var positions = new List<uint>();
+        ulong firstUnused = n;
+        int dense = 0;
+        ulong denseBound = _reader.InodeCount + n, highest = 0;
+        for (ulong c = 0; c < n; c += chunkBuckets)
+        {
+            int count = (int)Math.Min(chunkBuckets, n - c);
+            var words = Chunk(c, count);
+            for (int k = 0; k < count; k++)
             {
-                chunkFirst = i & ~(ulong)(chunkBuckets - 1);
-                int count = (int)Math.Min((ulong)chunk.Length / 2, n - chunkFirst);
-                var bytes = _memory.Span(_bucketTable + chunkFirst * OverlayBucket.RecordSize, count * OverlayBucket.RecordSize);
-                OverlayBucket.ReadTable(bytes, chunk);
+                ulong stateKey = words[2 * k];
+                if ((stateKey & 1) == 0)
+                {
+                    if (firstUnused == n) firstUnused = c + (ulong)k;
+                    continue;
+                }
+                positions.Add((uint)(c + (ulong)k));
+                ulong key = stateKey >> 1;
+                if ((key & OverlayKeys.SuffixMask) >= OverlayKeys.DirListSuffix && key >> OverlayKeys.InoShift < denseBound)
+                {
+                    dense++;
+                    highest = Math.Max(highest, key >> OverlayKeys.InoShift);
+                }
             }
-            int at = (int)(i - chunkFirst) * 2;
-            value = chunk[at + 1];
-            return chunk[at];
         }
-        // Start just after an unused bucket (if any), so every run of used buckets is seen from its start.
-        ulong first = 0;
-        bool anyUnused = false;
-        int marked = 0;
-        for (ulong i = 0; i < n; i++)
-        {
-            if ((StateKey(i, out _) & 1) != 0) marked++;
-            else if (!anyUnused) { first = (i + 1) & mask; anyUnused = true; }
-        }
-        var index = new OverlayKeyIndex(marked);
+        int marked = positions.Count;
+        ulong denseLimit = dense == 0 ? 0 : Math.Min(highest + 1, _reader.InodeCount + (ulong)marked + 1);
+        var index = new OverlayKeyIndex(marked, marked - dense, denseLimit);
+        used = marked;
+        if (marked == 0) return index;
+        // Walk the used buckets in probe order from just after an unused bucket (if any), so every run of used buckets is
+        // seen from its start: a run ends where the next used bucket is not the next bucket.
+        bool anyUnused = firstUnused != n;
+        ulong first = anyUnused ? (firstUnused + 1) & mask : 0;
+        int startAt = positions.BinarySearch((uint)first);
+        if (startAt < 0) startAt = ~startAt;
         // Only a full table (no unused bucket: a probe can wrap all the way round) needs the distances of repeated keys.
         var distance = anyUnused ? null : new Dictionary<ulong, ulong>();
-        used = 0;
-        ulong runStart = first;
-        for (ulong step = 0; step < n; step++)
+        ulong runStart = first, previous = ulong.MaxValue;
+        ulong loadedFirst = ulong.MaxValue;
+        ReadOnlySpan<ulong> loaded = default;
+        for (int t = 0; t < marked; t++)
         {
-            ulong p = (first + step) & mask;
-            ulong stateKey = StateKey(p, out ulong value);
-            if ((stateKey & 1) == 0) { runStart = (p + 1) & mask; continue; }
-            used++;
-            ulong key = stateKey >> 1;
+            ulong p = positions[(startAt + t) % marked];
+            if (previous == ulong.MaxValue || p != ((previous + 1) & mask)) runStart = t == 0 && !anyUnused ? first : p;
+            previous = p;
+            if (p - loadedFirst >= chunkBuckets || loadedFirst == ulong.MaxValue)
+            {
+                loadedFirst = p & ~(ulong)(chunkBuckets - 1);
+                loaded = Chunk(loadedFirst, (int)Math.Min(chunkBuckets, n - loadedFirst));
+            }
+            int at = (int)(p - loadedFirst) * 2;
+            ulong key = loaded[at] >> 1, value = loaded[at + 1];
             ulong home = key & mask;
             if (distance is null)
             {
@@ -218,57 +250,91 @@ public sealed class OverlayView : IImageTree, INameLookup
     public (OverlayDirentEntry Entry, ulong Offset)? FindDirent(ulong dir, ReadOnlySpan<byte> name)
     {
         ulong key = OverlayKeys.Dirent(dir, name);
-        if (!_index.TryGetValue(key, out ulong off)) return null;
+        ulong off = FindDirentOffset(dir, name, key);
+        return off == DaxFsV8Constants.None ? null : (OverlayDirentEntry.ReadWithName(PoolBytes(off, OverlayDirentEntry.RecordSize)), off);
+    }
+
+    /// <summary>As <see cref="FindDirent"/> for the name's key <paramref name="key"/>: the pool offset of the dirent found (none: not found), read in place.</summary>
+    private ulong FindDirentOffset(ulong dir, ReadOnlySpan<byte> name, ulong key)
+    {
+        if (!_index.TryGetValue(key, out ulong off)) return DaxFsV8Constants.None;
         ulong steps = 0;
         while (off != DaxFsV8Constants.None)
         {
             if (++steps > MaxSteps)
                 throw new DaxFsFormatException(RuleIds.OverlayChainCycle, (long)(_pool + Math.Min(off, _poolSize)),
                     $"The dirent chain of key 0x{key:x} has more links than dirents fit in the pool: it loops.");
-            var e = ReadDirent(off, key);
-            if (e.ParentIno == dir && e.NameLength == name.Length && e.Name.SequenceEqual(name)) return (e, off);
-            off = e.Next;
+            var b = ChainedDirent(off, key);
+            if (Superblock.U64(b, OverlayDirentEntry.Offsets.ParentIno) == dir
+                && b.Slice(OverlayDirentEntry.Offsets.Name, Superblock.U16(b, OverlayDirentEntry.Offsets.NameLength)).SequenceEqual(name))
+                return off;
+            off = Superblock.U64(b, OverlayDirentEntry.Offsets.Next);
         }
-        return null;
+        return DaxFsV8Constants.None;
     }
 
-    private OverlayDirentEntry ReadDirent(ulong off, ulong key)
+    /// <summary>The dirent record at <paramref name="off"/> on the chain of <paramref name="key"/>, checked (inside the pool, a DIRENT, a name length of 1..255).</summary>
+    private ReadOnlySpan<byte> ChainedDirent(ulong off, ulong key)
     {
-        var e = OverlayDirentEntry.ReadWithName(PoolBytes(off, OverlayDirentEntry.RecordSize, RuleIds.OverlayChainCycle));
-        if (e.Type != (uint)OverlayEntryType.Dirent)
+        var b = PoolBytes(off, OverlayDirentEntry.RecordSize, RuleIds.OverlayChainCycle);
+        uint type = Superblock.U32(b, OverlayDirentEntry.Offsets.Type);
+        if (type != (uint)OverlayEntryType.Dirent)
             throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + off),
-                $"The overlay entry at pool offset 0x{off:x} (key 0x{key:x}) has type {e.Type}, not 3 (DIRENT).");
-        if (e.NameLength is 0 or > DaxFsConstants.NameMax)
+                $"The overlay entry at pool offset 0x{off:x} (key 0x{key:x}) has type {type}, not 3 (DIRENT).");
+        ushort nameLength = Superblock.U16(b, OverlayDirentEntry.Offsets.NameLength);
+        if (nameLength is 0 or > DaxFsConstants.NameMax)
             throw new DaxFsFormatException(RuleIds.OverlayDirentName, (long)(_pool + off) + OverlayDirentEntry.Offsets.NameLength,
-                $"The overlay dirent at pool offset 0x{off:x} has name length {e.NameLength}, outside 1..255.");
-        return e;
+                $"The overlay dirent at pool offset 0x{off:x} has name length {nameLength}, outside 1..255.");
+        return b;
     }
+
+    /// <summary>True when the overlay dirent at <paramref name="off"/> (one <see cref="FindDirentOffset"/> found) is a tombstone.</summary>
+    private bool IsTombstone(ulong off) =>
+        (Superblock.U32(PoolBytes(off, OverlayDirentEntry.RecordSize), OverlayDirentEntry.Offsets.Flags) & OverlayDirentEntry.FlagTombstone) != 0;
 
     /// <summary>The overlay dirents of directory <paramref name="dir"/> in its DIRLIST order (newest first), all of them (tombstones and other parents included).</summary>
     public IEnumerable<(OverlayDirentEntry Entry, ulong Offset)> DirList(ulong dir)
     {
+        ulong steps = 0;
+        for (ulong cur = FirstListed(dir); cur != DaxFsV8Constants.None;)
+        {
+            var e = OverlayDirentEntry.ReadWithName(ListedDirent(dir, cur, ref steps));
+            yield return (e, cur);
+            cur = e.DirNext;
+        }
+    }
+
+    /// <summary>The pool offset of the newest dirent on <paramref name="dir"/>'s DIRLIST, or none (no list, or an empty one).</summary>
+    private ulong FirstListed(ulong dir)
+    {
         ulong key = OverlayKeys.DirList(dir);
-        if (!_index.TryGetValue(key, out ulong off)) yield break;
+        if (!_index.TryGetValue(key, out ulong off)) return DaxFsV8Constants.None;
         var list = OverlayDirListEntry.Read(PoolBytes(off, OverlayDirListEntry.RecordSize));
         if (list.Type != (uint)OverlayEntryType.DirList)
             throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + off),
                 $"The overlay entry for the list of directory {dir} at pool offset 0x{off:x} has type {list.Type}, not 4 (DIRLIST).");
-        ulong steps = 0;
-        for (ulong cur = list.First; cur != DaxFsV8Constants.None;)
-        {
-            if (++steps > MaxSteps)
-                throw new DaxFsFormatException(RuleIds.OverlayDirListCycle, (long)(_pool + Math.Min(cur, _poolSize)),
-                    $"The overlay list of directory {dir} has more links than dirents fit in the pool: it loops.");
-            var e = OverlayDirentEntry.ReadWithName(PoolBytes(cur, OverlayDirentEntry.RecordSize, RuleIds.OverlayDirListCycle));
-            if (e.Type != (uint)OverlayEntryType.Dirent)
-                throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + cur),
-                    $"The overlay list of directory {dir} links pool offset 0x{cur:x}, whose type is {e.Type}, not 3 (DIRENT).");
-            if (e.NameLength is 0 or > DaxFsConstants.NameMax)
-                throw new DaxFsFormatException(RuleIds.OverlayDirentName, (long)(_pool + cur) + OverlayDirentEntry.Offsets.NameLength,
-                    $"The overlay dirent at pool offset 0x{cur:x} has name length {e.NameLength}, outside 1..255.");
-            yield return (e, cur);
-            cur = e.DirNext;
-        }
+        return list.First;
+    }
+
+    /// <summary>
+    /// The dirent record at <paramref name="cur"/>, link <paramref name="steps"/> + 1 of <paramref name="dir"/>'s DIRLIST,
+    /// checked (inside the pool, a DIRENT, a name length of 1..255, and no more links than dirents fit in the pool).
+    /// </summary>
+    private ReadOnlySpan<byte> ListedDirent(ulong dir, ulong cur, ref ulong steps)
+    {
+        if (++steps > MaxSteps)
+            throw new DaxFsFormatException(RuleIds.OverlayDirListCycle, (long)(_pool + Math.Min(cur, _poolSize)),
+                $"The overlay list of directory {dir} has more links than dirents fit in the pool: it loops.");
+        var b = PoolBytes(cur, OverlayDirentEntry.RecordSize, RuleIds.OverlayDirListCycle);
+        uint type = Superblock.U32(b, OverlayDirentEntry.Offsets.Type);
+        if (type != (uint)OverlayEntryType.Dirent)
+            throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + cur),
+                $"The overlay list of directory {dir} links pool offset 0x{cur:x}, whose type is {type}, not 3 (DIRENT).");
+        ushort nameLength = Superblock.U16(b, OverlayDirentEntry.Offsets.NameLength);
+        if (nameLength is 0 or > DaxFsConstants.NameMax)
+            throw new DaxFsFormatException(RuleIds.OverlayDirentName, (long)(_pool + cur) + OverlayDirentEntry.Offsets.NameLength,
+                $"The overlay dirent at pool offset 0x{cur:x} has name length {nameLength}, outside 1..255.");
+        return b;
     }
 
     // ------------------------------------------------------------------ inodes
@@ -379,44 +445,102 @@ public sealed class OverlayView : IImageTree, INameLookup
     {
         if (!TryGetAttributes(dirIno, out var d) || ModeBits.TypeOf(d.Mode) != DaxFsItemType.Directory)
             throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
+        // The directory's DIRLIST entry loads while its base entries are listed.
+        if (_index.TryGetValue(OverlayKeys.DirList(dirIno), out ulong listOffset)) PrefetchPool(listOffset);
         if (IsBaseDirectory(dirIno))
         {
             ulong start = _reader.ListedDirectory((uint)dirIno, out ulong count);
-            var seen = new HashSet<ulong>(count > int.MaxValue ? int.MaxValue : (int)count);
+            // Names of a directory DaxFs or a sorting mkdaxfs built come in strictly ascending byte order, which proves each
+            // the first of its name with one comparison; from the first name out of order on, the keys seen so far are
+            // kept in a set (filled with the earlier entries' then), as for any order.
+            HashSet<ulong>? seen = null;
+            int previous = 0; // the previous entry's name length (its record is the one before)
             for (ulong j = 0; j < count; j++)
-                if (BaseEntryItem((uint)dirIno, j, start + j * DaxFsConstants.DirentStride, dirPath, depth, dirBytes, seen) is { } item)
+            {
+                // The INODE entry (if any) of the next entry's inode loads while this entry is made into an item.
+                if (j + 1 < count) PrefetchInodeEntry(_reader.ListedIno(start + (j + 1) * DaxFsConstants.DirentStride));
+                if (BaseEntryItem((uint)dirIno, j, start, dirPath, depth, dirBytes, ref seen, ref previous) is { } item)
                     yield return item;
+            }
         }
-        foreach (var (e, off) in DirList(dirIno))
+        ulong steps = 0;
+        for (ulong cur = FirstListed(dirIno); cur != DaxFsV8Constants.None;)
         {
-            if (e.Tombstone || e.ParentIno != dirIno) continue;
-            if (OverlayEntryItem(dirIno, e, off, dirPath, depth, dirBytes) is { } item) yield return item;
+            var item = OverlayEntryItem(dirIno, cur, ref steps, out ulong next, dirPath, depth, dirBytes);
+            if (item is not null) yield return item;
+            cur = next;
         }
     }
 
-    /// <summary>Base entry <paramref name="j"/> of <paramref name="dir"/> as listed, or null when a tombstone hides its name.</summary>
-    private ImageItem? BaseEntryItem(uint dir, ulong j, ulong at, string dirPath, int depth, byte[]? dirBytes, HashSet<ulong> seen)
+    /// <summary>Base entry <paramref name="j"/> of <paramref name="dir"/> (its entries from <paramref name="start"/>) as listed, or null when a tombstone hides its name.</summary>
+    /// <param name="previous">The listed length of entry <paramref name="j"/> - 1's name; set to this entry's.</param>
+    private ImageItem? BaseEntryItem(uint dir, ulong j, ulong start, string dirPath, int depth, byte[]? dirBytes, ref HashSet<ulong>? seen, ref int previous)
     {
+        ulong at = start + j * DaxFsConstants.DirentStride;
         var name = _reader.ReadListedEntry(dir, j, at, out uint listedIno, out uint mode, out bool cut);
         ulong key = OverlayKeys.Dirent(dir, name);
-        bool first = seen.Add(key);
+        bool first;
+        if (seen is null)
+        {
+            first = j == 0 || ListedName(at - DaxFsConstants.DirentStride, previous).SequenceCompareTo(name) < 0;
+            if (!first)
+            {
+                seen = new HashSet<ulong>();
+                for (ulong k = 0; k < j; k++)
+                    seen.Add(OverlayKeys.Dirent(dir, _reader.ReadListedEntry(dir, k, start + k * DaxFsConstants.DirentStride, out _, out _, out _)));
+                first = seen.Add(key);
+            }
+        }
+        else first = seen.Add(key);
+        previous = name.Length;
         if (!_index.ContainsKey(key) && first && !cut)
             return Resolved(dirPath, name, listedIno, listedIno, depth, (long)at, dirBytes, mode);
-        if (FindDirent(dir, name) is { } hidden && hidden.Entry.Tombstone) return null;
+        if (FindDirentOffset(dir, name, key) is var hidden && hidden != DaxFsV8Constants.None && IsTombstone(hidden)) return null;
         return Resolve(dir, name, listedIno, mode, (long)at, dirPath, depth, dirBytes);
     }
 
-    /// <summary>A live overlay dirent of <paramref name="dir"/> as listed (null when its name is empty up to a NUL).</summary>
-    private ImageItem? OverlayEntryItem(ulong dir, in OverlayDirentEntry e, ulong off, string dirPath, int depth, byte[]? dirBytes)
+    /// <summary>A hint that the INODE entry of <paramref name="ino"/>, if it has one, will be read soon.</summary>
+    private void PrefetchInodeEntry(ulong ino)
     {
-        var name = e.Name;
+        if (_index.TryGetValue(OverlayKeys.Inode(ino), out ulong off)) PrefetchPool(off);
+    }
+
+    /// <summary>A hint that pool bytes at <paramref name="offset"/> will be read soon (nothing when it is outside the pool).</summary>
+    private void PrefetchPool(ulong offset)
+    {
+        if (offset < _poolSize) _memory.Prefetch(_pool + offset);
+    }
+
+    /// <summary>The listed name (<paramref name="length"/> bytes) of the base dirent at <paramref name="at"/>, read and checked before.</summary>
+    private ReadOnlySpan<byte> ListedName(ulong at, int length) => _memory.Span(at + Dirent.NameOffset, length);
+
+    /// <summary>
+    /// The overlay dirent at <paramref name="off"/> on <paramref name="dir"/>'s DIRLIST (checked as <see cref="DirList"/>
+    /// checks it), as listed: null for a tombstone, a dirent of another parent, or a name empty up to a NUL. Read in place,
+    /// no copy of the record or its name.
+    /// </summary>
+    private ImageItem? OverlayEntryItem(ulong dir, ulong off, ref ulong steps, out ulong next, string dirPath, int depth, byte[]? dirBytes)
+    {
+        var b = ListedDirent(dir, off, ref steps);
+        next = Superblock.U64(b, OverlayDirentEntry.Offsets.DirNext);
+        // The next dirent lies elsewhere in the pool: its first two cache lines (fields and a short name) load while this
+        // one is made into an item, and the line before it, where the kernel put the INODE entry of a new name's inode
+        // (create and mkdir allocate the INODE entry, then the dirent).
+        PrefetchPool(next);
+        PrefetchPool(next + 64);
+        PrefetchPool(next - OverlayInodeEntry.RecordSize);
+        if ((Superblock.U32(b, OverlayDirentEntry.Offsets.Flags) & OverlayDirentEntry.FlagTombstone) != 0
+            || Superblock.U64(b, OverlayDirentEntry.Offsets.ParentIno) != dir) return null;
+        ulong child = Superblock.U64(b, OverlayDirentEntry.Offsets.ChildIno);
+        uint childMode = Superblock.U32(b, OverlayDirentEntry.Offsets.ChildMode);
+        var name = b.Slice(OverlayDirentEntry.Offsets.Name, Superblock.U16(b, OverlayDirentEntry.Offsets.NameLength));
         int nul = name.IndexOf((byte)0);
         if (nul >= 0) name = name[..nul];
         if (name.IsEmpty) return null;
         long offset = (long)(_pool + off);
         if (nul < 0 && _index.TryGetValue(OverlayKeys.Dirent(dir, name), out ulong head) && head == off)
-            return Resolved(dirPath, name, e.ChildIno, e.ChildIno, depth, offset, dirBytes, e.ChildMode);
-        return Resolve(dir, name, e.ChildIno, e.ChildMode, offset, dirPath, depth, dirBytes);
+            return Resolved(dirPath, name, child, child, depth, offset, dirBytes, childMode);
+        return Resolve(dir, name, child, childMode, offset, dirPath, depth, dirBytes);
     }
 
     /// <summary>A listed name (dirent inode <paramref name="listedIno"/>) that a lookup finds as <paramref name="ino"/>; unreachable when that inode has no attributes.</summary>

@@ -402,6 +402,9 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         return name;
     }
 
+    /// <summary>The inode number of the base dirent at <paramref name="at"/> (an entry of an array <see cref="ListedDirectory"/> checked), unchecked itself.</summary>
+    internal uint ListedIno(ulong at) => Dirent.ReadIno(_memory.Span(at, sizeof(uint)));
+
     /// <summary>The absolute offset of a directory's entry array of <paramref name="count"/> entries, checked to lie inside the base image.</summary>
     private ulong DirectoryStart(uint dirIno, in BaseInode inode, ulong count)
     {

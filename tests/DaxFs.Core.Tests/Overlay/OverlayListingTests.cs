@@ -47,14 +47,24 @@ public class OverlayListingTests
             ? $"{i.FullName}|unreachable {i.Ino}|{i.Inode.Mode:x}|{i.EntryOffset}"
             : $"{i.FullName}|{i.Ino}|{i.Inode.Mode:x}|{i.Inode.Size}|{i.Inode.Uid}|{i.Inode.Nlink}|{i.EntryOffset}").ToList();
 
+    /// <summary>How the root's base entries are put before the overlay is written: as mkdaxfs made them, in ascending or
+    /// descending byte order (the listing proves a name the first of its name by order only while the names ascend), or
+    /// ascending with the third entry given the second's name (a name listed twice in the base: the lookup finds the first).</summary>
+    public enum BaseOrder { AsMade, Ascending, Descending, Repeated }
+
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void The_listing_equals_readdir_and_a_lookup_of_every_name(int seed)
+    [InlineData(1, BaseOrder.AsMade)]
+    [InlineData(2, BaseOrder.AsMade)]
+    [InlineData(3, BaseOrder.AsMade)]
+    [InlineData(1, BaseOrder.Ascending)]
+    [InlineData(2, BaseOrder.Descending)]
+    [InlineData(3, BaseOrder.Repeated)]
+    [InlineData(4, BaseOrder.Repeated)]
+    public void The_listing_equals_readdir_and_a_lookup_of_every_name(int seed, BaseOrder order)
     {
         string path = Validate.V8ValidationTests.V8("basic.v8.split.daxfs");
         byte[] image = File.ReadAllBytes(path);
+        Reorder(image, order);
         using var baseReader = DaxFsImageReader.Open(new ByteImageMemory((byte[])image.Clone()));
         var baseItems = baseReader.Walk("/").ToList();
         var dirs = new List<(ulong Ino, List<byte[]> Names)> { (1, new()) };
@@ -69,7 +79,9 @@ public class OverlayListingTests
         var live = new List<(int Dir, byte[] Name, ulong Ino)>();
         foreach (var (d, k) in dirs.Select((d, k) => (d, k)))
             foreach (var n in d.Names)
-                if (baseReader.TryLookup(ParentPathOf(baseItems, d.Ino) + "/" + Encoding.UTF8.GetString(n), out uint ino)) live.Add((k, n, ino));
+                if (baseReader.TryLookup(ParentPathOf(baseItems, d.Ino) + "/" + Encoding.UTF8.GetString(n), out uint ino)
+                    && !(order == BaseOrder.Repeated && k == 0 && n.AsSpan().SequenceEqual(dirs[0].Names[1]))) // the repeated name stays untouched
+                    live.Add((k, n, ino));
         for (int op = 0; op < 120; op++)
         {
             int kind = rng.Next(6);
@@ -112,6 +124,24 @@ public class OverlayListingTests
         var expected = Reference(view);
         Assert.Equal(expected, Listed(view));
         Assert.Equal(2, Listed(view).Count(l => l.StartsWith("/" + Encoding.UTF8.GetString(dirs[0].Names[0]) + "|", StringComparison.Ordinal)));
+        if (order == BaseOrder.Repeated) Assert.Equal(2, dirs[0].Names.Count(n => n.AsSpan().SequenceEqual(dirs[0].Names[1])));
+    }
+
+    /// <summary>Rewrites the root's base entry array in place in the order <paramref name="order"/> names.</summary>
+    private static void Reorder(byte[] image, BaseOrder order)
+    {
+        if (order == BaseOrder.AsMade) return;
+        ulong start, count;
+        using (var r = DaxFsImageReader.Open(new ByteImageMemory((byte[])image.Clone()))) start = r.ListedDirectory(1, out count);
+        Assert.True(count >= 3);
+        var entries = Enumerable.Range(0, (int)count)
+            .Select(j => image.AsSpan((int)start + j * DaxFsConstants.DirentStride, DaxFsConstants.DirentSize).ToArray()).ToList();
+        static byte[] Name(byte[] e) => e.AsSpan(Dirent.NameOffset, Dirent.ReadNameLength(e)).ToArray();
+        entries.Sort((a, b) => Name(a).AsSpan().SequenceCompareTo(Name(b)));
+        if (order == BaseOrder.Descending) entries.Reverse();
+        if (order == BaseOrder.Repeated)
+            Dirent.Write(entries[2], Dirent.ReadIno(entries[2]), Dirent.ReadMode(entries[2]), Name(entries[1]));
+        for (int j = 0; j < entries.Count; j++) entries[j].CopyTo(image, (int)start + j * DaxFsConstants.DirentStride);
     }
 
     private static string ParentPathOf(List<ImageItem> items, ulong dirIno) =>
