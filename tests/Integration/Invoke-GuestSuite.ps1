@@ -58,8 +58,9 @@ $watch.Stop()
     StartSeconds = [math]::Round($startSeconds, 1)
     TestSeconds = [math]::Round($watch.Elapsed.TotalSeconds, 1)
     # Hostile.Tests.ps1 leaves its counts here (refused, mounted and read, refused by the kernel).
-    Hostile = $(if (Test-Path -LiteralPath (Join-Path $DataPath 'results/hostile-counts.json')) { Get-Content -Raw (Join-Path $DataPath 'results/hostile-counts.json') | ConvertFrom-Json } else { $null })
-    V8 = $(if (Test-Path -LiteralPath (Join-Path $DataPath 'results/v8-counts.json')) { Get-Content -Raw (Join-Path $DataPath 'results/v8-counts.json') | ConvertFrom-Json } else { $null })
+    # (Only the boot that makes them: boots run side by side on one data folder.)
+    Hostile = $(if ($Boot -eq 'hostile' -and (Test-Path -LiteralPath (Join-Path $DataPath 'results/hostile-counts.json'))) { Get-Content -Raw (Join-Path $DataPath 'results/hostile-counts.json') | ConvertFrom-Json } else { $null })
+    V8 = $(if ($Boot -eq 'v8' -and (Test-Path -LiteralPath (Join-Path $DataPath 'results/v8-counts.json'))) { Get-Content -Raw (Join-Path $DataPath 'results/v8-counts.json') | ConvertFrom-Json } else { $null })
     Tests = @($result.Tests | ForEach-Object { [pscustomobject]@{ Name = $_.ExpandedPath; Result = $_.Result; Seconds = [math]::Round($_.Duration.TotalSeconds, 2) } })
 } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $ResultFile
 exit 0

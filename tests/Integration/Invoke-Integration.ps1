@@ -57,7 +57,14 @@ param(
     [string] $KernelModule8,
     # Limit for one boot, in seconds (run-vm.sh --timeout). The devdax boot took 666 s on a 2-core machine running two
     # other VMs and 1397 s with three (the runbooks took 225 s and 920 s of that): a loaded machine needs the margin.
-    [int] $BootTimeout = 2400
+    [int] $BootTimeout = 2400,
+    # CPUs of each guest (run-vm.sh --cpus). One by default: under emulation a second vCPU made pwsh start 2-4x slower
+    # on a loaded 2-core machine (the guest kernel waits on a vCPU the host has descheduled), and the hosts boot runs
+    # three guests at once.
+    [ValidateRange(1, 64)] [int] $GuestCpus = 1,
+    # How many single-guest boots run side by side (each VM's guest is one emulated CPU, about one core of this machine):
+    # this machine's cores, at most 2. The hosts boot (three guests) runs alone, after them.
+    [ValidateRange(1, 8)] [int] $Parallel = [math]::Max(1, [math]::Min(2, [Environment]::ProcessorCount))
 )
 
 Set-StrictMode -Version Latest
@@ -410,68 +417,117 @@ $prepare.Stop()
 Write-Host ("Integration: {0} trees, {1} images ({2} MiB of NVDIMM) in {3:0.0} s" -f $trees.Count, $images.Count, ($nvdimmSize / 1MB), $prepare.Elapsed.TotalSeconds)
 
 # ---- boot and test in the guest ----
-$kitArgs = @()
+$kitArgs = @('--cpus', "$GuestCpus")
 if ($Kernel) { $kitArgs += @('--kernel', (Resolve-Path -LiteralPath $Kernel).Path) }
 if ($KernelModule) { $kitArgs += @('--module', (Resolve-Path -LiteralPath $KernelModule).Path) }
+# The guest starts this pwsh's pwsh.dll with dotnet, not "dotnet pwsh", which goes through the SDK's tool lookup first
+# (seconds of emulated CPU); "pwsh" where this pwsh has no pwsh.dll.
+$guestPwsh = if (Test-Path -LiteralPath (Join-Path $PSHOME 'pwsh.dll')) { Join-Path $PSHOME 'pwsh.dll' } else { 'pwsh' }
 $boots = [Collections.Generic.List[object]]::new()
 $passed = 0; $failed = 0; $skipped = $(if ($v8Skip) { 1 } else { 0 })
+
+# One single-guest boot started in the background: run-vm.sh with its console in results/BOOT.console.txt.
+function Start-Boot([string] $Name, [int] $Restarts = 0) {
+    $json = Join-Path $results "$Name.json"
+    Remove-Item -LiteralPath $json -ErrorAction Ignore
+    # The v8 boot loads the format-8 module (and switches to the format-5 one within the boot to test both).
+    $bootKitArgs = if ($Name -eq 'v8') { @($kitArgs | Where-Object { $_ -ne '--module' -and $_ -ne $(if ($KernelModule) { (Resolve-Path -LiteralPath $KernelModule).Path }) }) + @('--module', $module8) } else { $kitArgs }
+    $vmArgs = @((Join-Path $Kit 'run-vm.sh')) + $bootKitArgs + @('--timeout', "$BootTimeout")
+    if ($Name -eq 'devdax') { $vmArgs += @('--devdax', '--memory-size', '512M') }
+    elseif ($Name -eq 'hostile') { $vmArgs += @('--memory-file', (Join-Path $data 'nvdimm-hostile.img'), '--memory-size', "$($hostileSize / 1MB)M") }
+    elseif ($Name -eq 'v8') { $vmArgs += @('--memory-file', (Join-Path $data 'nvdimm-v8.img'), '--memory-size', "$($v8Size / 1MB)M") }
+    else { $vmArgs += @('--memory-file', $nvdimm, '--memory-size', "$($nvdimmSize / 1MB)M") }
+    $vmArgs += @('--', 'dotnet', $guestPwsh, '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'Invoke-GuestSuite.ps1'),
+        '-Boot', $Name, '-PesterPath', $PesterPath, '-ModulePath', (Resolve-Path $ModulePath).Path, '-DataPath', $data, '-ResultFile', $json)
+    $console = Join-Path $results "$Name.console.txt"
+    Write-Host "Integration: boot '$Name' started$(if ($Restarts) { ' again' }): run-vm.sh $($vmArgs[1..($vmArgs.Count - 1)] -join ' ')"
+    # bash sends the VM's output and errors to the console file; every argument is passed as it is.
+    $si = [Diagnostics.ProcessStartInfo]::new('bash')
+    foreach ($a in @('-c', 'exec "$@" > "$0" 2>&1', $console) + $vmArgs) { $si.ArgumentList.Add([string]$a) }
+    $si.UseShellExecute = $false
+    $si.WorkingDirectory = $root
+    $env:DAXFS_IT_LAUNCHED = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+    $si.Environment['DAXFS_IT_LAUNCHED'] = $env:DAXFS_IT_LAUNCHED
+    [pscustomobject]@{ Name = $Name; Json = $json; Console = $console; Restarts = $Restarts; Watch = [Diagnostics.Stopwatch]::StartNew(); Process = [Diagnostics.Process]::Start($si) }
+}
+# A guest whose kernel panicked before its pwsh started (under a heavy load the emulated timer check can fail: "IO-APIC +
+# timer doesn't work"): no test of ours ran, so it is started once more. A crash after that is the boot's failure.
+function Test-PanickedBeforeStart($Run) {
+    $lines = @(Get-Content -LiteralPath $Run.Console -ErrorAction Ignore)
+    $Run.Restarts -eq 0 -and -not (Test-Path -LiteralPath $Run.Json) -and ($lines -match 'Kernel panic') -and -not ($lines -match '^Guest: ')
+}
+# The boot's entry for the summary, from its result file, exit code and console.
+function Complete-Boot($Run) {
+    $Run.Watch.Stop()
+    $b = $Run.Name
+    $code = $Run.Process.ExitCode
+    $console = @(Get-Content -LiteralPath $Run.Console -ErrorAction Ignore)
+    Write-Host "---- boot '$b': its console ($($console.Count) lines) ----"
+    $console | ForEach-Object { "[$b] $_" } | Out-Host
+    $entry = [ordered]@{ Name = $b; ExitCode = $code; Seconds = [math]::Round($Run.Watch.Elapsed.TotalSeconds, 1); Passed = 0; Failed = 0; Skipped = 0; Note = '' }
+    if ($Run.Restarts) { $entry.Note = 'started again after its kernel panicked while booting; ' }
+    $r = if (Test-Path -LiteralPath $Run.Json) { Get-Content -Raw -LiteralPath $Run.Json | ConvertFrom-Json } else { $null }
+    if ($r) {
+        $entry.Passed = $r.Passed; $entry.Failed = $r.Failed; $entry.Skipped = $r.Skipped
+        $entry.PwshStartSeconds = $r.StartSeconds; $entry.TestSeconds = $r.TestSeconds
+        if ($r.PSObject.Properties['Hostile'] -and $r.Hostile) { $entry.Hostile = $r.Hostile }
+        if ($r.PSObject.Properties['V8'] -and $r.V8) { $entry.V8 = $r.V8 }
+    }
+    if (-not $r -or $code -ne 0) {
+        # No results, or the guest did not end cleanly after writing them (a crash afterwards): a failure either way,
+        # with the console's last lines (the kernel's oops) in the result.
+        $entry.Failed += 1
+        $entry.Note += switch ($code) {
+            124 { "the time limit of $BootTimeout s was reached" }
+            125 { 'the guest stopped before the suite finished: a kernel crash (see the console lines)' }
+            2 { 'run-vm.sh refused (usage or a missing prerequisite, see above)' }
+            0 { 'the suite wrote no results (exit 0)' }
+            default { "run-vm.sh exited with $code" }
+        }
+        $entry.ConsoleTail = @($console | Select-Object -Last 40)
+        Write-Host "Integration: boot '$b' failed: $($entry.Note). The last console lines:" -ForegroundColor Red
+        $entry.ConsoleTail | ForEach-Object { Write-Host "  $_" -ForegroundColor Red }
+    }
+    Write-Host ("Integration: boot '{0}' ended after {1:0} s: {2} passed, {3} failed, {4} skipped" -f $b, $entry.Seconds, $entry.Passed, $entry.Failed, $entry.Skipped)
+    [pscustomobject]$entry
+}
+
+$running = [Collections.Generic.List[object]]::new()
 Push-Location $root
 try {
-    foreach ($b in $Boot) {
-        if ($b -eq 'hosts') {
-            # Three guests on one memory file and this machine reading it offline (Invoke-HostsBoot.ps1).
-            Write-Host "Integration: boot 'hosts': three guests on one memory file"
-            $entry = & (Join-Path $PSScriptRoot 'Invoke-HostsBoot.ps1') -Kit $Kit -KitArgs $kitArgs -PesterPath $PesterPath -ModulePath $ModulePath -DataPath $data -BootTimeout $BootTimeout
+    # The single-guest boots, up to -Parallel of them side by side (each VM is its own process on its own memory file;
+    # their guests write only their own files under results/), in the order given.
+    $queue = [Collections.Generic.Queue[string]]::new([string[]]@($Boot | Where-Object { $_ -ne 'hosts' }))
+    while ($queue.Count -or $running.Count) {
+        while ($queue.Count -and $running.Count -lt $Parallel) { $running.Add((Start-Boot $queue.Dequeue())) }
+        Start-Sleep -Milliseconds 500
+        foreach ($run in @($running | Where-Object { $_.Process.HasExited })) {
+            $null = $running.Remove($run)
+            $run.Process.WaitForExit()
+            if (Test-PanickedBeforeStart $run) {
+                Write-Host "Integration: boot '$($run.Name)': its kernel panicked while booting, before any test; starting it again" -ForegroundColor Yellow
+                Copy-Item -LiteralPath $run.Console "$($run.Console).panic" -Force
+                $running.Add((Start-Boot $run.Name 1))
+                continue
+            }
+            $entry = Complete-Boot $run
             $passed += $entry.Passed; $failed += $entry.Failed; $skipped += $entry.Skipped
             $boots.Add($entry)
-            continue
         }
-        $json = Join-Path $results "$b.json"
-        # The v8 boot loads the format-8 module (and switches to the format-5 one within the boot to test both).
-        $bootKitArgs = if ($b -eq 'v8') { @($kitArgs | Where-Object { $_ -ne '--module' -and $_ -ne $(if ($KernelModule) { (Resolve-Path -LiteralPath $KernelModule).Path }) }) + @('--module', $module8) } else { $kitArgs }
-        $vmArgs = @((Join-Path $Kit 'run-vm.sh')) + $bootKitArgs + @('--timeout', "$BootTimeout")
-        if ($b -eq 'devdax') { $vmArgs += @('--devdax', '--memory-size', '512M') }
-        elseif ($b -eq 'hostile') { $vmArgs += @('--memory-file', (Join-Path $data 'nvdimm-hostile.img'), '--memory-size', "$($hostileSize / 1MB)M") }
-        elseif ($b -eq 'v8') { $vmArgs += @('--memory-file', (Join-Path $data 'nvdimm-v8.img'), '--memory-size', "$($v8Size / 1MB)M") }
-        else { $vmArgs += @('--memory-file', $nvdimm, '--memory-size', "$($nvdimmSize / 1MB)M") }
-        $vmArgs += @('--', 'dotnet', 'pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'Invoke-GuestSuite.ps1'),
-            '-Boot', $b, '-PesterPath', $PesterPath, '-ModulePath', (Resolve-Path $ModulePath).Path, '-DataPath', $data, '-ResultFile', $json)
-        Write-Host "Integration: boot '$b': run-vm.sh $($vmArgs[1..($vmArgs.Count - 1)] -join ' ')"
-        $watch = [Diagnostics.Stopwatch]::StartNew()
-        $env:DAXFS_IT_LAUNCHED = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
-        # Kept as well as shown: when the guest dies, its console's last lines (the kernel's oops) go into the result.
-        $console = [Collections.Generic.List[string]]::new()
-        & bash @vmArgs 2>&1 | ForEach-Object { $line = "$_"; $console.Add($line); if ($console.Count -gt 400) { $console.RemoveAt(0) }; $line } | Out-Host
-        $code = $LASTEXITCODE
-        $watch.Stop()
-        $entry = [ordered]@{ Name = $b; ExitCode = $code; Seconds = [math]::Round($watch.Elapsed.TotalSeconds, 1); Passed = 0; Failed = 0; Skipped = 0; Note = '' }
-        $r = if (Test-Path -LiteralPath $json) { Get-Content -Raw -LiteralPath $json | ConvertFrom-Json } else { $null }
-        if ($r) {
-            $entry.Passed = $r.Passed; $entry.Failed = $r.Failed; $entry.Skipped = $r.Skipped
-            $entry.PwshStartSeconds = $r.StartSeconds; $entry.TestSeconds = $r.TestSeconds
-            if ($r.PSObject.Properties['Hostile'] -and $r.Hostile) { $entry.Hostile = $r.Hostile }
-            if ($r.PSObject.Properties['V8'] -and $r.V8) { $entry.V8 = $r.V8 }
-        }
-        if (-not $r -or $code -ne 0) {
-            # No results, or the guest did not end cleanly after writing them (a crash afterwards): a failure either way,
-            # with the console's last lines (the kernel's oops) in the result.
-            $entry.Failed += 1
-            $entry.Note = switch ($code) {
-                124 { "the time limit of $BootTimeout s was reached" }
-                125 { 'the guest stopped before the suite finished: a kernel crash (see the console lines)' }
-                2 { 'run-vm.sh refused (usage or a missing prerequisite, see above)' }
-                0 { 'the suite wrote no results (exit 0)' }
-                default { "run-vm.sh exited with $code" }
-            }
-            $entry.ConsoleTail = @($console | Select-Object -Last 40)
-            Write-Host "Integration: boot '$b' failed: $($entry.Note). The last console lines:" -ForegroundColor Red
-            $entry.ConsoleTail | ForEach-Object { Write-Host "  $_" -ForegroundColor Red }
-        }
+    }
+    if ($Boot -contains 'hosts') {
+        # Three guests on one memory file and this machine reading it offline (Invoke-HostsBoot.ps1): alone, after the others.
+        Write-Host "Integration: boot 'hosts': three guests on one memory file"
+        $entry = & (Join-Path $PSScriptRoot 'Invoke-HostsBoot.ps1') -Kit $Kit -KitArgs $kitArgs -PesterPath $PesterPath -ModulePath $ModulePath -DataPath $data -BootTimeout $BootTimeout
         $passed += $entry.Passed; $failed += $entry.Failed; $skipped += $entry.Skipped
-        $boots.Add([pscustomobject]$entry)
+        $boots.Add($entry)
     }
 }
-finally { Pop-Location }
+finally {
+    # Stopped (Ctrl+C, an error here): no VM is left running.
+    foreach ($run in @($running)) { if (-not $run.Process.HasExited) { $run.Process.Kill($true) } }
+    Pop-Location
+}
 
 Write-Host ''
 Write-Host 'Integration boots:'
