@@ -6,8 +6,11 @@
 
 # The image (a small tree: base files the guests overwrite, rename and append to) at OFFSET of MEMORY; hostsv8.json for
 # the guests. Nothing is written when the kit has no format-8 module: HostsV8.Tests.ps1 then skips.
-function Initialize-HostsV8([string] $Dir, [string] $Memory, [long] $Offset, [string] $Kit, [string[]] $KitArgs) {
-    $module8 = Join-Path $Kit 'kernel/daxfs-v8.ko'
+# MODULE8: the format-8 daxfs.ko for the guests' kernel (Invoke-Integration's -KernelModule8 or the kit's); SKIPREASON: why
+# there is none (an own kernel without one), printed instead.
+function Initialize-HostsV8([string] $Dir, [string] $Memory, [long] $Offset, [string] $Kit, [string[]] $KitArgs, [string] $Module8, [string] $SkipReason) {
+    $module8 = if ($Module8) { $Module8 } else { Join-Path $Kit 'kernel/daxfs-v8.ko' }
+    if ($SkipReason) { Write-Host "hosts: format 8 on two kernels skipped: $SkipReason" -ForegroundColor Yellow; return $null }
     if (-not (Test-Path -LiteralPath $module8)) { Write-Host "hosts: format 8 on two kernels skipped: no $module8" -ForegroundColor Yellow; return $null }
     $i = [array]::IndexOf($KitArgs, '--module')
     $module5 = if ($i -ge 0) { $KitArgs[$i + 1] } else { Join-Path $Kit 'kernel/daxfs.ko' }

@@ -26,6 +26,10 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $DataPath,
     [int] $BootTimeout = 2400,
+    # The format-8 daxfs.ko for the guests' kernel (default: the kit's kernel/daxfs-v8.ko), and why there is none when the
+    # format-8 part cannot run (Invoke-Integration's reason: an own kernel given without one); that part is then skipped.
+    [string] $KernelModule8,
+    [string] $V8SkipReason,
     # Skip the fleet runbook over SSH even where sshd is installed.
     [switch] $NoFleet
 )
@@ -94,7 +98,7 @@ $fs = [IO.File]::Create($memory)
 try { $fs.SetLength(256MB) } finally { $fs.Dispose() }
 # Format 8 on two kernels (HostsV8.Tests.ps1 in A and B, after their format-5 files): its image at 200 MiB.
 . $PSScriptRoot/HostsV8.Host.ps1
-$v8 = Initialize-HostsV8 $dir $memory 200MB $Kit $KitArgs
+$v8 = Initialize-HostsV8 $dir $memory 200MB $Kit $KitArgs $KernelModule8 $V8SkipReason
 Write-Host ("hosts: static image {0:N0} bytes ({1} entries, {2:N0} bytes of files), branching image {3:N0} bytes, in a 256 MiB memory file" -f $static.TotalSize, $expected.Count, $hostsInfo.FileBytes, $branching.TotalSize)
 
 # The guests start this pwsh's pwsh.dll with dotnet (hosts-guest.sh, the SSH subsystem), not "dotnet pwsh": that goes
@@ -247,10 +251,12 @@ try {
         $sessions = @()
         try {
             $key = Join-Path $dir 'ssh/client_key'
-            # All at once (New-PSSession opens the connections in parallel): each starts a pwsh in its guest.
-            $sessions = @(New-PSSession -Name $guests.Boot -ErrorAction Stop -SSHConnection @($guests | ForEach-Object {
-                        @{ HostName = '127.0.0.1'; Port = $_.Port; UserName = 'root'; KeyFilePath = $key; ConnectingTimeout = 600000
-                            Options = @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' } } }))
+            # All at once (New-PSSession opens the connections in parallel): each starts a pwsh in its guest. The port goes
+            # in the host name: with -SSHConnection hashtables this pwsh dropped the Port key in some processes and not in
+            # others (ssh went to port 22 for all three guests in two runs of five, and in 3 of 6 runs of a bare
+            # reproduction; the keys' order differs per process), while "host:port" names are read the same every time.
+            $sessions = @(New-PSSession -Name $guests.Boot -HostName @($guests | ForEach-Object { "127.0.0.1:$($_.Port)" }) -UserName root -KeyFilePath $key `
+                    -ConnectingTimeout 600000 -Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' } -ErrorAction Stop)
             # In the order of the guests (A, the writer, first).
             $sessions = @($guests | ForEach-Object { $b = $_.Boot; $sessions | Where-Object Name -eq $b })
             $connect = $fw.Elapsed.TotalSeconds
