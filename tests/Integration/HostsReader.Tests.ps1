@@ -75,11 +75,19 @@ done > $log
             $diff = Compare-Tree $Mnt     # reads every byte of every file (SHA-256)
             $after = Get-MemInfo
             $diff | Should -BeNullOrEmpty
-            # The same bytes read through the raw namespace's block device, which has a page cache: the control.
+            # The same bytes read through the raw namespace's block device, which has a page cache: the control. The device
+            # is held open while it is measured: this kernel counts a block device's page cache (Buffers) only while the
+            # device is open, and after its last close the pages stay cached unseen (drop_caches leaves them, a later
+            # read frees them), so MemAvailable around a dd that has exited measured anything from -6 to -48 MB for the
+            # same 43 MB read, while Buffers with the device open grew by the bytes read in every round (measured).
             Clear-PageCache
-            $b2 = Get-MemInfo
-            Invoke-Tool dd @('if=/dev/pmem0', 'of=/dev/null', 'bs=1M', "skip=$($DataOffset / 1MB)", "count=$([math]::Ceiling($Hosts.ImageSize / 1MB))", 'status=none') | Out-Null
-            $a2 = Get-MemInfo
+            $held = [IO.File]::Open('/dev/pmem0', 'Open', 'Read', 'ReadWrite')
+            try {
+                $b2 = Get-MemInfo
+                Invoke-Tool dd @('if=/dev/pmem0', 'of=/dev/null', 'bs=1M', "skip=$($DataOffset / 1MB)", "count=$([math]::Ceiling($Hosts.ImageSize / 1MB))", 'status=none') | Out-Null
+                $a2 = Get-MemInfo
+            }
+            finally { $held.Dispose() }
         }
         finally { Dismount-DaxFs -MountPoint $Mnt -Confirm:$false; Send-Signal 'B-read' }
         $Measured.PageCache = [ordered]@{
@@ -94,10 +102,8 @@ done > $log
             ($Measured.PageCache.BlockDeviceCachedGrowth + $Measured.PageCache.BlockDeviceBuffersGrowth), ($Measured.PageCache.BlockDeviceLargestChanges -join ', '))
         # The DAX reads go to the memory: far less than the bytes read (kernel noise of pwsh itself aside).
         $Measured.PageCache.DaxfsCachedGrowth | Should -BeLessThan ($Hosts.FileBytes / 4)
-        # The control: reading the same bytes through the block device spends this kernel's memory. It shows in MemAvailable,
-        # not in Cached or Buffers (measured in two runs: Cached +0.2 MB, Buffers 0, MemAvailable -35 MB and -39 MB for the
-        # 43 MB read).
-        $Measured.PageCache.BlockDeviceMemAvailableDrop | Should -BeGreaterThan ($Hosts.FileBytes / 2)
+        # The control: reading the same bytes through the block device fills its page cache (Buffers, the device open).
+        $Measured.PageCache.BlockDeviceBuffersGrowth | Should -BeGreaterThan ($Hosts.FileBytes / 2)
     }
 }
 
