@@ -434,6 +434,9 @@ Add-Timing "listing the base alone ($baseItems items), 10 walks (fresh process)"
 Add-Timing 'listing the image before the writes through the overlay view (empty overlay), 10 walks' $o.empty
 Add-Timing "listing the image with 100,000 overlay entries ($($ovlRun.entries) items), 10 walks, the view opened each time" $o.overlay
 Add-Row '  of that: opening the view (the overlay table indexed), one walk' ([math]::Round($ovlRun.planSeconds, 3)) 's' '' ''
+# Not the goal (an extra row): the same base items through the view's code, no overlay entries: what the view costs per base item.
+Add-Row '  (extra, no goal) empty overlay through the view vs the base alone (wall)' ([math]::Round($o.empty.Median / $o.base.Median, 2)) 'x' '' '' ([math]::Round($o.empty.Best / $o.base.Best, 2))
+Add-Row '  (extra, no goal) empty overlay through the view vs the base alone (CPU of the walks)' ([math]::Round((Get-MedianCpu 'empty') / (Get-MedianCpu 'base'), 2)) 'x' '' ''
 Add-Ratio '  100,000-entry overlay vs its base alone (wall)' $o.overlay $o.base '< 2x' { param($r) $r -lt 2 }
 $cpuRatio = (Get-MedianCpu 'overlay') / (Get-MedianCpu 'base')
 Add-Row '  100,000-entry overlay vs its base alone (CPU of the walks)' ([math]::Round($cpuRatio, 2)) 'x' '< 2x' ($(if ($cpuRatio -lt 2) { 'yes' } else { 'no' }))

@@ -447,6 +447,7 @@ public sealed class OverlayView : IImageTree, INameLookup
             throw new InvalidOperationException($"Inode {dirIno} is not a directory.");
         // The directory's DIRLIST entry loads while its base entries are listed.
         if (_index.TryGetValue(OverlayKeys.DirList(dirIno), out ulong listOffset)) PrefetchPool(listOffset);
+        ulong seed = OverlayKeys.DirentSeed(dirIno); // each name's key starts from it
         if (IsBaseDirectory(dirIno))
         {
             ulong start = _reader.ListedDirectory((uint)dirIno, out ulong count);
@@ -459,14 +460,14 @@ public sealed class OverlayView : IImageTree, INameLookup
             {
                 // The INODE entry (if any) of the next entry's inode loads while this entry is made into an item.
                 if (j + 1 < count) PrefetchInodeEntry(_reader.ListedIno(start + (j + 1) * DaxFsConstants.DirentStride));
-                if (BaseEntryItem((uint)dirIno, j, start, dirPath, depth, dirBytes, ref seen, ref previous) is { } item)
+                if (BaseEntryItem((uint)dirIno, seed, j, start, dirPath, depth, dirBytes, ref seen, ref previous) is { } item)
                     yield return item;
             }
         }
         ulong steps = 0;
         for (ulong cur = FirstListed(dirIno); cur != DaxFsV8Constants.None;)
         {
-            var item = OverlayEntryItem(dirIno, cur, ref steps, out ulong next, dirPath, depth, dirBytes);
+            var item = OverlayEntryItem(dirIno, seed, cur, ref steps, out ulong next, dirPath, depth, dirBytes);
             if (item is not null) yield return item;
             cur = next;
         }
@@ -474,11 +475,12 @@ public sealed class OverlayView : IImageTree, INameLookup
 
     /// <summary>Base entry <paramref name="j"/> of <paramref name="dir"/> (its entries from <paramref name="start"/>) as listed, or null when a tombstone hides its name.</summary>
     /// <param name="previous">The listed length of entry <paramref name="j"/> - 1's name; set to this entry's.</param>
-    private ImageItem? BaseEntryItem(uint dir, ulong j, ulong start, string dirPath, int depth, byte[]? dirBytes, ref HashSet<ulong>? seen, ref int previous)
+    /// <param name="seed">The directory's <see cref="OverlayKeys.DirentSeed"/>.</param>
+    private ImageItem? BaseEntryItem(uint dir, ulong seed, ulong j, ulong start, string dirPath, int depth, byte[]? dirBytes, ref HashSet<ulong>? seen, ref int previous)
     {
         ulong at = start + j * DaxFsConstants.DirentStride;
         var name = _reader.ReadListedEntry(dir, j, at, out uint listedIno, out uint mode, out bool cut);
-        ulong key = OverlayKeys.Dirent(dir, name);
+        ulong key = OverlayKeys.DirentFrom(seed, name);
         bool first;
         if (seen is null)
         {
@@ -487,7 +489,7 @@ public sealed class OverlayView : IImageTree, INameLookup
             {
                 seen = new HashSet<ulong>();
                 for (ulong k = 0; k < j; k++)
-                    seen.Add(OverlayKeys.Dirent(dir, _reader.ReadListedEntry(dir, k, start + k * DaxFsConstants.DirentStride, out _, out _, out _)));
+                    seen.Add(OverlayKeys.DirentFrom(seed, _reader.ReadListedEntry(dir, k, start + k * DaxFsConstants.DirentStride, out _, out _, out _)));
                 first = seen.Add(key);
             }
         }
@@ -519,7 +521,7 @@ public sealed class OverlayView : IImageTree, INameLookup
     /// checks it), as listed: null for a tombstone, a dirent of another parent, or a name empty up to a NUL. Read in place,
     /// no copy of the record or its name.
     /// </summary>
-    private ImageItem? OverlayEntryItem(ulong dir, ulong off, ref ulong steps, out ulong next, string dirPath, int depth, byte[]? dirBytes)
+    private ImageItem? OverlayEntryItem(ulong dir, ulong seed, ulong off, ref ulong steps, out ulong next, string dirPath, int depth, byte[]? dirBytes)
     {
         var b = ListedDirent(dir, off, ref steps);
         next = Superblock.U64(b, OverlayDirentEntry.Offsets.DirNext);
@@ -538,7 +540,7 @@ public sealed class OverlayView : IImageTree, INameLookup
         if (nul >= 0) name = name[..nul];
         if (name.IsEmpty) return null;
         long offset = (long)(_pool + off);
-        if (nul < 0 && _index.TryGetValue(OverlayKeys.Dirent(dir, name), out ulong head) && head == off)
+        if (nul < 0 && _index.TryGetValue(OverlayKeys.DirentFrom(seed, name), out ulong head) && head == off)
             return Resolved(dirPath, name, child, child, depth, offset, dirBytes, childMode);
         return Resolve(dir, name, child, childMode, offset, dirPath, depth, dirBytes);
     }

@@ -391,12 +391,14 @@ public sealed class DaxFsImageReader : IImageTree, IDisposable
         if (ino < 1 || ino > _inodeCount)
             throw new DaxFsFormatException(RuleIds.DirentIno, (long)at, $"Directory inode {dirIno}, entry {j} names inode {ino}, outside 1..{_inodeCount}.");
         var name = d.Slice(Dirent.NameOffset, nameLength);
-        int nul = name.IndexOf((byte)0);
-        cut = nul >= 0;
-        if (cut) name = name[..nul];
+        // One scan finds the first NUL or slash: a slash before any NUL makes the name invalid (below), one after it is cut off.
+        int stop = name.IndexOfAny((byte)0, (byte)'/');
+        bool slash = stop >= 0 && name[stop] == (byte)'/';
+        cut = stop >= 0 && !slash;
+        if (cut) name = name[..stop];
         if (name.Length == 0)
             throw new DaxFsFormatException(RuleIds.DirentEmptyName, (long)at + Dirent.Offsets.NameLength, $"Directory inode {dirIno}, entry {j} has an empty name.");
-        if (name.IndexOf((byte)'/') >= 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+        if (slash || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
             throw new DaxFsFormatException(RuleIds.DirentBadName, (long)at + Dirent.NameOffset, $"Directory inode {dirIno}, entry {j} has an invalid name.");
         mode = Dirent.ReadMode(d);
         return name;

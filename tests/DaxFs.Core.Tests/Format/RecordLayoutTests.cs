@@ -155,6 +155,22 @@ public class RecordLayoutTests
         Assert.Equal(h >> 1, OverlayKeys.Dirent(1, "a"u8));
     }
 
+    [Theory]
+    [InlineData(1UL, "a")]
+    [InlineData(0x0102030405060708UL, "ovl-00001a")]
+    [InlineData(ulong.MaxValue, "")]
+    [InlineData(77UL, "a name of some length, with bytes \xff past ASCII")]
+    public void A_directory_seed_then_the_name_gives_the_dirent_key(ulong parent, string name)
+    {
+        // A listing hashes the parent's 8 bytes once per directory (DirentSeed) and each name from there (DirentFrom): the
+        // same FNV-1a 64 over the parent's little-endian bytes and the name, shifted right by 1.
+        var bytes = System.Text.Encoding.Latin1.GetBytes(name);
+        ulong h = 0xcbf29ce484222325;
+        foreach (byte c in BitConverter.GetBytes(parent).Concat(bytes)) { h ^= c; h *= 0x100000001b3; }
+        Assert.Equal(h >> 1, OverlayKeys.DirentFrom(OverlayKeys.DirentSeed(parent), bytes));
+        Assert.Equal(h >> 1, OverlayKeys.Dirent(parent, bytes));
+    }
+
     [Fact]
     public void Every_delta_entry_type_has_a_fixed_part_and_unknown_types_none()
     {

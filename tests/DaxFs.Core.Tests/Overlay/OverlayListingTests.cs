@@ -127,6 +127,35 @@ public class OverlayListingTests
         if (order == BaseOrder.Repeated) Assert.Equal(2, dirs[0].Names.Count(n => n.AsSpan().SequenceEqual(dirs[0].Names[1])));
     }
 
+    [Theory]
+    [InlineData("xy\0a/b", "xy", null)]      // a slash after the NUL: cut off with the rest
+    [InlineData("xy/a\0b", null, RuleIds.DirentBadName)] // a slash before it: an invalid name
+    [InlineData("xy/ab", null, RuleIds.DirentBadName)]
+    [InlineData("xyab\0", "xyab", null)]
+    public void A_base_name_is_cut_at_its_first_NUL_and_refused_with_a_slash_before_it(string stored, string? listed, string? rule)
+    {
+        byte[] image = File.ReadAllBytes(Validate.V8ValidationTests.V8("basic.v8.split.daxfs"));
+        ulong start;
+        using (var r = DaxFsImageReader.Open(new ByteImageMemory((byte[])image.Clone()))) start = r.ListedDirectory(1, out _);
+        var name = Encoding.Latin1.GetBytes(stored);
+        name.CopyTo(image.AsSpan((int)start + Dirent.NameOffset));
+        BitConverter.TryWriteBytes(image.AsSpan((int)start + Dirent.Offsets.NameLength), (ushort)name.Length);
+        using var reader = DaxFsImageReader.Open(new ByteImageMemory(image));
+        var view = OverlayView.Open(reader);
+        if (rule is not null)
+        {
+            Assert.Equal(rule, Assert.Throws<DaxFsFormatException>(() => reader.ReadDirectoryAsListed(1).ToList()).RuleId);
+            Assert.Equal(rule, Assert.Throws<DaxFsFormatException>(() => view.Walk("/").ToList()).RuleId);
+            return;
+        }
+        var (entry, cut) = reader.ReadDirectoryAsListed(1).First();
+        Assert.Equal(listed, Encoding.Latin1.GetString(entry.NameBytes));
+        Assert.True(cut);
+        // No lookup finds a cut name: the view lists it unreachable, as find does.
+        var item = Assert.Single(view.Walk("/", recurse: false), i => i.Name == listed);
+        Assert.True(item.Unreachable);
+    }
+
     /// <summary>Rewrites the root's base entry array in place in the order <paramref name="order"/> names.</summary>
     private static void Reorder(byte[] image, BaseOrder order)
     {

@@ -181,10 +181,23 @@ public static class OverlayKeys
     public static ulong Data(ulong ino, ulong page) => ((ino << InoShift) | (page & SuffixMask)) & KeyMask;
 
     /// <summary>A dirent's key: FNV-1a 64 over the parent's 8 little-endian bytes, then the name, shifted right by 1.</summary>
-    public static ulong Dirent(ulong parent, ReadOnlySpan<byte> name)
+    public static ulong Dirent(ulong parent, ReadOnlySpan<byte> name) => DirentFrom(DirentSeed(parent), name);
+
+    /// <summary>
+    /// The hash state after the parent's 8 bytes, the same for every name in directory <paramref name="parent"/>: a listing
+    /// works it out once per directory and hashes each name with <see cref="DirentFrom"/>.
+    /// </summary>
+    public static ulong DirentSeed(ulong parent)
     {
         ulong h = 0xcbf29ce484222325;
         for (int i = 0; i < 8; i++) { h ^= (byte)(parent >> (8 * i)); h *= 0x100000001b3; }
+        return h;
+    }
+
+    /// <summary>The key of <paramref name="name"/> in the directory whose <see cref="DirentSeed"/> is <paramref name="seed"/>: <c>Dirent(parent, name)</c>.</summary>
+    public static ulong DirentFrom(ulong seed, ReadOnlySpan<byte> name)
+    {
+        ulong h = seed;
         foreach (byte c in name) { h ^= c; h *= 0x100000001b3; }
         return h >> 1;
     }
