@@ -97,7 +97,7 @@ done > $log
             BlockDeviceCachedGrowth = $a2.Cached - $b2.Cached; BlockDeviceBuffersGrowth = $a2.Buffers - $b2.Buffers; BlockDeviceMemAvailableDrop = $b2.MemAvailable - $a2.MemAvailable
             DaxfsLargestChanges = Get-MemInfoChange $before $after; BlockDeviceLargestChanges = Get-MemInfoChange $b2 $a2
         }
-        Write-Host ("Page cache on the reader: reading {0:N0} bytes of files through daxfs grew Cached by {1:N0} bytes (MemAvailable -{2:N0}); the same image read through /dev/pmem0 took MemAvailable -{3:N0} (Cached+Buffers {4:+#,0;-#,0}; largest changes {5})" -f
+        Write-Host ("Page cache on the reader: reading {0:N0} bytes of files through daxfs grew Cached by {1:N0} bytes (MemAvailable {2:-#,0;+#,0;0}); the same image read through /dev/pmem0 took MemAvailable {3:-#,0;+#,0;0} (Cached+Buffers {4:+#,0;-#,0}; largest changes {5})" -f
             $Hosts.FileBytes, $Measured.PageCache.DaxfsCachedGrowth, $Measured.PageCache.DaxfsMemAvailableDrop, $Measured.PageCache.BlockDeviceMemAvailableDrop,
             ($Measured.PageCache.BlockDeviceCachedGrowth + $Measured.PageCache.BlockDeviceBuffersGrowth), ($Measured.PageCache.BlockDeviceLargestChanges -join ', '))
         # The DAX reads go to the memory: far less than the bytes read (kernel noise of pwsh itself aside).

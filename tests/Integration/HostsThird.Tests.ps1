@@ -61,7 +61,7 @@ Describe 'Mounting by device the memory another kernel writes (third kernel)' {
             DaxfsMemAvailableBefore = $before.MemAvailable; DaxfsMemAvailableAfter = $after.MemAvailable; DaxfsMemAvailableDrop = $before.MemAvailable - $after.MemAvailable
             TmpfsCachedGrowth = $t1.Cached - $t0.Cached; TmpfsShmemGrowth = $t1.Shmem - $t0.Shmem; TmpfsMemAvailableDrop = $t0.MemAvailable - $t1.MemAvailable
         }
-        Write-Host ("Page cache on the third kernel: reading {0:N0} bytes of files through daxfs (dax0.0) grew Cached by {1:N0} bytes (MemAvailable -{2:N0}); the same tree on tmpfs grew it by {3:N0} (Shmem +{4:N0}, MemAvailable -{5:N0})" -f
+        Write-Host ("Page cache on the third kernel: reading {0:N0} bytes of files through daxfs (dax0.0) grew Cached by {1:N0} bytes (MemAvailable {2:-#,0;+#,0;0}); the same tree on tmpfs grew it by {3:N0} (Shmem +{4:N0}, MemAvailable {5:-#,0;+#,0;0})" -f
             $Hosts.FileBytes, $Measured.PageCache.DaxfsCachedGrowth, $Measured.PageCache.DaxfsMemAvailableDrop, $Measured.PageCache.TmpfsCachedGrowth, $Measured.PageCache.TmpfsShmemGrowth, $Measured.PageCache.TmpfsMemAvailableDrop)
         $Measured.PageCache.DaxfsCachedGrowth | Should -BeLessThan ($Hosts.FileBytes / 4)
         $Measured.PageCache.TmpfsShmemGrowth | Should -BeGreaterThan ($Hosts.FileBytes * 0.9) -Because 'tmpfs holds every byte of the tree in this kernel''s memory'

@@ -4,7 +4,9 @@
 .DESCRIPTION
     On the host: builds the tree tools, makes the source trees (the vectors' make-trees.sh and generated trees from
     fixed seeds), lists them, and builds every tree with New-DaxFsImage in static, branching and split mode. Then boots
-    the kit's VM once per boot kind, one pwsh per boot (pwsh needs about a minute to start under emulation):
+    the kit's VM once per boot kind, one pwsh per guest (20-45 s to start under emulation with one vCPU), the single-guest
+    boots two at a time (-Parallel), each guest with one emulated CPU (-GuestCpus), and the three-guest hosts boot alone
+    after them:
       raw     the NVDIMM as one raw namespace: Writer.Tests.ps1 (every image mounted by the kernel and listed against
               its source tree), Branches.Tests.ps1 (branches created, changed, committed and aborted through the kernel,
               and replayed from the memory) and PhysicalMemory.Tests.ps1 (the cmdlets on a physical range, namespace
@@ -14,7 +16,7 @@
               layout and shared by two views, a process per view in its own namespaces), WriteSafety.Tests.ps1 (writers of dax0.0
               killed with SIGKILL at random moments: the gate refuses what they leave as IMG-INCOMPLETE-WRITE; a second
               writer and a mount are refused naming the first) and Devices.Tests.ps1 (device, dma-buf and mount cmdlets)
-      hosts   (only with -Boot hosts; not run by default yet) three guests on one --memory-file, as three hosts on a memory pool, and this machine reading that file
+      hosts   three guests on one --memory-file, as three hosts on a memory pool, and this machine reading that file
               offline (Invoke-HostsBoot.ps1: HostsWriter/HostsReader/HostsThird.Tests.ps1; a write another kernel tries
               to mount meanwhile, every file read back by physical range and by device with each reader's page cache
               measured, sibling branches of two kernels that a third lists, compares and refuses to overwrite, a commit;
@@ -48,10 +50,9 @@ param(
     [string] $KernelModule,
     # The VM kit (run-vm.sh and kernel/); default $env:DAXFS_VM_KIT, $env:DAXFS_SHARED/vm, or ../shared/vm.
     [string] $Kit,
-    # Which boots to run.
-    # hosts is not in the default set yet: it passed whole in one run, but took 1160 s on a 2-core machine (#20).
+    # Which boots to run; the single-guest ones start in this order (the longest first), hosts after them.
     [ValidateSet('raw', 'devdax', 'hostile', 'hosts', 'v8')]
-    [string[]] $Boot = @('raw', 'devdax', 'hostile', 'v8'),
+    [string[]] $Boot = @('v8', 'devdax', 'hostile', 'raw', 'hosts'),
     # The format-8 daxfs module for the v8 boot (run-vm.sh --module); default: the kit's kernel/daxfs-v8.ko. The format-5
     # module (-KernelModule, or the kit's kernel/daxfs.ko) is loaded in that boot too, to switch generations.
     [string] $KernelModule8,
@@ -128,14 +129,15 @@ foreach ($f in @($Kernel, $KernelModule) | Where-Object { $_ }) {
 # The v8 boot needs the format-8 module: the kit's kernel/daxfs-v8.ko, or -KernelModule8 (DAXFS_KERNEL_MODULE8).
 $module8 = if ($KernelModule8) { $KernelModule8 } else { Join-Path $Kit 'kernel/daxfs-v8.ko' }
 $v8Skip = $null
-if ($Boot -contains 'v8' -and $Kernel -and -not $KernelModule8) {
+$usesV8 = $Boot -contains 'v8' -or $Boot -contains 'hosts' # the hosts boot has two kernels write one format-8 image
+if ($usesV8 -and $Kernel -and -not $KernelModule8) {
     # The kit's daxfs-v8.ko is built for the kit's kernel: another kernel needs its own.
     $v8Skip = "an own kernel ($Kernel) was given without a format-8 daxfs module built for it (give one with -KernelModule8 or DAXFS_KERNEL_MODULE8)"
 }
-elseif ($Boot -contains 'v8' -and -not (Test-Path -LiteralPath $module8)) {
+elseif ($usesV8 -and -not (Test-Path -LiteralPath $module8)) {
     $v8Skip = "no format-8 daxfs module at $module8 (give one with -KernelModule8 or DAXFS_KERNEL_MODULE8, built for the kit's kernel)"
 }
-if ($v8Skip) {
+if ($v8Skip -and $Boot -contains 'v8') {
     Write-Host "Integration: boot 'v8' skipped: $v8Skip" -ForegroundColor Yellow
     $Boot = @($Boot | Where-Object { $_ -ne 'v8' })
 }
@@ -518,7 +520,7 @@ try {
     if ($Boot -contains 'hosts') {
         # Three guests on one memory file and this machine reading it offline (Invoke-HostsBoot.ps1): alone, after the others.
         Write-Host "Integration: boot 'hosts': three guests on one memory file"
-        $entry = & (Join-Path $PSScriptRoot 'Invoke-HostsBoot.ps1') -Kit $Kit -KitArgs $kitArgs -PesterPath $PesterPath -ModulePath $ModulePath -DataPath $data -BootTimeout $BootTimeout
+        $entry = & (Join-Path $PSScriptRoot 'Invoke-HostsBoot.ps1') -Kit $Kit -KitArgs $kitArgs -PesterPath $PesterPath -ModulePath $ModulePath -DataPath $data -BootTimeout $BootTimeout -KernelModule8 $module8 -V8SkipReason $v8Skip
         $passed += $entry.Passed; $failed += $entry.Failed; $skipped += $entry.Skipped
         $boots.Add($entry)
     }
