@@ -51,6 +51,13 @@ Describe 'Add-DaxFsContainerView.ps1 and Remove-DaxFsContainerView.ps1' {
         { & $AddView -Name c1 -MountPoint $mp -ViewRoot $views -Confirm:$false } | Should -Throw '*read-write*'
         Should -Invoke mount -Times 0 -Exactly
     }
+    It 'takes a format-8 overlay mount (read-write, the mount whose programs run) as the lower layer, with a warning' {
+        Add-MountLine $mp daxfs none ('rw,relatime,phys=0x{0:x},size={1},overlay' -f $DaxPhys, $DaxSize)
+        $v = @(& $AddView -Name c1 -MountPoint $mp -ViewRoot $views -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue)
+        $v.State | Should -Be 'Created'
+        "$warned" | Should -BeLike "*$mp is a format-8 overlay mount*write nothing to it directly*"
+        $RunbookCalls[-1] | Should -Be "mount -t overlay -o lowerdir=$mp,upperdir=$views/c1/rw/upper,workdir=$views/c1/rw/work overlay-c1 $views/c1/root"
+    }
     It 'takes a view that fails half-way down again and goes on with the others' {
         Mock mount -ParameterFilter { $args -contains "overlay-c2" } { $global:RunbookCalls.Add("mount overlay-c2 (fails)"); $global:LASTEXITCODE = 32 }
         $v = @(& $AddView -Name c1, c2, c3 -Device dax0.0 -MountPoint $mp -ViewRoot $views -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue)

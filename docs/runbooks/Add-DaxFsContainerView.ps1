@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    Shares one DAXFS image among containers: one read-only mount, and an OverlayFS view per container root.
+    Shares one DAXFS image among containers: one read-only (or format-8 overlay) mount, and an OverlayFS view per container root.
 
 .DESCRIPTION
     Mounts the image once, read-only (or uses the daxfs mount already at -MountPoint), and gives each named container
@@ -15,16 +15,18 @@
 
     Needs root, the daxfs and overlay kernel modules, and mount(8).
 
-    The reference daxfs module cannot execute programs from a read-only mount, so neither from a view of it: it refuses
-    the private writable mapping every ELF program makes of its data segment (EACCES), and execve ends in SIGSEGV.
-    Files are read and written through the views as described; programs must come from elsewhere (see about_DaxFs,
-    Container images).
+    The daxfs modules cannot execute programs from a read-only mount, so neither from a view of it: they refuse the
+    private writable mapping every ELF program makes of its data segment (EACCES), and execve ends in SIGSEGV. A
+    format-8 image with an overlay (New-DaxFsImage -Format 8 -BackingFile, mounted read-write through its overlay)
+    runs its programs, through the views as well (measured with the format-8 module): such a mount is taken as the
+    lower layer too, with a warning to write nothing to it directly while views use it (see about_DaxFs, Container
+    images).
 
 .PARAMETER Name
     The container names; one view each. Letters, digits, dot, dash and underscore.
 
 .PARAMETER MountPoint
-    The read-only daxfs mount shared by every view.
+    The daxfs mount shared by every view: read-only, or a format-8 image's overlay mount.
 
 .PARAMETER Device
     The dax device that holds the image, mounted at -MountPoint when nothing is mounted there yet.
@@ -88,11 +90,21 @@ begin {
     $ViewRoot = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($ViewRoot).TrimEnd('/')
     foreach ($p in $MountPoint, $ViewRoot) { if ($p -match '[,:\s]') { throw "'$p' contains a comma, colon or white space, which overlay mount options cannot carry." } }
 
-    # The shared, read-only lower layer.
+    # The shared lower layer: read-only, or a format-8 image's overlay mount (read-write, the only kind of daxfs mount
+    # whose programs run: the module refuses private writable mappings on a read-only mount). OverlayFS wants nothing to
+    # write to its lower layer while it is in use: the warning says so.
+    function Test-Lower($Mount) {
+        if ($Mount.ReadOnly) { return $true }
+        if ($Mount.Format -eq 8 -and $Mount.Overlay) {
+            Write-Warning "$($Mount.MountPoint) is a format-8 overlay mount (read-write): write nothing to it directly while views use it (OverlayFS's rule for its lower layer); each container's writes go to its view."
+            return $true
+        }
+        $false
+    }
     $lower = @(Get-DaxFsMount) | Where-Object MountPoint -eq $MountPoint
     $lowerReady = $true
     if ($lower) {
-        if (-not $lower.ReadOnly) { throw "$MountPoint is mounted read-write; views need a read-only lower layer (a static image)." }
+        if (-not (Test-Lower $lower)) { throw "$MountPoint is mounted read-write; views need a read-only lower layer (a static image) or a format-8 image with an overlay." }
     }
     elseif (-not $Device) {
         throw "Nothing is mounted at ${MountPoint}: give -Device to mount the image there, or publish it first (Publish-DaxFsRootfs.ps1)."
@@ -100,9 +112,9 @@ begin {
     elseif ($PSCmdlet.ShouldProcess($MountPoint, "Mount $Device read-only as the shared lower layer")) {
         New-Item -ItemType Directory -Force -Path $MountPoint -Confirm:$false | Out-Null
         $lower = Mount-DaxFs -Device $Device -MountPoint $MountPoint -Confirm:$false -ErrorAction Stop
-        if (-not $lower.ReadOnly) {
+        if (-not (Test-Lower $lower)) {
             Dismount-DaxFs -MountPoint $MountPoint -Confirm:$false
-            throw "$Device holds a branching or split image, which mounts read-write; views need a static image."
+            throw "$Device holds a branching image, which mounts read-write; views need a static image or a format-8 image with an overlay."
         }
     }
     else { $lowerReady = $false }

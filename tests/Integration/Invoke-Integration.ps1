@@ -25,7 +25,8 @@
       v8      the format-8 module (kit's kernel/daxfs-v8.ko), the NVDIMM raw: V8.Tests.ps1 (the loaded module read from sysfs and
               the refusal of the other generation, switching modules within the boot; every v8 vector and every image DaxFs
               builds in format 8 mounted through Mount-DaxFs and listed against its source; writes through format-8 mounts
-              read back offline exactly as a fresh mount shows them; the hostile format-8 set through Mount-DaxFs)
+              read back offline exactly as a fresh mount shows them; a container base image built from an OCI layout running its
+              own shell in two OverlayFS views of its overlay mount; the hostile format-8 set through Mount-DaxFs)
       hostile the NVDIMM as one raw namespace holding the hostile set (HostileImages in TreeTools: structural breaks
               and seeded mutants of a small and a large static, branching and split image, and of the large tree's
               branching image whose branches and logs the real kernel wrote, tests/fixtures/branches/large-kernel.daxfs.gz):
@@ -345,6 +346,17 @@ if ($Boot -contains 'v8') {
     $w = Join-Path $vdir 'write.overlay-only.built.daxfs'
     New-V8Image -Destination $w -Mode OverlayOnly -PoolSize 4MB -Buckets 4096 | Out-Null
     Add-V8 'write.overlay-only.built' 'write' $w $null $null $null
+    # A container base image from an OCI layout (tests/fixtures/make-oci-layout.py: three layers, busybox-static as its
+    # /bin/sh), split with an overlay: mounted read-write through its overlay, the module runs the image's own programs.
+    $busybox = (Get-Command busybox -CommandType Application -ErrorAction Ignore | Select-Object -First 1).Source
+    if ($busybox) {
+        $oci = Join-Path $vdir 'oci'
+        & python3 (Join-Path $root 'tests/fixtures/make-oci-layout.py') $oci $busybox
+        if ($LASTEXITCODE) { throw "tests/fixtures/make-oci-layout.py failed (exit $LASTEXITCODE)" }
+        $w = Join-Path $vdir 'container.built.split.daxfs'
+        New-DaxFsImage -Path (Join-Path $oci 'layout') -Reference test -Destination $w -Format 8 -BackingFile "$w.backing" -OverlayPoolSize 4MB -OverlayBuckets 4096 -Force | Out-Null
+        Add-V8 'container.built.split' 'container' $w "$w.backing" $null $null
+    }
     # The other generation: a format-5 image, refused while the format-8 module is loaded.
     Add-V8 'deep.static.format5' 'format5' (Join-Path $vectors 'deep.static.daxfs') $null (($trees | Where-Object Name -eq 'deep').Listing) 'deep'
     # The large tree (as the hostile boot's: the small hostile tree plus 2,000 directories and 8,000 entries) in a split

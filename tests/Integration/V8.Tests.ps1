@@ -337,6 +337,59 @@ Describe 'The container-view runbook on a read-only format-8 mount' {
     }
 }
 
+# Issue 19, item 6 on the format-8 module: a container base image built from an OCI layout as a split format-8 image
+# with an overlay, mounted read-write through it, shared by two OverlayFS views; a process in each view (its own mount
+# and pid namespaces, the view as its root) runs the image's own shell (busybox-static from the layout), reads the
+# image's files and writes one that lands only in its view's upper layer. A read-only mount (static, either format)
+# cannot run them (the devdax boot's runbook test holds that for format 5; here for a static format-8 image).
+Describe 'A container base image running its own shell on the format-8 module' {
+    AfterAll { Clear-Mount $script:Mnt }
+
+    It 'runs the image''s own /bin/sh in two OverlayFS views of its overlay mount; each view''s writes stay in its upper layer' {
+        $runbooks = Join-Path $PSScriptRoot '../../docs/runbooks'
+        $views = '/tmp/daxfs-it/v8-container-views'
+        $image = Get-V8Image 'container.built.split'
+        if (-not $image) { Set-ItResult -Skipped -Because 'no busybox on the host to build the container image from (busybox-static, Prerequisites.psd1)'; return }
+        $m = Mount-V8 $image
+        $m.ReadOnly | Should -BeFalse
+        $m.Overlay | Should -BeTrue
+        Test-Path "$script:Mnt/var/gone" | Should -BeFalse    # a whiteout of the layers applied
+        $v = @(& (Join-Path $runbooks 'Add-DaxFsContainerView.ps1') -Name web, worker -MountPoint $script:Mnt -ViewRoot $views -TmpfsSize 16m -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue)
+        $v.State | Should -Be @('Created', 'Created')
+        "$warned" | Should -BeLike '*format-8 overlay mount*'
+        $busybox = (Get-Command busybox -CommandType Application | Select-Object -First 1).Source
+        (Get-FileHash "$views/web/root/bin/busybox").Hash | Should -Be (Get-FileHash $busybox).Hash
+        foreach ($name in 'web', 'worker') {
+            $root = "$views/$name/root"
+            $script = "echo `$`$; cat /etc/hostname; ls /opt/old; echo $name > /etc/written-by; cat /etc/written-by"
+            # The image's own /bin/sh (its busybox), nothing bind-mounted.
+            $out = unshare --mount --pid --fork chroot $root /bin/sh -c $script 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because "$out"
+            $out | Should -Be @('1', 'daxfs', 'c', $name)
+        }
+        Get-Content "$views/web/rw/upper/etc/written-by" | Should -Be 'web'
+        Get-Content "$views/worker/rw/upper/etc/written-by" | Should -Be 'worker'
+        Test-Path "$script:Mnt/etc/written-by" | Should -BeFalse
+        $removed = @(& (Join-Path $runbooks 'Remove-DaxFsContainerView.ps1') -Name web, worker -ViewRoot $views -MountPoint $script:Mnt -DismountImage -Confirm:$false)
+        $removed.State | Should -Be @('Removed', 'Removed')
+        @(Get-Content /proc/self/mountinfo | Where-Object { $_ -match ' - (overlay|daxfs) ' }) | Should -BeNullOrEmpty
+    }
+    It 'cannot run a program from a read-only (static) format-8 mount: the module refuses its private writable mapping' {
+        $m = Mount-V8 (Get-V8Image 'basic.built.static')
+        $m.ReadOnly | Should -BeTrue
+        $bin = Get-ChildItem $script:Mnt -Recurse -File | Sort-Object Length -Descending | Select-Object -First 1
+        $map = 'import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+mmap.mmap(fd, 1, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ).close()
+try:
+    mmap.mmap(fd, 1, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE).close(); print("mapped")
+except OSError as e:
+    print(os.strerror(e.errno))'
+        python3 -c $map $bin.FullName | Should -Be 'Permission denied'
+        Dismount-DaxFs $script:Mnt -Confirm:$false
+    }
+}
+
 Describe 'Writes through a format-8 mount read back offline as a fresh mount shows them' {
     AfterEach { Clear-Mount $script:Mnt }
 
