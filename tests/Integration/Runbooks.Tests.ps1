@@ -203,14 +203,7 @@ Describe 'A container base image in the kernel' -Skip:([bool]$SkipReason) {
         # The image's busybox, through a view, has the bytes it was built from; the module maps it for reading but refuses
         # a private writable mapping, so running it is killed by SIGSEGV (139).
         (Get-FileHash "$views/web/root/bin/busybox").Hash | Should -Be (Get-FileHash $busybox).Hash
-        $map = 'import mmap, os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-mmap.mmap(fd, 4096, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ).close()
-try:
-    mmap.mmap(fd, 4096, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE).close(); print("mapped")
-except OSError as e:
-    print(os.strerror(e.errno))'
-        python3 -c $map "$views/web/root/bin/busybox" | Should -Be 'Permission denied'
+        python3 (Join-Path $PSScriptRoot private-map.py) "$views/web/root/bin/busybox" | Should -Be 'Permission denied'
         $own = unshare --mount --pid --fork chroot "$views/web/root" /bin/sh -c 'echo ran' 2>&1
         $LASTEXITCODE | Should -Be 139 -Because "the image's own shell ran: $own (the module now maps it; run the image's shell in the loop below)"
         foreach ($name in 'web', 'worker') {

@@ -378,14 +378,7 @@ Describe 'A container base image running its own shell on the format-8 module' {
         $m = Mount-V8 (Get-V8Image 'basic.built.static')
         $m.ReadOnly | Should -BeTrue
         $bin = Get-ChildItem $script:Mnt -Recurse -File | Sort-Object Length -Descending | Select-Object -First 1
-        $map = 'import mmap, os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-mmap.mmap(fd, 1, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ).close()
-try:
-    mmap.mmap(fd, 1, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE).close(); print("mapped")
-except OSError as e:
-    print(os.strerror(e.errno))'
-        python3 -c $map $bin.FullName | Should -Be 'Permission denied'
+        python3 (Join-Path $PSScriptRoot private-map.py) $bin.FullName | Should -Be 'Permission denied'
         Dismount-DaxFs $script:Mnt -Confirm:$false
     }
 }
