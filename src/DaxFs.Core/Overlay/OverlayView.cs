@@ -274,19 +274,29 @@ public sealed class OverlayView : IImageTree, INameLookup
     }
 
     /// <summary>The dirent record at <paramref name="off"/> on the chain of <paramref name="key"/>, checked (inside the pool, a DIRENT, a name length of 1..255).</summary>
-    private ReadOnlySpan<byte> ChainedDirent(ulong off, ulong key)
+    private ReadOnlySpan<byte> ChainedDirent(ulong off, ulong key) => CheckedDirent(off, RuleIds.OverlayChainCycle, key, listOf: false);
+
+    /// <summary>
+    /// The dirent record at <paramref name="off"/>, checked as a chain or a list links it: inside the pool (else
+    /// <paramref name="boundsRule"/>), a DIRENT, a name length of 1..255. <paramref name="owner"/> is the chain's key, or
+    /// with <paramref name="listOf"/> the directory whose list links it, for the error.
+    /// </summary>
+    private ReadOnlySpan<byte> CheckedDirent(ulong off, string boundsRule, ulong owner, bool listOf)
     {
-        var b = PoolBytes(off, OverlayDirentEntry.RecordSize, RuleIds.OverlayChainCycle);
+        var b = PoolBytes(off, OverlayDirentEntry.RecordSize, boundsRule);
         uint type = Superblock.U32(b, OverlayDirentEntry.Offsets.Type);
-        if (type != (uint)OverlayEntryType.Dirent)
-            throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + off),
-                $"The overlay entry at pool offset 0x{off:x} (key 0x{key:x}) has type {type}, not 3 (DIRENT).");
+        if (type != (uint)OverlayEntryType.Dirent) throw NotADirent(off, type, owner, listOf);
         ushort nameLength = Superblock.U16(b, OverlayDirentEntry.Offsets.NameLength);
         if (nameLength is 0 or > DaxFsConstants.NameMax)
             throw new DaxFsFormatException(RuleIds.OverlayDirentName, (long)(_pool + off) + OverlayDirentEntry.Offsets.NameLength,
                 $"The overlay dirent at pool offset 0x{off:x} has name length {nameLength}, outside 1..255.");
         return b;
     }
+
+    private DaxFsFormatException NotADirent(ulong off, uint type, ulong owner, bool listOf) =>
+        new(RuleIds.OverlayEntryType, (long)(_pool + off), listOf
+            ? $"The overlay list of directory {owner} links pool offset 0x{off:x}, whose type is {type}, not 3 (DIRENT)."
+            : $"The overlay entry at pool offset 0x{off:x} (key 0x{owner:x}) has type {type}, not 3 (DIRENT).");
 
     /// <summary>True when the overlay dirent at <paramref name="off"/> (one <see cref="FindDirentOffset"/> found) is a tombstone.</summary>
     private bool IsTombstone(ulong off) =>
@@ -325,16 +335,7 @@ public sealed class OverlayView : IImageTree, INameLookup
         if (++steps > MaxSteps)
             throw new DaxFsFormatException(RuleIds.OverlayDirListCycle, (long)(_pool + Math.Min(cur, _poolSize)),
                 $"The overlay list of directory {dir} has more links than dirents fit in the pool: it loops.");
-        var b = PoolBytes(cur, OverlayDirentEntry.RecordSize, RuleIds.OverlayDirListCycle);
-        uint type = Superblock.U32(b, OverlayDirentEntry.Offsets.Type);
-        if (type != (uint)OverlayEntryType.Dirent)
-            throw new DaxFsFormatException(RuleIds.OverlayEntryType, (long)(_pool + cur),
-                $"The overlay list of directory {dir} links pool offset 0x{cur:x}, whose type is {type}, not 3 (DIRENT).");
-        ushort nameLength = Superblock.U16(b, OverlayDirentEntry.Offsets.NameLength);
-        if (nameLength is 0 or > DaxFsConstants.NameMax)
-            throw new DaxFsFormatException(RuleIds.OverlayDirentName, (long)(_pool + cur) + OverlayDirentEntry.Offsets.NameLength,
-                $"The overlay dirent at pool offset 0x{cur:x} has name length {nameLength}, outside 1..255.");
-        return b;
+        return CheckedDirent(cur, RuleIds.OverlayDirListCycle, dir, listOf: true);
     }
 
     // ------------------------------------------------------------------ inodes
