@@ -156,16 +156,25 @@ switch (args[0])
     }
     case "time-walk":
     {
-        // For iterating on the overlay view (not used by build/Bench.ps1): BASE listed by the base reader and OVERLAY through
-        // the view a mount shows (opened anew each round, as Get-DaxFsItem opens it), alternating in one process, each
-        // round timed on its own; prints the medians and the fastest of each, and their ratios, as one JSON line.
+        // BASE listed by the base reader and OVERLAY through the view a mount shows (opened anew each round, as
+        // Get-DaxFsItem opens it), alternating in one process, each round timed on its own, warm (steady state: no JIT, no
+        // first faults); and a floor: every listed directory's overlay list followed link by link (the dirent's DirNext
+        // read, nothing else: no index, no item), the reads any listing in the kernel's readdir order makes, which depend
+        // each on the one before. Prints the medians and the fastest of each, and their ratios, as one JSON line.
         int rounds = args.Length > 3 ? int.Parse(args[3]) : 21;
         using var baseReader = DaxFsImageReader.Open(args[1], File.Exists(args[1] + ".data") ? args[1] + ".data" : null);
         using var reader = DaxFsImageReader.Open(args[2], File.Exists(args[2] + ".data") ? args[2] + ".data" : null);
         var baseTimes = new List<double>();
         var openTimes = new List<double>();
         var viewTimes = new List<double>();
-        long baseItems = 0, viewItems = 0;
+        var chainTimes = new List<double>();
+        long baseItems = 0, viewItems = 0, links = 0;
+        // The lists to follow (untimed): the first dirent of each listed directory's DIRLIST.
+        var lists = new List<ulong>();
+        if (OverlayView.MountedTree(reader) is OverlayView v0)
+            foreach (var dir in v0.Walk("/").Where(i => i.Type == DaxFsItemType.Directory && !i.Unreachable).Select(i => i.Ino).Prepend(DaxFsConstants.RootInode))
+                if (v0.TryFind(DaxFs.Core.Format.V8.OverlayKeys.DirList(dir), out ulong listOff))
+                    lists.Add(Superblock.U64(v0.PoolBytes(listOff, DaxFs.Core.Format.V8.OverlayDirListEntry.RecordSize), DaxFs.Core.Format.V8.OverlayDirListEntry.Offsets.First));
         for (int i = 0; i <= rounds; i++)
         {
             var t = Stopwatch.StartNew();
@@ -180,16 +189,27 @@ switch (args[0])
             foreach (var item in view.Walk("/")) { n++; checksum += item.Inode.Size; }
             double all = t.Elapsed.TotalSeconds;
             viewItems = n;
+            t.Restart();
+            long hops = 0;
+            if (reader.HasOverlay)
+            {
+                var v = (OverlayView)view;
+                foreach (ulong head in lists)
+                    for (ulong cur = head; cur != DaxFs.Core.Format.V8.DaxFsV8Constants.None && hops <= 100_000_000; hops++)
+                        cur = Superblock.U64(v.PoolBytes(cur, DaxFs.Core.Format.V8.OverlayDirentEntry.Offsets.DirNext + 8), DaxFs.Core.Format.V8.OverlayDirentEntry.Offsets.DirNext);
+            }
+            double chains = t.Elapsed.TotalSeconds;
+            links = hops;
             if (i == 0) continue; // the first round compiles and faults pages in
-            baseTimes.Add(b); openTimes.Add(open); viewTimes.Add(all);
+            baseTimes.Add(b); openTimes.Add(open); viewTimes.Add(all); chainTimes.Add(chains);
         }
         static double Median(List<double> x) { x.Sort(); return x[x.Count / 2]; }
-        double mb = Median(baseTimes), mo = Median(openTimes), mv = Median(viewTimes);
+        double mb = Median(baseTimes), mo = Median(openTimes), mv = Median(viewTimes), mc = Median(chainTimes);
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(invariant,
             $"{{\"command\":\"time-walk\",\"rounds\":{rounds},\"baseItems\":{baseItems},\"viewItems\":{viewItems},\"baseMedian\":{mb:R},\"baseBest\":{baseTimes[0]:R}," +
             $"\"openMedian\":{mo:R},\"viewMedian\":{mv:R},\"viewBest\":{viewTimes[0]:R},\"ratioMedian\":{mv / mb:R},\"ratioBest\":{viewTimes[0] / baseTimes[0]:R}," +
-            $"\"perItemRatio\":{mv / viewItems / (mb / baseItems):R},\"checksum\":{checksum}}}"));
+            $"\"perItemRatio\":{mv / viewItems / (mb / baseItems):R},\"links\":{links},\"chainsMedian\":{mc:R},\"floorRatio\":{(mb + mc) / mb:R},\"checksum\":{checksum}}}"));
         return 0;
     }
     case "make-overlay":
