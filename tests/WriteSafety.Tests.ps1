@@ -43,9 +43,12 @@ BeforeAll {
     }
 
     # Starts a child pwsh (with this process's DAXFS_* variables) running $Command after importing the module.
+    # The child starts with the default action for HUP, INT and TERM even when this run ignores them (a suite started
+    # under nohup passes its ignored HUP on, and the child would then rightly go on after a hang-up). env execs it, so
+    # the process started is the child itself.
     function Start-Child([string] $Command) {
-        $psi = [Diagnostics.ProcessStartInfo]::new($Pwsh[0])
-        foreach ($a in @($Pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$env:DAXFS_MODULE_PATH'; $Command")) { $psi.ArgumentList.Add($a) }
+        $psi = [Diagnostics.ProcessStartInfo]::new('env')
+        foreach ($a in @('--default-signal=HUP,INT,TERM') + @($Pwsh) + @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$env:DAXFS_MODULE_PATH'; $Command")) { $psi.ArgumentList.Add($a) }
         $psi.RedirectStandardError = $true
         $psi.RedirectStandardOutput = $true
         $p = [Diagnostics.Process]::Start($psi)
