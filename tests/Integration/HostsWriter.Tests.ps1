@@ -28,23 +28,24 @@ Describe 'Publishing into memory another kernel shares (writer)' {
         $psi.RedirectStandardOutput = $true
         $psi.RedirectStandardError = $true
         $writer = [Diagnostics.Process]::Start($psi)
+        # The other guests wait for A-stopped: it is sent whatever happens here, so a failure costs them no timeout.
         try {
-            $clock = [Diagnostics.Stopwatch]::StartNew()
-            $head = $null
-            while (($head = Get-Head $DataOffset) -ne 'DAXFSWIP') {
-                if ($writer.HasExited) { throw "The writer ended before its marker was seen (exit $($writer.ExitCode)): $($writer.StandardError.ReadToEnd())" }
-                if ($clock.Elapsed.TotalSeconds -gt 600) { throw 'No marker in the memory 600 s after the writer started.' }
-                Start-Sleep -Milliseconds 500
+            try {
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                $head = $null
+                while (($head = Get-Head $DataOffset) -ne 'DAXFSWIP') {
+                    if ($writer.HasExited) { throw "The writer ended before its marker was seen (exit $($writer.ExitCode)): $($writer.StandardError.ReadToEnd())" }
+                    if ($clock.Elapsed.TotalSeconds -gt 600) { throw 'No marker in the memory 600 s after the writer started.' }
+                    Start-Sleep -Milliseconds 500
+                }
+                $Measured.MarkerSeenAfterSeconds = [math]::Round($clock.Elapsed.TotalSeconds, 1)
             }
-            $Measured.MarkerSeenAfterSeconds = [math]::Round($clock.Elapsed.TotalSeconds, 1)
-        }
-        finally {
-            # The writer (strace's child) first, then strace.
-            foreach ($child in @(& ps -o pid= --ppid $writer.Id)) { if ("$child".Trim()) { & kill -KILL "$child".Trim() 2>$null } }
-            & kill -KILL $writer.Id 2>$null
-            $writer.WaitForExit()
-        }
-        try {
+            finally {
+                # The writer (strace's child) first, then strace.
+                foreach ($child in @(& ps -o pid= --ppid $writer.Id)) { if ("$child".Trim()) { & kill -KILL "$child".Trim() 2>$null } }
+                & kill -KILL $writer.Id 2>$null
+                $writer.WaitForExit()
+            }
             $head | Should -Be 'DAXFSWIP'
             Get-Head $DataOffset | Should -Be 'DAXFSWIP' -Because 'the killed write leaves its marker in the memory'
             { Mount-DaxFs -PhysicalAddress $StaticPhys -Size $Hosts.ImageSize -MountPoint $Mnt -Confirm:$false -ErrorAction Stop } |

@@ -138,10 +138,12 @@ Subsystem powershell $pwshWrapper
 }
 
 # ---- the guests ----
-$i = 0
-$guests = foreach ($g in $GuestSpecs) {
-    $port = if ($ports) { $ports[$i] } else { $null }
-    $i++
+# A guest whose run-vm.sh options convert the NVDIMM (--devdax: C) writes a dax info block into the shared memory as it
+# boots; a kernel that probes the NVDIMM after that finds the block and makes dax0.0 of it too, and has no /dev/pmem0
+# (seen once in CI: A and B then failed on every test that reads /dev/pmem0). So the guests that read the raw namespace
+# start first, and the converting ones once those say their kernel has its /dev/pmem0 (sync/BOOT-booted, hosts-guest.sh).
+function Start-Guest($g, [int] $Index) {
+    $port = if ($ports) { $ports[$Index] } else { $null }
     $vm = @((Join-Path $Kit 'run-vm.sh')) + $KitArgs + $g.KitArgs + @('--timeout', "$BootTimeout", '--memory-file', $memory, '--memory-size', '256M', '--ram', '2G')
     if ($port) { $vm += @('--ssh-port', "$port") }
     $vm += @('--', 'sh', (Join-Path $PSScriptRoot 'hosts-guest.sh'), $g.Boot, $dir, $PesterPath, (Resolve-Path $ModulePath).Path, $DataPath, (Join-Path $results "$($g.Boot).json"))
@@ -150,7 +152,9 @@ $guests = foreach ($g in $GuestSpecs) {
     $p = Start-Process -FilePath bash -ArgumentList $vm -RedirectStandardOutput $log -RedirectStandardError "$log.err" -PassThru
     [pscustomobject]@{ Role = $g.Role; Boot = $g.Boot; Port = $port; Process = $p; Log = $log; Vm = $vm; Restarts = 0 }
 }
-Write-Host "hosts: $(@($guests).Count) guests started (pids $($guests.Process.Id -join ', '))$(if ($fleet) { ", SSH on 127.0.0.1:$($ports -join ', ')" })"
+$guests = [Collections.Generic.List[object]]::new()
+$converting = @($GuestSpecs | Where-Object { $_.KitArgs -contains '--devdax' })
+foreach ($g in $GuestSpecs) { if ($g -notin $converting) { $guests.Add((Start-Guest $g ([array]::IndexOf($GuestSpecs, $g)))) } }
 
 # Waits for every NAME; false after SECONDS, when a guest's VM has stopped, or when the guest that sends a missing NAME
 # (the guest whose Role is the name's first letter) has finished its Pester files without sending it.
@@ -180,6 +184,20 @@ function Wait-Signal([string[]] $Names, [int] $Seconds = $BootTimeout) {
     }
     $true
 }
+# The converting guests start once the others have their /dev/pmem0 (a panicked boot is started again first).
+if ($converting) {
+    $booted = @($guests | ForEach-Object { Join-Path $sync "$($_.Boot)-booted" })
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    while (@($booted | Where-Object { -not (Test-Path $_) }).Count -and $clock.Elapsed.TotalSeconds -lt $BootTimeout) {
+        Restart-PanickedGuest
+        if (@($guests | Where-Object { $_.Process.HasExited -and $_.Restarts -gt 0 }).Count) { break }
+        Start-Sleep -Milliseconds 250
+    }
+    Write-Host ("hosts: {0} up with /dev/pmem0 after {1:N0} s; starting {2}" -f (($guests | ForEach-Object Role) -join ', '), $clock.Elapsed.TotalSeconds, (($converting | ForEach-Object Role) -join ', '))
+    foreach ($g in $converting) { $guests.Add((Start-Guest $g ([array]::IndexOf($GuestSpecs, $g)))) }
+}
+Write-Host "hosts: $(@($guests).Count) guests started (pids $($guests.Process.Id -join ', '))$(if ($fleet) { ", SSH on 127.0.0.1:$($ports -join ', ')" })"
+
 # Written whole under another name, then renamed (as the guests' Send-Signal, Hosts.Common.ps1).
 function Send-Signal([string] $Name) { Set-Content (Join-Path $sync ".$Name.tmp") ([DateTimeOffset]::UtcNow.ToString('o')); Move-Item (Join-Path $sync ".$Name.tmp") (Join-Path $sync $Name) -Force }
 # The branching image as the memory file holds it now (this machine reading the pool's memory offline).
