@@ -105,6 +105,46 @@ Describe 'Get-DaxFsItem' {
     It 'refuses a directory given as the image with a hint' {
         { Get-DaxFsItem $TestDrive -ErrorAction Stop } | Should -Throw -ErrorId 'ImageIsDirectory,DaxFs.Commands.GetDaxFsItemCommand'
     }
+    Context 'a listing of 5,003 items' {
+        BeforeAll {
+            $tree = Join-Path $TestDrive 'long'
+            New-Item -ItemType Directory (Join-Path $tree 'a'), (Join-Path $tree 'z') -Force | Out-Null
+            foreach ($i in 1..5000) { [IO.File]::WriteAllText((Join-Path $tree "a/f$i"), "$i") }
+            Set-Content (Join-Path $tree 'z/last') 'last'
+            $script:long = Join-Path $TestDrive 'long.daxfs'
+            New-DaxFsImage $tree $script:long | Out-Null
+            $r = [DaxFs.Core.Read.DaxFsImageReader]::Open($script:long, $null)
+            try { $script:engineOrder = @($r.Walk('/') | ForEach-Object FullName) } finally { $r.Dispose() }
+        }
+        It 'lists every item in the engine''s own order' {
+            $script:engineOrder.Count | Should -Be 5003
+            $listed = @(Get-DaxFsItem $script:long -Recurse)
+            $listed.Count | Should -Be 5003
+            ($listed.FullName -join "`n") | Should -BeExactly ($script:engineOrder -join "`n")
+            $listed[-1].FullName | Should -Be '/z/last'
+            $listed[-1].Size | Should -Be 5
+        }
+        It 'stops when the pipeline stops (Select-Object -First), and the next command reads the same image' {
+            (Get-DaxFsItem $script:long -Recurse | Select-Object -First 4500 | Select-Object -Last 1).FullName | Should -Be $script:engineOrder[4499]
+            (Get-DaxFsItem $script:long -Recurse | Measure-Object).Count | Should -Be 5003
+        }
+        It 'writes the format error of a directory met late in the walk after every item before it, and goes on with the next image' {
+            $bad = Join-Path $TestDrive 'long-bad.daxfs'
+            Copy-Item $script:long $bad
+            $ino = (Get-DaxFsItem $bad | Where-Object Name -eq z).Inode
+            $r = [DaxFs.Core.Read.DaxFsImageReader]::Open($bad, $null)
+            try { $at = $r.InodeOffset([uint32]$ino) + 24 } finally { $r.Dispose() }       # the directory's DataOffset
+            $f = [IO.File]::OpenWrite($bad)
+            try { $f.Position = $at; $f.Write([BitConverter]::GetBytes([uint64]0x7FFFFFFFFFFF0000), 0, 8) } finally { $f.Dispose() }
+            $listed = @(Get-DaxFsItem $bad, $basic -Recurse -ErrorVariable e -ErrorAction SilentlyContinue)
+            $e | Should -HaveCount 1
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'InvalidDaxFsImage.*,DaxFs.Commands.GetDaxFsItemCommand'
+            $e[0].TargetObject | Should -Be $bad
+            $fromBad = @($listed | Where-Object ImagePath -eq $bad)
+            ($fromBad.FullName -join "`n") | Should -BeExactly ($script:engineOrder[0..5001] -join "`n")
+            @($listed | Where-Object ImagePath -eq $basic).Count | Should -Be 18
+        }
+    }
     It 'completes -Path from the image named in the same command' {
         $line = "Get-DaxFsItem '$basic' -Path /a/"
         $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
