@@ -83,7 +83,7 @@ public sealed class GetDaxFsItemCommand : DaxFsImageCmdlet
                             "Get-DaxFsItem -Recurse on its parent lists it, each item keeping its raw path for Get-DaxFsContent and Export-DaxFsItem."));
                         return;
                     }
-                    foreach (var item in tree.Walk(inside, recurse, depth, Cancellation.Token))
+                    foreach (var item in ReadAhead.Of(tree.Walk(inside, recurse, depth, Cancellation.Token), cancellationToken: Cancellation.Token))
                     {
                         if (item.Unreachable)
                         {
